@@ -1,0 +1,41 @@
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { PayloadDecodeError, SchemaValidationError } from '../../lib/protocol/errors.ts';
+import { InvalidTokenError, NotFoundError } from '../domain/errors.ts';
+import { describeError, type Logger } from './logger.ts';
+
+/** The JSON body of every error the HTTP API returns. */
+export interface ErrorBody {
+  readonly code: string;
+  readonly message: string;
+  readonly issues?: readonly { field: string; reason: string }[];
+}
+
+/** A JSON response. */
+export function json(statusCode: number, body: unknown): APIGatewayProxyStructuredResultV2 {
+  return { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
+}
+
+/** An error response with the house error body. */
+export function errorResponse(statusCode: number, body: ErrorBody): APIGatewayProxyStructuredResultV2 {
+  return json(statusCode, body);
+}
+
+/**
+ * Maps a typed error to its HTTP response — the one place where error types meet status codes.
+ * Anything unexpected is logged and becomes a 500 that reveals nothing internal.
+ */
+export function httpErrorResponse(error: unknown, log: Logger): APIGatewayProxyStructuredResultV2 {
+  if (error instanceof SchemaValidationError) {
+    return errorResponse(400, { code: 'ValidationError', message: error.message, issues: error.issues });
+  }
+  if (error instanceof PayloadDecodeError)
+    return errorResponse(400, { code: 'BadRequest', message: error.message });
+  if (error instanceof InvalidTokenError)
+    return errorResponse(400, { code: 'InvalidToken', message: error.message });
+  if (error instanceof NotFoundError) return errorResponse(404, { code: 'NotFound', message: error.message });
+  log.error('unhandled error', describeError(error));
+  return errorResponse(500, {
+    code: 'InternalError',
+    message: 'internal error; the request id is in the function log',
+  });
+}

@@ -1,0 +1,43 @@
+import type { Access, FunctionSpec, Resource, Topology } from './model.ts';
+
+/** `registry` → `REGISTRY`, `firmwareImages` → `FIRMWARE_IMAGES`. */
+export function screamingSnake(name: string): string {
+  return name
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .replace(/[^A-Za-z0-9]+/g, '_')
+    .toUpperCase();
+}
+
+/** The env var through which a function learns a resource's physical name: `REGISTRY_TABLE_NAME`. */
+export function resourceEnvName(resourceName: string, resource: Resource): string {
+  return `${screamingSnake(resourceName)}_${resource.kind === 'table' ? 'TABLE' : 'BUCKET'}_NAME`;
+}
+
+/** The resources a function uses, with their access, in declaration order. */
+export function usesOf<R extends string>(
+  topology: Topology<R>,
+  fn: FunctionSpec<R>,
+): Array<{ name: R; resource: Resource; access: Access }> {
+  return Object.entries(fn.uses ?? {}).map(([name, access]) => {
+    const resource = topology.resources[name as R];
+    if (resource === undefined) throw new Error(`function ${fn.handler} uses unknown resource '${name}'`);
+    return { name: name as R, resource, access: access as Access };
+  });
+}
+
+/**
+ * The env a function receives: one `<RESOURCE>_<KIND>_NAME` per resource it uses — and nothing for
+ * resources it does not use, in both runtimes.
+ *
+ * @param physicalName resolves a resource to its physical name (a CDK token in AWS, a string locally)
+ */
+export function functionEnv<R extends string>(
+  topology: Topology<R>,
+  fn: FunctionSpec<R>,
+  physicalName: (name: R, resource: Resource) => string,
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const { name, resource } of usesOf(topology, fn))
+    env[resourceEnvName(name, resource)] = physicalName(name, resource);
+  return env;
+}

@@ -1,0 +1,101 @@
+/**
+ * The vocabulary of `lib/topology.ts`: resources, functions and what triggers them.
+ *
+ * Both runtimes read the same values: the CDK app renders them as AWS resources, grants and
+ * triggers; the local platform turns them into tables, buckets, broker subscriptions, routes
+ * and timers. Nothing here imports either runtime.
+ */
+
+/** How a function may use a resource. Grants in AWS, documentation and env locally. */
+export type Access = 'read' | 'write' | 'readWrite';
+
+/** A DynamoDB key attribute. */
+export interface KeyAttribute {
+  readonly name: string;
+  readonly type: 'S' | 'N';
+}
+
+/** A global secondary index (projection ALL). */
+export interface GlobalIndex {
+  readonly name: string;
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey?: KeyAttribute;
+}
+
+/** A DynamoDB table: on demand, point-in-time recovery and encryption at rest in AWS. */
+export interface TableResource {
+  readonly kind: 'table';
+  readonly description: string;
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey?: KeyAttribute;
+  readonly indexes?: readonly GlobalIndex[];
+  /** Attribute holding an epoch-seconds expiry, if items expire. */
+  readonly timeToLiveAttribute?: string;
+}
+
+/** An S3 bucket: private, SSL only, encrypted, access-logged in AWS. */
+export interface BucketResource {
+  readonly kind: 'bucket';
+  readonly description: string;
+  readonly versioned: boolean;
+}
+
+export type Resource = TableResource | BucketResource;
+
+/** The IoT SQL functions a rule may add to its output (https://docs.aws.amazon.com/iot/latest/developerguide/iot-sql-functions.html). */
+export type RuleExpression = 'topic()' | `topic(${number})` | 'clientid()' | 'timestamp()';
+
+/**
+ * An IoT topic rule, as data. The CDK app renders it to IoT SQL; the local rules runner evaluates it
+ * directly, so no SQL parser is needed (see `rule-sql.ts` and `rule-event.ts`).
+ */
+export interface TopicRule {
+  /** MQTT topic filter, `+` and `#` allowed, e.g. `devices/+/+/status`. */
+  readonly topic: string;
+  /**
+   * `base64`: `SELECT encode(*, 'base64') AS payload, ...` — any payload reaches the handler, which parses it.
+   * `json`: `SELECT *, ...` — the payload must be a JSON object; the added fields are merged into it.
+   */
+  readonly payload: 'base64' | 'json';
+  /** Output field → SQL function, e.g. `{ deviceId: 'topic(3)' }`. */
+  readonly add: Readonly<Record<string, RuleExpression>>;
+}
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+/** An API Gateway HTTP API route key, e.g. `GET /devices/{id}`. */
+export type RouteKey = `${HttpMethod} /${string}`;
+
+/** A fixed-rate schedule: EventBridge in AWS, a timer locally. */
+export interface ScheduleTrigger {
+  readonly everyMinutes: number;
+}
+
+/** A Kafka topic consumed through a Lambda event source mapping (MSK in AWS). */
+export interface KafkaTrigger {
+  readonly topic: string;
+  readonly batchSize: number;
+  readonly maxBatchingWindowSeconds: number;
+  readonly startingPosition: 'TRIM_HORIZON' | 'LATEST';
+}
+
+/** One function: its handler folder, what triggers it and what it may touch. */
+export interface FunctionSpec<R extends string = string> {
+  /** Folder under `lambdas/handlers/`; holds `index.ts` (Lambda entry) and `app.ts` (`build(env)`). */
+  readonly handler: string;
+  readonly description: string;
+  readonly rules?: readonly TopicRule[];
+  readonly routes?: readonly RouteKey[];
+  readonly schedules?: readonly ScheduleTrigger[];
+  readonly kafka?: readonly KafkaTrigger[];
+  readonly uses?: Readonly<Partial<Record<R, Access>>>;
+  /** @default 256 */
+  readonly memoryMiB?: number;
+  /** @default 10 */
+  readonly timeoutSeconds?: number;
+}
+
+/** The whole table: resources by name, functions by name. */
+export interface Topology<R extends string = string> {
+  readonly resources: Readonly<Record<R, Resource>>;
+  readonly functions: Readonly<Record<string, FunctionSpec<R>>>;
+}

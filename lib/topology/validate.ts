@@ -1,0 +1,78 @@
+import type { Topology } from './model.ts';
+
+const HANDLER_NAME = /^[a-z][a-z0-9-]{1,62}$/;
+const ROUTE_PATH = /^\/[A-Za-z0-9._~{}/-]*$/;
+
+/** A topology that cannot be built: the message names the entry and the value received. */
+export class TopologyError extends Error {
+  override readonly name = 'TopologyError';
+}
+
+function checkTopicFilter(filter: string, where: string): void {
+  const levels = filter.split('/');
+  levels.forEach((level, i) => {
+    if (level.includes('#') && (level !== '#' || i !== levels.length - 1)) {
+      throw new TopologyError(`${where}: '#' must be a whole, last level in '${filter}'`);
+    }
+    if (level.includes('+') && level !== '+')
+      throw new TopologyError(`${where}: '+' must be a whole level in '${filter}'`);
+  });
+  if (filter.startsWith('$')) throw new TopologyError(`${where}: '${filter}' is in a reserved namespace`);
+}
+
+/**
+ * Checks a topology before either runtime builds it: names, route uniqueness, topic filters,
+ * `topic(n)` within the filter, sane trigger settings.
+ */
+export function validateTopology(topology: Topology): void {
+  const routes = new Map<string, string>();
+  const handlers = new Map<string, string>();
+  for (const [name, fn] of Object.entries(topology.functions)) {
+    const where = `function '${name}'`;
+    if (!HANDLER_NAME.test(fn.handler))
+      throw new TopologyError(`${where}: handler '${fn.handler}' must be kebab-case`);
+    const other = handlers.get(fn.handler);
+    if (other !== undefined)
+      throw new TopologyError(`${where}: handler '${fn.handler}' is also used by '${other}'`);
+    handlers.set(fn.handler, name);
+    for (const route of fn.routes ?? []) {
+      const path = route.slice(route.indexOf(' ') + 1);
+      if (!ROUTE_PATH.test(path)) throw new TopologyError(`${where}: route '${route}' has an invalid path`);
+      const owner = routes.get(route);
+      if (owner !== undefined)
+        throw new TopologyError(`${where}: route '${route}' is already served by '${owner}'`);
+      routes.set(route, name);
+    }
+    for (const rule of fn.rules ?? []) {
+      checkTopicFilter(rule.topic, where);
+      const levels = rule.topic.split('/').length;
+      for (const [field, expression] of Object.entries(rule.add)) {
+        const n = /^topic\((\d+)\)$/.exec(expression)?.[1];
+        if (n !== undefined && (Number(n) < 1 || Number(n) > levels)) {
+          throw new TopologyError(
+            `${where}: ${field} = ${expression} is outside '${rule.topic}' (${levels} levels)`,
+          );
+        }
+        if (rule.payload === 'base64' && field === 'payload') {
+          throw new TopologyError(`${where}: 'payload' is the encoded payload's field; choose another name`);
+        }
+      }
+    }
+    for (const schedule of fn.schedules ?? []) {
+      if (!Number.isInteger(schedule.everyMinutes) || schedule.everyMinutes < 1) {
+        throw new TopologyError(
+          `${where}: schedule everyMinutes must be a whole number >= 1, got ${schedule.everyMinutes}`,
+        );
+      }
+    }
+    for (const trigger of fn.kafka ?? []) {
+      if (trigger.batchSize < 1 || trigger.batchSize > 10_000) {
+        throw new TopologyError(`${where}: kafka batchSize must be 1..10000, got ${trigger.batchSize}`);
+      }
+    }
+    for (const resource of Object.keys(fn.uses ?? {})) {
+      if (!(resource in topology.resources))
+        throw new TopologyError(`${where}: uses unknown resource '${resource}'`);
+    }
+  }
+}
