@@ -1,0 +1,94 @@
+import { parseArgs } from 'node:util';
+import { startPlatform } from '../lib/local/platform.ts';
+import type { Verbosity } from '../lib/local/platform-log.ts';
+
+const HELP = `fleetkit local platform — everything on one machine, same handlers as in AWS
+
+Usage: npm start -- [options]
+
+  --port <n>          HTTP API gateway port (env FLEETKIT_PORT, default 3000)
+  --mqtt-port <n>     MQTT over mutual TLS port (env FLEETKIT_MQTT_PORT, default 8883)
+  --devices <n>       simulated devices to start, 0 for none (env FLEETKIT_DEVICES, default 3)
+  --data-dir <path>   certificates, tables and objects (env FLEETKIT_DATA_DIR, default .fleetkit)
+  --host <addr>       address to listen on (env FLEETKIT_HOST, default 127.0.0.1)
+  --verbose           print every handler log line and metric
+  --quiet             print only the banner
+  -h, --help          this text
+`;
+
+function intOption(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65_535) {
+    console.error(`--${name} must be a whole number between 0 and 65535, got '${value}'`);
+    process.exit(2);
+  }
+  return n;
+}
+
+const { values } = parseArgs({
+  options: {
+    port: { type: 'string' },
+    'mqtt-port': { type: 'string' },
+    devices: { type: 'string' },
+    'data-dir': { type: 'string' },
+    host: { type: 'string' },
+    verbose: { type: 'boolean', default: false },
+    quiet: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+if (values.help) {
+  process.stdout.write(HELP);
+  process.exit(0);
+}
+
+const verbosity: Verbosity = values.verbose ? 'verbose' : values.quiet ? 'quiet' : 'normal';
+const started = performance.now();
+const platform = await startPlatform({
+  gatewayPort: intOption('port', values.port ?? process.env.FLEETKIT_PORT, 3000),
+  mqttPort: intOption('mqtt-port', values['mqtt-port'] ?? process.env.FLEETKIT_MQTT_PORT, 8883),
+  devices: intOption('devices', values.devices ?? process.env.FLEETKIT_DEVICES, 3),
+  dataDir: values['data-dir'] ?? process.env.FLEETKIT_DATA_DIR ?? '.fleetkit',
+  host: values.host ?? process.env.FLEETKIT_HOST ?? '127.0.0.1',
+  verbosity,
+}).catch((error: Error & { code?: string }) => {
+  if (error.code === 'EADDRINUSE') {
+    console.error(
+      `a port is already in use (${error.message}); stop the other process or pick ports with --port / --mqtt-port`,
+    );
+  } else {
+    console.error(`could not start the local platform: ${error.message}`);
+  }
+  process.exit(1);
+});
+
+const readyMs = Math.round(performance.now() - started);
+process.stdout.write(`
+fleetkit local platform ready in ${readyMs} ms
+  HTTP API (API Gateway)   ${platform.gatewayUrl}        try: curl ${platform.gatewayUrl}/devices
+  MQTT, mutual TLS (IoT)   ${platform.mqttUrl}
+  DynamoDB API             ${platform.dynamoEndpoint}
+  S3 API                   ${platform.s3Endpoint}
+  device certificates      ${platform.dataDir}/pki (CA: ca.crt, devices/<type>.<thing>.crt)
+  simulated devices        ${platform.fleet.devices.length}
+  data                     ${platform.dataDir} (kept across restarts)
+Ctrl+C to stop.
+`);
+
+let stopping = false;
+const shutdown = async (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  process.stdout.write(`\n${signal}: stopping...\n`);
+  const timer = setTimeout(() => {
+    console.error('shutdown took over 10 s; exiting anyway');
+    process.exit(1);
+  }, 10_000);
+  await platform.stop();
+  clearTimeout(timer);
+  process.stdout.write(`stopped; data kept in ${platform.dataDir}\n`);
+  process.exit(0);
+};
+process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('SIGTERM', () => void shutdown('SIGTERM'));

@@ -1,0 +1,65 @@
+import type { HandlerEnv, HandlerRuntime } from '../../lambdas/shared/runtime.ts';
+import { functionEnv } from '../topology/env.ts';
+import type { FunctionSpec, Topology } from '../topology/model.ts';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, LOCAL_STAGE, localResourceName } from './names.ts';
+
+/** A topology function, built once and invoked like Lambda would invoke it. */
+export interface LocalFunction {
+  readonly name: string;
+  readonly spec: FunctionSpec;
+  invoke(event: unknown): Promise<unknown>;
+}
+
+/** Endpoints of the embedded servers the handlers' SDK clients point at. */
+export interface LocalEndpoints {
+  readonly dynamodb: string;
+  readonly s3: string;
+}
+
+/**
+ * The env one function gets locally: its own resources' names (as in AWS, nothing it does not `use`),
+ * plus the SDK's endpoint and credential variables pointing at the embedded servers.
+ */
+export function localFunctionEnv(
+  topology: Topology,
+  spec: FunctionSpec,
+  endpoints: LocalEndpoints,
+): HandlerEnv {
+  return {
+    ...functionEnv(topology, spec, (name) => localResourceName(name)),
+    STAGE: LOCAL_STAGE,
+    AWS_REGION: LOCAL_REGION,
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
+    AWS_ENDPOINT_URL_S3: endpoints.s3,
+  };
+}
+
+type HandlerModule = {
+  build: (env: HandlerEnv, runtime: HandlerRuntime) => (event: never) => Promise<unknown>;
+};
+
+/**
+ * Builds every function of the topology from its handler's `app.ts` — the same module the Lambda entry
+ * (`index.ts`) builds in AWS.
+ */
+export async function loadFunctions(
+  topology: Topology,
+  endpoints: LocalEndpoints,
+  runtimeFor: (functionName: string) => HandlerRuntime,
+): Promise<Map<string, LocalFunction>> {
+  const functions = new Map<string, LocalFunction>();
+  for (const [name, spec] of Object.entries(topology.functions)) {
+    const url = new URL(`../../lambdas/handlers/${spec.handler}/app.ts`, import.meta.url);
+    const module = (await import(url.href)) as HandlerModule;
+    if (typeof module.build !== 'function') {
+      throw new Error(`lambdas/handlers/${spec.handler}/app.ts must export build(env, runtime)`);
+    }
+    const handler = module.build(localFunctionEnv(topology, spec, endpoints), runtimeFor(name)) as (
+      event: unknown,
+    ) => Promise<unknown>;
+    functions.set(name, { name, spec, invoke: (event) => handler(event) });
+  }
+  return functions;
+}

@@ -1,0 +1,127 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { describeError } from '../../lambdas/shared/logger.ts';
+import type { RouteKey } from '../topology/model.ts';
+import { fromHandlerResult, type GatewayResponse, toApiGatewayEvent } from './apigw-event.ts';
+import type { LocalFunction } from './functions.ts';
+import { compileRoutes, matchRoute } from './http-routes.ts';
+import type { PlatformLog } from './platform-log.ts';
+
+/** API Gateway HTTP APIs accept payloads up to 10 MB. */
+export const MAX_BODY_BYTES = 10 * 1024 * 1024;
+
+/** A route the platform itself serves (health, metrics), not a topology function. */
+export type LocalRoute = () => GatewayResponse | Promise<GatewayResponse>;
+
+export interface GatewayOptions {
+  readonly functions: ReadonlyMap<string, LocalFunction>;
+  readonly log: PlatformLog;
+  readonly localRoutes?: Readonly<Record<string, LocalRoute>>;
+  /** @default '127.0.0.1' */
+  readonly host?: string;
+  /** 0 picks a free port. @default 3000 */
+  readonly port?: number;
+}
+
+export interface LocalGateway {
+  readonly url: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** The house JSON error body as a gateway response. */
+export function jsonError(statusCode: number, code: string, message: string): GatewayResponse {
+  return {
+    statusCode,
+    headers: { 'content-type': 'application/json' },
+    body: Buffer.from(JSON.stringify({ code, message })),
+  };
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) return undefined;
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+function send(res: ServerResponse, response: GatewayResponse): void {
+  res.writeHead(response.statusCode, { ...response.headers, 'content-length': String(response.body.length) });
+  res.end(response.body);
+}
+
+/**
+ * The local HTTP API: each request to a topology route becomes an API Gateway v2 event for that
+ * route's function, and the function's result becomes the response. Unknown routes get a 404 with
+ * a JSON body listing what exists. IAM authorization is not enforced locally; the gateway listens on
+ * loopback only by default.
+ */
+export async function startGateway(options: GatewayOptions): Promise<LocalGateway> {
+  const routes = compileRoutes(
+    [...options.functions.values()].flatMap((fn) =>
+      (fn.spec.routes ?? []).map((routeKey) => ({ routeKey: routeKey as RouteKey, target: fn })),
+    ),
+  );
+  const known = routes.map((r) => r.routeKey).join(', ');
+
+  const handle = async (req: IncomingMessage): Promise<GatewayResponse> => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const method = req.method ?? 'GET';
+    const local = options.localRoutes?.[`${method} ${url.pathname}`];
+    if (local !== undefined) return local();
+    const match = matchRoute(routes, method, url.pathname);
+    if (match === undefined) {
+      return jsonError(404, 'NotFound', `no route ${method} ${url.pathname}; routes: ${known}`);
+    }
+    const body = await readBody(req);
+    if (body === undefined) return jsonError(413, 'PayloadTooLarge', 'request body is over the 10 MB limit');
+    const event = toApiGatewayEvent({
+      method,
+      url,
+      headers: req.headers,
+      body,
+      sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+      routeKey: match.route.routeKey,
+      pathParameters: match.pathParameters,
+      now: Date.now(),
+    });
+    try {
+      return fromHandlerResult(await match.route.target.invoke(event));
+    } catch (error) {
+      // API Gateway answers 500 when the integration fails; the detail stays in the log.
+      options.log.event('error', 'route handler threw', {
+        routeKey: match.route.routeKey,
+        ...describeError(error),
+      });
+      return jsonError(500, 'InternalError', 'the handler failed; see the platform log');
+    }
+  };
+
+  const server = createServer((req, res) => {
+    handle(req).then(
+      (response) => send(res, response),
+      (error) => {
+        options.log.event('error', 'gateway failed', describeError(error));
+        send(res, jsonError(500, 'InternalError', 'gateway failure; see the platform log'));
+      },
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 3000, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://${options.host ?? '127.0.0.1'}:${port}`,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,202 @@
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Topology } from '../topology/model.ts';
+import { validateTopology } from '../topology/validate.ts';
+import { topology as defaultTopology } from '../topology.ts';
+import { type DenialEvent, type LocalBroker, startBroker } from './broker.ts';
+import { ensureTable, type LocalDynamo, startDynamo } from './dynamo.ts';
+import { type LocalFunction, loadFunctions } from './functions.ts';
+import { type LocalGateway, startGateway } from './gateway.ts';
+import { LocalMetrics } from './metrics-store.ts';
+import { localResourceName } from './names.ts';
+import { LocalPki } from './pki.ts';
+import { createPlatformLog, type PlatformLog, type Verbosity } from './platform-log.ts';
+import { type RulesRunner, startRulesRunner } from './rules-runner.ts';
+import { type LocalS3, startS3 } from './s3.ts';
+import { type LocalScheduler, startScheduler } from './scheduler.ts';
+import { type SimulatedFleet, startFleet } from './sim/fleet.ts';
+
+export interface PlatformOptions {
+  /** Where certificates, tables and objects are kept. @default '.fleetkit' */
+  readonly dataDir?: string;
+  /** @default '127.0.0.1' */
+  readonly host?: string;
+  /** HTTP gateway port; 0 picks a free one. @default 3000 */
+  readonly gatewayPort?: number;
+  /** MQTT over TLS port; 0 picks a free one. @default 8883 */
+  readonly mqttPort?: number;
+  /** DynamoDB API port; 0 picks a free one. @default 0 */
+  readonly dynamoPort?: number;
+  /** S3 API port; 0 picks a free one. @default 0 */
+  readonly s3Port?: number;
+  /** How many simulated devices to start. @default 0 */
+  readonly devices?: number;
+  readonly statusEveryMs?: number;
+  readonly telemetryEveryMs?: number;
+  /** @default 'normal' */
+  readonly verbosity?: Verbosity;
+  readonly out?: (line: string) => void;
+  /** @default the topology of `lib/topology.ts` */
+  readonly topology?: Topology;
+}
+
+/** The running local platform. */
+export interface Platform {
+  readonly gatewayUrl: string;
+  readonly mqttUrl: string;
+  readonly mqttPort: number;
+  readonly dynamoEndpoint: string;
+  readonly s3Endpoint: string;
+  readonly dataDir: string;
+  readonly pki: LocalPki;
+  readonly metrics: LocalMetrics;
+  readonly broker: LocalBroker;
+  readonly rules: RulesRunner;
+  readonly scheduler: LocalScheduler;
+  readonly functions: ReadonlyMap<string, LocalFunction>;
+  readonly fleet: SimulatedFleet;
+  readonly denials: readonly DenialEvent[];
+  readonly log: PlatformLog;
+  /** Stops everything, in reverse order of start; data stays in `dataDir`. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts fleetkit on one machine: the embedded DynamoDB and S3 APIs, the MQTT broker with mutual TLS,
+ * the rules engine, the HTTP gateway, the scheduler and a simulated fleet — all built from the
+ * topology, all running the same handler modules as Lambda.
+ */
+export async function startPlatform(options: PlatformOptions = {}): Promise<Platform> {
+  const topology = options.topology ?? defaultTopology;
+  validateTopology(topology);
+  const kafkaUsers = Object.entries(topology.functions).filter(([, fn]) => (fn.kafka ?? []).length > 0);
+  if (kafkaUsers.length > 0) {
+    throw new Error(
+      `functions ${kafkaUsers.map(([n]) => n).join(', ')} have Kafka triggers, which the local platform cannot feed yet (no local topic log)`,
+    );
+  }
+  const dataDir = resolve(options.dataDir ?? '.fleetkit');
+  const host = options.host ?? '127.0.0.1';
+  await mkdir(dataDir, { recursive: true });
+  const metrics = new LocalMetrics();
+  const log = createPlatformLog(metrics, options.verbosity ?? 'normal', options.out);
+  const stops: Array<() => Promise<void> | void> = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop();
+  };
+
+  try {
+    const pki = await LocalPki.open(dataDir);
+    const dynamo: LocalDynamo = await startDynamo({
+      path: join(dataDir, 'dynamo'),
+      host,
+      port: options.dynamoPort ?? 0,
+    });
+    stops.push(() => dynamo.close());
+    const buckets: string[] = [];
+    for (const [name, resource] of Object.entries(topology.resources)) {
+      if (resource.kind === 'table') await ensureTable(dynamo.client, localResourceName(name), resource);
+      else buckets.push(localResourceName(name));
+    }
+    await mkdir(join(dataDir, 's3'), { recursive: true });
+    const s3: LocalS3 = await startS3({
+      directory: join(dataDir, 's3'),
+      buckets,
+      host,
+      port: options.s3Port ?? 0,
+    });
+    stops.push(() => s3.close());
+
+    const functions = await loadFunctions(
+      topology,
+      { dynamodb: dynamo.endpoint, s3: s3.endpoint },
+      (name) => ({
+        write: (line) => log.handlerLine(name, line),
+        now: Date.now,
+      }),
+    );
+
+    const denials: DenialEvent[] = [];
+    const broker = await startBroker({
+      pki,
+      host,
+      port: options.mqttPort ?? 8883,
+      onDenied: (event) => {
+        denials.push(event);
+        if (denials.length > 1000) denials.shift();
+        metrics.ingest({
+          _aws: {
+            CloudWatchMetrics: [
+              {
+                Namespace: 'fleetkit',
+                Dimensions: [['Action']],
+                Metrics: [{ Name: 'AuthorizationFailures' }],
+              },
+            ],
+          },
+          Action: event.action,
+          AuthorizationFailures: 1,
+        });
+        log.event('warn', 'broker refused a client request', { ...event });
+      },
+    });
+    stops.push(() => broker.close());
+    const rules = startRulesRunner({ broker, functions, log, dataDir });
+    const scheduler = startScheduler(functions, log);
+    stops.push(() => scheduler.stop());
+
+    const gateway: LocalGateway = await startGateway({
+      functions,
+      log,
+      host,
+      port: options.gatewayPort ?? 3000,
+      localRoutes: {
+        'GET /health': () => ({
+          statusCode: 200,
+          headers: { 'content-type': 'application/json' },
+          body: Buffer.from(JSON.stringify({ status: 'ok' })),
+        }),
+        'GET /local/metrics': () => ({
+          statusCode: 200,
+          headers: { 'content-type': 'application/json' },
+          body: Buffer.from(JSON.stringify({ metrics: metrics.snapshot() })),
+        }),
+      },
+    });
+    stops.push(() => gateway.close());
+    // Runs after the fleet has stopped: in-flight rule invocations finish before the stores go away.
+    stops.push(() => rules.idle());
+
+    const mqttUrl = `mqtts://${host === '0.0.0.0' ? '127.0.0.1' : host}:${broker.port}`;
+    const fleet = await startFleet({
+      count: options.devices ?? 0,
+      pki,
+      brokerUrl: mqttUrl,
+      ...(options.statusEveryMs === undefined ? {} : { statusEveryMs: options.statusEveryMs }),
+      ...(options.telemetryEveryMs === undefined ? {} : { telemetryEveryMs: options.telemetryEveryMs }),
+    });
+    stops.push(() => fleet.stop());
+
+    return {
+      gatewayUrl: gateway.url,
+      mqttUrl,
+      mqttPort: broker.port,
+      dynamoEndpoint: dynamo.endpoint,
+      s3Endpoint: s3.endpoint,
+      dataDir,
+      pki,
+      metrics,
+      broker,
+      rules,
+      scheduler,
+      functions,
+      fleet,
+      denials,
+      log,
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}

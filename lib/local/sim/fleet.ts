@@ -1,0 +1,43 @@
+import type { LocalPki } from '../pki.ts';
+import { SimulatedDevice } from './device.ts';
+
+/** Device types the simulated fleet is made of, in rotation. */
+export const SIMULATED_TYPES = ['tracker', 'env-sensor'] as const;
+
+export interface SimulatedFleetOptions {
+  readonly count: number;
+  readonly pki: LocalPki;
+  readonly brokerUrl: string;
+  readonly statusEveryMs?: number;
+  readonly telemetryEveryMs?: number;
+}
+
+/** A running simulated fleet. */
+export interface SimulatedFleet {
+  readonly devices: readonly SimulatedDevice[];
+  stop(): Promise<void>;
+}
+
+/** The name of the n-th simulated device (1-based): `sim-0001`. */
+export function simulatedDeviceName(n: number): string {
+  return `sim-${String(n).padStart(4, '0')}`;
+}
+
+/** Starts `count` simulated devices, each with its own certificate (issued on first start, then reused). */
+export async function startFleet(options: SimulatedFleetOptions): Promise<SimulatedFleet> {
+  const devices: SimulatedDevice[] = [];
+  for (let n = 1; n <= options.count; n++) {
+    const type = SIMULATED_TYPES[(n - 1) % SIMULATED_TYPES.length] ?? 'tracker';
+    const credentials = await options.pki.deviceCredentials(simulatedDeviceName(n), type);
+    devices.push(
+      new SimulatedDevice({
+        credentials,
+        brokerUrl: options.brokerUrl,
+        ...(options.statusEveryMs === undefined ? {} : { statusEveryMs: options.statusEveryMs }),
+        ...(options.telemetryEveryMs === undefined ? {} : { telemetryEveryMs: options.telemetryEveryMs }),
+      }),
+    );
+  }
+  await Promise.all(devices.map((d) => d.start()));
+  return { devices, stop: async () => void (await Promise.all(devices.map((d) => d.stop()))) };
+}
