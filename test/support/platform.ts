@@ -74,6 +74,7 @@ export async function eventually<T>(probe: () => Promise<T | undefined>, timeout
 }
 
 /** GETs a JSON resource from the gateway. */
+// biome-ignore lint/suspicious/noExplicitAny: tests inspect arbitrary JSON bodies field by field
 export async function getJson(platform: Platform, path: string): Promise<{ status: number; body: any }> {
   const response = await fetch(`${platform.gatewayUrl}${path}`);
   return { status: response.status, body: await response.json() };

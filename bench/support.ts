@@ -1,0 +1,28 @@
+/** Prints one figure in the form `npm run bench` promises: `METRIC <name> <number>`. */
+export function metric(name: string, value: number): void {
+  const rounded = Math.abs(value) >= 100 ? Math.round(value) : Number(value.toPrecision(4));
+  process.stdout.write(`METRIC ${name} ${rounded}\n`);
+}
+
+/** Progress for long runs, on stderr so stdout stays parseable. */
+export function progress(message: string): void {
+  process.stderr.write(`  ${message}\n`);
+}
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+}
+
+/** Runs `tasks` with at most `concurrency` in flight. */
+export async function runConcurrently(count: number, concurrency: number, task: (i: number) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < count) {
+      const i = next++;
+      await task(i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+}
