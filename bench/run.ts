@@ -8,7 +8,9 @@ import { fileURLToPath } from 'node:url';
  */
 const dir = fileURLToPath(new URL('.', import.meta.url));
 const filter = process.argv[2];
-const files = (await readdir(dir)).filter((f) => f.endsWith('.bench.ts') && (!filter || f.includes(filter))).sort();
+const files = (await readdir(dir))
+  .filter((f) => f.endsWith('.bench.ts') && (!filter || f.includes(filter)))
+  .sort();
 let failed = 0;
 for (const file of files) {
   process.stderr.write(`# ${file}\n`);

@@ -33,8 +33,18 @@ const status = (i: number) =>
   });
 
 const dataDir = await mkdtemp(join(tmpdir(), 'fleetkit-bench-'));
-const platform = await startPlatform({ dataDir, gatewayPort: 0, mqttPort: 0, devices: 0, verbosity: 'quiet' });
-const raw = new DynamoDBClient({ endpoint: platform.dynamoEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+const platform = await startPlatform({
+  dataDir,
+  gatewayPort: 0,
+  mqttPort: 0,
+  devices: 0,
+  verbosity: 'quiet',
+});
+const raw = new DynamoDBClient({
+  endpoint: platform.dynamoEndpoint,
+  region: LOCAL_REGION,
+  credentials: LOCAL_CREDENTIALS,
+});
 await ensureTable(raw, 'bench-raw-registry', topology.resources.registry);
 
 const clients: MqttClient[] = [];
@@ -96,7 +106,9 @@ const rawRates: number[] = [];
 for (let round = 1; round <= ROUNDS; round++) {
   pipelineRates.push(await pipelineRound());
   rawRates.push(await rawRound());
-  progress(`round ${round}/${ROUNDS}: pipeline ${Math.round(pipelineRates.at(-1) ?? 0)}/s, raw ${Math.round(rawRates.at(-1) ?? 0)}/s`);
+  progress(
+    `round ${round}/${ROUNDS}: pipeline ${Math.round(pipelineRates.at(-1) ?? 0)}/s, raw ${Math.round(rawRates.at(-1) ?? 0)}/s`,
+  );
 }
 
 metric('status_ingest_msgs_per_s', median(pipelineRates));

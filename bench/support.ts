@@ -16,7 +16,11 @@ export function median(values: readonly number[]): number {
 }
 
 /** Runs `tasks` with at most `concurrency` in flight. */
-export async function runConcurrently(count: number, concurrency: number, task: (i: number) => Promise<unknown>): Promise<void> {
+export async function runConcurrently(
+  count: number,
+  concurrency: number,
+  task: (i: number) => Promise<unknown>,
+): Promise<void> {
   let next = 0;
   const worker = async () => {
     while (next < count) {
