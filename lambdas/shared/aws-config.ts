@@ -18,9 +18,10 @@ export interface AwsClientConfig {
  */
 export function aws(env: HandlerEnv, service: string): AwsClientConfig {
   const config: AwsClientConfig = {};
-  const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+  // `||`, not `??`: an empty variable counts as unset.
+  const region = env.AWS_REGION || env.AWS_DEFAULT_REGION;
   if (region) config.region = region;
-  const endpoint = env[`AWS_ENDPOINT_URL_${service}`] ?? env.AWS_ENDPOINT_URL;
+  const endpoint = env[`AWS_ENDPOINT_URL_${service}`] || env.AWS_ENDPOINT_URL;
   if (endpoint) config.endpoint = endpoint;
   if (env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY) {
     config.credentials = {

@@ -34,8 +34,9 @@ function clfTime(epoch: number): string {
 export function toApiGatewayEvent(request: GatewayRequest): APIGatewayProxyEventV2 {
   const headers: Record<string, string> = {};
   let cookies: string[] | undefined;
-  for (const [name, value] of Object.entries(request.headers)) {
+  for (const [rawName, value] of Object.entries(request.headers)) {
     if (value === undefined) continue;
+    const name = rawName.toLowerCase();
     if (name === 'cookie') {
       cookies = (Array.isArray(value) ? value.join('; ') : value).split(/;\s*/).filter(Boolean);
       continue;

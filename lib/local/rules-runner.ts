@@ -37,7 +37,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * then dead-lettered (`dead-letters.jsonl`).
  */
 export function startRulesRunner(options: RulesRunnerOptions): RulesRunner {
-  const queue = new WorkQueue(options.concurrency ?? 64);
+  const queue = new WorkQueue(options.concurrency ?? 64, (error) =>
+    options.log.event('error', 'rules runner task failed', describeError(error)),
+  );
   const retryDelays = options.retryDelaysMs ?? [200, 1000];
   const bindings: Array<{ rule: TopicRule; fn: LocalFunction }> = [];
   for (const fn of options.functions.values()) {

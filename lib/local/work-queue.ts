@@ -7,9 +7,15 @@ export class WorkQueue {
   private running = 0;
   private idleWaiters: Array<() => void> = [];
 
-  constructor(private readonly concurrency: number) {}
+  /**
+   * @param onError receives what a task threw; the queue keeps going (an unhandled rejection would end the process)
+   */
+  constructor(
+    private readonly concurrency: number,
+    private readonly onError: (error: unknown) => void,
+  ) {}
 
-  /** Queues a task; its errors are the task's own business (it must catch them). */
+  /** Queues a task. */
   push(task: () => Promise<void>): void {
     this.waiting.push(task);
     this.pump();
@@ -31,15 +37,17 @@ export class WorkQueue {
       const task = this.waiting.shift();
       if (task === undefined) break;
       this.running += 1;
-      task().finally(() => {
-        this.running -= 1;
-        this.pump();
-        if (this.pending === 0) {
-          const waiters = this.idleWaiters;
-          this.idleWaiters = [];
-          for (const resolve of waiters) resolve();
-        }
-      });
+      task()
+        .catch(this.onError)
+        .finally(() => {
+          this.running -= 1;
+          this.pump();
+          if (this.pending === 0) {
+            const waiters = this.idleWaiters;
+            this.idleWaiters = [];
+            for (const resolve of waiters) resolve();
+          }
+        });
     }
   }
 }

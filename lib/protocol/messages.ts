@@ -76,11 +76,25 @@ export type Reading = z.output<typeof reading>;
 /** Most readings a single telemetry message may carry (IoT Core's 128 KB payload limit bounds it anyway). */
 export const MAX_READINGS_PER_MESSAGE = 1000;
 
-/** Published on `devices/{type}/{id}/telemetry`: one reading, or a batch of them. */
-export const telemetryMessage = z.union([
-  reading,
-  z.object({ readings: z.array(reading).min(1).max(MAX_READINGS_PER_MESSAGE) }),
-]);
+/** A batch of readings in one message. */
+export const readingBatch = z.object({ readings: z.array(reading).min(1).max(MAX_READINGS_PER_MESSAGE) });
+
+/**
+ * Published on `devices/{type}/{id}/telemetry`: one reading, or a batch of them.
+ *
+ * The form is chosen by the presence of `readings` rather than with `z.union`, whose failure is one
+ * issue at the root; this way a bad message is refused with the path of the field that is wrong.
+ */
+export const telemetryMessage = z
+  .unknown()
+  .transform((input, ctx): Reading | z.output<typeof readingBatch> => {
+    const isBatch = typeof input === 'object' && input !== null && 'readings' in input;
+    const result = (isBatch ? readingBatch : reading).safeParse(input);
+    if (result.success) return result.data;
+    for (const issue of result.error.issues)
+      ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path });
+    return z.NEVER;
+  });
 export type TelemetryMessage = z.output<typeof telemetryMessage>;
 
 /** The readings of a telemetry message, whichever of the two forms it used. */

@@ -37,6 +37,8 @@ function requireSegment(value: string, pattern: RegExp, what: string): string {
 
 /** `devices/{type}/{id}/{kind}`; throws {@link TopicFormatError} for an id or type MQTT cannot carry safely. */
 export function deviceTopic(kind: DeviceTopicKind, deviceType: string, deviceId: string): string {
+  if (!(DEVICE_TOPIC_KINDS as readonly string[]).includes(kind))
+    throw new TopicFormatError(kind, 'is not a device topic kind');
   requireSegment(deviceType, THING_TYPE_PATTERN, 'device type');
   requireSegment(deviceId, THING_NAME_PATTERN, 'device id');
   return `devices/${deviceType}/${deviceId}/${kind}`;
@@ -89,6 +91,9 @@ export interface ShadowTopic {
 /** `fleet/things/{thing}/shadow[/name/{shadow}]/{op}[/{suffix}]`. */
 export function shadowTopic(topic: ShadowTopic): string {
   requireSegment(topic.thingName, THING_NAME_PATTERN, 'thing name');
+  if (!(SHADOW_OPERATIONS as readonly string[]).includes(topic.operation)) {
+    throw new TopicFormatError(topic.operation, 'is not a shadow operation');
+  }
   if (topic.suffix !== undefined && !SHADOW_SUFFIXES[topic.operation].includes(topic.suffix)) {
     throw new TopicFormatError(topic.suffix, `is not a response of shadow ${topic.operation}`);
   }
@@ -152,9 +157,10 @@ const THING_JOBS_OPERATIONS: readonly string[] = ['notify', 'notify-next', 'get'
 /** notify and notify-next are published by the service only; they have no responses. */
 const HAS_RESPONSES = new Set(['get', 'start-next', 'update']);
 
-function requireJobId(jobId: string, topic: string): string {
-  if (jobId !== '$next' && !JOB_ID_PATTERN.test(jobId)) {
-    throw new TopicFormatError(topic, `has an invalid job id '${jobId}'`);
+/** `$next` names the next pending execution, and only DescribeJobExecution (get) accepts it. */
+function requireJobId(jobId: string, operation: string, topic: string): string {
+  if (jobId === '$next' ? operation !== 'get' : !JOB_ID_PATTERN.test(jobId)) {
+    throw new TopicFormatError(topic, `has an invalid job id '${jobId}' for ${operation}`);
   }
   return jobId;
 }
@@ -164,7 +170,9 @@ export function jobsTopic(topic: JobsTopic): string {
   requireSegment(topic.thingName, THING_NAME_PATTERN, 'thing name');
   const base = `${THING_TOPIC_ROOT}/${topic.thingName}/jobs`;
   const op =
-    'jobId' in topic ? `${requireJobId(topic.jobId, topic.jobId)}/${topic.operation}` : topic.operation;
+    'jobId' in topic
+      ? `${requireJobId(topic.jobId, topic.operation, topic.jobId)}/${topic.operation}`
+      : topic.operation;
   if (topic.suffix !== undefined && !HAS_RESPONSES.has(topic.operation)) {
     throw new TopicFormatError(`${base}/${op}`, `has no ${topic.suffix} response`);
   }
@@ -186,7 +194,10 @@ export function parseJobsTopic(topic: string): JobsTopic {
     throw new TopicFormatError(topic, `ends in '${value}', expected accepted or rejected`);
   };
   const first = rest[0] ?? '';
-  if (THING_JOBS_OPERATIONS.includes(first) && rest.length <= 2) {
+  // A job may be called `get` or `notify`: `jobs/get/update` is job "get", not the thing-level get.
+  const secondIsSuffix =
+    rest.length === 1 || (rest.length === 2 && (rest[1] === 'accepted' || rest[1] === 'rejected'));
+  if (THING_JOBS_OPERATIONS.includes(first) && secondIsSuffix) {
     const suffix = suffixOf(rest[1]);
     if (suffix !== undefined && !HAS_RESPONSES.has(first))
       throw new TopicFormatError(topic, `has no ${suffix} response`);
@@ -196,7 +207,7 @@ export function parseJobsTopic(topic: string): JobsTopic {
   if (jobId === undefined || (operation !== 'get' && operation !== 'update') || extra.length > 0) {
     throw new TopicFormatError(topic, 'is not a jobs topic');
   }
-  requireJobId(jobId, topic);
+  requireJobId(jobId, operation, topic);
   const suffix = suffixOf(suffixPart);
   return { thingName, jobId, operation, ...(suffix ? { suffix } : {}) };
 }

@@ -19,7 +19,7 @@ export function usesOf<R extends string>(
   fn: FunctionSpec<R>,
 ): Array<{ name: R; resource: Resource; access: Access }> {
   return Object.entries(fn.uses ?? {}).map(([name, access]) => {
-    const resource = topology.resources[name as R];
+    const resource = Object.hasOwn(topology.resources, name) ? topology.resources[name as R] : undefined;
     if (resource === undefined) throw new Error(`function ${fn.handler} uses unknown resource '${name}'`);
     return { name: name as R, resource, access: access as Access };
   });

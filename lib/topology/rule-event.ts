@@ -16,6 +16,8 @@ export class RuleEvaluationError extends Error {
 
 /** Does an MQTT topic match a topic filter (`+` one level, `#` the rest)? MQTT 3.1.1 §4.7. */
 export function topicMatches(filter: string, topic: string): boolean {
+  // §4.7.2: a filter starting with a wildcard does not match topics starting with `$` ($SYS, $aws).
+  if (topic.startsWith('$') && (filter.startsWith('+') || filter.startsWith('#'))) return false;
   const f = filter.split('/');
   const t = topic.split('/');
   for (let i = 0; i < f.length; i++) {

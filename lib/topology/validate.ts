@@ -1,7 +1,8 @@
 import type { Topology } from './model.ts';
 
 const HANDLER_NAME = /^[a-z][a-z0-9-]{1,62}$/;
-const ROUTE_PATH = /^\/[A-Za-z0-9._~{}/-]*$/;
+/** Literal segments and `{param}`; a greedy `{param+}` only as the last segment, as API Gateway allows. */
+const ROUTE_PATH = /^(\/([A-Za-z0-9._~-]+|\{[A-Za-z0-9_]+\}))*(\/\{[A-Za-z0-9_]+\+\})?\/?$/;
 
 /** A topology that cannot be built: the message names the entry and the value received. */
 export class TopologyError extends Error {
@@ -71,7 +72,7 @@ export function validateTopology(topology: Topology): void {
       }
     }
     for (const resource of Object.keys(fn.uses ?? {})) {
-      if (!(resource in topology.resources))
+      if (!Object.hasOwn(topology.resources, resource))
         throw new TopologyError(`${where}: uses unknown resource '${resource}'`);
     }
   }

@@ -21,7 +21,8 @@ export interface SensorState {
 }
 
 const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v));
-const round = (v: number, step: number) => Math.round(v / step) * step;
+/** Rounds to a resolution given as steps per unit (100 → 0.01) without binary-fraction tails like 24.150000000000002. */
+const round = (v: number, stepsPerUnit: number) => Math.round(v * stepsPerUnit) / stepsPerUnit;
 
 /** A starting state: each device gets its own climate, radio site and charge. */
 export function initialSensorState(random: () => number): SensorState {
@@ -43,7 +44,11 @@ export function initialSensorState(random: () => number): SensorState {
  */
 export function stepSensors(state: SensorState, dtSeconds: number, random: () => number): SensorSample {
   const k = Math.min(1, dtSeconds / 600);
-  state.temperature += (22 - state.temperature) * k * 0.1 + gaussian(random) * 0.05 * Math.sqrt(dtSeconds);
+  state.temperature = clamp(
+    state.temperature + (22 - state.temperature) * k * 0.1 + gaussian(random) * 0.05 * Math.sqrt(dtSeconds),
+    -40,
+    85,
+  );
   state.humidity = clamp(
     state.humidity + (50 - state.humidity) * k * 0.1 + gaussian(random) * 0.1 * Math.sqrt(dtSeconds),
     5,
@@ -54,11 +59,11 @@ export function stepSensors(state: SensorState, dtSeconds: number, random: () =>
   state.rsrp = clamp(state.rsrp + (state.rsrpBase - state.rsrp) * 0.2 + gaussian(random) * 2, -140, -44);
   const rsrq = clamp(-10 + (state.rsrp - state.rsrpBase) * 0.3 + gaussian(random), -19.5, -3);
   return {
-    temperature: round(state.temperature + gaussian(random) * 0.02, 0.01),
-    humidity: round(state.humidity, 0.1),
-    pressure: round(state.pressure, 0.1),
+    temperature: round(clamp(state.temperature + gaussian(random) * 0.02, -40, 85), 100),
+    humidity: round(state.humidity, 10),
+    pressure: round(state.pressure, 10),
     battery: Math.round(state.battery),
     rsrp: Math.round(state.rsrp),
-    rsrq: round(rsrq, 0.5),
+    rsrq: round(rsrq, 2),
   };
 }

@@ -1,0 +1,175 @@
+import { describe, expect, it } from 'vitest';
+import {
+  compileDevicePolicy,
+  DEVICE_PERMISSIONS,
+  type DeviceAction,
+  resolveResource,
+} from '../../../lib/protocol/device-policy.ts';
+
+describe('compileDevicePolicy for thing A of type tracker', () => {
+  const allows = compileDevicePolicy({ thingName: 'A', thingType: 'tracker' });
+
+  it.each<[string, DeviceAction, string, boolean]>([
+    ['connect as itself', 'Connect', 'A', true],
+    ['connect as another thing', 'Connect', 'B', false],
+    ['connect as a longer name starting with its own', 'Connect', 'AB', false],
+    ['connect with a wildcard client id', 'Connect', '*', false],
+    ['publish its own telemetry', 'Publish', 'devices/tracker/A/telemetry', true],
+    ['publish its own status', 'Publish', 'devices/tracker/A/status', true],
+    ["publish another device's telemetry", 'Publish', 'devices/tracker/B/telemetry', false],
+    ["publish another device's status", 'Publish', 'devices/tracker/B/status', false],
+    ['publish as the same id under another type', 'Publish', 'devices/sensor/A/telemetry', false],
+    ['publish a command (devices do not publish commands)', 'Publish', 'devices/tracker/A/commands', false],
+    ['publish to a wildcard topic', 'Publish', 'devices/+/A/status', false],
+    ['subscribe to its own commands', 'Subscribe', 'devices/tracker/A/commands', true],
+    ['receive its own commands', 'Receive', 'devices/tracker/A/commands', true],
+    ["subscribe to another device's commands", 'Subscribe', 'devices/tracker/B/commands', false],
+    ['subscribe to its id under another type', 'Subscribe', 'devices/sensor/A/commands', false],
+    ['subscribe with + for the type (+ is literal in a policy)', 'Subscribe', 'devices/+/A/commands', false],
+    ['subscribe with + for the id', 'Subscribe', 'devices/tracker/+/commands', false],
+    ['subscribe to devices/#', 'Subscribe', 'devices/#', false],
+    ['subscribe to #', 'Subscribe', '#', false],
+    ['subscribe to its own device topics with #', 'Subscribe', 'devices/tracker/A/#', false],
+    ['subscribe to its own telemetry', 'Subscribe', 'devices/tracker/A/telemetry', false],
+    ["receive another device's commands", 'Receive', 'devices/tracker/B/commands', false],
+    ['publish a classic shadow update', 'Publish', 'fleet/things/A/shadow/update', true],
+    ['publish a classic shadow get', 'Publish', 'fleet/things/A/shadow/get', true],
+    ['publish a classic shadow delete', 'Publish', 'fleet/things/A/shadow/delete', true],
+    ['publish a named shadow update', 'Publish', 'fleet/things/A/shadow/name/cfg/update', true],
+    ['publish a named shadow delete', 'Publish', 'fleet/things/A/shadow/name/cfg/delete', true],
+    ["publish another thing's shadow update", 'Publish', 'fleet/things/B/shadow/update', false],
+    [
+      "publish another thing's named shadow update",
+      'Publish',
+      'fleet/things/B/shadow/name/cfg/update',
+      false,
+    ],
+    [
+      'publish a shadow response (only the service does)',
+      'Publish',
+      'fleet/things/A/shadow/update/accepted',
+      false,
+    ],
+    [
+      'publish a shadow delta (only the service does)',
+      'Publish',
+      'fleet/things/A/shadow/update/delta',
+      false,
+    ],
+    ["publish to AWS's reserved shadow topic", 'Publish', '$aws/things/A/shadow/update', false],
+    [
+      'subscribe to all its shadow topics with # (policy * matches # literally)',
+      'Subscribe',
+      'fleet/things/A/shadow/#',
+      true,
+    ],
+    ['subscribe to its shadow update accepted', 'Subscribe', 'fleet/things/A/shadow/update/accepted', true],
+    ["subscribe to another thing's shadow", 'Subscribe', 'fleet/things/B/shadow/#', false],
+    ['receive its shadow update accepted', 'Receive', 'fleet/things/A/shadow/update/accepted', true],
+    ['receive its shadow update delta', 'Receive', 'fleet/things/A/shadow/update/delta', true],
+    ['receive its named shadow delta', 'Receive', 'fleet/things/A/shadow/name/cfg/update/delta', true],
+    ['receive its shadow get rejected', 'Receive', 'fleet/things/A/shadow/get/rejected', true],
+    ["receive another thing's shadow delta", 'Receive', 'fleet/things/B/shadow/update/delta', false],
+    ['publish jobs get', 'Publish', 'fleet/things/A/jobs/get', true],
+    ['publish jobs start-next', 'Publish', 'fleet/things/A/jobs/start-next', true],
+    ['publish a job execution update', 'Publish', 'fleet/things/A/jobs/job-1/update', true],
+    ['publish a job execution get', 'Publish', 'fleet/things/A/jobs/job-1/get', true],
+    ['publish $next/get', 'Publish', 'fleet/things/A/jobs/$next/get', true],
+    ['publish jobs notify (only the service does)', 'Publish', 'fleet/things/A/jobs/notify', false],
+    ['publish jobs notify-next (only the service does)', 'Publish', 'fleet/things/A/jobs/notify-next', false],
+    ['publish a jobs response (only the service does)', 'Publish', 'fleet/things/A/jobs/get/accepted', false],
+    ["publish another thing's job update", 'Publish', 'fleet/things/B/jobs/job-1/update', false],
+    ['subscribe to its jobs notify-next', 'Subscribe', 'fleet/things/A/jobs/notify-next', true],
+    ['receive its job update accepted', 'Receive', 'fleet/things/A/jobs/job-1/update/accepted', true],
+    ["receive another thing's jobs notify-next", 'Receive', 'fleet/things/B/jobs/notify-next', false],
+    ['subscribe to the whole fleet namespace', 'Subscribe', 'fleet/#', false],
+    ['subscribe to every thing with + (literal)', 'Subscribe', 'fleet/things/+/shadow/#', false],
+  ])('%s → %s %s allowed: %s', (_rule, action, resource, expected) => {
+    expect(allows(action, resource)).toBe(expected);
+  });
+});
+
+describe('identity values are substituted literally', () => {
+  const allowsA = compileDevicePolicy({ thingName: 'A', thingType: 'tracker' });
+
+  it.each<[string, DeviceAction, string]>([
+    ['Connect', 'Connect', 'AB'],
+    ['telemetry of a thing whose name extends its own', 'Publish', 'devices/tracker/AB/telemetry'],
+    ['telemetry of a type whose name extends its own', 'Publish', 'devices/trackers/A/telemetry'],
+    ['a shadow of a thing whose name extends its own', 'Publish', 'fleet/things/AB/shadow/update'],
+    [
+      'a named shadow of a thing whose name extends its own',
+      'Publish',
+      'fleet/things/AB/shadow/name/cfg/update',
+    ],
+    ['shadow responses of a thing whose name extends its own', 'Subscribe', 'fleet/things/AB/shadow/#'],
+    ['jobs of a thing whose name extends its own', 'Publish', 'fleet/things/AB/jobs/job-1/update'],
+    ['commands of a thing whose name extends its own', 'Subscribe', 'devices/tracker/AB/commands'],
+    ['a different letter case', 'Publish', 'devices/tracker/a/telemetry'],
+  ])('thing A is denied %s', (_rule, action, resource) => {
+    expect(allowsA(action, resource)).toBe(false);
+  });
+
+  it('thing AB is allowed what thing A is denied, so the denial above is about identity', () => {
+    // Prepare
+    const allowsAB = compileDevicePolicy({ thingName: 'AB', thingType: 'tracker' });
+
+    // Act
+    const decisions = [
+      allowsAB('Connect', 'AB'),
+      allowsAB('Publish', 'devices/tracker/AB/telemetry'),
+      allowsAB('Publish', 'fleet/things/AB/shadow/update'),
+      allowsAB('Subscribe', 'fleet/things/AB/shadow/#'),
+    ];
+
+    // Assess
+    expect(decisions).toEqual([true, true, true, true]);
+    expect(allowsAB('Publish', 'devices/tracker/A/telemetry')).toBe(false);
+  });
+
+  it.each<[DeviceAction, string, boolean]>([
+    ['Connect', 'dev:01_x-Y', true],
+    ['Publish', 'devices/gw_v2-b:1/dev:01_x-Y/status', true],
+    ['Subscribe', 'devices/gw_v2-b:1/dev:01_x-Y/commands', true],
+    ['Publish', 'fleet/things/dev:01_x-Y/shadow/update', true],
+    ['Publish', 'devices/gw_v2-b:1/dev:01xxY/status', false],
+    ['Connect', 'dev:01_x-', false],
+  ])(
+    'a name using every allowed punctuation matches only itself: %s %s → %s',
+    (action, resource, expected) => {
+      // Prepare
+      const allows = compileDevicePolicy({ thingName: 'dev:01_x-Y', thingType: 'gw_v2-b:1' });
+
+      // Act
+      const decision = allows(action, resource);
+
+      // Assess
+      expect(decision).toBe(expected);
+    },
+  );
+});
+
+describe('DEVICE_PERMISSIONS and resolveResource', () => {
+  it.each<[string, string]>([
+    ['devices/{thingType}/{thing}/telemetry', 'devices/tracker/A/telemetry'],
+    ['fleet/things/{thing}/shadow/*', 'fleet/things/A/shadow/*'],
+    ['{thing}', 'A'],
+  ])('resolves %s to %s', (template, expected) => {
+    expect(resolveResource(template, { thingName: 'A', thingType: 'tracker' })).toBe(expected);
+  });
+
+  it('templates every resource on the connecting thing, so the AWS policy can use policy variables', () => {
+    // Act
+    const resources = DEVICE_PERMISSIONS.flatMap((permission) => permission.resources);
+
+    // Assess
+    expect(resources.length).toBeGreaterThan(0);
+    for (const resource of resources) expect(resource).toContain('{thing}');
+  });
+
+  it('grants Connect only on the thing name itself', () => {
+    expect(DEVICE_PERMISSIONS.filter((p) => p.action === 'Connect')).toEqual([
+      { action: 'Connect', resources: ['{thing}'] },
+    ]);
+  });
+});
