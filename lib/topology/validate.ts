@@ -25,7 +25,17 @@ function checkTopicFilter(filter: string, where: string): void {
  * Checks a topology before either runtime builds it: names, route uniqueness, topic filters,
  * `topic(n)` within the filter, sane trigger settings.
  */
+/** The bucket that receives IoT rule error actions: named like a resource, so no resource may take the name. */
+export const RULE_ERRORS_RESOURCE = 'ruleErrors';
+/** Resource names the platform itself uses. */
+export const RESERVED_RESOURCE_NAMES: readonly string[] = [RULE_ERRORS_RESOURCE];
+
 export function validateTopology(topology: Topology): void {
+  for (const name of Object.keys(topology.resources)) {
+    if (RESERVED_RESOURCE_NAMES.includes(name)) {
+      throw new TopologyError(`resource '${name}' is reserved for the platform; choose another name`);
+    }
+  }
   const routes = new Map<string, string>();
   const handlers = new Map<string, string>();
   for (const [name, fn] of Object.entries(topology.functions)) {

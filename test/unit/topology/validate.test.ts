@@ -156,6 +156,19 @@ describe('validateTopology', () => {
     expect(act).toThrow(`function '${functionName}'`);
     expect(act).toThrow(detail);
   });
+
+  it('rejects a resource that takes the name of the IoT rule error bucket', () => {
+    // Prepare
+    const topology = goodTopology();
+    (topology.resources as Record<string, unknown>).ruleErrors = { kind: 'bucket', description: 'x', versioned: false };
+
+    // Act
+    const act = () => validateTopology(topology);
+
+    // Assess
+    expect(act).toThrow(TopologyError);
+    expect(act).toThrow(/'ruleErrors' is reserved/);
+  });
 });
 
 function fn(t: Topo, name: string): FunctionSpec {

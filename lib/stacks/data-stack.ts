@@ -1,0 +1,123 @@
+import { CfnOutput, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import type { Construct } from 'constructs';
+import type { ResourceRef } from '../constructs/resource-access.ts';
+import { SecureBucket } from '../constructs/secure-bucket.ts';
+import type { KeyAttribute, TableResource, Topology } from '../topology/model.ts';
+import { RULE_ERRORS_RESOURCE, validateTopology } from '../topology/validate.ts';
+import type { FleetkitNames } from './names.ts';
+
+/** The topology name of the bucket IoT rule error actions write to; reserved. */
+export const RULE_ERRORS = RULE_ERRORS_RESOURCE;
+
+/** Properties of the {@link DataStack}. */
+export interface DataStackProps extends StackProps {
+  readonly names: FleetkitNames;
+  readonly topology: Topology;
+  /** @default 30 */
+  readonly ruleErrorsExpiryDays?: number;
+  /** @default 365 */
+  readonly accessLogsExpiryDays?: number;
+}
+
+function pascalCase(name: string): string {
+  return name.charAt(0).toUpperCase() + name.slice(1);
+}
+
+function attribute(key: KeyAttribute): { name: string; type: AttributeType } {
+  return { name: key.name, type: key.type === 'S' ? AttributeType.STRING : AttributeType.NUMBER };
+}
+
+/**
+ * Everything that holds data and outlives a deployment: one DynamoDB table per `table` resource, one S3
+ * bucket per `bucket` resource, the server access log bucket and the bucket of IoT rule errors.
+ * Stateful resources are retained when the stack is deleted.
+ */
+export class DataStack extends Stack {
+  /** Tables by topology resource name. */
+  readonly tables: Readonly<Record<string, Table>>;
+  /** Buckets by topology resource name. */
+  readonly buckets: Readonly<Record<string, SecureBucket>>;
+  /** Name and ARN of each topology resource, for stacks that use them without an export. */
+  readonly refs: Readonly<Record<string, ResourceRef>>;
+  /** Target of every bucket's server access logs. */
+  readonly accessLogsBucket: SecureBucket;
+  /** Where IoT rule error actions write the messages a rule could not deliver. */
+  readonly ruleErrorsBucket: SecureBucket;
+  /** Name and ARN of {@link ruleErrorsBucket}. */
+  readonly ruleErrorsRef: { readonly bucketName: string; readonly arn: string };
+
+  constructor(scope: Construct, id: string, props: DataStackProps) {
+    super(scope, id, props);
+    // Buckets enforce object ownership (no ACLs), so log delivery must be granted by bucket policy,
+    // whatever the app's feature flags say; the ACL alternative would fail synth.
+    this.node.setContext('@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy', true);
+    const { names, topology } = props;
+    validateTopology(topology);
+
+    this.accessLogsBucket = new SecureBucket(this, 'AccessLogsBucket', {
+      expireAfterDays: props.accessLogsExpiryDays ?? 365,
+    });
+    Validations.of(this.accessLogsBucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason:
+        'This is the server access log target of every other bucket; logging it to itself would log ' +
+        'its own log deliveries without end, which S3 documentation advises against.',
+    });
+
+    this.ruleErrorsBucket = new SecureBucket(this, 'RuleErrorsBucket', {
+      bucketName: names.bucket(RULE_ERRORS),
+      serverAccessLogsBucket: this.accessLogsBucket,
+      serverAccessLogsPrefix: `${RULE_ERRORS}/`,
+      expireAfterDays: props.ruleErrorsExpiryDays ?? 30,
+    });
+    this.ruleErrorsRef = { bucketName: names.bucket(RULE_ERRORS), arn: names.bucketArn(RULE_ERRORS) };
+
+    const tables: Record<string, Table> = {};
+    const buckets: Record<string, SecureBucket> = {};
+    const refs: Record<string, ResourceRef> = {};
+    for (const [name, resource] of Object.entries(topology.resources)) {
+      if (resource.kind === 'table') {
+        tables[name] = this.table(name, resource, names.table(name));
+        refs[name] = { name, resource, physicalName: names.table(name), arn: names.tableArn(name) };
+        new CfnOutput(this, `${pascalCase(name)}TableName`, { value: names.table(name) });
+      } else {
+        buckets[name] = new SecureBucket(this, `${pascalCase(name)}Bucket`, {
+          bucketName: names.bucket(name),
+          versioned: resource.versioned,
+          serverAccessLogsBucket: this.accessLogsBucket,
+          serverAccessLogsPrefix: `${name}/`,
+        });
+        refs[name] = { name, resource, physicalName: names.bucket(name), arn: names.bucketArn(name) };
+        new CfnOutput(this, `${pascalCase(name)}BucketName`, { value: names.bucket(name) });
+      }
+    }
+    this.tables = tables;
+    this.buckets = buckets;
+    this.refs = refs;
+  }
+
+  private table(name: string, resource: TableResource, tableName: string): Table {
+    const table = new Table(this, `${pascalCase(name)}Table`, {
+      tableName,
+      partitionKey: attribute(resource.partitionKey),
+      ...(resource.sortKey === undefined ? {} : { sortKey: attribute(resource.sortKey) }),
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: TableEncryption.AWS_MANAGED,
+      deletionProtection: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+      ...(resource.timeToLiveAttribute === undefined
+        ? {}
+        : { timeToLiveAttribute: resource.timeToLiveAttribute }),
+    });
+    for (const index of resource.indexes ?? []) {
+      table.addGlobalSecondaryIndex({
+        indexName: index.name,
+        partitionKey: attribute(index.partitionKey),
+        ...(index.sortKey === undefined ? {} : { sortKey: attribute(index.sortKey) }),
+      });
+    }
+    return table;
+  }
+}

@@ -1,0 +1,106 @@
+import { Aws } from 'aws-cdk-lib';
+
+const STAGE = /^[a-z](?:[a-z0-9-]{0,10}[a-z0-9])?$/;
+/** S3 allows 63: `fleetkit-` (9), then `<stage>-<name>`, then `-<account id (12)>-<longest region (14)>` (28). */
+const BUCKET_NAME_BUDGET = 63 - 9 - 28;
+
+/** `firmwareImages` → `firmware-images`. */
+export function kebabCase(name: string): string {
+  return name
+    .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
+    .replace(/[^A-Za-z0-9]+/g, '-')
+    .toLowerCase();
+}
+
+/** An ARN in the deploying account and region, built from pseudo parameters so any stack can use it. */
+export function regionalArn(service: string, resource: string): string {
+  return `arn:${Aws.PARTITION}:${service}:${Aws.REGION}:${Aws.ACCOUNT_ID}:${resource}`;
+}
+
+/**
+ * Every physical name of a stage, in one place.
+ *
+ * Tables, buckets and rules have deterministic names, so the runtime stack refers to data resources by
+ * name and ARN rather than through CloudFormation exports. That keeps the stacks loosely coupled
+ * (changing a grant never blocks on an export in use) and makes IAM resources readable, which lets
+ * cdk-nag acknowledgements name the exact resource.
+ */
+export class FleetkitNames {
+  /** Stage name: lower-case letters, digits and inner hyphens, 1-12 characters. */
+  readonly stage: string;
+
+  constructor(stage: string) {
+    if (!STAGE.test(stage)) {
+      throw new Error(
+        `stage must be 1-12 lower-case letters, digits or inner hyphens, starting with a letter; got '${stage}'`,
+      );
+    }
+    this.stage = stage;
+  }
+
+  /** `fleetkit-dev-data`. */
+  stack(part: string): string {
+    return `fleetkit-${this.stage}-${part}`;
+  }
+
+  /** `fleetkit-dev-registry`. */
+  table(resourceName: string): string {
+    return `fleetkit-${this.stage}-${kebabCase(resourceName)}`;
+  }
+
+  /** `arn:…:dynamodb:<region>:<account>:table/fleetkit-dev-registry`. */
+  tableArn(resourceName: string): string {
+    return regionalArn('dynamodb', `table/${this.table(resourceName)}`);
+  }
+
+  /** `fleetkit-dev-firmware-<account>-<region>`: bucket names are global, so account and region are in it. */
+  bucket(resourceName: string): string {
+    const base = `${this.stage}-${kebabCase(resourceName)}`;
+    if (base.length > BUCKET_NAME_BUDGET) {
+      throw new Error(
+        `stage + bucket resource name must be at most ${BUCKET_NAME_BUDGET} characters to fit S3's 63; got '${base}'`,
+      );
+    }
+    return `fleetkit-${base}-${Aws.ACCOUNT_ID}-${Aws.REGION}`;
+  }
+
+  /** `arn:…:s3:::fleetkit-dev-firmware-<account>-<region>`. */
+  bucketArn(resourceName: string): string {
+    return `arn:${Aws.PARTITION}:s3:::${this.bucket(resourceName)}`;
+  }
+
+  /** IoT rule names allow only `[a-zA-Z0-9_]`: `fleetkit_dev_ingestStatus`, `fleetkit_dev_ingestStatus_2`. */
+  topicRule(functionName: string, index: number): string {
+    const name = `fleetkit_${this.stage}_${functionName}${index === 0 ? '' : `_${index + 1}`}`.replace(
+      /[^a-zA-Z0-9_]/g,
+      '_',
+    );
+    if (name.length > 128) throw new Error(`IoT rule name must be at most 128 characters; got '${name}'`);
+    return name;
+  }
+
+  /** Prefix of every rule of this stage, for the rule-error role's trust condition. */
+  get topicRulePrefix(): string {
+    return `fleetkit_${this.stage.replace(/-/g, '_')}_`;
+  }
+
+  /** The IoT policy attached to every device certificate. */
+  get devicePolicy(): string {
+    return `fleetkit-${this.stage}-device`;
+  }
+
+  /** The MSK cluster. */
+  get kafkaCluster(): string {
+    return `fleetkit-${this.stage}`;
+  }
+
+  /** MSK only associates SCRAM secrets whose name starts with `AmazonMSK_`. */
+  get iotRulesScramSecret(): string {
+    return `AmazonMSK_fleetkit-${this.stage}-iot-rules`;
+  }
+
+  /** Consumer group of one Kafka trigger: fixed rather than Lambda's generated one, so IAM can name it. */
+  kafkaConsumerGroup(functionName: string, topic: string): string {
+    return `fleetkit-${this.stage}-${kebabCase(functionName)}-${topic}`;
+  }
+}

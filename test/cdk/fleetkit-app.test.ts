@@ -1,0 +1,649 @@
+import { readFileSync } from 'node:fs';
+import { App, type CfnElement, Stack, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import type { IConstruct } from 'constructs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { DevicePolicy, devicePolicySize, IOT_POLICY_MAX_CHARS } from '../../lib/constructs/device-policy.ts';
+import { DEVICE_PERMISSIONS, type DevicePermission } from '../../lib/protocol/device-policy.ts';
+import { buildFleetkit, type Fleetkit } from '../../lib/stacks/fleetkit-app.ts';
+import { FleetkitNames, kebabCase } from '../../lib/stacks/names.ts';
+import { IOT_SQL_VERSION, renderRuleSql, resourceEnvName, type Topology } from '../../lib/topology/index.ts';
+import { topology } from '../../lib/topology.ts';
+
+/** The feature flags `cdk synth` uses, so tests synthesize what deploys. */
+const CDK_CONTEXT = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')).context;
+const STAGE = 'test';
+const functions: Topology['functions'] = topology.functions;
+const resources: Topology['resources'] = topology.resources;
+
+/** Placeholder bundling and no CloudFormation validation keep this file fast. */
+function synth(): { app: App; fleetkit: Fleetkit } {
+  const app = new App({
+    context: { ...CDK_CONTEXT, 'aws:cdk:bundling-stacks': [] },
+    builtinCloudFormationValidation: false,
+  });
+  return { app, fleetkit: buildFleetkit(app, { stage: STAGE }) };
+}
+
+/** A template value as readable text: `Fn::Join` joined, `Ref` → `<X>`, `Fn::GetAtt` → `<X.Attr>`. */
+function flat(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value)) return value.map(flat).join(',');
+  const v = value as Record<string, unknown>;
+  if (Array.isArray(v['Fn::Join'])) {
+    const [delimiter, parts] = v['Fn::Join'] as [string, unknown[]];
+    return parts.map(flat).join(delimiter);
+  }
+  if (typeof v.Ref === 'string') return `<${v.Ref}>`;
+  if (Array.isArray(v['Fn::GetAtt'])) return `<${(v['Fn::GetAtt'] as string[]).join('.')}>`;
+  return JSON.stringify(value);
+}
+
+interface Statement {
+  actions: string[];
+  resources: string[];
+}
+
+let app: App;
+let fleetkit: Fleetkit;
+let data: Template;
+let streaming: Template;
+let runtime: Template;
+
+function logicalId(stack: Stack, construct: IConstruct): string {
+  return stack.getLogicalId(construct.node.defaultChild as CfnElement);
+}
+
+/** Every Allow statement in the policies attached to the role of topology function `name`. */
+function statementsOf(name: string): Statement[] {
+  const fn = fleetkit.runtime.functions[name];
+  if (fn === undefined) throw new Error(`no function ${name}`);
+  const roleId = logicalId(fleetkit.runtime, fn.role);
+  return Object.values(runtime.findResources('AWS::IAM::Policy'))
+    .filter((policy) => JSON.stringify(policy.Properties.Roles).includes(`"${roleId}"`))
+    .flatMap((policy) => policy.Properties.PolicyDocument.Statement)
+    .map((s: { Action: string | string[]; Resource: unknown }) => ({
+      actions: [s.Action].flat(),
+      resources: [s.Resource].flat().map(flat),
+    }));
+}
+
+const TABLE_READS = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:BatchGetItem'];
+const TABLE_WRITES = [
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+];
+const BUCKET_READS = ['s3:GetObject', 's3:ListBucket'];
+const BUCKET_WRITES = ['s3:PutObject', 's3:DeleteObject'];
+
+/** A physical name as the template spells it: `fleetkit-test-firmware-<AWS::AccountId>-<AWS::Region>`. */
+function physicalName(resourceName: string): string {
+  const isTable = resources[resourceName]?.kind === 'table';
+  const name = isTable ? fleetkit.names.table(resourceName) : fleetkit.names.bucket(resourceName);
+  return flat(fleetkit.runtime.resolve(name));
+}
+
+/** Text that appears in every ARN of a topology resource, in this stage. */
+function arnMarker(resourceName: string): string {
+  return resources[resourceName]?.kind === 'table'
+    ? `:table/${physicalName(resourceName)}`
+    : `:::${physicalName(resourceName)}`;
+}
+
+beforeAll(() => {
+  ({ app, fleetkit } = synth());
+  data = Template.fromStack(fleetkit.data);
+  streaming = Template.fromStack(fleetkit.streaming);
+  runtime = Template.fromStack(fleetkit.runtime);
+});
+
+describe('stacks', () => {
+  it('are named fleetkit-<stage>-<part>, and only the runtime stack depends on others', () => {
+    // Act
+    const names = [fleetkit.data, fleetkit.streaming, fleetkit.runtime].map((s) => s.stackName);
+    // Assess
+    expect(names).toEqual(['fleetkit-test-data', 'fleetkit-test-streaming', 'fleetkit-test-runtime']);
+    expect(fleetkit.runtime.dependencies).toEqual(
+      expect.arrayContaining([fleetkit.data, fleetkit.streaming]),
+    );
+    expect([...fleetkit.data.dependencies, ...fleetkit.streaming.dependencies]).toEqual([]);
+  });
+
+  it('refuses a stage that cannot be part of resource names, showing it', () => {
+    // Prepare
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    // Act / Assess
+    expect(() => buildFleetkit(app, { stage: 'Prod_1' })).toThrow(/got 'Prod_1'/);
+  });
+
+  it('fits the longest stage it accepts into every bucket name', () => {
+    // Prepare
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    // Act / Assess
+    expect(() => buildFleetkit(app, { stage: 'abcdefghijkl' })).not.toThrow();
+  });
+
+  it('refuses a bucket name S3 could not hold, showing it', () => {
+    // Act / Assess
+    expect(() => new FleetkitNames('staging').bucket('firmwareImagesOfEveryModel')).toThrow(
+      /got 'staging-firmware-images-of-every-model'/,
+    );
+  });
+
+  it('refuses a log retention CloudWatch does not offer, showing it', () => {
+    // Prepare
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    // Act / Assess
+    expect(() => buildFleetkit(app, { stage: STAGE, logRetentionDays: 31 })).toThrow(/got 31/);
+  });
+});
+
+describe('functions', () => {
+  it.each(Object.keys(functions))('%s runs its handler on Node 24, arm64, traced, with its sizes', (name) => {
+    // Prepare
+    const spec = functions[name];
+    const fn = fleetkit.runtime.functions[name];
+    // Act
+    const props =
+      runtime.toJSON().Resources[logicalId(fleetkit.runtime, fn?.function as IConstruct)].Properties;
+    // Assess
+    expect(props).toMatchObject({
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      TracingConfig: { Mode: 'Active' },
+      MemorySize: spec?.memoryMiB ?? 256,
+      Timeout: spec?.timeoutSeconds ?? 10,
+      Description: spec?.description,
+      LoggingConfig: { LogGroup: { Ref: logicalId(fleetkit.runtime, fn?.logGroup as IConstruct) } },
+    });
+  });
+
+  it.each(Object.keys(functions))('%s gets exactly one env var per resource it uses', (name) => {
+    // Prepare
+    const fn = fleetkit.runtime.functions[name];
+    const expected: Record<string, string> = { STAGE, NODE_OPTIONS: '--enable-source-maps' };
+    for (const used of Object.keys(functions[name]?.uses ?? {})) {
+      const resource = resources[used];
+      if (resource === undefined) throw new Error(`unknown resource ${used}`);
+      expected[resourceEnvName(used, resource)] = physicalName(used);
+    }
+    // Act
+    const env: Record<string, unknown> =
+      runtime.toJSON().Resources[logicalId(fleetkit.runtime, fn?.function as IConstruct)].Properties
+        .Environment.Variables;
+    // Assess
+    expect(Object.fromEntries(Object.entries(env).map(([k, v]) => [k, flat(v)]))).toEqual(expected);
+  });
+
+  it('has no role with an AWS managed policy', () => {
+    // Act
+    const roles = Object.values(runtime.findResources('AWS::IAM::Role'));
+    // Assess
+    expect(roles.filter((role) => role.Properties.ManagedPolicyArns !== undefined)).toEqual([]);
+  });
+});
+
+describe('least privilege', () => {
+  it('lets api-devices read the registry, not write it, and touch nothing of the firmware bucket', () => {
+    // Act
+    const statements = statementsOf('apiDevices');
+    const actions = statements.flatMap((s) => s.actions);
+    // Assess
+    expect(actions).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:Query']));
+    expect(actions.filter((a) => TABLE_WRITES.includes(a))).toEqual([]);
+    expect(statements.filter((s) => s.resources.some((r) => r.includes(arnMarker('firmware'))))).toEqual([]);
+  });
+
+  it('lets ingest-status write the registry but not read or scan it', () => {
+    // Act
+    const actions = statementsOf('ingestStatus').flatMap((s) => s.actions);
+    // Assess
+    expect(actions).toContain('dynamodb:UpdateItem');
+    expect(actions.filter((a) => TABLE_READS.includes(a))).toEqual([]);
+  });
+
+  it('lets api-devices query the byType index by name, not every index', () => {
+    // Act
+    const resourcesOf = statementsOf('apiDevices').flatMap((s) => s.resources);
+    // Assess
+    expect(resourcesOf).toContain(
+      `arn:<AWS::Partition>:dynamodb:<AWS::Region>:<AWS::AccountId>:table/fleetkit-test-registry/index/byType`,
+    );
+    expect(resourcesOf.filter((r) => r.includes('/index/*'))).toEqual([]);
+  });
+
+  it.each(Object.keys(functions))('%s may touch only what it uses, in the way it uses it', (name) => {
+    // Prepare
+    const uses: Readonly<Record<string, string | undefined>> = functions[name]?.uses ?? {};
+    // Act
+    const statements = statementsOf(name);
+    // Assess
+    for (const resourceName of Object.keys(resources)) {
+      const onIt = statements.filter((s) => s.resources.some((r) => r.includes(arnMarker(resourceName))));
+      const actions = onIt.flatMap((s) => s.actions);
+      const access = uses[resourceName];
+      const table = resources[resourceName]?.kind === 'table';
+      const [reads, writes] = table ? [TABLE_READS, TABLE_WRITES] : [BUCKET_READS, BUCKET_WRITES];
+      if (access === undefined) expect(onIt, `${name} on ${resourceName}`).toEqual([]);
+      if (access === 'read') expect(actions.filter((a) => writes.includes(a))).toEqual([]);
+      if (access === 'write') expect(actions.filter((a) => reads.includes(a))).toEqual([]);
+      if (access === 'read' || access === 'readWrite') expect(actions).toContain(reads[0]);
+      if (access === 'write' || access === 'readWrite') expect(actions).toContain(writes[0]);
+    }
+    const other = statements.filter(
+      (s) =>
+        !Object.keys(uses).some((r) => s.resources.every((res) => res.includes(arnMarker(r)))) &&
+        !s.actions.every((a) =>
+          /^(logs:(CreateLogStream|PutLogEvents)|xray:Put\w+|sqs:SendMessage)$/.test(a),
+        ),
+    );
+    expect(other, 'statements beyond logs, tracing, dead letters and declared uses').toEqual([]);
+  });
+});
+
+const ruleCases = Object.entries(functions).flatMap(([name, spec]) =>
+  (spec.rules ?? []).map((rule, index) => ({ name, index, rule, nth: `#${index + 1}` })),
+);
+const routeCases = Object.entries(functions).flatMap(([name, spec]) =>
+  (spec.routes ?? []).map((routeKey) => ({ name, routeKey })),
+);
+
+describe('IoT rules', () => {
+  it('covers at least one rule, so the rows below cannot all be skipped', () => {
+    expect(ruleCases.length).toBeGreaterThan(0);
+  });
+
+  it.each(ruleCases)(
+    '$name rule $nth selects with the rendered SQL into its function',
+    ({ name, index, rule }) => {
+      // Prepare
+      const fnId = logicalId(fleetkit.runtime, fleetkit.runtime.functions[name]?.function as IConstruct);
+      // Act / Assess
+      runtime.hasResourceProperties('AWS::IoT::TopicRule', {
+        RuleName: fleetkit.names.topicRule(name, index),
+        TopicRulePayload: Match.objectLike({
+          Sql: renderRuleSql(rule),
+          AwsIotSqlVersion: IOT_SQL_VERSION,
+          Actions: [{ Lambda: { FunctionArn: { 'Fn::GetAtt': [fnId, 'Arn'] } } }],
+        }),
+      });
+    },
+  );
+
+  it.each(ruleCases)(
+    '$name rule $nth keeps undeliverable messages in the rule error bucket',
+    ({ name, index }) => {
+      // Act / Assess
+      runtime.hasResourceProperties('AWS::IoT::TopicRule', {
+        RuleName: fleetkit.names.topicRule(name, index),
+        TopicRulePayload: Match.objectLike({
+          ErrorAction: {
+            S3: {
+              BucketName: Match.anyValue(),
+              // biome-ignore lint/suspicious/noTemplateCurlyInString: the IoT substitution templates the rule must carry
+              Key: '${topic()}/${timestamp()}-${newuuid()}',
+              RoleArn: Match.anyValue(),
+            },
+          },
+        }),
+      });
+    },
+  );
+
+  it('lets only IoT rules of this account invoke functions, each naming its rule', () => {
+    // Act / Assess
+    runtime.resourcePropertiesCountIs(
+      'AWS::Lambda::Permission',
+      {
+        Principal: 'iot.amazonaws.com',
+        SourceArn: { 'Fn::GetAtt': [Match.anyValue(), 'Arn'] },
+        SourceAccount: { Ref: 'AWS::AccountId' },
+      },
+      ruleCases.length,
+    );
+  });
+
+  it('retries rule-triggered functions twice, then dead-letters to an encrypted SSL-only queue', () => {
+    // Prepare
+    const fnId = logicalId(fleetkit.runtime, fleetkit.runtime.functions.ingestStatus?.function as IConstruct);
+    // Act / Assess
+    runtime.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: fnId },
+      MaximumRetryAttempts: 2,
+    });
+    runtime.hasResourceProperties('AWS::Lambda::Function', {
+      DeadLetterConfig: { TargetArn: { 'Fn::GetAtt': [Match.anyValue(), 'Arn'] } },
+    });
+    runtime.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
+    runtime.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
+  it('lets IoT, for this account and stage only, put error objects and do nothing else', () => {
+    // Act / Assess
+    runtime.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: {
+        Statement: [
+          Match.objectLike({
+            Principal: { Service: 'iot.amazonaws.com' },
+            Condition: {
+              StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+              ArnLike: { 'aws:SourceArn': Match.anyValue() },
+            },
+          }),
+        ],
+      },
+    });
+  });
+});
+
+describe('HTTP API', () => {
+  it('covers at least one route', () => {
+    expect(routeCases.length).toBeGreaterThan(0);
+  });
+
+  it.each(routeCases)('$name serves $routeKey behind IAM auth', ({ routeKey }) => {
+    // Act / Assess
+    runtime.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+      RouteKey: routeKey,
+      AuthorizationType: 'AWS_IAM',
+    });
+  });
+
+  it('logs every request to a log group and throttles by default', () => {
+    // Act / Assess
+    runtime.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      AccessLogSettings: {
+        DestinationArn: { 'Fn::GetAtt': [Match.anyValue(), 'Arn'] },
+        Format: Match.stringLikeRegexp('\\$context\\.requestId'),
+      },
+      DefaultRouteSettings: { ThrottlingBurstLimit: Match.anyValue(), ThrottlingRateLimit: Match.anyValue() },
+    });
+  });
+
+  it('outputs its URL', () => {
+    runtime.hasOutput('ApiUrl', { Value: Match.anyValue() });
+  });
+});
+
+describe('data', () => {
+  const tables = Object.entries(resources).filter(([, r]) => r.kind === 'table');
+  const buckets = Object.entries(resources).filter(([, r]) => r.kind === 'bucket');
+
+  it.each(tables)('table %s is on demand, recoverable, encrypted and protected from deletion', (name) => {
+    data.hasResourceProperties('AWS::DynamoDB::Table', {
+      TableName: fleetkit.names.table(name),
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true },
+      DeletionProtectionEnabled: true,
+    });
+  });
+
+  it.each(tables)('table %s has the topology keys and indexes', (name, resource) => {
+    if (resource.kind !== 'table') throw new Error('not a table');
+    data.hasResourceProperties('AWS::DynamoDB::Table', {
+      TableName: fleetkit.names.table(name),
+      KeySchema: [
+        { AttributeName: resource.partitionKey.name, KeyType: 'HASH' },
+        ...(resource.sortKey ? [{ AttributeName: resource.sortKey.name, KeyType: 'RANGE' }] : []),
+      ],
+      ...(resource.indexes === undefined
+        ? {}
+        : {
+            GlobalSecondaryIndexes: resource.indexes.map((index) =>
+              Match.objectLike({ IndexName: index.name, Projection: { ProjectionType: 'ALL' } }),
+            ),
+          }),
+    });
+  });
+
+  it('retains every table and bucket when the stack is deleted', () => {
+    for (const type of ['AWS::DynamoDB::Table', 'AWS::S3::Bucket']) {
+      const all = Object.values(data.findResources(type));
+      expect(
+        all.filter((r) => r.DeletionPolicy !== 'Retain'),
+        type,
+      ).toEqual([]);
+    }
+  });
+
+  it.each(buckets)(
+    'bucket %s is versioned as specified, private, encrypted and access-logged',
+    (name, resource) => {
+      if (resource.kind !== 'bucket') throw new Error('not a bucket');
+      data.hasResourceProperties('AWS::S3::Bucket', {
+        BucketName: Match.objectLike({
+          'Fn::Join': ['', Match.arrayWith([`fleetkit-${STAGE}-${kebabCase(name)}-`])],
+        }),
+        ...(resource.versioned ? { VersioningConfiguration: { Status: 'Enabled' } } : {}),
+        PublicAccessBlockConfiguration: {
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true,
+        },
+        BucketEncryption: {
+          ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+        },
+        LoggingConfiguration: {
+          DestinationBucketName: { Ref: logicalId(fleetkit.data, fleetkit.data.accessLogsBucket) },
+          LogFilePrefix: `${name}/`,
+        },
+      });
+    },
+  );
+
+  it('denies every request without TLS on every bucket', () => {
+    // Act
+    const bucketIds = Object.keys(data.findResources('AWS::S3::Bucket'));
+    // Assess
+    for (const id of bucketIds) {
+      data.hasResourceProperties('AWS::S3::BucketPolicy', {
+        Bucket: { Ref: id },
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          ]),
+        },
+      });
+    }
+  });
+
+  it('keeps rule errors 30 days, logged', () => {
+    data.hasResourceProperties('AWS::S3::Bucket', {
+      BucketName: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([`fleetkit-${STAGE}-rule-errors-`])] }),
+      LifecycleConfiguration: { Rules: [Match.objectLike({ ExpirationInDays: 30, Status: 'Enabled' })] },
+      LoggingConfiguration: Match.objectLike({ LogFilePrefix: 'ruleErrors/' }),
+    });
+  });
+});
+
+describe('streaming', () => {
+  it('runs two brokers, SCRAM and IAM on, unauthenticated off', () => {
+    streaming.hasResourceProperties('AWS::MSK::Cluster', {
+      NumberOfBrokerNodes: 2,
+      BrokerNodeGroupInfo: Match.objectLike({ InstanceType: 'kafka.t3.small' }),
+      ClientAuthentication: {
+        Sasl: { Scram: { Enabled: true }, Iam: { Enabled: true } },
+        Unauthenticated: { Enabled: false },
+      },
+    });
+  });
+
+  it('encrypts in transit with TLS only and at rest with a rotating customer-managed key', () => {
+    streaming.hasResourceProperties('AWS::MSK::Cluster', {
+      EncryptionInfo: {
+        EncryptionInTransit: { ClientBroker: 'TLS', InCluster: true },
+        EncryptionAtRest: { DataVolumeKMSKeyId: { 'Fn::GetAtt': [Match.anyValue(), 'Arn'] } },
+      },
+    });
+    streaming.allResourcesProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+  });
+
+  it('sends broker logs to CloudWatch', () => {
+    streaming.hasResourceProperties('AWS::MSK::Cluster', {
+      LoggingInfo: { BrokerLogs: { CloudWatchLogs: { Enabled: true, LogGroup: { Ref: Match.anyValue() } } } },
+    });
+  });
+
+  it('associates an AmazonMSK_ secret under a customer-managed key', () => {
+    streaming.hasResourceProperties('AWS::SecretsManager::Secret', {
+      Name: `AmazonMSK_fleetkit-${STAGE}-iot-rules`,
+      KmsKeyId: { 'Fn::GetAtt': [Match.anyValue(), 'Arn'] },
+      GenerateSecretString: Match.objectLike({
+        SecretStringTemplate: JSON.stringify({ username: 'iot-rules' }),
+      }),
+    });
+    streaming.hasResourceProperties('AWS::MSK::BatchScramSecret', {
+      ClusterArn: { 'Fn::GetAtt': [Match.anyValue(), 'Arn'] },
+      SecretArnList: [{ Ref: Match.anyValue() }],
+    });
+  });
+
+  it.each([9096, 9098])(
+    'opens broker port %i to the brokers themselves and to the clients group only',
+    (port) => {
+      // Prepare
+      const brokers = logicalId(fleetkit.streaming, fleetkit.streaming.kafka.brokerSecurityGroup);
+      const clients = logicalId(fleetkit.streaming, fleetkit.streaming.kafka.clientSecurityGroup);
+      // Act
+      const sources = Object.values(streaming.findResources('AWS::EC2::SecurityGroupIngress'))
+        .filter(
+          (r) => r.Properties.FromPort === port && flat(r.Properties.GroupId) === `<${brokers}.GroupId>`,
+        )
+        .map((r) => flat(r.Properties.SourceSecurityGroupId ?? r.Properties.CidrIp));
+      // Assess
+      expect(sources.sort()).toEqual([`<${brokers}.GroupId>`, `<${clients}.GroupId>`].sort());
+    },
+  );
+
+  it('spans two AZs with one NAT gateway and logs VPC flows', () => {
+    streaming.resourceCountIs('AWS::EC2::NatGateway', 1);
+    streaming.resourceCountIs('AWS::EC2::Subnet', 4);
+    streaming.hasResourceProperties('AWS::EC2::FlowLog', { ResourceType: 'VPC', TrafficType: 'ALL' });
+  });
+});
+
+describe('device policy', () => {
+  function statements(): Array<{ Action: string[]; Resource: string[] }> {
+    const [policy] = Object.values(runtime.findResources('AWS::IoT::Policy'));
+    return policy?.Properties.PolicyDocument.Statement.map(
+      (s: { Action: string[]; Resource: unknown[] }) => ({
+        Action: s.Action,
+        Resource: s.Resource.map(flat),
+      }),
+    );
+  }
+
+  it('has the stable name, exported', () => {
+    runtime.hasResourceProperties('AWS::IoT::Policy', { PolicyName: `fleetkit-${STAGE}-device` });
+    runtime.hasOutput('DevicePolicyName', { Export: { Name: Match.anyValue() } });
+  });
+
+  it('renders thing placeholders as IoT policy variables, literally', () => {
+    // Act
+    const text = statements()
+      .flatMap((s) => s.Resource)
+      .join('\n');
+    // Assess
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the IoT policy variable, literally
+    expect(text).toContain('${iot:Connection.Thing.ThingName}');
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the IoT policy variable, literally
+    expect(text).toContain('${iot:Connection.Thing.ThingTypeName}');
+    expect(text).not.toMatch(/\{thing\}|\{thingType\}/);
+  });
+
+  it('gives each action its resource type, one statement per permission', () => {
+    // Prepare
+    const prefix = { Connect: 'client/', Publish: 'topic/', Receive: 'topic/', Subscribe: 'topicfilter/' };
+    // Act
+    const rendered = statements();
+    // Assess
+    expect(rendered.map((s) => s.Action)).toEqual(DEVICE_PERMISSIONS.map((p) => [`iot:${p.action}`]));
+    DEVICE_PERMISSIONS.forEach((permission, i) => {
+      for (const resource of rendered[i]?.Resource ?? []) {
+        expect(resource).toMatch(
+          new RegExp(`^arn:<AWS::Partition>:iot:\\*:\\*:${prefix[permission.action]}`),
+        );
+      }
+    });
+  });
+
+  it('never allows iot:* or a bare * resource', () => {
+    // Act
+    const rendered = statements();
+    // Assess
+    expect(rendered.flatMap((s) => s.Action).filter((a) => a.includes('*'))).toEqual([]);
+    expect(rendered.flatMap((s) => s.Resource).filter((r) => r === '*' || r.endsWith(':*'))).toEqual([]);
+  });
+
+  it('fits in the 2048 characters IoT accepts, in every target partition', () => {
+    for (const partition of CDK_CONTEXT['@aws-cdk/core:target-partitions'] as string[]) {
+      expect(devicePolicySize(DEVICE_PERMISSIONS, partition), partition).toBeLessThanOrEqual(
+        IOT_POLICY_MAX_CHARS,
+      );
+    }
+  });
+
+  it('refuses, at synth, a policy IoT would reject for size', () => {
+    // Prepare
+    const many: DevicePermission[] = [
+      {
+        action: 'Publish',
+        resources: Array.from({ length: 40 }, (_, i) => `devices/{thingType}/{thing}/t${i}`),
+      },
+    ];
+    const stack = new Stack(new App(), 'Policies');
+    // Act / Assess
+    expect(() => new DevicePolicy(stack, 'Big', { policyName: 'big', permissions: many })).toThrow(
+      /renders to \d+ characters in partition 'aws'; IoT allows 2048/,
+    );
+  });
+});
+
+describe('cdk-nag AwsSolutions', () => {
+  it('reports no unacknowledged finding', () => {
+    // Act
+    const report = new AwsSolutionsChecks(app).validateScope(app);
+    // Assess
+    const findings = report.violations.flatMap((v) =>
+      v.violatingResources.map((r) => `${v.ruleName} at ${r.constructPath}: ${v.description}`),
+    );
+    expect(findings).toEqual([]);
+  });
+
+  it('gives every acknowledgement a reason a reviewer can read', () => {
+    // Prepare
+    const acknowledgements: Array<{ path: string; id: string; reason: string }> = [];
+    const visit = (construct: IConstruct): void => {
+      for (const entry of construct.node.metadata) {
+        if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY) continue;
+        for (const [id, reason] of Object.entries(entry.data as Record<string, string>)) {
+          acknowledgements.push({ path: construct.node.path, id, reason });
+        }
+      }
+      construct.node.children.forEach(visit);
+    };
+    // Act
+    visit(app);
+    const nag = acknowledgements.filter((a) => a.id.includes('AwsSolutions-'));
+    // Assess
+    expect(nag.length).toBeGreaterThan(0);
+    expect(acknowledgements.filter((a) => a.reason.trim().length < 20)).toEqual([]);
+    expect(
+      nag.filter((a) => /AwsSolutions-IAM5$/.test(a.id)),
+      'IAM5 must name its finding',
+    ).toEqual([]);
+  });
+});
