@@ -160,7 +160,11 @@ describe('validateTopology', () => {
   it('rejects a resource that takes the name of the IoT rule error bucket', () => {
     // Prepare
     const topology = goodTopology();
-    (topology.resources as Record<string, unknown>).ruleErrors = { kind: 'bucket', description: 'x', versioned: false };
+    (topology.resources as Record<string, unknown>).ruleErrors = {
+      kind: 'bucket',
+      description: 'x',
+      versioned: false,
+    };
 
     // Act
     const act = () => validateTopology(topology);
