@@ -1,4 +1,4 @@
-import type { Resource } from '../topology/model.ts';
+import { stageResourceName } from '../topology/env.ts';
 
 /** Region the local platform reports; any valid region name works, nothing leaves the machine. */
 export const LOCAL_REGION = 'us-east-1';
@@ -10,7 +10,10 @@ export const LOCAL_CREDENTIALS = {
 /** The local stage: physical names are `fleetkit-local-<resource>`. */
 export const LOCAL_STAGE = 'local';
 
-/** Physical name of a topology resource on the local platform (S3-safe: lower case, dashes). */
-export function localResourceName(name: string, _resource?: Resource): string {
-  return `fleetkit-${LOCAL_STAGE}-${name.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase()}`;
+/**
+ * Physical name of a topology resource on the local platform: the stage naming of the CDK app, without
+ * the account and region a bucket name carries in AWS (s3rver's buckets are not global).
+ */
+export function localResourceName(name: string): string {
+  return stageResourceName(LOCAL_STAGE, name);
 }

@@ -1,16 +1,9 @@
 import { Aws } from 'aws-cdk-lib';
+import { kebabCase, stageResourceName } from '../topology/env.ts';
 
 const STAGE = /^[a-z](?:[a-z0-9-]{0,10}[a-z0-9])?$/;
 /** S3 allows 63: `fleetkit-` (9), then `<stage>-<name>`, then `-<account id (12)>-<longest region (14)>` (28). */
 const BUCKET_NAME_BUDGET = 63 - 9 - 28;
-
-/** `firmwareImages` → `firmware-images`. */
-export function kebabCase(name: string): string {
-  return name
-    .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
-    .replace(/[^A-Za-z0-9]+/g, '-')
-    .toLowerCase();
-}
 
 /** An ARN in the deploying account and region, built from pseudo parameters so any stack can use it. */
 export function regionalArn(service: string, resource: string): string {
@@ -45,7 +38,7 @@ export class FleetkitNames {
 
   /** `fleetkit-dev-registry`. */
   table(resourceName: string): string {
-    return `fleetkit-${this.stage}-${kebabCase(resourceName)}`;
+    return stageResourceName(this.stage, resourceName);
   }
 
   /** `arn:…:dynamodb:<region>:<account>:table/fleetkit-dev-registry`. */

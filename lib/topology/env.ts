@@ -1,11 +1,30 @@
 import type { Access, FunctionSpec, Resource, Topology } from './model.ts';
 
+/** Splits a camelCase or punctuated name into lower-case words: `firmwareImages` → `firmware`, `images`. */
+function words(name: string): string[] {
+  return name
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean)
+    .map((w) => w.toLowerCase());
+}
+
 /** `registry` → `REGISTRY`, `firmwareImages` → `FIRMWARE_IMAGES`. */
 export function screamingSnake(name: string): string {
-  return name
-    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
-    .replace(/[^A-Za-z0-9]+/g, '_')
-    .toUpperCase();
+  return words(name).join('_').toUpperCase();
+}
+
+/** `firmwareImages` → `firmware-images`. */
+export function kebabCase(name: string): string {
+  return words(name).join('-');
+}
+
+/**
+ * The physical name of a table (and the base of a bucket's) in a stage: `fleetkit-<stage>-<kebab name>`.
+ * The CDK app and the local platform (stage `local`) both name resources with it.
+ */
+export function stageResourceName(stage: string, resourceName: string): string {
+  return `fleetkit-${stage}-${kebabCase(resourceName)}`;
 }
 
 /** The env var through which a function learns a resource's physical name: `REGISTRY_TABLE_NAME`. */

@@ -7,7 +7,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { DevicePolicy, devicePolicySize, IOT_POLICY_MAX_CHARS } from '../../lib/constructs/device-policy.ts';
 import { DEVICE_PERMISSIONS, type DevicePermission } from '../../lib/protocol/device-policy.ts';
 import { buildFleetkit, type Fleetkit } from '../../lib/stacks/fleetkit-app.ts';
-import { FleetkitNames, kebabCase } from '../../lib/stacks/names.ts';
+import { FleetkitNames } from '../../lib/stacks/names.ts';
+import { kebabCase } from '../../lib/topology/env.ts';
 import { IOT_SQL_VERSION, renderRuleSql, resourceEnvName, type Topology } from '../../lib/topology/index.ts';
 import { topology } from '../../lib/topology.ts';
 
