@@ -1,3 +1,6 @@
+import type { ShadowRecord } from './domain/shadow/document.ts';
+import type { ShadowId } from './domain/shadow/operations.ts';
+
 /**
  * The interfaces the domain and handlers need from the outside world. Adapters in `adapters/`
  * implement them, one technology per file.
@@ -63,4 +66,76 @@ export interface DeviceRegistry {
   recordStatus(update: DeviceStatusUpdate): Promise<'applied' | 'stale'>;
   get(deviceId: string): Promise<DeviceRecord | undefined>;
   list(query: DeviceListQuery): Promise<Page<DeviceRecord>>;
+}
+
+/** One retry-protection entry: who sent the request, the hash of its content and what it produced. */
+export interface ClientTokenEntry {
+  /** The client's `clientToken`, when it sent one. */
+  readonly clientToken?: string;
+  /** The delivery's own id (an IoT rule's `newuuid()`): the same on every redelivery of one message. */
+  readonly requestId?: string;
+  readonly requestHash: string;
+  readonly version: number;
+  readonly timestamp: number;
+}
+
+/** A shadow as the store holds it: the domain record plus what concurrency control needs. */
+export interface StoredShadow {
+  readonly record: ShadowRecord;
+  /** Write counter: moves on every write, deletes included (the version does not move on delete). */
+  readonly revision: number;
+  /** The most recent clientTokens, newest last, for idempotent retries. */
+  readonly recentTokens: readonly ClientTokenEntry[];
+}
+
+/** A shadow whose desired state the device has not reached yet. */
+export interface PendingShadow {
+  readonly thingName: string;
+  readonly shadowName?: string;
+  readonly version: number;
+  readonly timestamp: number;
+}
+
+/** One past version of a shadow. */
+export interface ShadowVersion {
+  readonly version: number;
+  readonly timestamp: number;
+  readonly exists: boolean;
+  readonly state: ShadowRecord['state'];
+  readonly metadata: ShadowRecord['metadata'];
+}
+
+/** Shadow persistence with optimistic concurrency. */
+export interface ShadowStore {
+  load(id: ShadowId): Promise<StoredShadow | undefined>;
+  /**
+   * Writes `next` if the stored revision is still `expectedRevision` (undefined: nothing stored yet).
+   *
+   * @param pending whether the shadow's delta is non-empty after this write (feeds the pending index)
+   * @returns `conflict` when another writer got there first; nothing was written then
+   */
+  save(
+    id: ShadowId,
+    next: {
+      record: ShadowRecord;
+      revision: number;
+      recentTokens: readonly ClientTokenEntry[];
+      pending: boolean;
+    },
+    expectedRevision: number | undefined,
+  ): Promise<'saved' | 'conflict'>;
+  /** Records a version in the history and forgets versions older than the newest `keep`. Idempotent. */
+  recordHistory(id: ShadowId, record: ShadowRecord, keep: number): Promise<void>;
+  history(id: ShadowId, limit: number): Promise<readonly ShadowVersion[]>;
+  /** Shadows of one name (undefined: classic) whose delta is not empty. */
+  listPending(
+    shadowName: string | undefined,
+    limit: number,
+    nextToken?: string,
+  ): Promise<Page<PendingShadow>>;
+}
+
+/** Publishes MQTT messages as the platform (IoT Core's data plane in AWS, the broker locally). */
+export interface Publisher {
+  publish(topic: string, payload: string): Promise<void>;
 }
