@@ -18,8 +18,8 @@ import type {
 } from '../ports.ts';
 import { decodeShardedToken, encodeShardedToken } from './sharded-token.ts';
 
-/** Sort key of the classic shadow: `$` cannot occur in a shadow name, so it never collides. */
-export const CLASSIC_SHADOW_KEY = '$classic';
+/** Sort key of the classic shadow: `#` cannot occur in a shadow name (AWS allows [$a-zA-Z0-9:_-]), so it never collides. */
+export const CLASSIC_SHADOW_KEY = '#classic';
 /** Name of the sparse index over shadows whose delta is not empty. */
 export const PENDING_INDEX = 'pending';
 /** Partitions the pending index is spread over, so one popular shadow name is not one hot partition. */

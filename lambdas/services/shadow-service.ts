@@ -240,7 +240,7 @@ export class ShadowService {
 
   private reject(error: unknown, clientToken: string | undefined): ShadowResult {
     if (!(error instanceof ShadowRequestError)) throw error;
-    return { ok: false, code: error.code, body: rejectedDocument(error, clientToken, this.now()) };
+    return { ok: false, code: error.code, body: rejectedDocument(error, clientToken) };
   }
 
   private async answer(

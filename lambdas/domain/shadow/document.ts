@@ -49,7 +49,7 @@ export interface PlainRequest {
 export interface ShadowLimits {
   /** UTF-8 bytes of the state (`desired` + `reported`, metadata excluded). @default 8192 */
   readonly maxStateBytes: number;
-  /** Levels of nesting, counted as AWS IoT does from the `state` node. @default 6 */
+  /** Levels of objects and arrays in `desired` or `reported`, the section itself being level 1. @default 6 */
   readonly maxDepth: number;
   /** UTF-8 bytes of `clientToken`. @default 64 */
   readonly maxClientTokenBytes: number;

@@ -24,7 +24,7 @@ export const SHADOW_MESSAGES = {
   invalidVersion: 'Invalid version',
   invalidClientToken: 'Invalid clientToken',
   tooDeep: (max: number) => `JSON contains too many levels of nesting; maximum is ${max}`,
-  invalidNode: 'State contains an invalid node',
+  invalidNode: (node: string) => `State contains an invalid node: '${node}'`,
   thingNotFound: 'Thing not found',
   noShadow: (name: string) => `No shadow exists with name: '${name}'`,
   versionConflict: 'Version conflict',

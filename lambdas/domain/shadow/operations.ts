@@ -1,6 +1,7 @@
 import { computeDelta, deltaMetadata } from './delta.ts';
 import {
   epochSeconds,
+  type LeafMetadata,
   type MetadataObject,
   type MetadataSections,
   type PlainRequest,
@@ -30,6 +31,12 @@ export interface UpdateOutcome {
   /** `/update/documents`. */
   readonly documents: JsonObject;
 }
+
+/**
+ * How long a deleted shadow's version is remembered: a shadow recreated within 48 hours continues its
+ * numbering, later it starts again at 1 (https://docs.aws.amazon.com/iot/latest/developerguide/device-shadow-data-flow.html).
+ */
+export const DELETED_VERSION_RETENTION_SECONDS = 48 * 3600;
 
 const withToken = (token: string | undefined): JsonObject =>
   token === undefined ? {} : { clientToken: token };
@@ -61,16 +68,20 @@ export function applyUpdate(
   nowMs: number,
   limits: ShadowLimits,
 ): UpdateOutcome {
-  const currentVersion = current?.version ?? 0;
+  const timestamp = epochSeconds(nowMs);
+  const forgotten =
+    current !== undefined &&
+    !current.exists &&
+    timestamp - current.timestamp > DELETED_VERSION_RETENTION_SECONDS;
+  const currentVersion = forgotten ? 0 : (current?.version ?? 0);
   if (request.version !== undefined && request.version !== currentVersion) {
     throw new ShadowRequestError(409, SHADOW_MESSAGES.versionConflict);
   }
-  const timestamp = epochSeconds(nowMs);
   const live = current?.exists ? current : undefined;
   let state: ShadowSections = { ...live?.state };
   let metadata: MetadataSections = { ...live?.metadata };
   const acceptedState: JsonObject = {};
-  const acceptedMetadata: Record<string, MetadataObject> = {};
+  const acceptedMetadata: Record<string, MetadataObject | LeafMetadata> = {};
 
   if (request.state === null) {
     // "state": null empties the whole shadow; the version still moves on.
@@ -82,15 +93,22 @@ export function applyUpdate(
       if (patch === undefined) continue;
       acceptedState[section] = patch;
       if (patch === null) {
-        // A section set to null is removed with its metadata.
+        // A section set to null is removed with its metadata; accepted still timestamps the null.
+        delete state[section];
+        delete metadata[section];
+        acceptedMetadata[section] = { timestamp };
+        continue;
+      }
+      const merged = mergeSection(state[section], metadata[section], patch, timestamp);
+      acceptedMetadata[section] = requestMetadata(patch, timestamp);
+      // A section left with no keys is dropped: a document only has the sections that hold state.
+      if (Object.keys(merged.state).length === 0) {
         delete state[section];
         delete metadata[section];
         continue;
       }
-      const merged = mergeSection(state[section], metadata[section], patch, timestamp);
       state[section] = merged.state;
       metadata[section] = merged.metadata;
-      acceptedMetadata[section] = requestMetadata(patch, timestamp);
     }
   }
   if (jsonByteLength(state) > limits.maxStateBytes)
@@ -100,7 +118,8 @@ export function applyUpdate(
   const token = withToken(request.clientToken);
   const accepted: JsonObject = {
     state: request.state === null ? null : acceptedState,
-    metadata: acceptedMetadata as unknown as JsonObject,
+    // For "state": null AWS answers with a single timestamp in place of per-section metadata.
+    metadata: (request.state === null ? { timestamp } : acceptedMetadata) as unknown as JsonObject,
     version: record.version,
     timestamp,
     ...token,
@@ -108,7 +127,8 @@ export function applyUpdate(
   const deltaState = computeDelta(state.desired, state.reported);
   const previous = snapshot(current);
   const documents: JsonObject = {
-    ...(previous === undefined ? {} : { previous }),
+    // The first update of a shadow has no previous document: null, as AWS's Greengrass copy sends.
+    previous: previous ?? null,
     current: snapshot(record) as JsonObject,
     timestamp,
     ...token,
@@ -140,7 +160,11 @@ export function getDocument(
   const delta = computeDelta(record.state.desired, record.state.reported);
   return {
     state: { ...record.state, ...(delta === undefined ? {} : { delta }) } as JsonObject,
-    metadata: record.metadata as unknown as JsonObject,
+    // AWS's document page shows the delta's desired metadata under metadata.delta in GET responses.
+    metadata: {
+      ...record.metadata,
+      ...(delta === undefined ? {} : { delta: deltaMetadata(delta, record.metadata.desired) }),
+    } as unknown as JsonObject,
     version: record.version,
     timestamp: epochSeconds(nowMs),
     ...withToken(request.clientToken),
@@ -170,16 +194,10 @@ export function applyDelete(
   };
 }
 
-/** The `/rejected` document for an error. */
-export function rejectedDocument(
-  error: ShadowRequestError,
-  clientToken: string | undefined,
-  nowMs: number,
-): JsonObject {
-  return {
-    code: error.code,
-    message: error.message,
-    timestamp: epochSeconds(nowMs),
-    ...withToken(clientToken),
-  };
+/**
+ * The `/rejected` document (and HTTP error body) for an error. AWS documents an optional `timestamp`;
+ * real AWS rejections carry none, so neither does this.
+ */
+export function rejectedDocument(error: ShadowRequestError, clientToken: string | undefined): JsonObject {
+  return { code: error.code, message: error.message, ...withToken(clientToken) };
 }

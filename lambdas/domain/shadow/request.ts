@@ -30,6 +30,12 @@ export function nestingDepth(node: unknown): number {
   return 0;
 }
 
+function hasNullInArray(node: unknown): boolean {
+  if (Array.isArray(node)) return node.some((item) => item === null || hasNullInArray(item));
+  if (isJsonObject(node)) return Object.values(node).some(hasNullInArray);
+  return false;
+}
+
 function parseVersion(value: unknown): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
@@ -75,11 +81,16 @@ export function parseUpdateRequest(payload: Uint8Array | string, limits: ShadowL
   if (body.state === null) return { state: null, ...optional };
   if (!isJsonObject(body.state)) throw bad(SHADOW_MESSAGES.stateNotObject);
   for (const key of Object.keys(body.state)) {
-    if (key !== 'desired' && key !== 'reported') throw bad(SHADOW_MESSAGES.invalidNode);
+    if (key !== 'desired' && key !== 'reported') throw bad(SHADOW_MESSAGES.invalidNode(key));
   }
   const desired = parseSection(body.state.desired, SHADOW_MESSAGES.desiredNotObject);
   const reported = parseSection(body.state.reported, SHADOW_MESSAGES.reportedNotObject);
-  if (nestingDepth(body.state) > limits.maxDepth) throw bad(SHADOW_MESSAGES.tooDeep(limits.maxDepth));
+  // Depth counts from the section (desired = level 1), so AWS's own 5-levels-below-desired example fits.
+  if (Math.max(nestingDepth(desired), nestingDepth(reported)) > limits.maxDepth) {
+    throw bad(SHADOW_MESSAGES.tooDeep(limits.maxDepth));
+  }
+  // AWS refuses null inside arrays: an array is replaced whole, so a null element has no meaning.
+  if (hasNullInArray(desired) || hasNullInArray(reported)) throw bad(SHADOW_MESSAGES.invalidJson);
   if (jsonByteLength(body.state) > limits.maxStateBytes)
     throw new ShadowRequestError(413, SHADOW_MESSAGES.tooLarge);
   return {
