@@ -26,6 +26,22 @@ const env: Environment | undefined =
 const mskInstanceType = context('fleetkit:mskInstanceType');
 const kafkaVersion = context('fleetkit:kafkaVersion');
 const logRetentionDays = context('fleetkit:logRetentionDays');
+const iotDataEndpointHost = context('fleetkit:iotDataEndpoint');
+const settingsJson = context('fleetkit:settings');
+
+/** `-c fleetkit:settings='{"SHADOW_MAX_STATE_BYTES":"65536"}'`: a JSON object of strings. */
+function parseSettings(json: string): Record<string, string> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch {
+    throw new Error(`context fleetkit:settings must be a JSON object, got '${json}'`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new Error(`context fleetkit:settings must be a JSON object, got '${json}'`);
+  }
+  return Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, String(v)]));
+}
 
 buildFleetkit(app, {
   stage: context('stage') ?? 'dev',
@@ -33,6 +49,8 @@ buildFleetkit(app, {
   ...(mskInstanceType === undefined ? {} : { mskInstanceType }),
   ...(kafkaVersion === undefined ? {} : { kafkaVersion }),
   ...(logRetentionDays === undefined ? {} : { logRetentionDays: Number(logRetentionDays) }),
+  ...(iotDataEndpointHost === undefined ? {} : { iotDataEndpointHost }),
+  ...(settingsJson === undefined ? {} : { settings: parseSettings(settingsJson) }),
 });
 
 // Findings fail the synth; acknowledgements sit next to the construct that causes them, with reasons.

@@ -1,7 +1,16 @@
-import { DEVICE_RULE_FIELDS } from './protocol/rule-events.ts';
-import { deviceTopicFilter } from './protocol/topics.ts';
+import { DEVICE_RULE_FIELDS, SHADOW_RULE_FIELDS } from './protocol/rule-events.ts';
+import { deviceTopicFilter, THING_TOPIC_ROOT } from './protocol/topics.ts';
 import type { Topology } from './topology/model.ts';
 import { validateTopology } from './topology/validate.ts';
+
+/** Shadow limits: AWS IoT's by default, raised per deployment where 8 KB is a wall. */
+const SHADOW_SETTINGS = {
+  SHADOW_MAX_STATE_BYTES: '8192',
+  SHADOW_MAX_DEPTH: '6',
+  SHADOW_HISTORY_VERSIONS: '20',
+} as const;
+
+const shadowUses = { shadows: 'readWrite', shadowHistory: 'readWrite', shadowTopics: 'write' } as const;
 
 /**
  * fleetkit's one table of resources and functions, and what triggers each function.
@@ -28,6 +37,32 @@ export const topology = {
       description: 'Firmware images, versioned; signed images are never overwritten in place',
       versioned: true,
     },
+    shadows: {
+      kind: 'table',
+      description: 'Device shadows: one item per thing and shadow name, written with optimistic concurrency',
+      partitionKey: { name: 'thingName', type: 'S' },
+      sortKey: { name: 'shadowName', type: 'S' },
+      // Sparse: only shadows whose delta is not empty, sharded by thing, per shadow name.
+      indexes: [
+        {
+          name: 'pending',
+          partitionKey: { name: 'pendingPk', type: 'S' },
+          sortKey: { name: 'pendingSk', type: 'S' },
+        },
+      ],
+    },
+    shadowHistory: {
+      kind: 'table',
+      description: 'The last versions of every shadow',
+      partitionKey: { name: 'shadowId', type: 'S' },
+      sortKey: { name: 'version', type: 'N' },
+      timeToLiveAttribute: 'expiresAt',
+    },
+    shadowTopics: {
+      kind: 'topics',
+      description: 'Shadow responses and notifications (accepted, rejected, delta, documents)',
+      prefix: THING_TOPIC_ROOT,
+    },
   },
   functions: {
     ingestStatus: {
@@ -42,8 +77,31 @@ export const topology = {
       routes: ['GET /devices', 'GET /devices/{id}'],
       uses: { registry: 'read' },
     },
+    shadowMqtt: {
+      handler: 'shadow-mqtt',
+      description: 'Device shadow requests over MQTT: get, update, delete of classic and named shadows',
+      rules: [
+        { topic: `${THING_TOPIC_ROOT}/+/shadow/+`, payload: 'base64', add: SHADOW_RULE_FIELDS },
+        { topic: `${THING_TOPIC_ROOT}/+/shadow/name/+/+`, payload: 'base64', add: SHADOW_RULE_FIELDS },
+      ],
+      uses: shadowUses,
+      settings: SHADOW_SETTINGS,
+    },
+    apiShadows: {
+      handler: 'api-shadows',
+      description: 'HTTP API: shadows as AWS IoT data plane REST, pending shadows, shadow history',
+      routes: [
+        'GET /things/{thingName}/shadow',
+        'POST /things/{thingName}/shadow',
+        'DELETE /things/{thingName}/shadow',
+        'GET /things/{thingName}/shadow/history',
+        'GET /shadows',
+      ],
+      uses: shadowUses,
+      settings: SHADOW_SETTINGS,
+    },
   },
-} as const satisfies Topology<'registry' | 'firmware'>;
+} as const satisfies Topology<'registry' | 'firmware' | 'shadows' | 'shadowHistory' | 'shadowTopics'>;
 
 /** Names of the topology's resources. */
 export type ResourceName = keyof typeof topology.resources;

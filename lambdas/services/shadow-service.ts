@@ -79,8 +79,13 @@ export class ShadowService {
     let request: UpdateRequest | undefined;
     try {
       request = parseUpdateRequest(payload, this.props.limits);
-      const accepted = await this.commitUpdate(id, request, context);
-      return await this.answer(id, 'update', context, { ok: true, body: accepted });
+      const { accepted, notifications } = await this.commitUpdate(id, request, context);
+      // The requester hears first; then everyone watching the shadow (the device, for an HTTP update).
+      const result = await this.answer(id, 'update', context, { ok: true, body: accepted });
+      if (notifications.delta !== undefined) await this.publish(id, 'update', 'delta', notifications.delta);
+      if (notifications.documents !== undefined)
+        await this.publish(id, 'update', 'documents', notifications.documents);
+      return result;
     } catch (error) {
       return this.answer(id, 'update', context, this.reject(error, request?.clientToken ?? tokenOf(payload)));
     }

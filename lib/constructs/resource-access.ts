@@ -34,6 +34,8 @@ const TABLE_ACTIONS = {
     'dynamodb:UpdateItem',
   ],
 } as const;
+/** Publishing as the platform: IoT Core's data plane Publish checks `iot:Publish` on the topic. */
+const TOPIC_ACTIONS = ['iot:Publish'] as const;
 const OBJECT_ACTIONS = {
   read: ['s3:GetObject', 's3:GetObjectVersion'],
   write: ['s3:PutObject', 's3:AbortMultipartUpload'],
@@ -53,6 +55,9 @@ export function resourceAccessStatements(ref: ResourceRef, access: Access): Poli
       return new PolicyStatement({ actions: [...TABLE_ACTIONS[part]], resources: [arn, ...indexes] });
     });
   }
+  if (resource.kind === 'topics') {
+    return [new PolicyStatement({ actions: [...TOPIC_ACTIONS], resources: [`${arn}/*`] })];
+  }
   const statements = parts(access).map(
     (part) => new PolicyStatement({ actions: [...OBJECT_ACTIONS[part]], resources: [`${arn}/*`] }),
   );
@@ -68,6 +73,14 @@ export function resourceAccessStatements(ref: ResourceRef, access: Access): Poli
 export function grantResourceAccess(role: Role, ref: ResourceRef, access: Access): void {
   for (const statement of resourceAccessStatements(ref, access)) role.addToPrincipalPolicy(statement);
   const policy = role.node.tryFindChild('DefaultPolicy');
+  if (ref.resource.kind === 'topics' && policy !== undefined) {
+    acknowledgeWildcardResource(
+      policy,
+      `${ref.arn}/*`,
+      `Response topics under '${ref.resource.prefix}/' are named per thing and shadow at run time; the ` +
+        'statement allows only iot:Publish, only below that prefix.',
+    );
+  }
   if (ref.resource.kind === 'bucket' && policy !== undefined) {
     acknowledgeWildcardResource(
       policy,

@@ -14,6 +14,7 @@ export interface LocalFunction {
 export interface LocalEndpoints {
   readonly dynamodb: string;
   readonly s3: string;
+  readonly iotData: string;
 }
 
 /**
@@ -24,15 +25,17 @@ export function localFunctionEnv(
   topology: Topology,
   spec: FunctionSpec,
   endpoints: LocalEndpoints,
+  settings: Readonly<Record<string, string>> = {},
 ): HandlerEnv {
   return {
-    ...functionEnv(topology, spec, (name) => localResourceName(name)),
+    ...functionEnv(topology, spec, (name) => localResourceName(name), settings),
     STAGE: LOCAL_STAGE,
     AWS_REGION: LOCAL_REGION,
     AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
     AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
     AWS_ENDPOINT_URL_S3: endpoints.s3,
+    AWS_ENDPOINT_URL_IOT_DATA_PLANE: endpoints.iotData,
   };
 }
 
@@ -48,6 +51,7 @@ export async function loadFunctions(
   topology: Topology,
   endpoints: LocalEndpoints,
   runtimeFor: (functionName: string) => HandlerRuntime,
+  settings: Readonly<Record<string, string>> = {},
 ): Promise<Map<string, LocalFunction>> {
   const functions = new Map<string, LocalFunction>();
   for (const [name, spec] of Object.entries(topology.functions)) {
@@ -56,7 +60,7 @@ export async function loadFunctions(
     if (typeof module.build !== 'function') {
       throw new Error(`lambdas/handlers/${spec.handler}/app.ts must export build(env, runtime)`);
     }
-    const handler = module.build(localFunctionEnv(topology, spec, endpoints), runtimeFor(name)) as (
+    const handler = module.build(localFunctionEnv(topology, spec, endpoints, settings), runtimeFor(name)) as (
       event: unknown,
     ) => Promise<unknown>;
     functions.set(name, { name, spec, invoke: (event) => handler(event) });

@@ -7,6 +7,7 @@ import { type DenialEvent, type LocalBroker, startBroker } from './broker.ts';
 import { ensureTable, type LocalDynamo, startDynamo } from './dynamo.ts';
 import { type LocalFunction, loadFunctions } from './functions.ts';
 import { type LocalGateway, startGateway } from './gateway.ts';
+import { startIotData } from './iot-data.ts';
 import { LocalMetrics } from './metrics-store.ts';
 import { localResourceName } from './names.ts';
 import { LocalPki } from './pki.ts';
@@ -38,6 +39,8 @@ export interface PlatformOptions {
   readonly out?: (line: string) => void;
   /** @default the topology of `lib/topology.ts` */
   readonly topology?: Topology;
+  /** Overrides of function settings (`SHADOW_MAX_STATE_BYTES`, ...). */
+  readonly settings?: Readonly<Record<string, string>>;
 }
 
 /** The running local platform. */
@@ -107,15 +110,6 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     });
     stops.push(() => s3.close());
 
-    const functions = await loadFunctions(
-      topology,
-      { dynamodb: dynamo.endpoint, s3: s3.endpoint },
-      (name) => ({
-        write: (line) => log.handlerLine(name, line),
-        now: Date.now,
-      }),
-    );
-
     const denials: DenialEvent[] = [];
     const broker = await startBroker({
       pki,
@@ -141,6 +135,18 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       },
     });
     stops.push(() => broker.close());
+    const iotData = await startIotData({ broker, host });
+    stops.push(() => iotData.close());
+    const functions = await loadFunctions(
+      topology,
+      { dynamodb: dynamo.endpoint, s3: s3.endpoint, iotData: iotData.endpoint },
+      (name) => ({
+        write: (line) => log.handlerLine(name, line),
+        now: Date.now,
+      }),
+      options.settings,
+    );
+
     const rules = startRulesRunner({ broker, functions, log, dataDir });
     const scheduler = startScheduler(functions, log);
     stops.push(() => scheduler.stop());

@@ -25,3 +25,26 @@ export const DEVICE_RULE_FIELDS = {
   clientId: 'clientid()',
   receivedAt: 'timestamp()',
 } as const;
+
+/**
+ * The event the shadow rules deliver: the request's raw payload (base64, so invalid JSON still reaches
+ * the handler and is answered with AWS's "Invalid JSON"), the full topic (the handler parses thing,
+ * shadow and operation from it), and `newuuid()`, which stays the same when Lambda redelivers the event
+ * and so makes retried deliveries idempotent.
+ */
+export const shadowRuleEvent = z.object({
+  payload: z.base64(),
+  topic: z.string().min(1).max(256),
+  clientId: z.string().max(128),
+  receivedAt: epochMillis,
+  requestId: z.uuid(),
+});
+export type ShadowRuleEvent = z.output<typeof shadowRuleEvent>;
+
+/** The SQL functions that fill {@link shadowRuleEvent}'s fields. */
+export const SHADOW_RULE_FIELDS = {
+  topic: 'topic()',
+  clientId: 'clientid()',
+  receivedAt: 'timestamp()',
+  requestId: 'newuuid()',
+} as const;

@@ -81,7 +81,7 @@ export class DataStack extends Stack {
         tables[name] = this.table(name, resource, names.table(name));
         refs[name] = { name, resource, physicalName: names.table(name), arn: names.tableArn(name) };
         new CfnOutput(this, `${pascalCase(name)}TableName`, { value: names.table(name) });
-      } else {
+      } else if (resource.kind === 'bucket') {
         buckets[name] = new SecureBucket(this, `${pascalCase(name)}Bucket`, {
           bucketName: names.bucket(name),
           versioned: resource.versioned,

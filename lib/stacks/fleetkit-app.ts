@@ -1,6 +1,7 @@
 import { type Environment, Tags } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import type { ResourceRef } from '../constructs/resource-access.ts';
 import type { Topology } from '../topology/model.ts';
 import { validateTopology } from '../topology/validate.ts';
 import { topology as fleetkitTopology } from '../topology.ts';
@@ -29,6 +30,17 @@ export interface FleetkitProps {
   readonly kafkaVersion?: string;
   /** Retention of every log group; one of CloudWatch Logs' allowed values. @default 30 */
   readonly logRetentionDays?: number;
+  /**
+   * The account's IoT `Data-ATS` endpoint host.
+   * @default - looked up at deploy time
+   */
+  readonly iotDataEndpointHost?: string;
+  /**
+   * Overrides of function settings, e.g. `{ SHADOW_MAX_STATE_BYTES: '65536' }`. A key no function
+   * declares is refused, so a typo cannot pass silently.
+   * @default - the topology's defaults
+   */
+  readonly settings?: Readonly<Record<string, string>>;
 }
 
 /** The stacks of one stage. */
@@ -47,6 +59,28 @@ function retention(days: number): RetentionDays {
   return days as RetentionDays;
 }
 
+function checkSettings(topology: Topology, settings: Readonly<Record<string, string>>): void {
+  const declared = new Set(Object.values(topology.functions).flatMap((fn) => Object.keys(fn.settings ?? {})));
+  for (const key of Object.keys(settings)) {
+    if (!declared.has(key)) {
+      throw new Error(
+        `setting '${key}' is not declared by any function; known settings: ${[...declared].join(', ')}`,
+      );
+    }
+  }
+}
+
+/** Topic resources are not created by any stack (topics exist by being used); they only need an ARN. */
+function topicRefs(topology: Topology, names: FleetkitNames): Record<string, ResourceRef> {
+  const refs: Record<string, ResourceRef> = {};
+  for (const [name, resource] of Object.entries(topology.resources)) {
+    if (resource.kind === 'topics') {
+      refs[name] = { name, resource, physicalName: resource.prefix, arn: names.topicArn(resource.prefix) };
+    }
+  }
+  return refs;
+}
+
 /**
  * Builds one stage of fleetkit in `scope` (an App, or a Stage for several in one app): data, streaming
  * and runtime stacks, named `fleetkit-<stage>-<part>`.
@@ -60,6 +94,7 @@ export function buildFleetkit(scope: Construct, props: FleetkitProps): Fleetkit 
   const topology = props.topology ?? fleetkitTopology;
   validateTopology(topology);
   const logRetention = retention(props.logRetentionDays ?? 30);
+  checkSettings(topology, props.settings ?? {});
   const common = { names, ...(props.env === undefined ? {} : { env: props.env }) };
 
   const data = new DataStack(scope, 'Data', {
@@ -81,10 +116,12 @@ export function buildFleetkit(scope: Construct, props: FleetkitProps): Fleetkit 
     stackName: names.stack('runtime'),
     description: 'fleetkit: functions, IoT rules, HTTP API, schedules, Kafka triggers, device policy',
     topology,
-    resources: data.refs,
+    resources: { ...data.refs, ...topicRefs(topology, names) },
     ruleErrors: data.ruleErrorsRef,
     kafkaClusterArn: streaming.kafka.clusterArn,
     logRetention,
+    ...(props.iotDataEndpointHost === undefined ? {} : { iotDataEndpointHost: props.iotDataEndpointHost }),
+    ...(props.settings === undefined ? {} : { settings: props.settings }),
   });
   runtime.addStackDependency(data, 'functions use tables and buckets by name');
   runtime.addStackDependency(streaming, 'Kafka triggers consume from the MSK cluster');

@@ -62,6 +62,11 @@ export class FleetkitNames {
     return `arn:${Aws.PARTITION}:s3:::${this.bucket(resourceName)}`;
   }
 
+  /** `arn:…:iot:<region>:<account>:topic/<prefix>`: the topics a `topics` resource stands for. */
+  topicArn(prefix: string): string {
+    return regionalArn('iot', `topic/${prefix}`);
+  }
+
   /** IoT rule names allow only `[a-zA-Z0-9_]`: `fleetkit_dev_ingestStatus`, `fleetkit_dev_ingestStatus_2`. */
   topicRule(functionName: string, index: number): string {
     const name = `fleetkit_${this.stage}_${functionName}${index === 0 ? '' : `_${index + 1}`}`.replace(

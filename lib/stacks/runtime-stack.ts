@@ -8,6 +8,7 @@ import { DevicePolicy } from '../constructs/device-policy.ts';
 import { DeviceTopicRule, RuleErrorRole } from '../constructs/device-topic-rule.ts';
 import { FleetFunction } from '../constructs/fleet-function.ts';
 import { FleetHttpApi } from '../constructs/http-routes.ts';
+import { IotDataEndpoint } from '../constructs/iot-data-endpoint.ts';
 import { KafkaConsumer } from '../constructs/kafka-consumer.ts';
 import { grantResourceAccess, type ResourceRef } from '../constructs/resource-access.ts';
 import { functionEnv, usesOf } from '../topology/env.ts';
@@ -29,6 +30,16 @@ export interface RuntimeStackProps extends StackProps {
   readonly kafkaClusterArn?: string;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
+  /**
+   * The account's IoT `Data-ATS` endpoint host, for functions that publish.
+   * @default - looked up at deploy time (DescribeEndpoint custom resource)
+   */
+  readonly iotDataEndpointHost?: string;
+  /**
+   * Overrides of the functions' declared settings (see `FunctionSpec.settings`).
+   * @default - the topology's defaults
+   */
+  readonly settings?: Readonly<Record<string, string>>;
 }
 
 function pascalCase(name: string): string {
@@ -58,6 +69,7 @@ export class RuntimeStack extends Stack {
 
   private readonly props: RuntimeStackProps;
   private asyncFailureQueue?: Queue;
+  private iotDataEndpoint?: IotDataEndpoint;
   private ruleErrorRole?: RuleErrorRole;
 
   constructor(scope: Construct, id: string, props: RuntimeStackProps) {
@@ -101,7 +113,16 @@ export class RuntimeStack extends Stack {
       handler: spec.handler,
       description: spec.description,
       environment: {
-        ...functionEnv(topology, spec, (resourceName) => this.resource(resourceName).physicalName),
+        ...functionEnv(
+          topology,
+          spec,
+          (resourceName) => this.resource(resourceName).physicalName,
+          this.props.settings,
+        ),
+        // Publishers reach IoT Core's data plane at the account's endpoint, through the SDK's own variable.
+        ...(usesOf(topology, spec).some((use) => use.resource.kind === 'topics')
+          ? { AWS_ENDPOINT_URL_IOT_DATA_PLANE: this.dataEndpoint().url }
+          : {}),
         STAGE: names.stage,
       },
       ...(spec.memoryMiB === undefined ? {} : { memoryMiB: spec.memoryMiB }),
@@ -151,6 +172,14 @@ export class RuntimeStack extends Stack {
     const ref = this.props.resources[name];
     if (ref === undefined) throw new Error(`no resource '${name}' was given to the runtime stack`);
     return ref;
+  }
+
+  private dataEndpoint(): IotDataEndpoint {
+    this.iotDataEndpoint ??= new IotDataEndpoint(this, 'IotDataEndpoint', {
+      ...(this.props.iotDataEndpointHost === undefined ? {} : { host: this.props.iotDataEndpointHost }),
+      ...(this.props.logRetention === undefined ? {} : { logRetention: this.props.logRetention }),
+    });
+    return this.iotDataEndpoint;
   }
 
   /** One queue for the stack: failed asynchronous invocations, kept 14 days for inspection and redrive. */

@@ -27,9 +27,10 @@ export function stageResourceName(stage: string, resourceName: string): string {
   return `fleetkit-${stage}-${kebabCase(resourceName)}`;
 }
 
-/** The env var through which a function learns a resource's physical name: `REGISTRY_TABLE_NAME`. */
+/** The env var through which a function learns a resource's physical name: `REGISTRY_TABLE_NAME`, `SHADOW_TOPICS_TOPIC_PREFIX`. */
 export function resourceEnvName(resourceName: string, resource: Resource): string {
-  return `${screamingSnake(resourceName)}_${resource.kind === 'table' ? 'TABLE' : 'BUCKET'}_NAME`;
+  const suffix = { table: 'TABLE_NAME', bucket: 'BUCKET_NAME', topics: 'TOPIC_PREFIX' }[resource.kind];
+  return `${screamingSnake(resourceName)}_${suffix}`;
 }
 
 /** The resources a function uses, with their access, in declaration order. */
@@ -45,8 +46,8 @@ export function usesOf<R extends string>(
 }
 
 /**
- * The env a function receives: one `<RESOURCE>_<KIND>_NAME` per resource it uses — and nothing for
- * resources it does not use, in both runtimes.
+ * The env a function receives: its settings (defaults, or the deployment's overrides), and one
+ * `<RESOURCE>_<KIND>_NAME` per resource it uses — nothing for resources it does not use, in both runtimes.
  *
  * @param physicalName resolves a resource to its physical name (a CDK token in AWS, a string locally)
  */
@@ -54,8 +55,12 @@ export function functionEnv<R extends string>(
   topology: Topology<R>,
   fn: FunctionSpec<R>,
   physicalName: (name: R, resource: Resource) => string,
+  overrides: Readonly<Record<string, string>> = {},
 ): Record<string, string> {
   const env: Record<string, string> = {};
+  // Only settings the function declares can be overridden: a typo in a deployment is not silently ignored
+  // by one function while another picks it up.
+  for (const [key, value] of Object.entries(fn.settings ?? {})) env[key] = overrides[key] ?? value;
   for (const { name, resource } of usesOf(topology, fn))
     env[resourceEnvName(name, resource)] = physicalName(name, resource);
   return env;

@@ -40,10 +40,21 @@ export interface BucketResource {
   readonly versioned: boolean;
 }
 
-export type Resource = TableResource | BucketResource;
+/**
+ * MQTT topics a function publishes to as the platform (IoT Core's data plane in AWS, the broker
+ * locally). `write` is the only access: functions publish; devices subscribe.
+ */
+export interface TopicsResource {
+  readonly kind: 'topics';
+  readonly description: string;
+  /** Topic prefix without a trailing slash, e.g. `fleet/things`; grants cover `<prefix>/*`. */
+  readonly prefix: string;
+}
+
+export type Resource = TableResource | BucketResource | TopicsResource;
 
 /** The IoT SQL functions a rule may add to its output (https://docs.aws.amazon.com/iot/latest/developerguide/iot-sql-functions.html). */
-export type RuleExpression = 'topic()' | `topic(${number})` | 'clientid()' | 'timestamp()';
+export type RuleExpression = 'topic()' | `topic(${number})` | 'clientid()' | 'timestamp()' | 'newuuid()';
 
 /**
  * An IoT topic rule, as data. The CDK app renders it to IoT SQL; the local rules runner evaluates it
@@ -88,6 +99,11 @@ export interface FunctionSpec<R extends string = string> {
   readonly schedules?: readonly ScheduleTrigger[];
   readonly kafka?: readonly KafkaTrigger[];
   readonly uses?: Readonly<Partial<Record<R, Access>>>;
+  /**
+   * Settings with their defaults (`SHADOW_MAX_STATE_BYTES: '8192'`): env vars in both runtimes. A
+   * deployment overrides them (CDK context `fleetkit:settings`, `npm start -- --set KEY=VALUE`).
+   */
+  readonly settings?: Readonly<Record<string, string>>;
   /** @default 256 */
   readonly memoryMiB?: number;
   /** @default 10 */

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { RuleExpression, TopicRule } from './model.ts';
 
 /** What the rules engine knows about one message when it evaluates a rule. */
@@ -32,6 +33,8 @@ function evaluateExpression(expression: RuleExpression, input: RuleInput): strin
   if (expression === 'clientid()') return input.clientId;
   if (expression === 'timestamp()') return input.receivedAt;
   if (expression === 'topic()') return input.topic;
+  // A fresh id per message; a redelivery of the same event to the function keeps it (Lambda retries).
+  if (expression === 'newuuid()') return randomUUID();
   const index = Number(/^topic\((\d+)\)$/.exec(expression)?.[1]);
   // topic(n) is 1-based and yields nothing past the last level, as in IoT SQL.
   return input.topic.split('/')[index - 1];

@@ -31,9 +31,14 @@ export const RULE_ERRORS_RESOURCE = 'ruleErrors';
 export const RESERVED_RESOURCE_NAMES: readonly string[] = [RULE_ERRORS_RESOURCE];
 
 export function validateTopology(topology: Topology): void {
-  for (const name of Object.keys(topology.resources)) {
+  for (const [name, resource] of Object.entries(topology.resources)) {
     if (RESERVED_RESOURCE_NAMES.includes(name)) {
       throw new TopologyError(`resource '${name}' is reserved for the platform; choose another name`);
+    }
+    if (resource.kind === 'topics' && !/^[A-Za-z0-9_:-]+(\/[A-Za-z0-9_:-]+)*$/.test(resource.prefix)) {
+      throw new TopologyError(
+        `resource '${name}': topic prefix must be plain levels without wildcards or slashes at the ends, got '${resource.prefix}'`,
+      );
     }
   }
   const routes = new Map<string, string>();
@@ -81,9 +86,14 @@ export function validateTopology(topology: Topology): void {
         throw new TopologyError(`${where}: kafka batchSize must be 1..10000, got ${trigger.batchSize}`);
       }
     }
-    for (const resource of Object.keys(fn.uses ?? {})) {
+    for (const [resource, access] of Object.entries(fn.uses ?? {})) {
       if (!Object.hasOwn(topology.resources, resource))
         throw new TopologyError(`${where}: uses unknown resource '${resource}'`);
+      if (topology.resources[resource]?.kind === 'topics' && access !== 'write') {
+        throw new TopologyError(
+          `${where}: topics resource '${resource}' can only be used with 'write' (publish), got '${access}'`,
+        );
+      }
     }
   }
 }
