@@ -137,7 +137,7 @@ export class ShadowService {
     id: ShadowId,
     request: UpdateRequest,
     context: RequestContext,
-  ): Promise<JsonObject> {
+  ): Promise<{ accepted: JsonObject; notifications: { delta?: JsonObject; documents?: JsonObject } }> {
     const hash = requestHash(request);
     let published: { delta?: JsonObject; documents?: JsonObject } = {};
     const accepted = await this.retrying(async (stored) => {
@@ -170,9 +170,7 @@ export class ShadowService {
       };
       return { next, result: outcome.accepted, afterSave: () => this.recordHistory(id, outcome.record) };
     }, id);
-    if (published.delta !== undefined) await this.publish(id, 'update', 'delta', published.delta);
-    if (published.documents !== undefined) await this.publish(id, 'update', 'documents', published.documents);
-    return accepted;
+    return { accepted, notifications: published };
   }
 
   private isSameRequest(
