@@ -79,19 +79,22 @@ const TABLE_WRITES = [
 ];
 const BUCKET_READS = ['s3:GetObject', 's3:ListBucket'];
 const BUCKET_WRITES = ['s3:PutObject', 's3:DeleteObject'];
+const TOPIC_WRITES = ['iot:Publish'];
 
 /** A physical name as the template spells it: `fleetkit-test-firmware-<AWS::AccountId>-<AWS::Region>`. */
 function physicalName(resourceName: string): string {
-  const isTable = resources[resourceName]?.kind === 'table';
-  const name = isTable ? fleetkit.names.table(resourceName) : fleetkit.names.bucket(resourceName);
+  const resource = resources[resourceName];
+  if (resource?.kind === 'topics') return resource.prefix;
+  const name =
+    resource?.kind === 'table' ? fleetkit.names.table(resourceName) : fleetkit.names.bucket(resourceName);
   return flat(fleetkit.runtime.resolve(name));
 }
 
 /** Text that appears in every ARN of a topology resource, in this stage. */
 function arnMarker(resourceName: string): string {
-  return resources[resourceName]?.kind === 'table'
-    ? `:table/${physicalName(resourceName)}`
-    : `:::${physicalName(resourceName)}`;
+  const kind = resources[resourceName]?.kind;
+  if (kind === 'topics') return `:topic/${physicalName(resourceName)}/`;
+  return kind === 'table' ? `:table/${physicalName(resourceName)}` : `:::${physicalName(resourceName)}`;
 }
 
 beforeAll(() => {
@@ -165,11 +168,21 @@ describe('functions', () => {
   it.each(Object.keys(functions))('%s gets exactly one env var per resource it uses', (name) => {
     // Prepare
     const fn = fleetkit.runtime.functions[name];
-    const expected: Record<string, string> = { STAGE, NODE_OPTIONS: '--enable-source-maps' };
+    const expected: Record<string, string> = {
+      STAGE,
+      NODE_OPTIONS: '--enable-source-maps',
+      ...functions[name]?.settings,
+    };
     for (const used of Object.keys(functions[name]?.uses ?? {})) {
       const resource = resources[used];
       if (resource === undefined) throw new Error(`unknown resource ${used}`);
       expected[resourceEnvName(used, resource)] = physicalName(used);
+      // Publishers are told the account's IoT data endpoint, looked up at deploy time.
+      if (resource.kind === 'topics') {
+        expected.AWS_ENDPOINT_URL_IOT_DATA_PLANE = expect.stringMatching(
+          /^https:\/\/<IotDataEndpointLookup\w+\.endpointAddress>$/,
+        ) as unknown as string;
+      }
     }
     // Act
     const env: Record<string, unknown> =
@@ -226,17 +239,24 @@ describe('least privilege', () => {
       const onIt = statements.filter((s) => s.resources.some((r) => r.includes(arnMarker(resourceName))));
       const actions = onIt.flatMap((s) => s.actions);
       const access = uses[resourceName];
-      const table = resources[resourceName]?.kind === 'table';
-      const [reads, writes] = table ? [TABLE_READS, TABLE_WRITES] : [BUCKET_READS, BUCKET_WRITES];
+      const kind = resources[resourceName]?.kind;
+      const [reads, writes] =
+        kind === 'table'
+          ? [TABLE_READS, TABLE_WRITES]
+          : kind === 'topics'
+            ? [[], TOPIC_WRITES]
+            : [BUCKET_READS, BUCKET_WRITES];
       if (access === undefined) expect(onIt, `${name} on ${resourceName}`).toEqual([]);
       if (access === 'read') expect(actions.filter((a) => writes.includes(a))).toEqual([]);
       if (access === 'write') expect(actions.filter((a) => reads.includes(a))).toEqual([]);
-      if (access === 'read' || access === 'readWrite') expect(actions).toContain(reads[0]);
+      if ((access === 'read' || access === 'readWrite') && reads.length > 0)
+        expect(actions).toContain(reads[0]);
       if (access === 'write' || access === 'readWrite') expect(actions).toContain(writes[0]);
     }
     const other = statements.filter(
       (s) =>
-        !Object.keys(uses).some((r) => s.resources.every((res) => res.includes(arnMarker(r)))) &&
+        // Policy minimization may merge one statement over several used resources: each must be declared.
+        !s.resources.every((res) => Object.keys(uses).some((r) => res.includes(arnMarker(r)))) &&
         !s.actions.every((a) =>
           /^(logs:(CreateLogStream|PutLogEvents)|xray:Put\w+|sqs:SendMessage)$/.test(a),
         ),
