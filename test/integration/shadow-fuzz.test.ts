@@ -100,7 +100,7 @@ function generators(random: () => number): Array<() => Malformed> {
 }
 
 const KNOWN_MESSAGES = new Set<string>(
-  Object.values(SHADOW_MESSAGES).filter((m: unknown): m is string => typeof m === 'string'),
+  (Object.values(SHADOW_MESSAGES) as unknown[]).filter((m): m is string => typeof m === 'string'),
 );
 const isKnownMessage = (message: string) =>
   KNOWN_MESSAGES.has(message) ||
