@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
-  DeleteCommand,
+  BatchWriteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -22,6 +22,8 @@ import { decodeShardedToken, encodeShardedToken } from './sharded-token.ts';
 export const CLASSIC_SHADOW_KEY = '#classic';
 /** Name of the sparse index over shadows whose delta is not empty. */
 export const PENDING_INDEX = 'pending';
+/** History entries are trimmed every this many versions, in one batch request. */
+export const HISTORY_TRIM_BATCH = 10;
 /** Partitions the pending index is spread over, so one popular shadow name is not one hot partition. */
 export const PENDING_SHARDS = 16;
 
@@ -153,12 +155,23 @@ export class DynamoShadowStore implements ShadowStore {
         },
       }),
     );
-    const forget = record.version - keep;
-    if (forget >= 1) {
-      await this.client.send(
-        new DeleteCommand({ TableName: this.historyTableName, Key: { shadowId, version: forget } }),
-      );
-    }
+    // Trimmed in batches, one request per HISTORY_TRIM_BATCH versions instead of one per write; reads ask
+    // for the newest `keep`, so the few extra entries in between are never seen.
+    if (record.version % HISTORY_TRIM_BATCH !== 0) return;
+    const newestToForget = record.version - keep;
+    const forget: number[] = [];
+    for (let v = Math.max(1, newestToForget - HISTORY_TRIM_BATCH + 1); v <= newestToForget; v++)
+      forget.push(v);
+    if (forget.length === 0) return;
+    await this.client.send(
+      new BatchWriteCommand({
+        RequestItems: {
+          [this.historyTableName]: forget.map((version) => ({
+            DeleteRequest: { Key: { shadowId, version } },
+          })),
+        },
+      }),
+    );
   }
 
   async history(id: ShadowId, limit: number): Promise<readonly ShadowVersion[]> {

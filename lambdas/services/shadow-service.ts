@@ -14,8 +14,9 @@ import {
   type ShadowId,
 } from '../domain/shadow/operations.ts';
 import { parsePlainRequest, parseUpdateRequest } from '../domain/shadow/request.ts';
-import type { ClientTokenEntry, Publisher, ShadowStore, StoredShadow } from '../ports.ts';
+import type { ClientTokenEntry, Publisher, ShadowStore, ShadowVersion, StoredShadow } from '../ports.ts';
 import type { Logger } from '../shared/logger.ts';
+import { RecentShadows } from './recent-shadows.ts';
 
 /** How many recent requests a shadow remembers for idempotent retries. */
 export const REMEMBERED_REQUESTS = 16;
@@ -34,6 +35,8 @@ export interface ShadowServiceProps {
   readonly maxAttempts?: number;
   readonly sleep?: (ms: number) => Promise<void>;
   readonly random?: () => number;
+  /** Shadows remembered after writing them, to save the read before the next write. @default 2000 */
+  readonly recentShadows?: number;
 }
 
 /** Where a request came from, which decides where its answer goes. */
@@ -67,24 +70,32 @@ export class ShadowService {
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly random: () => number;
+  private readonly recent: RecentShadows;
 
   constructor(props: ShadowServiceProps) {
     this.props = props;
     this.now = props.now ?? Date.now;
     this.sleep = props.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.random = props.random ?? Math.random;
+    this.recent = new RecentShadows(props.recentShadows ?? 2_000);
   }
 
   async update(id: ShadowId, payload: Uint8Array | string, context: RequestContext): Promise<ShadowResult> {
     let request: UpdateRequest | undefined;
     try {
       request = parseUpdateRequest(payload, this.props.limits);
-      const { accepted, notifications } = await this.commitUpdate(id, request, context);
-      // The requester hears first; then everyone watching the shadow (the device, for an HTTP update).
-      const result = await this.answer(id, 'update', context, { ok: true, body: accepted });
-      if (notifications.delta !== undefined) await this.publish(id, 'update', 'delta', notifications.delta);
-      if (notifications.documents !== undefined)
-        await this.publish(id, 'update', 'documents', notifications.documents);
+      const { accepted, notifications, after } = await this.commitUpdate(id, request, context);
+      // The requester hears first, then everyone watching the shadow (the device, for an HTTP update);
+      // the history is written meanwhile.
+      const publishing = (async () => {
+        const answered = await this.answer(id, 'update', context, { ok: true, body: accepted });
+        if (notifications.delta !== undefined) await this.publish(id, 'update', 'delta', notifications.delta);
+        if (notifications.documents !== undefined) {
+          await this.publish(id, 'update', 'documents', notifications.documents);
+        }
+        return answered;
+      })();
+      const [result] = await Promise.all([publishing, after]);
       return result;
     } catch (error) {
       return this.answer(id, 'update', context, this.reject(error, request?.clientToken ?? tokenOf(payload)));
@@ -111,7 +122,7 @@ export class ShadowService {
     try {
       const request = parsePlainRequest(payload, this.props.limits);
       clientToken = request.clientToken;
-      const accepted = await this.retrying(async (stored) => {
+      const { result: accepted } = await this.retrying(async (stored) => {
         const outcome = applyDelete(id, stored?.record, request, this.now());
         const next = {
           record: outcome.record,
@@ -127,6 +138,11 @@ export class ShadowService {
     }
   }
 
+  /** The newest versions of a shadow, at most as many as the deployment keeps. */
+  history(id: ShadowId, limit: number): Promise<readonly ShadowVersion[]> {
+    return this.props.store.history(id, Math.min(limit, this.props.historyVersions));
+  }
+
   /**
    * Applies an update with optimistic concurrency. A request already applied is answered again, not
    * reapplied: the same delivery (same `requestId`) always; the same `clientToken` with the same content
@@ -137,10 +153,14 @@ export class ShadowService {
     id: ShadowId,
     request: UpdateRequest,
     context: RequestContext,
-  ): Promise<{ accepted: JsonObject; notifications: { delta?: JsonObject; documents?: JsonObject } }> {
+  ): Promise<{
+    accepted: JsonObject;
+    notifications: { delta?: JsonObject; documents?: JsonObject };
+    after: Promise<void>;
+  }> {
     const hash = requestHash(request);
     let published: { delta?: JsonObject; documents?: JsonObject } = {};
-    const accepted = await this.retrying(async (stored) => {
+    const { result: accepted, after } = await this.retrying(async (stored) => {
       const seen = stored?.recentTokens.find((entry) => this.isSameRequest(entry, request, context, hash));
       if (seen !== undefined) {
         published = this.replayed(stored as StoredShadow, seen);
@@ -170,7 +190,7 @@ export class ShadowService {
       };
       return { next, result: outcome.accepted, afterSave: () => this.recordHistory(id, outcome.record) };
     }, id);
-    return { accepted, notifications: published };
+    return { accepted, notifications: published, after };
   }
 
   private isSameRequest(
@@ -217,7 +237,13 @@ export class ShadowService {
     }
   }
 
-  /** Load → decide → conditional save, until the save wins. Contention is resolved by jittered backoff. */
+  /**
+   * Load → decide → conditional save, until the save wins; contention is resolved by jittered backoff.
+   * The first attempt starts from the shadow this process last wrote, when it has it (no read); a
+   * rejection decided from that copy is decided again from a fresh read before anyone hears it.
+   *
+   * @returns the step's result, and the work to finish after the save (history), not awaited here
+   */
   private async retrying<T>(
     step: (stored: StoredShadow | undefined) => Promise<{
       next?: Parameters<ShadowStore['save']>[1];
@@ -225,18 +251,37 @@ export class ShadowService {
       afterSave?: () => Promise<void>;
     }>,
     id: ShadowId,
-  ): Promise<T> {
+  ): Promise<{ result: T; after: Promise<void> }> {
     const maxAttempts = this.props.maxAttempts ?? 200;
-    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-      const stored = await this.props.store.load(id);
-      const { next, result, afterSave } = await step(stored);
-      if (next === undefined) return result;
-      if ((await this.props.store.save(id, next, stored?.revision)) === 'saved') {
-        await afterSave?.();
-        return result;
+    let cached = this.recent.get(id);
+    for (let attempt = 1; attempt <= maxAttempts; ) {
+      const fromCache = cached !== undefined;
+      const stored = cached ?? (await this.props.store.load(id));
+      cached = undefined;
+      let decided: Awaited<ReturnType<typeof step>>;
+      try {
+        decided = await step(stored);
+      } catch (error) {
+        if (fromCache && error instanceof ShadowRequestError) continue;
+        throw error;
       }
-      const ceiling = Math.min(250, 4 * 2 ** Math.min(attempt, 6));
-      await this.sleep(this.random() * ceiling);
+      const { next, result, afterSave } = decided;
+      if (next === undefined) {
+        if (fromCache) continue;
+        return { result, after: Promise.resolve() };
+      }
+      if ((await this.props.store.save(id, next, stored?.revision)) === 'saved') {
+        this.recent.set(id, {
+          record: next.record,
+          revision: next.revision,
+          recentTokens: next.recentTokens,
+        });
+        return { result, after: afterSave?.() ?? Promise.resolve() };
+      }
+      this.recent.forget(id);
+      attempt++;
+      // A stale copy of our own is not contention: read again at once.
+      if (!fromCache) await this.sleep(this.random() * Math.min(250, 4 * 2 ** Math.min(attempt, 6)));
     }
     throw new ShadowRequestError(500, SHADOW_MESSAGES.internal);
   }

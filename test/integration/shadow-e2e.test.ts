@@ -16,7 +16,11 @@ async function http(t: TestPlatform, method: string, path: string, body?: unknow
     method,
     ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
   });
-  return { status: response.status, headers: response.headers, body: (await response.json()) as Record<string, unknown> };
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: (await response.json()) as Record<string, unknown>,
+  };
 }
 
 describe('device shadow on the local platform', () => {
@@ -39,7 +43,10 @@ describe('device shadow on the local platform', () => {
     // Prepare: the device reports its state over MQTT
     await device.publishAsync(
       'fleet/things/lamp-7/shadow/update',
-      JSON.stringify({ state: { reported: { color: 'red', brightness: 40, schedule: { on: '07:00' } } }, clientToken: 'r1' }),
+      JSON.stringify({
+        state: { reported: { color: 'red', brightness: 40, schedule: { on: '07:00' } } },
+        clientToken: 'r1',
+      }),
       { qos: 1 },
     );
     await eventually(async () => heard.find((m) => m.topic.endsWith('/update/accepted')));
@@ -52,7 +59,9 @@ describe('device shadow on the local platform', () => {
     // Assess
     expect(response.status).toBe(200);
     expect(response.body).toMatchObject({ version: 2, state: { desired: { color: 'green' } } });
-    const delta = await eventually(async () => heard.find((m) => m.topic === 'fleet/things/lamp-7/shadow/update/delta'));
+    const delta = await eventually(async () =>
+      heard.find((m) => m.topic === 'fleet/things/lamp-7/shadow/update/delta'),
+    );
     expect(delta.body.state).toEqual({ color: 'green', schedule: { off: '23:00' } });
     expect(delta.body.version).toBe(2);
     expect(delta.body.metadata).toEqual({
@@ -72,8 +81,12 @@ describe('device shadow on the local platform', () => {
       JSON.stringify({ state: { reported: { color: 'green', schedule: { off: '23:00' } } } }),
       { qos: 1 },
     );
-    await eventually(async () => (heard.filter((m) => m.topic.endsWith('/update/accepted')).length === 2 ? true : undefined));
-    await device.publishAsync('fleet/things/lamp-7/shadow/get', JSON.stringify({ clientToken: 'g1' }), { qos: 1 });
+    await eventually(async () =>
+      heard.filter((m) => m.topic.endsWith('/update/accepted')).length === 2 ? true : undefined,
+    );
+    await device.publishAsync('fleet/things/lamp-7/shadow/get', JSON.stringify({ clientToken: 'g1' }), {
+      qos: 1,
+    });
     const viaMqtt = await eventually(async () => heard.find((m) => m.topic.endsWith('/get/accepted')));
     const viaHttp = await http(t, 'GET', '/things/lamp-7/shadow');
 
@@ -86,11 +99,17 @@ describe('device shadow on the local platform', () => {
   });
 
   it('answers a malformed request on /rejected with AWS’s code and message', async () => {
-    await device.publishAsync('fleet/things/lamp-7/shadow/update', '{"state": 5, "clientToken": "bad-1"}', { qos: 1 });
+    await device.publishAsync('fleet/things/lamp-7/shadow/update', '{"state": 5, "clientToken": "bad-1"}', {
+      qos: 1,
+    });
 
     const rejected = await eventually(async () => heard.find((m) => m.topic.endsWith('/update/rejected')));
 
-    expect(rejected.body).toEqual({ code: 400, message: 'State node must be an object', clientToken: 'bad-1' });
+    expect(rejected.body).toEqual({
+      code: 400,
+      message: 'State node must be an object',
+      clientToken: 'bad-1',
+    });
   });
 
   it('serves named shadows on their own topics and the HTTP ?name= form', async () => {
@@ -99,7 +118,9 @@ describe('device shadow on the local platform', () => {
       JSON.stringify({ state: { reported: { version: '1.0.0' } } }),
       { qos: 1 },
     );
-    await eventually(async () => heard.find((m) => m.topic === 'fleet/things/lamp-7/shadow/name/firmware/update/accepted'));
+    await eventually(async () =>
+      heard.find((m) => m.topic === 'fleet/things/lamp-7/shadow/name/firmware/update/accepted'),
+    );
 
     const named = await http(t, 'GET', '/things/lamp-7/shadow?name=firmware');
     const missing = await http(t, 'GET', '/things/lamp-7/shadow?name=nothing-here');
@@ -111,29 +132,51 @@ describe('device shadow on the local platform', () => {
   });
 
   it('lists a shadow whose desired state is not reached yet in GET /shadows?pending=true', async () => {
-    await http(t, 'POST', '/things/lamp-7/shadow?name=firmware', { state: { desired: { version: '1.1.0' } } });
-    await http(t, 'POST', '/things/lamp-8/shadow?name=firmware', { state: { desired: { version: '1.1.0' }, reported: { version: '1.1.0' } } });
+    await http(t, 'POST', '/things/lamp-7/shadow?name=firmware', {
+      state: { desired: { version: '1.1.0' } },
+    });
+    await http(t, 'POST', '/things/lamp-8/shadow?name=firmware', {
+      state: { desired: { version: '1.1.0' }, reported: { version: '1.1.0' } },
+    });
 
     const pending = await http(t, 'GET', '/shadows?pending=true&name=firmware');
 
-    expect(pending.body.shadows).toEqual([expect.objectContaining({ thingName: 'lamp-7', shadowName: 'firmware', version: 2 })]);
+    expect(pending.body.shadows).toEqual([
+      expect.objectContaining({ thingName: 'lamp-7', shadowName: 'firmware', version: 2 }),
+    ]);
   });
 
   it('returns AWS’s error documents over HTTP with the status code and exception name', async () => {
-    const conflict = await http(t, 'POST', '/things/lamp-7/shadow', { state: { desired: { x: 1 } }, version: 1 });
+    const conflict = await http(t, 'POST', '/things/lamp-7/shadow', {
+      state: { desired: { x: 1 } },
+      version: 1,
+    });
     const invalid = await http(t, 'POST', '/things/lamp-7/shadow', 'nope');
-    const big = await http(t, 'POST', '/things/lamp-7/shadow', { state: { desired: { blob: 'x'.repeat(9000) } } });
+    const big = await http(t, 'POST', '/things/lamp-7/shadow', {
+      state: { desired: { blob: 'x'.repeat(9000) } },
+    });
 
-    expect([conflict.status, conflict.headers.get('x-amzn-errortype'), conflict.body.message]).toEqual([409, 'ConflictException', 'Version conflict']);
+    expect([conflict.status, conflict.headers.get('x-amzn-errortype'), conflict.body.message]).toEqual([
+      409,
+      'ConflictException',
+      'Version conflict',
+    ]);
     expect([invalid.status, invalid.body.message]).toEqual([400, 'Invalid JSON']);
-    expect([big.status, big.headers.get('x-amzn-errortype')]).toEqual([413, 'RequestEntityTooLargeException']);
+    expect([big.status, big.headers.get('x-amzn-errortype')]).toEqual([
+      413,
+      'RequestEntityTooLargeException',
+    ]);
   });
 
   it('does not let a device touch another thing’s shadow', async () => {
     const other = await connectDevice(t.platform, 'lamp-9', 'lamp');
     const closed = new Promise<void>((resolve) => other.once('close', () => resolve()));
 
-    other.publish('fleet/things/lamp-7/shadow/update', JSON.stringify({ state: { desired: { color: 'black' } } }), { qos: 1 });
+    other.publish(
+      'fleet/things/lamp-7/shadow/update',
+      JSON.stringify({ state: { desired: { color: 'black' } } }),
+      { qos: 1 },
+    );
 
     await closed;
     await t.platform.rules.idle();

@@ -155,15 +155,17 @@ describe('ShadowService on dynalite', () => {
     expect((await f.store.load(id))?.record.state).toEqual({ reported: { b: 1 } });
   });
 
-  it('keeps the last N versions in the history, newest first', async () => {
+  it('keeps the last N versions in the history, newest first, and trims older ones in batches', async () => {
     const { service } = f.service();
     const id = { thingName: 'historic', shadowName: 'cfg' };
-    for (let i = 1; i <= 8; i++) await service.update(id, update({ reported: { i } }), mqtt());
+    for (let i = 1; i <= 16; i++) await service.update(id, update({ reported: { i } }), mqtt());
 
-    const history = await f.store.history(id, 100);
+    const history = await service.history(id, 100);
+    const stored = await f.store.history(id, 100);
 
-    expect(history.map((h) => h.version)).toEqual([8, 7, 6, 5, 4]);
-    expect(history[0]?.state).toEqual({ reported: { i: 8 } });
+    expect(history.map((h) => h.version)).toEqual([16, 15, 14, 13, 12]);
+    expect(history[0]?.state).toEqual({ reported: { i: 16 } });
+    expect(stored.map((h) => h.version)).toEqual([16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6]);
   });
 
   it('lists pending shadows of one name across every shard, page by page, each once', async () => {

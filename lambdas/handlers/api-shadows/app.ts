@@ -82,7 +82,7 @@ export function build(env: HandlerEnv, runtime: HandlerRuntime = processRuntime)
       const { thingName: thing } = parseWith(shadowPath, event.pathParameters ?? {}, 'thing name');
       if (event.routeKey === 'GET /things/{thingName}/shadow/history') {
         const q = parseWith(historyQuery, query, 'shadow history query');
-        const versions = await store.history(
+        const versions = await service.history(
           { thingName: thing, ...(q.name ? { shadowName: q.name } : {}) },
           q.limit,
         );

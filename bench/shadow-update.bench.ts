@@ -1,0 +1,94 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { ensureTable } from '../lib/local/dynamo.ts';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../lib/local/names.ts';
+import { startPlatform } from '../lib/local/platform.ts';
+import { topology } from '../lib/topology.ts';
+import { median, metric, progress, runConcurrently } from './support.ts';
+
+/**
+ * Shadow updates through the shadow-mqtt handler (rule event → validate → load → merge/delta →
+ * conditional write → history → publish accepted/delta/documents through the IoT data plane API to
+ * the broker) against a raw conditional UpdateItem of the same state on the same dynalite, same
+ * concurrency, many shadows (one writer per shadow at a time, as devices behave).
+ *
+ * shadow_update_vs_raw_ratio = time per handler update ÷ time per raw UpdateItem (goal ≤ 1.3).
+ */
+const UPDATES = 1_200;
+const SHADOWS = 64;
+const CONCURRENCY = 16;
+const ROUNDS = 3;
+
+const dataDir = await mkdtemp(join(tmpdir(), 'fleetkit-bench-'));
+const platform = await startPlatform({ dataDir, gatewayPort: 0, mqttPort: 0, devices: 0, verbosity: 'quiet' });
+const handler = platform.functions.get('shadowMqtt');
+if (handler === undefined) throw new Error('no shadowMqtt function');
+const raw = new DynamoDBClient({ endpoint: platform.dynamoEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+await ensureTable(raw, 'bench-raw-shadows', topology.resources.shadows);
+
+const state = (i: number) => ({ reported: { temperature: 20 + (i % 10), mode: i % 2 ? 'eco' : 'boost', fw: '1.4.2' } });
+// Shadows are spread over writers so that no two updates of one shadow run at once.
+const shadowOf = (i: number) => `bench-${i % SHADOWS}`;
+
+async function handlerRound(offset: number): Promise<number> {
+  const start = performance.now();
+  await runConcurrently(UPDATES, CONCURRENCY, async (i) => {
+    const n = offset + i;
+    const result = (await handler?.invoke({
+      payload: Buffer.from(JSON.stringify({ state: state(n) })).toString('base64'),
+      topic: `fleet/things/${shadowOf(i)}/shadow/update`,
+      clientId: shadowOf(i),
+      receivedAt: Date.now(),
+      requestId: randomUUID(),
+    })) as { ok: boolean };
+    if (!result.ok) throw new Error(`update ${n} refused: ${JSON.stringify(result)}`);
+  });
+  return (performance.now() - start) / UPDATES;
+}
+
+const versions = new Map<string, number>();
+async function rawRound(offset: number): Promise<number> {
+  const start = performance.now();
+  await runConcurrently(UPDATES, CONCURRENCY, async (i) => {
+    const key = shadowOf(i);
+    const version = versions.get(key) ?? 0;
+    versions.set(key, version + 1);
+    await raw.send(
+      new UpdateItemCommand({
+        TableName: 'bench-raw-shadows',
+        Key: { thingName: { S: key }, shadowName: { S: '#classic' } },
+        UpdateExpression: 'SET #doc = :doc, #version = :next',
+        ConditionExpression: 'attribute_not_exists(#version) OR #version = :current',
+        ExpressionAttributeNames: { '#doc': 'document', '#version': 'version' },
+        ExpressionAttributeValues: {
+          ':doc': { S: JSON.stringify({ state: state(offset + i) }) },
+          ':next': { N: String(version + 1) },
+          ':current': { N: String(version) },
+        },
+      }),
+    );
+  });
+  return (performance.now() - start) / UPDATES;
+}
+
+progress(`warming up: ${UPDATES} updates each way over ${SHADOWS} shadows at concurrency ${CONCURRENCY}`);
+await handlerRound(0);
+await rawRound(0);
+const handlerTimes: number[] = [];
+const rawTimes: number[] = [];
+for (let round = 1; round <= ROUNDS; round++) {
+  handlerTimes.push(await handlerRound(round * UPDATES));
+  rawTimes.push(await rawRound(round * UPDATES));
+  progress(`round ${round}/${ROUNDS}: handler ${handlerTimes.at(-1)?.toFixed(3)} ms/update, raw ${rawTimes.at(-1)?.toFixed(3)} ms/update`);
+}
+metric('shadow_update_ms', median(handlerTimes));
+metric('shadow_raw_update_ms', median(rawTimes));
+metric('shadow_update_vs_raw_ratio', median(handlerTimes) / median(rawTimes));
+
+raw.destroy();
+await platform.rules.idle();
+await platform.stop();
+await rm(dataDir, { recursive: true, force: true });
