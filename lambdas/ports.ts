@@ -1,4 +1,5 @@
 import type { ShadowRecord } from './domain/shadow/document.ts';
+import type { HistoryEntry } from './domain/shadow/history.ts';
 import type { ShadowId } from './domain/shadow/operations.ts';
 
 /**
@@ -86,6 +87,8 @@ export interface StoredShadow {
   readonly revision: number;
   /** The most recent clientTokens, newest last, for idempotent retries. */
   readonly recentTokens: readonly ClientTokenEntry[];
+  /** The last changes, oldest first, each with how to undo it: the shadow's history, kept in the same item. */
+  readonly history: readonly HistoryEntry[];
 }
 
 /** A shadow whose desired state the device has not reached yet. */
@@ -94,15 +97,6 @@ export interface PendingShadow {
   readonly shadowName?: string;
   readonly version: number;
   readonly timestamp: number;
-}
-
-/** One past version of a shadow. */
-export interface ShadowVersion {
-  readonly version: number;
-  readonly timestamp: number;
-  readonly exists: boolean;
-  readonly state: ShadowRecord['state'];
-  readonly metadata: ShadowRecord['metadata'];
 }
 
 /** Shadow persistence with optimistic concurrency. */
@@ -116,17 +110,9 @@ export interface ShadowStore {
    */
   save(
     id: ShadowId,
-    next: {
-      record: ShadowRecord;
-      revision: number;
-      recentTokens: readonly ClientTokenEntry[];
-      pending: boolean;
-    },
+    next: StoredShadow & { readonly pending: boolean },
     expectedRevision: number | undefined,
   ): Promise<'saved' | 'conflict'>;
-  /** Records a version in the history and forgets versions older than the newest `keep`. Idempotent. */
-  recordHistory(id: ShadowId, record: ShadowRecord, keep: number): Promise<void>;
-  history(id: ShadowId, limit: number): Promise<readonly ShadowVersion[]>;
   /** Shadows of one name (undefined: classic) whose delta is not empty. */
   listPending(
     shadowName: string | undefined,

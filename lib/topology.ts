@@ -8,9 +8,10 @@ const SHADOW_SETTINGS = {
   SHADOW_MAX_STATE_BYTES: '8192',
   SHADOW_MAX_DEPTH: '6',
   SHADOW_HISTORY_VERSIONS: '20',
+  SHADOW_HISTORY_MAX_BYTES: '16384',
 } as const;
 
-const shadowUses = { shadows: 'readWrite', shadowHistory: 'readWrite', shadowTopics: 'write' } as const;
+const shadowUses = { shadows: 'readWrite', shadowTopics: 'write' } as const;
 
 /**
  * fleetkit's one table of resources and functions, and what triggers each function.
@@ -39,7 +40,8 @@ export const topology = {
     },
     shadows: {
       kind: 'table',
-      description: 'Device shadows: one item per thing and shadow name, written with optimistic concurrency',
+      description:
+        'Device shadows: one item per thing and shadow name (document, history, recent request ids)',
       partitionKey: { name: 'thingName', type: 'S' },
       sortKey: { name: 'shadowName', type: 'S' },
       // Sparse: only shadows whose delta is not empty, sharded by thing, per shadow name.
@@ -50,13 +52,6 @@ export const topology = {
           sortKey: { name: 'pendingSk', type: 'S' },
         },
       ],
-    },
-    shadowHistory: {
-      kind: 'table',
-      description: 'The last versions of every shadow',
-      partitionKey: { name: 'shadowId', type: 'S' },
-      sortKey: { name: 'version', type: 'N' },
-      timeToLiveAttribute: 'expiresAt',
     },
     shadowTopics: {
       kind: 'topics',
@@ -101,7 +96,7 @@ export const topology = {
       settings: SHADOW_SETTINGS,
     },
   },
-} as const satisfies Topology<'registry' | 'firmware' | 'shadows' | 'shadowHistory' | 'shadowTopics'>;
+} as const satisfies Topology<'registry' | 'firmware' | 'shadows' | 'shadowTopics'>;
 
 /** Names of the topology's resources. */
 export type ResourceName = keyof typeof topology.resources;

@@ -1,9 +1,16 @@
 import { createHash } from 'node:crypto';
 import { shadowTopic } from '../../lib/protocol/topics.ts';
 import { computeDelta, deltaMetadata } from '../domain/shadow/delta.ts';
-import type { ShadowLimits, UpdateRequest } from '../domain/shadow/document.ts';
+import type { ShadowLimits, ShadowRecord, UpdateRequest } from '../domain/shadow/document.ts';
 import { epochSeconds } from '../domain/shadow/document.ts';
 import { SHADOW_MESSAGES, ShadowRequestError } from '../domain/shadow/errors.ts';
+import {
+  appendHistory,
+  type HistoryView,
+  historyViews,
+  inverseOfDelete,
+  inverseOfUpdate,
+} from '../domain/shadow/history.ts';
 import type { JsonObject } from '../domain/shadow/json.ts';
 import { requestMetadata } from '../domain/shadow/merge.ts';
 import {
@@ -14,7 +21,7 @@ import {
   type ShadowId,
 } from '../domain/shadow/operations.ts';
 import { parsePlainRequest, parseUpdateRequest } from '../domain/shadow/request.ts';
-import type { ClientTokenEntry, Publisher, ShadowStore, ShadowVersion, StoredShadow } from '../ports.ts';
+import type { ClientTokenEntry, Publisher, ShadowStore, StoredShadow } from '../ports.ts';
 import type { Logger } from '../shared/logger.ts';
 import { RecentShadows } from './recent-shadows.ts';
 
@@ -27,8 +34,8 @@ export interface ShadowServiceProps {
   readonly store: ShadowStore;
   readonly publisher: Publisher;
   readonly limits: ShadowLimits;
-  /** Versions kept in the per-shadow history. */
-  readonly historyVersions: number;
+  /** Bounds of the per-shadow history: changes kept, and bytes of undo information. */
+  readonly history: { readonly maxEntries: number; readonly maxBytes: number };
   readonly log: Pick<Logger, 'warn'>;
   readonly now?: () => number;
   /** Attempts at a conditional write before giving up with 500. @default 200 */
@@ -84,18 +91,13 @@ export class ShadowService {
     let request: UpdateRequest | undefined;
     try {
       request = parseUpdateRequest(payload, this.props.limits);
-      const { accepted, notifications, after } = await this.commitUpdate(id, request, context);
-      // The requester hears first, then everyone watching the shadow (the device, for an HTTP update);
-      // the history is written meanwhile.
-      const publishing = (async () => {
-        const answered = await this.answer(id, 'update', context, { ok: true, body: accepted });
-        if (notifications.delta !== undefined) await this.publish(id, 'update', 'delta', notifications.delta);
-        if (notifications.documents !== undefined) {
-          await this.publish(id, 'update', 'documents', notifications.documents);
-        }
-        return answered;
-      })();
-      const [result] = await Promise.all([publishing, after]);
+      const { accepted, notifications } = await this.commitUpdate(id, request, context);
+      // The requester hears first, then everyone watching the shadow (the device, for an HTTP update).
+      const result = await this.answer(id, 'update', context, { ok: true, body: accepted });
+      if (notifications.delta !== undefined) await this.publish(id, 'update', 'delta', notifications.delta);
+      if (notifications.documents !== undefined) {
+        await this.publish(id, 'update', 'documents', notifications.documents);
+      }
       return result;
     } catch (error) {
       return this.answer(id, 'update', context, this.reject(error, request?.clientToken ?? tokenOf(payload)));
@@ -124,10 +126,17 @@ export class ShadowService {
       clientToken = request.clientToken;
       const { result: accepted } = await this.retrying(async (stored) => {
         const outcome = applyDelete(id, stored?.record, request, this.now());
+        const change = {
+          version: outcome.record.version,
+          timestamp: outcome.record.timestamp,
+          exists: false,
+          inverse: inverseOfDelete(stored?.record as ShadowRecord),
+        };
         const next = {
           record: outcome.record,
           revision: (stored?.revision ?? 0) + 1,
           recentTokens: stored?.recentTokens ?? [],
+          history: appendHistory(stored?.history ?? [], change, this.props.history),
           pending: false,
         };
         return { next, result: outcome.accepted };
@@ -138,9 +147,10 @@ export class ShadowService {
     }
   }
 
-  /** The newest versions of a shadow, at most as many as the deployment keeps. */
-  history(id: ShadowId, limit: number): Promise<readonly ShadowVersion[]> {
-    return this.props.store.history(id, Math.min(limit, this.props.historyVersions));
+  /** The newest changes of a shadow and the state each produced, newest first. */
+  async history(id: ShadowId, limit: number): Promise<HistoryView[]> {
+    const stored = await this.props.store.load(id);
+    return stored === undefined ? [] : historyViews(stored.record, stored.history, limit);
   }
 
   /**
@@ -153,14 +163,10 @@ export class ShadowService {
     id: ShadowId,
     request: UpdateRequest,
     context: RequestContext,
-  ): Promise<{
-    accepted: JsonObject;
-    notifications: { delta?: JsonObject; documents?: JsonObject };
-    after: Promise<void>;
-  }> {
+  ): Promise<{ accepted: JsonObject; notifications: { delta?: JsonObject; documents?: JsonObject } }> {
     const hash = requestHash(request);
     let published: { delta?: JsonObject; documents?: JsonObject } = {};
-    const { result: accepted, after } = await this.retrying(async (stored) => {
+    const { result: accepted } = await this.retrying(async (stored) => {
       const seen = stored?.recentTokens.find((entry) => this.isSameRequest(entry, request, context, hash));
       if (seen !== undefined) {
         published = this.replayed(stored as StoredShadow, seen);
@@ -182,15 +188,22 @@ export class ShadowService {
         ...(outcome.delta === undefined ? {} : { delta: outcome.delta }),
         documents: outcome.documents,
       };
+      const change = {
+        version: outcome.record.version,
+        timestamp: outcome.record.timestamp,
+        exists: true,
+        inverse: inverseOfUpdate(stored?.record, request),
+      };
       const next = {
         record: outcome.record,
         revision: (stored?.revision ?? 0) + 1,
         recentTokens: remembered,
+        history: appendHistory(stored?.history ?? [], change, this.props.history),
         pending: outcome.delta !== undefined,
       };
-      return { next, result: outcome.accepted, afterSave: () => this.recordHistory(id, outcome.record) };
+      return { next, result: outcome.accepted };
     }, id);
-    return { accepted, notifications: published, after };
+    return { accepted, notifications: published };
   }
 
   private isSameRequest(
@@ -223,35 +236,18 @@ export class ShadowService {
     };
   }
 
-  private async recordHistory(id: ShadowId, record: StoredShadow['record']): Promise<void> {
-    try {
-      await this.props.store.recordHistory(id, record, this.props.historyVersions);
-    } catch (error) {
-      // The update is committed; losing one history entry must not fail it (or make a client retry it).
-      this.props.log.warn('shadow history not recorded', {
-        thingName: id.thingName,
-        shadowName: id.shadowName,
-        version: record.version,
-        error: String(error),
-      });
-    }
-  }
-
   /**
    * Load → decide → conditional save, until the save wins; contention is resolved by jittered backoff.
    * The first attempt starts from the shadow this process last wrote, when it has it (no read); a
    * rejection decided from that copy is decided again from a fresh read before anyone hears it.
-   *
-   * @returns the step's result, and the work to finish after the save (history), not awaited here
    */
   private async retrying<T>(
     step: (stored: StoredShadow | undefined) => Promise<{
       next?: Parameters<ShadowStore['save']>[1];
       result: T;
-      afterSave?: () => Promise<void>;
     }>,
     id: ShadowId,
-  ): Promise<{ result: T; after: Promise<void> }> {
+  ): Promise<{ result: T }> {
     const maxAttempts = this.props.maxAttempts ?? 200;
     let cached = this.recent.get(id);
     for (let attempt = 1; attempt <= maxAttempts; ) {
@@ -265,18 +261,14 @@ export class ShadowService {
         if (fromCache && error instanceof ShadowRequestError) continue;
         throw error;
       }
-      const { next, result, afterSave } = decided;
+      const { next, result } = decided;
       if (next === undefined) {
         if (fromCache) continue;
-        return { result, after: Promise.resolve() };
+        return { result };
       }
       if ((await this.props.store.save(id, next, stored?.revision)) === 'saved') {
-        this.recent.set(id, {
-          record: next.record,
-          revision: next.revision,
-          recentTokens: next.recentTokens,
-        });
-        return { result, after: afterSave?.() ?? Promise.resolve() };
+        this.recent.set(id, next);
+        return { result };
       }
       this.recent.forget(id);
       attempt++;

@@ -40,14 +40,16 @@ export function shadowServiceFrom(deps: {
   const store = new DynamoShadowStore({
     client: deps.dynamo,
     tableName: requireEnv(deps.env, 'SHADOWS_TABLE_NAME'),
-    historyTableName: requireEnv(deps.env, 'SHADOW_HISTORY_TABLE_NAME'),
   });
   const limits = shadowLimitsFromEnv(deps.env);
   const service = new ShadowService({
     store,
     publisher: new IotDataPublisher({ client: deps.iotData }),
     limits,
-    historyVersions: positiveInt(deps.env, 'SHADOW_HISTORY_VERSIONS', 20, 1000),
+    history: {
+      maxEntries: positiveInt(deps.env, 'SHADOW_HISTORY_VERSIONS', 20, 1000),
+      maxBytes: positiveInt(deps.env, 'SHADOW_HISTORY_MAX_BYTES', 16 * 1024, 128 * 1024),
+    },
     log: deps.log,
     now: deps.now,
   });

@@ -155,17 +155,54 @@ describe('ShadowService on dynalite', () => {
     expect((await f.store.load(id))?.record.state).toEqual({ reported: { b: 1 } });
   });
 
-  it('keeps the last N versions in the history, newest first, and trims older ones in batches', async () => {
+  it('keeps the last N changes in the history, newest first, each with the state it produced', async () => {
     const { service } = f.service();
     const id = { thingName: 'historic', shadowName: 'cfg' };
-    for (let i = 1; i <= 16; i++) await service.update(id, update({ reported: { i } }), mqtt());
+    for (let i = 1; i <= 16; i++) {
+      await service.update(
+        id,
+        update(i % 4 ? { reported: { i, [`only${i}`]: true } } : { desired: { d: i } }),
+        mqtt(),
+      );
+    }
 
     const history = await service.history(id, 100);
-    const stored = await f.store.history(id, 100);
 
     expect(history.map((h) => h.version)).toEqual([16, 15, 14, 13, 12]);
-    expect(history[0]?.state).toEqual({ reported: { i: 16 } });
-    expect(stored.map((h) => h.version)).toEqual([16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6]);
+    expect(history[0]?.state).toEqual((await f.store.load(id))?.record.state);
+    expect(history[1]?.state.desired).toEqual({ d: 12 });
+    expect(history[1]?.state.reported).toMatchObject({ i: 15, only15: true, only13: true });
+    expect(history[4]?.state).toEqual({
+      desired: { d: 12 },
+      reported: {
+        i: 11,
+        only1: true,
+        only2: true,
+        only3: true,
+        only5: true,
+        only6: true,
+        only7: true,
+        only9: true,
+        only10: true,
+        only11: true,
+      },
+    });
+  });
+
+  it('shows a delete and the recreation after it in the history', async () => {
+    const { service } = f.service();
+    const id = { thingName: 'historic-2' };
+    await service.update(id, update({ reported: { a: 1 } }), mqtt());
+    await service.delete(id, '', mqtt());
+    await service.update(id, update({ reported: { b: 2 } }), mqtt());
+
+    const history = await service.history(id, 10);
+
+    expect(history).toEqual([
+      expect.objectContaining({ version: 2, exists: true, state: { reported: { b: 2 } } }),
+      expect.objectContaining({ version: 1, exists: false, state: {} }),
+      expect.objectContaining({ version: 1, exists: true, state: { reported: { a: 1 } } }),
+    ]);
   });
 
   it('lists pending shadows of one name across every shard, page by page, each once', async () => {

@@ -33,11 +33,9 @@ export interface ShadowFixture {
 export async function startShadowFixture(): Promise<ShadowFixture> {
   const dynamo = await startDynamo({});
   await ensureTable(dynamo.client, 'shadows', topology.resources.shadows);
-  await ensureTable(dynamo.client, 'shadow-history', topology.resources.shadowHistory);
   const store = new DynamoShadowStore({
     client: DynamoDBDocumentClient.from(dynamo.client),
     tableName: 'shadows',
-    historyTableName: 'shadow-history',
   });
   return {
     dynamo,
@@ -48,7 +46,7 @@ export async function startShadowFixture(): Promise<ShadowFixture> {
         store,
         publisher: options.publisher ?? publisher,
         limits: options.limits ?? AWS_SHADOW_LIMITS,
-        historyVersions: 5,
+        history: { maxEntries: 5, maxBytes: 16 * 1024 },
         log: { warn: () => {} },
         ...(options.now === undefined ? {} : { now: options.now }),
       });
