@@ -3,6 +3,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoShadowStore } from '../lambdas/adapters/dynamo-shadow-store.ts';
+import { AWS_SHADOW_LIMITS } from '../lambdas/domain/shadow/document.ts';
+import { ShadowService } from '../lambdas/services/shadow-service.ts';
 import { ensureTable } from '../lib/local/dynamo.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../lib/local/names.ts';
 import { startPlatform } from '../lib/local/platform.ts';
@@ -16,6 +20,7 @@ import { median, metric, progress, runConcurrently } from './support.ts';
  * concurrency, many shadows (one writer per shadow at a time, as devices behave).
  *
  * shadow_update_vs_raw_ratio = time per handler update ÷ time per raw UpdateItem (goal ≤ 1.3).
+ * shadow_store_update_vs_raw_ratio = the same without publishing (the store path alone), for the breakdown.
  */
 const UPDATES = 1_200;
 const SHADOWS = 64;
@@ -49,6 +54,29 @@ async function handlerRound(offset: number): Promise<number> {
   return (performance.now() - start) / UPDATES;
 }
 
+// The same updates through the shadow service with a publisher that drops messages: the store path
+// alone (validate, merge, history, one conditional write), to show where the handler's time goes.
+const quietService = new ShadowService({
+  store: new DynamoShadowStore({ client: DynamoDBDocumentClient.from(raw), tableName: 'fleetkit-local-shadows' }),
+  publisher: { publish: async () => {} },
+  limits: AWS_SHADOW_LIMITS,
+  history: { maxEntries: 20, maxBytes: 16 * 1024 },
+  log: { warn: () => {} },
+});
+
+async function storeRound(offset: number): Promise<number> {
+  const start = performance.now();
+  await runConcurrently(UPDATES, CONCURRENCY, async (i) => {
+    const result = await quietService.update(
+      { thingName: `store-${i % SHADOWS}` },
+      JSON.stringify({ state: state(offset + i) }),
+      { via: 'http' },
+    );
+    if (!result.ok) throw new Error(`store update refused: ${JSON.stringify(result)}`);
+  });
+  return (performance.now() - start) / UPDATES;
+}
+
 const versions = new Map<string, number>();
 async function rawRound(offset: number): Promise<number> {
   const start = performance.now();
@@ -77,16 +105,20 @@ async function rawRound(offset: number): Promise<number> {
 progress(`warming up: ${UPDATES} updates each way over ${SHADOWS} shadows at concurrency ${CONCURRENCY}`);
 await handlerRound(0);
 await rawRound(0);
+await storeRound(0);
 const handlerTimes: number[] = [];
 const rawTimes: number[] = [];
+const storeTimes: number[] = [];
 for (let round = 1; round <= ROUNDS; round++) {
   handlerTimes.push(await handlerRound(round * UPDATES));
   rawTimes.push(await rawRound(round * UPDATES));
+  storeTimes.push(await storeRound(round * UPDATES));
   progress(`round ${round}/${ROUNDS}: handler ${handlerTimes.at(-1)?.toFixed(3)} ms/update, raw ${rawTimes.at(-1)?.toFixed(3)} ms/update`);
 }
 metric('shadow_update_ms', median(handlerTimes));
 metric('shadow_raw_update_ms', median(rawTimes));
 metric('shadow_update_vs_raw_ratio', median(handlerTimes) / median(rawTimes));
+metric('shadow_store_update_vs_raw_ratio', median(storeTimes) / median(rawTimes));
 
 raw.destroy();
 await platform.rules.idle();
