@@ -30,10 +30,40 @@ export function nestingDepth(node: unknown): number {
   return 0;
 }
 
-function hasNullInArray(node: unknown): boolean {
-  if (Array.isArray(node)) return node.some((item) => item === null || hasNullInArray(item));
-  if (isJsonObject(node)) return Object.values(node).some(hasNullInArray);
+/** A null anywhere inside an array, at any depth: arrays are replaced whole, so a null there means nothing. */
+function hasNullInArray(node: unknown, insideArray = false): boolean {
+  if (node === null) return insideArray;
+  if (Array.isArray(node)) return node.some((item) => hasNullInArray(item, true));
+  if (isJsonObject(node)) return Object.values(node).some((value) => hasNullInArray(value, insideArray));
   return false;
+}
+
+function withoutNulls(node: JsonObject): JsonObject {
+  const out: JsonObject = {};
+  for (const [key, value] of Object.entries(node)) {
+    if (value !== null) out[key] = isJsonObject(value) ? withoutNulls(value) : value;
+  }
+  return out;
+}
+
+/**
+ * The part of a request that ends up stored: nulls removed, empty sections dropped. Every byte of it is
+ * in the merged state too, so its size is a lower bound of the merged state's.
+ */
+function storedPart(
+  desired: JsonObject | null | undefined,
+  reported: JsonObject | null | undefined,
+): JsonObject {
+  const out: JsonObject = {};
+  for (const [name, section] of [
+    ['desired', desired],
+    ['reported', reported],
+  ] as const) {
+    if (!section) continue;
+    const kept = withoutNulls(section);
+    if (Object.keys(kept).length > 0) out[name] = kept;
+  }
+  return out;
 }
 
 function parseVersion(value: unknown): number | undefined {
@@ -62,37 +92,41 @@ function parseSection(value: unknown, notObject: string): JsonObject | null | un
 }
 
 /**
- * Parses and validates an update request the way AWS IoT Device Shadow does: UTF-8 (415), JSON (400),
- * a `state` node that is an object or null, `desired` / `reported` objects or null and nothing else in
- * `state`, a non-negative integer `version`, a `clientToken` of at most 64 bytes, the nesting limit,
- * and the size limit on the state (413).
+ * Parses and validates an update request the way AWS IoT Device Shadow does, in the order of
+ * docs/shadow-semantics.md §2: UTF-8 (415), JSON, a `state` node that is an object or null, `desired`
+ * and `reported` objects or null, nothing else in `state`, no null inside arrays, the `clientToken`
+ * (at most 64 bytes), the `version` (a non-negative integer), the nesting limit. The size limit applies
+ * to the merged state, so {@link applyUpdate} checks it.
  *
  * @throws ShadowRequestError with AWS's code and message
  */
 export function parseUpdateRequest(payload: Uint8Array | string, limits: ShadowLimits): UpdateRequest {
   const body = decode(payload);
   if (!isJsonObject(body) || !('state' in body)) throw bad(SHADOW_MESSAGES.missingState);
-  const clientToken = parseClientToken(body.clientToken, limits);
-  const version = parseVersion(body.version);
-  const optional = {
-    ...(version === undefined ? {} : { version }),
-    ...(clientToken === undefined ? {} : { clientToken }),
-  };
-  if (body.state === null) return { state: null, ...optional };
-  if (!isJsonObject(body.state)) throw bad(SHADOW_MESSAGES.stateNotObject);
-  for (const key of Object.keys(body.state)) {
+  const state = body.state;
+  if (state !== null && !isJsonObject(state)) throw bad(SHADOW_MESSAGES.stateNotObject);
+  const desired = parseSection(state?.desired, SHADOW_MESSAGES.desiredNotObject);
+  const reported = parseSection(state?.reported, SHADOW_MESSAGES.reportedNotObject);
+  for (const key of Object.keys(state ?? {})) {
     if (key !== 'desired' && key !== 'reported') throw bad(SHADOW_MESSAGES.invalidNode(key));
   }
-  const desired = parseSection(body.state.desired, SHADOW_MESSAGES.desiredNotObject);
-  const reported = parseSection(body.state.reported, SHADOW_MESSAGES.reportedNotObject);
+  if (hasNullInArray(desired) || hasNullInArray(reported)) throw bad(SHADOW_MESSAGES.invalidJson);
+  const clientToken = parseClientToken(body.clientToken, limits);
+  const version = parseVersion(body.version);
   // Depth counts from the section (desired = level 1), so AWS's own 5-levels-below-desired example fits.
   if (Math.max(nestingDepth(desired), nestingDepth(reported)) > limits.maxDepth) {
     throw bad(SHADOW_MESSAGES.tooDeep(limits.maxDepth));
   }
-  // AWS refuses null inside arrays: an array is replaced whole, so a null element has no meaning.
-  if (hasNullInArray(desired) || hasNullInArray(reported)) throw bad(SHADOW_MESSAGES.invalidJson);
-  if (jsonByteLength(body.state) > limits.maxStateBytes)
+  // What the request stores is part of the merged state, so a request that stores more than the limit
+  // is refused here, before any read; the merged state is checked again after the merge.
+  if (jsonByteLength(storedPart(desired, reported)) > limits.maxStateBytes) {
     throw new ShadowRequestError(413, SHADOW_MESSAGES.tooLarge);
+  }
+  const optional = {
+    ...(version === undefined ? {} : { version }),
+    ...(clientToken === undefined ? {} : { clientToken }),
+  };
+  if (state === null) return { state: null, ...optional };
   return {
     state: { ...(desired === undefined ? {} : { desired }), ...(reported === undefined ? {} : { reported }) },
     ...optional,
@@ -100,14 +134,17 @@ export function parseUpdateRequest(payload: Uint8Array | string, limits: ShadowL
 }
 
 /**
- * Parses a get or delete request: an empty payload, or a JSON object with an optional `clientToken`
- * (and, for delete, `version`).
+ * Parses a get or delete request. AWS ignores their payload, so anything is accepted; when it is a
+ * JSON object, its `clientToken` (echoed in the answer) and, for delete, `version` are validated.
  */
 export function parsePlainRequest(payload: Uint8Array | string, limits: ShadowLimits): PlainRequest {
-  const size = typeof payload === 'string' ? payload.length : payload.byteLength;
-  if (size === 0) return {};
-  const body = decode(payload);
-  if (!isJsonObject(body)) throw bad(SHADOW_MESSAGES.invalidJson);
+  let body: unknown;
+  try {
+    body = decode(payload);
+  } catch {
+    return {};
+  }
+  if (!isJsonObject(body)) return {};
   const clientToken = parseClientToken(body.clientToken, limits);
   const version = parseVersion(body.version);
   return {

@@ -74,7 +74,12 @@ describe('parseUpdateRequest refuses', () => {
       { code: 400, message: 'Invalid JSON' },
     ],
     ['an empty body (Q7)', '', AWS_SHADOW_LIMITS, { code: 400, message: 'Invalid JSON' }],
-    ['an empty byte payload (Q7)', new Uint8Array(0), AWS_SHADOW_LIMITS, { code: 400, message: 'Invalid JSON' }],
+    [
+      'an empty byte payload (Q7)',
+      new Uint8Array(0),
+      AWS_SHADOW_LIMITS,
+      { code: 400, message: 'Invalid JSON' },
+    ],
     [
       'a body without state (rule 9)',
       json({ desired: { a: 1 } }),
@@ -167,13 +172,26 @@ describe('parseUpdateRequest refuses', () => {
     ],
     [
       'null inside a nested array in reported (rule 14, Q7)',
-      update({ reported: { grid: [[1, 2], [3, null]] } }),
+      update({
+        reported: {
+          grid: [
+            [1, 2],
+            [3, null],
+          ],
+        },
+      }),
       AWS_SHADOW_LIMITS,
       { code: 400, message: 'Invalid JSON' },
     ],
     [
       'null inside an array deep in objects (rule 14, Q7)',
       update({ desired: { a: { b: { list: [1, null] } } } }),
+      AWS_SHADOW_LIMITS,
+      { code: 400, message: 'Invalid JSON' },
+    ],
+    [
+      'null inside an object inside an array (rule 14, Q7: arrays are replaced whole, a null there means nothing)',
+      update({ reported: { sensors: [{ id: 1, offset: null }] } }),
       AWS_SHADOW_LIMITS,
       { code: 400, message: 'Invalid JSON' },
     ],
@@ -302,19 +320,9 @@ describe('parseUpdateRequest accepts', () => {
       AWS_SHADOW_LIMITS,
       { state: { reported: { name: 'café €' } } },
     ],
-    [
-      'state: null, which empties the shadow (rule 10)',
-      update(null),
-      AWS_SHADOW_LIMITS,
-      { state: null },
-    ],
+    ['state: null, which empties the shadow (rule 10)', update(null), AWS_SHADOW_LIMITS, { state: null }],
     ['state: {}, which changes nothing (rule 11)', update({}), AWS_SHADOW_LIMITS, { state: {} }],
-    [
-      'desired: {} (rule 11)',
-      update({ desired: {} }),
-      AWS_SHADOW_LIMITS,
-      { state: { desired: {} } },
-    ],
+    ['desired: {} (rule 11)', update({ desired: {} }), AWS_SHADOW_LIMITS, { state: { desired: {} } }],
     [
       'desired: null, which removes the section (rule 12)',
       update({ desired: null }),
@@ -335,7 +343,10 @@ describe('parseUpdateRequest accepts', () => {
     ],
     [
       'keys outside state other than clientToken and version, ignored (rule 9)',
-      update({ reported: { a: 1 } }, { metadata: { reported: {} }, timestamp: 1, desired: { b: 2 }, foo: 'x' }),
+      update(
+        { reported: { a: 1 } },
+        { metadata: { reported: {} }, timestamp: 1, desired: { b: 2 }, foo: 'x' },
+      ),
       AWS_SHADOW_LIMITS,
       { state: { reported: { a: 1 } } },
     ],
