@@ -19,7 +19,14 @@ function section(groups: number): JsonObject {
     const group: JsonObject = {};
     for (let k = 0; k < 8; k++) {
       const r = random();
-      group[`setting_${k}`] = r < 0.4 ? Math.round(r * 1000) / 10 : r < 0.7 ? `value-${Math.floor(r * 1e4)}` : r < 0.85 ? r > 0.8 : [1, 2, Math.floor(r * 10)];
+      group[`setting_${k}`] =
+        r < 0.4
+          ? Math.round(r * 1000) / 10
+          : r < 0.7
+            ? `value-${Math.floor(r * 1e4)}`
+            : r < 0.85
+              ? r > 0.8
+              : [1, 2, Math.floor(r * 10)];
     }
     out[`group_${g}`] = group;
   }
@@ -28,7 +35,8 @@ function section(groups: number): JsonObject {
 
 const desired = section(23);
 const reported = structuredClone(desired);
-for (const [g, group] of Object.entries(reported).slice(0, 6)) (group as JsonObject).setting_0 = `changed-${g}`;
+for (const [g, group] of Object.entries(reported).slice(0, 6))
+  (group as JsonObject).setting_0 = `changed-${g}`;
 const document = { state: { desired, reported } };
 const text = JSON.stringify(document);
 // The update: the device reports its whole state again, as many firmwares do on every change.

@@ -28,13 +28,25 @@ const CONCURRENCY = 16;
 const ROUNDS = 3;
 
 const dataDir = await mkdtemp(join(tmpdir(), 'fleetkit-bench-'));
-const platform = await startPlatform({ dataDir, gatewayPort: 0, mqttPort: 0, devices: 0, verbosity: 'quiet' });
+const platform = await startPlatform({
+  dataDir,
+  gatewayPort: 0,
+  mqttPort: 0,
+  devices: 0,
+  verbosity: 'quiet',
+});
 const handler = platform.functions.get('shadowMqtt');
 if (handler === undefined) throw new Error('no shadowMqtt function');
-const raw = new DynamoDBClient({ endpoint: platform.dynamoEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+const raw = new DynamoDBClient({
+  endpoint: platform.dynamoEndpoint,
+  region: LOCAL_REGION,
+  credentials: LOCAL_CREDENTIALS,
+});
 await ensureTable(raw, 'bench-raw-shadows', topology.resources.shadows);
 
-const state = (i: number) => ({ reported: { temperature: 20 + (i % 10), mode: i % 2 ? 'eco' : 'boost', fw: '1.4.2' } });
+const state = (i: number) => ({
+  reported: { temperature: 20 + (i % 10), mode: i % 2 ? 'eco' : 'boost', fw: '1.4.2' },
+});
 // Shadows are spread over writers so that no two updates of one shadow run at once.
 const shadowOf = (i: number) => `bench-${i % SHADOWS}`;
 
@@ -57,7 +69,10 @@ async function handlerRound(offset: number): Promise<number> {
 // The same updates through the shadow service with a publisher that drops messages: the store path
 // alone (validate, merge, history, one conditional write), to show where the handler's time goes.
 const quietService = new ShadowService({
-  store: new DynamoShadowStore({ client: DynamoDBDocumentClient.from(raw), tableName: 'fleetkit-local-shadows' }),
+  store: new DynamoShadowStore({
+    client: DynamoDBDocumentClient.from(raw),
+    tableName: 'fleetkit-local-shadows',
+  }),
   publisher: { publish: async () => {} },
   limits: AWS_SHADOW_LIMITS,
   history: { maxEntries: 20, maxBytes: 16 * 1024 },
@@ -113,7 +128,9 @@ for (let round = 1; round <= ROUNDS; round++) {
   handlerTimes.push(await handlerRound(round * UPDATES));
   rawTimes.push(await rawRound(round * UPDATES));
   storeTimes.push(await storeRound(round * UPDATES));
-  progress(`round ${round}/${ROUNDS}: handler ${handlerTimes.at(-1)?.toFixed(3)} ms/update, raw ${rawTimes.at(-1)?.toFixed(3)} ms/update`);
+  progress(
+    `round ${round}/${ROUNDS}: handler ${handlerTimes.at(-1)?.toFixed(3)} ms/update, raw ${rawTimes.at(-1)?.toFixed(3)} ms/update`,
+  );
 }
 metric('shadow_update_ms', median(handlerTimes));
 metric('shadow_raw_update_ms', median(rawTimes));
