@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { deviceRuleEvent } from '../../../lib/protocol/rule-events.ts';
+import { deviceRuleEvent, shadowRuleEvent } from '../../../lib/protocol/rule-events.ts';
 import { functionEnv } from '../../../lib/topology/env.ts';
 import type { FunctionSpec, TopicRule, Topology } from '../../../lib/topology/model.ts';
 import { evaluateRule, topicMatches } from '../../../lib/topology/rule-event.ts';
@@ -10,8 +10,26 @@ import { topology } from '../../../lib/topology.ts';
 
 const functions = Object.entries(topology.functions as Topology['functions']);
 const rules = functions.flatMap(([name, fn]) =>
-  (fn.rules ?? []).map((rule, i) => [`${name} rule ${i}`, rule] as const),
+  (fn.rules ?? []).map((rule, i) => [`${name} rule ${i}`, rule, fn.handler] as const),
 );
+
+/**
+ * The event schema each rule-triggered handler parses, with what it must hold for a sample message.
+ * A new rule-triggered handler fails the tests below until it is added here.
+ */
+const EVENTS: Record<
+  string,
+  { schema: typeof deviceRuleEvent | typeof shadowRuleEvent; expect: (topic: string) => object }
+> = {
+  'ingest-status': {
+    schema: deviceRuleEvent,
+    expect: (topic) => ({ deviceType: topic.split('/')[1], deviceId: topic.split('/')[2] }),
+  },
+  'shadow-mqtt': {
+    schema: shadowRuleEvent,
+    expect: (topic) => ({ topic, requestId: expect.stringMatching(/^[0-9a-f-]{36}$/) }),
+  },
+};
 
 /** A concrete topic a device could publish that the filter matches: `+` → a sample id, `#` → two levels. */
 function sampleTopic(filter: string): string {
@@ -30,35 +48,42 @@ describe('the real topology', () => {
     expect(rules.length).toBeGreaterThan(0);
   });
 
-  it.each(rules)('%s produces, locally, an event the handler schema accepts', (_name, rule: TopicRule) => {
-    // Prepare
-    const topic = sampleTopic(rule.topic);
-    const payload = new TextEncoder().encode('{"firmwareVersion":"1.0.0"}');
+  it.each(rules)(
+    '%s produces, locally, an event the handler schema accepts',
+    (_name, rule: TopicRule, handler) => {
+      // Prepare
+      const topic = sampleTopic(rule.topic);
+      const payload = new TextEncoder().encode('{"firmwareVersion":"1.0.0"}');
+      const event = EVENTS[handler];
+      if (event === undefined) throw new Error(`no event schema listed for handler ${handler}`);
 
-    // Act
-    const event = evaluateRule(rule, { topic, payload, clientId: 'dev-3', receivedAt: 1764196408123 });
-    const parsed = deviceRuleEvent.safeParse(event);
+      // Act
+      const produced = evaluateRule(rule, { topic, payload, clientId: 'dev-3', receivedAt: 1764196408123 });
+      const parsed = event.schema.safeParse(produced);
 
-    // Assess
-    expect(topicMatches(rule.topic, topic)).toBe(true);
-    expect(parsed.error?.issues ?? []).toEqual([]);
-    expect(parsed.data).toStrictEqual({
-      payload: 'eyJmaXJtd2FyZVZlcnNpb24iOiIxLjAuMCJ9',
-      deviceType: topic.split('/')[1],
-      deviceId: topic.split('/')[2],
-      clientId: 'dev-3',
-      receivedAt: 1764196408123,
-    });
-  });
+      // Assess
+      expect(topicMatches(rule.topic, topic)).toBe(true);
+      expect(parsed.error?.issues ?? []).toEqual([]);
+      expect(parsed.data).toStrictEqual({
+        payload: 'eyJmaXJtd2FyZVZlcnNpb24iOiIxLjAuMCJ9',
+        clientId: 'dev-3',
+        receivedAt: 1764196408123,
+        ...event.expect(topic),
+      });
+    },
+  );
 
-  it.each(rules)('%s selects in SQL exactly the fields the handler schema has', (_name, rule: TopicRule) => {
-    // Act
-    const sql = renderRuleSql(rule);
-    const selected = [...sql.matchAll(/ AS (\w+)/g)].map((m) => m[1]);
+  it.each(rules)(
+    '%s selects in SQL exactly the fields the handler schema has',
+    (_name, rule: TopicRule, handler) => {
+      // Act
+      const sql = renderRuleSql(rule);
+      const selected = [...sql.matchAll(/ AS (\w+)/g)].map((m) => m[1]);
 
-    // Assess
-    expect(selected.sort()).toEqual(Object.keys(deviceRuleEvent.shape).sort());
-  });
+      // Assess
+      expect(selected.sort()).toEqual(Object.keys(EVENTS[handler]?.schema.shape ?? {}).sort());
+    },
+  );
 
   it.each(functions)('%s has its handler folder with index.ts and app.ts', (_name, fn: FunctionSpec) => {
     // Prepare
