@@ -20,6 +20,11 @@ export function errorResponse(statusCode: number, body: ErrorBody): APIGatewayPr
   return json(statusCode, body);
 }
 
+/** The answer to a route key the handler does not serve (a topology and handler out of step). */
+export function unknownRoute(routeKey: string, service: string): APIGatewayProxyStructuredResultV2 {
+  return errorResponse(404, { code: 'NotFound', message: `no route ${routeKey} in ${service}` });
+}
+
 /**
  * Maps a typed error to its HTTP response — the one place where error types meet status codes.
  * Anything unexpected is logged and becomes a 500 that reveals nothing internal.

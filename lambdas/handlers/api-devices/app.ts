@@ -7,7 +7,7 @@ import { parseWith } from '../../../lib/protocol/parse.ts';
 import { DynamoDeviceRegistry } from '../../adapters/dynamo-device-registry.ts';
 import { NotFoundError } from '../../domain/errors.ts';
 import { aws } from '../../shared/aws-config.ts';
-import { errorResponse, httpErrorResponse, json } from '../../shared/http.ts';
+import { httpErrorResponse, json, unknownRoute } from '../../shared/http.ts';
 import { createLogger } from '../../shared/logger.ts';
 import { type HandlerEnv, type HandlerRuntime, processRuntime, requireEnv } from '../../shared/runtime.ts';
 import { toDeviceView } from './view.ts';
@@ -50,10 +50,7 @@ export function build(env: HandlerEnv, runtime: HandlerRuntime = processRuntime)
           return json(200, toDeviceView(device));
         }
         default:
-          return errorResponse(404, {
-            code: 'NotFound',
-            message: `no route ${event.routeKey} in ${SERVICE}`,
-          });
+          return unknownRoute(event.routeKey, SERVICE);
       }
     } catch (error) {
       return httpErrorResponse(error, log);

@@ -8,7 +8,7 @@ import { SHADOW_NAME_PATTERN, THING_NAME_PATTERN } from '../../../lib/protocol/t
 import type { ShadowResult } from '../../services/shadow-service.ts';
 import { shadowServiceFrom } from '../../services/shadow-setup.ts';
 import { aws } from '../../shared/aws-config.ts';
-import { errorResponse, httpErrorResponse, json } from '../../shared/http.ts';
+import { httpErrorResponse, json, unknownRoute } from '../../shared/http.ts';
 import { createLogger } from '../../shared/logger.ts';
 import { type HandlerEnv, type HandlerRuntime, processRuntime } from '../../shared/runtime.ts';
 
@@ -98,10 +98,7 @@ export function build(env: HandlerEnv, runtime: HandlerRuntime = processRuntime)
         case 'DELETE /things/{thingName}/shadow':
           return shadowResponse(await service.delete(id, '', http));
         default:
-          return errorResponse(404, {
-            code: 'NotFound',
-            message: `no route ${event.routeKey} in ${SERVICE}`,
-          });
+          return unknownRoute(event.routeKey, SERVICE);
       }
     } catch (error) {
       return httpErrorResponse(error, log);
