@@ -11,6 +11,7 @@ Usage: npm start -- [options]
   --devices <n>       simulated devices to start, 0 for none (env FLEETKIT_DEVICES, default 3)
   --data-dir <path>   certificates, tables and objects (env FLEETKIT_DATA_DIR, default .fleetkit)
   --host <addr>       address to listen on (env FLEETKIT_HOST, default 127.0.0.1)
+  --set KEY=VALUE     override a function setting, e.g. --set SHADOW_MAX_STATE_BYTES=65536 (repeatable)
   --verbose           print every handler log line and metric
   --quiet             print only the banner
   -h, --help          this text
@@ -33,6 +34,7 @@ const { values } = parseArgs({
     devices: { type: 'string' },
     'data-dir': { type: 'string' },
     host: { type: 'string' },
+    set: { type: 'string', multiple: true, default: [] },
     verbose: { type: 'boolean', default: false },
     quiet: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
@@ -41,6 +43,19 @@ const { values } = parseArgs({
 if (values.help) {
   process.stdout.write(HELP);
   process.exit(0);
+}
+
+function settingsFrom(pairs: readonly string[]): Record<string, string> {
+  const settings: Record<string, string> = {};
+  for (const pair of pairs) {
+    const match = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(pair);
+    if (match === null) {
+      console.error(`--set expects KEY=VALUE with an upper-case KEY, got '${pair}'`);
+      process.exit(2);
+    }
+    settings[match[1] as string] = match[2] as string;
+  }
+  return settings;
 }
 
 const verbosity: Verbosity = values.verbose ? 'verbose' : values.quiet ? 'quiet' : 'normal';
@@ -52,6 +67,7 @@ const platform = await startPlatform({
   dataDir: values['data-dir'] ?? process.env.FLEETKIT_DATA_DIR ?? '.fleetkit',
   host: values.host ?? process.env.FLEETKIT_HOST ?? '127.0.0.1',
   verbosity,
+  settings: settingsFrom(values.set ?? []),
 }).catch((error: Error & { code?: string }) => {
   if (error.code === 'EADDRINUSE') {
     console.error(

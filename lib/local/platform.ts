@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Topology } from '../topology/model.ts';
-import { validateTopology } from '../topology/validate.ts';
+import { validateSettings, validateTopology } from '../topology/validate.ts';
 import { topology as defaultTopology } from '../topology.ts';
 import { type DenialEvent, type LocalBroker, startBroker } from './broker.ts';
 import { ensureTable, type LocalDynamo, startDynamo } from './dynamo.ts';
@@ -72,6 +72,7 @@ export interface Platform {
 export async function startPlatform(options: PlatformOptions = {}): Promise<Platform> {
   const topology = options.topology ?? defaultTopology;
   validateTopology(topology);
+  validateSettings(topology, options.settings ?? {});
   const kafkaUsers = Object.entries(topology.functions).filter(([, fn]) => (fn.kafka ?? []).length > 0);
   if (kafkaUsers.length > 0) {
     throw new Error(

@@ -3,7 +3,7 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { ResourceRef } from '../constructs/resource-access.ts';
 import type { Topology } from '../topology/model.ts';
-import { validateTopology } from '../topology/validate.ts';
+import { validateSettings, validateTopology } from '../topology/validate.ts';
 import { topology as fleetkitTopology } from '../topology.ts';
 import { DataStack } from './data-stack.ts';
 import { FleetkitNames } from './names.ts';
@@ -59,17 +59,6 @@ function retention(days: number): RetentionDays {
   return days as RetentionDays;
 }
 
-function checkSettings(topology: Topology, settings: Readonly<Record<string, string>>): void {
-  const declared = new Set(Object.values(topology.functions).flatMap((fn) => Object.keys(fn.settings ?? {})));
-  for (const key of Object.keys(settings)) {
-    if (!declared.has(key)) {
-      throw new Error(
-        `setting '${key}' is not declared by any function; known settings: ${[...declared].join(', ')}`,
-      );
-    }
-  }
-}
-
 /** Topic resources are not created by any stack (topics exist by being used); they only need an ARN. */
 function topicRefs(topology: Topology, names: FleetkitNames): Record<string, ResourceRef> {
   const refs: Record<string, ResourceRef> = {};
@@ -94,7 +83,7 @@ export function buildFleetkit(scope: Construct, props: FleetkitProps): Fleetkit 
   const topology = props.topology ?? fleetkitTopology;
   validateTopology(topology);
   const logRetention = retention(props.logRetentionDays ?? 30);
-  checkSettings(topology, props.settings ?? {});
+  validateSettings(topology, props.settings ?? {});
   const common = { names, ...(props.env === undefined ? {} : { env: props.env }) };
 
   const data = new DataStack(scope, 'Data', {

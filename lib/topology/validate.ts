@@ -97,3 +97,18 @@ export function validateTopology(topology: Topology): void {
     }
   }
 }
+
+/**
+ * Refuses overrides of settings no function declares, so a misspelt setting fails the deployment or
+ * the start instead of being ignored.
+ */
+export function validateSettings(topology: Topology, settings: Readonly<Record<string, string>>): void {
+  const declared = new Set(Object.values(topology.functions).flatMap((fn) => Object.keys(fn.settings ?? {})));
+  for (const key of Object.keys(settings)) {
+    if (!declared.has(key)) {
+      throw new TopologyError(
+        `setting '${key}' is not declared by any function; known settings: ${[...declared].join(', ')}`,
+      );
+    }
+  }
+}
