@@ -113,6 +113,8 @@ export interface ShadowStore {
     next: StoredShadow & { readonly pending: boolean },
     expectedRevision: number | undefined,
   ): Promise<'saved' | 'conflict'>;
+  /** Names of a thing's named shadows that exist (not the classic one), in name order. */
+  listNamedShadows(thingName: string, limit: number, nextToken?: string): Promise<Page<string>>;
   /** Shadows of one name (undefined: classic) whose delta is not empty. */
   listPending(
     shadowName: string | undefined,

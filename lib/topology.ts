@@ -90,6 +90,7 @@ export const topology = {
         'POST /things/{thingName}/shadow',
         'DELETE /things/{thingName}/shadow',
         'GET /things/{thingName}/shadow/history',
+        'GET /api/things/shadow/ListNamedShadowsForThing/{thingName}',
         'GET /shadows',
       ],
       uses: shadowUses,

@@ -1,9 +1,11 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { InvalidTokenError } from '../domain/errors.ts';
 import type { ShadowRecord } from '../domain/shadow/document.ts';
 import type { HistoryEntry } from '../domain/shadow/history.ts';
 import type { ShadowId } from '../domain/shadow/operations.ts';
 import type { ClientTokenEntry, Page, PendingShadow, ShadowStore, StoredShadow } from '../ports.ts';
+import { decodePageToken, encodePageToken } from './page-token.ts';
 import { decodeShardedToken, encodeShardedToken } from './sharded-token.ts';
 
 /** Sort key of the classic shadow: `#` cannot occur in a shadow name (AWS allows [$a-zA-Z0-9:_-]), so it never collides. */
@@ -117,6 +119,35 @@ export class DynamoShadowStore implements ShadowStore {
       if (error instanceof ConditionalCheckFailedException) return 'conflict';
       throw error;
     }
+  }
+
+  /**
+   * One Query over the thing's partition. Deleted shadows (kept for their version) are filtered out, so a
+   * page may hold fewer than `limit` names while a `nextToken` still follows.
+   */
+  async listNamedShadows(thingName: string, limit: number, nextToken?: string): Promise<Page<string>> {
+    const startKey =
+      nextToken === undefined ? undefined : decodePageToken(nextToken, ['thingName', 'shadowName']);
+    if (startKey !== undefined && startKey.thingName !== thingName) {
+      throw new InvalidTokenError('nextToken belongs to another thing; repeat the query that returned it');
+    }
+    const result = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        // '#' sorts before every character a shadow name may hold, so `>` skips exactly the classic shadow.
+        KeyConditionExpression: 'thingName = :thing AND shadowName > :classic',
+        FilterExpression: '#exists = :yes',
+        ExpressionAttributeNames: { '#exists': 'exists' },
+        ExpressionAttributeValues: { ':thing': thingName, ':yes': true, ':classic': CLASSIC_SHADOW_KEY },
+        ProjectionExpression: 'thingName, shadowName',
+        Limit: limit,
+        ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),
+      }),
+    );
+    const items = (result.Items ?? []).map((item) => item.shadowName as string);
+    return result.LastEvaluatedKey === undefined
+      ? { items }
+      : { items, nextToken: encodePageToken(result.LastEvaluatedKey) };
   }
 
   /** Walks the index shard by shard; the token says which shard and where in it to continue. */

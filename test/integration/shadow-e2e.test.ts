@@ -199,3 +199,33 @@ describe('shadow limits raised for a deployment', () => {
     await t.dispose();
   });
 });
+
+describe('ListNamedShadowsForThing', () => {
+  it('lists the named shadows that exist, not the classic or deleted ones, page by page', async () => {
+    // Prepare
+    const t = await startTestPlatform();
+    const post = (path: string, body: unknown) =>
+      fetch(`${t.platform.gatewayUrl}${path}`, { method: 'POST', body: JSON.stringify(body) });
+    await post('/things/multi/shadow', { state: { reported: { a: 1 } } });
+    for (const name of ['alpha', 'beta', 'gamma', 'delta'])
+      await post(`/things/multi/shadow?name=${name}`, { state: { reported: { a: 1 } } });
+    await fetch(`${t.platform.gatewayUrl}/things/multi/shadow?name=beta`, { method: 'DELETE' });
+
+    // Act
+    const names: string[] = [];
+    let nextToken: string | undefined;
+    do {
+      const query = new URLSearchParams({ pageSize: '2', ...(nextToken ? { nextToken } : {}) });
+      const response = await fetch(
+        `${t.platform.gatewayUrl}/api/things/shadow/ListNamedShadowsForThing/multi?${query}`,
+      );
+      const body = (await response.json()) as { results: string[]; nextToken?: string; timestamp: number };
+      names.push(...body.results);
+      nextToken = body.nextToken;
+    } while (nextToken !== undefined);
+
+    // Assess
+    expect(names).toEqual(['alpha', 'delta', 'gamma']);
+    await t.dispose();
+  });
+});

@@ -22,6 +22,10 @@ const historyQuery = z.object({
   name: shadowName.optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
 });
+const listNamedQuery = z.object({
+  pageSize: z.coerce.number().int().min(1).max(100).default(25),
+  nextToken: z.string().min(1).max(2048).optional(),
+});
 const pendingQuery = z.object({
   pending: z.literal('true', 'only pending=true is supported: list the shadows whose delta is not empty'),
   name: shadowName.optional(),
@@ -80,6 +84,16 @@ export function build(env: HandlerEnv, runtime: HandlerRuntime = processRuntime)
         return json(200, { shadows: page.items, nextToken: page.nextToken });
       }
       const { thingName: thing } = parseWith(shadowPath, event.pathParameters ?? {}, 'thing name');
+      if (event.routeKey === 'GET /api/things/shadow/ListNamedShadowsForThing/{thingName}') {
+        // AWS's ListNamedShadowsForThing: names only, classic shadow never listed, epoch-seconds timestamp.
+        const q = parseWith(listNamedQuery, query, 'ListNamedShadowsForThing query');
+        const page = await store.listNamedShadows(thing, q.pageSize, q.nextToken);
+        return json(200, {
+          results: page.items,
+          nextToken: page.nextToken,
+          timestamp: Math.floor(runtime.now() / 1000),
+        });
+      }
       if (event.routeKey === 'GET /things/{thingName}/shadow/history') {
         const q = parseWith(historyQuery, query, 'shadow history query');
         const versions = await service.history(
