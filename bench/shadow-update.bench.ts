@@ -11,7 +11,7 @@ import { ensureTable } from '../lib/local/dynamo.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../lib/local/names.ts';
 import { startPlatform } from '../lib/local/platform.ts';
 import { topology } from '../lib/topology.ts';
-import { median, metric, progress, runConcurrently } from './support.ts';
+import { median, metric, progress, runConcurrently, startBenchPlatform } from './support.ts';
 
 /**
  * Shadow updates through the shadow-mqtt handler (rule event → validate → load → merge/delta →
@@ -27,21 +27,9 @@ const SHADOWS = 64;
 const CONCURRENCY = 16;
 const ROUNDS = 3;
 
-const dataDir = await mkdtemp(join(tmpdir(), 'fleetkit-bench-'));
-const platform = await startPlatform({
-  dataDir,
-  gatewayPort: 0,
-  mqttPort: 0,
-  devices: 0,
-  verbosity: 'quiet',
-});
+const { platform, raw, stop } = await startBenchPlatform();
 const handler = platform.functions.get('shadowMqtt');
 if (handler === undefined) throw new Error('no shadowMqtt function');
-const raw = new DynamoDBClient({
-  endpoint: platform.dynamoEndpoint,
-  region: LOCAL_REGION,
-  credentials: LOCAL_CREDENTIALS,
-});
 await ensureTable(raw, 'bench-raw-shadows', topology.resources.shadows);
 
 const state = (i: number) => ({
@@ -137,7 +125,4 @@ metric('shadow_raw_update_ms', median(rawTimes));
 metric('shadow_update_vs_raw_ratio', median(handlerTimes) / median(rawTimes));
 metric('shadow_store_update_vs_raw_ratio', median(storeTimes) / median(rawTimes));
 
-raw.destroy();
-await platform.rules.idle();
-await platform.stop();
-await rm(dataDir, { recursive: true, force: true });
+await stop();

@@ -8,7 +8,7 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../lib/local/names.ts';
 import { startPlatform } from '../lib/local/platform.ts';
 import { deviceTopic } from '../lib/protocol/topics.ts';
 import { topology } from '../lib/topology.ts';
-import { median, metric, progress, runConcurrently } from './support.ts';
+import { median, metric, progress, runConcurrently, startBenchPlatform } from './support.ts';
 
 /**
  * Status ingest on the local platform — device → MQTT/TLS broker → rules runner → ingest-status
@@ -32,19 +32,7 @@ const status = (i: number) =>
     uptimeSeconds: i,
   });
 
-const dataDir = await mkdtemp(join(tmpdir(), 'fleetkit-bench-'));
-const platform = await startPlatform({
-  dataDir,
-  gatewayPort: 0,
-  mqttPort: 0,
-  devices: 0,
-  verbosity: 'quiet',
-});
-const raw = new DynamoDBClient({
-  endpoint: platform.dynamoEndpoint,
-  region: LOCAL_REGION,
-  credentials: LOCAL_CREDENTIALS,
-});
+const { platform, raw, stop } = await startBenchPlatform();
 await ensureTable(raw, 'bench-raw-registry', topology.resources.registry);
 
 const clients: MqttClient[] = [];
@@ -116,6 +104,4 @@ metric('raw_putitem_per_s', median(rawRates));
 metric('status_ingest_vs_raw_ratio', median(pipelineRates) / median(rawRates));
 
 await Promise.all(clients.map((c) => c.endAsync()));
-raw.destroy();
-await platform.stop();
-await rm(dataDir, { recursive: true, force: true });
+await stop();

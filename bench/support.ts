@@ -1,3 +1,9 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../lib/local/names.ts';
+import { type Platform, startPlatform } from '../lib/local/platform.ts';
 /** Prints one figure in the form `npm run bench` promises: `METRIC <name> <number>`. */
 export function metric(name: string, value: number): void {
   const rounded = Math.abs(value) >= 100 ? Math.round(value) : Number(value.toPrecision(4));
@@ -29,4 +35,35 @@ export async function runConcurrently(
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+}
+
+/** A quiet local platform on free ports in a temp dir, a raw DynamoDB client on its dynalite, and a teardown. */
+export async function startBenchPlatform(): Promise<{
+  platform: Platform;
+  raw: DynamoDBClient;
+  stop(): Promise<void>;
+}> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'fleetkit-bench-'));
+  const platform = await startPlatform({
+    dataDir,
+    gatewayPort: 0,
+    mqttPort: 0,
+    devices: 0,
+    verbosity: 'quiet',
+  });
+  const raw = new DynamoDBClient({
+    endpoint: platform.dynamoEndpoint,
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+  });
+  return {
+    platform,
+    raw,
+    async stop() {
+      raw.destroy();
+      await platform.rules.idle();
+      await platform.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
 }
