@@ -1,15 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoShadowStore } from '../lambdas/adapters/dynamo-shadow-store.ts';
 import { AWS_SHADOW_LIMITS } from '../lambdas/domain/shadow/document.ts';
 import { ShadowService } from '../lambdas/services/shadow-service.ts';
 import { ensureTable } from '../lib/local/dynamo.ts';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../lib/local/names.ts';
-import { startPlatform } from '../lib/local/platform.ts';
 import { topology } from '../lib/topology.ts';
 import { median, metric, progress, runConcurrently, startBenchPlatform } from './support.ts';
 

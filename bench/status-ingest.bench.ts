@@ -1,11 +1,6 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import mqtt, { type MqttClient } from 'mqtt';
 import { ensureTable } from '../lib/local/dynamo.ts';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../lib/local/names.ts';
-import { startPlatform } from '../lib/local/platform.ts';
 import { deviceTopic } from '../lib/protocol/topics.ts';
 import { topology } from '../lib/topology.ts';
 import { median, metric, progress, runConcurrently, startBenchPlatform } from './support.ts';
