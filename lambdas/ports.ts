@@ -127,3 +127,19 @@ export interface ShadowStore {
 export interface Publisher {
   publish(topic: string, payload: string): Promise<void>;
 }
+
+/** A record to produce to a stream (a Kafka topic). */
+export interface OutgoingRecord {
+  /** Partition key: records with one key stay in one partition, in order (fleetkit uses the device id). */
+  readonly key: string;
+  readonly value: Uint8Array | string;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/**
+ * Produces records to streams: kafkajs to MSK in AWS (idempotent producer), kafkajs to `KAFKA_BROKERS`
+ * locally when set, the embedded topic log otherwise.
+ */
+export interface RecordProducer {
+  send(topic: string, records: readonly OutgoingRecord[]): Promise<void>;
+}
