@@ -58,6 +58,16 @@ export function resourceAccessStatements(ref: ResourceRef, access: Access): Poli
   if (resource.kind === 'topics') {
     return [new PolicyStatement({ actions: [...TOPIC_ACTIONS], resources: [`${arn}/*`] })];
   }
+  if (resource.kind === 'stream') {
+    // Consuming is granted with the trigger (KafkaConsumer); producing needs the topic's write actions.
+    if (access === 'read') return [];
+    return [
+      new PolicyStatement({
+        actions: ['kafka-cluster:DescribeTopic', 'kafka-cluster:WriteData'],
+        resources: [arn],
+      }),
+    ];
+  }
   const statements = parts(access).map(
     (part) => new PolicyStatement({ actions: [...OBJECT_ACTIONS[part]], resources: [`${arn}/*`] }),
   );

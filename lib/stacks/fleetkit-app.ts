@@ -1,6 +1,7 @@
 import { type Environment, Tags } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { kafkaResourceArn } from '../constructs/kafka-cluster.ts';
 import type { ResourceRef } from '../constructs/resource-access.ts';
 import type { Topology } from '../topology/model.ts';
 import { validateSettings, validateTopology } from '../topology/validate.ts';
@@ -59,12 +60,27 @@ function retention(days: number): RetentionDays {
   return days as RetentionDays;
 }
 
-/** Topic resources are not created by any stack (topics exist by being used); they only need an ARN. */
-function topicRefs(topology: Topology, names: FleetkitNames): Record<string, ResourceRef> {
+/**
+ * MQTT topics and Kafka topics are not CloudFormation resources (MQTT topics exist by being used, Kafka
+ * topics are created by the cluster on first use); they only need a name and an ARN.
+ */
+function topicRefs(
+  topology: Topology,
+  names: FleetkitNames,
+  clusterArn: string,
+): Record<string, ResourceRef> {
   const refs: Record<string, ResourceRef> = {};
   for (const [name, resource] of Object.entries(topology.resources)) {
     if (resource.kind === 'topics') {
       refs[name] = { name, resource, physicalName: resource.prefix, arn: names.topicArn(resource.prefix) };
+    }
+    if (resource.kind === 'stream') {
+      refs[name] = {
+        name,
+        resource,
+        physicalName: resource.topic,
+        arn: kafkaResourceArn(clusterArn, 'topic', resource.topic),
+      };
     }
   }
   return refs;
@@ -105,7 +121,7 @@ export function buildFleetkit(scope: Construct, props: FleetkitProps): Fleetkit 
     stackName: names.stack('runtime'),
     description: 'fleetkit: functions, IoT rules, HTTP API, schedules, Kafka triggers, device policy',
     topology,
-    resources: { ...data.refs, ...topicRefs(topology, names) },
+    resources: { ...data.refs, ...topicRefs(topology, names, streaming.kafka.clusterArn) },
     ruleErrors: data.ruleErrorsRef,
     kafkaClusterArn: streaming.kafka.clusterArn,
     logRetention,

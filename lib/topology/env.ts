@@ -29,7 +29,12 @@ export function stageResourceName(stage: string, resourceName: string): string {
 
 /** The env var through which a function learns a resource's physical name: `REGISTRY_TABLE_NAME`, `SHADOW_TOPICS_TOPIC_PREFIX`. */
 export function resourceEnvName(resourceName: string, resource: Resource): string {
-  const suffix = { table: 'TABLE_NAME', bucket: 'BUCKET_NAME', topics: 'TOPIC_PREFIX' }[resource.kind];
+  const suffix = {
+    table: 'TABLE_NAME',
+    bucket: 'BUCKET_NAME',
+    topics: 'TOPIC_PREFIX',
+    stream: 'STREAM_TOPIC',
+  }[resource.kind];
   return `${screamingSnake(resourceName)}_${suffix}`;
 }
 

@@ -51,7 +51,33 @@ export interface TopicsResource {
   readonly prefix: string;
 }
 
-export type Resource = TableResource | BucketResource | TopicsResource;
+/**
+ * A stream: a Kafka topic (MSK in AWS, the embedded topic log locally). `read` is consuming it through
+ * a `kafka` trigger; `write` is producing to it.
+ */
+export interface StreamResource {
+  readonly kind: 'stream';
+  readonly description: string;
+  /** Kafka topic name, `[a-zA-Z0-9._-]{1,249}`. */
+  readonly topic: string;
+  /** Partitions: the most consumers a group can run in parallel; records of one key stay in one. */
+  readonly partitions: number;
+}
+
+export type Resource = TableResource | BucketResource | TopicsResource | StreamResource;
+
+/**
+ * An IoT topic rule whose action appends to a stream rather than invoking a function: IoT Core's
+ * Kafka action in AWS, the rules runner appending to the topic log locally.
+ */
+export interface StreamIngest<R extends string = string> {
+  readonly description: string;
+  readonly rule: TopicRule;
+  /** The stream resource records go to. */
+  readonly stream: R;
+  /** The rule output field that is the record key (so one device's records stay ordered), e.g. `deviceId`. */
+  readonly key: string;
+}
 
 /** The IoT SQL functions a rule may add to its output (https://docs.aws.amazon.com/iot/latest/developerguide/iot-sql-functions.html). */
 export type RuleExpression = 'topic()' | `topic(${number})` | 'clientid()' | 'timestamp()' | 'newuuid()';
@@ -114,4 +140,6 @@ export interface FunctionSpec<R extends string = string> {
 export interface Topology<R extends string = string> {
   readonly resources: Readonly<Record<R, Resource>>;
   readonly functions: Readonly<Record<string, FunctionSpec<R>>>;
+  /** IoT rules that feed streams directly. */
+  readonly ingest?: Readonly<Record<string, StreamIngest<R>>>;
 }

@@ -35,6 +35,18 @@ export function validateTopology(topology: Topology): void {
     if (RESERVED_RESOURCE_NAMES.includes(name)) {
       throw new TopologyError(`resource '${name}' is reserved for the platform; choose another name`);
     }
+    if (resource.kind === 'stream') {
+      if (!/^[a-zA-Z0-9._-]{1,249}$/.test(resource.topic)) {
+        throw new TopologyError(
+          `resource '${name}': Kafka topic names allow [a-zA-Z0-9._-]{1,249}, got '${resource.topic}'`,
+        );
+      }
+      if (!Number.isInteger(resource.partitions) || resource.partitions < 1 || resource.partitions > 1000) {
+        throw new TopologyError(
+          `resource '${name}': partitions must be a whole number in 1..1000, got ${resource.partitions}`,
+        );
+      }
+    }
     if (resource.kind === 'topics' && !/^[A-Za-z0-9_:-]+(\/[A-Za-z0-9_:-]+)*$/.test(resource.prefix)) {
       throw new TopologyError(
         `resource '${name}': topic prefix must be plain levels without wildcards or slashes at the ends, got '${resource.prefix}'`,
@@ -85,6 +97,19 @@ export function validateTopology(topology: Topology): void {
       if (trigger.batchSize < 1 || trigger.batchSize > 10_000) {
         throw new TopologyError(`${where}: kafka batchSize must be 1..10000, got ${trigger.batchSize}`);
       }
+      const consumed = Object.entries(topology.resources).find(
+        ([, r]) => r.kind === 'stream' && r.topic === trigger.topic,
+      );
+      if (consumed === undefined) {
+        throw new TopologyError(
+          `${where}: kafka trigger on '${trigger.topic}', which no stream resource declares`,
+        );
+      }
+      if (fn.uses?.[consumed[0]] !== 'read' && fn.uses?.[consumed[0]] !== 'readWrite') {
+        throw new TopologyError(
+          `${where}: consumes stream '${consumed[0]}' and must declare it in uses as 'read'`,
+        );
+      }
     }
     for (const [resource, access] of Object.entries(fn.uses ?? {})) {
       if (!Object.hasOwn(topology.resources, resource))
@@ -94,6 +119,25 @@ export function validateTopology(topology: Topology): void {
           `${where}: topics resource '${resource}' can only be used with 'write' (publish), got '${access}'`,
         );
       }
+    }
+  }
+  validateIngest(topology);
+}
+
+/** Checks the stream ingest rules: their filters, their stream, and that the key is a field they produce. */
+export function validateIngest(topology: Topology): void {
+  for (const [name, ingest] of Object.entries(topology.ingest ?? {})) {
+    const where = `ingest '${name}'`;
+    checkTopicFilter(ingest.rule.topic, where);
+    const stream = Object.hasOwn(topology.resources, ingest.stream)
+      ? topology.resources[ingest.stream]
+      : undefined;
+    if (stream?.kind !== 'stream')
+      throw new TopologyError(`${where}: '${ingest.stream}' is not a stream resource`);
+    if (!(ingest.key in ingest.rule.add)) {
+      throw new TopologyError(
+        `${where}: key '${ingest.key}' is not a field the rule adds (${Object.keys(ingest.rule.add).join(', ')})`,
+      );
     }
   }
 }

@@ -20,6 +20,7 @@ const triggerTopology = {
       timeToLiveAttribute: 'expiresAt',
     },
     firmware: { kind: 'bucket', description: 'test bucket', versioned: true },
+    telemetry: { kind: 'stream', description: 'test stream', topic: 'telemetry', partitions: 3 },
   },
   functions: {
     fleetSweep: {
@@ -34,11 +35,11 @@ const triggerTopology = {
       kafka: [
         { topic: 'telemetry', batchSize: 100, maxBatchingWindowSeconds: 5, startingPosition: 'LATEST' },
       ],
-      uses: { registry: 'readWrite' },
+      uses: { registry: 'readWrite', telemetry: 'read' },
       memoryMiB: 512,
     },
   },
-} as const satisfies Topology<'registry' | 'firmware'>;
+} as const satisfies Topology<'registry' | 'firmware' | 'telemetry'>;
 
 const CDK_CONTEXT = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')).context;
 

@@ -63,7 +63,7 @@ describe('functionEnv', () => {
       handler: 'h',
       description: 'd',
       uses: { registries: 'read' },
-    } as unknown as FunctionSpec<'registry'>;
+    } as unknown as FunctionSpec<'registry' | 'firmwareImages' | 'auditLog'>;
 
     // Act
     const act = () => functionEnv(topology, fn, () => 'x');

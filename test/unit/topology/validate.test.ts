@@ -8,6 +8,8 @@ function goodTopology(): { resources: Topology['resources']; functions: Record<s
     resources: {
       registry: { kind: 'table', description: 'r', partitionKey: { name: 'deviceId', type: 'S' } },
       firmware: { kind: 'bucket', description: 'f', versioned: true },
+      streamT: { kind: 'stream', description: 't', topic: 't', partitions: 1 },
+      streamU: { kind: 'stream', description: 'u', topic: 'u', partitions: 1000 },
     },
     functions: {
       ingest: {
@@ -36,6 +38,7 @@ function goodTopology(): { resources: Topology['resources']; functions: Record<s
           { topic: 't', batchSize: 10_000, maxBatchingWindowSeconds: 1, startingPosition: 'LATEST' },
           { topic: 'u', batchSize: 1, maxBatchingWindowSeconds: 0, startingPosition: 'TRIM_HORIZON' },
         ],
+        uses: { streamT: 'read', streamU: 'readWrite' },
         rules: [
           { topic: 'a/#', payload: 'json', add: { payload: 'topic(1)' } },
           { topic: '#', payload: 'json', add: {} },
