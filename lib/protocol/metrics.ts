@@ -1,0 +1,28 @@
+/**
+ * The CloudWatch metrics fleetkit's functions emit (Embedded Metric Format, namespace `fleetkit`,
+ * dimension `Service` = the handler name) that alarms and the dashboard are built on. One list, so the
+ * CDK app and the handlers cannot disagree on a name.
+ */
+export const METRICS = {
+  /** stream-processor: telemetry records processed (Count). */
+  telemetryRecords: 'TelemetryRecords',
+  /** stream-processor: records sent to the dead-letter stream (Count). */
+  rejectedRecords: 'RejectedRecords',
+  /** stream-processor, fleet-sweeper: alerts raised, with dimension `AlertType` as well (Count). */
+  alertsRaised: 'AlertsRaised',
+  /** stream-processor: now minus the oldest record's append time in a batch (Milliseconds). */
+  processorLag: 'ProcessorLagMs',
+  /** fleet-sweeper: share of the fleet online (Percent). */
+  fleetOnlinePercent: 'FleetOnlinePercent',
+  /** fleet-sweeper: devices in the registry (Count). */
+  fleetDevices: 'FleetDevices',
+  /** ingest-status and others: messages refused at the boundary, with dimension `MessageType` (Count). */
+  rejectedMessages: 'RejectedMessages',
+} as const;
+
+/** The `Service` dimension value of each emitting handler. */
+export const METRIC_SERVICES = {
+  streamProcessor: 'stream-processor',
+  fleetSweeper: 'fleet-sweeper',
+  ingestStatus: 'ingest-status',
+} as const;
