@@ -1,6 +1,10 @@
+import type { TelemetryRule } from '../lib/protocol/telemetry-rules.ts';
 import type { ShadowRecord } from './domain/shadow/document.ts';
 import type { HistoryEntry } from './domain/shadow/history.ts';
 import type { ShadowId } from './domain/shadow/operations.ts';
+import type { TelemetryAlert } from './domain/telemetry/alerts.ts';
+import type { DeviceStreamState } from './domain/telemetry/state.ts';
+import type { WindowAggregate } from './domain/telemetry/windows.ts';
 
 /**
  * The interfaces the domain and handlers need from the outside world. Adapters in `adapters/`
@@ -23,13 +27,16 @@ export interface SignalRecord {
   readonly rat?: string;
 }
 
-/** What a status message changes in the registry. Absent optional fields keep their stored value. */
-export interface DeviceStatusUpdate {
+/**
+ * What hearing from a device changes in the registry (a status message, or telemetry). Absent optional
+ * fields keep their stored value.
+ */
+export interface DeviceSighting {
   readonly deviceId: string;
   readonly deviceType: string;
   /** Broker receive time, epoch ms. Updates older than the stored `lastSeen` are ignored. */
   readonly lastSeen: number;
-  readonly firmwareVersion: string;
+  readonly firmwareVersion?: string;
   readonly modelVersion?: string;
   readonly battery?: BatteryRecord;
   readonly signal?: SignalRecord;
@@ -38,11 +45,23 @@ export interface DeviceStatusUpdate {
   readonly clockSkewMs?: number;
 }
 
+/** A status message always says which firmware the device runs. */
+export interface DeviceStatusUpdate extends DeviceSighting {
+  readonly firmwareVersion: string;
+}
+
 /** One device in the registry. */
-export interface DeviceRecord extends DeviceStatusUpdate {
+export interface DeviceRecord extends DeviceSighting {
   /** When the registry first heard from the device, epoch ms. */
   readonly firstSeen: number;
+  /** False once the sweeper found it silent for longer than its heartbeat allows; true again on the next sighting. */
+  readonly online?: boolean;
 }
+
+/** A sighting's effect: the record before and after, for the fleet health counters. */
+export type SightingResult =
+  | { readonly outcome: 'applied'; readonly before?: DeviceRecord; readonly after: DeviceRecord }
+  | { readonly outcome: 'stale' };
 
 /** A page of results and the opaque token for the next one. */
 export interface Page<T> {
@@ -60,13 +79,27 @@ export interface DeviceListQuery {
 /** The device registry. */
 export interface DeviceRegistry {
   /**
-   * Applies a status update unless a newer one is already stored.
+   * Applies a sighting unless a newer one is already stored, and marks the device online.
    *
-   * @returns `applied`, or `stale` when the stored `lastSeen` is newer (messages can arrive out of order)
+   * @returns `applied` with the record before and after, or `stale` when the stored `lastSeen` is newer
+   *   (messages arrive out of order)
    */
-  recordStatus(update: DeviceStatusUpdate): Promise<'applied' | 'stale'>;
+  recordSighting(update: DeviceSighting): Promise<SightingResult>;
   get(deviceId: string): Promise<DeviceRecord | undefined>;
   list(query: DeviceListQuery): Promise<Page<DeviceRecord>>;
+  /** Online devices not seen since `seenBefore`, oldest first, from one shard of the online index. */
+  silentDevices(shard: number, seenBefore: number, limit: number): Promise<readonly DeviceRecord[]>;
+  /**
+   * Marks a device offline if it was still last seen at `lastSeen` (a sighting in between wins).
+   *
+   * @returns the record before and after, or undefined when the device was seen again meanwhile
+   */
+  markOffline(
+    deviceId: string,
+    lastSeen: number,
+  ): Promise<{ before: DeviceRecord; after: DeviceRecord } | undefined>;
+  /** Every device, a page at a time (the health reconciler). */
+  scan(limit: number, nextToken?: string): Promise<Page<DeviceRecord>>;
 }
 
 /** One retry-protection entry: who sent the request, the hash of its content and what it produced. */
@@ -142,4 +175,53 @@ export interface OutgoingRecord {
  */
 export interface RecordProducer {
   send(topic: string, records: readonly OutgoingRecord[]): Promise<void>;
+}
+
+/** Stream processor state per device, written only with a condition on the revision read. */
+export interface DeviceStateStore {
+  loadMany(
+    deviceIds: readonly string[],
+  ): Promise<Map<string, { state: DeviceStreamState; revision: number }>>;
+  /** @returns `conflict` when another writer (the sweeper) changed the device's state since it was read */
+  save(state: DeviceStreamState, expectedRevision: number | undefined): Promise<'saved' | 'conflict'>;
+}
+
+/** Alerts, per device and by day for the fleet; writing one twice writes the same item. */
+export interface AlertStore {
+  put(alerts: readonly TelemetryAlert[]): Promise<void>;
+  /** Newest first, across the fleet (or one device). */
+  recent(query: { limit: number; deviceId?: string; nextToken?: string }): Promise<Page<TelemetryAlert>>;
+}
+
+/** Closed 1-minute windows; writing one twice writes the same item. */
+export interface AggregateStore {
+  put(windows: readonly WindowAggregate[]): Promise<void>;
+  forDevice(deviceId: string, from: number, to: number, limit: number): Promise<readonly WindowAggregate[]>;
+}
+
+/** The telemetry rules configuration. */
+export interface RuleStore {
+  list(): Promise<readonly TelemetryRule[]>;
+  put(rule: TelemetryRule): Promise<void>;
+  /** @returns false when there was no such rule */
+  delete(ruleId: string): Promise<boolean>;
+}
+
+/** One change to a fleet health counter. */
+export interface CounterChange {
+  readonly dimension: string;
+  readonly counter: string;
+  readonly delta: number;
+}
+
+/** Fleet health counters by dimension (`all`, `type:<t>`, `firmware:<v>`). */
+export interface FleetHealthStore {
+  apply(changes: readonly CounterChange[]): Promise<void>;
+  /** Every dimension's counters: a handful of items, whatever the fleet's size. */
+  readAll(): Promise<ReadonlyArray<{ dimension: string; counters: Readonly<Record<string, number>> }>>;
+  /** Replaces every dimension with recounted values (the reconciler). */
+  replaceAll(
+    items: ReadonlyArray<{ dimension: string; counters: Readonly<Record<string, number>> }>,
+    at: number,
+  ): Promise<void>;
 }

@@ -31,6 +31,13 @@ export const topology = {
           partitionKey: { name: 'deviceType', type: 'S' },
           sortKey: { name: 'deviceId', type: 'S' },
         },
+        // Sparse: only devices currently online, sharded, by last seen — the sweeper finds the silent ones
+        // without scanning the fleet.
+        {
+          name: 'online',
+          partitionKey: { name: 'onlineShard', type: 'S' },
+          sortKey: { name: 'lastSeen', type: 'N' },
+        },
       ],
     },
     firmware: {

@@ -7,11 +7,35 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { InvalidTokenError } from '../domain/errors.ts';
-import type { DeviceListQuery, DeviceRecord, DeviceRegistry, DeviceStatusUpdate, Page } from '../ports.ts';
+import type {
+  DeviceListQuery,
+  DeviceRecord,
+  DeviceRegistry,
+  DeviceSighting,
+  Page,
+  SightingResult,
+} from '../ports.ts';
 import { decodePageToken, encodePageToken } from './page-token.ts';
 
 /** Name of the registry's index by device type (see `lib/topology.ts`). */
 export const BY_TYPE_INDEX = 'byType';
+/** Name of the registry's sparse index of online devices by last seen. */
+export const ONLINE_INDEX = 'online';
+/** Shards of the online index, so a large fleet is not one hot partition. */
+export const ONLINE_SHARDS = 16;
+
+/** The online-index shard of a device: a stable hash of its id. */
+export function onlineShard(deviceId: string): string {
+  let h = 2166136261;
+  for (let i = 0; i < deviceId.length; i++) h = Math.imul(h ^ deviceId.charCodeAt(i), 16777619);
+  return `online#${(h >>> 0) % ONLINE_SHARDS}`;
+}
+
+/** An item as the registry's record: the index bookkeeping stays inside the adapter. */
+function toRecord(item: Record<string, unknown>): DeviceRecord {
+  const { onlineShard: _shard, ...record } = item;
+  return record as unknown as DeviceRecord;
+}
 
 export interface DynamoDeviceRegistryProps {
   readonly client: DynamoDBDocumentClient;
@@ -30,20 +54,37 @@ export class DynamoDeviceRegistry implements DeviceRegistry {
     this.tableName = props.tableName;
   }
 
-  /** One conditional UpdateItem: newer-wins on `lastSeen`, so a late, older message never overwrites. */
-  async recordStatus(update: DeviceStatusUpdate): Promise<'applied' | 'stale'> {
+  /**
+   * One conditional UpdateItem: newer-wins on `lastSeen`, so a late, older message never overwrites; the
+   * device goes (back) into the online index. The old image comes back with the write, so the new one is
+   * known without a read.
+   */
+  async recordSighting(update: DeviceSighting): Promise<SightingResult> {
     const { deviceId, lastSeen, ...fields } = update;
-    const names: Record<string, string> = { '#lastSeen': 'lastSeen', '#firstSeen': 'firstSeen' };
-    const values: Record<string, unknown> = { ':lastSeen': lastSeen };
-    const sets = ['#lastSeen = :lastSeen', '#firstSeen = if_not_exists(#firstSeen, :lastSeen)'];
+    const shard = onlineShard(deviceId);
+    const names: Record<string, string> = {
+      '#lastSeen': 'lastSeen',
+      '#firstSeen': 'firstSeen',
+      '#online': 'online',
+      '#onlineShard': 'onlineShard',
+    };
+    const values: Record<string, unknown> = { ':lastSeen': lastSeen, ':true': true, ':shard': shard };
+    const sets = [
+      '#lastSeen = :lastSeen',
+      '#firstSeen = if_not_exists(#firstSeen, :lastSeen)',
+      '#online = :true',
+      '#onlineShard = :shard',
+    ];
+    const defined: Record<string, unknown> = {};
     for (const [field, value] of Object.entries(fields)) {
       if (value === undefined) continue;
+      defined[field] = value;
       names[`#${field}`] = field;
       values[`:${field}`] = value;
       sets.push(`#${field} = :${field}`);
     }
     try {
-      await this.client.send(
+      const result = await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { deviceId },
@@ -51,18 +92,84 @@ export class DynamoDeviceRegistry implements DeviceRegistry {
           ConditionExpression: 'attribute_not_exists(#lastSeen) OR #lastSeen <= :lastSeen',
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_OLD',
         }),
       );
-      return 'applied';
+      const before = result.Attributes === undefined ? undefined : toRecord(result.Attributes);
+      const after = {
+        ...before,
+        ...defined,
+        deviceId,
+        lastSeen,
+        firstSeen: before?.firstSeen ?? lastSeen,
+        online: true,
+      } as DeviceRecord;
+      return before === undefined ? { outcome: 'applied', after } : { outcome: 'applied', before, after };
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return 'stale';
+      if (error instanceof ConditionalCheckFailedException) return { outcome: 'stale' };
       throw error;
     }
   }
 
+  async silentDevices(shard: number, seenBefore: number, limit: number): Promise<readonly DeviceRecord[]> {
+    const result = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: ONLINE_INDEX,
+        KeyConditionExpression: 'onlineShard = :shard AND lastSeen < :before',
+        ExpressionAttributeValues: { ':shard': `online#${shard}`, ':before': seenBefore },
+        Limit: limit,
+      }),
+    );
+    return (result.Items ?? []).map(toRecord);
+  }
+
+  async markOffline(
+    deviceId: string,
+    lastSeen: number,
+  ): Promise<{ before: DeviceRecord; after: DeviceRecord } | undefined> {
+    try {
+      const result = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { deviceId },
+          UpdateExpression: 'SET #online = :false REMOVE #onlineShard',
+          ConditionExpression: '#lastSeen = :lastSeen AND attribute_exists(#onlineShard)',
+          ExpressionAttributeNames: {
+            '#online': 'online',
+            '#onlineShard': 'onlineShard',
+            '#lastSeen': 'lastSeen',
+          },
+          ExpressionAttributeValues: { ':false': false, ':lastSeen': lastSeen },
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+      const before = toRecord(result.Attributes ?? {});
+      return { before, after: { ...before, online: false } };
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return undefined;
+      throw error;
+    }
+  }
+
+  async scan(limit: number, nextToken?: string): Promise<Page<DeviceRecord>> {
+    const start = nextToken === undefined ? undefined : decodePageToken(nextToken, ['deviceId']);
+    const result = await this.client.send(
+      new ScanCommand({
+        TableName: this.tableName,
+        Limit: limit,
+        ...(start === undefined ? {} : { ExclusiveStartKey: start }),
+      }),
+    );
+    const items = (result.Items ?? []).map(toRecord);
+    return result.LastEvaluatedKey === undefined
+      ? { items }
+      : { items, nextToken: encodePageToken(result.LastEvaluatedKey) };
+  }
+
   async get(deviceId: string): Promise<DeviceRecord | undefined> {
     const result = await this.client.send(new GetCommand({ TableName: this.tableName, Key: { deviceId } }));
-    return result.Item as DeviceRecord | undefined;
+    return result.Item === undefined ? undefined : toRecord(result.Item);
   }
 
   /** A page of devices: a Query on the type index when a type is given, a Scan otherwise. */
@@ -90,7 +197,7 @@ export class DynamoDeviceRegistry implements DeviceRegistry {
               ExpressionAttributeValues: { ':type': query.deviceType },
             }),
           );
-    const items = (result.Items ?? []) as DeviceRecord[];
+    const items = (result.Items ?? []).map(toRecord);
     return result.LastEvaluatedKey === undefined
       ? { items }
       : { items, nextToken: encodePageToken(result.LastEvaluatedKey) };

@@ -2,9 +2,14 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   type AttributeDefinition,
+  type AttributeValue,
+  BatchWriteItemCommand,
   CreateTableCommand,
+  DeleteTableCommand,
+  DescribeTableCommand,
   DynamoDBClient,
   ResourceInUseException,
+  ScanCommand,
 } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import type { TableResource } from '../topology/model.ts';
@@ -69,7 +74,7 @@ export async function ensureTable(
     { AttributeName: pk.name, KeyType: 'HASH' as const },
     ...(sk === undefined ? [] : [{ AttributeName: sk.name, KeyType: 'RANGE' as const }]),
   ];
-  try {
+  const create = async () => {
     await client.send(
       new CreateTableCommand({
         TableName: tableName,
@@ -87,7 +92,52 @@ export async function ensureTable(
           : {}),
       }),
     );
+  };
+  try {
+    await create();
   } catch (error) {
     if (!(error instanceof ResourceInUseException)) throw error;
+    await addMissingIndexes(
+      client,
+      tableName,
+      create,
+      (table.indexes ?? []).map((index) => index.name),
+    );
+  }
+}
+
+/**
+ * A table kept from an earlier run may predate an index the topology now declares. CloudFormation adds
+ * such an index in place; dynalite cannot (UpdateTable there only changes throughput), so the table is
+ * rebuilt: items copied out, table recreated with its indexes, items written back.
+ */
+async function addMissingIndexes(
+  client: DynamoDBClient,
+  tableName: string,
+  create: () => Promise<void>,
+  wanted: readonly string[],
+): Promise<void> {
+  const described = await client.send(new DescribeTableCommand({ TableName: tableName }));
+  const existing = new Set((described.Table?.GlobalSecondaryIndexes ?? []).map((i) => i.IndexName));
+  if (wanted.every((name) => existing.has(name))) return;
+  const items: Record<string, AttributeValue>[] = [];
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await client.send(
+      new ScanCommand({ TableName: tableName, ...(start ? { ExclusiveStartKey: start } : {}) }),
+    );
+    items.push(...(page.Items ?? []));
+    start = page.LastEvaluatedKey;
+  } while (start !== undefined);
+  await client.send(new DeleteTableCommand({ TableName: tableName }));
+  await create();
+  for (let i = 0; i < items.length; i += 25) {
+    let requests = items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } }));
+    while (requests.length > 0) {
+      const result = await client.send(
+        new BatchWriteItemCommand({ RequestItems: { [tableName]: requests } }),
+      );
+      requests = (result.UnprocessedItems?.[tableName] ?? []) as typeof requests;
+    }
   }
 }

@@ -1,6 +1,6 @@
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoDeviceRegistry } from '../../lambdas/adapters/dynamo-device-registry.ts';
+import { DynamoDeviceRegistry, onlineShard } from '../../lambdas/adapters/dynamo-device-registry.ts';
 import { InvalidTokenError } from '../../lambdas/domain/errors.ts';
 import type { DeviceStatusUpdate } from '../../lambdas/ports.ts';
 import { ensureTable, type LocalDynamo, startDynamo } from '../../lib/local/dynamo.ts';
@@ -36,33 +36,74 @@ describe('DynamoDeviceRegistry on dynalite', () => {
     await dynamo.close();
   });
 
-  it('stores a first status with firstSeen = lastSeen', async () => {
-    const outcome = await registry.recordStatus(update('r-1', 1_000, { battery: { percent: 50 } }));
+  it('stores a first sighting with firstSeen = lastSeen, online, and returns the new record', async () => {
+    const result = await registry.recordSighting(update('r-1', 1_000, { battery: { percent: 50 } }));
 
-    expect(outcome).toBe('applied');
-    expect(await registry.get('r-1')).toEqual({
+    const stored = {
       deviceId: 'r-1',
       deviceType: 'tracker',
       lastSeen: 1_000,
       firstSeen: 1_000,
       firmwareVersion: '1.0.0',
       battery: { percent: 50 },
+      online: true,
+    };
+    expect(result).toEqual({ outcome: 'applied', after: stored });
+    expect(await registry.get('r-1')).toEqual(stored);
+  });
+
+  it('returns the record before and after a later sighting', async () => {
+    await registry.recordSighting(update('r-4', 1_000, { battery: { percent: 50 } }));
+
+    const result = await registry.recordSighting(update('r-4', 2_000, { battery: { percent: 10 } }));
+
+    expect(result).toMatchObject({
+      outcome: 'applied',
+      before: { battery: { percent: 50 } },
+      after: { battery: { percent: 10 }, lastSeen: 2_000, firstSeen: 1_000 },
     });
+    expect(await registry.get('r-4')).toEqual(result.outcome === 'applied' ? result.after : undefined);
+  });
+
+  it('finds silent online devices through the online index and marks them offline once', async () => {
+    await registry.recordSighting(update('quiet-1', 10_000));
+    await registry.recordSighting(update('loud-1', 90_000));
+    const shard = Number(onlineShard('quiet-1').split('#')[1]);
+
+    const silent = await registry.silentDevices(shard, 50_000, 100);
+    const marked = await registry.markOffline('quiet-1', 10_000);
+    const again = await registry.markOffline('quiet-1', 10_000);
+
+    expect(silent.map((d) => d.deviceId)).toContain('quiet-1');
+    expect(silent.map((d) => d.deviceId)).not.toContain('loud-1');
+    expect(marked?.after.online).toBe(false);
+    expect(again).toBeUndefined();
+    expect(await registry.silentDevices(shard, 50_000, 100)).not.toContainEqual(
+      expect.objectContaining({ deviceId: 'quiet-1' }),
+    );
+  });
+
+  it('does not mark offline a device seen again since the sweeper looked', async () => {
+    await registry.recordSighting(update('racer', 10_000));
+    await registry.recordSighting(update('racer', 20_000));
+
+    expect(await registry.markOffline('racer', 10_000)).toBeUndefined();
+    expect((await registry.get('racer'))?.online).toBe(true);
   });
 
   it('ignores a status older than the stored one (out-of-order delivery) and reports it stale', async () => {
-    await registry.recordStatus(update('r-2', 2_000, { firmwareVersion: '2.0.0' }));
+    await registry.recordSighting(update('r-2', 2_000, { firmwareVersion: '2.0.0' }));
 
-    const outcome = await registry.recordStatus(update('r-2', 1_500, { firmwareVersion: '1.0.0' }));
+    const result = await registry.recordSighting(update('r-2', 1_500, { firmwareVersion: '1.0.0' }));
 
-    expect(outcome).toBe('stale');
+    expect(result).toEqual({ outcome: 'stale' });
     expect((await registry.get('r-2'))?.firmwareVersion).toBe('2.0.0');
   });
 
   it('keeps stored fields a newer status omits, keeps firstSeen, and moves lastSeen', async () => {
-    await registry.recordStatus(update('r-3', 1_000, { battery: { percent: 70 }, signal: { rsrp: -100 } }));
+    await registry.recordSighting(update('r-3', 1_000, { battery: { percent: 70 }, signal: { rsrp: -100 } }));
 
-    await registry.recordStatus(update('r-3', 3_000, { signal: { rsrp: -90 } }));
+    await registry.recordSighting(update('r-3', 3_000, { signal: { rsrp: -90 } }));
 
     expect(await registry.get('r-3')).toMatchObject({
       lastSeen: 3_000,
@@ -79,7 +120,7 @@ describe('DynamoDeviceRegistry on dynalite', () => {
   it('pages through every device exactly once', async () => {
     // Prepare
     for (let i = 0; i < 7; i++)
-      await registry.recordStatus(update(`page-${i}`, 1_000, { deviceType: 'pager' }));
+      await registry.recordSighting(update(`page-${i}`, 1_000, { deviceType: 'pager' }));
 
     // Act
     const seen: string[] = [];

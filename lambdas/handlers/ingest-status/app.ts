@@ -62,8 +62,8 @@ export function build(env: HandlerEnv, runtime: HandlerRuntime = processRuntime)
       metrics.put('InvalidRuleEvents', 1, 'Count', { MessageType: 'status' });
       return { outcome: 'rejected', reason: error.message };
     }
-    const outcome = await registry.recordStatus(update);
-    metrics.put('StatusMessages', 1, 'Count', { Outcome: outcome });
-    return { outcome };
+    const result = await registry.recordSighting(update);
+    metrics.put('StatusMessages', 1, 'Count', { Outcome: result.outcome });
+    return { outcome: result.outcome };
   };
 }

@@ -1,0 +1,50 @@
+import { BatchGetCommand, BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+
+/** DynamoDB's limits per request: 25 writes, 100 reads. */
+const WRITE_CHUNK = 25;
+const READ_CHUNK = 100;
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Writes items in batches of 25, resending what DynamoDB leaves unprocessed (throttling) with backoff
+ * until everything is written — a batch write may otherwise silently drop items.
+ */
+export async function batchPut(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  items: readonly Record<string, unknown>[],
+): Promise<void> {
+  for (let i = 0; i < items.length; i += WRITE_CHUNK) {
+    let requests = items.slice(i, i + WRITE_CHUNK).map((Item) => ({ PutRequest: { Item } }));
+    for (let attempt = 0; requests.length > 0; attempt++) {
+      if (attempt > 0) await pause(Math.min(1000, 25 * 2 ** attempt));
+      const result = await client.send(new BatchWriteCommand({ RequestItems: { [tableName]: requests } }));
+      requests = (result.UnprocessedItems?.[tableName] ?? []) as typeof requests;
+    }
+  }
+}
+
+/** Reads items by key in batches of 100, resending unprocessed keys; returns the items found. */
+export async function batchGet(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  keys: readonly Record<string, unknown>[],
+  consistent = true,
+): Promise<Record<string, unknown>[]> {
+  const found: Record<string, unknown>[] = [];
+  for (let i = 0; i < keys.length; i += READ_CHUNK) {
+    let pending = keys.slice(i, i + READ_CHUNK);
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt > 0) await pause(Math.min(1000, 25 * 2 ** attempt));
+      const result = await client.send(
+        new BatchGetCommand({
+          RequestItems: { [tableName]: { Keys: [...pending], ConsistentRead: consistent } },
+        }),
+      );
+      found.push(...((result.Responses?.[tableName] ?? []) as Record<string, unknown>[]));
+      pending = (result.UnprocessedKeys?.[tableName]?.Keys ?? []) as typeof pending;
+    }
+  }
+  return found;
+}

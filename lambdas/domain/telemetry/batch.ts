@@ -1,0 +1,146 @@
+import type { TelemetryRule } from '../../../lib/protocol/telemetry-rules.ts';
+import type { TelemetryAlert } from './alerts.ts';
+import { rulesFor } from './compiled-rules.ts';
+import {
+  type DecodeStage,
+  decodeEnvelope,
+  decodeReadings,
+  PAYLOAD_FORMATS,
+  type PayloadFormat,
+} from './decode.ts';
+import { applyRules, clearOrphanedAlerts } from './engine.ts';
+import { type DeviceStreamState, draftOf, type StateDraft } from './state.ts';
+import { addToWindow, type WindowAggregate } from './windows.ts';
+
+/** One Kafka record, as the handler takes it out of Lambda's MSK event (value base64-decoded). */
+export interface StreamRecord {
+  /** Partition within the one telemetry topic the processor consumes. */
+  readonly partition: number;
+  /** Kafka offset: a 64-bit integer, as a decimal string (beyond `Number.MAX_SAFE_INTEGER` in time). */
+  readonly offset: string;
+  readonly value: Uint8Array;
+}
+
+/** A reading that passed validation, with who sent it and when the broker got it. */
+export interface ProcessedReading {
+  readonly deviceId: string;
+  readonly deviceType: string;
+  readonly ts: number;
+  readonly seq?: number;
+  readonly values: Readonly<Record<string, number>>;
+  readonly receivedAt: number;
+}
+
+/** A record that could not be decoded; it changed nothing. */
+export interface RejectedRecord {
+  readonly partition: number;
+  readonly offset: string;
+  readonly stage: DecodeStage;
+  readonly reason: string;
+}
+
+/** Everything one batch produced, each list in record order. */
+export interface BatchResult {
+  /** Next states of the devices whose state changed, by device id: write these, then commit offsets. */
+  readonly states: Map<string, DeviceStreamState>;
+  readonly readings: ProcessedReading[];
+  readonly alerts: TelemetryAlert[];
+  readonly closedWindows: WindowAggregate[];
+  readonly rejected: RejectedRecord[];
+  /** Readings left out of the aggregates because their window had already closed. */
+  readonly lateReadings: number;
+  /** Records skipped because the device's state already holds them (redelivered after a crash). */
+  readonly skipped: number;
+}
+
+const OFFSET = /^\d{1,20}$/;
+
+/**
+ * Runs one Kafka batch through decoding, rules and windows.
+ *
+ * Exactly once into state: every device state holds the highest offset applied per partition, and a
+ * record at or below it is skipped. Kafka delivers at least once — a crash after the state write and
+ * before the offset commit replays the batch — and the skip makes that replay add nothing to windows
+ * or alerts. Records of one device share a partition and arrive in order, so one offset per partition
+ * is enough. Alert and window ids are deterministic, so anything emitted twice is written twice alike.
+ *
+ * @param states the stored states of (at least) the batch's devices; not changed
+ * @param now the processor's clock, epoch ms: only stamps `updatedAt`, so results do not depend on it
+ */
+export function processBatch(
+  records: readonly StreamRecord[],
+  states: ReadonlyMap<string, DeviceStreamState>,
+  rules: readonly TelemetryRule[],
+  now: number,
+  formats: readonly PayloadFormat[] = PAYLOAD_FORMATS,
+): BatchResult {
+  const drafts = new Map<string, StateDraft>();
+  const readings: ProcessedReading[] = [];
+  const alerts: TelemetryAlert[] = [];
+  const closedWindows: WindowAggregate[] = [];
+  const rejected: RejectedRecord[] = [];
+  let lateReadings = 0;
+  let skipped = 0;
+
+  for (const { partition, offset, value } of records) {
+    if (!OFFSET.test(offset)) {
+      rejected.push({
+        partition,
+        offset,
+        stage: 'record',
+        reason: 'offset: must be a decimal integer string',
+      });
+      continue;
+    }
+    const envelope = decodeEnvelope(value);
+    if (!envelope.ok) {
+      rejected.push({ partition, offset, stage: envelope.stage, reason: envelope.reason });
+      continue;
+    }
+    const { deviceId, deviceType, receivedAt } = envelope;
+    const partitionKey = String(partition);
+    const applied = (drafts.get(deviceId) ?? states.get(deviceId))?.offsets[partitionKey];
+    // Offsets pass 2^53 on a busy, long-lived topic: compare them as 64-bit integers, not as Numbers.
+    if (applied !== undefined && BigInt(offset) <= BigInt(applied)) {
+      skipped++;
+      continue;
+    }
+    const decoded = decodeReadings(envelope, formats);
+    if (!decoded.ok) {
+      rejected.push({ partition, offset, stage: decoded.stage, reason: decoded.reason });
+      continue;
+    }
+
+    let draft = drafts.get(deviceId);
+    if (draft === undefined) {
+      draft = draftOf(states.get(deviceId), { deviceId, deviceType });
+      drafts.set(deviceId, draft);
+    }
+    draft.deviceType = deviceType;
+    const forType = rulesFor(rules, deviceType);
+    const first = decoded.readings[0];
+    if (first !== undefined) clearOrphanedAlerts(draft, forType, first.ts, alerts);
+    for (const reading of decoded.readings) {
+      const { ts, values } = reading;
+      readings.push(
+        reading.seq === undefined
+          ? { deviceId, deviceType, ts, values, receivedAt }
+          : { deviceId, deviceType, ts, seq: reading.seq, values, receivedAt },
+      );
+      applyRules(draft, forType, { ts, values, receivedAt }, alerts);
+      if (addToWindow(draft, reading, closedWindows)) lateReadings++;
+    }
+    draft.offsets[partitionKey] = offset;
+    draft.updatedAt = now;
+  }
+
+  return {
+    states: new Map<string, DeviceStreamState>(drafts),
+    readings,
+    alerts,
+    closedWindows,
+    rejected,
+    lateReadings,
+    skipped,
+  };
+}
