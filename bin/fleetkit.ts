@@ -7,7 +7,7 @@ import { buildFleetkit } from '../lib/stacks/fleetkit-app.ts';
  *
  * Context: `stage` (default `dev`), `account` / `region` (default the CLI's `CDK_DEFAULT_*`; without
  * either the stacks are environment-agnostic), `fleetkit:mskInstanceType`, `fleetkit:kafkaVersion`,
- * `fleetkit:logRetentionDays`. Example: `npx cdk deploy --all -c stage=prod -c region=eu-west-1`.
+ * `fleetkit:logRetentionDays`, `fleetkit:alarmEmail`. Example: `npx cdk deploy --all -c stage=prod -c region=eu-west-1`.
  */
 const app = new App();
 
@@ -28,6 +28,7 @@ const kafkaVersion = context('fleetkit:kafkaVersion');
 const logRetentionDays = context('fleetkit:logRetentionDays');
 const iotDataEndpointHost = context('fleetkit:iotDataEndpoint');
 const settingsJson = context('fleetkit:settings');
+const alarmEmail = context('fleetkit:alarmEmail');
 
 /** `-c fleetkit:settings='{"SHADOW_MAX_STATE_BYTES":"65536"}'`: a JSON object of strings. */
 function parseSettings(json: string): Record<string, string> {
@@ -51,6 +52,7 @@ buildFleetkit(app, {
   ...(logRetentionDays === undefined ? {} : { logRetentionDays: Number(logRetentionDays) }),
   ...(iotDataEndpointHost === undefined ? {} : { iotDataEndpointHost }),
   ...(settingsJson === undefined ? {} : { settings: parseSettings(settingsJson) }),
+  ...(alarmEmail === undefined ? {} : { alarmEmail }),
 });
 
 // Findings fail the synth; acknowledgements sit next to the construct that causes them, with reasons.

@@ -40,6 +40,67 @@ export const topology = {
         },
       ],
     },
+    fleetHealth: {
+      kind: 'table',
+      description: 'Fleet health counters per dimension (all, type, firmware), kept exact as devices change',
+      partitionKey: { name: 'dimension', type: 'S' },
+    },
+    deviceState: {
+      kind: 'table',
+      description:
+        'Stream processor state per device: last values, active alerts, open window, offsets applied',
+      partitionKey: { name: 'deviceId', type: 'S' },
+    },
+    telemetryAggregates: {
+      kind: 'table',
+      description: 'Closed 1-minute windows per device (min, max, mean, count per metric)',
+      partitionKey: { name: 'deviceId', type: 'S' },
+      sortKey: { name: 'windowStart', type: 'N' },
+      timeToLiveAttribute: 'expiresAt',
+    },
+    alerts: {
+      kind: 'table',
+      description: 'Alerts raised and cleared, per device and by day for the fleet',
+      partitionKey: { name: 'deviceId', type: 'S' },
+      sortKey: { name: 'alertKey', type: 'S' },
+      indexes: [
+        {
+          name: 'recent',
+          partitionKey: { name: 'day', type: 'S' },
+          sortKey: { name: 'alertKey', type: 'S' },
+        },
+      ],
+      timeToLiveAttribute: 'expiresAt',
+    },
+    telemetryRules: {
+      kind: 'table',
+      description: 'Telemetry rules as data (threshold, rate of change, heartbeat, anomaly), per rule id',
+      partitionKey: { name: 'ruleId', type: 'S' },
+    },
+    iotTelemetry: {
+      kind: 'stream',
+      description: 'Raw device telemetry from the IoT rule, keyed by device id',
+      topic: 'iot-telemetry',
+      partitions: 6,
+    },
+    processedTelemetry: {
+      kind: 'stream',
+      description: 'Validated, enriched readings and closed window aggregates',
+      topic: 'processed-telemetry',
+      partitions: 6,
+    },
+    fleetAlerts: {
+      kind: 'stream',
+      description: 'Alerts raised and cleared',
+      topic: 'fleet-alerts',
+      partitions: 3,
+    },
+    telemetryDeadLetters: {
+      kind: 'stream',
+      description: 'Telemetry records that could not be processed, with the reason',
+      topic: 'telemetry-dlq',
+      partitions: 1,
+    },
     firmware: {
       kind: 'bucket',
       description: 'Firmware images, versioned; signed images are never overwritten in place',
@@ -69,9 +130,70 @@ export const topology = {
   functions: {
     ingestStatus: {
       handler: 'ingest-status',
-      description: 'Records device status messages in the registry',
+      description: 'Records device status messages in the registry and keeps the fleet health counters',
       rules: [{ topic: deviceTopicFilter('status'), payload: 'base64', add: DEVICE_RULE_FIELDS }],
-      uses: { registry: 'write' },
+      uses: { registry: 'write', fleetHealth: 'write' },
+    },
+    streamProcessor: {
+      handler: 'stream-processor',
+      description: 'Telemetry stream processor: rules, alerts, 1-minute windows, device health',
+      kafka: [
+        {
+          topic: 'iot-telemetry',
+          batchSize: 500,
+          maxBatchingWindowSeconds: 1,
+          startingPosition: 'TRIM_HORIZON',
+        },
+      ],
+      uses: {
+        iotTelemetry: 'read',
+        processedTelemetry: 'write',
+        fleetAlerts: 'write',
+        telemetryDeadLetters: 'write',
+        deviceState: 'readWrite',
+        telemetryAggregates: 'write',
+        alerts: 'write',
+        registry: 'write',
+        fleetHealth: 'write',
+        telemetryRules: 'read',
+      },
+      memoryMiB: 1024,
+      timeoutSeconds: 60,
+    },
+    fleetSweeper: {
+      handler: 'fleet-sweeper',
+      description: 'Every minute: devices gone silent go offline with a heartbeat alert; idle windows close',
+      schedules: [{ everyMinutes: 1 }],
+      uses: {
+        registry: 'readWrite',
+        deviceState: 'readWrite',
+        telemetryAggregates: 'write',
+        alerts: 'write',
+        fleetAlerts: 'write',
+        fleetHealth: 'write',
+        telemetryRules: 'read',
+      },
+      timeoutSeconds: 60,
+    },
+    healthReconciler: {
+      handler: 'health-reconciler',
+      description: 'Every hour: recounts the fleet health counters from the registry and fixes any drift',
+      schedules: [{ everyMinutes: 60 }],
+      uses: { registry: 'read', fleetHealth: 'readWrite' },
+      timeoutSeconds: 300,
+    },
+    apiFleet: {
+      handler: 'api-fleet',
+      description: 'HTTP API: fleet health, alerts, telemetry aggregates, telemetry rules',
+      routes: [
+        'GET /fleet/health',
+        'GET /alerts',
+        'GET /devices/{id}/aggregates',
+        'GET /telemetry/rules',
+        'PUT /telemetry/rules/{ruleId}',
+        'DELETE /telemetry/rules/{ruleId}',
+      ],
+      uses: { fleetHealth: 'read', alerts: 'read', telemetryAggregates: 'read', telemetryRules: 'readWrite' },
     },
     apiDevices: {
       handler: 'api-devices',
@@ -104,7 +226,29 @@ export const topology = {
       settings: SHADOW_SETTINGS,
     },
   },
-} as const satisfies Topology<'registry' | 'firmware' | 'shadows' | 'shadowTopics'>;
+  ingest: {
+    telemetry: {
+      description: 'Device telemetry into the iot-telemetry stream, keyed by device id so it stays ordered',
+      rule: { topic: deviceTopicFilter('telemetry'), payload: 'base64', add: DEVICE_RULE_FIELDS },
+      stream: 'iotTelemetry',
+      key: 'deviceId',
+    },
+  },
+} as const satisfies Topology<
+  | 'registry'
+  | 'firmware'
+  | 'shadows'
+  | 'shadowTopics'
+  | 'fleetHealth'
+  | 'deviceState'
+  | 'telemetryAggregates'
+  | 'alerts'
+  | 'telemetryRules'
+  | 'iotTelemetry'
+  | 'processedTelemetry'
+  | 'fleetAlerts'
+  | 'telemetryDeadLetters'
+>;
 
 /** Names of the topology's resources. */
 export type ResourceName = keyof typeof topology.resources;

@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration } from 'aws-cdk-lib';
-import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { ISecurityGroup, ISubnet, IVpc } from 'aws-cdk-lib/aws-ec2';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -20,10 +21,41 @@ const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const ESM_REQUIRE_BANNER =
   "import { createRequire as __fleetkitCreateRequire } from 'node:module'; const require = __fleetkitCreateRequire(import.meta.url);";
 
+/** Where a function in a VPC runs. */
+export interface FleetFunctionNetwork {
+  readonly vpc: IVpc;
+  /** Private subnets with a route to AWS APIs. */
+  readonly subnets: readonly ISubnet[];
+  readonly securityGroups: readonly ISecurityGroup[];
+}
+
+/**
+ * What Lambda needs of the execution role to attach a function to a VPC, written out instead of the
+ * AWS managed AWSLambdaVPCAccessExecutionRole (which would also allow writing to every log group)
+ * (https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html#configuration-vpc-permissions).
+ */
+export const VPC_ENI_ACTIONS = [
+  'ec2:CreateNetworkInterface',
+  'ec2:DescribeNetworkInterfaces',
+  'ec2:DescribeSubnets',
+  'ec2:DeleteNetworkInterface',
+  'ec2:AssignPrivateIpAddresses',
+  'ec2:UnassignPrivateIpAddresses',
+] as const;
+
 /** Properties of a {@link FleetFunction}. */
 export interface FleetFunctionProps {
   /** Folder under `lambdas/handlers/` whose `index.ts` exports `handler`. */
   readonly handler: string;
+  /**
+   * @default - a name CloudFormation generates
+   */
+  readonly functionName?: string;
+  /**
+   * Runs the function in these private subnets with these security groups.
+   * @default - not in a VPC
+   */
+  readonly network?: FleetFunctionNetwork;
   /**
    * @default - no description
    */
@@ -98,12 +130,28 @@ export class FleetFunction extends Construct {
       retention: props.logRetention ?? RetentionDays.ONE_MONTH,
     });
     this.logGroup.grantWrite(this.role);
+    const { network } = props;
+    if (network !== undefined) {
+      if (network.subnets.length === 0) throw new Error(`function ${props.handler}: network needs subnets`);
+      // In the default policy, which the function depends on: Lambda checks these when it creates it.
+      this.role.addToPrincipalPolicy(
+        new PolicyStatement({ actions: [...VPC_ENI_ACTIONS], resources: ['*'] }),
+      );
+    }
 
     this.function = new NodejsFunction(this, 'Function', {
       entry,
       projectRoot,
       depsLockFilePath: join(projectRoot, 'package-lock.json'),
       handler: 'handler',
+      ...(props.functionName === undefined ? {} : { functionName: props.functionName }),
+      ...(network === undefined
+        ? {}
+        : {
+            vpc: network.vpc,
+            vpcSubnets: { subnets: [...network.subnets] },
+            securityGroups: [...network.securityGroups],
+          }),
       runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,
       memorySize: memoryMiB,
@@ -134,7 +182,12 @@ export class FleetFunction extends Construct {
         defaultPolicy,
         '*',
         'xray:PutTraceSegments and xray:PutTelemetryRecords (added by active tracing) support no ' +
-          'resource-level permissions; AWS documents them on "*" only.',
+          'resource-level permissions; AWS documents them on "*" only.' +
+          (network === undefined
+            ? ''
+            : ' In a VPC, so do the EC2 Describe actions Lambda uses, and the network interfaces it ' +
+              'creates, assigns addresses to and deletes have ids unknown until it makes them: the six ' +
+              "EC2 actions of AWS's VPC execution role, and no other."),
       );
     }
   }

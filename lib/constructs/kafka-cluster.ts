@@ -2,14 +2,69 @@ import { Fn, Validations } from 'aws-cdk-lib';
 import { type ISubnet, type IVpc, Port, SecurityGroup } from 'aws-cdk-lib/aws-ec2';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { CfnBatchScramSecret, CfnCluster } from 'aws-cdk-lib/aws-msk';
+import { CfnBatchScramSecret, CfnCluster, CfnConfiguration, CfnTopic } from 'aws-cdk-lib/aws-msk';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { KafkaBootstrapBrokers } from './kafka-bootstrap-brokers.ts';
 
 /** Broker port for SASL/SCRAM over TLS (https://docs.aws.amazon.com/msk/latest/developerguide/port-info.html). */
 export const SCRAM_TLS_PORT = 9096;
 /** Broker port for IAM access control over TLS. */
 export const IAM_TLS_PORT = 9098;
+
+/** Kafka topic names: `[a-zA-Z0-9._-]`, 1-249 characters. */
+const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
+
+/**
+ * Replication of every topic: three copies where there are three brokers or more, else one per broker.
+ * `min.insync.replicas` is one less than that, at least 1. With the default two brokers (one per AZ)
+ * that is RF 2 and min ISR 1: an `acks=all` write still succeeds while MSK patches or replaces one
+ * broker (it does so one at a time), at the price that records written meanwhile live on one broker
+ * until the other catches up. min ISR 2 on two brokers would stop every acks=all producer during each
+ * broker restart. Three brokers (RF 3, min ISR 2) is AWS's recommendation once the fleet justifies ~50%
+ * more cluster cost (https://docs.aws.amazon.com/msk/latest/developerguide/bestpractices.html).
+ */
+export function kafkaReplication(brokerCount: number): {
+  replicationFactor: number;
+  minInsyncReplicas: number;
+} {
+  const replicationFactor = Math.min(brokerCount, 3);
+  return { replicationFactor, minInsyncReplicas: Math.max(1, replicationFactor - 1) };
+}
+
+/**
+ * The cluster's `server.properties` (an MSK configuration;
+ * https://docs.aws.amazon.com/msk/latest/developerguide/msk-configuration-properties.html).
+ *
+ * - `auto.create.topics.enable=false`: every topic is declared (one `AWS::MSK::Topic` per topology
+ *   stream, with its own partition count), so a producer with a misspelt topic gets an error instead of
+ *   silently creating a new, unconsumed topic. `num.partitions` only applies to topics created without a
+ *   count.
+ * - `allow.everyone.if.no.acl.found=true`: IAM clients (Lambda, the stream processor) are authorized by
+ *   IAM policies and never by Kafka ACLs. SASL/SCRAM clients are authorized by ACLs only, and this
+ *   cluster has none: with `false`, the IoT rule's SCRAM user could do nothing. The trade-off: whoever
+ *   holds the SCRAM secret may do anything on the data plane (read, write, create, delete topics). The
+ *   secret is readable only by the IoT rule role (IAM policy plus a customer-managed KMS key), the
+ *   brokers accept connections only from the clients and broker security groups, and traffic is TLS.
+ *   Per-user ACLs (WRITE and DESCRIBE on the ingest topics only) need a Kafka admin client at deploy
+ *   time; with those in place this becomes `false`.
+ */
+export function kafkaServerProperties(brokerCount: number): string {
+  const { replicationFactor, minInsyncReplicas } = kafkaReplication(brokerCount);
+  return [
+    'auto.create.topics.enable=false',
+    'num.partitions=6',
+    `default.replication.factor=${replicationFactor}`,
+    `min.insync.replicas=${minInsyncReplicas}`,
+    'allow.everyone.if.no.acl.found=true',
+  ].join('\n');
+}
+
+/** `3.9.x` → [3, 9]; undefined for a version string that does not start with major.minor. */
+function majorMinor(version: string): [number, number] | undefined {
+  const match = /^(\d+)\.(\d+)/.exec(version);
+  return match === null ? undefined : [Number(match[1]), Number(match[2])];
+}
 
 /** Properties of a {@link KafkaCluster}. */
 export interface KafkaClusterProps {
@@ -41,6 +96,13 @@ export interface KafkaClusterProps {
  */
 export class KafkaCluster extends Construct {
   readonly cluster: CfnCluster;
+  /** The cluster's `server.properties`, see {@link kafkaServerProperties}. */
+  readonly configuration: CfnConfiguration;
+  /** `b-1.<cluster>…:9096,b-2…:9096`, looked up at deploy time (CloudFormation does not return it). */
+  readonly bootstrapBrokersSaslScram: string;
+  readonly clusterName: string;
+  readonly brokerCount: number;
+  readonly kafkaVersion: string;
   /** The cluster ARN (its last segment is a UUID MSK assigns). */
   readonly clusterArn: string;
   /** Security group of the brokers. Lambda's MSK pollers use it too, so it admits itself. */
@@ -121,12 +183,26 @@ export class KafkaCluster extends Construct {
         'password is generated, 40 characters, and encrypted with a customer-managed, rotating key.',
     });
 
+    this.clusterName = props.clusterName;
+    this.brokerCount = brokerCount;
+    this.kafkaVersion = props.kafkaVersion ?? '3.9.x';
+    this.configuration = new CfnConfiguration(this, 'Configuration', {
+      name: props.clusterName,
+      description: `server.properties of ${props.clusterName}`,
+      kafkaVersionsList: [this.kafkaVersion],
+      serverProperties: kafkaServerProperties(brokerCount),
+    });
+
     const brokerLogs = new LogGroup(this, 'BrokerLogs', {
       retention: props.logRetention ?? RetentionDays.ONE_MONTH,
     });
     this.cluster = new CfnCluster(this, 'Cluster', {
       clusterName: props.clusterName,
-      kafkaVersion: props.kafkaVersion ?? '3.9.x',
+      kafkaVersion: this.kafkaVersion,
+      configurationInfo: {
+        arn: this.configuration.attrArn,
+        revision: this.configuration.attrLatestRevisionRevision,
+      },
       numberOfBrokerNodes: brokerCount,
       brokerNodeGroupInfo: {
         instanceType,
@@ -145,9 +221,42 @@ export class KafkaCluster extends Construct {
       loggingInfo: { brokerLogs: { cloudWatchLogs: { enabled: true, logGroup: brokerLogs.logGroupName } } },
     });
     this.clusterArn = this.cluster.attrArn;
-    new CfnBatchScramSecret(this, 'ScramSecrets', {
+    const scramSecrets = new CfnBatchScramSecret(this, 'ScramSecrets', {
       clusterArn: this.clusterArn,
       secretArnList: [this.scramSecret.secretArn],
+    });
+    const bootstrapBrokers = new KafkaBootstrapBrokers(this, 'BootstrapBrokers', {
+      clusterArn: this.clusterArn,
+      ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
+    });
+    // Asked once SCRAM is fully set up, so the brokers IoT is given are the ones its user can log in to.
+    bootstrapBrokers.node.addDependency(scramSecrets);
+    this.bootstrapBrokersSaslScram = bootstrapBrokers.saslScram;
+  }
+
+  /**
+   * Declares a topic with its partition count (MSK's topic API through CloudFormation, which needs Kafka
+   * 3.6 or later: https://docs.aws.amazon.com/msk/latest/developerguide/msk-topic-operations-information.html).
+   * Partitions can grow in place later; they can never shrink.
+   */
+  addTopic(id: string, topicName: string, partitions: number): CfnTopic {
+    if (!TOPIC_NAME.test(topicName)) {
+      throw new Error(`Kafka topic names allow [a-zA-Z0-9._-], 1-249 characters; got '${topicName}'`);
+    }
+    if (!Number.isInteger(partitions) || partitions < 1) {
+      throw new Error(`topic '${topicName}' needs a whole number of partitions >= 1; got ${partitions}`);
+    }
+    const version = majorMinor(this.kafkaVersion);
+    if (version === undefined || version[0] < 3 || (version[0] === 3 && version[1] < 6)) {
+      throw new Error(
+        `MSK declares topics only on Kafka 3.6 or later; the cluster runs '${this.kafkaVersion}'`,
+      );
+    }
+    return new CfnTopic(this, id, {
+      clusterArn: this.clusterArn,
+      topicName,
+      partitionCount: partitions,
+      replicationFactor: kafkaReplication(this.brokerCount).replicationFactor,
     });
   }
 }

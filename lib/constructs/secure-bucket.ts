@@ -31,7 +31,16 @@ export interface SecureBucketProps {
    * @default - objects never expire
    */
   readonly expireAfterDays?: number;
+  /**
+   * Publish S3 request metrics for the whole bucket under filter id {@link ALL_REQUESTS_FILTER}
+   * (`PutRequests` and others, billed as CloudWatch metrics), e.g. to alarm when anything is written.
+   * @default false
+   */
+  readonly requestMetrics?: boolean;
 }
+
+/** The `FilterId` dimension of a {@link SecureBucket}'s request metrics. */
+export const ALL_REQUESTS_FILTER = 'AllRequests';
 
 /**
  * A private S3 bucket with fleetkit's defaults: all public access blocked, TLS 1.2+ only, S3-managed
@@ -55,6 +64,7 @@ export class SecureBucket extends Bucket {
       encryption: BucketEncryption.S3_MANAGED,
       objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
       removalPolicy: RemovalPolicy.RETAIN,
+      ...(props.requestMetrics === true ? { metrics: [{ id: ALL_REQUESTS_FILTER }] } : {}),
       ...(props.serverAccessLogsBucket === undefined
         ? {}
         : {

@@ -1,5 +1,5 @@
 import type { HandlerEnv, HandlerRuntime } from '../../lambdas/shared/runtime.ts';
-import { functionEnv } from '../topology/env.ts';
+import { fixedResourceName, functionEnv } from '../topology/env.ts';
 import type { FunctionSpec, Topology } from '../topology/model.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, LOCAL_STAGE, localResourceName } from './names.ts';
 
@@ -15,6 +15,8 @@ export interface LocalEndpoints {
   readonly dynamodb: string;
   readonly s3: string;
   readonly iotData: string;
+  /** How functions reach the streams: `TOPIC_LOG_ENDPOINT` or `KAFKA_BROKERS`. */
+  readonly streams?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -28,7 +30,12 @@ export function localFunctionEnv(
   settings: Readonly<Record<string, string>> = {},
 ): HandlerEnv {
   return {
-    ...functionEnv(topology, spec, (name) => localResourceName(name), settings),
+    ...functionEnv(
+      topology,
+      spec,
+      (name, resource) => fixedResourceName(resource) ?? localResourceName(name),
+      settings,
+    ),
     STAGE: LOCAL_STAGE,
     AWS_REGION: LOCAL_REGION,
     AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
@@ -36,6 +43,7 @@ export function localFunctionEnv(
     AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
     AWS_ENDPOINT_URL_S3: endpoints.s3,
     AWS_ENDPOINT_URL_IOT_DATA_PLANE: endpoints.iotData,
+    ...endpoints.streams,
   };
 }
 

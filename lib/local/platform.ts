@@ -16,6 +16,7 @@ import { type RulesRunner, startRulesRunner } from './rules-runner.ts';
 import { type LocalS3, startS3 } from './s3.ts';
 import { type LocalScheduler, startScheduler } from './scheduler.ts';
 import { type SimulatedFleet, startFleet } from './sim/fleet.ts';
+import { type LocalStreams, startLocalStreams } from './stream-runtime.ts';
 
 export interface PlatformOptions {
   /** Where certificates, tables and objects are kept. @default '.fleetkit' */
@@ -39,6 +40,8 @@ export interface PlatformOptions {
   readonly out?: (line: string) => void;
   /** @default the topology of `lib/topology.ts` */
   readonly topology?: Topology;
+  /** A Kafka to use instead of the embedded topic log (`KAFKA_BROKERS`). */
+  readonly kafkaBrokers?: readonly string[];
   /** Overrides of function settings (`SHADOW_MAX_STATE_BYTES`, ...). */
   readonly settings?: Readonly<Record<string, string>>;
 }
@@ -59,6 +62,7 @@ export interface Platform {
   readonly functions: ReadonlyMap<string, LocalFunction>;
   readonly fleet: SimulatedFleet;
   readonly denials: readonly DenialEvent[];
+  readonly streams: LocalStreams;
   readonly log: PlatformLog;
   /** Stops everything, in reverse order of start; data stays in `dataDir`. */
   stop(): Promise<void>;
@@ -70,15 +74,9 @@ export interface Platform {
  * topology, all running the same handler modules as Lambda.
  */
 export async function startPlatform(options: PlatformOptions = {}): Promise<Platform> {
-  const topology = options.topology ?? defaultTopology;
+  const topology: Topology = options.topology ?? defaultTopology;
   validateTopology(topology);
   validateSettings(topology, options.settings ?? {});
-  const kafkaUsers = Object.entries(topology.functions).filter(([, fn]) => (fn.kafka ?? []).length > 0);
-  if (kafkaUsers.length > 0) {
-    throw new Error(
-      `functions ${kafkaUsers.map(([n]) => n).join(', ')} have Kafka triggers, which the local platform cannot feed yet (no local topic log)`,
-    );
-  }
   const dataDir = resolve(options.dataDir ?? '.fleetkit');
   const host = options.host ?? '127.0.0.1';
   await mkdir(dataDir, { recursive: true });
@@ -138,9 +136,17 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     stops.push(() => broker.close());
     const iotData = await startIotData({ broker, host });
     stops.push(() => iotData.close());
+    const streams = await startLocalStreams({
+      dataDir,
+      topology,
+      log,
+      host,
+      ...(options.kafkaBrokers === undefined ? {} : { kafkaBrokers: options.kafkaBrokers }),
+    });
+    stops.push(() => streams.stop());
     const functions = await loadFunctions(
       topology,
-      { dynamodb: dynamo.endpoint, s3: s3.endpoint, iotData: iotData.endpoint },
+      { dynamodb: dynamo.endpoint, s3: s3.endpoint, iotData: iotData.endpoint, streams: streams.functionEnv },
       (name) => ({
         write: (line) => log.handlerLine(name, line),
         now: Date.now,
@@ -148,7 +154,20 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       options.settings,
     );
 
-    const rules = startRulesRunner({ broker, functions, log, dataDir });
+    const rules = startRulesRunner({
+      broker,
+      functions,
+      log,
+      dataDir,
+      streams: streams.backend,
+      ingest: Object.entries(topology.ingest ?? {}).map(([name, ingest]) => {
+        const stream = topology.resources[ingest.stream];
+        if (stream?.kind !== 'stream')
+          throw new Error(`ingest '${name}' targets '${ingest.stream}', not a stream`);
+        return { name, rule: ingest.rule, topic: stream.topic, key: ingest.key };
+      }),
+    });
+    await streams.startConsumers(functions);
     const scheduler = startScheduler(functions, log);
     stops.push(() => scheduler.stop());
 
@@ -199,6 +218,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       functions,
       fleet,
       denials,
+      streams,
       log,
       stop: stopAll,
     };

@@ -6,6 +6,7 @@ import { evaluateRule, RuleEvaluationError, topicMatches } from '../topology/rul
 import type { BrokerMessage, LocalBroker } from './broker.ts';
 import type { LocalFunction } from './functions.ts';
 import type { PlatformLog } from './platform-log.ts';
+import type { TopicBackend } from './streams/backend.ts';
 import { WorkQueue } from './work-queue.ts';
 
 export interface RulesRunnerOptions {
@@ -18,6 +19,15 @@ export interface RulesRunnerOptions {
   readonly retryDelaysMs?: readonly number[];
   /** @default 64 */
   readonly concurrency?: number;
+  /** Rules whose action appends to a stream (IoT Core's Kafka action in AWS). */
+  readonly ingest?: ReadonlyArray<{
+    readonly name: string;
+    readonly rule: TopicRule;
+    readonly topic: string;
+    readonly key: string;
+  }>;
+  /** Where ingest rules append. */
+  readonly streams?: Pick<TopicBackend, 'produce'>;
 }
 
 /** The local rules engine: each rule's filter → the rule's output → its function, invoked asynchronously. */
@@ -80,7 +90,48 @@ export function startRulesRunner(options: RulesRunnerOptions): RulesRunner {
     }
   };
 
+  const ingest = (message: BrokerMessage) => {
+    for (const target of options.ingest ?? []) {
+      if (!topicMatches(target.rule.topic, message.topic)) continue;
+      queue.push(async () => {
+        let event: Record<string, unknown>;
+        try {
+          event = evaluateRule(target.rule, message);
+        } catch (error) {
+          if (!(error instanceof RuleEvaluationError)) throw error;
+          await record('rule-errors.jsonl', {
+            ingest: target.name,
+            topic: message.topic,
+            reason: error.message,
+          });
+          return;
+        }
+        try {
+          await options.streams?.produce(target.topic, [
+            { key: String(event[target.key]), value: JSON.stringify(event) },
+          ]);
+        } catch (error) {
+          // What the Kafka action could not deliver goes to the error action, as in AWS.
+          options.log.event('error', 'ingest rule could not append to its stream', {
+            ingest: target.name,
+            topic: message.topic,
+            stream: target.topic,
+            ...describeError(error),
+          });
+          await record('rule-errors.jsonl', {
+            ingest: target.name,
+            topic: message.topic,
+            stream: target.topic,
+            ...describeError(error),
+            payload: message.payload.toString('base64'),
+          });
+        }
+      });
+    }
+  };
+
   const onMessage = (message: BrokerMessage) => {
+    ingest(message);
     for (const { rule, fn } of bindings) {
       if (!topicMatches(rule.topic, message.topic)) continue;
       queue.push(async () => {

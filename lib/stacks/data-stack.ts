@@ -5,7 +5,7 @@ import type { ResourceRef } from '../constructs/resource-access.ts';
 import { SecureBucket } from '../constructs/secure-bucket.ts';
 import type { KeyAttribute, TableResource, Topology } from '../topology/model.ts';
 import { RULE_ERRORS_RESOURCE, validateTopology } from '../topology/validate.ts';
-import type { FleetkitNames } from './names.ts';
+import { type FleetkitNames, KAFKA_DLQ } from './names.ts';
 
 /** The topology name of the bucket IoT rule error actions write to; reserved. */
 export const RULE_ERRORS = RULE_ERRORS_RESOURCE;
@@ -18,6 +18,8 @@ export interface DataStackProps extends StackProps {
   readonly ruleErrorsExpiryDays?: number;
   /** @default 365 */
   readonly accessLogsExpiryDays?: number;
+  /** Days a batch a Kafka trigger gave up on is kept. @default 30 */
+  readonly kafkaDlqExpiryDays?: number;
 }
 
 function pascalCase(name: string): string {
@@ -46,6 +48,13 @@ export class DataStack extends Stack {
   readonly ruleErrorsBucket: SecureBucket;
   /** Name and ARN of {@link ruleErrorsBucket}. */
   readonly ruleErrorsRef: { readonly bucketName: string; readonly arn: string };
+  /**
+   * Where Kafka triggers send the batches Lambda gave up on, if the topology has Kafka triggers. With
+   * request metrics, so that an alarm can see any write.
+   */
+  readonly kafkaDlqBucket?: SecureBucket;
+  /** Name and ARN of {@link kafkaDlqBucket}. */
+  readonly kafkaDlqRef?: { readonly bucketName: string; readonly arn: string };
 
   constructor(scope: Construct, id: string, props: DataStackProps) {
     super(scope, id, props);
@@ -72,6 +81,20 @@ export class DataStack extends Stack {
       expireAfterDays: props.ruleErrorsExpiryDays ?? 30,
     });
     this.ruleErrorsRef = { bucketName: names.bucket(RULE_ERRORS), arn: names.bucketArn(RULE_ERRORS) };
+
+    if (Object.hasOwn(topology.resources, KAFKA_DLQ)) {
+      throw new Error(`resource '${KAFKA_DLQ}' is reserved for the platform; choose another name`);
+    }
+    if (Object.values(topology.functions).some((fn) => (fn.kafka ?? []).length > 0)) {
+      this.kafkaDlqBucket = new SecureBucket(this, 'KafkaDlqBucket', {
+        bucketName: names.kafkaDlqBucket,
+        serverAccessLogsBucket: this.accessLogsBucket,
+        serverAccessLogsPrefix: `${KAFKA_DLQ}/`,
+        expireAfterDays: props.kafkaDlqExpiryDays ?? 30,
+        requestMetrics: true,
+      });
+      this.kafkaDlqRef = { bucketName: names.kafkaDlqBucket, arn: names.kafkaDlqBucketArn };
+    }
 
     const tables: Record<string, Table> = {};
     const buckets: Record<string, SecureBucket> = {};

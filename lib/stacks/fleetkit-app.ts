@@ -7,6 +7,7 @@ import type { Topology } from '../topology/model.ts';
 import { validateSettings, validateTopology } from '../topology/validate.ts';
 import { topology as fleetkitTopology } from '../topology.ts';
 import { DataStack } from './data-stack.ts';
+import { MonitoringStack } from './monitoring-stack.ts';
 import { FleetkitNames } from './names.ts';
 import { RuntimeStack } from './runtime-stack.ts';
 import { StreamingStack } from './streaming-stack.ts';
@@ -42,6 +43,21 @@ export interface FleetkitProps {
    * @default - the topology's defaults
    */
   readonly settings?: Readonly<Record<string, string>>;
+  /**
+   * An e-mail address subscribed to every alarm.
+   * @default - none
+   */
+  readonly alarmEmail?: string;
+  /**
+   * Alarm thresholds, see `MonitoringStackProps`.
+   * @default - the monitoring stack's defaults
+   */
+  readonly alarmThresholds?: {
+    readonly fleetOnlinePercentBelow?: number;
+    readonly alertsPer5MinutesAbove?: number;
+    readonly consumerOffsetLagAbove?: number;
+    readonly consumerErrorsPer5Minutes?: number;
+  };
 }
 
 /** The stacks of one stage. */
@@ -50,6 +66,7 @@ export interface Fleetkit {
   readonly data: DataStack;
   readonly streaming: StreamingStack;
   readonly runtime: RuntimeStack;
+  readonly monitoring: MonitoringStack;
 }
 
 function retention(days: number): RetentionDays {
@@ -87,12 +104,13 @@ function topicRefs(
 }
 
 /**
- * Builds one stage of fleetkit in `scope` (an App, or a Stage for several in one app): data, streaming
- * and runtime stacks, named `fleetkit-<stage>-<part>`.
+ * Builds one stage of fleetkit in `scope` (an App, or a Stage for several in one app): data, streaming,
+ * runtime and monitoring stacks, named `fleetkit-<stage>-<part>`.
  *
- * The runtime stack depends on the other two and nothing depends on it, so functions and triggers can
- * change without touching stateful resources. It reaches data resources by name (see `FleetkitNames`),
- * so the dependency on the data stack is declared rather than inferred from exports.
+ * The runtime stack depends on data and streaming, so functions and triggers can change without
+ * touching stateful resources. It reaches data resources by name (see `FleetkitNames`), so the
+ * dependency on the data stack is declared rather than inferred from exports. Monitoring depends on
+ * runtime and finds functions, queues and rules by name too; only the HTTP API id is an export.
  */
 export function buildFleetkit(scope: Construct, props: FleetkitProps): Fleetkit {
   const names = new FleetkitNames(props.stage);
@@ -111,7 +129,8 @@ export function buildFleetkit(scope: Construct, props: FleetkitProps): Fleetkit 
   const streaming = new StreamingStack(scope, 'Streaming', {
     ...common,
     stackName: names.stack('streaming'),
-    description: 'fleetkit: VPC and MSK cluster',
+    description: 'fleetkit: VPC, MSK cluster and its topics',
+    topology,
     logRetention,
     ...(props.mskInstanceType === undefined ? {} : { mskInstanceType: props.mskInstanceType }),
     ...(props.kafkaVersion === undefined ? {} : { kafkaVersion: props.kafkaVersion }),
@@ -123,7 +142,20 @@ export function buildFleetkit(scope: Construct, props: FleetkitProps): Fleetkit 
     topology,
     resources: { ...data.refs, ...topicRefs(topology, names, streaming.kafka.clusterArn) },
     ruleErrors: data.ruleErrorsRef,
-    kafkaClusterArn: streaming.kafka.clusterArn,
+    streaming: {
+      clusterArn: streaming.kafka.clusterArn,
+      vpc: streaming.vpc,
+      subnets: streaming.vpc.privateSubnets,
+      clientSecurityGroup: streaming.kafka.clientSecurityGroup,
+      awsApiSecurityGroup: streaming.awsApiSecurityGroup,
+      bootstrapBrokersSaslScram: streaming.kafka.bootstrapBrokersSaslScram,
+      scramSecret: {
+        name: names.iotRulesScramSecret,
+        arn: streaming.kafka.scramSecret.secretArn,
+        keyArn: streaming.kafka.scramSecretKey.keyArn,
+      },
+      ...(data.kafkaDlqRef === undefined ? {} : { kafkaDlq: data.kafkaDlqRef }),
+    },
     logRetention,
     ...(props.iotDataEndpointHost === undefined ? {} : { iotDataEndpointHost: props.iotDataEndpointHost }),
     ...(props.settings === undefined ? {} : { settings: props.settings }),
@@ -131,8 +163,22 @@ export function buildFleetkit(scope: Construct, props: FleetkitProps): Fleetkit 
   runtime.addStackDependency(data, 'functions use tables and buckets by name');
   runtime.addStackDependency(streaming, 'Kafka triggers consume from the MSK cluster');
 
-  for (const stack of [data, streaming, runtime]) {
+  const monitoring = new MonitoringStack(scope, 'Monitoring', {
+    ...common,
+    stackName: names.stack('monitoring'),
+    description: 'fleetkit: alarms, alarm topic and dashboard',
+    topology,
+    ...(runtime.httpApi === undefined ? {} : { httpApiId: runtime.httpApi.api.apiId }),
+    asyncFailureQueue: runtime.asyncFailures !== undefined,
+    kafka: { clusterName: streaming.kafka.clusterName, brokerCount: streaming.kafka.brokerCount },
+    ...(data.kafkaDlqRef === undefined ? {} : { kafkaDlqBucketName: data.kafkaDlqRef.bucketName }),
+    ...props.alarmThresholds,
+    ...(props.alarmEmail === undefined ? {} : { alarmEmail: props.alarmEmail }),
+  });
+  monitoring.addStackDependency(runtime, 'alarms watch the functions, queues and rules it makes');
+
+  for (const stack of [data, streaming, runtime, monitoring]) {
     Tags.of(stack).add('fleetkit:stage', names.stage);
   }
-  return { names, data, streaming, runtime };
+  return { names, data, streaming, runtime, monitoring };
 }

@@ -1,9 +1,28 @@
-import { Aws } from 'aws-cdk-lib';
+import { Aws, CrossStackReferences, ReferenceStrength, type Stack } from 'aws-cdk-lib';
 import { kebabCase, stageResourceName } from '../topology/env.ts';
+
+/** The platform's bucket resource name for Kafka trigger failures; a topology resource may not take it. */
+export const KAFKA_DLQ = 'kafkaDlq';
 
 const STAGE = /^[a-z](?:[a-z0-9-]{0,10}[a-z0-9])?$/;
 /** S3 allows 63: `fleetkit-` (9), then `<stage>-<name>`, then `-<account id (12)>-<longest region (14)>` (28). */
 const BUCKET_NAME_BUDGET = 63 - 9 - 28;
+
+/** The context key of CDK's default cross-stack reference strength. */
+const CROSS_STACK_REFERENCES = '@aws-cdk/core:defaultCrossStackReferences';
+
+/**
+ * Makes the references `stack` takes from other stacks strong (CloudFormation exports), unless the app
+ * chose a strength (`-c @aws-cdk/core:defaultCrossStackReferences=...`): a producer (the streaming
+ * stack's cluster, the runtime stack's HTTP API) cannot be deleted under a consumer. That is CDK's
+ * default, said explicitly; the price is that removing a referenced resource takes two deployments.
+ * Call it first in the stack's constructor: context cannot change once the stack has children.
+ */
+export function consumeStrongReferences(stack: Stack): void {
+  if (stack.node.tryGetContext(CROSS_STACK_REFERENCES) === undefined) {
+    CrossStackReferences.of(stack).consume(ReferenceStrength.STRONG);
+  }
+}
 
 /** An ARN in the deploying account and region, built from pseudo parameters so any stack can use it. */
 export function regionalArn(service: string, resource: string): string {
@@ -95,6 +114,49 @@ export class FleetkitNames {
   /** MSK only associates SCRAM secrets whose name starts with `AmazonMSK_`. */
   get iotRulesScramSecret(): string {
     return `AmazonMSK_fleetkit-${this.stage}-iot-rules`;
+  }
+
+  /**
+   * `fleetkit-dev-ingest-status`: fixed rather than generated, so the monitoring stack names functions in
+   * alarms and dashboards without a CloudFormation export (which would block removing a function).
+   */
+  function(functionName: string): string {
+    const name = stageResourceName(this.stage, functionName);
+    if (name.length > 64) throw new Error(`Lambda function names allow 64 characters; got '${name}'`);
+    return name;
+  }
+
+  /** The queue that keeps failed asynchronous invocations: `fleetkit-dev-async-failures`. */
+  get asyncFailureQueue(): string {
+    return `fleetkit-${this.stage}-async-failures`;
+  }
+
+  /**
+   * The bucket Kafka triggers send the batches Lambda gave up on to. Named like a topology bucket, so the
+   * topology may not use the name (see {@link KAFKA_DLQ}).
+   */
+  get kafkaDlqBucket(): string {
+    return this.bucket(KAFKA_DLQ);
+  }
+
+  /** ARN of {@link kafkaDlqBucket}. */
+  get kafkaDlqBucketArn(): string {
+    return this.bucketArn(KAFKA_DLQ);
+  }
+
+  /** Kafka triggers share provisioned pollers within a stage (Lambda poller groups share EPU capacity). */
+  get kafkaPollerGroup(): string {
+    return `fleetkit-${this.stage}`;
+  }
+
+  /** The SNS topic alarms notify. */
+  get alarmTopic(): string {
+    return `fleetkit-${this.stage}-alarms`;
+  }
+
+  /** The CloudWatch dashboard. */
+  get dashboard(): string {
+    return `fleetkit-${this.stage}`;
   }
 
   /** Consumer group of one Kafka trigger: fixed rather than Lambda's generated one, so IAM can name it. */

@@ -1,6 +1,8 @@
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import type { ISecurityGroup, ISubnet, IVpc } from 'aws-cdk-lib/aws-ec2';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
@@ -11,9 +13,42 @@ import { FleetHttpApi } from '../constructs/http-routes.ts';
 import { IotDataEndpoint } from '../constructs/iot-data-endpoint.ts';
 import { KafkaConsumer } from '../constructs/kafka-consumer.ts';
 import { grantResourceAccess, type ResourceRef } from '../constructs/resource-access.ts';
+import { KafkaRuleDestination, StreamIngestRule } from '../constructs/stream-ingest-rule.ts';
 import { functionEnv, usesOf } from '../topology/env.ts';
-import type { FunctionSpec, Topology } from '../topology/model.ts';
-import type { FleetkitNames } from './names.ts';
+import type { FunctionSpec, StreamIngest, StreamResource, Topology } from '../topology/model.ts';
+import { consumeStrongReferences, type FleetkitNames } from './names.ts';
+
+/** The SASL mechanism functions use with MSK: IAM (`aws-msk-iam-sasl-signer-js`), port 9098. */
+export const KAFKA_SASL_MECHANISM = 'aws-msk-iam';
+
+/** What the runtime stack needs of the streaming stack for stream functions, triggers and ingest rules. */
+export interface RuntimeStreaming {
+  readonly clusterArn: string;
+  readonly vpc: IVpc;
+  /** Private subnets: stream functions and the IoT rule VPC destination run there. */
+  readonly subnets: readonly ISubnet[];
+  /** Reaches the brokers' TLS ports and nothing else. */
+  readonly clientSecurityGroup: ISecurityGroup;
+  /** HTTPS to AWS APIs, for functions (the IoT destination does not get it). */
+  readonly awsApiSecurityGroup: ISecurityGroup;
+  /** `b-1…:9096,…`, for the IoT Kafka action. */
+  readonly bootstrapBrokersSaslScram: string;
+  /** The SCRAM secret IoT rules read with `get_secret`, and the key it is encrypted with. */
+  readonly scramSecret: { readonly name: string; readonly arn: string; readonly keyArn: string };
+  /**
+   * Where Kafka triggers send the batches Lambda gave up on.
+   * @default - none: Lambda's on-demand defaults (retry until the records expire)
+   */
+  readonly kafkaDlq?: { readonly bucketName: string; readonly arn: string };
+}
+
+/** An MSK event source mapping the runtime stack made. */
+export interface KafkaTriggerRef {
+  /** Topology function name. */
+  readonly functionName: string;
+  readonly topic: string;
+  readonly consumer: KafkaConsumer;
+}
 
 /** Properties of the {@link RuntimeStack}. */
 export interface RuntimeStackProps extends StackProps {
@@ -24,10 +59,10 @@ export interface RuntimeStackProps extends StackProps {
   /** The bucket IoT rule error actions write to. */
   readonly ruleErrors: { readonly bucketName: string; readonly arn: string };
   /**
-   * The MSK cluster Kafka triggers consume from.
-   * @default - none; a topology with Kafka triggers is refused
+   * The MSK cluster and its network, for functions that use streams, Kafka triggers and ingest rules.
+   * @default - none; a topology that uses streams is refused
    */
-  readonly kafkaClusterArn?: string;
+  readonly streaming?: RuntimeStreaming;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
   /**
@@ -66,14 +101,21 @@ export class RuntimeStack extends Stack {
   /** The HTTP API, if any function has routes. */
   readonly httpApi?: FleetHttpApi;
   readonly devicePolicy: DevicePolicy;
+  /** Ingest rules by topology ingest name. */
+  readonly ingestRules: Readonly<Record<string, StreamIngestRule>>;
+  /** Every Kafka trigger. */
+  readonly kafkaTriggers: readonly KafkaTriggerRef[];
 
   private readonly props: RuntimeStackProps;
+  private readonly triggers: KafkaTriggerRef[] = [];
+  private kafkaRuleDestination?: KafkaRuleDestination;
   private asyncFailureQueue?: Queue;
   private iotDataEndpoint?: IotDataEndpoint;
   private ruleErrorRole?: RuleErrorRole;
 
   constructor(scope: Construct, id: string, props: RuntimeStackProps) {
     super(scope, id, props);
+    consumeStrongReferences(this);
     this.props = props;
     const { names, topology } = props;
     const functions: Record<string, FleetFunction> = {};
@@ -81,6 +123,24 @@ export class RuntimeStack extends Stack {
       functions[name] = this.addFunction(name, spec);
     }
     this.functions = functions;
+    this.kafkaTriggers = this.triggers;
+
+    const ingestRules: Record<string, StreamIngestRule> = {};
+    const functionRuleNames = new Set(
+      Object.entries(topology.functions).flatMap(([name, spec]) =>
+        (spec.rules ?? []).map((_, i) => names.topicRule(name, i)),
+      ),
+    );
+    for (const [name, ingest] of Object.entries(topology.ingest ?? {})) {
+      const ruleName = names.topicRule(name, 0);
+      if (functionRuleNames.has(ruleName)) {
+        throw new Error(
+          `ingest '${name}' would be IoT rule '${ruleName}', which a function's rule already is`,
+        );
+      }
+      ingestRules[name] = this.addIngestRule(name, ruleName, ingest);
+    }
+    this.ingestRules = ingestRules;
 
     const routed = Object.entries(topology.functions).filter(([, spec]) => (spec.routes ?? []).length > 0);
     if (routed.length > 0) {
@@ -104,14 +164,33 @@ export class RuntimeStack extends Stack {
     });
   }
 
+  /** Failed asynchronous invocations (`names.asyncFailureQueue`), if any function is invoked asynchronously. */
+  get asyncFailures(): Queue | undefined {
+    return this.asyncFailureQueue;
+  }
+
   private addFunction(name: string, spec: FunctionSpec): FleetFunction {
     const { names, topology } = this.props;
     const id = pascalCase(name);
     // Triggers that invoke asynchronously get retries and a dead-letter queue; the others answer a caller.
     const invokedAsync = (spec.rules ?? []).length > 0 || (spec.schedules ?? []).length > 0;
+    const uses = usesOf(topology, spec);
+    const streamUses = uses.filter((use) => use.resource.kind === 'stream');
+    // Producers and consumers alike reach the brokers (IAM, port 9098) from the private subnets.
+    const streaming = streamUses.length > 0 ? this.streaming(`function '${name}' uses streams`) : undefined;
     const fn = new FleetFunction(this, id, {
       handler: spec.handler,
+      functionName: names.function(name),
       description: spec.description,
+      ...(streaming === undefined
+        ? {}
+        : {
+            network: {
+              vpc: streaming.vpc,
+              subnets: streaming.subnets,
+              securityGroups: [streaming.clientSecurityGroup, streaming.awsApiSecurityGroup],
+            },
+          }),
       environment: {
         ...functionEnv(
           topology,
@@ -120,9 +199,13 @@ export class RuntimeStack extends Stack {
           this.props.settings,
         ),
         // Publishers reach IoT Core's data plane at the account's endpoint, through the SDK's own variable.
-        ...(usesOf(topology, spec).some((use) => use.resource.kind === 'topics')
+        ...(uses.some((use) => use.resource.kind === 'topics')
           ? { AWS_ENDPOINT_URL_IOT_DATA_PLANE: this.dataEndpoint().url }
           : {}),
+        // Brokers are resolved at cold start (kafka:GetBootstrapBrokers), so a broker change needs no deploy.
+        ...(streaming === undefined
+          ? {}
+          : { MSK_CLUSTER_ARN: streaming.clusterArn, KAFKA_SASL_MECHANISM: KAFKA_SASL_MECHANISM }),
         STAGE: names.stage,
       },
       ...(spec.memoryMiB === undefined ? {} : { memoryMiB: spec.memoryMiB }),
@@ -130,8 +213,25 @@ export class RuntimeStack extends Stack {
       ...(this.props.logRetention === undefined ? {} : { logRetention: this.props.logRetention }),
       ...(invokedAsync ? { retryAttempts: 2, deadLetterQueue: this.failureQueue() } : {}),
     });
-    for (const use of usesOf(topology, spec))
-      grantResourceAccess(fn.role, this.resource(use.name), use.access);
+    for (const use of uses) grantResourceAccess(fn.role, this.resource(use.name), use.access);
+    if (streaming !== undefined) {
+      // https://docs.aws.amazon.com/msk/latest/developerguide/iam-access-control.html#kafka-actions
+      fn.role.addToPrincipalPolicy(
+        new PolicyStatement({
+          actions: [
+            'kafka-cluster:Connect',
+            // An idempotent producer (kafkajs `idempotent: true`) asks the cluster for a producer id.
+            ...(streamUses.some((use) => use.access !== 'read')
+              ? ['kafka-cluster:WriteDataIdempotently']
+              : []),
+          ],
+          resources: [streaming.clusterArn],
+        }),
+      );
+      fn.role.addToPrincipalPolicy(
+        new PolicyStatement({ actions: ['kafka:GetBootstrapBrokers'], resources: [streaming.clusterArn] }),
+      );
+    }
 
     (spec.rules ?? []).forEach((rule, i) => {
       new DeviceTopicRule(this, nth(`${id}Rule`, i), {
@@ -151,21 +251,65 @@ export class RuntimeStack extends Stack {
       });
     });
     (spec.kafka ?? []).forEach((trigger, i) => {
-      const clusterArn = this.props.kafkaClusterArn;
-      if (clusterArn === undefined) {
-        throw new Error(
-          `function '${name}' has a Kafka trigger on '${trigger.topic}' but no cluster was given`,
-        );
-      }
-      new KafkaConsumer(this, nth(`${id}Kafka`, i), {
+      const { clusterArn, kafkaDlq } = this.streaming(
+        `function '${name}' has a Kafka trigger on '${trigger.topic}'`,
+      );
+      const stream = Object.values(topology.resources).find(
+        (r): r is StreamResource => r.kind === 'stream' && r.topic === trigger.topic,
+      );
+      const consumer = new KafkaConsumer(this, nth(`${id}Kafka`, i), {
         function: fn.function,
         role: fn.role,
         clusterArn,
         trigger,
         consumerGroupId: names.kafkaConsumerGroup(name, trigger.topic),
+        partitions: stream?.partitions ?? 1,
+        ...(kafkaDlq === undefined
+          ? {}
+          : { onFailure: { bucketArn: kafkaDlq.arn, pollerGroupName: names.kafkaPollerGroup } }),
       });
+      this.triggers.push({ functionName: name, topic: trigger.topic, consumer });
     });
     return fn;
+  }
+
+  private addIngestRule(name: string, ruleName: string, ingest: StreamIngest): StreamIngestRule {
+    const stream = this.resource(ingest.stream);
+    if (stream.resource.kind !== 'stream') {
+      throw new Error(`ingest '${name}': '${ingest.stream}' is not a stream resource`);
+    }
+    return new StreamIngestRule(this, `${pascalCase(name)}Ingest`, {
+      ruleName,
+      ingest,
+      topic: stream.resource.topic,
+      destination: this.ruleDestination(`ingest '${name}' appends to stream '${ingest.stream}'`),
+      errorBucketName: this.props.ruleErrors.bucketName,
+      errorRole: this.errorRole(),
+    });
+  }
+
+  private streaming(why: string): RuntimeStreaming {
+    const streaming = this.props.streaming;
+    if (streaming === undefined) throw new Error(`${why}, but the runtime stack was given no streaming`);
+    return streaming;
+  }
+
+  /** One VPC rule destination for every Kafka rule action of the stack. */
+  private ruleDestination(why: string): KafkaRuleDestination {
+    if (this.kafkaRuleDestination === undefined) {
+      const streaming = this.streaming(why);
+      this.kafkaRuleDestination = new KafkaRuleDestination(this, 'KafkaRuleDestination', {
+        vpcId: streaming.vpc.vpcId,
+        subnetIds: streaming.subnets.map((subnet) => subnet.subnetId),
+        securityGroupIds: [streaming.clientSecurityGroup.securityGroupId],
+        bootstrapServers: streaming.bootstrapBrokersSaslScram,
+        scramSecretName: streaming.scramSecret.name,
+        scramSecretArn: streaming.scramSecret.arn,
+        scramSecretKeyArn: streaming.scramSecret.keyArn,
+        ruleNamePrefix: this.props.names.topicRulePrefix,
+      });
+    }
+    return this.kafkaRuleDestination;
   }
 
   private resource(name: string): ResourceRef {
@@ -185,6 +329,7 @@ export class RuntimeStack extends Stack {
   /** One queue for the stack: failed asynchronous invocations, kept 14 days for inspection and redrive. */
   private failureQueue(): Queue {
     this.asyncFailureQueue ??= new Queue(this, 'AsyncFailures', {
+      queueName: this.props.names.asyncFailureQueue,
       enforceSSL: true,
       encryption: QueueEncryption.SQS_MANAGED,
       retentionPeriod: Duration.days(14),

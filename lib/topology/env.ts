@@ -38,6 +38,16 @@ export function resourceEnvName(resourceName: string, resource: Resource): strin
   return `${screamingSnake(resourceName)}_${suffix}`;
 }
 
+/**
+ * The name a resource has in every deployment: an MQTT topic prefix or a Kafka topic is the same in AWS
+ * and locally. Tables and buckets are named per stage instead (undefined here).
+ */
+export function fixedResourceName(resource: Resource): string | undefined {
+  if (resource.kind === 'topics') return resource.prefix;
+  if (resource.kind === 'stream') return resource.topic;
+  return undefined;
+}
+
 /** The resources a function uses, with their access, in declaration order. */
 export function usesOf<R extends string>(
   topology: Topology<R>,

@@ -21,7 +21,7 @@ describe('FleetFunction bundling', () => {
     const app = new App({ outdir, builtinCloudFormationValidation: false });
     new FleetFunction(new Stack(app, 'Bundle'), 'IngestStatus', {
       handler: 'ingest-status',
-      environment: { REGISTRY_TABLE_NAME: 'registry' },
+      environment: { REGISTRY_TABLE_NAME: 'registry', FLEET_HEALTH_TABLE_NAME: 'fleet-health' },
     });
     // Act
     app.synth();
@@ -54,6 +54,7 @@ describe('FleetFunction bundling', () => {
         env: {
           ...process.env,
           REGISTRY_TABLE_NAME: 'registry',
+          FLEET_HEALTH_TABLE_NAME: 'fleet-health',
           AWS_REGION: 'us-east-1',
           NODE_NO_WARNINGS: '1',
         },

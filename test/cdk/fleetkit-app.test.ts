@@ -5,6 +5,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DevicePolicy, devicePolicySize, IOT_POLICY_MAX_CHARS } from '../../lib/constructs/device-policy.ts';
+import { kafkaKeyTemplate } from '../../lib/constructs/stream-ingest-rule.ts';
 import { DEVICE_PERMISSIONS, type DevicePermission } from '../../lib/protocol/device-policy.ts';
 import { buildFleetkit, type Fleetkit } from '../../lib/stacks/fleetkit-app.ts';
 import { FleetkitNames } from '../../lib/stacks/names.ts';
@@ -80,21 +81,36 @@ const TABLE_WRITES = [
 const BUCKET_READS = ['s3:GetObject', 's3:ListBucket'];
 const BUCKET_WRITES = ['s3:PutObject', 's3:DeleteObject'];
 const TOPIC_WRITES = ['iot:Publish'];
+const STREAM_READS = ['kafka-cluster:ReadData'];
+const STREAM_WRITES = ['kafka-cluster:WriteData'];
+/**
+ * What any function may hold besides its declared uses: its logs, tracing, the async dead-letter queue,
+ * and for stream users the VPC network interfaces and the cluster-level Kafka actions (connect, find
+ * brokers, idempotent producing, its consumer group).
+ */
+const PLATFORM_ACTIONS =
+  /^(logs:(CreateLogStream|PutLogEvents)|xray:Put\w+|sqs:SendMessage|ec2:(CreateNetworkInterface|DeleteNetworkInterface|Describe\w+|(Assign|Unassign)PrivateIpAddresses)|kafka:(DescribeCluster(V2)?|GetBootstrapBrokers)|kafka-cluster:(Connect|DescribeClusterDynamicConfiguration|WriteDataIdempotently|AlterGroup|DescribeGroup))$/;
 
 /** A physical name as the template spells it: `fleetkit-test-firmware-<AWS::AccountId>-<AWS::Region>`. */
 function physicalName(resourceName: string): string {
   const resource = resources[resourceName];
   if (resource?.kind === 'topics') return resource.prefix;
+  if (resource?.kind === 'stream') return resource.topic;
   const name =
     resource?.kind === 'table' ? fleetkit.names.table(resourceName) : fleetkit.names.bucket(resourceName);
   return flat(fleetkit.runtime.resolve(name));
 }
 
-/** Text that appears in every ARN of a topology resource, in this stage. */
-function arnMarker(resourceName: string): string {
+/**
+ * Whether a flattened ARN is one of topology resource `resourceName`'s, in this stage. A Kafka topic's
+ * ARN is `<cluster account part>:topic/<cluster name and id>/<topic>`, split from the cluster ARN.
+ */
+function isArnOf(arn: string, resourceName: string): boolean {
   const kind = resources[resourceName]?.kind;
-  if (kind === 'topics') return `:topic/${physicalName(resourceName)}/`;
-  return kind === 'table' ? `:table/${physicalName(resourceName)}` : `:::${physicalName(resourceName)}`;
+  const name = physicalName(resourceName);
+  if (kind === 'stream') return arn.includes(':topic/') && arn.endsWith(`/${name}`);
+  if (kind === 'topics') return arn.includes(`:topic/${name}/`);
+  return arn.includes(kind === 'table' ? `:table/${name}` : `:::${name}`);
 }
 
 beforeAll(() => {
@@ -105,15 +121,20 @@ beforeAll(() => {
 });
 
 describe('stacks', () => {
-  it('are named fleetkit-<stage>-<part>, and only the runtime stack depends on others', () => {
+  it('are named fleetkit-<stage>-<part>; runtime depends on data and streaming, monitoring on runtime', () => {
     // Act
-    const names = [fleetkit.data, fleetkit.streaming, fleetkit.runtime].map((s) => s.stackName);
+    const { data, streaming, runtime, monitoring } = fleetkit;
+    const names = [data, streaming, runtime, monitoring].map((s) => s.stackName);
     // Assess
-    expect(names).toEqual(['fleetkit-test-data', 'fleetkit-test-streaming', 'fleetkit-test-runtime']);
-    expect(fleetkit.runtime.dependencies).toEqual(
-      expect.arrayContaining([fleetkit.data, fleetkit.streaming]),
-    );
-    expect([...fleetkit.data.dependencies, ...fleetkit.streaming.dependencies]).toEqual([]);
+    expect(names).toEqual([
+      'fleetkit-test-data',
+      'fleetkit-test-streaming',
+      'fleetkit-test-runtime',
+      'fleetkit-test-monitoring',
+    ]);
+    expect(runtime.dependencies).toEqual(expect.arrayContaining([data, streaming]));
+    expect(monitoring.dependencies).toEqual(expect.arrayContaining([runtime]));
+    expect([...data.dependencies, ...streaming.dependencies]).toEqual([]);
   });
 
   it('refuses a stage that cannot be part of resource names, showing it', () => {
@@ -177,6 +198,11 @@ describe('functions', () => {
       const resource = resources[used];
       if (resource === undefined) throw new Error(`unknown resource ${used}`);
       expected[resourceEnvName(used, resource)] = physicalName(used);
+      // Stream users find the brokers from the cluster, and sign in with IAM.
+      if (resource.kind === 'stream') {
+        expected.MSK_CLUSTER_ARN = expect.stringMatching(/KafkaCluster/) as unknown as string;
+        expected.KAFKA_SASL_MECHANISM = 'aws-msk-iam';
+      }
       // Publishers are told the account's IoT data endpoint, looked up at deploy time.
       if (resource.kind === 'topics') {
         expected.AWS_ENDPOINT_URL_IOT_DATA_PLANE = expect.stringMatching(
@@ -208,7 +234,7 @@ describe('least privilege', () => {
     // Assess
     expect(actions).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:Query']));
     expect(actions.filter((a) => TABLE_WRITES.includes(a))).toEqual([]);
-    expect(statements.filter((s) => s.resources.some((r) => r.includes(arnMarker('firmware'))))).toEqual([]);
+    expect(statements.filter((s) => s.resources.some((r) => isArnOf(r, 'firmware')))).toEqual([]);
   });
 
   it('lets ingest-status write the registry but not read or scan it', () => {
@@ -236,16 +262,23 @@ describe('least privilege', () => {
     const statements = statementsOf(name);
     // Assess
     for (const resourceName of Object.keys(resources)) {
-      const onIt = statements.filter((s) => s.resources.some((r) => r.includes(arnMarker(resourceName))));
+      const onIt = statements.filter((s) => s.resources.some((r) => isArnOf(r, resourceName)));
       const actions = onIt.flatMap((s) => s.actions);
       const access = uses[resourceName];
-      const kind = resources[resourceName]?.kind;
+      const resource = resources[resourceName];
+      const kind = resource?.kind;
+      // A stream is read through a Kafka trigger only; a `read` use without one needs no grant.
+      const consumed =
+        resource?.kind === 'stream' &&
+        (functions[name]?.kafka ?? []).some((trigger) => trigger.topic === resource.topic);
       const [reads, writes] =
         kind === 'table'
           ? [TABLE_READS, TABLE_WRITES]
           : kind === 'topics'
             ? [[], TOPIC_WRITES]
-            : [BUCKET_READS, BUCKET_WRITES];
+            : kind === 'stream'
+              ? [consumed ? STREAM_READS : [], STREAM_WRITES]
+              : [BUCKET_READS, BUCKET_WRITES];
       if (access === undefined) expect(onIt, `${name} on ${resourceName}`).toEqual([]);
       if (access === 'read') expect(actions.filter((a) => writes.includes(a))).toEqual([]);
       if (access === 'write') expect(actions.filter((a) => reads.includes(a))).toEqual([]);
@@ -256,18 +289,23 @@ describe('least privilege', () => {
     const other = statements.filter(
       (s) =>
         // Policy minimization may merge one statement over several used resources: each must be declared.
-        !s.resources.every((res) => Object.keys(uses).some((r) => res.includes(arnMarker(r)))) &&
-        !s.actions.every((a) =>
-          /^(logs:(CreateLogStream|PutLogEvents)|xray:Put\w+|sqs:SendMessage)$/.test(a),
+        !s.resources.every((res) => Object.keys(uses).some((r) => isArnOf(res, r))) &&
+        !s.actions.every((a) => PLATFORM_ACTIONS.test(a)) &&
+        // Kafka triggers write the batches they give up on to the Kafka DLQ bucket.
+        !(
+          s.resources.every((res) => res.includes(':::fleetkit-test-kafka-dlq-')) &&
+          s.actions.every((a) => /^s3:(PutObject|ListBucket)$/.test(a))
         ),
     );
-    expect(other, 'statements beyond logs, tracing, dead letters and declared uses').toEqual([]);
+    expect(other, 'statements beyond logs, tracing, dead letters, VPC, Kafka and declared uses').toEqual([]);
   });
 });
 
 const ruleCases = Object.entries(functions).flatMap(([name, spec]) =>
   (spec.rules ?? []).map((rule, index) => ({ name, index, rule, nth: `#${index + 1}` })),
 );
+const ingests: Topology['ingest'] = (topology as Topology).ingest;
+const ingestCases = Object.entries(ingests ?? {}).map(([name, ingest]) => ({ name, ingest }));
 const routeCases = Object.entries(functions).flatMap(([name, spec]) =>
   (spec.routes ?? []).map((routeKey) => ({ name, routeKey })),
 );
@@ -313,6 +351,28 @@ describe('IoT rules', () => {
       });
     },
   );
+
+  // The real topology's ingest rules (none until the telemetry pipeline lands; streams.test.ts covers the
+  // construct with a test topology).
+  it.each(ingestCases)('ingest $name appends to its stream keyed by its key field', ({ name, ingest }) => {
+    // Prepare
+    const stream = resources[ingest.stream];
+    // Act / Assess
+    runtime.hasResourceProperties('AWS::IoT::TopicRule', {
+      RuleName: fleetkit.names.topicRule(name, 0),
+      TopicRulePayload: Match.objectLike({
+        Sql: renderRuleSql(ingest.rule),
+        Actions: [
+          {
+            Kafka: Match.objectLike({
+              Topic: stream?.kind === 'stream' ? stream.topic : 'not a stream',
+              Key: kafkaKeyTemplate(ingest),
+            }),
+          },
+        ],
+      }),
+    });
+  });
 
   it('lets only IoT rules of this account invoke functions, each naming its rule', () => {
     // Act / Assess

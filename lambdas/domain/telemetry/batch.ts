@@ -1,6 +1,6 @@
 import type { TelemetryRule } from '../../../lib/protocol/telemetry-rules.ts';
 import type { TelemetryAlert } from './alerts.ts';
-import { rulesFor } from './compiled-rules.ts';
+import { rulesByType } from './compiled-rules.ts';
 import {
   type DecodeStage,
   decodeEnvelope,
@@ -9,7 +9,7 @@ import {
   type PayloadFormat,
 } from './decode.ts';
 import { applyRules, clearOrphanedAlerts } from './engine.ts';
-import { type DeviceStreamState, draftOf, type StateDraft } from './state.ts';
+import { type DeviceStreamState, draftOf, type StateDraft, stateOf } from './state.ts';
 import { addToWindow, type WindowAggregate } from './windows.ts';
 
 /** One Kafka record, as the handler takes it out of Lambda's MSK event (value base64-decoded). */
@@ -53,7 +53,8 @@ export interface BatchResult {
   readonly skipped: number;
 }
 
-const OFFSET = /^\d{1,20}$/;
+/** Kafka offsets are non-negative 64-bit integers: at most 19 decimal digits. */
+const OFFSET = /^\d{1,19}$/;
 
 /**
  * Runs one Kafka batch through decoding, rules and windows.
@@ -81,6 +82,7 @@ export function processBatch(
   const rejected: RejectedRecord[] = [];
   let lateReadings = 0;
   let skipped = 0;
+  const rulesFor = rulesByType(rules);
 
   for (const { partition, offset, value } of records) {
     if (!OFFSET.test(offset)) {
@@ -117,25 +119,26 @@ export function processBatch(
       drafts.set(deviceId, draft);
     }
     draft.deviceType = deviceType;
-    const forType = rulesFor(rules, deviceType);
+    const forType = rulesFor(deviceType);
     const first = decoded.readings[0];
     if (first !== undefined) clearOrphanedAlerts(draft, forType, first.ts, alerts);
-    for (const reading of decoded.readings) {
-      const { ts, values } = reading;
-      readings.push(
-        reading.seq === undefined
+    for (const { ts, seq, values } of decoded.readings) {
+      const processed: ProcessedReading =
+        seq === undefined
           ? { deviceId, deviceType, ts, values, receivedAt }
-          : { deviceId, deviceType, ts, seq: reading.seq, values, receivedAt },
-      );
-      applyRules(draft, forType, { ts, values, receivedAt }, alerts);
-      if (addToWindow(draft, reading, closedWindows)) lateReadings++;
+          : { deviceId, deviceType, ts, seq, values, receivedAt };
+      readings.push(processed);
+      applyRules(draft, forType, processed, alerts);
+      if (addToWindow(draft, processed, closedWindows)) lateReadings++;
     }
     draft.offsets[partitionKey] = offset;
     draft.updatedAt = now;
   }
 
+  const next = new Map<string, DeviceStreamState>();
+  for (const [deviceId, draft] of drafts) next.set(deviceId, stateOf(draft));
   return {
-    states: new Map<string, DeviceStreamState>(drafts),
+    states: next,
     readings,
     alerts,
     closedWindows,

@@ -50,19 +50,30 @@ function compile(rules: readonly TelemetryRule[], deviceType: string): RulesForT
   return { thresholds, rates, anomalies, heartbeats, ids, rateMetrics };
 }
 
-/** The rules of `rules` that apply to devices of `deviceType` (rules without a type apply to all). */
-export function rulesFor(rules: readonly TelemetryRule[], deviceType: string): RulesForType {
+/**
+ * A lookup of the rules that apply to each device type (rules without a type apply to all), built
+ * lazily and kept for as long as the rule array lives.
+ */
+export function rulesByType(rules: readonly TelemetryRule[]): (deviceType: string) => RulesForType {
   let byType = cache.get(rules);
   if (byType === undefined) {
     byType = new Map();
     cache.set(rules, byType);
   }
-  let compiled = byType.get(deviceType);
-  if (compiled === undefined) {
-    compiled = compile(rules, deviceType);
-    byType.set(deviceType, compiled);
-  }
-  return compiled;
+  const known = byType;
+  return (deviceType) => {
+    let compiled = known.get(deviceType);
+    if (compiled === undefined) {
+      compiled = compile(rules, deviceType);
+      known.set(deviceType, compiled);
+    }
+    return compiled;
+  };
+}
+
+/** The rules of `rules` that apply to devices of `deviceType` (rules without a type apply to all). */
+export function rulesFor(rules: readonly TelemetryRule[], deviceType: string): RulesForType {
+  return rulesByType(rules)(deviceType);
 }
 
 /** Silence after which a heartbeat rule fires, ms. */

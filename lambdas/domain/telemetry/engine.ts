@@ -2,10 +2,12 @@ import type { Comparison, TelemetryRule } from '../../../lib/protocol/telemetry-
 import { clearedAlert, raisedAlert, type TelemetryAlert, toActiveAlert } from './alerts.ts';
 import { type RulesForType, rulesFor } from './compiled-rules.ts';
 import {
+  type ActiveAlert,
   type DeviceRef,
   type DeviceStreamState,
   draftOf,
   type StateDraft,
+  stateOf,
   type TimedReading,
 } from './state.ts';
 
@@ -59,26 +61,39 @@ function clearHeartbeats(
   }
 }
 
-/** Raises or clears one rule's alert given whether its condition holds now. */
+/**
+ * Raises or clears one rule's alert given whether its condition holds now.
+ *
+ * @param current the rule's active alert, if any
+ * @returns whether it raised
+ */
 function edge(
   draft: StateDraft,
   rule: TelemetryRule,
-  active: boolean,
+  current: ActiveAlert | undefined,
+  holdsNow: boolean,
   metric: string,
   value: number,
   threshold: number,
   at: number,
   alerts: TelemetryAlert[],
-): void {
-  const current = draft.activeAlerts[rule.id];
-  if (active && current === undefined) {
+): boolean {
+  if (holdsNow && current === undefined) {
     const alert = raisedAlert(draft, rule, metric, value, threshold, at);
     alerts.push(alert);
     draft.activeAlerts[rule.id] = toActiveAlert(alert);
-  } else if (!active && current !== undefined) {
+    return true;
+  }
+  if (!holdsNow && current !== undefined) {
     alerts.push(clearedAlert(draft, rule.id, current, value, threshold, at));
     delete draft.activeAlerts[rule.id];
   }
+  return false;
+}
+
+function hasAny(record: Readonly<Record<string, unknown>>): boolean {
+  for (const _ in record) return true;
+  return false;
 }
 
 /**
@@ -92,28 +107,30 @@ export function applyRules(
   reading: TimedReading,
   alerts: TelemetryAlert[],
 ): void {
-  const { ts, values } = reading;
-  clearHeartbeats(draft, rules, reading, alerts);
-  if (
-    reading.receivedAt !== undefined &&
-    (draft.lastSeen === undefined || reading.receivedAt > draft.lastSeen)
-  )
-    draft.lastSeen = reading.receivedAt;
+  const { ts, values, receivedAt } = reading;
+  // Most devices have no active alert; knowing it spares a lookup per rule on every reading.
+  let anyActive = hasAny(draft.activeAlerts);
+  if (anyActive) clearHeartbeats(draft, rules, reading, alerts);
+  if (receivedAt !== undefined && (draft.lastSeen === undefined || receivedAt > draft.lastSeen))
+    draft.lastSeen = receivedAt;
   if (draft.lastReadingTs !== undefined && ts < draft.lastReadingTs) return;
   draft.lastReadingTs = ts;
 
   for (const rule of rules.thresholds) {
     const value = values[rule.metric];
     if (value === undefined) continue;
-    const raised = draft.activeAlerts[rule.id] !== undefined;
+    const current = anyActive ? draft.activeAlerts[rule.id] : undefined;
     // Hysteresis: while raised, the condition is judged against the clear level instead.
-    const level = raised ? (rule.clearValue ?? rule.value) : rule.value;
-    edge(draft, rule, holds(rule.op, value, level), rule.metric, value, level, ts, alerts);
+    const level = current === undefined ? rule.value : (rule.clearValue ?? rule.value);
+    if (edge(draft, rule, current, holds(rule.op, value, level), rule.metric, value, level, ts, alerts))
+      anyActive = true;
   }
   for (const rule of rules.anomalies) {
     const value = values[rule.metric];
     if (value === undefined) continue;
-    edge(draft, rule, value > rule.above, rule.metric, value, rule.above, ts, alerts);
+    const current = anyActive ? draft.activeAlerts[rule.id] : undefined;
+    if (edge(draft, rule, current, value > rule.above, rule.metric, value, rule.above, ts, alerts))
+      anyActive = true;
   }
   if (rules.rateMetrics.length === 0) return;
   for (const rule of rules.rates) {
@@ -122,7 +139,10 @@ export function applyRules(
     // Two readings at one instant have no rate; the first reading of a metric has nothing to compare with.
     if (value === undefined || previous === undefined || ts <= previous.ts) continue;
     const perMinute = (Math.abs(value - previous.value) * 60_000) / (ts - previous.ts);
-    edge(draft, rule, perMinute > rule.maxPerMinute, rule.metric, perMinute, rule.maxPerMinute, ts, alerts);
+    const current = anyActive ? draft.activeAlerts[rule.id] : undefined;
+    const holdsNow = perMinute > rule.maxPerMinute;
+    if (edge(draft, rule, current, holdsNow, rule.metric, perMinute, rule.maxPerMinute, ts, alerts))
+      anyActive = true;
   }
   for (const metric of rules.rateMetrics) {
     const value = values[metric];
@@ -155,5 +175,5 @@ export function evaluateReadings(
   const first = readings[0];
   if (first !== undefined) clearOrphanedAlerts(draft, forType, first.ts, alerts);
   for (const reading of readings) applyRules(draft, forType, reading, alerts);
-  return { state: draft, alerts };
+  return { state: stateOf(draft), alerts };
 }

@@ -78,39 +78,74 @@ export interface DeviceStreamState {
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-
-/** A private, mutable copy of a state that the functions of this folder build the next state in. */
-export interface StateDraft
-  extends Mutable<Omit<DeviceStreamState, 'lastValues' | 'activeAlerts' | 'window' | 'offsets'>> {
-  offsets: Record<string, string>;
-  lastValues: Record<string, MetricPoint>;
-  activeAlerts: Record<string, ActiveAlert>;
-  window?: { start: number; metrics: Record<string, Mutable<MetricAggregate>> };
-}
+type OpenWindowDraft = { start: number; metrics: Record<string, Mutable<MetricAggregate>> };
 
 /**
- * Copies `state` (or starts an empty one) so the copy can be changed without touching the input. The
- * window's aggregates are copied one level deeper because they are updated in place, reading by reading.
+ * A private, mutable copy of a state that the functions of this folder build the next state in. Every
+ * field is always present (undefined when unset) so all drafts share one object shape, which keeps
+ * property access on the per-reading path monomorphic.
  */
+export interface StateDraft {
+  deviceId: string;
+  deviceType: string;
+  lastReadingTs: number | undefined;
+  lastSeen: number | undefined;
+  lastValues: Record<string, MetricPoint>;
+  activeAlerts: Record<string, ActiveAlert>;
+  window: OpenWindowDraft | undefined;
+  lateBefore: number | undefined;
+  offsets: Record<string, string>;
+  updatedAt: number | undefined;
+}
+
+function copyWindow(window: OpenWindow): OpenWindowDraft {
+  // The aggregates are updated in place, reading by reading, so they are copied one level deeper.
+  const metrics: Record<string, Mutable<MetricAggregate>> = {};
+  for (const name in window.metrics) {
+    const a = window.metrics[name] as MetricAggregate;
+    metrics[name] = { min: a.min, max: a.max, sum: a.sum, count: a.count };
+  }
+  return { start: window.start, metrics };
+}
+
+/** Copies `state` (or starts an empty one) so the copy can be changed without touching the input. */
 export function draftOf(state: DeviceStreamState | undefined, device: DeviceRef): StateDraft {
   if (state === undefined) {
-    return { ...device, lastValues: {}, activeAlerts: {}, offsets: {} };
+    return {
+      deviceId: device.deviceId,
+      deviceType: device.deviceType,
+      lastReadingTs: undefined,
+      lastSeen: undefined,
+      lastValues: {},
+      activeAlerts: {},
+      window: undefined,
+      lateBefore: undefined,
+      offsets: {},
+      updatedAt: undefined,
+    };
   }
-  const { window, ...rest } = state;
-  const draft: StateDraft = {
-    ...rest,
+  return {
+    deviceId: device.deviceId,
     deviceType: device.deviceType,
+    lastReadingTs: state.lastReadingTs,
+    lastSeen: state.lastSeen,
     lastValues: { ...state.lastValues },
     activeAlerts: { ...state.activeAlerts },
+    window: state.window === undefined ? undefined : copyWindow(state.window),
+    lateBefore: state.lateBefore,
     offsets: { ...state.offsets },
+    updatedAt: state.updatedAt,
   };
-  if (window !== undefined) {
-    const metrics: Record<string, Mutable<MetricAggregate>> = {};
-    for (const name in window.metrics) {
-      const aggregate = window.metrics[name];
-      if (aggregate !== undefined) metrics[name] = { ...aggregate };
-    }
-    draft.window = { start: window.start, metrics };
-  }
-  return draft;
+}
+
+/** The state a draft ended as, without the unset fields (a DynamoDB marshaller refuses `undefined`). */
+export function stateOf(draft: StateDraft): DeviceStreamState {
+  const { deviceId, deviceType, lastValues, activeAlerts, offsets } = draft;
+  const state: Mutable<DeviceStreamState> = { deviceId, deviceType, lastValues, activeAlerts, offsets };
+  if (draft.lastReadingTs !== undefined) state.lastReadingTs = draft.lastReadingTs;
+  if (draft.lastSeen !== undefined) state.lastSeen = draft.lastSeen;
+  if (draft.window !== undefined) state.window = draft.window;
+  if (draft.lateBefore !== undefined) state.lateBefore = draft.lateBefore;
+  if (draft.updatedAt !== undefined) state.updatedAt = draft.updatedAt;
+  return state;
 }

@@ -4,6 +4,7 @@ import {
   draftOf,
   type OpenWindow,
   type StateDraft,
+  stateOf,
   type TimedReading,
 } from './state.ts';
 
@@ -109,7 +110,7 @@ export function aggregateReadings(
   const closedWindows: WindowAggregate[] = [];
   let lateReadings = 0;
   for (const reading of readings) if (addToWindow(draft, reading, closedWindows)) lateReadings++;
-  return { state: draft, closedWindows, lateReadings };
+  return { state: stateOf(draft), closedWindows, lateReadings };
 }
 
 /**

@@ -5,7 +5,9 @@ import { statusMessage } from '../../../lib/protocol/messages.ts';
 import { parseJsonMessage, parseWith } from '../../../lib/protocol/parse.ts';
 import { deviceRuleEvent } from '../../../lib/protocol/rule-events.ts';
 import { DynamoDeviceRegistry } from '../../adapters/dynamo-device-registry.ts';
+import { DynamoFleetHealthStore } from '../../adapters/dynamo-fleet-health-store.ts';
 import { statusToUpdate } from '../../domain/device-status.ts';
+import { recordHealthChange } from '../../services/fleet-health-recorder.ts';
 import { aws } from '../../shared/aws-config.ts';
 import { createLogger } from '../../shared/logger.ts';
 import { createEmfMetrics } from '../../shared/metrics.ts';
@@ -31,6 +33,10 @@ export function build(env: HandlerEnv, runtime: HandlerRuntime = processRuntime)
   const registry = new DynamoDeviceRegistry({
     client: dynamo,
     tableName: requireEnv(env, 'REGISTRY_TABLE_NAME'),
+  });
+  const health = new DynamoFleetHealthStore({
+    client: dynamo,
+    tableName: requireEnv(env, 'FLEET_HEALTH_TABLE_NAME'),
   });
 
   return async function handler(event: unknown): Promise<StatusOutcome> {
@@ -63,6 +69,7 @@ export function build(env: HandlerEnv, runtime: HandlerRuntime = processRuntime)
       return { outcome: 'rejected', reason: error.message };
     }
     const result = await registry.recordSighting(update);
+    if (result.outcome === 'applied') await recordHealthChange(health, result.before, result.after);
     metrics.put('StatusMessages', 1, 'Count', { Outcome: result.outcome });
     return { outcome: result.outcome };
   };

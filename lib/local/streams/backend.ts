@@ -52,6 +52,10 @@ export interface TopicBackend {
   ensureTopic(topic: string, partitions: number): Promise<void>;
   /** Appends records; resolves once they are durable (fsync'd locally, acknowledged by all in-sync replicas in Kafka). */
   produce(topic: string, records: readonly OutgoingRecord[]): Promise<void>;
+  /**
+   * Starts a consumer of `options.group`. Resolves once its starting positions are fixed: with
+   * `fromBeginning` false, a record produced after this resolves is delivered, earlier ones are not.
+   */
   consume(options: ConsumeOptions): Promise<Consumer>;
   close(): Promise<void>;
 }

@@ -97,7 +97,7 @@ describe('the real topology', () => {
   });
 
   it.each<[string, Record<string, string>]>([
-    ['ingestStatus', { REGISTRY_TABLE_NAME: 'registry-phys' }],
+    ['ingestStatus', { REGISTRY_TABLE_NAME: 'registry-phys', FLEET_HEALTH_TABLE_NAME: 'fleetHealth-phys' }],
     ['apiDevices', { REGISTRY_TABLE_NAME: 'registry-phys' }],
   ])('%s gets only the env of the resources it uses', (name, expected) => {
     // Prepare

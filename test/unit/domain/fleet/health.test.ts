@@ -3,8 +3,8 @@ import {
   type CounterChange,
   type CounterItem,
   classifyHealth,
-  type DeviceHealth,
   DEFAULT_HEALTH_THRESHOLDS,
+  type DeviceHealth,
   fleetHealthView,
   type HealthSubject,
   healthCounterChanges,
@@ -24,9 +24,17 @@ const device: HealthSubject = {
 describe('classifyHealth', () => {
   it.each<[string, HealthSubject, Partial<DeviceHealth>, typeof DEFAULT_HEALTH_THRESHOLDS?]>([
     ['a device heard 30 s ago is online', device, { online: true }],
-    ['a device heard exactly 180 s ago is still online', { ...device, lastSeen: NOW - 180_000 }, { online: true }],
+    [
+      'a device heard exactly 180 s ago is still online',
+      { ...device, lastSeen: NOW - 180_000 },
+      { online: true },
+    ],
     ['a device heard 180.001 s ago is offline', { ...device, lastSeen: NOW - 180_001 }, { online: false }],
-    ['a device seen slightly in the future (clock skew) is online', { ...device, lastSeen: NOW + 5_000 }, { online: true }],
+    [
+      'a device seen slightly in the future (clock skew) is online',
+      { ...device, lastSeen: NOW + 5_000 },
+      { online: true },
+    ],
     [
       'the offline limit is a parameter',
       { ...device, lastSeen: NOW - 600_000 },
@@ -35,13 +43,34 @@ describe('classifyHealth', () => {
     ],
     ['battery under 20 % is low', { ...device, battery: { percent: 19.9 } }, { lowBattery: true }],
     ['battery at 20 % is not low', { ...device, battery: { percent: 20 } }, { lowBattery: false }],
-    ['a device that never reported its battery is not counted as low', { ...device, battery: undefined }, { lowBattery: false }],
-    ['RSRP under -110 dBm is poor', { ...device, signal: { rsrp: -110.5 } }, { poorSignal: true, signalBars: 2 }],
-    ['RSRP at -110 dBm is not poor', { ...device, signal: { rsrp: -110 } }, { poorSignal: false, signalBars: 2 }],
-    ['a device that never reported its signal has no bars and is not poor', { ...device, signal: undefined }, { poorSignal: false }],
-    ['type and firmware are carried for the counters', device, { deviceType: 'tracker', firmwareVersion: '1.4.2', signalBars: 4 }],
+    [
+      'a device that never reported its battery is not counted as low',
+      { ...device, battery: undefined },
+      { lowBattery: false },
+    ],
+    [
+      'RSRP under -110 dBm is poor',
+      { ...device, signal: { rsrp: -110.5 } },
+      { poorSignal: true, signalBars: 2 },
+    ],
+    [
+      'RSRP at -110 dBm is not poor',
+      { ...device, signal: { rsrp: -110 } },
+      { poorSignal: false, signalBars: 2 },
+    ],
+    [
+      'a device that never reported its signal has no bars and is not poor',
+      { ...device, signal: undefined },
+      { poorSignal: false },
+    ],
+    [
+      'type and firmware are carried for the counters',
+      device,
+      { deviceType: 'tracker', firmwareVersion: '1.4.2', signalBars: 4 },
+    ],
   ])('%s', (_name, subject, expected, thresholds) => {
-    const health = thresholds === undefined ? classifyHealth(subject, NOW) : classifyHealth(subject, NOW, thresholds);
+    const health =
+      thresholds === undefined ? classifyHealth(subject, NOW) : classifyHealth(subject, NOW, thresholds);
     expect(health).toMatchObject(expected);
     if (subject.signal === undefined) expect(health).not.toHaveProperty('signalBars');
   });
@@ -116,7 +145,12 @@ describe('healthCounterChanges', () => {
       'its firmware is upgraded',
       healthy,
       { ...healthy, firmwareVersion: '1.5.0' },
-      ['-1 firmware:1.4.2 devices', '-1 firmware:1.4.2 online', '+1 firmware:1.5.0 devices', '+1 firmware:1.5.0 online'],
+      [
+        '-1 firmware:1.4.2 devices',
+        '-1 firmware:1.4.2 online',
+        '+1 firmware:1.5.0 devices',
+        '+1 firmware:1.5.0 online',
+      ],
     ],
     [
       'its type changes while it goes offline',
@@ -228,47 +262,50 @@ describe('counters kept by healthCounterChanges equal counting from scratch', ()
       return { dimension, counter, value };
     });
 
-  it.each(['fleet-a', 'fleet-b', 'fleet-c', 'fleet-d'])('for a random sequence of device updates (seed %s)', (seed) => {
-    const random = seededRandom(seed);
-    const pick = <T>(options: readonly T[]): T => options[Math.floor(random() * options.length)] as T;
-    const counted = new Map<string, DeviceHealth>();
-    const records = new Map<string, HealthSubject>();
-    const counters = new Map<string, number>();
-    let now = NOW;
+  it.each(['fleet-a', 'fleet-b', 'fleet-c', 'fleet-d'])(
+    'for a random sequence of device updates (seed %s)',
+    (seed) => {
+      const random = seededRandom(seed);
+      const pick = <T>(options: readonly T[]): T => options[Math.floor(random() * options.length)] as T;
+      const counted = new Map<string, DeviceHealth>();
+      const records = new Map<string, HealthSubject>();
+      const counters = new Map<string, number>();
+      let now = NOW;
 
-    for (let step = 0; step < 2000; step++) {
-      now += Math.floor(random() * 60_000);
-      const id = `dev-${Math.floor(random() * 40)}`;
-      const action = random();
-      let after: DeviceHealth | undefined;
-      if (action < 0.05) {
-        records.delete(id);
-        after = undefined;
-      } else if (action < 0.25) {
-        // A scheduled pass reclassifies a device that sent nothing: it may go offline.
-        const record = records.get(id);
-        if (record === undefined) continue;
-        after = classifyHealth(record, now);
-      } else {
-        const record: HealthSubject = {
-          deviceType: pick(['tracker', 'meter', 'gw:v2']),
-          firmwareVersion: pick(['1.0.0', '1.1.0', '2.0.0-rc.1']),
-          lastSeen: now - Math.floor(random() * 400_000),
-          ...(random() < 0.9 ? { battery: { percent: Math.floor(random() * 101) } } : {}),
-          ...(random() < 0.9 ? { signal: { rsrp: -60 - Math.floor(random() * 80) } } : {}),
-        };
-        records.set(id, record);
-        after = classifyHealth(record, now);
+      for (let step = 0; step < 2000; step++) {
+        now += Math.floor(random() * 60_000);
+        const id = `dev-${Math.floor(random() * 40)}`;
+        const action = random();
+        let after: DeviceHealth | undefined;
+        if (action < 0.05) {
+          records.delete(id);
+          after = undefined;
+        } else if (action < 0.25) {
+          // A scheduled pass reclassifies a device that sent nothing: it may go offline.
+          const record = records.get(id);
+          if (record === undefined) continue;
+          after = classifyHealth(record, now);
+        } else {
+          const record: HealthSubject = {
+            deviceType: pick(['tracker', 'meter', 'gw:v2']),
+            firmwareVersion: pick(['1.0.0', '1.1.0', '2.0.0-rc.1']),
+            lastSeen: now - Math.floor(random() * 400_000),
+            ...(random() < 0.9 ? { battery: { percent: Math.floor(random() * 101) } } : {}),
+            ...(random() < 0.9 ? { signal: { rsrp: -60 - Math.floor(random() * 80) } } : {}),
+          };
+          records.set(id, record);
+          after = classifyHealth(record, now);
+        }
+        applyChanges(counters, healthCounterChanges(counted.get(id), after));
+        if (after === undefined) counted.delete(id);
+        else counted.set(id, after);
       }
-      applyChanges(counters, healthCounterChanges(counted.get(id), after));
-      if (after === undefined) counted.delete(id);
-      else counted.set(id, after);
-    }
 
-    const fromScratch = countFromScratch(counted.values());
-    expect(nonZero(counters)).toEqual(nonZero(fromScratch));
-    expect(fleetHealthView(items(counters))).toEqual(fleetHealthView(items(fromScratch)));
-    expect(fleetHealthView(items(counters)).devices).toBe(counted.size);
-    expect([...counters.values()].every((value) => value >= 0)).toBe(true);
-  });
+      const fromScratch = countFromScratch(counted.values());
+      expect(nonZero(counters)).toEqual(nonZero(fromScratch));
+      expect(fleetHealthView(items(counters))).toEqual(fleetHealthView(items(fromScratch)));
+      expect(fleetHealthView(items(counters)).devices).toBe(counted.size);
+      expect([...counters.values()].every((value) => value >= 0)).toBe(true);
+    },
+  );
 });
