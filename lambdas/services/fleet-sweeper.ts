@@ -61,7 +61,14 @@ export class FleetSweeper {
     const { props } = this;
     const now = props.now();
     const rules = await props.rules();
-    const quietSince = now - (WINDOW_MS + DEFAULT_IDLE_GRACE_MS);
+    // Quiet long enough to flush a window, or to cross the shortest heartbeat limit, whichever is sooner.
+    const shortestHeartbeat = Math.min(
+      ...[...new Set(rules.map((r) => r.deviceType).filter((t) => t !== undefined))].map((t) =>
+        this.offlineAfterMs(rules, t),
+      ),
+      this.offlineAfterMs(rules, '*'),
+    );
+    const quietSince = now - Math.min(WINDOW_MS + DEFAULT_IDLE_GRACE_MS, shortestHeartbeat);
     const quiet: DeviceRecord[] = [];
     for (let shard = 0; shard < ONLINE_SHARDS; shard++) {
       quiet.push(...(await props.registry.silentDevices(shard, quietSince, props.perShard ?? 1000)));
@@ -117,7 +124,8 @@ export class FleetSweeper {
       ),
     );
     props.metrics.put(METRICS.fleetDevices, view.devices);
-    if (view.devices > 0) props.metrics.put(METRICS.fleetOnlinePercent, view.onlinePercent, 'Percent');
+    // Emitted on every run, 100 for an empty fleet: the offline alarm treats missing data as breaching.
+    props.metrics.put(METRICS.fleetOnlinePercent, view.devices > 0 ? view.onlinePercent : 100, 'Percent');
     return { looked: quiet.length, wentOffline, alerts: alerts.length, windows: windows.length };
   }
 

@@ -1,13 +1,13 @@
+import { METRIC_NAMESPACE } from '../../lib/protocol/metrics.ts';
 import type { HandlerRuntime } from './runtime.ts';
 
-/** CloudWatch namespace of every fleetkit metric. */
-export const METRIC_NAMESPACE = 'fleetkit';
+export { METRIC_NAMESPACE } from '../../lib/protocol/metrics.ts';
 
 export type MetricUnit = 'Count' | 'Milliseconds' | 'Bytes' | 'Percent' | 'None';
 
 /** Publishes metrics as log lines. */
 export interface Metrics {
-  /** Emits one metric value with the service dimension plus `dimensions`. */
+  /** Emits one metric value for the service, and for the service plus `dimensions` when there are any. */
   put(name: string, value: number, unit?: MetricUnit, dimensions?: Record<string, string>): void;
 }
 
@@ -27,7 +27,10 @@ export function createEmfMetrics(service: string, runtime: HandlerRuntime): Metr
             CloudWatchMetrics: [
               {
                 Namespace: METRIC_NAMESPACE,
-                Dimensions: [Object.keys(dims)],
+                // With extra dimensions, the Service-only series is emitted too, so alarms on a service's
+                // total (all alert types, say) need no metric math.
+                Dimensions:
+                  Object.keys(dimensions).length === 0 ? [['Service']] : [['Service'], Object.keys(dims)],
                 Metrics: [{ Name: name, Unit: unit }],
               },
             ],

@@ -27,7 +27,11 @@ export class LocalMetrics {
     const aws = record._aws as { CloudWatchMetrics?: EmfDirective[] } | undefined;
     if (aws?.CloudWatchMetrics === undefined) return false;
     for (const directive of aws.CloudWatchMetrics) {
-      const dimensionNames = directive.Dimensions[0] ?? [];
+      // The most specific dimension set: a total over a coarser one is `total` with fewer filters.
+      const dimensionNames = directive.Dimensions.reduce<string[]>(
+        (a, b) => (b.length > a.length ? b : a),
+        [],
+      );
       const dimensions = Object.fromEntries(dimensionNames.map((d) => [d, String(record[d])]));
       for (const metric of directive.Metrics) {
         const value = Number(record[metric.Name]);

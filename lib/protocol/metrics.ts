@@ -3,6 +3,9 @@
  * dimension `Service` = the handler name) that alarms and the dashboard are built on. One list, so the
  * CDK app and the handlers cannot disagree on a name.
  */
+/** CloudWatch namespace of every fleetkit metric. */
+export const METRIC_NAMESPACE = 'fleetkit';
+
 export const METRICS = {
   /** stream-processor: telemetry records processed (Count). */
   telemetryRecords: 'TelemetryRecords',

@@ -28,7 +28,7 @@ function checkTopicFilter(filter: string, where: string): void {
 /** The bucket that receives IoT rule error actions: named like a resource, so no resource may take the name. */
 export const RULE_ERRORS_RESOURCE = 'ruleErrors';
 /** Resource names the platform itself uses. */
-export const RESERVED_RESOURCE_NAMES: readonly string[] = [RULE_ERRORS_RESOURCE];
+export const RESERVED_RESOURCE_NAMES: readonly string[] = [RULE_ERRORS_RESOURCE, 'kafkaDlq'];
 
 export function validateTopology(topology: Topology): void {
   for (const [name, resource] of Object.entries(topology.resources)) {
@@ -134,6 +134,15 @@ export function validateIngest(topology: Topology): void {
       : undefined;
     if (stream?.kind !== 'stream')
       throw new TopologyError(`${where}: '${ingest.stream}' is not a stream resource`);
+    const levels = ingest.rule.topic.split('/').length;
+    for (const [field, expression] of Object.entries(ingest.rule.add)) {
+      const n = /^topic\((\d+)\)$/.exec(expression)?.[1];
+      if (n !== undefined && (Number(n) < 1 || Number(n) > levels)) {
+        throw new TopologyError(
+          `${where}: ${field} = ${expression} is outside '${ingest.rule.topic}' (${levels} levels)`,
+        );
+      }
+    }
     if (!(ingest.key in ingest.rule.add)) {
       throw new TopologyError(
         `${where}: key '${ingest.key}' is not a field the rule adds (${Object.keys(ingest.rule.add).join(', ')})`,

@@ -36,7 +36,8 @@ describe('createEmfMetrics', () => {
           CloudWatchMetrics: [
             {
               Namespace: 'fleetkit',
-              Dimensions: [['Service', 'Outcome', 'MessageType']],
+              // The Service-only set too, so a service's total needs no metric math.
+              Dimensions: [['Service'], ['Service', 'Outcome', 'MessageType']],
               Metrics: [{ Name: 'Latency', Unit: 'Milliseconds' }],
             },
           ],
@@ -74,7 +75,7 @@ describe('createEmfMetrics', () => {
     const [directive] = record._aws.CloudWatchMetrics;
 
     // Assess
-    expect(directive?.Dimensions.flat().map((d) => typeof record[d])).toEqual(['string', 'string']);
+    expect(directive?.Dimensions.flat().map((d) => typeof record[d])).toEqual(['string', 'string', 'string']);
     expect(directive?.Metrics.map((m) => record[m.Name])).toEqual([3]);
   });
 
