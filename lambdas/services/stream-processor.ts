@@ -152,6 +152,7 @@ export class StreamProcessor {
 
     props.metrics.put(METRICS.telemetryRecords, records.length);
     if (rejected.length > 0) props.metrics.put(METRICS.rejectedRecords, rejected.length);
+    if (result.skipped > 0) props.metrics.put(METRICS.skippedRecords, result.skipped);
     for (const alert of result.alerts) {
       if (alert.state === 'raised')
         props.metrics.put(METRICS.alertsRaised, 1, 'Count', { AlertType: alert.type });

@@ -9,6 +9,8 @@ export const METRIC_NAMESPACE = 'fleetkit';
 export const METRICS = {
   /** stream-processor: telemetry records processed (Count). */
   telemetryRecords: 'TelemetryRecords',
+  /** stream-processor: redelivered records already applied, skipped (Count). */
+  skippedRecords: 'SkippedRecords',
   /** stream-processor: records sent to the dead-letter stream (Count). */
   rejectedRecords: 'RejectedRecords',
   /** stream-processor, fleet-sweeper: alerts raised, with dimension `AlertType` as well (Count). */

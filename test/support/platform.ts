@@ -9,7 +9,8 @@ export interface TestPlatform {
   platform: Platform;
   lines: string[];
   dataDir: string;
-  restart(): Promise<void>;
+  /** Stops and starts again on the same data; `whileStopped` runs in between (to damage or edit data). */
+  restart(whileStopped?: () => Promise<void>): Promise<void>;
   dispose(): Promise<void>;
 }
 
@@ -30,8 +31,9 @@ export async function startTestPlatform(options: PlatformOptions = {}): Promise<
     platform: await start(),
     lines,
     dataDir,
-    async restart() {
+    async restart(whileStopped) {
       await handle.platform.stop();
+      await whileStopped?.();
       handle.platform = await start();
     },
     async dispose() {
