@@ -11,6 +11,7 @@ Usage: npm start -- [options]
   --devices <n>       simulated devices to start, 0 for none (env FLEETKIT_DEVICES, default 3)
   --data-dir <path>   certificates, tables and objects (env FLEETKIT_DATA_DIR, default .fleetkit)
   --host <addr>       address to listen on (env FLEETKIT_HOST, default 127.0.0.1)
+  env KAFKA_BROKERS    host:port,... of a Kafka to use instead of the embedded topic log
   --set KEY=VALUE     override a function setting, e.g. --set SHADOW_MAX_STATE_BYTES=65536 (repeatable)
   --verbose           print every handler log line and metric
   --quiet             print only the banner
@@ -68,6 +69,7 @@ const platform = await startPlatform({
   host: values.host ?? process.env.FLEETKIT_HOST ?? '127.0.0.1',
   verbosity,
   settings: settingsFrom(values.set ?? []),
+  ...(process.env.KAFKA_BROKERS ? { kafkaBrokers: process.env.KAFKA_BROKERS.split(',').map((b) => b.trim()) } : {}),
 }).catch((error: Error & { code?: string }) => {
   if (error.code === 'EADDRINUSE') {
     console.error(
@@ -86,6 +88,7 @@ fleetkit local platform ready in ${readyMs} ms
   MQTT, mutual TLS (IoT)   ${platform.mqttUrl}
   DynamoDB API             ${platform.dynamoEndpoint}
   S3 API                   ${platform.s3Endpoint}
+  streams (MSK)            ${platform.streams.description}
   device certificates      ${platform.dataDir}/pki (CA: ca.crt, devices/<type>.<thing>.crt)
   simulated devices        ${platform.fleet.devices.length}
   data                     ${platform.dataDir} (kept across restarts)
