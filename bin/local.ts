@@ -69,7 +69,9 @@ const platform = await startPlatform({
   host: values.host ?? process.env.FLEETKIT_HOST ?? '127.0.0.1',
   verbosity,
   settings: settingsFrom(values.set ?? []),
-  ...(process.env.KAFKA_BROKERS ? { kafkaBrokers: process.env.KAFKA_BROKERS.split(',').map((b) => b.trim()) } : {}),
+  ...(process.env.KAFKA_BROKERS
+    ? { kafkaBrokers: process.env.KAFKA_BROKERS.split(',').map((b) => b.trim()) }
+    : {}),
 }).catch((error: Error & { code?: string }) => {
   if (error.code === 'EADDRINUSE') {
     console.error(
