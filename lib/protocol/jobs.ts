@@ -1,0 +1,130 @@
+import { z } from 'zod';
+import { JOB_ID_PATTERN } from './topics.ts';
+
+/**
+ * AWS IoT Jobs' device-side MQTT API, on fleetkit's `fleet/things/{thing}/jobs/...` prefix
+ * (https://docs.aws.amazon.com/iot/latest/developerguide/jobs-mqtt-api.html): request and response
+ * documents, execution states, and fleetkit's firmware job document. Devices written against AWS IoT
+ * Jobs keep their state machine; only the topic prefix differs.
+ */
+
+/** Job execution states, as AWS IoT Jobs has them. */
+export const JOB_EXECUTION_STATUSES = [
+  'QUEUED',
+  'IN_PROGRESS',
+  'SUCCEEDED',
+  'FAILED',
+  'TIMED_OUT',
+  'REJECTED',
+  'CANCELED',
+  'REMOVED',
+] as const;
+export const jobExecutionStatus = z.enum(JOB_EXECUTION_STATUSES);
+export type JobExecutionStatus = z.output<typeof jobExecutionStatus>;
+
+/** The states a device may set with UpdateJobExecution; the others are the service's. */
+export const DEVICE_SETTABLE_STATUSES = ['IN_PROGRESS', 'SUCCEEDED', 'FAILED', 'REJECTED'] as const;
+export const deviceSettableStatus = z.enum(DEVICE_SETTABLE_STATUSES);
+
+/** States after which an execution never changes again. */
+export const TERMINAL_STATUSES: readonly JobExecutionStatus[] = [
+  'SUCCEEDED',
+  'FAILED',
+  'TIMED_OUT',
+  'REJECTED',
+  'CANCELED',
+  'REMOVED',
+];
+
+/** Free-form progress a device reports: string keys and string values, as AWS IoT Jobs allows. */
+export const statusDetails = z
+  .record(z.string().min(1).max(128), z.string().max(1024))
+  .refine((d) => Object.keys(d).length <= 10, 'must have at most 10 entries');
+export type StatusDetails = z.output<typeof statusDetails>;
+
+const clientToken = z.string().min(1).max(64).optional();
+const jobId = z.string().regex(JOB_ID_PATTERN, 'must be 1-64 characters of [a-zA-Z0-9_-]');
+
+/** `.../jobs/get` request. */
+export const getPendingJobsRequest = z.object({ clientToken });
+
+/** `.../jobs/start-next` request. */
+export const startNextRequest = z.object({
+  statusDetails: statusDetails.optional(),
+  stepTimeoutInMinutes: z.number().int().min(1).max(10_080).optional(),
+  clientToken,
+});
+
+/** `.../jobs/{jobId}/get` request; jobId may be `$next`. */
+export const describeExecutionRequest = z.object({
+  executionNumber: z.number().int().min(1).optional(),
+  includeJobDocument: z.boolean().optional(),
+  clientToken,
+});
+
+/** `.../jobs/{jobId}/update` request. */
+export const updateExecutionRequest = z.object({
+  status: deviceSettableStatus,
+  statusDetails: statusDetails.optional(),
+  expectedVersion: z.number().int().min(1).optional(),
+  executionNumber: z.number().int().min(1).optional(),
+  includeJobExecutionState: z.boolean().optional(),
+  includeJobDocument: z.boolean().optional(),
+  stepTimeoutInMinutes: z.number().int().min(1).max(10_080).optional(),
+  clientToken,
+});
+export type UpdateExecutionRequest = z.output<typeof updateExecutionRequest>;
+
+/** AWS IoT Jobs' rejection codes. */
+export const JOB_ERROR_CODES = [
+  'InvalidTopic',
+  'InvalidJson',
+  'InvalidRequest',
+  'InvalidStateTransition',
+  'ResourceNotFound',
+  'VersionMismatch',
+  'InternalError',
+  'RequestThrottled',
+  'TerminalStateReached',
+] as const;
+export type JobErrorCode = (typeof JOB_ERROR_CODES)[number];
+
+/** ECDSA over P-256 with SHA-256, the only signature fleetkit firmware carries. */
+export const SIGNATURE_ALGORITHM = 'ECDSA_SHA_256';
+
+/** fleetkit's firmware job document: what to install, where to get it, how to check it. */
+export const firmwareJobDocument = z.object({
+  operation: z.literal('firmware-update'),
+  rolloutId: jobId,
+  firmware: z.object({
+    version: z.string().min(1).max(64),
+    /** A short-lived presigned HTTPS GET URL; Range requests work, so a download can resume. */
+    url: z.url(),
+    /** Seconds since the epoch after which `url` stops working: ask for the execution again to renew it. */
+    urlExpiresAt: z.number().int(),
+    size: z.number().int().min(1),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex digits'),
+    /** base64 DER ECDSA signature over the image's SHA-256 digest. */
+    signature: z.base64(),
+    signatureAlgorithm: z.literal(SIGNATURE_ALGORITHM),
+    /** Which public key verifies `signature` (devices keep the keys they trust, by id). */
+    keyId: z.string().min(1).max(128),
+  }),
+  /** True when the platform sends a device back to the version it had (health-gated rollback). */
+  rollback: z.boolean().optional(),
+});
+export type FirmwareJobDocument = z.output<typeof firmwareJobDocument>;
+
+/** One execution as the Jobs API shows it (JobExecution). Times are epoch seconds, as in AWS. */
+export interface JobExecutionView {
+  readonly jobId: string;
+  readonly thingName: string;
+  readonly status: JobExecutionStatus;
+  readonly statusDetails?: StatusDetails;
+  readonly queuedAt: number;
+  readonly startedAt?: number;
+  readonly lastUpdatedAt: number;
+  readonly versionNumber: number;
+  readonly executionNumber: number;
+  readonly jobDocument?: FirmwareJobDocument;
+}
