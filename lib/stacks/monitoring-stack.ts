@@ -1,14 +1,11 @@
-import { Aws, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { Aws, Stack, type StackProps } from 'aws-cdk-lib';
 import {
   Alarm,
   ComparisonOperator,
-  Dashboard,
-  GraphWidget,
+  type Dashboard,
   type IMetric,
   MathExpression,
   Metric,
-  SingleValueWidget,
-  TextWidget,
   TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -17,13 +14,14 @@ import { Key } from 'aws-cdk-lib/aws-kms';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
+import { buildFleetDashboard } from '../constructs/fleet-dashboard.ts';
+import { FIVE_MINUTES, fleetkitMetric, lambdaMetric, pascalCase } from '../constructs/monitoring-metrics.ts';
 import { ALL_REQUESTS_FILTER } from '../constructs/secure-bucket.ts';
 import { METRIC_SERVICES, METRICS } from '../protocol/metrics.ts';
 import type { Topology } from '../topology/model.ts';
 import { consumeStrongReferences, type FleetkitNames } from './names.ts';
 
-/** CloudWatch namespace of fleetkit's own metrics (Embedded Metric Format, dimension `Service`). */
-export const METRIC_NAMESPACE = 'fleetkit';
+export { METRIC_NAMESPACE } from '../protocol/metrics.ts';
 
 /** Properties of the {@link MonitoringStack}. */
 export interface MonitoringStackProps extends StackProps {
@@ -63,56 +61,6 @@ export interface MonitoringStackProps extends StackProps {
    * @default - no subscription; subscribe to the topic `names.alarmTopic`
    */
   readonly alarmEmail?: string;
-}
-
-const FIVE_MINUTES = Duration.minutes(5);
-const ONE_MINUTE = Duration.minutes(1);
-
-function pascalCase(name: string): string {
-  return name.charAt(0).toUpperCase() + name.slice(1);
-}
-
-/** A fleetkit metric of one emitting handler. */
-function fleetkitMetric(
-  metricName: string,
-  service: string,
-  statistic: string,
-  period: Duration = FIVE_MINUTES,
-): Metric {
-  return new Metric({
-    namespace: METRIC_NAMESPACE,
-    metricName,
-    dimensionsMap: { Service: service },
-    statistic,
-    period,
-  });
-}
-
-/** A Lambda metric of one function; labelled by function on graphs (a label would make an alarm a math alarm). */
-function lambdaMetric(metricName: string, functionName: string, statistic: string, labelled = true): Metric {
-  return new Metric({
-    namespace: 'AWS/Lambda',
-    metricName,
-    dimensionsMap: { FunctionName: functionName },
-    statistic,
-    period: FIVE_MINUTES,
-    ...(labelled ? { label: functionName } : {}),
-  });
-}
-
-/** A CloudWatch SEARCH expression (dashboards only: alarms cannot use SEARCH). */
-function search(expression: string, statistic: string, period: Duration, label: string): MathExpression {
-  return new MathExpression({
-    expression: `SEARCH('${expression}', '${statistic}', ${period.toSeconds()})`,
-    usingMetrics: {},
-    label,
-    period,
-  });
-}
-
-/** `(RuleName="a" OR RuleName="b")`. */
-function anyOf(dimension: string, values: readonly string[]): string {
-  return `(${values.map((value) => `${dimension}="${value}"`).join(' OR ')})`;
 }
 
 /**
@@ -292,7 +240,7 @@ export class MonitoringStack extends Stack {
       });
     }
     this.alarms = this.alarmMap;
-    this.dashboard = this.buildDashboard(kafkaFunctions);
+    this.dashboard = buildFleetDashboard(this, props, kafkaFunctions);
   }
 
   private alarm(
@@ -321,221 +269,5 @@ export class MonitoringStack extends Stack {
     alarm.addOkAction(action);
     this.alarmMap[id] = alarm;
     return alarm;
-  }
-
-  private buildDashboard(kafkaFunctions: readonly string[]): Dashboard {
-    const { names, topology } = this.props;
-    const processor = METRIC_SERVICES.streamProcessor;
-    const sweeper = METRIC_SERVICES.fleetSweeper;
-    const functionNames = Object.keys(topology.functions).map((name) => names.function(name));
-    const ruleNames = [
-      ...Object.entries(topology.functions).flatMap(([name, spec]) =>
-        (spec.rules ?? []).map((_, i) => names.topicRule(name, i)),
-      ),
-      ...Object.keys(topology.ingest ?? {}).map((name) => names.topicRule(name, 0)),
-    ];
-    const half = 12;
-    const third = 8;
-
-    const rows: Array<Array<GraphWidget | SingleValueWidget | TextWidget>> = [
-      [
-        new TextWidget({
-          markdown: `# fleetkit ${names.stage}\nTelemetry pipeline, fleet, functions, HTTP API, IoT rules, MSK.`,
-          width: 24,
-          height: 2,
-        }),
-      ],
-      [
-        new GraphWidget({
-          title: 'Telemetry records / min',
-          left: [fleetkitMetric(METRICS.telemetryRecords, processor, 'Sum', ONE_MINUTE)],
-          width: third,
-        }),
-        new GraphWidget({
-          title: 'Rejected records and messages',
-          left: [
-            fleetkitMetric(METRICS.rejectedRecords, processor, 'Sum', ONE_MINUTE),
-            search(
-              `{${METRIC_NAMESPACE},MessageType,Service} MetricName="${METRICS.rejectedMessages}"`,
-              'Sum',
-              ONE_MINUTE,
-              'Rejected messages',
-            ),
-          ],
-          width: third,
-        }),
-        new GraphWidget({
-          title: 'Alerts raised by type',
-          left: [
-            search(
-              `{${METRIC_NAMESPACE},AlertType,Service} MetricName="${METRICS.alertsRaised}"`,
-              'Sum',
-              FIVE_MINUTES,
-              'Alerts',
-            ),
-          ],
-          width: third,
-        }),
-      ],
-      [
-        new GraphWidget({
-          title: 'Processor lag',
-          left: [fleetkitMetric(METRICS.processorLag, processor, 'Maximum', ONE_MINUTE)],
-          right: kafkaFunctions.map((fn) => lambdaMetric('OffsetLag', fn, 'Maximum')),
-          leftYAxis: { label: 'ms', showUnits: false },
-          rightYAxis: { label: 'records (offset lag)', showUnits: false },
-          width: third,
-        }),
-        new GraphWidget({
-          title: 'Fleet online %',
-          left: [fleetkitMetric(METRICS.fleetOnlinePercent, sweeper, 'Average', ONE_MINUTE)],
-          leftYAxis: { min: 0, max: 100 },
-          width: third,
-        }),
-        new SingleValueWidget({
-          title: 'Devices',
-          metrics: [fleetkitMetric(METRICS.fleetDevices, sweeper, 'Maximum', FIVE_MINUTES)],
-          width: third,
-        }),
-      ],
-      [
-        new GraphWidget({
-          title: 'Function errors',
-          left: functionNames.map((fn) => lambdaMetric('Errors', fn, 'Sum')),
-          width: third,
-        }),
-        new GraphWidget({
-          title: 'Function throttles',
-          left: functionNames.map((fn) => lambdaMetric('Throttles', fn, 'Sum')),
-          width: third,
-        }),
-        new GraphWidget({
-          title: 'Function duration p99',
-          left: functionNames.map((fn) => lambdaMetric('Duration', fn, 'p99')),
-          width: third,
-        }),
-      ],
-    ];
-
-    const apiId = this.props.httpApiId;
-    if (apiId !== undefined) {
-      const apiMetric = (metricName: string, statistic: string) =>
-        new Metric({
-          namespace: 'AWS/ApiGateway',
-          metricName,
-          dimensionsMap: { ApiId: apiId },
-          statistic,
-          period: FIVE_MINUTES,
-        });
-      rows.push([
-        new GraphWidget({
-          title: 'HTTP API 4xx / 5xx',
-          left: [apiMetric('4xx', 'Sum'), apiMetric('5xx', 'Sum')],
-          width: half,
-        }),
-        new GraphWidget({
-          title: 'HTTP API latency',
-          left: [apiMetric('Latency', 'p50'), apiMetric('Latency', 'p99')],
-          width: half,
-        }),
-      ]);
-    }
-
-    const dlq: IMetric[] = [];
-    if (this.props.asyncFailureQueue === true) {
-      dlq.push(
-        new Metric({
-          namespace: 'AWS/SQS',
-          metricName: 'ApproximateNumberOfMessagesVisible',
-          dimensionsMap: { QueueName: names.asyncFailureQueue },
-          statistic: 'Maximum',
-          period: FIVE_MINUTES,
-        }),
-      );
-    }
-    if (this.props.kafkaDlqBucketName !== undefined) {
-      dlq.push(
-        new Metric({
-          namespace: 'AWS/S3',
-          metricName: 'PutRequests',
-          dimensionsMap: { BucketName: this.props.kafkaDlqBucketName, FilterId: ALL_REQUESTS_FILTER },
-          statistic: 'Sum',
-          period: FIVE_MINUTES,
-          label: 'Kafka DLQ writes',
-        }),
-      );
-    }
-    const iotAndDlq: GraphWidget[] = [];
-    if (ruleNames.length > 0) {
-      // Rule action metrics carry RuleName and ActionType; rule metrics RuleName only
-      // (https://docs.aws.amazon.com/iot/latest/developerguide/metrics_dimensions.html).
-      iotAndDlq.push(
-        new GraphWidget({
-          title: 'IoT rule failures and throttling',
-          left: [
-            search(
-              `{AWS/IoT,ActionType,RuleName} MetricName="Failure" ${anyOf('RuleName', ruleNames)}`,
-              'Sum',
-              FIVE_MINUTES,
-              'Action failures',
-            ),
-            search(
-              `{AWS/IoT,RuleName} MetricName="RuleMessageThrottled" ${anyOf('RuleName', ruleNames)}`,
-              'Sum',
-              FIVE_MINUTES,
-              'Throttled',
-            ),
-          ],
-          width: half,
-        }),
-      );
-    }
-    if (dlq.length > 0) {
-      iotAndDlq.push(new GraphWidget({ title: 'Dead letters', left: dlq, width: half }));
-    }
-    if (iotAndDlq.length > 0) rows.push(iotAndDlq);
-
-    const kafka = this.props.kafka;
-    if (kafka !== undefined) {
-      const brokerIds = Array.from({ length: kafka.brokerCount }, (_, i) => String(i + 1));
-      const brokerMetric = (metricName: string, brokerId: string) =>
-        new Metric({
-          namespace: 'AWS/Kafka',
-          metricName,
-          dimensionsMap: { 'Cluster Name': kafka.clusterName, 'Broker ID': brokerId },
-          statistic: 'Maximum',
-          period: FIVE_MINUTES,
-          label: `${metricName} broker ${brokerId}`,
-        });
-      // CPU in use is user plus system time, per broker (https://docs.aws.amazon.com/msk/latest/developerguide/bestpractices.html).
-      const cpu = brokerIds.map(
-        (id) =>
-          new MathExpression({
-            expression: `user${id} + system${id}`,
-            usingMetrics: {
-              [`user${id}`]: brokerMetric('CpuUser', id),
-              [`system${id}`]: brokerMetric('CpuSystem', id),
-            },
-            label: `CPU broker ${id}`,
-            period: FIVE_MINUTES,
-          }),
-      );
-      rows.push([
-        new GraphWidget({
-          title: 'MSK broker CPU % (user + system)',
-          left: cpu,
-          leftYAxis: { min: 0, max: 100 },
-          width: half,
-        }),
-        new GraphWidget({
-          title: 'MSK broker data disk used %',
-          left: brokerIds.map((id) => brokerMetric('KafkaDataLogsDiskUsed', id)),
-          leftYAxis: { min: 0, max: 100 },
-          width: half,
-        }),
-      ]);
-    }
-
-    return new Dashboard(this, 'Dashboard', { dashboardName: names.dashboard, widgets: rows });
   }
 }

@@ -1,0 +1,80 @@
+import { type DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+
+/** One counter change of a rollout: scope `all` or `wave#<n>`, counter an execution status. */
+export interface RolloutCounterChange {
+  readonly rolloutId: string;
+  readonly scope: string;
+  readonly counter: string;
+  readonly delta: number;
+}
+
+/** A rollout's counters by scope. */
+export type RolloutCounters = ReadonlyArray<{ scope: string; counters: Readonly<Record<string, number>> }>;
+
+/**
+ * Rollout counters on DynamoDB: one item per (rollout, scope) with one numeric attribute per execution
+ * status, moved by atomic ADDs as executions change. Reading a rollout's status is one Query over a
+ * handful of items — the rollout's size does not enter into it.
+ */
+export class DynamoRolloutCounterStore {
+  constructor(private readonly props: { readonly client: DynamoDBDocumentClient; readonly tableName: string }) {}
+
+  async apply(changes: readonly RolloutCounterChange[]): Promise<void> {
+    const byItem = new Map<string, { rolloutId: string; scope: string; deltas: Map<string, number> }>();
+    for (const change of changes) {
+      const key = `${change.rolloutId}\u0000${change.scope}`;
+      const item = byItem.get(key) ?? { rolloutId: change.rolloutId, scope: change.scope, deltas: new Map() };
+      item.deltas.set(change.counter, (item.deltas.get(change.counter) ?? 0) + change.delta);
+      byItem.set(key, item);
+    }
+    await Promise.all(
+      [...byItem.values()].map(({ rolloutId, scope, deltas }) => {
+        const nonZero = [...deltas].filter(([, delta]) => delta !== 0);
+        if (nonZero.length === 0) return Promise.resolve();
+        return this.props.client.send(
+          new UpdateCommand({
+            TableName: this.props.tableName,
+            Key: { rolloutId, scope },
+            UpdateExpression: `ADD ${nonZero.map((_, i) => `#c${i} :d${i}`).join(', ')}`,
+            ExpressionAttributeNames: Object.fromEntries(nonZero.map(([name], i) => [`#c${i}`, name])),
+            ExpressionAttributeValues: Object.fromEntries(nonZero.map(([, delta], i) => [`:d${i}`, delta])),
+          }),
+        );
+      }),
+    );
+  }
+
+  async read(rolloutId: string): Promise<RolloutCounters> {
+    const out: Array<{ scope: string; counters: Record<string, number> }> = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.props.client.send(
+        new QueryCommand({
+          TableName: this.props.tableName,
+          KeyConditionExpression: 'rolloutId = :r',
+          ExpressionAttributeValues: { ':r': rolloutId },
+          ConsistentRead: true,
+          ...(start === undefined ? {} : { ExclusiveStartKey: start }),
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        const { rolloutId: _r, scope, ...rest } = item;
+        const counters = Object.fromEntries(
+          Object.entries(rest).filter(([k, v]) => typeof v === 'number' && k !== 'reconciledAt'),
+        ) as Record<string, number>;
+        out.push({ scope: String(scope), counters });
+      }
+      start = page.LastEvaluatedKey;
+    } while (start !== undefined);
+    return out;
+  }
+
+  /** Replaces a rollout's counters with a recount (the reconciler). */
+  async replace(rolloutId: string, counters: RolloutCounters, at: number): Promise<void> {
+    for (const { scope, counters: values } of counters) {
+      await this.props.client.send(
+        new PutCommand({ TableName: this.props.tableName, Item: { rolloutId, scope, ...values, reconciledAt: at } }),
+      );
+    }
+  }
+}
