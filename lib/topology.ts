@@ -11,6 +11,9 @@ const SHADOW_SETTINGS = {
   SHADOW_HISTORY_MAX_BYTES: '16384',
 } as const;
 
+/** Firmware URLs: an hour to upload an image; fifteen minutes to start a download (a device asks again). */
+const FIRMWARE_SETTINGS = { FIRMWARE_UPLOAD_URL_SECONDS: '3600', FIRMWARE_DOWNLOAD_URL_SECONDS: '900' } as const;
+
 const shadowUses = { shadows: 'readWrite', shadowTopics: 'write' } as const;
 
 /**
@@ -106,6 +109,15 @@ export const topology = {
       description: 'Firmware images, versioned; signed images are never overwritten in place',
       versioned: true,
     },
+    firmwareCatalog: {
+      kind: 'table',
+      description: 'Firmware metadata: one item per version (declared size and SHA-256, signature, status)',
+      partitionKey: { name: 'version', type: 'S' },
+    },
+    firmwareSigning: {
+      kind: 'signingKey',
+      description: 'Signs firmware image digests (ECDSA P-256, SHA-256); devices trust its public key',
+    },
     shadows: {
       kind: 'table',
       description:
@@ -195,6 +207,23 @@ export const topology = {
       ],
       uses: { fleetHealth: 'read', alerts: 'read', telemetryAggregates: 'read', telemetryRules: 'readWrite' },
     },
+    apiFirmware: {
+      handler: 'api-firmware',
+      description: 'HTTP API: firmware registry (register, presigned upload, verify and sign, download, keys)',
+      routes: [
+        'POST /firmware',
+        'GET /firmware',
+        'GET /firmware/keys',
+        'GET /firmware/{version}',
+        'POST /firmware/{version}/complete',
+        'GET /firmware/{version}/download',
+        'DELETE /firmware/{version}',
+      ],
+      uses: { firmware: 'readWrite', firmwareCatalog: 'readWrite', firmwareSigning: 'readWrite' },
+      settings: FIRMWARE_SETTINGS,
+      memoryMiB: 1769,
+      timeoutSeconds: 29,
+    },
     apiDevices: {
       handler: 'api-devices',
       description: 'HTTP API: list and describe devices',
@@ -237,6 +266,8 @@ export const topology = {
 } as const satisfies Topology<
   | 'registry'
   | 'firmware'
+  | 'firmwareCatalog'
+  | 'firmwareSigning'
   | 'shadows'
   | 'shadowTopics'
   | 'fleetHealth'

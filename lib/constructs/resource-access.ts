@@ -1,13 +1,15 @@
+import { Aws } from 'aws-cdk-lib';
 import { PolicyStatement, type Role } from 'aws-cdk-lib/aws-iam';
 import type { Access, Resource } from '../topology/model.ts';
 import { acknowledgeWildcardResource } from './nag.ts';
+import { SIGN_MESSAGE_TYPE, SIGNING_ALGORITHM } from './signing-key.ts';
 
 /** A topology resource as the runtime sees it: by physical name and ARN, never by CloudFormation export. */
 export interface ResourceRef {
   /** The topology's name for it, e.g. `registry`. */
   readonly name: string;
   readonly resource: Resource;
-  /** Table or bucket name. */
+  /** Table or bucket name; a signing key's alias name. */
   readonly physicalName: string;
   readonly arn: string;
 }
@@ -38,8 +40,17 @@ const TABLE_ACTIONS = {
 const TOPIC_ACTIONS = ['iot:Publish'] as const;
 const OBJECT_ACTIONS = {
   read: ['s3:GetObject', 's3:GetObjectVersion'],
-  write: ['s3:PutObject', 's3:AbortMultipartUpload'],
+  // Delete: a writer must be able to take back what it wrote (a refused firmware upload, say); in a
+  // versioned bucket that leaves a delete marker, not a loss.
+  write: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:DeleteObject'],
 } as const;
+
+/**
+ * Every KMS key of the account and region: a signing key is granted by its alias (ABAC, `kms:ResourceAliases`,
+ * https://docs.aws.amazon.com/kms/latest/developerguide/alias-authorization.html), since its key id is
+ * generated and the runtime stack names data resources without CloudFormation exports.
+ */
+const KEYS_OF_ACCOUNT = `arn:${Aws.PARTITION}:kms:${Aws.REGION}:${Aws.ACCOUNT_ID}:key/*`;
 
 function parts(access: Access): Array<'read' | 'write'> {
   return access === 'readWrite' ? ['read', 'write'] : [access];
@@ -68,6 +79,29 @@ export function resourceAccessStatements(ref: ResourceRef, access: Access): Poli
       }),
     ];
   }
+  if (resource.kind === 'signingKey') {
+    // `write` signs, and only digests with ECDSA_SHA_256; `read` gets the public key.
+    const onlyThisKey = { 'ForAnyValue:StringEquals': { 'kms:ResourceAliases': ref.physicalName } };
+    return parts(access).map((part) =>
+      part === 'write'
+        ? new PolicyStatement({
+            actions: ['kms:Sign'],
+            resources: [KEYS_OF_ACCOUNT],
+            conditions: {
+              ...onlyThisKey,
+              StringEquals: {
+                'kms:SigningAlgorithm': SIGNING_ALGORITHM,
+                'kms:MessageType': SIGN_MESSAGE_TYPE,
+              },
+            },
+          })
+        : new PolicyStatement({
+            actions: ['kms:GetPublicKey'],
+            resources: [KEYS_OF_ACCOUNT],
+            conditions: onlyThisKey,
+          }),
+    );
+  }
   const statements = parts(access).map(
     (part) => new PolicyStatement({ actions: [...OBJECT_ACTIONS[part]], resources: [`${arn}/*`] }),
   );
@@ -89,6 +123,15 @@ export function grantResourceAccess(role: Role, ref: ResourceRef, access: Access
       `${ref.arn}/*`,
       `Response topics under '${ref.resource.prefix}/' are named per thing and shadow at run time; the ` +
         'statement allows only iot:Publish, only below that prefix.',
+    );
+  }
+  if (ref.resource.kind === 'signingKey' && policy !== undefined) {
+    acknowledgeWildcardResource(
+      policy,
+      KEYS_OF_ACCOUNT,
+      `A KMS key id is generated at creation; the statement names the key by its alias instead ` +
+        `(kms:ResourceAliases = ${ref.physicalName}) and allows only kms:Sign of ECDSA_SHA_256 digests ` +
+        'or kms:GetPublicKey, as the topology declares.',
     );
   }
   if (ref.resource.kind === 'bucket' && policy !== undefined) {

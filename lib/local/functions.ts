@@ -1,5 +1,5 @@
 import type { HandlerEnv, HandlerRuntime } from '../../lambdas/shared/runtime.ts';
-import { fixedResourceName, functionEnv } from '../topology/env.ts';
+import { fixedResourceName, functionEnv, signingKeyAlias } from '../topology/env.ts';
 import type { FunctionSpec, Topology } from '../topology/model.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, LOCAL_STAGE, localResourceName } from './names.ts';
 
@@ -15,6 +15,8 @@ export interface LocalEndpoints {
   readonly dynamodb: string;
   readonly s3: string;
   readonly iotData: string;
+  /** The loopback KMS serving the topology's signing keys. */
+  readonly kms?: string;
   /** How functions reach the streams: `TOPIC_LOG_ENDPOINT` or `KAFKA_BROKERS`. */
   readonly streams?: Readonly<Record<string, string>>;
 }
@@ -33,7 +35,9 @@ export function localFunctionEnv(
     ...functionEnv(
       topology,
       spec,
-      (name, resource) => fixedResourceName(resource) ?? localResourceName(name),
+      (name, resource) =>
+        fixedResourceName(resource) ??
+        (resource.kind === 'signingKey' ? signingKeyAlias(LOCAL_STAGE, name) : localResourceName(name)),
       settings,
     ),
     STAGE: LOCAL_STAGE,
@@ -43,6 +47,7 @@ export function localFunctionEnv(
     AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
     AWS_ENDPOINT_URL_S3: endpoints.s3,
     AWS_ENDPOINT_URL_IOT_DATA_PLANE: endpoints.iotData,
+    ...(endpoints.kms === undefined ? {} : { AWS_ENDPOINT_URL_KMS: endpoints.kms }),
     ...endpoints.streams,
   };
 }

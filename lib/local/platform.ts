@@ -8,13 +8,15 @@ import { ensureTable, type LocalDynamo, startDynamo } from './dynamo.ts';
 import { type LocalFunction, loadFunctions } from './functions.ts';
 import { type LocalGateway, startGateway } from './gateway.ts';
 import { startIotData } from './iot-data.ts';
+import { startLocalKms } from './kms.ts';
 import { LocalMetrics } from './metrics-store.ts';
 import { localResourceName } from './names.ts';
 import { LocalPki } from './pki.ts';
 import { createPlatformLog, type PlatformLog, type Verbosity } from './platform-log.ts';
 import { type RulesRunner, startRulesRunner } from './rules-runner.ts';
-import { type LocalS3, startS3 } from './s3.ts';
+import { acceptLocalCredentials, type LocalS3, startS3 } from './s3.ts';
 import { type LocalScheduler, startScheduler } from './scheduler.ts';
+import { openSigningKeys } from './signing-keys.ts';
 import { type SimulatedFleet, startFleet } from './sim/fleet.ts';
 import { type LocalStreams, startLocalStreams } from './stream-runtime.ts';
 
@@ -53,6 +55,8 @@ export interface Platform {
   readonly mqttPort: number;
   readonly dynamoEndpoint: string;
   readonly s3Endpoint: string;
+  /** The loopback KMS that signs with the topology's signing keys (`<dataDir>/keys/<name>.pem`). */
+  readonly kmsEndpoint: string;
   readonly dataDir: string;
   readonly pki: LocalPki;
   readonly metrics: LocalMetrics;
@@ -96,10 +100,16 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     });
     stops.push(() => dynamo.close());
     const buckets: string[] = [];
+    const signingKeys: string[] = [];
     for (const [name, resource] of Object.entries(topology.resources)) {
       if (resource.kind === 'table') await ensureTable(dynamo.client, localResourceName(name), resource);
+      else if (resource.kind === 'signingKey') signingKeys.push(name);
       else buckets.push(localResourceName(name));
     }
+    const kms = await startLocalKms({ keys: await openSigningKeys(dataDir, signingKeys), host });
+    stops.push(() => kms.close());
+    // s3rver knows only its built-in access key; functions sign S3 requests with the platform's.
+    acceptLocalCredentials();
     await mkdir(join(dataDir, 's3'), { recursive: true });
     const s3: LocalS3 = await startS3({
       directory: join(dataDir, 's3'),
@@ -146,7 +156,13 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     stops.push(() => streams.stop());
     const functions = await loadFunctions(
       topology,
-      { dynamodb: dynamo.endpoint, s3: s3.endpoint, iotData: iotData.endpoint, streams: streams.functionEnv },
+      {
+        dynamodb: dynamo.endpoint,
+        s3: s3.endpoint,
+        iotData: iotData.endpoint,
+        kms: kms.endpoint,
+        streams: streams.functionEnv,
+      },
       (name) => ({
         write: (line) => log.handlerLine(name, line),
         now: Date.now,
@@ -209,6 +225,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       mqttPort: broker.port,
       dynamoEndpoint: dynamo.endpoint,
       s3Endpoint: s3.endpoint,
+      kmsEndpoint: kms.endpoint,
       dataDir,
       pki,
       metrics,

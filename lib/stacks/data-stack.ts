@@ -3,9 +3,11 @@ import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/
 import type { Construct } from 'constructs';
 import type { ResourceRef } from '../constructs/resource-access.ts';
 import { SecureBucket } from '../constructs/secure-bucket.ts';
+import { SigningKey } from '../constructs/signing-key.ts';
+import { signingKeyAlias } from '../topology/env.ts';
 import type { KeyAttribute, TableResource, Topology } from '../topology/model.ts';
 import { RULE_ERRORS_RESOURCE, validateTopology } from '../topology/validate.ts';
-import { type FleetkitNames, KAFKA_DLQ } from './names.ts';
+import { type FleetkitNames, KAFKA_DLQ, regionalArn } from './names.ts';
 
 /** The topology name of the bucket IoT rule error actions write to; reserved. */
 export const RULE_ERRORS = RULE_ERRORS_RESOURCE;
@@ -32,7 +34,8 @@ function attribute(key: KeyAttribute): { name: string; type: AttributeType } {
 
 /**
  * Everything that holds data and outlives a deployment: one DynamoDB table per `table` resource, one S3
- * bucket per `bucket` resource, the server access log bucket and the bucket of IoT rule errors.
+ * bucket per `bucket` resource, one KMS key per `signingKey` resource, the server access log bucket and
+ * the bucket of IoT rule errors.
  * Stateful resources are retained when the stack is deleted.
  */
 export class DataStack extends Stack {
@@ -40,6 +43,8 @@ export class DataStack extends Stack {
   readonly tables: Readonly<Record<string, Table>>;
   /** Buckets by topology resource name. */
   readonly buckets: Readonly<Record<string, SecureBucket>>;
+  /** KMS signing keys by topology resource name. */
+  readonly signingKeys: Readonly<Record<string, SigningKey>>;
   /** Name and ARN of each topology resource, for stacks that use them without an export. */
   readonly refs: Readonly<Record<string, ResourceRef>>;
   /** Target of every bucket's server access logs. */
@@ -98,6 +103,7 @@ export class DataStack extends Stack {
 
     const tables: Record<string, Table> = {};
     const buckets: Record<string, SecureBucket> = {};
+    const signingKeys: Record<string, SigningKey> = {};
     const refs: Record<string, ResourceRef> = {};
     for (const [name, resource] of Object.entries(topology.resources)) {
       if (resource.kind === 'table') {
@@ -113,10 +119,19 @@ export class DataStack extends Stack {
         });
         refs[name] = { name, resource, physicalName: names.bucket(name), arn: names.bucketArn(name) };
         new CfnOutput(this, `${pascalCase(name)}BucketName`, { value: names.bucket(name) });
+      } else if (resource.kind === 'signingKey') {
+        const aliasName = signingKeyAlias(names.stage, name);
+        signingKeys[name] = new SigningKey(this, `${pascalCase(name)}SigningKey`, {
+          aliasName,
+          description: resource.description,
+        });
+        refs[name] = { name, resource, physicalName: aliasName, arn: regionalArn('kms', aliasName) };
+        new CfnOutput(this, `${pascalCase(name)}KeyAlias`, { value: aliasName });
       }
     }
     this.tables = tables;
     this.buckets = buckets;
+    this.signingKeys = signingKeys;
     this.refs = refs;
   }
 

@@ -27,13 +27,22 @@ export function stageResourceName(stage: string, resourceName: string): string {
   return `fleetkit-${stage}-${kebabCase(resourceName)}`;
 }
 
-/** The env var through which a function learns a resource's physical name: `REGISTRY_TABLE_NAME`, `SHADOW_TOPICS_TOPIC_PREFIX`. */
+/**
+ * The alias of a signing key in a stage, `alias/fleetkit-<stage>-<kebab name>`: what functions pass as
+ * KMS `KeyId` (KMS accepts an alias name wherever it takes a key id), in AWS and locally alike.
+ */
+export function signingKeyAlias(stage: string, resourceName: string): string {
+  return `alias/${stageResourceName(stage, resourceName)}`;
+}
+
+/** The env var through which a function learns a resource's physical name: `REGISTRY_TABLE_NAME`, `SHADOW_TOPICS_TOPIC_PREFIX`, `FIRMWARE_SIGNING_KEY_ID`. */
 export function resourceEnvName(resourceName: string, resource: Resource): string {
   const suffix = {
     table: 'TABLE_NAME',
     bucket: 'BUCKET_NAME',
     topics: 'TOPIC_PREFIX',
     stream: 'STREAM_TOPIC',
+    signingKey: 'KEY_ID',
   }[resource.kind];
   return `${screamingSnake(resourceName)}_${suffix}`;
 }

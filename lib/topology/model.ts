@@ -64,7 +64,18 @@ export interface StreamResource {
   readonly partitions: number;
 }
 
-export type Resource = TableResource | BucketResource | TopicsResource | StreamResource;
+/**
+ * An asymmetric signing key (ECDSA P-256, SHA-256): a KMS key (`ECC_NIST_P256`, `SIGN_VERIFY`) behind an
+ * alias in AWS, a key file under `<dataDir>/keys/` behind a loopback KMS endpoint locally. `write` is
+ * signing (`kms:Sign`, digests only), `read` is getting the public key (`kms:GetPublicKey`). The private
+ * key never leaves KMS; functions learn the key as `<NAME>_KEY_ID` (the alias).
+ */
+export interface SigningKeyResource {
+  readonly kind: 'signingKey';
+  readonly description: string;
+}
+
+export type Resource = TableResource | BucketResource | TopicsResource | StreamResource | SigningKeyResource;
 
 /**
  * An IoT topic rule whose action appends to a stream rather than invoking a function: IoT Core's

@@ -9,7 +9,7 @@ import { kafkaKeyTemplate } from '../../lib/constructs/stream-ingest-rule.ts';
 import { DEVICE_PERMISSIONS, type DevicePermission } from '../../lib/protocol/device-policy.ts';
 import { buildFleetkit, type Fleetkit } from '../../lib/stacks/fleetkit-app.ts';
 import { FleetkitNames } from '../../lib/stacks/names.ts';
-import { kebabCase } from '../../lib/topology/env.ts';
+import { kebabCase, signingKeyAlias } from '../../lib/topology/env.ts';
 import { IOT_SQL_VERSION, renderRuleSql, resourceEnvName, type Topology } from '../../lib/topology/index.ts';
 import { topology } from '../../lib/topology.ts';
 
@@ -96,6 +96,7 @@ function physicalName(resourceName: string): string {
   const resource = resources[resourceName];
   if (resource?.kind === 'topics') return resource.prefix;
   if (resource?.kind === 'stream') return resource.topic;
+  if (resource?.kind === 'signingKey') return signingKeyAlias(fleetkit.names.stage, resourceName);
   const name =
     resource?.kind === 'table' ? fleetkit.names.table(resourceName) : fleetkit.names.bucket(resourceName);
   return flat(fleetkit.runtime.resolve(name));
@@ -110,6 +111,8 @@ function isArnOf(arn: string, resourceName: string): boolean {
   const name = physicalName(resourceName);
   if (kind === 'stream') return arn.includes(':topic/') && arn.endsWith(`/${name}`);
   if (kind === 'topics') return arn.includes(`:topic/${name}/`);
+  // Keys are granted by alias (a condition), on `key/*`: the key id is generated at deploy time.
+  if (kind === 'signingKey') return arn.includes(':kms:') && arn.endsWith(':key/*');
   return arn.includes(kind === 'table' ? `:table/${name}` : `:::${name}`);
 }
 
@@ -271,14 +274,16 @@ describe('least privilege', () => {
       const consumed =
         resource?.kind === 'stream' &&
         (functions[name]?.kafka ?? []).some((trigger) => trigger.topic === resource.topic);
-      const [reads, writes] =
+      const [reads, writes]: [readonly string[], readonly string[]] =
         kind === 'table'
           ? [TABLE_READS, TABLE_WRITES]
           : kind === 'topics'
             ? [[], TOPIC_WRITES]
             : kind === 'stream'
               ? [consumed ? STREAM_READS : [], STREAM_WRITES]
-              : [BUCKET_READS, BUCKET_WRITES];
+              : kind === 'signingKey'
+                ? [['kms:GetPublicKey'], ['kms:Sign']]
+                : [BUCKET_READS, BUCKET_WRITES];
       if (access === undefined) expect(onIt, `${name} on ${resourceName}`).toEqual([]);
       if (access === 'read') expect(actions.filter((a) => writes.includes(a))).toEqual([]);
       if (access === 'write') expect(actions.filter((a) => reads.includes(a))).toEqual([]);

@@ -163,6 +163,7 @@ describe('test topology', () => {
     expect(actions.sort()).toEqual(
       [
         's3:AbortMultipartUpload',
+        's3:DeleteObject',
         's3:GetObject',
         's3:GetObjectVersion',
         's3:ListBucket',

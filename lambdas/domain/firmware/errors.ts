@@ -1,0 +1,64 @@
+import type { FirmwareStatus } from '../../../lib/protocol/firmware.ts';
+
+/** A version is registered already; versions are never overwritten. Maps to HTTP 409. */
+export class FirmwareExistsError extends Error {
+  override readonly name = 'FirmwareExistsError';
+  constructor(readonly version: string) {
+    super(`firmware ${version} is registered already; versions are never overwritten, register a new one`);
+  }
+}
+
+/** The action does not apply to the image in its current status. Maps to HTTP 409. */
+export class FirmwareStateError extends Error {
+  override readonly name = 'FirmwareStateError';
+  constructor(
+    readonly version: string,
+    readonly status: FirmwareStatus,
+    action: string,
+  ) {
+    super(`cannot ${action} firmware ${version}: it is ${status}`);
+  }
+}
+
+/** `complete` was called before the image (or all its parts) reached the store. Maps to HTTP 409. */
+export class UploadIncompleteError extends Error {
+  override readonly name = 'UploadIncompleteError';
+}
+
+/** Size and SHA-256 of an image. */
+export interface ImageDigest {
+  readonly size: number;
+  readonly sha256: string;
+}
+
+/**
+ * The stored image is not what the uploader declared: a failed or tampered upload. The object was
+ * deleted and the registration dropped, so the version can be registered again. Maps to HTTP 400.
+ */
+export class UploadMismatchError extends Error {
+  override readonly name = 'UploadMismatchError';
+  constructor(
+    readonly version: string,
+    readonly declared: ImageDigest,
+    readonly received: ImageDigest,
+  ) {
+    const parts = [
+      ...(declared.size === received.size ? [] : [`size ${received.size} bytes, declared ${declared.size}`]),
+      ...(declared.sha256 === received.sha256
+        ? []
+        : [`sha256 ${received.sha256}, declared ${declared.sha256}`]),
+    ];
+    super(
+      `the uploaded image of firmware ${version} does not match its registration (${parts.join('; ')}); ` +
+        'it was deleted and the registration dropped: register the version again',
+    );
+  }
+}
+
+/** An active rollout uses the version, so it cannot be withdrawn. Maps to HTTP 409. */
+export class FirmwareInUseError extends Error {
+  override readonly name = 'FirmwareInUseError';
+  constructor(readonly version: string) {
+    super(`firmware ${version} is used by an active rollout; cancel or finish the rollout first`);
+  }
+}

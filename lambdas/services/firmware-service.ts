@@ -1,0 +1,363 @@
+import { SchemaValidationError } from '../../lib/protocol/errors.ts';
+import {
+  type CompleteFirmwareRequest,
+  type FirmwarePublicKey,
+  type FirmwareStatus,
+  type RegisterFirmwareRequest,
+  SIGNATURE_ALGORITHM,
+  SIGNING_KEY_SPEC,
+  type UploadPlan,
+} from '../../lib/protocol/firmware.ts';
+import type { FirmwareJobDocument } from '../../lib/protocol/jobs.ts';
+import { decodePageToken, encodePageToken } from '../adapters/page-token.ts';
+import { NotFoundError } from '../domain/errors.ts';
+import {
+  FirmwareExistsError,
+  FirmwareInUseError,
+  FirmwareStateError,
+  UploadIncompleteError,
+  UploadMismatchError,
+} from '../domain/firmware/errors.ts';
+import {
+  byVersionDescending,
+  type FirmwareMetadata,
+  fitsDeviceType,
+  isSigned,
+  type SignedFirmware,
+  type UploadRecord,
+} from '../domain/firmware/metadata.ts';
+import type { FirmwareCatalog, FirmwareStore, FirmwareUsage, Signer } from '../domain/firmware/ports.ts';
+import {
+  completionStep,
+  markAvailable,
+  planUpload,
+  registerFirmware,
+  verifyUpload,
+  withdrawFirmware,
+} from '../domain/firmware/upload.ts';
+import type { Page } from '../ports.ts';
+import type { Logger } from '../shared/logger.ts';
+
+/** What a device (through its job document) is sent: the signed metadata and a fresh presigned GET. */
+export interface FirmwareForDevice {
+  readonly metadata: SignedFirmware;
+  readonly url: string;
+  /** Epoch seconds. */
+  readonly urlExpiresAt: number;
+}
+
+/** What {@link firmwareForDevice} needs: read access to the catalog and the bucket, nothing else. */
+export interface FirmwareDownloads {
+  readonly catalog: FirmwareCatalog;
+  readonly store: FirmwareStore;
+  /** Lifetime of a device download URL. */
+  readonly downloadUrlSeconds: number;
+}
+
+/**
+ * The firmware a device is to install, with a presigned GET made for this call (every call a fresh URL,
+ * so a device that asks again after `urlExpiresAt` gets a working one). The rollout / jobs service calls
+ * this when it builds or renews a job document.
+ *
+ * @throws NotFoundError when the version is not registered
+ * @throws FirmwareStateError when it is not available (pending upload, or withdrawn)
+ */
+export async function firmwareForDevice(
+  deps: FirmwareDownloads,
+  version: string,
+): Promise<FirmwareForDevice> {
+  const firmware = await deps.catalog.get(version);
+  if (firmware === undefined) throw new NotFoundError(`no firmware ${version}`);
+  if (firmware.status !== 'available' || !isSigned(firmware)) {
+    throw new FirmwareStateError(version, firmware.status, 'send devices');
+  }
+  const { url, expiresAt } = await deps.store.presignDownload(
+    version,
+    firmware.objectVersion,
+    deps.downloadUrlSeconds,
+  );
+  return { metadata: firmware, url, urlExpiresAt: expiresAt };
+}
+
+/** The `firmware` block of a firmware job document (`lib/protocol/jobs.ts`). */
+export function jobDocumentFirmware(target: FirmwareForDevice): FirmwareJobDocument['firmware'] {
+  return {
+    version: target.metadata.version,
+    url: target.url,
+    urlExpiresAt: target.urlExpiresAt,
+    size: target.metadata.size,
+    sha256: target.metadata.sha256,
+    signature: target.metadata.signature,
+    signatureAlgorithm: SIGNATURE_ALGORITHM,
+    keyId: target.metadata.keyId,
+  };
+}
+
+/** Dependencies of the {@link FirmwareService}. */
+export interface FirmwareServiceDeps extends FirmwareDownloads {
+  readonly signer: Signer;
+  readonly usage: FirmwareUsage;
+  readonly log: Logger;
+  readonly now: () => number;
+  /** Lifetime of upload URLs (single PUT and parts). */
+  readonly uploadUrlSeconds: number;
+}
+
+/** `GET /firmware` filters and page. */
+export interface FirmwareListQuery {
+  readonly status?: FirmwareStatus;
+  readonly deviceType?: string;
+  readonly limit: number;
+  readonly nextToken?: string;
+}
+
+/** True when a second registration declares exactly what the first did. */
+function sameDeclaration(stored: FirmwareMetadata, request: RegisterFirmwareRequest): boolean {
+  return (
+    stored.size === request.size &&
+    stored.sha256 === request.sha256 &&
+    stored.minVersion === request.minVersion &&
+    stored.releaseNotes === request.releaseNotes &&
+    stored.deviceTypes.length === request.deviceTypes.length &&
+    stored.deviceTypes.every((type, i) => type === request.deviceTypes[i])
+  );
+}
+
+/**
+ * The firmware registry: registers images, hands out presigned transfers, verifies and signs uploads,
+ * lists, withdraws. Signing happens only after the stored bytes were measured and found to be what the
+ * uploader declared; what is signed is the SHA-256 the registry computed itself.
+ */
+export class FirmwareService {
+  constructor(private readonly deps: FirmwareServiceDeps) {}
+
+  /**
+   * Registers a version and plans its upload. Registering a pending version again with the same
+   * declaration answers a fresh plan (expired URLs, a lost response); anything else that exists is a
+   * {@link FirmwareExistsError}.
+   */
+  async register(request: RegisterFirmwareRequest): Promise<{
+    readonly firmware: FirmwareMetadata;
+    readonly upload: UploadPlan;
+    readonly created: boolean;
+  }> {
+    const { catalog, store, now } = this.deps;
+    const existing = await catalog.get(request.version);
+    if (existing !== undefined) {
+      if (existing.status !== 'pending-upload' || !sameDeclaration(existing, request)) {
+        throw new FirmwareExistsError(request.version);
+      }
+      return { firmware: existing, upload: await this.plan(existing), created: false };
+    }
+    const shape = planUpload(request.size, request);
+    const upload: UploadRecord =
+      shape.mode === 'single'
+        ? { mode: 'single' }
+        : {
+            mode: 'multipart',
+            uploadId: await store.startMultipartUpload(request.version),
+            partSize: shape.partSize,
+          };
+    const firmware = registerFirmware(request, upload, now());
+    if ((await catalog.create(firmware)) === 'exists') {
+      // Another registration won the race: its upload is the one that counts.
+      if (upload.mode === 'multipart') await this.abandon(request.version, upload.uploadId);
+      throw new FirmwareExistsError(request.version);
+    }
+    this.deps.log.info('firmware registered', {
+      version: firmware.version,
+      size: firmware.size,
+      upload: upload.mode,
+    });
+    return { firmware, upload: await this.plan(firmware), created: true };
+  }
+
+  private async plan(firmware: FirmwareMetadata): Promise<UploadPlan> {
+    const { store, uploadUrlSeconds } = this.deps;
+    if (firmware.upload.mode === 'single') {
+      const { url, expiresAt } = await store.presignUpload(firmware.version, firmware.size, uploadUrlSeconds);
+      return { method: 'PUT', url, expiresAt };
+    }
+    const { uploadId, partSize } = firmware.upload;
+    const shape = planUpload(firmware.size, { upload: 'multipart', partSize });
+    if (shape.mode !== 'multipart') throw new Error('a multipart registration planned a single upload');
+    const parts = await Promise.all(
+      shape.parts.map(async (part) => {
+        const { url } = await store.presignPart(
+          firmware.version,
+          uploadId,
+          part.partNumber,
+          part.size,
+          uploadUrlSeconds,
+        );
+        return { ...part, url };
+      }),
+    );
+    return {
+      method: 'multipart',
+      partSize,
+      parts,
+      expiresAt: Math.floor(this.deps.now() / 1000) + uploadUrlSeconds,
+    };
+  }
+
+  /**
+   * Finishes an upload: assembles the parts (multipart), measures the stored image, refuses it unless
+   * size and SHA-256 are as declared (deleting it and dropping the registration), signs the digest, and
+   * makes the version available. Completing an available version again answers it unchanged.
+   */
+  async complete(version: string, request: CompleteFirmwareRequest): Promise<SignedFirmware> {
+    const { catalog, store, signer, log, now } = this.deps;
+    const firmware = await this.get(version);
+    if (completionStep(firmware) === 'done' && isSigned(firmware)) return firmware;
+    if (firmware.upload.mode === 'multipart') {
+      if (request.parts === undefined) {
+        throw new SchemaValidationError('complete request', [
+          { field: 'parts', reason: 'a multipart upload needs the partNumber and ETag of every part' },
+        ]);
+      }
+      // `missing` may also mean a retry after S3 assembled the parts: the measurement below decides.
+      await store.completeMultipartUpload(version, firmware.upload.uploadId, request.parts);
+    }
+    const stored = await store.digest(version);
+    if (stored === undefined) {
+      throw new UploadIncompleteError(
+        `nothing is uploaded for firmware ${version} yet: upload the image with its upload plan, then complete`,
+      );
+    }
+    const verified = verifyUpload(firmware, stored);
+    if (!verified.ok) {
+      await this.refuse(firmware);
+      log.warn('firmware upload refused', {
+        version,
+        declared: { size: firmware.size, sha256: firmware.sha256 },
+        received: { size: stored.size, sha256: stored.sha256 },
+      });
+      throw new UploadMismatchError(
+        version,
+        { size: firmware.size, sha256: firmware.sha256 },
+        { size: stored.size, sha256: stored.sha256 },
+      );
+    }
+    const signed = await signer.sign(Buffer.from(verified.upload.sha256, 'hex'));
+    const available = markAvailable(
+      firmware,
+      verified.upload,
+      { signature: Buffer.from(signed.signature).toString('base64'), keyId: signed.keyId },
+      now(),
+    );
+    if ((await catalog.replace(available, 'pending-upload')) === 'conflict') {
+      // A concurrent complete (or a withdraw) got there first: answer what is stored now.
+      const current = await this.get(version);
+      if (current.status === 'available' && isSigned(current)) return current;
+      throw new FirmwareStateError(version, current.status, 'complete the upload of');
+    }
+    log.info('firmware available', { version, sha256: available.sha256, keyId: available.keyId });
+    return available;
+  }
+
+  /**
+   * Deletes a refused image and drops its registration. Deleting is best effort: an image that stays
+   * behind is never signed or handed out, and the next upload of the version replaces it.
+   */
+  private async refuse(firmware: FirmwareMetadata): Promise<void> {
+    try {
+      await this.deps.store.discard(firmware.version);
+    } catch (error) {
+      this.deps.log.warn('could not delete a refused firmware image', {
+        version: firmware.version,
+        errorType: error instanceof Error ? error.name : typeof error,
+      });
+    }
+    await this.deps.catalog.remove(firmware.version, 'pending-upload');
+  }
+
+  /**
+   * Aborts a multipart upload nobody will complete, so its parts stop costing storage. Best effort: the
+   * answer does not depend on it (s3rver, locally, does not implement AbortMultipartUpload at all).
+   */
+  private async abandon(version: string, uploadId: string): Promise<void> {
+    try {
+      await this.deps.store.abortMultipartUpload(version, uploadId);
+    } catch (error) {
+      this.deps.log.warn('could not abort a multipart upload', {
+        version,
+        uploadId,
+        errorType: error instanceof Error ? error.name : typeof error,
+      });
+    }
+  }
+
+  /** @throws NotFoundError when the version is not registered */
+  async get(version: string): Promise<FirmwareMetadata> {
+    const firmware = await this.deps.catalog.get(version);
+    if (firmware === undefined) throw new NotFoundError(`no firmware ${version}`);
+    return firmware;
+  }
+
+  /** Versions newest first (semantic version precedence), filtered, a page at a time. */
+  async list(query: FirmwareListQuery): Promise<Page<FirmwareMetadata>> {
+    const after =
+      query.nextToken === undefined ? undefined : decodePageToken(query.nextToken, ['after']).after;
+    const all = [...(await this.deps.catalog.list())]
+      .filter((f) => query.status === undefined || f.status === query.status)
+      .filter((f) => query.deviceType === undefined || fitsDeviceType(f, query.deviceType))
+      .sort(byVersionDescending);
+    const start = after === undefined ? 0 : all.findIndex((f) => f.version === after) + 1;
+    const items = all.slice(start, start + query.limit);
+    const last = items.at(-1);
+    return start + query.limit < all.length && last !== undefined
+      ? { items, nextToken: encodePageToken({ after: last.version }) }
+      : { items };
+  }
+
+  /** A short-lived presigned GET for an operator: any signed image, withdrawn ones included. */
+  async downloadUrl(version: string): Promise<{ readonly url: string; readonly expiresAt: number }> {
+    const firmware = await this.get(version);
+    if (!isSigned(firmware)) throw new FirmwareStateError(version, firmware.status, 'download');
+    return this.deps.store.presignDownload(version, firmware.objectVersion, this.deps.downloadUrlSeconds);
+  }
+
+  /** See {@link firmwareForDevice}. */
+  forDevice(version: string): Promise<FirmwareForDevice> {
+    return firmwareForDevice(this.deps, version);
+  }
+
+  /** The public keys devices trust: today the signer's one key, by the id signatures carry. */
+  async publicKeys(): Promise<readonly FirmwarePublicKey[]> {
+    const key = await this.deps.signer.publicKey();
+    return [
+      {
+        keyId: key.keyId,
+        keySpec: SIGNING_KEY_SPEC,
+        signingAlgorithm: SIGNATURE_ALGORITHM,
+        publicKeyPem: key.pem,
+      },
+    ];
+  }
+
+  /**
+   * Withdraws a version so no new rollout uses it; a pending multipart upload is aborted. Withdrawing
+   * twice answers the same.
+   *
+   * @throws FirmwareInUseError when an active rollout uses the version
+   */
+  async withdraw(version: string): Promise<FirmwareMetadata> {
+    const { catalog, usage, log, now } = this.deps;
+    for (let attempt = 0; ; attempt++) {
+      const firmware = await this.get(version);
+      if (firmware.status === 'withdrawn') return firmware;
+      if (await usage.isInUse(version)) throw new FirmwareInUseError(version);
+      const next = withdrawFirmware(firmware, now());
+      if ((await catalog.replace(next, firmware.status)) === 'saved') {
+        if (firmware.status === 'pending-upload' && firmware.upload.mode === 'multipart') {
+          await this.abandon(version, firmware.upload.uploadId);
+        }
+        log.info('firmware withdrawn', { version, was: firmware.status });
+        return next;
+      }
+      // The status moved under us (an upload completed): read it again, a few times at most.
+      if (attempt >= 2) throw new FirmwareStateError(version, firmware.status, 'withdraw');
+    }
+  }
+}

@@ -1,0 +1,106 @@
+import type { KMSClient } from '@aws-sdk/client-kms';
+import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoFirmwareCatalog } from '../adapters/dynamo-firmware-catalog.ts';
+import { KmsSigner } from '../adapters/kms-signer.ts';
+import { S3FirmwareStore } from '../adapters/s3-firmware-store.ts';
+import type { FirmwareUsage } from '../domain/firmware/ports.ts';
+import { aws } from '../shared/aws-config.ts';
+import type { Logger } from '../shared/logger.ts';
+import { type HandlerEnv, requireEnv } from '../shared/runtime.ts';
+import { type FirmwareDownloads, FirmwareService } from './firmware-service.ts';
+
+/** Env of the firmware registry: the topology's resources and the function's settings. */
+export const FIRMWARE_ENV = {
+  bucket: 'FIRMWARE_BUCKET_NAME',
+  catalog: 'FIRMWARE_CATALOG_TABLE_NAME',
+  signingKey: 'FIRMWARE_SIGNING_KEY_ID',
+  uploadUrlSeconds: 'FIRMWARE_UPLOAD_URL_SECONDS',
+  downloadUrlSeconds: 'FIRMWARE_DOWNLOAD_URL_SECONDS',
+} as const;
+
+/** Settings the firmware functions declare in the topology, with their defaults. */
+export const FIRMWARE_SETTINGS = {
+  /** An hour to upload an image (a large one, over a slow link, in parts). */
+  [FIRMWARE_ENV.uploadUrlSeconds]: '3600',
+  /** Fifteen minutes to start a download; a device that needs longer asks its job again for a new URL. */
+  [FIRMWARE_ENV.downloadUrlSeconds]: '900',
+} as const;
+
+/** SigV4 presigned URLs live at most 7 days. */
+const MAX_URL_SECONDS = 604_800;
+
+function urlSeconds(env: HandlerEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1 || value > MAX_URL_SECONDS) {
+    throw new Error(
+      `setting ${name} must be a whole number of seconds from 1 to ${MAX_URL_SECONDS}, got '${raw}'`,
+    );
+  }
+  return value;
+}
+
+/**
+ * The S3 client config the firmware functions use: the env's endpoint and credentials, checksums only
+ * where S3 requires them (a presigned PUT must not carry the SDK's checksum of an empty body), and
+ * path-style addressing when an endpoint is configured (S3-compatible servers such as the local platform's
+ * serve buckets by path; AWS's own endpoints keep virtual-hosted style).
+ */
+export function firmwareS3Config(env: HandlerEnv): S3ClientConfig {
+  const config = aws(env, 'S3');
+  return {
+    ...config,
+    forcePathStyle: config.endpoint !== undefined,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+  };
+}
+
+/** Until rollouts exist, no version is in use by one. The rollout service replaces this with its own. */
+export const NO_ROLLOUTS: FirmwareUsage = { isInUse: async () => false };
+
+/**
+ * What the rollout / jobs service needs to send firmware: catalog and bucket, read only. Pass it to
+ * `firmwareForDevice`. Needs `uses: { firmwareCatalog: 'read', firmware: 'read' }`.
+ */
+export function firmwareDownloadsFrom(deps: {
+  readonly s3: S3Client;
+  readonly dynamo: DynamoDBDocumentClient;
+  readonly env: HandlerEnv;
+  readonly now?: () => number;
+}): FirmwareDownloads {
+  return {
+    catalog: new DynamoFirmwareCatalog({
+      client: deps.dynamo,
+      tableName: requireEnv(deps.env, FIRMWARE_ENV.catalog),
+    }),
+    store: new S3FirmwareStore({
+      client: deps.s3,
+      bucketName: requireEnv(deps.env, FIRMWARE_ENV.bucket),
+      ...(deps.now === undefined ? {} : { now: deps.now }),
+    }),
+    downloadUrlSeconds: urlSeconds(deps.env, FIRMWARE_ENV.downloadUrlSeconds, 900),
+  };
+}
+
+/** Builds the firmware service from the clients a handler created once, and its env. */
+export function firmwareServiceFrom(deps: {
+  readonly s3: S3Client;
+  readonly kms: KMSClient;
+  readonly dynamo: DynamoDBDocumentClient;
+  readonly env: HandlerEnv;
+  readonly log: Logger;
+  readonly now: () => number;
+  /** @default {@link NO_ROLLOUTS} */
+  readonly usage?: FirmwareUsage;
+}): FirmwareService {
+  return new FirmwareService({
+    ...firmwareDownloadsFrom(deps),
+    signer: new KmsSigner({ client: deps.kms, keyId: requireEnv(deps.env, FIRMWARE_ENV.signingKey) }),
+    usage: deps.usage ?? NO_ROLLOUTS,
+    log: deps.log,
+    now: deps.now,
+    uploadUrlSeconds: urlSeconds(deps.env, FIRMWARE_ENV.uploadUrlSeconds, 3600),
+  });
+}
