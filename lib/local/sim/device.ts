@@ -1,26 +1,61 @@
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import mqtt, { type MqttClient } from 'mqtt';
+import { OtaAgent, type OtaAgentStatus } from '../../../edge/src/ota/agent.ts';
+import { systemClock } from '../../../edge/src/ota/clock.ts';
+import { FileSlotStore } from '../../../edge/src/ota/fs-slot-store.ts';
+import { HttpDownloader } from '../../../edge/src/ota/http-downloader.ts';
+import { MqttJobsTransport } from '../../../edge/src/ota/mqtt-jobs-transport.ts';
+import type { BootState, HealthResult, UpdateContext } from '../../../edge/src/ota/ports.ts';
+import { FileAgentStateStore } from '../../../edge/src/ota/state-store.ts';
 import type { StatusMessage, TelemetryMessage } from '../../protocol/messages.ts';
 import { deviceTopic } from '../../protocol/topics.ts';
 import type { DeviceCredentials } from '../pki.ts';
+import {
+  applyFirmwareTelemetry,
+  readSimulatedFirmwareManifest,
+  type SimFirmwareManifest,
+  simulatedInstallFails,
+} from './firmware-behaviour.ts';
 import { seededRandom } from './random.ts';
 import { initialSensorState, type SensorSample, type SensorState, stepSensors } from './sensor-model.ts';
+
+/** A simulated device's OTA agent: where its slots live and whom it trusts. */
+export interface SimulatedOtaOptions {
+  /** The platform data dir; slots and agent state go to `<dataDir>/sim/<thing>/`. */
+  readonly dataDir: string;
+  /** keyId → SPKI PEM of the P-256 keys firmware must be signed with (the platform serves them at `GET /firmware/keys`). */
+  readonly trustedKeys: Readonly<Record<string, string>>;
+  /** How long new firmware must run, connected and with readable sensors, before it commits. @default 5_000 */
+  readonly healthCheckMs?: number;
+  /** How long a simulated reboot keeps the device off the broker. @default 200 */
+  readonly rebootDelayMs?: number;
+  /** Jobs request timeout. @default 10_000 */
+  readonly requestTimeoutMs?: number;
+  /** Agent events (started, job-started, reboot, committed, ...). */
+  readonly log?: (event: string, fields?: Readonly<Record<string, unknown>>) => void;
+}
 
 export interface SimulatedDeviceOptions {
   readonly credentials: DeviceCredentials;
   readonly brokerUrl: string;
+  /** Factory firmware version (slot a's, the first time the device's OTA directory is created). @default '1.0.0' */
   readonly firmwareVersion?: string;
   /** @default 30_000 */
   readonly statusEveryMs?: number;
   /** @default 10_000 */
   readonly telemetryEveryMs?: number;
+  /** Gives the device an A/B OTA agent; without it the device never updates (and behaves as before OTA existed). */
+  readonly ota?: SimulatedOtaOptions;
 }
 
 const round2 = (v: number) => Math.round(v * 100) / 100;
 
 /**
  * A simulated device: connects over mutual TLS with its own certificate, publishes status at once
- * and then periodically, and telemetry from the sensor model. It stands in for the edge component
- * until that component runs the simulated fleet.
+ * and then periodically, and telemetry from the sensor model. With `ota` it also runs the edge OTA
+ * agent over its MQTT connection, on file-backed A/B slots; the image it boots decides its firmware
+ * version, how its telemetry looks, and whether its health check passes (see `firmware-behaviour.ts`).
  */
 export class SimulatedDevice {
   readonly thingName: string;
@@ -31,7 +66,14 @@ export class SimulatedDevice {
   private readonly state: SensorState;
   private last: SensorSample;
   private seq = 0;
-  private readonly startedAt = Date.now();
+  private startedAt = Date.now();
+  private slots: FileSlotStore | undefined;
+  private boot: BootState | undefined;
+  private firmware: SimFirmwareManifest | undefined;
+  private agent: OtaAgent | undefined;
+  private shutdown = false;
+  private restarting: Promise<void> | undefined;
+  private boots = 0;
 
   constructor(private readonly options: SimulatedDeviceOptions) {
     this.thingName = options.credentials.thingName;
@@ -41,8 +83,21 @@ export class SimulatedDevice {
     this.last = stepSensors(this.state, 1, this.random);
   }
 
-  /** Connects and publishes the first status; resolves once connected. */
+  /** Where this device keeps its slots and agent state, when it has OTA. */
+  get otaDirectory(): string | undefined {
+    return this.options.ota === undefined ? undefined : join(this.options.ota.dataDir, 'sim', this.thingName);
+  }
+
+  /** Connects and publishes the first status; resolves once connected (and, with OTA, once the agent runs). */
   async start(): Promise<void> {
+    this.shutdown = false;
+    await this.powerOn();
+  }
+
+  private async powerOn(): Promise<void> {
+    this.boots += 1;
+    this.startedAt = Date.now();
+    if (this.options.ota !== undefined) await this.bootFirmware();
     const { credentials } = this.options;
     this.client = await mqtt.connectAsync(this.options.brokerUrl, {
       clientId: this.thingName,
@@ -62,13 +117,120 @@ export class SimulatedDevice {
     this.timers.push(
       setInterval(() => void this.publishStatus().catch(() => {}), this.options.statusEveryMs ?? 30_000),
     );
+    if (this.options.ota !== undefined) await this.startAgent(this.options.ota, this.client);
+  }
+
+  /** The bootloader, then the image: which slot runs, and how the firmware in it behaves. */
+  private async bootFirmware(): Promise<void> {
+    const directory = this.otaDirectory ?? '';
+    this.slots ??= await FileSlotStore.open(directory, {
+      initialVersion: this.options.firmwareVersion ?? '1.0.0',
+    });
+    this.boot = await this.slots.boot();
+    this.firmware = await readSimulatedFirmwareManifest(this.slots.read(this.boot.booted));
+  }
+
+  private async startAgent(ota: SimulatedOtaOptions, client: MqttClient): Promise<void> {
+    const slots = this.slots;
+    if (slots === undefined) return;
+    const log = ota.log;
+    this.agent = new OtaAgent({
+      thingName: this.thingName,
+      transport: new MqttJobsTransport(client),
+      downloader: new HttpDownloader(),
+      slots,
+      state: new FileAgentStateStore(this.otaDirectory ?? '', (error) =>
+        log?.('agent-state-corrupt', { error: String(error) }),
+      ),
+      clock: systemClock,
+      trustedKeys: ota.trustedKeys,
+      healthCheck: (context) => this.healthCheck(ota, context),
+      install: (context) => this.install(context),
+      reboot: () => this.reboot(),
+      ...(ota.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: ota.requestTimeoutMs }),
+      ...(log === undefined ? {} : { log }),
+    });
+    await this.agent.start();
+    const boot = this.boot;
+    if (this.firmware?.healthCheck === 'crash' && boot?.pending?.slot === boot?.booted) {
+      // The firmware dies during its trial boot, before its health check can pass: the watchdog resets
+      // the device and, the one try being spent, the bootloader starts the committed slot.
+      this.timers.push(setTimeout(() => this.reboot(), Math.floor((ota.healthCheckMs ?? 5_000) / 2)));
+    }
+  }
+
+  /** Healthy when, after running `healthCheckMs`, MQTT is connected, sensors read, and the firmware says pass. */
+  private async healthCheck(ota: SimulatedOtaOptions, context: UpdateContext): Promise<HealthResult> {
+    await delay(ota.healthCheckMs ?? 5_000, undefined, { signal: context.signal });
+    if (this.firmware?.healthCheck === 'fail') {
+      return {
+        healthy: false,
+        detail: `firmware ${context.version} reports unhealthy (simulated healthCheck: fail)`,
+      };
+    }
+    if (this.client?.connected !== true) return { healthy: false, detail: 'MQTT not connected' };
+    if (!Number.isFinite(this.last.temperature)) return { healthy: false, detail: 'sensors not readable' };
+    return { healthy: true };
+  }
+
+  private async install(context: UpdateContext): Promise<void> {
+    const manifest = await readSimulatedFirmwareManifest(this.slots?.read(context.slot) ?? emptyChunks());
+    if (manifest !== undefined && simulatedInstallFails(this.thingName, manifest)) {
+      throw new Error(`simulated install failure (installFailRate ${manifest.installFailRate})`);
+    }
+  }
+
+  /** Restarts the device: off the broker, bootloader, then the booted image. Does not wait for the restart. */
+  reboot(): void {
+    if (this.restarting !== undefined || this.shutdown) return;
+    this.restarting = (async () => {
+      await this.powerOff();
+      await delay(this.options.ota?.rebootDelayMs ?? 200);
+      if (!this.shutdown) await this.powerOn();
+    })()
+      .catch((error) => this.options.ota?.log?.('reboot-failed', { error: String(error) }))
+      .finally(() => {
+        this.restarting = undefined;
+      });
+  }
+
+  /** Resolves when a reboot in progress has finished. */
+  async settled(): Promise<void> {
+    while (this.restarting !== undefined) await this.restarting;
+  }
+
+  /** What the OTA side looks like now: boot state, agent status, running manifest, boots since construction. */
+  async ota(): Promise<{
+    boot?: BootState;
+    agent?: OtaAgentStatus;
+    firmware?: SimFirmwareManifest;
+    boots: number;
+  }> {
+    const boot = await this.slots?.bootState();
+    return {
+      boots: this.boots,
+      ...(boot === undefined ? {} : { boot }),
+      ...(this.agent === undefined ? {} : { agent: this.agent.status() }),
+      ...(this.firmware === undefined ? {} : { firmware: this.firmware }),
+    };
+  }
+
+  /** The firmware version running now. */
+  firmwareVersion(): string {
+    const boot = this.boot;
+    return (
+      this.firmware?.version ??
+      (boot === undefined ? undefined : boot.versions[boot.booted]) ??
+      this.options.firmwareVersion ??
+      '1.0.0'
+    );
   }
 
   /** The status message this device would send now. */
   status(): StatusMessage {
     return {
       ts: Date.now(),
-      firmwareVersion: this.options.firmwareVersion ?? '1.0.0',
+      firmwareVersion: this.firmwareVersion(),
       battery: { percent: this.last.battery },
       signal: { rsrp: this.last.rsrp, rsrq: this.last.rsrq, rat: 'LTE-M' },
       uptimeSeconds: Math.floor((Date.now() - this.startedAt) / 1000),
@@ -85,7 +247,10 @@ export class SimulatedDevice {
     const message: TelemetryMessage = {
       ts: Date.now(),
       seq: this.seq++,
-      values: { temperature: round2(temperature), humidity, pressure, battery, rsrp },
+      values: applyFirmwareTelemetry(
+        { temperature: round2(temperature), humidity, pressure, battery, rsrp },
+        this.firmware,
+      ),
     };
     await this.publish('telemetry', message);
   }
@@ -97,8 +262,18 @@ export class SimulatedDevice {
     });
   }
 
-  async stop(): Promise<void> {
-    for (const timer of this.timers) clearInterval(timer);
+  private async powerOff(): Promise<void> {
+    for (const timer of this.timers.splice(0)) clearInterval(timer);
+    await this.agent?.stop();
+    this.agent = undefined;
     await this.client?.endAsync();
   }
+
+  async stop(): Promise<void> {
+    this.shutdown = true;
+    await this.restarting;
+    await this.powerOff();
+  }
 }
+
+async function* emptyChunks(): AsyncIterable<Uint8Array> {}

@@ -1,5 +1,5 @@
 import type { LocalPki } from '../pki.ts';
-import { SimulatedDevice } from './device.ts';
+import { SimulatedDevice, type SimulatedOtaOptions } from './device.ts';
 
 /** Device types the simulated fleet is made of, in rotation. */
 export const SIMULATED_TYPES = ['tracker', 'env-sensor'] as const;
@@ -10,6 +10,8 @@ export interface SimulatedFleetOptions {
   readonly brokerUrl: string;
   readonly statusEveryMs?: number;
   readonly telemetryEveryMs?: number;
+  /** Gives every device an OTA agent (slots under `<ota.dataDir>/sim/<thing>/`); absent, devices never update. */
+  readonly ota?: SimulatedOtaOptions;
 }
 
 /** A running simulated fleet. */
@@ -35,6 +37,7 @@ export async function startFleet(options: SimulatedFleetOptions): Promise<Simula
         brokerUrl: options.brokerUrl,
         ...(options.statusEveryMs === undefined ? {} : { statusEveryMs: options.statusEveryMs }),
         ...(options.telemetryEveryMs === undefined ? {} : { telemetryEveryMs: options.telemetryEveryMs }),
+        ...(options.ota === undefined ? {} : { ota: options.ota }),
       }),
     );
   }

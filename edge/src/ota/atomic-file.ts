@@ -1,0 +1,58 @@
+import { randomBytes } from 'node:crypto';
+import { open, readFile, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+/**
+ * Replaces `path` with `data` so that after a power cut the file holds either the old or the new
+ * contents, never a mix: write a temporary file in the same directory, fsync it, rename it over the
+ * target (atomic within one file system, POSIX rename(2)), then fsync the directory so the rename
+ * itself is durable.
+ */
+export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  const dir = dirname(path);
+  const temp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  const file = await open(temp, 'w', 0o600);
+  try {
+    await file.writeFile(data);
+    await file.sync();
+  } catch (error) {
+    await file.close();
+    await rm(temp, { force: true });
+    throw error;
+  }
+  await file.close();
+  try {
+    await rename(temp, path);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
+  await syncDirectory(dir);
+}
+
+/** fsyncs a directory (makes creations, renames and deletions in it durable). */
+export async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } catch (error) {
+    // Some file systems (and Windows) cannot fsync a directory; the rename is as durable as they allow.
+    if (
+      (error as NodeJS.ErrnoException).code !== 'EINVAL' &&
+      (error as NodeJS.ErrnoException).code !== 'EPERM'
+    )
+      throw error;
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The file's contents, or undefined if it does not exist. */
+export async function readFileIfExists(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}

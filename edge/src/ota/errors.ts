@@ -1,0 +1,72 @@
+import type { JobExecutionStatus } from '../../../lib/protocol/jobs.ts';
+
+/** The steps an update goes through, as reported in `statusDetails.step`. */
+export const OTA_STEPS = ['downloading', 'verifying', 'installing', 'rebooting', 'committed'] as const;
+export type OtaStep = (typeof OTA_STEPS)[number];
+
+/** Why an update failed or was rejected, as reported in `statusDetails.reason`. */
+export const OTA_FAILURE_REASONS = [
+  /** The job document did not parse as a firmware job document (→ REJECTED). */
+  'invalid-job-document',
+  /** The image could not be fetched (HTTP error, too many failed attempts, URL not renewable). */
+  'download',
+  /** The image is not as large as the job document says. */
+  'size',
+  /** The image's SHA-256 is not the one in the job document. */
+  'sha256',
+  /** The signature does not verify, or its key is not trusted. */
+  'signature',
+  /** The install hook failed. */
+  'install',
+  /** The new firmware did not prove healthy on its trial boot; the device went back. */
+  'health-check',
+] as const;
+export type OtaFailureReason = (typeof OTA_FAILURE_REASONS)[number];
+
+/** An update failed for a reason the device reports: the job ends FAILED with `reason` and `step`. */
+export class UpdateFailedError extends Error {
+  override readonly name = 'UpdateFailedError';
+
+  constructor(
+    readonly reason: OtaFailureReason,
+    readonly step: OtaStep,
+    readonly detail: string,
+  ) {
+    super(`${step}: ${reason}: ${detail}`);
+  }
+}
+
+/** The Jobs service refused a request (`.../rejected`), with AWS IoT Jobs' error code. */
+export class JobsRequestRejectedError extends Error {
+  override readonly name = 'JobsRequestRejectedError';
+
+  constructor(
+    readonly code: string,
+    message: string,
+    /** Present for VersionMismatch and InvalidStateTransition, as AWS IoT Jobs sends it. */
+    readonly executionState?: { readonly status: JobExecutionStatus; readonly versionNumber?: number },
+  ) {
+    super(`${code}: ${message}`);
+  }
+}
+
+/** No answer to a Jobs request in time (offline, or the broker dropped it). */
+export class JobsRequestTimeoutError extends Error {
+  override readonly name = 'JobsRequestTimeoutError';
+
+  constructor(readonly topic: string) {
+    super(`no response to ${topic}`);
+  }
+}
+
+/** The job execution ended elsewhere (canceled, timed out, removed) while the device worked on it. */
+export class JobEndedError extends Error {
+  override readonly name = 'JobEndedError';
+
+  constructor(
+    readonly jobId: string,
+    readonly status: JobExecutionStatus | 'NOT_FOUND',
+  ) {
+    super(`job ${jobId} is ${status}`);
+  }
+}
