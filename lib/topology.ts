@@ -12,7 +12,10 @@ const SHADOW_SETTINGS = {
 } as const;
 
 /** Firmware URLs: an hour to upload an image; fifteen minutes to start a download (a device asks again). */
-const FIRMWARE_SETTINGS = { FIRMWARE_UPLOAD_URL_SECONDS: '3600', FIRMWARE_DOWNLOAD_URL_SECONDS: '900' } as const;
+const FIRMWARE_SETTINGS = {
+  FIRMWARE_UPLOAD_URL_SECONDS: '3600',
+  FIRMWARE_DOWNLOAD_URL_SECONDS: '900',
+} as const;
 
 const shadowUses = { shadows: 'readWrite', shadowTopics: 'write' } as const;
 
@@ -209,7 +212,8 @@ export const topology = {
     },
     apiFirmware: {
       handler: 'api-firmware',
-      description: 'HTTP API: firmware registry (register, presigned upload, verify and sign, download, keys)',
+      description:
+        'HTTP API: firmware registry (register, presigned upload, verify and sign, download, keys)',
       routes: [
         'POST /firmware',
         'GET /firmware',

@@ -17,7 +17,9 @@ export type RolloutCounters = ReadonlyArray<{ scope: string; counters: Readonly<
  * handful of items — the rollout's size does not enter into it.
  */
 export class DynamoRolloutCounterStore {
-  constructor(private readonly props: { readonly client: DynamoDBDocumentClient; readonly tableName: string }) {}
+  constructor(
+    private readonly props: { readonly client: DynamoDBDocumentClient; readonly tableName: string },
+  ) {}
 
   async apply(changes: readonly RolloutCounterChange[]): Promise<void> {
     const byItem = new Map<string, { rolloutId: string; scope: string; deltas: Map<string, number> }>();
@@ -73,7 +75,10 @@ export class DynamoRolloutCounterStore {
   async replace(rolloutId: string, counters: RolloutCounters, at: number): Promise<void> {
     for (const { scope, counters: values } of counters) {
       await this.props.client.send(
-        new PutCommand({ TableName: this.props.tableName, Item: { rolloutId, scope, ...values, reconciledAt: at } }),
+        new PutCommand({
+          TableName: this.props.tableName,
+          Item: { rolloutId, scope, ...values, reconciledAt: at },
+        }),
       );
     }
   }
