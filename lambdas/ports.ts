@@ -56,6 +56,10 @@ export interface DeviceRecord extends DeviceSighting {
   readonly firstSeen: number;
   /** False once the sweeper found it silent for longer than its heartbeat allows; true again on the next sighting. */
   readonly online?: boolean;
+  /** Thing groups it belongs to, as provisioned (`PATCH /devices/{id}`); rollouts target by group. */
+  readonly groups?: readonly string[];
+  /** Thing attributes, as provisioned; rollouts filter on them. */
+  readonly attributes?: Readonly<Record<string, string>>;
 }
 
 /** A sighting's effect: the record before and after, for the fleet health counters. */

@@ -1,4 +1,4 @@
-import { DEVICE_RULE_FIELDS, SHADOW_RULE_FIELDS } from './protocol/rule-events.ts';
+import { DEVICE_RULE_FIELDS, SHADOW_RULE_FIELDS, THING_REQUEST_RULE_FIELDS } from './protocol/rule-events.ts';
 import { deviceTopicFilter, THING_TOPIC_ROOT } from './protocol/topics.ts';
 import type { Topology } from './topology/model.ts';
 import { validateTopology } from './topology/validate.ts';
@@ -17,7 +17,16 @@ const FIRMWARE_SETTINGS = {
   FIRMWARE_DOWNLOAD_URL_SECONDS: '900',
 } as const;
 
-const shadowUses = { shadows: 'readWrite', shadowTopics: 'write' } as const;
+/** What answering a device's jobs requests takes: executions, counters, firmware to send, topics to answer on. */
+const jobUses = {
+  jobExecutions: 'readWrite',
+  rolloutCounters: 'write',
+  firmwareCatalog: 'read',
+  firmware: 'read',
+  thingTopics: 'write',
+} as const;
+
+const shadowUses = { shadows: 'readWrite', thingTopics: 'write' } as const;
 
 /**
  * fleetkit's one table of resources and functions, and what triggers each function.
@@ -136,10 +145,48 @@ export const topology = {
         },
       ],
     },
-    shadowTopics: {
+    thingTopics: {
       kind: 'topics',
-      description: 'Shadow responses and notifications (accepted, rejected, delta, documents)',
+      description:
+        'Responses and notifications on thing topics: shadow accepted / rejected / delta / documents, jobs',
       prefix: THING_TOPIC_ROOT,
+    },
+    jobExecutions: {
+      kind: 'table',
+      description: 'Job executions (AWS IoT Jobs semantics): one item per thing and job, versioned',
+      partitionKey: { name: 'thingName', type: 'S' },
+      sortKey: { name: 'jobId', type: 'S' },
+      indexes: [
+        // A rollout's executions, sharded: reconciler, rollback, cancel.
+        {
+          name: 'byRollout',
+          partitionKey: { name: 'rolloutShard', type: 'S' },
+          sortKey: { name: 'thingName', type: 'S' },
+        },
+        // Sparse: executions with a timer running or a retry to come, by when — the scheduler's watch list.
+        {
+          name: 'due',
+          partitionKey: { name: 'dueShard', type: 'S' },
+          sortKey: { name: 'dueAt', type: 'N' },
+        },
+      ],
+    },
+    rollouts: {
+      kind: 'table',
+      description: 'Rollouts: request, plan shape, status and the scheduler memory, one item each',
+      partitionKey: { name: 'rolloutId', type: 'S' },
+    },
+    rolloutTargets: {
+      kind: 'table',
+      description: 'Rollout plans: planned devices not yet notified, in wave order, and the control cohort',
+      partitionKey: { name: 'rolloutId', type: 'S' },
+      sortKey: { name: 'targetKey', type: 'S' },
+    },
+    rolloutCounters: {
+      kind: 'table',
+      description: 'Executions per status, per rollout and per wave, kept by atomic increments',
+      partitionKey: { name: 'rolloutId', type: 'S' },
+      sortKey: { name: 'scope', type: 'S' },
     },
   },
   functions: {
@@ -223,7 +270,12 @@ export const topology = {
         'GET /firmware/{version}/download',
         'DELETE /firmware/{version}',
       ],
-      uses: { firmware: 'readWrite', firmwareCatalog: 'readWrite', firmwareSigning: 'readWrite' },
+      uses: {
+        firmware: 'readWrite',
+        firmwareCatalog: 'readWrite',
+        firmwareSigning: 'readWrite',
+        rollouts: 'read',
+      },
       settings: FIRMWARE_SETTINGS,
       memoryMiB: 1769,
       timeoutSeconds: 29,
@@ -233,6 +285,63 @@ export const topology = {
       description: 'HTTP API: list and describe devices',
       routes: ['GET /devices', 'GET /devices/{id}'],
       uses: { registry: 'read' },
+    },
+    jobsMqtt: {
+      handler: 'jobs-mqtt',
+      description: 'AWS IoT Jobs device API over MQTT: get pending, start-next, describe, update executions',
+      rules: [
+        { topic: `${THING_TOPIC_ROOT}/+/jobs/+`, payload: 'base64', add: THING_REQUEST_RULE_FIELDS },
+        { topic: `${THING_TOPIC_ROOT}/+/jobs/+/+`, payload: 'base64', add: THING_REQUEST_RULE_FIELDS },
+      ],
+      uses: jobUses,
+      settings: FIRMWARE_SETTINGS,
+    },
+    apiRollouts: {
+      handler: 'api-rollouts',
+      description:
+        'HTTP API: rollouts (create in waves, status from counters, pause, resume, cancel, rollback)',
+      routes: [
+        'POST /rollouts',
+        'GET /rollouts',
+        'GET /rollouts/{rolloutId}',
+        'POST /rollouts/{rolloutId}/pause',
+        'POST /rollouts/{rolloutId}/resume',
+        'POST /rollouts/{rolloutId}/cancel',
+        'POST /rollouts/{rolloutId}/rollback',
+      ],
+      uses: {
+        rollouts: 'readWrite',
+        rolloutTargets: 'write',
+        rolloutCounters: 'read',
+        registry: 'read',
+        firmwareCatalog: 'read',
+      },
+      timeoutSeconds: 29,
+      memoryMiB: 1024,
+    },
+    rolloutScheduler: {
+      handler: 'rollout-scheduler',
+      description:
+        'Every minute: advances rollout waves, times out and retries executions, abort and health gates, rollback',
+      schedules: [{ everyMinutes: 1 }],
+      uses: {
+        ...jobUses,
+        rollouts: 'readWrite',
+        rolloutTargets: 'readWrite',
+        registry: 'read',
+        alerts: 'read',
+        telemetryRules: 'read',
+      },
+      settings: { ...FIRMWARE_SETTINGS, ROLLOUT_HEALTH_CHECK_SECONDS: '300' },
+      timeoutSeconds: 60,
+      memoryMiB: 1024,
+    },
+    rolloutReconciler: {
+      handler: 'rollout-reconciler',
+      description: 'Every hour: recounts rollout counters from the executions and fixes any drift',
+      schedules: [{ everyMinutes: 60 }],
+      uses: { rollouts: 'read', jobExecutions: 'read', rolloutCounters: 'readWrite' },
+      timeoutSeconds: 300,
     },
     shadowMqtt: {
       handler: 'shadow-mqtt',
@@ -273,7 +382,11 @@ export const topology = {
   | 'firmwareCatalog'
   | 'firmwareSigning'
   | 'shadows'
-  | 'shadowTopics'
+  | 'thingTopics'
+  | 'jobExecutions'
+  | 'rollouts'
+  | 'rolloutTargets'
+  | 'rolloutCounters'
   | 'fleetHealth'
   | 'deviceState'
   | 'telemetryAggregates'

@@ -130,4 +130,36 @@ export class DynamoAlertStore implements AlertStore {
     }
     return cursor.day >= oldest ? { items, nextToken: encodeDayCursor(cursor) } : { items };
   }
+
+  /**
+   * Alerts raised for a device at or after `sinceMs`, with the type, rule and metric of each (the health
+   * gate counts them). One Query on the device's key range; only raised edges come back.
+   */
+  async raisedSince(
+    deviceId: string,
+    sinceMs: number,
+  ): Promise<readonly Pick<TelemetryAlert, 'type' | 'ruleId' | 'metric' | 'at'>[]> {
+    const out: Pick<TelemetryAlert, 'type' | 'ruleId' | 'metric' | 'at'>[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const result = await this.props.client.send(
+        new QueryCommand({
+          TableName: this.props.tableName,
+          KeyConditionExpression: 'deviceId = :d AND alertKey >= :from',
+          FilterExpression: '#state = :raised',
+          ProjectionExpression: '#type, ruleId, metric, #at',
+          ExpressionAttributeNames: { '#state': 'state', '#type': 'type', '#at': 'at' },
+          ExpressionAttributeValues: {
+            ':d': deviceId,
+            ':from': String(Math.max(0, Math.floor(sinceMs))).padStart(15, '0'),
+            ':raised': 'raised',
+          },
+          ...(start === undefined ? {} : { ExclusiveStartKey: start }),
+        }),
+      );
+      out.push(...((result.Items ?? []) as Pick<TelemetryAlert, 'type' | 'ruleId' | 'metric' | 'at'>[]));
+      start = result.LastEvaluatedKey;
+    } while (start !== undefined);
+    return out;
+  }
 }

@@ -6,23 +6,55 @@ const READ_CHUNK = 100;
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+type WriteRequest =
+  | { PutRequest: { Item: Record<string, unknown> } }
+  | { DeleteRequest: { Key: Record<string, unknown> } };
+
+/** Sends write requests in batches of 25, resending what DynamoDB leaves unprocessed, with backoff. */
+async function writeAll(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  all: readonly WriteRequest[],
+): Promise<void> {
+  for (let i = 0; i < all.length; i += WRITE_CHUNK) {
+    let requests = all.slice(i, i + WRITE_CHUNK);
+    for (let attempt = 0; requests.length > 0; attempt++) {
+      if (attempt > 0) await pause(Math.min(1000, 25 * 2 ** attempt));
+      const result = await client.send(
+        new BatchWriteCommand({ RequestItems: { [tableName]: [...requests] } }),
+      );
+      requests = (result.UnprocessedItems?.[tableName] ?? []) as WriteRequest[];
+    }
+  }
+}
+
 /**
  * Writes items in batches of 25, resending what DynamoDB leaves unprocessed (throttling) with backoff
  * until everything is written — a batch write may otherwise silently drop items.
  */
-export async function batchPut(
+export function batchPut(
   client: DynamoDBDocumentClient,
   tableName: string,
   items: readonly Record<string, unknown>[],
 ): Promise<void> {
-  for (let i = 0; i < items.length; i += WRITE_CHUNK) {
-    let requests = items.slice(i, i + WRITE_CHUNK).map((Item) => ({ PutRequest: { Item } }));
-    for (let attempt = 0; requests.length > 0; attempt++) {
-      if (attempt > 0) await pause(Math.min(1000, 25 * 2 ** attempt));
-      const result = await client.send(new BatchWriteCommand({ RequestItems: { [tableName]: requests } }));
-      requests = (result.UnprocessedItems?.[tableName] ?? []) as typeof requests;
-    }
-  }
+  return writeAll(
+    client,
+    tableName,
+    items.map((Item) => ({ PutRequest: { Item } })),
+  );
+}
+
+/** Deletes items by key in batches of 25, resending what DynamoDB leaves unprocessed. */
+export function batchDelete(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  keys: readonly Record<string, unknown>[],
+): Promise<void> {
+  return writeAll(
+    client,
+    tableName,
+    keys.map((Key) => ({ DeleteRequest: { Key } })),
+  );
 }
 
 /** Reads items by key in batches of 100, resending unprocessed keys; returns the items found. */

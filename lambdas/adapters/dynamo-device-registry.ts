@@ -15,6 +15,7 @@ import type {
   Page,
   SightingResult,
 } from '../ports.ts';
+import { batchGet } from './dynamo-batch.ts';
 import { decodePageToken, encodePageToken } from './page-token.ts';
 
 /** Name of the registry's index by device type (see `lib/topology.ts`). */
@@ -165,6 +166,17 @@ export class DynamoDeviceRegistry implements DeviceRegistry {
     return result.LastEvaluatedKey === undefined
       ? { items }
       : { items, nextToken: encodePageToken(result.LastEvaluatedKey) };
+  }
+
+  /** Several devices by id (batches of 100); the ones not registered are left out. */
+  async getMany(deviceIds: readonly string[]): Promise<DeviceRecord[]> {
+    const items = await batchGet(
+      this.client,
+      this.tableName,
+      deviceIds.map((deviceId) => ({ deviceId })),
+      false,
+    );
+    return items.map(toRecord);
   }
 
   async get(deviceId: string): Promise<DeviceRecord | undefined> {

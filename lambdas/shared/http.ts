@@ -8,6 +8,8 @@ export interface ErrorBody {
   readonly code: string;
   readonly message: string;
   readonly issues?: readonly { field: string; reason: string }[];
+  /** What the caller needs to fix the request (counts, the state something is in). */
+  readonly details?: Readonly<Record<string, unknown>>;
 }
 
 /** A JSON response. */

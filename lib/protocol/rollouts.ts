@@ -356,3 +356,19 @@ export function parseRolloutRequest(input: unknown): RolloutRequest {
   );
   throw new SchemaValidationError('rollout request', issues);
 }
+
+/** `GET /rollouts` query. */
+export const listRolloutsQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+  nextToken: z.string().min(1).max(512).optional(),
+});
+
+/** `/rollouts/{rolloutId}` path. */
+export const rolloutPath = z.object({
+  rolloutId: z.string().regex(JOB_ID_PATTERN, 'must be 1-64 characters of [a-zA-Z0-9_-]'),
+});
+
+/** `POST /rollouts/{rolloutId}/{command}` body: why, for the record (optional). */
+export const rolloutCommandRequest = z.strictObject({
+  reason: z.string().min(1).max(512).optional(),
+});

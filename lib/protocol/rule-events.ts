@@ -48,3 +48,7 @@ export const SHADOW_RULE_FIELDS = {
   receivedAt: 'timestamp()',
   requestId: 'newuuid()',
 } as const;
+
+/** The jobs rules deliver the same event as the shadow rules: a device request on a thing topic. */
+export const thingRequestEvent = shadowRuleEvent;
+export const THING_REQUEST_RULE_FIELDS = SHADOW_RULE_FIELDS;

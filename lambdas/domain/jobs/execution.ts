@@ -1,4 +1,5 @@
 import type { JobErrorCode, JobExecutionStatus, StatusDetails } from '../../../lib/protocol/jobs.ts';
+import type { RetryConfig } from '../../../lib/protocol/rollouts.ts';
 
 /**
  * One thing's execution of one rollout, as AWS IoT Jobs keeps it
@@ -37,6 +38,8 @@ export interface JobExecution {
   readonly wave?: number;
   /** True for an execution that sends the device back to `firmwareVersion` after a failed health gate. */
   readonly rollback?: boolean;
+  /** The rollout's retry config, copied at queue time so the store can index when a retry is due. */
+  readonly retries?: RetryConfig;
 }
 
 /** What queuing a new execution needs. */
@@ -48,6 +51,7 @@ export interface NewExecution {
   readonly wave?: number;
   readonly rollback?: boolean;
   readonly inProgressTimeoutMinutes?: number;
+  readonly retries?: RetryConfig;
 }
 
 /** Epoch seconds from epoch milliseconds, as AWS IoT Jobs reports times. */

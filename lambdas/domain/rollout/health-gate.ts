@@ -1,4 +1,5 @@
 import type { HealthGate, HealthMetric } from '../../../lib/protocol/rollouts.ts';
+import { HEARTBEAT_METRIC } from '../telemetry/alerts.ts';
 
 /**
  * The health gate: the updated devices against a control cohort kept on the old firmware, over the same
@@ -78,4 +79,35 @@ export function compareCohorts(
     limit,
     reason: `${gate.metric} ${updatedRate.toPrecision(3)}/device-hour updated vs ${controlRate.toPrecision(3)} control, limit ${limit.toPrecision(3)}`,
   };
+}
+
+/** What the gate needs to know of an alert edge. */
+export interface HealthEvent {
+  readonly type: string;
+  readonly ruleId: string;
+  readonly metric: string;
+}
+
+/** The alert type the status ingest raises when a device's uptime went backwards. */
+export const REBOOT_ALERT = 'DEVICE_REBOOTED';
+
+/**
+ * Whether a raised alert is an event of the gate's metric: any alert for `alertRate`, an alert of an
+ * anomaly rule for `anomalyRate`, a reboot for `rebootRate`, a lost heartbeat for `offlineRate`.
+ */
+export function isHealthEvent(
+  metric: HealthMetric,
+  event: HealthEvent,
+  anomalyRuleIds: ReadonlySet<string>,
+): boolean {
+  switch (metric) {
+    case 'alertRate':
+      return event.type !== REBOOT_ALERT;
+    case 'anomalyRate':
+      return anomalyRuleIds.has(event.ruleId);
+    case 'rebootRate':
+      return event.type === REBOOT_ALERT;
+    case 'offlineRate':
+      return event.metric === HEARTBEAT_METRIC;
+  }
 }

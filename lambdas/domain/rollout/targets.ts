@@ -19,8 +19,8 @@ export interface RolloutDevice {
 /** The image and the rollout's rules about who may install it. */
 export interface FirmwareImage {
   readonly version: string;
-  /** The device type the image is built for; any type when absent. */
-  readonly deviceType?: string;
+  /** The device types the image is built for; any type when absent. */
+  readonly deviceTypes?: readonly string[];
   /** The oldest version the image upgrades from. */
   readonly minVersion?: string;
   readonly allowDowngrade?: boolean;
@@ -144,6 +144,7 @@ export function selectTargets(
   const minVersion = firmware.minVersion === undefined ? undefined : parseVersion(firmware.minVersion);
   if (firmware.minVersion !== undefined && minVersion === undefined)
     throw new TypeError(`minVersion '${firmware.minVersion}' is not a semantic version`);
+  const fits = firmware.deviceTypes === undefined ? undefined : new Set(firmware.deviceTypes);
   const salt = targets.cohortSalt ?? DEFAULT_COHORT_SALT;
   const fraction = (targets.percentage ?? 100) / 100;
   // A fleet runs a handful of versions: parse each once, not once per device.
@@ -161,7 +162,7 @@ export function selectTargets(
   for (const device of devices) {
     if (!selected(device)) continue;
     targeted++;
-    if (firmware.deviceType !== undefined && device.deviceType !== firmware.deviceType) {
+    if (fits !== undefined && !fits.has(device.deviceType)) {
       skipped.incompatibleType++;
       continue;
     }

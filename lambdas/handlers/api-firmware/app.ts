@@ -20,6 +20,7 @@ import {
 } from '../../domain/firmware/errors.ts';
 import { toFirmwareView } from '../../domain/firmware/metadata.ts';
 import { firmwareS3Config, firmwareServiceFrom } from '../../services/firmware-setup.ts';
+import { rolloutStoreFrom } from '../../services/rollouts-setup.ts';
 import { aws } from '../../shared/aws-config.ts';
 import { errorResponse, httpErrorResponse, json, unknownRoute } from '../../shared/http.ts';
 import type { Logger } from '../../shared/logger.ts';
@@ -68,7 +69,9 @@ export function build(env: HandlerEnv, runtime: HandlerRuntime = processRuntime)
   });
   const s3 = new S3Client(firmwareS3Config(env));
   const kms = new KMSClient(aws(env, 'KMS'));
-  const firmware = firmwareServiceFrom({ s3, kms, dynamo, env, log, now: runtime.now });
+  // A version an unfinished rollout installs cannot be withdrawn.
+  const usage = rolloutStoreFrom(dynamo, env);
+  const firmware = firmwareServiceFrom({ s3, kms, dynamo, env, log, now: runtime.now, usage });
 
   return async function handler(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
     try {

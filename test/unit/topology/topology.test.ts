@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { deviceRuleEvent, shadowRuleEvent } from '../../../lib/protocol/rule-events.ts';
+import { deviceRuleEvent, shadowRuleEvent, thingRequestEvent } from '../../../lib/protocol/rule-events.ts';
 import { functionEnv } from '../../../lib/topology/env.ts';
 import type { FunctionSpec, TopicRule, Topology } from '../../../lib/topology/model.ts';
 import { evaluateRule, topicMatches } from '../../../lib/topology/rule-event.ts';
@@ -19,7 +19,10 @@ const rules = functions.flatMap(([name, fn]) =>
  */
 const EVENTS: Record<
   string,
-  { schema: typeof deviceRuleEvent | typeof shadowRuleEvent; expect: (topic: string) => object }
+  {
+    schema: typeof deviceRuleEvent | typeof shadowRuleEvent | typeof thingRequestEvent;
+    expect: (topic: string) => object;
+  }
 > = {
   'ingest-status': {
     schema: deviceRuleEvent,
@@ -27,6 +30,10 @@ const EVENTS: Record<
   },
   'shadow-mqtt': {
     schema: shadowRuleEvent,
+    expect: (topic) => ({ topic, requestId: expect.stringMatching(/^[0-9a-f-]{36}$/) }),
+  },
+  'jobs-mqtt': {
+    schema: thingRequestEvent,
     expect: (topic) => ({ topic, requestId: expect.stringMatching(/^[0-9a-f-]{36}$/) }),
   },
 };

@@ -108,25 +108,25 @@ describe('eligibility', () => {
     ],
     [
       'the image’s device type',
-      { version: '1.5.0', deviceType: 'tracker' },
+      { version: '1.5.0', deviceTypes: ['tracker'] },
       ['trk-001', 'trk-002', 'trk-005', 'trk-006', 'trk-008'],
       { incompatibleType: 2, alreadyOnVersion: 1, downgrade: 1, unknownVersion: 1 },
     ],
     [
       'minVersion: older devices cannot upgrade straight to the image',
-      { version: '1.5.0', deviceType: 'tracker', minVersion: '1.3.0' },
+      { version: '1.5.0', deviceTypes: ['tracker'], minVersion: '1.3.0' },
       ['trk-001', 'trk-002', 'trk-006', 'trk-008'],
       { belowMinVersion: 1 },
     ],
     [
       'allowDowngrade sends the image to newer devices too',
-      { version: '1.5.0', deviceType: 'tracker', allowDowngrade: true },
+      { version: '1.5.0', deviceTypes: ['tracker'], allowDowngrade: true },
       ['trk-001', 'trk-002', 'trk-004', 'trk-005', 'trk-006', 'trk-008'],
       { downgrade: 0, alreadyOnVersion: 1 },
     ],
     [
       'a pre-release of the image is older than the image',
-      { version: '1.5.0-rc.3', deviceType: 'tracker' },
+      { version: '1.5.0-rc.3', deviceTypes: ['tracker'] },
       ['trk-001', 'trk-002', 'trk-005', 'trk-006', 'trk-008'],
       { downgrade: 2 },
     ],
@@ -139,7 +139,7 @@ describe('eligibility', () => {
     const selection = selectTargets(
       fleet,
       { groups: ['eu-west'] },
-      { version: '1.5.0', deviceType: 'tracker' },
+      { version: '1.5.0', deviceTypes: ['tracker'] },
     );
     const skipped = Object.values(selection.skipped).reduce((a, b) => a + b, 0);
     expect(selection.targeted).toBe(6);
@@ -147,7 +147,7 @@ describe('eligibility', () => {
   });
 
   it('selecting page by page and merging equals selecting everything at once', () => {
-    const firmware = { version: '1.5.0', deviceType: 'tracker' };
+    const firmware = { version: '1.5.0', deviceTypes: ['tracker'] };
     const whole = selectTargets(fleet, { percentage: 60 }, firmware);
     const paged = mergeSelections(
       selectTargets(fleet.slice(0, 4), { percentage: 60 }, firmware),

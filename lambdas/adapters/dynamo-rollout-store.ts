@@ -1,0 +1,223 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  ScanCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { Page } from '../ports.ts';
+import { ACTIVE_ROLLOUT_STATUSES, type RolloutItem } from '../services/rollout-item.ts';
+import { batchDelete, batchPut } from './dynamo-batch.ts';
+import { decodePageToken, encodePageToken } from './page-token.ts';
+
+/** A planned device not yet notified: where it is in the plan, and what it runs. */
+export interface RolloutTarget {
+  readonly thingName: string;
+  readonly wave: number;
+  /** Its place in the wave's order. */
+  readonly index: number;
+  readonly previousVersion: string;
+}
+
+const pad = (n: number, width: number) => String(n).padStart(width, '0');
+
+/** Sort key of a wave target: wave, then place, so a Query reads the plan in order. */
+export function targetKey(wave: number, index: number): string {
+  return `t#${pad(wave, 4)}#${pad(index, 8)}`;
+}
+
+/** Sort key of a control-cohort member. */
+const controlKey = (thingName: string) => `c#${thingName}`;
+
+interface TableProps {
+  readonly client: DynamoDBDocumentClient;
+  readonly tableName: string;
+}
+
+/**
+ * Rollouts on DynamoDB, one item each, written conditionally on its `revision`, so an operator's pause
+ * and a scheduler tick cannot both win.
+ */
+export class DynamoRolloutStore {
+  constructor(private readonly props: TableProps) {}
+
+  async get(rolloutId: string): Promise<RolloutItem | undefined> {
+    const result = await this.props.client.send(
+      new GetCommand({ TableName: this.props.tableName, Key: { rolloutId }, ConsistentRead: true }),
+    );
+    return result.Item as RolloutItem | undefined;
+  }
+
+  /** Stores a new rollout; `exists` when the id is taken. */
+  async create(item: RolloutItem): Promise<'created' | 'exists'> {
+    try {
+      await this.props.client.send(
+        new PutCommand({
+          TableName: this.props.tableName,
+          Item: item,
+          ConditionExpression: 'attribute_not_exists(rolloutId)',
+        }),
+      );
+      return 'created';
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return 'exists';
+      throw error;
+    }
+  }
+
+  /** Stores `item` at `revision + 1` if the stored one is still at `item.revision`. */
+  async save(item: RolloutItem): Promise<RolloutItem | 'conflict'> {
+    const next = { ...item, revision: item.revision + 1 };
+    try {
+      await this.props.client.send(
+        new PutCommand({
+          TableName: this.props.tableName,
+          Item: next,
+          ConditionExpression: 'revision = :r',
+          ExpressionAttributeValues: { ':r': item.revision },
+        }),
+      );
+      return next;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return 'conflict';
+      throw error;
+    }
+  }
+
+  /** A page of rollouts (a Scan: a deployment has tens or hundreds of rollouts, not millions). */
+  async list(limit: number, nextToken?: string): Promise<Page<RolloutItem>> {
+    const start = nextToken === undefined ? undefined : decodePageToken(nextToken, ['rolloutId']);
+    const result = await this.props.client.send(
+      new ScanCommand({
+        TableName: this.props.tableName,
+        Limit: limit,
+        ...(start === undefined ? {} : { ExclusiveStartKey: start }),
+      }),
+    );
+    const items = (result.Items ?? []) as RolloutItem[];
+    return result.LastEvaluatedKey === undefined
+      ? { items }
+      : { items, nextToken: encodePageToken(result.LastEvaluatedKey) };
+  }
+
+  /** Rollouts the scheduler visits: active ones, and finished ones with work left. */
+  async active(): Promise<RolloutItem[]> {
+    const out: RolloutItem[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const result = await this.props.client.send(
+        new ScanCommand({
+          TableName: this.props.tableName,
+          FilterExpression: '#s IN (:a, :b, :c) OR attribute_exists(pendingWork)',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: Object.fromEntries(
+            ACTIVE_ROLLOUT_STATUSES.map((status, i) => [`:${'abc'[i]}`, status]),
+          ),
+          ...(start === undefined ? {} : { ExclusiveStartKey: start }),
+        }),
+      );
+      out.push(...((result.Items ?? []) as RolloutItem[]));
+      start = result.LastEvaluatedKey;
+    } while (start !== undefined);
+    return out;
+  }
+
+  /** Whether a rollout that is not finished installs `version` (the registry refuses to withdraw it). */
+  async isInUse(version: string): Promise<boolean> {
+    return (await this.active()).some(
+      (item) =>
+        item.request.firmwareVersion === version &&
+        (ACTIVE_ROLLOUT_STATUSES as readonly string[]).includes(item.status),
+    );
+  }
+}
+
+/**
+ * Rollout plans on DynamoDB: one item per planned device not yet notified, keyed in wave order, and one
+ * per control-cohort member. A wave target is deleted once its execution is queued: what is left is
+ * exactly what the scheduler still has to offer.
+ */
+export class DynamoRolloutPlanStore {
+  constructor(private readonly props: TableProps) {}
+
+  /** Writes a plan: wave targets in order, and the control cohort. */
+  async putPlan(
+    rolloutId: string,
+    targets: readonly RolloutTarget[],
+    control: readonly { thingName: string; version: string }[],
+  ): Promise<void> {
+    await batchPut(this.props.client, this.props.tableName, [
+      ...targets.map((t) => ({ rolloutId, targetKey: targetKey(t.wave, t.index), ...t })),
+      ...control.map((c) => ({
+        rolloutId,
+        targetKey: controlKey(c.thingName),
+        thingName: c.thingName,
+        previousVersion: c.version,
+      })),
+    ]);
+  }
+
+  /**
+   * Up to `limit` targets of waves 0..`lastWave` in plan order, after `cursor` (a target key).
+   * @returns the targets and the key of the last one read (`undefined` at the end of the range)
+   */
+  async candidates(
+    rolloutId: string,
+    lastWave: number,
+    limit: number,
+    cursor?: string,
+  ): Promise<{ targets: (RolloutTarget & { key: string })[]; last?: string }> {
+    const result = await this.props.client.send(
+      new QueryCommand({
+        TableName: this.props.tableName,
+        KeyConditionExpression: 'rolloutId = :r AND targetKey BETWEEN :from AND :to',
+        ExpressionAttributeValues: {
+          ':r': rolloutId,
+          ':from': 't#',
+          ':to': `t#${pad(lastWave, 4)}#~`,
+        },
+        Limit: limit,
+        ConsistentRead: true,
+        ...(cursor === undefined ? {} : { ExclusiveStartKey: { rolloutId, targetKey: cursor } }),
+      }),
+    );
+    const targets = (result.Items ?? []).map((item) => ({
+      key: String(item.targetKey),
+      thingName: String(item.thingName),
+      wave: Number(item.wave),
+      index: Number(item.index),
+      previousVersion: String(item.previousVersion),
+    }));
+    const last = result.LastEvaluatedKey?.targetKey;
+    return last === undefined ? { targets } : { targets, last: String(last) };
+  }
+
+  /** A page of the control cohort. */
+  async control(
+    rolloutId: string,
+    limit: number,
+  ): Promise<readonly { thingName: string; previousVersion: string }[]> {
+    const result = await this.props.client.send(
+      new QueryCommand({
+        TableName: this.props.tableName,
+        KeyConditionExpression: 'rolloutId = :r AND begins_with(targetKey, :c)',
+        ExpressionAttributeValues: { ':r': rolloutId, ':c': 'c#' },
+        Limit: limit,
+      }),
+    );
+    return (result.Items ?? []).map((item) => ({
+      thingName: String(item.thingName),
+      previousVersion: String(item.previousVersion),
+    }));
+  }
+
+  /** Removes targets whose executions were queued. */
+  async removeTargets(rolloutId: string, keys: readonly string[]): Promise<void> {
+    await batchDelete(
+      this.props.client,
+      this.props.tableName,
+      keys.map((targetKey) => ({ rolloutId, targetKey })),
+    );
+  }
+}

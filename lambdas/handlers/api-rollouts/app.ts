@@ -1,0 +1,73 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { decodeJson, parseWith } from '../../../lib/protocol/parse.ts';
+import {
+  listRolloutsQuery,
+  parseRolloutRequest,
+  rolloutCommandRequest,
+  rolloutPath,
+} from '../../../lib/protocol/rollouts.ts';
+import { RolloutRefusedError } from '../../domain/rollout/errors.ts';
+import { ROLLOUT_COMMANDS, type RolloutCommand } from '../../services/rollout-service.ts';
+import { rolloutServiceFrom } from '../../services/rollouts-setup.ts';
+import { aws } from '../../shared/aws-config.ts';
+import { errorResponse, httpErrorResponse, json, unknownRoute } from '../../shared/http.ts';
+import { createLogger } from '../../shared/logger.ts';
+import { type HandlerEnv, type HandlerRuntime, processRuntime } from '../../shared/runtime.ts';
+
+const SERVICE = 'api-rollouts';
+
+function body(event: APIGatewayProxyEventV2, subject: string): unknown {
+  if (event.body === undefined || event.body === '') return {};
+  return decodeJson(event.isBase64Encoded ? Buffer.from(event.body, 'base64') : event.body, subject);
+}
+
+/**
+ * Builds the rollouts HTTP API: create a rollout (`POST /rollouts`), list and describe them (status from
+ * counters, never a scan of executions), and pause / resume / cancel / roll back.
+ */
+export function build(env: HandlerEnv, runtime: HandlerRuntime = processRuntime) {
+  const log = createLogger(SERVICE, runtime);
+  const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient(aws(env, 'DYNAMODB')), {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+  const rollouts = rolloutServiceFrom({ dynamo, env, now: runtime.now });
+
+  return async function handler(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
+    try {
+      switch (event.routeKey) {
+        case 'POST /rollouts':
+          return json(201, await rollouts.create(parseRolloutRequest(body(event, 'rollout request'))));
+        case 'GET /rollouts': {
+          const query = parseWith(
+            listRolloutsQuery,
+            event.queryStringParameters ?? {},
+            'GET /rollouts query',
+          );
+          const page = await rollouts.list(query.limit, query.nextToken);
+          return json(200, { rollouts: page.items, nextToken: page.nextToken });
+        }
+      }
+      const { rolloutId } = parseWith(rolloutPath, event.pathParameters ?? {}, 'rollout path');
+      if (event.routeKey === 'GET /rollouts/{rolloutId}') return json(200, await rollouts.get(rolloutId));
+      const command = event.routeKey.match(/^POST \/rollouts\/\{rolloutId\}\/(\w+)$/)?.[1];
+      if (command === undefined || !(ROLLOUT_COMMANDS as readonly string[]).includes(command))
+        return unknownRoute(event.routeKey, SERVICE);
+      const request = parseWith(
+        rolloutCommandRequest,
+        body(event, `${command} request`),
+        `${command} request`,
+      );
+      return json(200, await rollouts.command(rolloutId, command as RolloutCommand, request.reason));
+    } catch (error) {
+      if (error instanceof RolloutRefusedError)
+        return errorResponse(error.status, {
+          code: error.code,
+          message: error.message,
+          ...(error.details === undefined ? {} : { details: error.details }),
+        });
+      return httpErrorResponse(error, log);
+    }
+  };
+}

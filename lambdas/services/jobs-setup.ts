@@ -1,0 +1,74 @@
+import type { IoTDataPlaneClient } from '@aws-sdk/client-iot-data-plane';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoJobExecutionStore } from '../adapters/dynamo-job-execution-store.ts';
+import { DynamoRolloutCounterStore } from '../adapters/dynamo-rollout-counters.ts';
+import { IotDataPublisher } from '../adapters/iot-data-publisher.ts';
+import type { JobExecution } from '../domain/jobs/execution.ts';
+import { counterChanges } from '../domain/rollout/counters.ts';
+import type { HandlerEnv } from '../shared/runtime.ts';
+import { requireEnv } from '../shared/runtime.ts';
+import { firmwareForDevice, jobDocumentFirmware } from './firmware-service.ts';
+import { firmwareDownloadsFrom } from './firmware-setup.ts';
+import { type ExecutionChangeListener, JobsService } from './jobs-service.ts';
+
+/** Counts an execution change in the rollout's counters (by rollout and by wave, per status). */
+export function countExecutionChange(counters: DynamoRolloutCounterStore) {
+  return async (before: JobExecution | undefined, after: JobExecution | undefined): Promise<void> => {
+    const changes = counterChanges(before, after).map((c) => ({
+      rolloutId: c.rolloutId,
+      scope: c.scope,
+      counter: c.status,
+      delta: c.delta,
+    }));
+    if (changes.length > 0) await counters.apply(changes);
+  };
+}
+
+/** The execution and counter stores. Needs `jobExecutions` and `rolloutCounters` in the function's uses. */
+export function jobStoresFrom(
+  dynamo: DynamoDBDocumentClient,
+  env: HandlerEnv,
+): { executions: DynamoJobExecutionStore; counters: DynamoRolloutCounterStore } {
+  return {
+    executions: new DynamoJobExecutionStore({
+      client: dynamo,
+      tableName: requireEnv(env, 'JOB_EXECUTIONS_TABLE_NAME'),
+    }),
+    counters: new DynamoRolloutCounterStore({
+      client: dynamo,
+      tableName: requireEnv(env, 'ROLLOUT_COUNTERS_TABLE_NAME'),
+    }),
+  };
+}
+
+/** The jobs service from the clients a handler created once. */
+export function jobsServiceFrom(deps: {
+  readonly dynamo: DynamoDBDocumentClient;
+  readonly s3: S3Client;
+  readonly iotData: IoTDataPlaneClient;
+  readonly env: HandlerEnv;
+  readonly now: () => number;
+}): {
+  service: JobsService;
+  executions: DynamoJobExecutionStore;
+  counters: DynamoRolloutCounterStore;
+  onChange: ExecutionChangeListener;
+} {
+  const { executions, counters } = jobStoresFrom(deps.dynamo, deps.env);
+  const downloads = firmwareDownloadsFrom({ s3: deps.s3, dynamo: deps.dynamo, env: deps.env, now: deps.now });
+  const onChange = countExecutionChange(counters);
+  const service = new JobsService({
+    executions,
+    publisher: new IotDataPublisher({ client: deps.iotData }),
+    jobDocument: async (execution) => ({
+      operation: 'firmware-update',
+      rolloutId: execution.jobId,
+      firmware: jobDocumentFirmware(await firmwareForDevice(downloads, execution.firmwareVersion)),
+      ...(execution.rollback ? { rollback: true } : {}),
+    }),
+    onChange,
+    now: deps.now,
+  });
+  return { service, executions, counters, onChange };
+}

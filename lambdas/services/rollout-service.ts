@@ -1,0 +1,255 @@
+import type { RolloutRequest } from '../../lib/protocol/rollouts.ts';
+import type { DynamoRolloutCounterStore } from '../adapters/dynamo-rollout-counters.ts';
+import type {
+  DynamoRolloutPlanStore,
+  DynamoRolloutStore,
+  RolloutTarget,
+} from '../adapters/dynamo-rollout-store.ts';
+import { NotFoundError } from '../domain/errors.ts';
+import type { FirmwareMetadata } from '../domain/firmware/metadata.ts';
+import { type RolloutCounters, rolloutStatusView, tallyCounters } from '../domain/rollout/counters.ts';
+import { RolloutRefusedError } from '../domain/rollout/errors.ts';
+import { planRollout } from '../domain/rollout/plan.ts';
+import { applyRolloutEvent, createRolloutRecord } from '../domain/rollout/record.ts';
+import { RolloutStateError } from '../domain/rollout/rollout-status.ts';
+import { compareVersions } from '../domain/rollout/semver.ts';
+import {
+  type FirmwareImage,
+  mergeSelections,
+  type RolloutDevice,
+  selectTargets,
+  type TargetSelection,
+} from '../domain/rollout/targets.ts';
+import type { DeviceRecord, DeviceRegistry, Page } from '../ports.ts';
+import type { RolloutItem } from './rollout-item.ts';
+
+/** Operator commands on a rollout (`POST /rollouts/{id}/{command}`). */
+export const ROLLOUT_COMMANDS = ['pause', 'resume', 'cancel', 'rollback'] as const;
+export type RolloutCommand = (typeof ROLLOUT_COMMANDS)[number];
+
+const REGISTRY_PAGE = 1000;
+
+export interface RolloutServiceProps {
+  readonly rollouts: Pick<DynamoRolloutStore, 'get' | 'create' | 'save' | 'list'>;
+  readonly plans: Pick<DynamoRolloutPlanStore, 'putPlan'>;
+  readonly counters: Pick<DynamoRolloutCounterStore, 'read'>;
+  readonly registry: Pick<DeviceRegistry, 'scan'>;
+  readonly catalog: { get(version: string): Promise<FirmwareMetadata | undefined> };
+  readonly newId: () => string;
+  readonly now: () => number;
+}
+
+/** A registry record as target selection sees it. */
+export function rolloutDeviceOf(record: DeviceRecord): RolloutDevice {
+  return {
+    thingName: record.deviceId,
+    deviceType: record.deviceType,
+    firmwareVersion: record.firmwareVersion ?? '',
+    ...(record.groups === undefined ? {} : { groups: record.groups }),
+    ...(record.attributes === undefined ? {} : { attributes: record.attributes }),
+    ...(record.signal?.rsrp === undefined ? {} : { rsrp: record.signal.rsrp }),
+    ...(record.battery?.percent === undefined ? {} : { batteryPercent: record.battery.percent }),
+  };
+}
+
+/** A rollout's counters as the domain reads them, from the counter store's items. */
+export async function readCounters(
+  store: Pick<DynamoRolloutCounterStore, 'read'>,
+  rolloutId: string,
+): Promise<RolloutCounters> {
+  const items = await store.read(rolloutId);
+  return tallyCounters(
+    items.flatMap(({ scope, counters }) =>
+      Object.entries(counters).map(([status, value]) => ({ scope, status, value })),
+    ),
+  );
+}
+
+/** `GET /rollouts/{id}`: the rollout, its plan's shape and its progress, from the counters alone. */
+export function rolloutView(item: RolloutItem, counters: RolloutCounters) {
+  const {
+    revision: _revision,
+    candidateCursor: _cursor,
+    rateWindow: _rate,
+    abortBaseline: _base,
+    ...rest
+  } = item;
+  const progress = rolloutStatusView(counters);
+  const byWave = new Map(progress.waves.map((w) => [w.wave, w]));
+  return {
+    ...rest,
+    progress: { ...progress, waves: undefined },
+    waves: item.waveSizes.map((planned, wave) => {
+      const seen = byWave.get(wave);
+      return {
+        wave,
+        planned,
+        notified: seen?.notified ?? 0,
+        byStatus: seen?.byStatus,
+        succeededPercent: seen?.succeededPercent ?? 0,
+        failedPercent: seen?.failedPercent ?? 0,
+      };
+    }),
+  };
+}
+
+/**
+ * Rollouts: create (select targets from the registry, plan waves and the control cohort, store the
+ * plan), read status from counters in O(1), and operator commands. The scheduler does the rest.
+ */
+export class RolloutService {
+  constructor(private readonly props: RolloutServiceProps) {}
+
+  async create(request: RolloutRequest): Promise<ReturnType<typeof rolloutView>> {
+    const firmware = await this.props.catalog.get(request.firmwareVersion);
+    if (firmware === undefined)
+      throw new RolloutRefusedError(
+        'UnknownFirmware',
+        `firmware ${request.firmwareVersion} is not registered; register and upload it first (POST /firmware)`,
+      );
+    if (firmware.status !== 'available')
+      throw new RolloutRefusedError(
+        'FirmwareNotAvailable',
+        `firmware ${request.firmwareVersion} is ${firmware.status}; only a verified, signed image can be rolled out`,
+      );
+    const image = imageOf(request, firmware);
+    const rolloutId = request.rolloutId ?? this.props.newId();
+    if ((await this.props.rollouts.get(rolloutId)) !== undefined)
+      throw new RolloutRefusedError('RolloutExists', `rollout ${rolloutId} exists; choose another id`);
+
+    const selection = await this.select(request, image);
+    if (selection.eligible.length === 0)
+      throw new RolloutRefusedError(
+        'NoEligibleDevices',
+        `no device is eligible for ${request.firmwareVersion}: ${selection.targeted} targeted, none fit (see skipped)`,
+        { targeted: selection.targeted, skipped: selection.skipped },
+      );
+    const nowMs = this.props.now();
+    const plan = planRollout(request, selection.eligible, nowMs);
+    const versionOf = new Map(selection.eligible.map((e) => [e.device.thingName, e.device.firmwareVersion]));
+    const targets: RolloutTarget[] = plan.waves.flatMap((wave) =>
+      wave.things.map((thingName, index) => ({
+        thingName,
+        wave: wave.index,
+        index,
+        previousVersion: versionOf.get(thingName) ?? '',
+      })),
+    );
+    await this.props.plans.putPlan(
+      rolloutId,
+      targets,
+      plan.control.map((thingName) => ({ thingName, version: versionOf.get(thingName) ?? '' })),
+    );
+    const item: RolloutItem = {
+      ...createRolloutRecord(rolloutId, { ...request, rolloutId }, plan, nowMs),
+      revision: 0,
+      selection: {
+        targeted: selection.targeted,
+        eligible: selection.eligible.length,
+        control: plan.control.length,
+        skipped: selection.skipped,
+      },
+    };
+    if ((await this.props.rollouts.create(item)) === 'exists')
+      throw new RolloutRefusedError('RolloutExists', `rollout ${rolloutId} exists; choose another id`);
+    return rolloutView(item, tallyCounters([]));
+  }
+
+  async get(rolloutId: string): Promise<ReturnType<typeof rolloutView>> {
+    const item = await this.props.rollouts.get(rolloutId);
+    if (item === undefined) throw new NotFoundError(`no rollout ${rolloutId}`);
+    return rolloutView(item, await readCounters(this.props.counters, rolloutId));
+  }
+
+  async list(limit: number, nextToken?: string): Promise<Page<ReturnType<typeof summaryOf>>> {
+    const page = await this.props.rollouts.list(limit, nextToken);
+    return { ...page, items: page.items.map(summaryOf) };
+  }
+
+  /**
+   * Pause, resume, cancel or roll back. Cancel and rollback leave the heavy part (canceling queued
+   * executions, queuing the way back) to the scheduler's next tick, marked as pending work.
+   */
+  async command(
+    rolloutId: string,
+    command: RolloutCommand,
+    reason?: string,
+  ): Promise<ReturnType<typeof rolloutView>> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const item = await this.props.rollouts.get(rolloutId);
+      if (item === undefined) throw new NotFoundError(`no rollout ${rolloutId}`);
+      const counters = await readCounters(this.props.counters, rolloutId);
+      const next = applyRolloutEvent(
+        item,
+        command,
+        'operator',
+        this.props.now(),
+        reason ?? `${command} by an operator`,
+        counters,
+      );
+      if (next instanceof RolloutStateError)
+        throw new RolloutRefusedError('InvalidRolloutTransition', next.message, { status: item.status });
+      const pendingWork =
+        command === 'cancel'
+          ? { ...item.pendingWork, cancelQueued: true }
+          : command === 'rollback'
+            ? { ...item.pendingWork, cancelQueued: true, rollback: true }
+            : item.pendingWork;
+      const saved = await this.props.rollouts.save({
+        ...item,
+        ...next,
+        ...(pendingWork === undefined ? {} : { pendingWork }),
+      });
+      if (saved !== 'conflict') return rolloutView(saved, counters);
+    }
+    throw new RolloutRefusedError('RolloutChanged', 'the rollout kept changing; try the command again');
+  }
+
+  private async select(request: RolloutRequest, image: FirmwareImage): Promise<TargetSelection> {
+    let selection: TargetSelection | undefined;
+    let token: string | undefined;
+    do {
+      const page = await this.props.registry.scan(REGISTRY_PAGE, token);
+      const picked = selectTargets(page.items.map(rolloutDeviceOf), request.targets, image);
+      selection = selection === undefined ? picked : mergeSelections(selection, picked);
+      token = page.nextToken;
+    } while (token !== undefined);
+    return selection;
+  }
+}
+
+/** What `GET /rollouts` lists of each rollout. */
+export function summaryOf(item: RolloutItem) {
+  return {
+    rolloutId: item.rolloutId,
+    status: item.status,
+    ...(item.statusReason === undefined ? {} : { statusReason: item.statusReason }),
+    firmwareVersion: item.request.firmwareVersion,
+    ...(item.request.description === undefined ? {} : { description: item.request.description }),
+    planned: item.waveSizes.reduce((sum, n) => sum + n, 0),
+    waves: item.waveSizes.length,
+    currentWave: item.currentWave,
+    createdAt: item.createdAt,
+    updatedAt: item.updatedAt,
+  };
+}
+
+/** The image and the request's own limits as one: the stricter min version, the narrower device type. */
+function imageOf(request: RolloutRequest, firmware: FirmwareMetadata): FirmwareImage {
+  const fits = firmware.deviceTypes;
+  if (request.deviceType !== undefined && fits.length > 0 && !fits.includes(request.deviceType))
+    throw new RolloutRefusedError(
+      'ImageDoesNotFit',
+      `firmware ${firmware.version} is built for ${fits.join(', ')}, not ${request.deviceType}`,
+    );
+  const mins = [firmware.minVersion, request.minVersion].filter((v) => v !== undefined);
+  const minVersion = mins.sort((a, b) => compareVersions(a, b) ?? 0).at(-1);
+  const deviceTypes =
+    request.deviceType !== undefined ? [request.deviceType] : fits.length > 0 ? fits : undefined;
+  return {
+    version: firmware.version,
+    ...(deviceTypes === undefined ? {} : { deviceTypes }),
+    ...(minVersion === undefined ? {} : { minVersion }),
+    ...(request.allowDowngrade === undefined ? {} : { allowDowngrade: request.allowDowngrade }),
+  };
+}

@@ -1,0 +1,131 @@
+import { randomUUID } from 'node:crypto';
+import type { IoTDataPlaneClient } from '@aws-sdk/client-iot-data-plane';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoAlertStore } from '../adapters/dynamo-alert-store.ts';
+import { DynamoDeviceRegistry } from '../adapters/dynamo-device-registry.ts';
+import { DynamoFirmwareCatalog } from '../adapters/dynamo-firmware-catalog.ts';
+import { DynamoRolloutPlanStore, DynamoRolloutStore } from '../adapters/dynamo-rollout-store.ts';
+import { DynamoRuleStore } from '../adapters/dynamo-rule-store.ts';
+import type { Logger } from '../shared/logger.ts';
+import type { Metrics } from '../shared/metrics.ts';
+import { type HandlerEnv, requireEnv } from '../shared/runtime.ts';
+import { FIRMWARE_ENV } from './firmware-setup.ts';
+import { jobStoresFrom, jobsServiceFrom } from './jobs-setup.ts';
+import { RolloutHealth } from './rollout-health.ts';
+import { RolloutReconciler } from './rollout-reconciler.ts';
+import { RolloutScheduler } from './rollout-scheduler.ts';
+import { RolloutService } from './rollout-service.ts';
+import { cachedRules } from './telemetry-setup.ts';
+
+/** Env of the rollout functions: the topology's resources and settings. */
+export const ROLLOUT_ENV = {
+  rollouts: 'ROLLOUTS_TABLE_NAME',
+  targets: 'ROLLOUT_TARGETS_TABLE_NAME',
+  registry: 'REGISTRY_TABLE_NAME',
+  alerts: 'ALERTS_TABLE_NAME',
+  rules: 'TELEMETRY_RULES_TABLE_NAME',
+  healthCheckSeconds: 'ROLLOUT_HEALTH_CHECK_SECONDS',
+} as const;
+
+/** Five minutes between two health-gate measurements of a rollout, unless the function's settings say. */
+export const DEFAULT_HEALTH_CHECK_SECONDS = 300;
+
+/** The rollouts table. Needs `rollouts` in the function's uses. */
+export function rolloutStoreFrom(dynamo: DynamoDBDocumentClient, env: HandlerEnv): DynamoRolloutStore {
+  return new DynamoRolloutStore({ client: dynamo, tableName: requireEnv(env, ROLLOUT_ENV.rollouts) });
+}
+
+function planStoreFrom(dynamo: DynamoDBDocumentClient, env: HandlerEnv): DynamoRolloutPlanStore {
+  return new DynamoRolloutPlanStore({ client: dynamo, tableName: requireEnv(env, ROLLOUT_ENV.targets) });
+}
+
+function catalogFrom(dynamo: DynamoDBDocumentClient, env: HandlerEnv): DynamoFirmwareCatalog {
+  return new DynamoFirmwareCatalog({ client: dynamo, tableName: requireEnv(env, FIRMWARE_ENV.catalog) });
+}
+
+/** The rollout API's service. Needs rollouts, targets and counters, the registry, the firmware catalog. */
+export function rolloutServiceFrom(deps: {
+  readonly dynamo: DynamoDBDocumentClient;
+  readonly env: HandlerEnv;
+  readonly now: () => number;
+}): RolloutService {
+  const { counters } = jobStoresFrom(deps.dynamo, deps.env);
+  return new RolloutService({
+    rollouts: rolloutStoreFrom(deps.dynamo, deps.env),
+    plans: planStoreFrom(deps.dynamo, deps.env),
+    counters,
+    registry: new DynamoDeviceRegistry({
+      client: deps.dynamo,
+      tableName: requireEnv(deps.env, ROLLOUT_ENV.registry),
+    }),
+    catalog: catalogFrom(deps.dynamo, deps.env),
+    newId: () => `rollout-${randomUUID()}`,
+    now: deps.now,
+  });
+}
+
+/** The scheduler, with the jobs service it notifies devices through. */
+export function rolloutSchedulerFrom(deps: {
+  readonly dynamo: DynamoDBDocumentClient;
+  readonly s3: S3Client;
+  readonly iotData: IoTDataPlaneClient;
+  readonly env: HandlerEnv;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  readonly now: () => number;
+}): RolloutScheduler {
+  const jobs = jobsServiceFrom(deps);
+  const rollouts = rolloutStoreFrom(deps.dynamo, deps.env);
+  const plans = planStoreFrom(deps.dynamo, deps.env);
+  const catalog = catalogFrom(deps.dynamo, deps.env);
+  const rules = new DynamoRuleStore({
+    client: deps.dynamo,
+    tableName: requireEnv(deps.env, ROLLOUT_ENV.rules),
+  });
+  const healthCheck = Number(deps.env[ROLLOUT_ENV.healthCheckSeconds] ?? DEFAULT_HEALTH_CHECK_SECONDS);
+  return new RolloutScheduler({
+    rollouts,
+    plans,
+    counters: jobs.counters,
+    executions: jobs.executions,
+    registry: new DynamoDeviceRegistry({
+      client: deps.dynamo,
+      tableName: requireEnv(deps.env, ROLLOUT_ENV.registry),
+    }),
+    jobs: jobs.service,
+    onChange: jobs.onChange,
+    health: new RolloutHealth({
+      executions: jobs.executions,
+      plans,
+      alerts: new DynamoAlertStore({
+        client: deps.dynamo,
+        tableName: requireEnv(deps.env, ROLLOUT_ENV.alerts),
+      }),
+      rules: { list: cachedRules(rules, deps.now) },
+    }),
+    firmwareAvailable: async (version) => (await catalog.get(version))?.status === 'available',
+    healthCheckSeconds:
+      Number.isFinite(healthCheck) && healthCheck >= 0 ? healthCheck : DEFAULT_HEALTH_CHECK_SECONDS,
+    log: deps.log,
+    metrics: deps.metrics,
+    now: deps.now,
+  });
+}
+
+/** The counter reconciler. Needs rollouts, executions and counters. */
+export function rolloutReconcilerFrom(deps: {
+  readonly dynamo: DynamoDBDocumentClient;
+  readonly env: HandlerEnv;
+  readonly log: Logger;
+  readonly now: () => number;
+}): RolloutReconciler {
+  const { counters, executions } = jobStoresFrom(deps.dynamo, deps.env);
+  return new RolloutReconciler({
+    rollouts: rolloutStoreFrom(deps.dynamo, deps.env),
+    executions,
+    counters,
+    log: deps.log,
+    now: deps.now,
+  });
+}
