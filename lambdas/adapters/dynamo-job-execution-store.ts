@@ -1,5 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { InvalidTokenError } from '../domain/errors.ts';
 import type { JobExecution } from '../domain/jobs/execution.ts';
 import { retryDecision, timeoutDueAt } from '../domain/jobs/service.ts';
 import type { Page } from '../ports.ts';
@@ -149,6 +150,43 @@ export class DynamoJobExecutionStore {
     };
   }
 
+  /**
+   * A page of a job's executions, optionally of one status (AWS IoT's ListJobExecutionsForJob). The token
+   * carries the shard and the position in it, so paging walks every shard in turn.
+   */
+  async listForJob(
+    jobId: string,
+    query: { readonly status?: string; readonly limit: number; readonly nextToken?: string },
+  ): Promise<Page<JobExecution>> {
+    let { shard, key } = decodeShardToken(query.nextToken);
+    const items: JobExecution[] = [];
+    // A rare status over a large rollout: return what 50 reads found, with a token, rather than read on.
+    for (let reads = 0; shard < EXECUTION_SHARDS && items.length < query.limit && reads < 50; reads++) {
+      const result = await this.props.client.send(
+        new QueryCommand({
+          TableName: this.props.tableName,
+          IndexName: BY_ROLLOUT_INDEX,
+          KeyConditionExpression: 'rolloutShard = :s',
+          ...(query.status === undefined
+            ? { ExpressionAttributeValues: { ':s': `${jobId}#${shard}` } }
+            : {
+                FilterExpression: '#status = :status',
+                ExpressionAttributeNames: { '#status': 'status' },
+                ExpressionAttributeValues: { ':s': `${jobId}#${shard}`, ':status': query.status },
+              }),
+          Limit: query.limit - items.length,
+          ...(key === undefined ? {} : { ExclusiveStartKey: key }),
+        }),
+      );
+      items.push(...(result.Items ?? []).map(fromItem));
+      key = result.LastEvaluatedKey as Record<string, string> | undefined;
+      if (key === undefined) shard++;
+    }
+    return shard >= EXECUTION_SHARDS
+      ? { items }
+      : { items, nextToken: encodePageToken({ shard: String(shard), ...(key === undefined ? {} : key) }) };
+  }
+
   /** Every execution of a rollout, a page per shard at a time (reconciler, rollback, cancel). */
   async *allOf(rolloutId: string, pageSize = 500): AsyncGenerator<readonly JobExecution[]> {
     for (let shard = 0; shard < EXECUTION_SHARDS; shard++) {
@@ -160,4 +198,14 @@ export class DynamoJobExecutionStore {
       } while (token !== undefined);
     }
   }
+}
+
+/** Where a listing continues: a shard of the index, and the position in it. */
+function decodeShardToken(token: string | undefined): { shard: number; key?: Record<string, string> } {
+  if (token === undefined) return { shard: 0 };
+  const { shard, ...key } = decodePageToken(token, ['shard', 'thingName', 'jobId', 'rolloutShard']);
+  const n = Number(shard);
+  if (!Number.isInteger(n) || n < 0 || n >= EXECUTION_SHARDS)
+    throw new InvalidTokenError('nextToken is not a token this API issued');
+  return Object.keys(key).length === 0 ? { shard: n } : { shard: n, key };
 }

@@ -25,6 +25,17 @@ export function countExecutionChange(counters: DynamoRolloutCounterStore) {
   };
 }
 
+/** The rollout counters. Needs `rolloutCounters` in the function's uses. */
+export function rolloutCountersFrom(
+  dynamo: DynamoDBDocumentClient,
+  env: HandlerEnv,
+): DynamoRolloutCounterStore {
+  return new DynamoRolloutCounterStore({
+    client: dynamo,
+    tableName: requireEnv(env, 'ROLLOUT_COUNTERS_TABLE_NAME'),
+  });
+}
+
 /** The execution and counter stores. Needs `jobExecutions` and `rolloutCounters` in the function's uses. */
 export function jobStoresFrom(
   dynamo: DynamoDBDocumentClient,
@@ -35,10 +46,7 @@ export function jobStoresFrom(
       client: dynamo,
       tableName: requireEnv(env, 'JOB_EXECUTIONS_TABLE_NAME'),
     }),
-    counters: new DynamoRolloutCounterStore({
-      client: dynamo,
-      tableName: requireEnv(env, 'ROLLOUT_COUNTERS_TABLE_NAME'),
-    }),
+    counters: rolloutCountersFrom(dynamo, env),
   };
 }
 

@@ -46,6 +46,9 @@ export class RolloutHealth {
     }
     const control = await this.props.plans.control(rolloutId, sample);
     if (updated.length === 0 || control.length === 0) return undefined;
+    // Only the gate's window counts: an update a week ago is judged on the last `windowMinutes`.
+    const opened = epochSeconds(nowMs) - gate.windowMinutes * 60;
+    for (const member of updated) member.since = Math.max(member.since, opened);
     const windowStart = Math.min(...updated.map((u) => u.since));
     const anomalyRules = new Set(
       (await this.props.rules.list()).filter((rule) => rule.kind === 'anomaly').map((rule) => rule.id),

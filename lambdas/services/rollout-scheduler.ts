@@ -91,12 +91,14 @@ export class RolloutScheduler {
       active ? this.candidates(item, counters) : Promise.resolve(undefined),
       active ? this.healthIfDue(item, counters, nowMs) : Promise.resolve(undefined),
     ]);
+    const latestHealth = health ?? item.health;
     const decision = nextActions(
       {
         rollout: item,
         candidates: page?.candidates ?? [],
         watched: watched.items,
-        ...(health === undefined ? {} : { health }),
+        // The latest verdict: measured now, or the one stored when it is not yet time to measure again.
+        ...(latestHealth === undefined ? {} : { health: latestHealth }),
       },
       counters,
       nowMs,

@@ -1,4 +1,6 @@
+import type { JobExecutionStatus } from '../../lib/protocol/jobs.ts';
 import type { RolloutRequest } from '../../lib/protocol/rollouts.ts';
+import type { DynamoJobExecutionStore } from '../adapters/dynamo-job-execution-store.ts';
 import type { DynamoRolloutCounterStore } from '../adapters/dynamo-rollout-counters.ts';
 import type {
   DynamoRolloutPlanStore,
@@ -7,6 +9,7 @@ import type {
 } from '../adapters/dynamo-rollout-store.ts';
 import { NotFoundError } from '../domain/errors.ts';
 import type { FirmwareMetadata } from '../domain/firmware/metadata.ts';
+import type { JobExecution } from '../domain/jobs/execution.ts';
 import { type RolloutCounters, rolloutStatusView, tallyCounters } from '../domain/rollout/counters.ts';
 import { RolloutRefusedError } from '../domain/rollout/errors.ts';
 import { planRollout } from '../domain/rollout/plan.ts';
@@ -32,6 +35,7 @@ const REGISTRY_PAGE = 1000;
 export interface RolloutServiceProps {
   readonly rollouts: Pick<DynamoRolloutStore, 'get' | 'create' | 'save' | 'list'>;
   readonly plans: Pick<DynamoRolloutPlanStore, 'putPlan'>;
+  readonly executions: Pick<DynamoJobExecutionStore, 'listForJob'>;
   readonly counters: Pick<DynamoRolloutCounterStore, 'read'>;
   readonly registry: Pick<DeviceRegistry, 'scan'>;
   readonly catalog: { get(version: string): Promise<FirmwareMetadata | undefined> };
@@ -161,6 +165,15 @@ export class RolloutService {
     return rolloutView(item, await readCounters(this.props.counters, rolloutId));
   }
 
+  /** A page of a rollout's (or rollback job's) executions, with the device's status details. */
+  async executions(
+    jobId: string,
+    query: { readonly status?: JobExecutionStatus; readonly limit: number; readonly nextToken?: string },
+  ): Promise<Page<ReturnType<typeof executionView>>> {
+    const page = await this.props.executions.listForJob(jobId, query);
+    return { ...page, items: page.items.map(executionView) };
+  }
+
   async list(limit: number, nextToken?: string): Promise<Page<ReturnType<typeof summaryOf>>> {
     const page = await this.props.rollouts.list(limit, nextToken);
     return { ...page, items: page.items.map(summaryOf) };
@@ -216,6 +229,12 @@ export class RolloutService {
     } while (token !== undefined);
     return selection;
   }
+}
+
+/** An execution as `GET /rollouts/{id}/executions` lists it: AWS's JobExecution fields and fleetkit's. */
+export function executionView(execution: JobExecution) {
+  const { retries: _retries, ...view } = execution;
+  return view;
 }
 
 /** What `GET /rollouts` lists of each rollout. */

@@ -11,7 +11,7 @@ import type { Logger } from '../shared/logger.ts';
 import type { Metrics } from '../shared/metrics.ts';
 import { type HandlerEnv, requireEnv } from '../shared/runtime.ts';
 import { FIRMWARE_ENV } from './firmware-setup.ts';
-import { jobStoresFrom, jobsServiceFrom } from './jobs-setup.ts';
+import { jobStoresFrom, jobsServiceFrom, rolloutCountersFrom } from './jobs-setup.ts';
 import { RolloutHealth } from './rollout-health.ts';
 import { RolloutReconciler } from './rollout-reconciler.ts';
 import { RolloutScheduler } from './rollout-scheduler.ts';
@@ -50,8 +50,10 @@ export function rolloutServiceFrom(deps: {
   readonly env: HandlerEnv;
   readonly now: () => number;
 }): RolloutService {
-  const { counters } = jobStoresFrom(deps.dynamo, deps.env);
+  const counters = rolloutCountersFrom(deps.dynamo, deps.env);
+  const { executions } = jobStoresFrom(deps.dynamo, deps.env);
   return new RolloutService({
+    executions,
     rollouts: rolloutStoreFrom(deps.dynamo, deps.env),
     plans: planStoreFrom(deps.dynamo, deps.env),
     counters,

@@ -1,3 +1,4 @@
+import { createPublicKey } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Topology } from '../topology/model.ts';
@@ -17,6 +18,7 @@ import { type RulesRunner, startRulesRunner } from './rules-runner.ts';
 import { acceptLocalCredentials, type LocalS3, startS3 } from './s3.ts';
 import { type LocalScheduler, startScheduler } from './scheduler.ts';
 import { openSigningKeys } from './signing-keys.ts';
+import type { SimulatedOtaOptions } from './sim/device.ts';
 import { type SimulatedFleet, startFleet } from './sim/fleet.ts';
 import { type LocalStreams, startLocalStreams } from './stream-runtime.ts';
 
@@ -46,6 +48,11 @@ export interface PlatformOptions {
   readonly kafkaBrokers?: readonly string[];
   /** Overrides of function settings (`SHADOW_MAX_STATE_BYTES`, ...). */
   readonly settings?: Readonly<Record<string, string>>;
+  /**
+   * The simulated devices' OTA agents (they trust the platform's signing keys); `false` for devices that
+   * never update. @default {} (agents on, a 5 s health check after an update)
+   */
+  readonly ota?: false | Pick<SimulatedOtaOptions, 'healthCheckMs' | 'rebootDelayMs' | 'log'>;
 }
 
 /** The running local platform. */
@@ -106,7 +113,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       else if (resource.kind === 'signingKey') signingKeys.push(name);
       else buckets.push(localResourceName(name));
     }
-    const kms = await startLocalKms({ keys: await openSigningKeys(dataDir, signingKeys), host });
+    const keys = await openSigningKeys(dataDir, signingKeys);
+    const kms = await startLocalKms({ keys, host });
     stops.push(() => kms.close());
     // s3rver knows only its built-in access key; functions sign S3 requests with the platform's.
     acceptLocalCredentials();
@@ -216,6 +224,23 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       brokerUrl: mqttUrl,
       ...(options.statusEveryMs === undefined ? {} : { statusEveryMs: options.statusEveryMs }),
       ...(options.telemetryEveryMs === undefined ? {} : { telemetryEveryMs: options.telemetryEveryMs }),
+      ...(options.ota === false
+        ? {}
+        : {
+            ota: {
+              dataDir,
+              // Devices trust the signing keys by the id the job document names them with (the key ARN).
+              trustedKeys: Object.fromEntries(
+                [...keys.values()].map((key) => [
+                  key.arn,
+                  createPublicKey({ key: Buffer.from(key.publicKeyDer), format: 'der', type: 'spki' })
+                    .export({ format: 'pem', type: 'spki' })
+                    .toString(),
+                ]),
+              ),
+              ...options.ota,
+            },
+          }),
     });
     stops.push(() => fleet.stop());
 

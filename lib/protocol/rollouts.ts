@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { type FieldIssue, SchemaValidationError } from './errors.ts';
+import { JOB_EXECUTION_STATUSES } from './jobs.ts';
 import { deviceId, deviceType, version } from './messages.ts';
 import { toFieldIssues } from './parse.ts';
 import { JOB_ID_PATTERN } from './topics.ts';
@@ -371,4 +372,11 @@ export const rolloutPath = z.object({
 /** `POST /rollouts/{rolloutId}/{command}` body: why, for the record (optional). */
 export const rolloutCommandRequest = z.strictObject({
   reason: z.string().min(1).max(512).optional(),
+});
+
+/** `GET /rollouts/{rolloutId}/executions` query (AWS IoT's ListJobExecutionsForJob). */
+export const listExecutionsQuery = z.object({
+  status: z.enum(JOB_EXECUTION_STATUSES).optional(),
+  limit: z.coerce.number().int().min(1).max(250).default(100),
+  nextToken: z.string().min(1).max(1024).optional(),
 });

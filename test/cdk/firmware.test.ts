@@ -22,7 +22,7 @@ const topology = {
       uses: { firmwareSigning: 'read', firmwareCatalog: 'read', firmware: 'read' },
     },
   },
-} as const satisfies Topology<'firmware' | 'firmwareCatalog' | 'firmwareSigning'>;
+} as const satisfies Topology<'firmware' | 'firmwareCatalog' | 'firmwareSigning' | 'rollouts'>;
 
 const CDK_CONTEXT = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')).context;
 const ALIAS = 'alias/fleetkit-fw-firmware-signing';

@@ -31,7 +31,10 @@ export interface RolloutSnapshot {
   readonly candidates: readonly Candidate[];
   /** Executions that may need the service: IN_PROGRESS ones with a timer, FAILED and TIMED_OUT ones. */
   readonly watched: readonly JobExecution[];
-  /** The health gate's verdict on this tick, when the rollout has a gate. */
+  /**
+   * The health gate's latest verdict, when the rollout has a gate. A rollout with a gate completes only
+   * on a `pass`: one whose devices all updated before the gate had data keeps being watched.
+   */
   readonly health?: HealthVerdict;
 }
 
@@ -86,7 +89,8 @@ function since(counts: StatusCounts, baseline: StatusCounts | undefined): Status
  * 5. Only IN_PROGRESS queues anything: the current wave's gate may open the next wave; retries that are
  *    due go first (finishing what started before starting more), then candidates of opened waves that
  *    pacing does not hold, all within the per-minute rate.
- * 6. With every planned device notified and every execution ended, the rollout is COMPLETED.
+ * 6. With every planned device notified and every execution ended (and the health gate, if any, passed),
+ *    the rollout is COMPLETED.
  */
 export function nextActions(
   snapshot: RolloutSnapshot,
@@ -237,7 +241,9 @@ export function nextActions(
   // SCHEDULED can complete too: the last executions may end after the window closed.
   const planned = sizes.reduce((sum, size) => sum + size, 0);
   const pending = counters.rollout.QUEUED + counters.rollout.IN_PROGRESS;
+  const judged = request.healthGate === undefined || snapshot.health?.verdict === 'pass';
   if (
+    judged &&
     wave === lastWave &&
     notifiedOf(counters.rollout) >= planned &&
     pending === 0 &&

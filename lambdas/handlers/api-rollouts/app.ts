@@ -3,6 +3,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { decodeJson, parseWith } from '../../../lib/protocol/parse.ts';
 import {
+  listExecutionsQuery,
   listRolloutsQuery,
   parseRolloutRequest,
   rolloutCommandRequest,
@@ -51,6 +52,15 @@ export function build(env: HandlerEnv, runtime: HandlerRuntime = processRuntime)
       }
       const { rolloutId } = parseWith(rolloutPath, event.pathParameters ?? {}, 'rollout path');
       if (event.routeKey === 'GET /rollouts/{rolloutId}') return json(200, await rollouts.get(rolloutId));
+      if (event.routeKey === 'GET /rollouts/{rolloutId}/executions') {
+        const query = parseWith(
+          listExecutionsQuery,
+          event.queryStringParameters ?? {},
+          'GET /rollouts/{rolloutId}/executions query',
+        );
+        const page = await rollouts.executions(rolloutId, query);
+        return json(200, { executions: page.items, nextToken: page.nextToken });
+      }
       const command = event.routeKey.match(/^POST \/rollouts\/\{rolloutId\}\/(\w+)$/)?.[1];
       if (command === undefined || !(ROLLOUT_COMMANDS as readonly string[]).includes(command))
         return unknownRoute(event.routeKey, SERVICE);

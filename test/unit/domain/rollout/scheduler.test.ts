@@ -435,6 +435,37 @@ describe('completion, health and terminal states', () => {
     );
   });
 
+  it.each<[string, HealthVerdict | undefined, RolloutStatus]>([
+    ['no verdict yet', undefined, 'IN_PROGRESS'],
+    [
+      'too little data to judge',
+      { verdict: 'insufficientData', metric: 'anomalyRate', reason: 'updated cohort has 0 device-hours' },
+      'IN_PROGRESS',
+    ],
+    [
+      'a passing verdict',
+      { verdict: 'pass', metric: 'anomalyRate', reason: 'within the limit' },
+      'COMPLETED',
+    ],
+  ])('with a health gate, waits for a pass before completing: %s', (_name, health, status) => {
+    const gated = rollout({
+      request: request({
+        healthGate: {
+          metric: 'anomalyRate',
+          maxWorsening: { absolute: 1 },
+          windowMinutes: 60,
+          controlPercentage: 10,
+        },
+      }),
+    });
+    const decision = tick({
+      rollout: gated,
+      counters: counters([{ SUCCEEDED: 100 }]),
+      ...(health === undefined ? {} : { health }),
+    });
+    expect(decision.rollout.status).toBe(status);
+  });
+
   it('completes at once when nothing was eligible', () => {
     expect(tick({ rollout: rollout({ waveSizes: [] }) }).rollout.status).toBe('COMPLETED');
   });
