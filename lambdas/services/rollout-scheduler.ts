@@ -1,3 +1,4 @@
+import { METRICS } from '../../lib/protocol/metrics.ts';
 import type { DynamoJobExecutionStore } from '../adapters/dynamo-job-execution-store.ts';
 import type { DynamoRolloutCounterStore } from '../adapters/dynamo-rollout-counters.ts';
 import type { DynamoRolloutPlanStore, DynamoRolloutStore } from '../adapters/dynamo-rollout-store.ts';
@@ -342,19 +343,20 @@ export class RolloutScheduler {
 
   private emit(item: RolloutItem, counters: RolloutCounters, report: TickReport): void {
     const counts = counters.rollout;
-    const ended = counts.SUCCEEDED + counts.FAILED + counts.TIMED_OUT + counts.REJECTED;
     const failed = counts.FAILED + counts.TIMED_OUT + counts.REJECTED;
+    const ended = counts.SUCCEEDED + failed;
     const dimensions = { RolloutId: item.rolloutId };
-    this.props.metrics.put('RolloutQueued', report.queued, 'Count', dimensions);
-    this.props.metrics.put('RolloutSucceeded', counts.SUCCEEDED, 'Count', dimensions);
-    this.props.metrics.put('RolloutFailed', failed, 'Count', dimensions);
-    this.props.metrics.put('RolloutInProgress', counts.IN_PROGRESS + counts.QUEUED, 'Count', dimensions);
-    // Service-only: one alarm watches every rollout's failure rate.
-    if (ended > 0) this.props.metrics.put('RolloutFailurePercent', (failed / ended) * 100, 'Percent');
+    const { metrics } = this.props;
+    metrics.put(METRICS.rolloutQueued, report.queued, 'Count', dimensions);
+    metrics.put(METRICS.rolloutSucceeded, counts.SUCCEEDED, 'Count', dimensions);
+    metrics.put(METRICS.rolloutFailed, failed, 'Count', dimensions);
+    metrics.put(METRICS.rolloutPending, counts.IN_PROGRESS + counts.QUEUED, 'Count', dimensions);
+    // By rollout, and for the service alone: one alarm watches every rollout's failure rate.
+    if (ended > 0) metrics.put(METRICS.rolloutFailurePercent, (failed / ended) * 100, 'Percent', dimensions);
     const waiting = item.waitingOnPacing;
     if (waiting !== undefined)
-      this.props.metrics.put(
-        'RolloutWaitingOnPacing',
+      metrics.put(
+        METRICS.rolloutWaitingOnPacing,
         waiting.lowSignal + waiting.lowBattery,
         'Count',
         dimensions,

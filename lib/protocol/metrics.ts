@@ -23,6 +23,16 @@ export const METRICS = {
   fleetDevices: 'FleetDevices',
   /** ingest-status and others: messages refused at the boundary, with dimension `MessageType` (Count). */
   rejectedMessages: 'RejectedMessages',
+  /** rollout-scheduler: failed share (FAILED + TIMED_OUT + REJECTED) of the ended executions of a rollout (Percent). */
+  rolloutFailurePercent: 'RolloutFailurePercent',
+  /** rollout-scheduler: executions queued this tick, with dimension `RolloutId` as well (Count). */
+  rolloutQueued: 'RolloutQueued',
+  /** rollout-scheduler: a rollout's succeeded / failed / pending executions, by `RolloutId` (Count). */
+  rolloutSucceeded: 'RolloutSucceeded',
+  rolloutFailed: 'RolloutFailed',
+  rolloutPending: 'RolloutPending',
+  /** rollout-scheduler: candidates held back by radio- or battery-aware pacing, by `RolloutId` (Count). */
+  rolloutWaitingOnPacing: 'RolloutWaitingOnPacing',
 } as const;
 
 /** The `Service` dimension value of each emitting handler. */
@@ -30,4 +40,5 @@ export const METRIC_SERVICES = {
   streamProcessor: 'stream-processor',
   fleetSweeper: 'fleet-sweeper',
   ingestStatus: 'ingest-status',
+  rolloutScheduler: 'rollout-scheduler',
 } as const;

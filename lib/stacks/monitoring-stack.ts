@@ -56,6 +56,8 @@ export interface MonitoringStackProps extends StackProps {
   readonly consumerOffsetLagAbove?: number;
   /** Alarm when a Kafka-triggered function has at least this many errors in 5 minutes. @default 1 */
   readonly consumerErrorsPer5Minutes?: number;
+  /** Alarm when a rollout's failed share of ended executions exceeds this (percent, 5 minutes). @default 10 */
+  readonly rolloutFailurePercentAbove?: number;
   /**
    * An address that receives every alarm (it must confirm the subscription).
    * @default - no subscription; subscribe to the topic `names.alarmTopic`
@@ -204,6 +206,21 @@ export class MonitoringStack extends Stack {
         threshold: props.consumerErrorsPer5Minutes ?? 1,
         comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      });
+    }
+    if (handlers.has(METRIC_SERVICES.rolloutScheduler)) {
+      const threshold = props.rolloutFailurePercentAbove ?? 10;
+      if (!(threshold >= 0 && threshold < 100)) {
+        throw new Error(`rolloutFailurePercentAbove must be in [0, 100); got ${threshold}`);
+      }
+      this.alarm('RolloutFailures', {
+        description: `A rollout's failed share of ended executions is above ${threshold}% (5 minutes): check GET /rollouts`,
+        metric: fleetkitMetric(METRICS.rolloutFailurePercent, METRIC_SERVICES.rolloutScheduler, 'Maximum'),
+        threshold,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        // No rollout running is not a failure.
         treatMissingData: TreatMissingData.NOT_BREACHING,
       });
     }

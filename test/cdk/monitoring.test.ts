@@ -44,6 +44,12 @@ const pipeline = {
       rules: [{ topic: 'devices/+/+/status', payload: 'base64', add: { deviceId: 'topic(3)' } }],
       uses: { registry: 'write' },
     },
+    rolloutScheduler: {
+      handler: 'rollout-scheduler',
+      description: 'test',
+      schedules: [{ everyMinutes: 1 }],
+      uses: { registry: 'read' },
+    },
   },
   ingest: {
     telemetry: {
@@ -230,6 +236,23 @@ describe('alarms', () => {
     });
   });
 
+  it("fires when a rollout's failure rate passes its threshold", () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: alarmName('RolloutFailures'),
+      Namespace: 'fleetkit',
+      MetricName: 'RolloutFailurePercent',
+      Dimensions: [{ Name: 'Service', Value: 'rollout-scheduler' }],
+      Statistic: 'Maximum',
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 10,
+      TreatMissingData: 'notBreaching',
+    });
+  });
+
+  it('refuses a rollout failure threshold outside [0, 100)', () => {
+    expect(() => monitoring({ rolloutFailurePercentAbove: 100 })).toThrow(/rolloutFailurePercentAbove/);
+  });
+
   it('fires when the async failure queue holds a message', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: alarmName('AsyncFailures'),
@@ -259,7 +282,7 @@ describe('alarms', () => {
     // Act
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
     // Assess
-    expect(alarms).toHaveLength(7);
+    expect(alarms).toHaveLength(8);
     for (const alarm of alarms) {
       expect(flat(alarm.Properties.AlarmActions)).toMatch(/^<AlarmTopic\w+>$/);
       expect(flat(alarm.Properties.OKActions)).toMatch(/^<AlarmTopic\w+>$/);
