@@ -192,9 +192,11 @@ export const topology = {
   functions: {
     ingestStatus: {
       handler: 'ingest-status',
-      description: 'Records device status messages in the registry and keeps the fleet health counters',
+      description:
+        'Records device status messages in the registry, keeps the fleet health counters, records reboots',
       rules: [{ topic: deviceTopicFilter('status'), payload: 'base64', add: DEVICE_RULE_FIELDS }],
-      uses: { registry: 'write', fleetHealth: 'write' },
+      // Alerts: a reboot (uptime went backwards) is recorded as an alert event.
+      uses: { registry: 'write', fleetHealth: 'write', alerts: 'write' },
     },
     streamProcessor: {
       handler: 'stream-processor',

@@ -1,4 +1,5 @@
 import type { HealthGate, HealthMetric } from '../../../lib/protocol/rollouts.ts';
+import { REBOOT_ALERT } from '../fleet/reboot.ts';
 import { HEARTBEAT_METRIC } from '../telemetry/alerts.ts';
 
 /**
@@ -87,9 +88,6 @@ export interface HealthEvent {
   readonly ruleId: string;
   readonly metric: string;
 }
-
-/** The alert type the status ingest raises when a device's uptime went backwards. */
-export const REBOOT_ALERT = 'DEVICE_REBOOTED';
 
 /**
  * Whether a raised alert is an event of the gate's metric: any alert for `alertRate`, an alert of an

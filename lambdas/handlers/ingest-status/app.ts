@@ -4,9 +4,11 @@ import { PayloadDecodeError, SchemaValidationError } from '../../../lib/protocol
 import { statusMessage } from '../../../lib/protocol/messages.ts';
 import { parseJsonMessage, parseWith } from '../../../lib/protocol/parse.ts';
 import { deviceRuleEvent } from '../../../lib/protocol/rule-events.ts';
+import { DynamoAlertStore } from '../../adapters/dynamo-alert-store.ts';
 import { DynamoDeviceRegistry } from '../../adapters/dynamo-device-registry.ts';
 import { DynamoFleetHealthStore } from '../../adapters/dynamo-fleet-health-store.ts';
 import { statusToUpdate } from '../../domain/device-status.ts';
+import { rebootAlerts } from '../../domain/fleet/reboot.ts';
 import { recordHealthChange } from '../../services/fleet-health-recorder.ts';
 import { aws } from '../../shared/aws-config.ts';
 import { createLogger } from '../../shared/logger.ts';
@@ -34,6 +36,7 @@ export function build(env: HandlerEnv, runtime: HandlerRuntime = processRuntime)
     client: dynamo,
     tableName: requireEnv(env, 'REGISTRY_TABLE_NAME'),
   });
+  const alerts = new DynamoAlertStore({ client: dynamo, tableName: requireEnv(env, 'ALERTS_TABLE_NAME') });
   const health = new DynamoFleetHealthStore({
     client: dynamo,
     tableName: requireEnv(env, 'FLEET_HEALTH_TABLE_NAME'),
@@ -69,7 +72,14 @@ export function build(env: HandlerEnv, runtime: HandlerRuntime = processRuntime)
       return { outcome: 'rejected', reason: error.message };
     }
     const result = await registry.recordSighting(update);
-    if (result.outcome === 'applied') await recordHealthChange(health, result.before, result.after);
+    if (result.outcome === 'applied') {
+      await recordHealthChange(health, result.before, result.after);
+      const reboot = rebootAlerts(result.before, result.after);
+      if (reboot.length > 0) {
+        await alerts.put(reboot);
+        metrics.put('Reboots', 1, 'Count', { DeviceType: result.after.deviceType });
+      }
+    }
     metrics.put('StatusMessages', 1, 'Count', { Outcome: result.outcome });
     return { outcome: result.outcome };
   };

@@ -104,7 +104,14 @@ describe('the real topology', () => {
   });
 
   it.each<[string, Record<string, string>]>([
-    ['ingestStatus', { REGISTRY_TABLE_NAME: 'registry-phys', FLEET_HEALTH_TABLE_NAME: 'fleetHealth-phys' }],
+    [
+      'ingestStatus',
+      {
+        REGISTRY_TABLE_NAME: 'registry-phys',
+        FLEET_HEALTH_TABLE_NAME: 'fleetHealth-phys',
+        ALERTS_TABLE_NAME: 'alerts-phys',
+      },
+    ],
     ['apiDevices', { REGISTRY_TABLE_NAME: 'registry-phys' }],
   ])('%s gets only the env of the resources it uses', (name, expected) => {
     // Prepare
