@@ -284,9 +284,9 @@ export const topology = {
     },
     apiDevices: {
       handler: 'api-devices',
-      description: 'HTTP API: list and describe devices',
-      routes: ['GET /devices', 'GET /devices/{id}'],
-      uses: { registry: 'read' },
+      description: 'HTTP API: list and describe devices; set their groups and attributes',
+      routes: ['GET /devices', 'GET /devices/{id}', 'PATCH /devices/{id}'],
+      uses: { registry: 'readWrite' },
     },
     jobsMqtt: {
       handler: 'jobs-mqtt',

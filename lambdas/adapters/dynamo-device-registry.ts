@@ -168,6 +168,58 @@ export class DynamoDeviceRegistry implements DeviceRegistry {
       : { items, nextToken: encodePageToken(result.LastEvaluatedKey) };
   }
 
+  /**
+   * Sets a device's thing groups (replaced) and attributes (merged, `null` removes), as provisioning
+   * knows them. Two concurrent updates of one device's attributes: the later one wins as a whole map.
+   *
+   * @returns the updated record, or undefined when the device is not in the registry
+   */
+  async updateProvisioning(
+    deviceId: string,
+    update: {
+      readonly groups?: readonly string[];
+      readonly attributes?: Readonly<Record<string, string | null>>;
+    },
+  ): Promise<DeviceRecord | undefined> {
+    const current = await this.get(deviceId);
+    if (current === undefined) return undefined;
+    const sets: string[] = [];
+    const values: Record<string, unknown> = {};
+    if (update.groups !== undefined) {
+      sets.push('#groups = :groups');
+      values[':groups'] = [...update.groups];
+    }
+    if (update.attributes !== undefined) {
+      const merged: Record<string, string> = { ...current.attributes };
+      for (const [name, value] of Object.entries(update.attributes)) {
+        if (value === null) delete merged[name];
+        else merged[name] = value;
+      }
+      sets.push('#attributes = :attributes');
+      values[':attributes'] = merged;
+    }
+    try {
+      const result = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { deviceId },
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression: 'attribute_exists(deviceId)',
+          ExpressionAttributeNames: {
+            ...(update.groups === undefined ? {} : { '#groups': 'groups' }),
+            ...(update.attributes === undefined ? {} : { '#attributes': 'attributes' }),
+          },
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return toRecord(result.Attributes ?? {});
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return undefined;
+      throw error;
+    }
+  }
+
   /** Several devices by id (batches of 100); the ones not registered are left out. */
   async getMany(deviceIds: readonly string[]): Promise<DeviceRecord[]> {
     const items = await batchGet(

@@ -49,11 +49,11 @@ function countDefined(object: object, keys: readonly string[]): number {
 }
 
 /** Thing group names, as AWS IoT allows them. */
-const thingGroupName = z
+export const thingGroupName = z
   .string()
   .regex(/^[a-zA-Z0-9:_-]{1,128}$/, 'must be 1-128 characters of [a-zA-Z0-9:_-]');
 /** Registry attribute names, as AWS IoT allows thing attribute names. */
-const attributeName = z
+export const attributeName = z
   .string()
   .regex(/^[a-zA-Z0-9_.,@/:#-]{1,128}$/, 'must be 1-128 characters of [a-zA-Z0-9_.,@/:#-]');
 const attributeScalar = z.union([z.string().max(800, 'must be at most 800 characters'), z.number()]);

@@ -85,6 +85,42 @@ describe('local platform', () => {
     await device.endAsync();
   });
 
+  it('sets groups (replaced) and attributes (merged, null removes) with PATCH /devices/{id}, keeping what the device reported', async () => {
+    // Prepare
+    const device = await connectDevice(t.platform, 'dev-patch-1', 'tracker');
+    await device.publishAsync(deviceTopic('status', 'tracker', 'dev-patch-1'), JSON.stringify(goodStatus()), {
+      qos: 1,
+    });
+    await eventually(async () =>
+      (await getJson(t.platform, '/devices/dev-patch-1')).status === 200 ? true : undefined,
+    );
+    const patch = (body: unknown) =>
+      fetch(`${t.platform.gatewayUrl}/devices/dev-patch-1`, { method: 'PATCH', body: JSON.stringify(body) });
+
+    // Act
+    await patch({ groups: ['eu-west', 'pilot'], attributes: { hwRevision: 'C', site: 'depot-4' } });
+    const second = await patch({ groups: ['eu-west'], attributes: { site: null, owner: 'ops' } });
+    const refused = await patch({ groups: ['bad group!'] });
+    const missing = await fetch(`${t.platform.gatewayUrl}/devices/nobody`, {
+      method: 'PATCH',
+      body: JSON.stringify({ groups: ['x'] }),
+    });
+
+    // Assess
+    expect(second.status).toBe(200);
+    expect(await second.json()).toMatchObject({
+      deviceId: 'dev-patch-1',
+      firmwareVersion: '1.2.3',
+      groups: ['eu-west'],
+      attributes: { hwRevision: 'C', owner: 'ops' },
+    });
+    const { body } = await getJson(t.platform, '/devices/dev-patch-1');
+    expect(body.attributes).toEqual({ hwRevision: 'C', owner: 'ops' });
+    expect(refused.status).toBe(400);
+    expect(missing.status).toBe(404);
+    await device.endAsync();
+  });
+
   it('filters GET /devices by type through the type index', async () => {
     const a = await connectDevice(t.platform, 'dev-type-a', 'meter');
     await a.publishAsync(deviceTopic('status', 'meter', 'dev-type-a'), JSON.stringify(goodStatus()), {

@@ -2,8 +2,9 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { z } from 'zod';
+import { updateDeviceRequest } from '../../../lib/protocol/devices.ts';
 import { deviceId, deviceType } from '../../../lib/protocol/messages.ts';
-import { parseWith } from '../../../lib/protocol/parse.ts';
+import { decodeJson, parseWith } from '../../../lib/protocol/parse.ts';
 import { DynamoDeviceRegistry } from '../../adapters/dynamo-device-registry.ts';
 import { NotFoundError } from '../../domain/errors.ts';
 import { aws } from '../../shared/aws-config.ts';
@@ -21,7 +22,15 @@ const listQuery = z.object({
 });
 const pathParams = z.object({ id: deviceId });
 
-/** Builds the devices API handler: `GET /devices` and `GET /devices/{id}`. */
+function body(event: APIGatewayProxyEventV2): unknown {
+  if (event.body === undefined || event.body === '') return {};
+  return decodeJson(event.isBase64Encoded ? Buffer.from(event.body, 'base64') : event.body, 'device update');
+}
+
+/**
+ * Builds the devices API handler: `GET /devices`, `GET /devices/{id}`, and `PATCH /devices/{id}` for the
+ * groups and attributes rollouts target by.
+ */
 export function build(env: HandlerEnv, runtime: HandlerRuntime = processRuntime) {
   const log = createLogger(SERVICE, runtime);
   const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient(aws(env, 'DYNAMODB')));
@@ -47,6 +56,16 @@ export function build(env: HandlerEnv, runtime: HandlerRuntime = processRuntime)
           const device = await registry.get(id);
           if (device === undefined)
             throw new NotFoundError(`no device '${id}' in the registry; list devices with GET /devices`);
+          return json(200, toDeviceView(device));
+        }
+        case 'PATCH /devices/{id}': {
+          const { id } = parseWith(pathParams, event.pathParameters ?? {}, 'device id');
+          const request = parseWith(updateDeviceRequest, body(event), 'device update');
+          const device = await registry.updateProvisioning(id, request);
+          if (device === undefined)
+            throw new NotFoundError(
+              `no device '${id}' in the registry: a device is registered by its first status message`,
+            );
           return json(200, toDeviceView(device));
         }
         default:
