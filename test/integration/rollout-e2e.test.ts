@@ -181,6 +181,34 @@ describe('rollouts on the local platform with simulated devices', () => {
       expect(JSON.stringify(execution.statusDetails)).toMatch(/sha-?256|signature/i);
   }, 90_000);
 
+  it('pauses, resumes and cancels on command: nothing is queued while paused, queued executions are canceled', async () => {
+    // Prepare: one device a minute, so most of the rollout is still ahead when the commands come.
+    await publishSimFirmware(t.platform, { fleetkitSimFirmware: 1, version: '2.5.0' });
+    await call(t.platform, 'POST', '/rollouts', {
+      rolloutId: 'commanded',
+      firmwareVersion: '2.5.0',
+      targets: { things: names(1, 6) },
+      waves: { maximumPerMinute: 1 },
+    });
+    await t.platform.scheduler.fire('rolloutScheduler');
+    // Act
+    const paused = await call(t.platform, 'POST', '/rollouts/commanded/pause', { reason: 'support call' });
+    await t.platform.scheduler.fire('rolloutScheduler');
+    const whilePaused = await call(t.platform, 'GET', '/rollouts/commanded');
+    const resumed = await call(t.platform, 'POST', '/rollouts/commanded/resume');
+    const canceled = await call(t.platform, 'POST', '/rollouts/commanded/cancel');
+    const seen = await driveRollout(t.platform, 'commanded', (r) => r.pendingWork === undefined);
+    // Assess
+    expect(paused.body).toMatchObject({ status: 'PAUSED', statusReason: 'support call' });
+    expect(whilePaused.body.progress.notified).toBe(1);
+    expect(resumed.body.status).toBe('IN_PROGRESS');
+    expect(canceled.body).toMatchObject({ status: 'CANCELED', pendingWork: { cancelQueued: true } });
+    const after = seen.at(-1);
+    expect(after.status).toBe('CANCELED');
+    expect(after.progress.byStatus.QUEUED).toBe(0);
+    expect(after.progress.notified).toBeLessThan(6);
+  }, 60_000);
+
   it.each([
     [
       'unknown firmware',
