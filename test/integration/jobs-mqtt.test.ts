@@ -131,4 +131,12 @@ describe('jobs MQTT API', () => {
     expect(answer.topic).toBe(`${root}/${topic}/rejected`);
     expect(answer.body.code).toBe(code);
   });
+
+  it('ignores its own notifications and responses, which the rules also match: nothing is dead-lettered', async () => {
+    // Prepare: notify-next was published at least once, and answers on jobs/+/accepted.
+    await t.platform.rules.idle();
+    // Assess
+    expect(inbox.some((m) => m.topic === `${root}/notify-next`)).toBe(true);
+    expect(t.lines.filter((line) => line.includes('dead-lettered'))).toEqual([]);
+  });
 });

@@ -255,6 +255,15 @@ describe('rollouts on the local platform with simulated devices', () => {
       details: { status: 'COMPLETED' },
     });
   });
+
+  it('logged no error and dead-lettered nothing on the way', async () => {
+    // Prepare
+    await t.platform.rules.idle();
+    // Assess
+    expect(
+      t.lines.filter((line) => line.includes('"level":"error"') || line.includes('dead-lettered')),
+    ).toEqual([]);
+  });
 });
 
 /** The file s3rver keeps an object's bytes in: the one of the image's size whose bytes are the image. */

@@ -44,7 +44,11 @@ export function build(env: HandlerEnv, runtime: HandlerRuntime = processRuntime)
       metrics.put('DroppedJobsRequests', 1);
       return { dropped: error.message };
     }
+    // The rules' filters also match what the service publishes itself (responses, notifications): the
+    // device policy lets no device publish there, so these are the platform's own messages.
     if (topic.suffix !== undefined) return { dropped: 'a response topic, not a request' };
+    if (!('jobId' in topic) && (topic.operation === 'notify' || topic.operation === 'notify-next'))
+      return { dropped: 'a notification, not a request' };
     const result = await service.handle(topic, payload);
     metrics.put('JobsRequests', 1, 'Count', {
       Operation: 'jobId' in topic ? topic.operation : `thing-${topic.operation}`,
