@@ -10,22 +10,29 @@ type WriteRequest =
   | { PutRequest: { Item: Record<string, unknown> } }
   | { DeleteRequest: { Key: Record<string, unknown> } };
 
-/** Sends write requests in batches of 25, resending what DynamoDB leaves unprocessed, with backoff. */
+/** Batches in flight at once: a large write (a rollout's plan) is not one round trip after another. */
+const PARALLEL_BATCHES = 8;
+
+/** Sends write requests in batches of 25, several at once, resending what DynamoDB leaves unprocessed. */
 async function writeAll(
   client: DynamoDBDocumentClient,
   tableName: string,
   all: readonly WriteRequest[],
 ): Promise<void> {
-  for (let i = 0; i < all.length; i += WRITE_CHUNK) {
-    let requests = all.slice(i, i + WRITE_CHUNK);
-    for (let attempt = 0; requests.length > 0; attempt++) {
-      if (attempt > 0) await pause(Math.min(1000, 25 * 2 ** attempt));
-      const result = await client.send(
-        new BatchWriteCommand({ RequestItems: { [tableName]: [...requests] } }),
-      );
-      requests = (result.UnprocessedItems?.[tableName] ?? []) as WriteRequest[];
+  const chunks: WriteRequest[][] = [];
+  for (let i = 0; i < all.length; i += WRITE_CHUNK) chunks.push(all.slice(i, i + WRITE_CHUNK));
+  let next = 0;
+  const worker = async () => {
+    for (let chunk = chunks[next++]; chunk !== undefined; chunk = chunks[next++]) {
+      let requests = chunk;
+      for (let attempt = 0; requests.length > 0; attempt++) {
+        if (attempt > 0) await pause(Math.min(1000, 25 * 2 ** attempt));
+        const result = await client.send(new BatchWriteCommand({ RequestItems: { [tableName]: requests } }));
+        requests = (result.UnprocessedItems?.[tableName] ?? []) as WriteRequest[];
+      }
     }
-  }
+  };
+  await Promise.all(Array.from({ length: Math.min(PARALLEL_BATCHES, chunks.length) }, worker));
 }
 
 /**

@@ -1,12 +1,16 @@
 import { type DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 
-/** One counter change of a rollout: scope `all` or `wave#<n>`, counter an execution status. */
+/** One counter change of a rollout: scope `rollout` or `wave:<n>`, counter an execution status. */
 export interface RolloutCounterChange {
   readonly rolloutId: string;
   readonly scope: string;
   readonly counter: string;
   readonly delta: number;
 }
+
+/** Scopes that are not counters start with this (the reconciler's note). */
+const NOTE_PREFIX = '~';
+const RECONCILE_NOTE = `${NOTE_PREFIX}reconcile`;
 
 /** A rollout's counters by scope. */
 export type RolloutCounters = ReadonlyArray<{ scope: string; counters: Readonly<Record<string, number>> }>;
@@ -61,6 +65,7 @@ export class DynamoRolloutCounterStore {
       );
       for (const item of page.Items ?? []) {
         const { rolloutId: _r, scope, ...rest } = item;
+        if (String(scope).startsWith(NOTE_PREFIX)) continue;
         const counters = Object.fromEntries(
           Object.entries(rest).filter(([k, v]) => typeof v === 'number' && k !== 'reconciledAt'),
         ) as Record<string, number>;
@@ -71,7 +76,32 @@ export class DynamoRolloutCounterStore {
     return out;
   }
 
-  /** Replaces a rollout's counters with a recount (the reconciler). */
+  /** The reconciler's note on a rollout: the drift it saw last time, if any. */
+  async note(rolloutId: string): Promise<string | undefined> {
+    const page = await this.props.client.send(
+      new QueryCommand({
+        TableName: this.props.tableName,
+        KeyConditionExpression: 'rolloutId = :r AND #scope = :s',
+        ExpressionAttributeNames: { '#scope': 'scope' },
+        ExpressionAttributeValues: { ':r': rolloutId, ':s': RECONCILE_NOTE },
+        ConsistentRead: true,
+      }),
+    );
+    const drift = page.Items?.[0]?.drift;
+    return typeof drift === 'string' ? drift : undefined;
+  }
+
+  /** Keeps (or with `undefined`, clears) the drift the reconciler saw, for its next run to compare. */
+  async setNote(rolloutId: string, drift: string | undefined, at: number): Promise<void> {
+    await this.props.client.send(
+      new PutCommand({
+        TableName: this.props.tableName,
+        Item: { rolloutId, scope: RECONCILE_NOTE, ...(drift === undefined ? {} : { drift }), at },
+      }),
+    );
+  }
+
+  /** Replaces a rollout's counters with a recount. */
   async replace(rolloutId: string, counters: RolloutCounters, at: number): Promise<void> {
     for (const { scope, counters: values } of counters) {
       await this.props.client.send(

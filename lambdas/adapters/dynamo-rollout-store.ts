@@ -141,6 +141,28 @@ export class DynamoRolloutStore {
 export class DynamoRolloutPlanStore {
   constructor(private readonly props: TableProps) {}
 
+  /** Removes every target of a rollout: what an earlier, interrupted create of the same id left. */
+  async clearPlan(rolloutId: string): Promise<number> {
+    let removed = 0;
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.props.client.send(
+        new QueryCommand({
+          TableName: this.props.tableName,
+          KeyConditionExpression: 'rolloutId = :r',
+          ExpressionAttributeValues: { ':r': rolloutId },
+          ProjectionExpression: 'rolloutId, targetKey',
+          ...(start === undefined ? {} : { ExclusiveStartKey: start }),
+        }),
+      );
+      const keys = page.Items ?? [];
+      await batchDelete(this.props.client, this.props.tableName, keys);
+      removed += keys.length;
+      start = page.LastEvaluatedKey;
+    } while (start !== undefined);
+    return removed;
+  }
+
   /** Writes a plan: wave targets in order, and the control cohort. */
   async putPlan(
     rolloutId: string,

@@ -1,5 +1,9 @@
 import type { DynamoJobExecutionStore } from '../adapters/dynamo-job-execution-store.ts';
-import type { DynamoRolloutCounterStore, RolloutCounters } from '../adapters/dynamo-rollout-counters.ts';
+import type {
+  DynamoRolloutCounterStore,
+  RolloutCounterChange,
+  RolloutCounters,
+} from '../adapters/dynamo-rollout-counters.ts';
 import type { DynamoRolloutStore } from '../adapters/dynamo-rollout-store.ts';
 import { counterChanges } from '../domain/rollout/counters.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -8,39 +12,52 @@ import { rollbackJobId } from './rollout-scheduler.ts';
 export interface RolloutReconcilerProps {
   readonly rollouts: Pick<DynamoRolloutStore, 'list'>;
   readonly executions: Pick<DynamoJobExecutionStore, 'allOf'>;
-  readonly counters: Pick<DynamoRolloutCounterStore, 'read' | 'replace'>;
+  readonly counters: Pick<DynamoRolloutCounterStore, 'read' | 'apply' | 'note' | 'setNote'>;
   readonly log: Logger;
   readonly now: () => number;
 }
 
-/** What the reconciler found for one job. */
+/**
+ * What the reconciler found for one job: `ok` (counters equal the recount), `suspect` (they differ; noted,
+ * to be confirmed by the next run), `fixed` (the same drift twice in a row: corrected).
+ */
 export interface ReconcileReport {
   readonly jobId: string;
   readonly executions: number;
-  readonly outcome: 'ok' | 'fixed' | 'busy';
+  readonly outcome: 'ok' | 'suspect' | 'fixed';
+  readonly drift?: readonly RolloutCounterChange[];
 }
 
-/** Counters as a comparable string: scopes and counters sorted, zeros left out. */
-function canonical(counters: RolloutCounters): string {
-  return JSON.stringify(
-    counters
-      .map(({ scope, counters: values }) => [
-        scope,
-        Object.entries(values)
-          .filter(([, v]) => v !== 0)
-          .sort(([a], [b]) => (a < b ? -1 : 1)),
-      ])
-      .filter(([, values]) => (values as unknown[]).length > 0)
-      .sort(([a], [b]) => ((a as string) < (b as string) ? -1 : 1)),
-  );
+/** recount − stored, per scope and status, zeros left out, in a stable order. */
+function driftOf(
+  jobId: string,
+  recount: ReadonlyMap<string, Readonly<Record<string, number>>>,
+  stored: RolloutCounters,
+): RolloutCounterChange[] {
+  const keys = new Map<string, { scope: string; counter: string; delta: number }>();
+  const add = (scope: string, counter: string, delta: number) => {
+    const key = `${scope}\t${counter}`;
+    const entry = keys.get(key) ?? { scope, counter, delta: 0 };
+    entry.delta += delta;
+    keys.set(key, entry);
+  };
+  for (const [scope, values] of recount)
+    for (const [counter, n] of Object.entries(values)) add(scope, counter, n);
+  for (const { scope, counters } of stored)
+    for (const [counter, n] of Object.entries(counters)) add(scope, counter, -n);
+  return [...keys.values()]
+    .filter((entry) => entry.delta !== 0)
+    .sort((a, b) => (a.scope === b.scope ? (a.counter < b.counter ? -1 : 1) : a.scope < b.scope ? -1 : 1))
+    .map((entry) => ({ rolloutId: jobId, ...entry }));
 }
 
 /**
- * Rebuilds rollout counters from the executions themselves: reads every execution of each rollout (and
- * of its rollback jobs), counts them as the increments would, and replaces the counters where they
- * drifted (an increment lost when a handler died between the execution write and the counter ADD).
- * A job whose counters moved while it was being recounted is busy: left for the next run rather than
- * overwritten with a count that is already stale.
+ * Rebuilds rollout counters from the executions themselves (an increment is lost when a handler dies
+ * between the execution write and the counter ADD). Each run recounts every execution of each rollout
+ * and of its rollback jobs and takes the difference with the counters. A lost increment is a drift that
+ * stays put; a recount racing live updates (or an index that lags, as DynamoDB's GSIs may) gives one that
+ * moves. So a drift is only noted on the first run, and corrected — as increments, which commute with the
+ * live ones, so a busy rollout can be fixed too — when the next run finds exactly the same drift.
  */
 export class RolloutReconciler {
   constructor(private readonly props: RolloutReconcilerProps) {}
@@ -61,7 +78,6 @@ export class RolloutReconciler {
   }
 
   async reconcile(jobId: string): Promise<ReconcileReport> {
-    const before = canonical(await this.props.counters.read(jobId));
     const recount = new Map<string, Record<string, number>>();
     let executions = 0;
     for await (const page of this.props.executions.allOf(jobId)) {
@@ -74,16 +90,25 @@ export class RolloutReconciler {
         }
       }
     }
-    const counted: RolloutCounters = [...recount].map(([scope, counters]) => ({ scope, counters }));
-    if (canonical(counted) === before) return { jobId, executions, outcome: 'ok' };
-    if (canonical(await this.props.counters.read(jobId)) !== before)
-      return { jobId, executions, outcome: 'busy' };
-    // Scopes the recount has no execution in are zeroed, not left behind.
-    const stale = (await this.props.counters.read(jobId))
-      .filter(({ scope }) => !recount.has(scope))
-      .map(({ scope }) => ({ scope, counters: {} }));
-    await this.props.counters.replace(jobId, [...counted, ...stale], Math.floor(this.props.now() / 1000));
-    this.props.log.warn('rollout counters drifted; rebuilt from the executions', { jobId, executions });
-    return { jobId, executions, outcome: 'fixed' };
+    const drift = driftOf(jobId, recount, await this.props.counters.read(jobId));
+    const seen = drift.length === 0 ? undefined : JSON.stringify(drift);
+    const noted = await this.props.counters.note(jobId);
+    const at = Math.floor(this.props.now() / 1000);
+    if (seen === undefined) {
+      if (noted !== undefined) await this.props.counters.setNote(jobId, undefined, at);
+      return { jobId, executions, outcome: 'ok' };
+    }
+    if (noted !== seen) {
+      await this.props.counters.setNote(jobId, seen, at);
+      return { jobId, executions, outcome: 'suspect', drift };
+    }
+    await this.props.counters.apply(drift);
+    await this.props.counters.setNote(jobId, undefined, at);
+    this.props.log.warn('rollout counters drifted; corrected from a recount of the executions', {
+      jobId,
+      executions,
+      drift,
+    });
+    return { jobId, executions, outcome: 'fixed', drift };
   }
 }

@@ -195,7 +195,8 @@ export class RolloutScheduler {
 
   /**
    * Where the next tick's page starts: past every candidate this tick queued or pacing held, up to the
-   * first one left for lack of rate or because its wave is not open; back to the start after the end.
+   * first one left for lack of rate. Back to the start of the plan at the end of the open waves, so the
+   * devices pacing held (or a tick that died midway left) are offered again.
    */
   private cursorAfter(
     item: RolloutItem,
@@ -205,9 +206,10 @@ export class RolloutScheduler {
     const queued = new Set(decision.queue.map((c) => c.thingName));
     let cursor = page.wrapped ? undefined : item.candidateCursor;
     for (const candidate of page.candidates) {
+      if (candidate.wave > decision.rollout.currentWave) return undefined;
       const dealtWith =
         queued.has(candidate.thingName) || pacingHold(candidate, item.request.pacing) !== undefined;
-      if (!dealtWith || candidate.wave > decision.rollout.currentWave) return cursor;
+      if (!dealtWith) return cursor;
       cursor = page.keys.get(candidate.thingName);
     }
     return page.last === undefined ? undefined : cursor;
@@ -241,12 +243,12 @@ export class RolloutScheduler {
         },
         this.props.now(),
       );
-      // A conflict: an earlier tick queued it and died before removing the target. Counted then.
-      if ((await this.props.executions.save(execution, undefined)) === 'saved') {
-        await this.props.onChange(undefined, execution);
-        await this.props.jobs.notifyNext(candidate.thingName);
-        queued++;
-      }
+      // A conflict: an earlier tick queued it and died before removing the target. Counted then; told
+      // again (notify-next is idempotent), in case that tick died before telling it.
+      const saved = (await this.props.executions.save(execution, undefined)) === 'saved';
+      if (saved) await this.props.onChange(undefined, execution);
+      await this.props.jobs.notifyNext(candidate.thingName);
+      if (saved) queued++;
     });
     await this.props.plans.removeTargets(
       item.rolloutId,

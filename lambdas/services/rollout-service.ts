@@ -17,6 +17,7 @@ import { applyRolloutEvent, createRolloutRecord } from '../domain/rollout/record
 import { RolloutStateError } from '../domain/rollout/rollout-status.ts';
 import { compareVersions } from '../domain/rollout/semver.ts';
 import {
+  type EligibleDevice,
   type FirmwareImage,
   mergeSelections,
   type RolloutDevice,
@@ -34,7 +35,7 @@ const REGISTRY_PAGE = 1000;
 
 export interface RolloutServiceProps {
   readonly rollouts: Pick<DynamoRolloutStore, 'get' | 'create' | 'save' | 'list'>;
-  readonly plans: Pick<DynamoRolloutPlanStore, 'putPlan'>;
+  readonly plans: Pick<DynamoRolloutPlanStore, 'putPlan' | 'clearPlan'>;
   readonly executions: Pick<DynamoJobExecutionStore, 'listForJob'>;
   readonly counters: Pick<DynamoRolloutCounterStore, 'read'>;
   readonly registry: Pick<DeviceRegistry, 'scan'>;
@@ -139,6 +140,8 @@ export class RolloutService {
         previousVersion: versionOf.get(thingName) ?? '',
       })),
     );
+    // A create of this id that timed out before storing the rollout may have left part of a plan.
+    await this.props.plans.clearPlan(rolloutId);
     await this.props.plans.putPlan(
       rolloutId,
       targets,
@@ -219,15 +222,18 @@ export class RolloutService {
   }
 
   private async select(request: RolloutRequest, image: FirmwareImage): Promise<TargetSelection> {
-    let selection: TargetSelection | undefined;
+    let selection = selectTargets([], request.targets, image);
+    const eligible: EligibleDevice[] = [];
     let token: string | undefined;
     do {
       const page = await this.props.registry.scan(REGISTRY_PAGE, token);
       const picked = selectTargets(page.items.map(rolloutDeviceOf), request.targets, image);
-      selection = selection === undefined ? picked : mergeSelections(selection, picked);
+      // Counts merged page by page; the eligible devices gathered once (merging them is quadratic).
+      selection = mergeSelections(selection, { ...picked, eligible: [] });
+      for (const device of picked.eligible) eligible.push(device);
       token = page.nextToken;
     } while (token !== undefined);
-    return selection;
+    return { ...selection, eligible };
   }
 }
 
