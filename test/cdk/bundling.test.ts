@@ -55,6 +55,7 @@ describe('FleetFunction bundling', () => {
           ...process.env,
           REGISTRY_TABLE_NAME: 'registry',
           FLEET_HEALTH_TABLE_NAME: 'fleet-health',
+          ALERTS_TABLE_NAME: 'alerts',
           AWS_REGION: 'us-east-1',
           NODE_NO_WARNINGS: '1',
         },

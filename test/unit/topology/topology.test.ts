@@ -125,7 +125,11 @@ describe('the real topology', () => {
     expect(env).toStrictEqual(expected);
   });
 
-  it('serves GET /devices and GET /devices/{id} from apiDevices', () => {
-    expect(topology.functions.apiDevices.routes).toEqual(['GET /devices', 'GET /devices/{id}']);
+  it('serves GET /devices, GET and PATCH /devices/{id} from apiDevices', () => {
+    expect(topology.functions.apiDevices.routes).toEqual([
+      'GET /devices',
+      'GET /devices/{id}',
+      'PATCH /devices/{id}',
+    ]);
   });
 });
