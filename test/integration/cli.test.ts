@@ -1,0 +1,140 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CliIo, runCli } from '../../lib/cli/main.ts';
+import { buildSimulatedFirmwareImage } from '../../lib/local/sim/firmware-behaviour.ts';
+import { eventually, startTestPlatform, type TestPlatform } from '../support/platform.ts';
+import { call, driveRollout } from '../support/rollouts.ts';
+
+/** The operator CLI against the local platform, as `npm run cli` runs it (stdout and stderr captured). */
+
+describe('fleetkit CLI on the local platform', () => {
+  let t: TestPlatform;
+  let dir: string;
+
+  async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+    let out = '';
+    let err = '';
+    const io: CliIo = {
+      out: {
+        write: (text) => {
+          out += text;
+        },
+        isTTY: false,
+      },
+      err: {
+        write: (text) => {
+          err += text;
+        },
+      },
+      env: { FLEETKIT_API: t.platform.gatewayUrl },
+    };
+    const code = await runCli(argv, io);
+    return { code, out, err };
+  }
+
+  beforeAll(async () => {
+    t = await startTestPlatform({
+      devices: 2,
+      statusEveryMs: 500,
+      ota: { healthCheckMs: 200, rebootDelayMs: 20 },
+    });
+    dir = await mkdtemp(join(tmpdir(), 'fleetkit-cli-'));
+    await eventually(async () => {
+      const { body } = await call(t.platform, 'GET', '/devices');
+      return body.devices?.length === 2 ? true : undefined;
+    }, 20_000);
+  }, 60_000);
+  afterAll(async () => {
+    await t?.dispose();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('uploads a 12 MiB image in parts with a progress bar, and the registry verifies and signs it', async () => {
+    // Prepare
+    const file = join(dir, 'fw-2.0.0.bin');
+    await writeFile(
+      file,
+      buildSimulatedFirmwareImage({ fleetkitSimFirmware: 1, version: '2.0.0' }, 12 * 1024 * 1024),
+    );
+    // Act
+    const result = await cli(
+      'firmware',
+      'upload',
+      file,
+      '--version',
+      '2.0.0',
+      '--device-types',
+      'tracker,env-sensor',
+      '--multipart',
+      '--part-size',
+      '5',
+    );
+    // Assess
+    expect(result.err).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.out).toMatch(/uploading \[#{30}\] 100 %\s+12\.0 MiB in 3 parts/);
+    expect(result.out.split('\n').filter((line) => line.startsWith('uploading')).length).toBeLessThanOrEqual(
+      12,
+    );
+    expect(result.out).toMatch(/firmware 2\.0\.0 is available, signed by arn:aws:kms:/);
+  }, 60_000);
+
+  it('creates a rollout from a file and shows its waves until it completes', async () => {
+    // Prepare
+    const request = join(dir, 'rollout.json');
+    await writeFile(
+      request,
+      JSON.stringify({ rolloutId: 'cli-rollout', firmwareVersion: '2.0.0', targets: { percentage: 100 } }),
+    );
+    // Act
+    const created = await cli('rollout', 'create', request);
+    await driveRollout(t.platform, 'cli-rollout', (r) => r.status === 'COMPLETED');
+    const status = await cli('rollout', 'status', 'cli-rollout');
+    // Assess
+    expect(created.out).toContain('rollout cli-rollout is IN_PROGRESS: 2 devices in 1 waves');
+    expect(status.out).toContain('cli-rollout  COMPLETED');
+    expect(status.out).toMatch(/wave 0 {2}\[#{30}\] 100 % {2}2\/2 succeeded, 2 notified/);
+  }, 60_000);
+
+  it('sets groups and attributes of a device', async () => {
+    // Act
+    const result = await cli(
+      'devices',
+      'set',
+      'sim-0001',
+      '--groups',
+      'pilot',
+      '--attr',
+      'site=depot-4',
+      '--json',
+    );
+    // Assess
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.out)).toMatchObject({ groups: ['pilot'], attributes: { site: 'depot-4' } });
+  });
+
+  it.each([
+    ['an unknown command', ['rollout', 'explode'], 2, /unknown command 'rollout explode'/],
+    ['a missing option', ['firmware', 'upload', '/nope.bin'], 2, /missing --version/],
+    [
+      'a refusal of the API, with its code',
+      ['rollout', 'resume', 'cli-rollout'],
+      1,
+      /^InvalidRolloutTransition: cannot resume a COMPLETED rollout/,
+    ],
+    [
+      'an API that is not there',
+      ['--api', 'http://127.0.0.1:9', 'fleet', 'health'],
+      1,
+      /cannot reach http:\/\/127\.0\.0\.1:9 .*npm start/,
+    ],
+  ])('exits with a clear message on %s', async (_case, argv, code, message) => {
+    // Act
+    const result = await cli(...argv);
+    // Assess
+    expect(result.code).toBe(code);
+    expect(result.err).toMatch(message);
+  });
+});
