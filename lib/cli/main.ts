@@ -28,6 +28,8 @@ Shadows
 
 Options
   --api <url>      the HTTP API (env FLEETKIT_API, default http://127.0.0.1:3000)
+  --aws            sign requests with SigV4 (IAM) for the deployed API, in AWS_REGION with the usual
+                   AWS credentials (env, profile, SSO); or set FLEETKIT_AWS_REGION
   --json           print the API's JSON answers as they are
   -h, --help       this text
 `;
@@ -115,6 +117,7 @@ function parse(argv: readonly string[]) {
     allowPositionals: true,
     options: {
       api: { type: 'string' },
+      aws: { type: 'boolean' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'string' },
