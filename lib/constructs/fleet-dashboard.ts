@@ -56,7 +56,7 @@ export function buildFleetDashboard(
   const rows: Array<Array<GraphWidget | SingleValueWidget | TextWidget>> = [
     [
       new TextWidget({
-        markdown: `# fleetkit ${names.stage}\nTelemetry pipeline, fleet, functions, HTTP API, IoT rules, MSK.`,
+        markdown: `# fleetkit ${names.stage}\nTelemetry pipeline, fleet, rollouts, functions, HTTP API, IoT rules, MSK.`,
         width: 24,
         height: 2,
       }),
@@ -111,6 +111,52 @@ export function buildFleetDashboard(
       new SingleValueWidget({
         title: 'Devices',
         metrics: [fleetkitMetric(METRICS.fleetDevices, sweeper, 'Maximum', FIVE_MINUTES)],
+        width: third,
+      }),
+    ],
+    [
+      new GraphWidget({
+        title: 'Rollouts: succeeded / failed by rollout',
+        left: [
+          search(
+            `{${METRIC_NAMESPACE},RolloutId,Service} MetricName="${METRICS.rolloutSucceeded}"`,
+            'Maximum',
+            FIVE_MINUTES,
+            'Succeeded',
+          ),
+          search(
+            `{${METRIC_NAMESPACE},RolloutId,Service} MetricName="${METRICS.rolloutFailed}"`,
+            'Maximum',
+            FIVE_MINUTES,
+            'Failed',
+          ),
+        ],
+        width: third,
+      }),
+      new GraphWidget({
+        title: 'Rollout failure % (worst rollout)',
+        left: [fleetkitMetric(METRICS.rolloutFailurePercent, METRIC_SERVICES.rolloutScheduler, 'Maximum')],
+        leftYAxis: { min: 0, max: 100 },
+        width: third,
+      }),
+      new GraphWidget({
+        title: 'Rollouts: queued / min, waiting on pacing',
+        left: [
+          search(
+            `{${METRIC_NAMESPACE},RolloutId,Service} MetricName="${METRICS.rolloutQueued}"`,
+            'Sum',
+            ONE_MINUTE,
+            'Queued',
+          ),
+        ],
+        right: [
+          search(
+            `{${METRIC_NAMESPACE},RolloutId,Service} MetricName="${METRICS.rolloutWaitingOnPacing}"`,
+            'Maximum',
+            ONE_MINUTE,
+            'Waiting on pacing',
+          ),
+        ],
         width: third,
       }),
     ],
