@@ -2,6 +2,7 @@ import { PayloadDecodeError, SchemaValidationError } from '../../../lib/protocol
 import { type Reading, readingsOf, telemetryMessage } from '../../../lib/protocol/messages.ts';
 import { decodeJson, parseWith } from '../../../lib/protocol/parse.ts';
 import { deviceRuleEvent } from '../../../lib/protocol/rule-events.ts';
+import { decodeUplinkBatch, isUplinkBatch } from '../../../lib/protocol/uplink/codec.ts';
 import { fastRuleEvent, fastTelemetry } from './fast-path.ts';
 
 /**
@@ -56,11 +57,26 @@ export const JSON_PAYLOAD: PayloadFormat = {
 };
 
 /**
- * The formats tried, in order; a payload no format claims is decoded as JSON so that it is refused
- * with JSON's reason. CBOR (RFC 8949) would join here: a map starts with major type 5 (0xa0-0xbf), or
- * with the self-described CBOR tag 55799 (0xd9 0xd9 0xf7, §3.4.6), neither of which is valid JSON.
+ * The compact batch an edge uplink sends (`lib/protocol/uplink/codec.ts`): the self-described CBOR tag
+ * 55799 (0xd9 0xd9 0xf7, RFC 8949 §3.4.6) then an array, which no JSON text starts with. Decoded into the
+ * JSON data model of a batch, `{ readings }`, so the same schema (and fast path) judges both formats.
  */
-export const PAYLOAD_FORMATS: readonly PayloadFormat[] = [JSON_PAYLOAD];
+export const UPLINK_BATCH_PAYLOAD: PayloadFormat = {
+  name: 'uplink-batch',
+  sniff: isUplinkBatch,
+  decode(bytes, subject) {
+    const decoded = decodeUplinkBatch(bytes);
+    if (!decoded.ok) throw new PayloadDecodeError(subject, decoded.reason);
+    return { readings: decoded.batch.readings };
+  },
+};
+
+/**
+ * The formats tried, in order; a payload no format claims is decoded as JSON so that it is refused
+ * with JSON's reason. JSON comes first so that its records, still the many, pay for one sniff only. A
+ * generic CBOR format (a map starts with major type 5, 0xa0-0xbf) could join beside the uplink batch.
+ */
+export const PAYLOAD_FORMATS: readonly PayloadFormat[] = [JSON_PAYLOAD, UPLINK_BATCH_PAYLOAD];
 
 /** How far ahead of the broker's clock a reading may be: more is a wrong device clock, not skew. */
 export const MAX_CLOCK_AHEAD_MS = 5 * 60_000;

@@ -1,0 +1,3 @@
+export * from './codec.ts';
+export * from './resolution.ts';
+export * from './rice.ts';
