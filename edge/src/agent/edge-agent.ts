@@ -1,0 +1,245 @@
+import type { DeviceConfig } from '../../../lib/protocol/device-config.ts';
+import type { StatusMessage } from '../../../lib/protocol/messages.ts';
+import type { ModemStatus } from '../../../lib/protocol/modem.ts';
+import { deviceTopic } from '../../../lib/protocol/topics.ts';
+import type { Clock } from '../ota/ports.ts';
+import type {
+  DeviceStateProviders,
+  FirmwareReport,
+  ModelReport,
+  ModemReport,
+  ShadowCopyStore,
+} from '../shadow/ports.ts';
+import { ShadowSync } from '../shadow/shadow-sync.ts';
+import type { DeviceTransport } from '../transport/ports.ts';
+import type { Uplink } from '../uplink/uplink.ts';
+import {
+  type SensorSource,
+  TelemetryLoop,
+  type TelemetryLoopMetrics,
+  type WindowScorer,
+} from './telemetry-loop.ts';
+
+/** The parts of the modem driver the agent uses (`ModemDriver`). */
+export interface AgentModem {
+  readonly status: ModemStatus;
+  configurePsm(request: {
+    enabled: boolean;
+    periodicTauSeconds?: number;
+    activeTimeSeconds?: number;
+  }): Promise<unknown>;
+}
+
+export interface EdgeAgentOptions {
+  readonly thingName: string;
+  readonly thingType: string;
+  readonly transport: DeviceTransport;
+  readonly uplink: Uplink;
+  readonly sensors: SensorSource;
+  readonly clock: Clock;
+  /** Settings until the shadow (or its local copy) says otherwise. */
+  readonly defaults: DeviceConfig;
+  /** The shadow's local copy; without it the agent does not sync its shadow. */
+  readonly shadowStore?: ShadowCopyStore;
+  /** The anomaly model, and what the shadow reports about it. */
+  readonly model?: { readonly scorer: WindowScorer; readonly report: () => ModelReport };
+  readonly modem?: AgentModem;
+  /** The firmware running (the OTA agent's booted slot). */
+  readonly firmware: () => FirmwareReport;
+  /** Seconds between status messages. @default 300 */
+  readonly statusIntervalS?: number;
+  /** How often the shadow gets firmware, model, modem and health again. @default 900_000 */
+  readonly shadowReportIntervalMs?: number;
+  readonly log?: (event: string, fields?: Readonly<Record<string, unknown>>) => void;
+}
+
+export interface EdgeAgentMetrics {
+  readonly telemetry: TelemetryLoopMetrics;
+  readonly uplink: ReturnType<Uplink['metrics']>;
+  readonly statusSent: number;
+  readonly statusFailed: number;
+  readonly config: DeviceConfig;
+}
+
+/** The modem's state as the shadow reports it (`reported.modem`). */
+export function modemReport(status: ModemStatus): ModemReport {
+  const psm = status.psm;
+  return {
+    registration: status.registration,
+    ...(status.rat === undefined ? {} : { rat: status.rat }),
+    ...(status.rsrp === undefined ? {} : { rsrpDbm: status.rsrp }),
+    ...(status.rsrq === undefined ? {} : { rsrqDb: status.rsrq }),
+    bars: status.bars,
+    ...(psm === undefined ? {} : { psm: JSON.parse(JSON.stringify(psm)) }),
+  };
+}
+
+/**
+ * The edge agent: samples sensors into the uplink (batched, compressed, stored and forwarded), scores
+ * each window with the anomaly model, publishes status, keeps its shadow in sync (reports firmware,
+ * model, modem and health; applies desired settings), and hands PSM settings to the modem. The OTA
+ * agent runs beside it on the same transport. Everything outside is a port, so the same composition
+ * runs standalone (MQTT), in Greengrass (IPC) and in the local platform's simulated fleet.
+ */
+export class EdgeAgent {
+  private readonly telemetry: TelemetryLoop;
+  private readonly shadow: ShadowSync | undefined;
+  private config: DeviceConfig;
+  private statusTimer: NodeJS.Timeout | undefined;
+  private readonly startedAt: number;
+  private statusSent = 0;
+  private statusFailed = 0;
+  private lastValues: Record<string, number> = {};
+  private stopTransportWatch: (() => void) | undefined;
+
+  constructor(private readonly options: EdgeAgentOptions) {
+    this.config = options.defaults;
+    this.startedAt = options.clock.now();
+    this.telemetry = new TelemetryLoop({
+      sensors: options.sensors,
+      sink: options.uplink,
+      clock: options.clock,
+      samplingIntervalS: options.defaults.samplingIntervalS,
+      thresholds: options.defaults.thresholds,
+      ...(options.model === undefined ? {} : { scorer: options.model.scorer }),
+      extra: () => this.radioValues(),
+      onReading: (reading, crossings) => {
+        this.lastValues = reading.values;
+        if (crossings.length > 0) options.log?.('threshold-crossed', { crossings });
+      },
+      ...(options.log === undefined ? {} : { log: options.log }),
+    });
+    if (options.shadowStore !== undefined) {
+      this.shadow = new ShadowSync({
+        thingName: options.thingName,
+        transport: options.transport,
+        store: options.shadowStore,
+        defaults: options.defaults,
+        apply: (next) => this.apply(next),
+        providers: this.providers(),
+        clock: options.clock,
+        reportIntervalMs: options.shadowReportIntervalMs ?? 900_000,
+        ...(options.log === undefined ? {} : { log: options.log }),
+      });
+    }
+  }
+
+  /** Starts the shadow sync (which applies the local copy first), the uplink, sampling and status. */
+  async start(): Promise<void> {
+    await this.shadow?.start();
+    this.options.uplink.start();
+    this.telemetry.start();
+    const every = (this.options.statusIntervalS ?? 300) * 1000;
+    this.statusTimer = setInterval(() => void this.publishStatus(), every);
+    this.statusTimer.unref?.();
+    // A status as soon as the link is up (and at once if it is), so the registry sees the device.
+    this.stopTransportWatch = this.options.transport.onStateChange((state) => {
+      if (state === 'connected') void this.publishStatus();
+    });
+    if (this.options.transport.state === 'connected') await this.publishStatus();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.statusTimer);
+    this.stopTransportWatch?.();
+    await this.telemetry.stop();
+    await this.shadow?.stop();
+    await this.options.uplink.stop();
+  }
+
+  /** The settings in effect. */
+  get settings(): DeviceConfig {
+    return this.config;
+  }
+
+  /** Takes a sample now (tests, a CoAP `sample-now` command). */
+  sampleNow() {
+    return this.telemetry.sampleOnce();
+  }
+
+  /** The last reading's values (the CoAP gateway's `GET /readings`). */
+  latestValues(): Readonly<Record<string, number>> {
+    return this.lastValues;
+  }
+
+  status(): StatusMessage {
+    const modem = this.options.modem?.status;
+    const battery = this.lastValues.battery;
+    const rsrp = modem?.rsrp ?? this.lastValues.rsrp;
+    const rsrq = modem?.rsrq ?? this.lastValues.rsrq;
+    const model = this.options.model?.report();
+    return {
+      ts: this.options.clock.now(),
+      firmwareVersion: this.options.firmware().version,
+      ...(model === undefined ? {} : { modelVersion: model.version }),
+      ...(battery === undefined ? {} : { battery: { percent: battery } }),
+      ...(rsrp === undefined
+        ? {}
+        : {
+            signal: {
+              rsrp,
+              ...(rsrq === undefined ? {} : { rsrq }),
+              ...(modem?.rat === undefined ? {} : { rat: modem.rat }),
+            },
+          }),
+      uptimeSeconds: Math.max(0, Math.floor((this.options.clock.now() - this.startedAt) / 1000)),
+    };
+  }
+
+  async publishStatus(): Promise<void> {
+    const { thingType, thingName, transport } = this.options;
+    try {
+      await transport.publish(deviceTopic('status', thingType, thingName), JSON.stringify(this.status()));
+      this.statusSent++;
+    } catch (error) {
+      this.statusFailed++;
+      this.options.log?.('status-failed', { error: String(error) });
+    }
+  }
+
+  metrics(): EdgeAgentMetrics {
+    return {
+      telemetry: this.telemetry.metrics(),
+      uplink: this.options.uplink.metrics(),
+      statusSent: this.statusSent,
+      statusFailed: this.statusFailed,
+      config: this.config,
+    };
+  }
+
+  /** Applies settings from the shadow: all or nothing (a failure leaves the old ones, and shadow sync reports why). */
+  private async apply(next: DeviceConfig): Promise<void> {
+    const modem = this.options.modem;
+    if (modem !== undefined && JSON.stringify(next.psm) !== JSON.stringify(this.config.psm)) {
+      await modem.configurePsm({
+        enabled: next.psm.enabled,
+        periodicTauSeconds: next.psm.periodicTauS,
+        activeTimeSeconds: next.psm.activeTimeS,
+      });
+    }
+    this.config = next;
+    this.telemetry.configure(next);
+  }
+
+  /** The modem's own measurement of RSRP / RSRQ, when there is a modem and it has one. */
+  private radioValues(): Record<string, number> {
+    const status = this.options.modem?.status;
+    return {
+      ...(status?.rsrp === undefined ? {} : { rsrp: status.rsrp }),
+      ...(status?.rsrq === undefined ? {} : { rsrq: status.rsrq }),
+    };
+  }
+
+  private providers(): DeviceStateProviders {
+    const { model, modem, firmware } = this.options;
+    return {
+      firmware,
+      ...(model === undefined ? {} : { model: model.report }),
+      ...(modem === undefined ? {} : { modem: () => modemReport(modem.status) }),
+      health: () => ({
+        uptimeS: Math.max(0, Math.floor((this.options.clock.now() - this.startedAt) / 1000)),
+        ...(this.lastValues.battery === undefined ? {} : { batteryPct: this.lastValues.battery }),
+      }),
+    };
+  }
+}

@@ -1,0 +1,209 @@
+import type { ThresholdRange } from '../../../lib/protocol/device-config.ts';
+import type { Reading } from '../../../lib/protocol/messages.ts';
+import type { WindowScore } from '../ml/anomaly-detector.ts';
+import { WINDOW_LENGTH } from '../ml/features.ts';
+import type { Clock } from '../ota/ports.ts';
+
+/** The device's sensors: one sample of every metric it measures, in each sensor's resolution. */
+export interface SensorSource {
+  read(): Record<string, number> | Promise<Record<string, number>>;
+}
+
+/** What the loop needs of the anomaly model: scores windows of readings (see `AnomalyDetector`). */
+export interface WindowScorer {
+  score(windows: readonly (readonly Reading[])[]): Promise<WindowScore[]>;
+}
+
+/** Where readings go: the uplink's batcher (which journals them before `add` resolves). */
+export interface ReadingSink {
+  add(reading: Reading): Promise<void>;
+}
+
+/** A metric outside its configured bounds in one reading. */
+export interface ThresholdCrossing {
+  readonly metric: string;
+  readonly value: number;
+  readonly bound: 'min' | 'max';
+  readonly limit: number;
+}
+
+export interface TelemetryLoopOptions {
+  readonly sensors: SensorSource;
+  readonly sink: ReadingSink;
+  readonly clock: Clock;
+  /** Seconds between samples; changed later by {@link TelemetryLoop.configure}. */
+  readonly samplingIntervalS: number;
+  readonly thresholds?: Readonly<Record<string, ThresholdRange>>;
+  /** Scores the last {@link WINDOW_LENGTH} readings; its score joins each reading as `anomalyScore`. */
+  readonly scorer?: WindowScorer;
+  /** Metrics measured elsewhere (the modem's RSRP and RSRQ) added to each sample. */
+  readonly extra?: () => Record<string, number>;
+  /** Called for every reading sent, with the thresholds it crossed (for local alerts, the shadow's health). */
+  readonly onReading?: (reading: Reading, crossings: readonly ThresholdCrossing[]) => void;
+  readonly log?: (event: string, fields?: Readonly<Record<string, unknown>>) => void;
+}
+
+export interface TelemetryLoopMetrics {
+  readonly samples: number;
+  /** Samples the sensors or the sink failed on: the loop logged them and went on. */
+  readonly failedSamples: number;
+  readonly scoredWindows: number;
+  /** Windows the model did not score (not full yet, a gap, a rejected value), by reason. */
+  readonly unscoredWindows: Readonly<Record<string, number>>;
+  readonly thresholdCrossings: number;
+  readonly lastAnomalyScore?: number;
+}
+
+/** The crossings of `values` against `thresholds`, in metric order. */
+export function crossedThresholds(
+  values: Readonly<Record<string, number>>,
+  thresholds: Readonly<Record<string, ThresholdRange>>,
+): ThresholdCrossing[] {
+  const crossings: ThresholdCrossing[] = [];
+  for (const [metric, range] of Object.entries(thresholds)) {
+    const value = values[metric];
+    if (value === undefined) continue;
+    if (range.min !== undefined && value < range.min)
+      crossings.push({ metric, value, bound: 'min', limit: range.min });
+    if (range.max !== undefined && value > range.max)
+      crossings.push({ metric, value, bound: 'max', limit: range.max });
+  }
+  return crossings;
+}
+
+/** The anomaly score at the uplink's resolution (0.001). */
+const roundScore = (score: number) => Math.round(score * 1000) / 1000;
+
+/**
+ * Samples the sensors every `samplingIntervalS`, scores the latest window of readings with the edge
+ * model, checks thresholds, and hands each reading to the uplink. One sample at a time: a slow sensor
+ * or a full disk delays the next sample rather than piling samples up. A failed sample is logged and
+ * counted, and the loop goes on.
+ */
+export class TelemetryLoop {
+  private readonly window: Reading[] = [];
+  private interval: number;
+  private thresholds: Readonly<Record<string, ThresholdRange>>;
+  private seq = 0;
+  private running: AbortController | undefined;
+  private loop: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private counters = {
+    samples: 0,
+    failedSamples: 0,
+    scoredWindows: 0,
+    thresholdCrossings: 0,
+    unscoredWindows: {} as Record<string, number>,
+    lastAnomalyScore: undefined as number | undefined,
+  };
+
+  constructor(private readonly options: TelemetryLoopOptions) {
+    this.interval = options.samplingIntervalS;
+    this.thresholds = options.thresholds ?? {};
+  }
+
+  /** Starts sampling: the first sample at once, then every interval. */
+  start(): void {
+    if (this.running !== undefined) return;
+    const running = new AbortController();
+    this.running = running;
+    this.loop = this.run(running.signal);
+  }
+
+  async stop(): Promise<void> {
+    this.running?.abort();
+    this.running = undefined;
+    await this.loop;
+    this.loop = undefined;
+  }
+
+  /** New settings from the shadow: a new interval takes effect at once (the pending wait is cut short). */
+  configure(settings: { samplingIntervalS: number; thresholds: Readonly<Record<string, ThresholdRange>> }) {
+    const changed = settings.samplingIntervalS !== this.interval;
+    this.interval = settings.samplingIntervalS;
+    this.thresholds = settings.thresholds;
+    if (changed) this.wake?.();
+  }
+
+  get samplingIntervalS(): number {
+    return this.interval;
+  }
+
+  /** Takes one sample now and sends it; resolves with the reading once the sink holds it. */
+  async sampleOnce(): Promise<Reading> {
+    const values: Record<string, number> = {
+      ...(await this.options.sensors.read()),
+      ...(this.options.extra?.() ?? {}),
+    };
+    const reading: Reading = { ts: this.options.clock.now(), seq: this.seq++, values };
+    this.window.push(reading);
+    if (this.window.length > WINDOW_LENGTH) this.window.shift();
+    const score = await this.scoreWindow();
+    if (score !== undefined) values.anomalyScore = score;
+    const crossings = crossedThresholds(values, this.thresholds);
+    this.counters.samples++;
+    this.counters.thresholdCrossings += crossings.length;
+    await this.options.sink.add(reading);
+    this.options.onReading?.(reading, crossings);
+    return reading;
+  }
+
+  metrics(): TelemetryLoopMetrics {
+    const { lastAnomalyScore, ...rest } = this.counters;
+    return {
+      ...rest,
+      unscoredWindows: { ...rest.unscoredWindows },
+      ...(lastAnomalyScore === undefined ? {} : { lastAnomalyScore }),
+    };
+  }
+
+  private async scoreWindow(): Promise<number | undefined> {
+    const scorer = this.options.scorer;
+    if (scorer === undefined) return undefined;
+    if (this.window.length < WINDOW_LENGTH) return this.unscored('window-filling');
+    try {
+      const [result] = await scorer.score([this.window]);
+      if (result === undefined) return this.unscored('no-result');
+      if (!result.ok) return this.unscored(result.reason);
+      this.counters.scoredWindows++;
+      this.counters.lastAnomalyScore = roundScore(result.score);
+      return this.counters.lastAnomalyScore;
+    } catch (error) {
+      this.options.log?.('anomaly-score-failed', { error: String(error) });
+      return this.unscored('model-error');
+    }
+  }
+
+  private unscored(reason: string): undefined {
+    this.counters.unscoredWindows[reason] = (this.counters.unscoredWindows[reason] ?? 0) + 1;
+    return undefined;
+  }
+
+  private async run(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      try {
+        await this.sampleOnce();
+      } catch (error) {
+        this.counters.failedSamples++;
+        this.options.log?.('sample-failed', { error: String(error) });
+      }
+      await this.waitInterval(signal);
+    }
+  }
+
+  /** Waits one interval, or less when the interval changes or the loop stops. */
+  private async waitInterval(signal: AbortSignal): Promise<void> {
+    const cut = new AbortController();
+    const onAbort = () => cut.abort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    this.wake = () => cut.abort();
+    try {
+      await this.options.clock.sleep(this.interval * 1000, cut.signal);
+    } catch {
+      // cut short: stopped, or a new interval starts now
+    } finally {
+      this.wake = undefined;
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+}

@@ -1,0 +1,161 @@
+/**
+ * The edge agent's entry point: `node agent.mjs` in the Greengrass artifact (see `edge/recipe.yaml`),
+ * or `npx tsx edge/src/main.ts` from source. Settings come from the environment (`AGENT_ENV`,
+ * `TRANSPORT_ENV`); `--check` loads and verifies the model and the settings, prints them and exits
+ * without touching the network.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { SerialPort } from 'serialport';
+import { seededRandom } from '../../lib/local/sim/random.ts';
+import { initialSensorState, stepSensors } from '../../lib/local/sim/sensor-model.ts';
+import { DEFAULT_DEVICE_CONFIG } from '../../lib/protocol/device-config.ts';
+import { deviceTopic } from '../../lib/protocol/topics.ts';
+import { EdgeAgent } from './agent/edge-agent.ts';
+import { defaultModelDir, modelReport, readModelSource } from './agent/model-files.ts';
+import { type AgentSettings, readAgentSettings } from './agent/settings.ts';
+import type { SensorSource } from './agent/telemetry-loop.ts';
+import { AnomalyDetector } from './ml/anomaly-detector.ts';
+import { ModemEmulator } from './modem/emulator.ts';
+import { createEmulatorLink } from './modem/emulator-transports.ts';
+import { ModemDriver } from './modem/modem-driver.ts';
+import { OtaAgent } from './ota/agent.ts';
+import { systemClock } from './ota/clock.ts';
+import { FileSlotStore } from './ota/fs-slot-store.ts';
+import { HttpDownloader } from './ota/http-downloader.ts';
+import { FileAgentStateStore } from './ota/state-store.ts';
+import { FileShadowCopyStore } from './shadow/copy-store.ts';
+import { asJobsTransport } from './transport/jobs-transport.ts';
+import { openTransport, readTransportSettings } from './transport/open-transport.ts';
+import { Uplink } from './uplink/uplink.ts';
+
+/** Exit code asking the service manager (Greengrass, systemd) to start the agent again: an OTA reboot. */
+export const RESTART_EXIT_CODE = 75;
+
+const log = (event: string, fields: Readonly<Record<string, unknown>> = {}) =>
+  process.stdout.write(`${JSON.stringify({ at: new Date().toISOString(), event, ...fields })}\n`);
+
+function simulatedSensors(seed: string): SensorSource {
+  const random = seededRandom(seed);
+  const state = initialSensorState(random);
+  let last = Date.now();
+  return {
+    read() {
+      const now = Date.now();
+      const sample = stepSensors(state, Math.max(1, (now - last) / 1000), random);
+      last = now;
+      const { temperature, humidity, pressure, battery, rsrp, rsrq } = sample;
+      return { temperature, humidity, pressure, battery, rsrp, rsrq };
+    },
+  };
+}
+
+async function openModem(settings: AgentSettings): Promise<ModemDriver | undefined> {
+  if (settings.modem === 'none') return undefined;
+  const link =
+    settings.modem === 'emulator'
+      ? createEmulatorLink(new ModemEmulator({ registrationDelayMs: 500, bootDelayMs: 500 }))
+      : new SerialPort({ path: settings.modem, baudRate: settings.modemBaudRate });
+  return new ModemDriver({ link, apn: settings.apn, log });
+}
+
+async function check(settings: AgentSettings, modelDir: string): Promise<void> {
+  const detector = await AnomalyDetector.load(await readModelSource(modelDir));
+  process.stdout.write(
+    `${JSON.stringify({ ok: true, settings, model: modelReport(detector.info) }, null, 2)}\n`,
+  );
+  await detector.close();
+}
+
+async function main(argv: readonly string[]): Promise<void> {
+  const settings = readAgentSettings(process.env);
+  const modelDir = settings.modelDir ?? defaultModelDir(import.meta.url);
+  if (argv.includes('--check')) return check(settings, modelDir);
+
+  const transportSettings = readTransportSettings(process.env);
+  const { thingName } = transportSettings;
+  const { thingType, dataDir } = settings;
+  const detector = await AnomalyDetector.load(await readModelSource(modelDir));
+  const slots = await FileSlotStore.open(join(dataDir, 'ota'), { initialVersion: settings.firmwareVersion });
+  const boot = await slots.boot();
+  const firmware = () => ({
+    version: boot.versions[boot.booted] ?? settings.firmwareVersion,
+    slot: boot.booted,
+  });
+
+  const transport = await openTransport(transportSettings, { clock: systemClock, log });
+  const modem = await openModem(settings);
+  const uplink = await Uplink.open({
+    directory: join(dataDir, 'uplink'),
+    transport: { publish: (topic, payload) => transport.publish(topic, payload, { qos: 1 }) },
+    topic: deviceTopic('telemetry', thingType, thingName),
+    queue: { maxBytes: settings.queueMaxBytes },
+    batcher: { maxReadings: settings.batchSize },
+    log,
+  });
+  const agent = new EdgeAgent({
+    thingName,
+    thingType,
+    transport,
+    uplink,
+    sensors: settings.sensors === 'simulated' ? simulatedSensors(thingName) : { read: () => ({}) },
+    clock: systemClock,
+    defaults: { ...DEFAULT_DEVICE_CONFIG, samplingIntervalS: settings.samplingIntervalS },
+    shadowStore: new FileShadowCopyStore(join(dataDir, 'shadow.json')),
+    model: { scorer: detector, report: () => modelReport(detector.info) },
+    ...(modem === undefined ? {} : { modem }),
+    firmware,
+    statusIntervalS: settings.statusIntervalS,
+    log,
+  });
+  await agent.start();
+  // The modem registers in the background: minutes on a cold NB-IoT attach.
+  modem?.start().catch((error) => log('modem-start-failed', { error: String(error) }));
+
+  let ota: OtaAgent | undefined;
+  if (settings.firmwareKeysFile !== undefined) {
+    const trustedKeys = JSON.parse(await readFile(settings.firmwareKeysFile, 'utf8')) as Record<
+      string,
+      string
+    >;
+    ota = new OtaAgent({
+      thingName,
+      transport: asJobsTransport(transport),
+      downloader: new HttpDownloader(),
+      slots,
+      state: new FileAgentStateStore(join(dataDir, 'ota'), (error) =>
+        log('ota-state-corrupt', { error: String(error) }),
+      ),
+      clock: systemClock,
+      trustedKeys,
+      healthCheck: async () =>
+        transport.state === 'connected'
+          ? { healthy: true }
+          : { healthy: false, detail: `transport ${transport.state} after the new image started` },
+      reboot: () => shutdown(RESTART_EXIT_CODE),
+      log,
+    });
+    await ota.start();
+  }
+
+  let stopping = false;
+  async function shutdown(code: number): Promise<void> {
+    if (stopping) return;
+    stopping = true;
+    log('stopping', { code });
+    await ota?.stop();
+    await agent.stop();
+    await modem?.stop();
+    await detector.close();
+    await transport.close();
+    process.exit(code);
+  }
+  process.once('SIGTERM', () => void shutdown(0));
+  process.once('SIGINT', () => void shutdown(0));
+  log('started', { thingName, thingType, firmware: firmware(), model: detector.info.version });
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  process.stderr.write(`fleetkit edge agent: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});
