@@ -94,6 +94,7 @@ function readModel(modelDir: string): {
 }
 
 async function bundle(
+  root: string,
   entry: string,
   outDir: string,
 ): Promise<{ code: Buffer; map: Buffer; metafile: Metafile }> {
@@ -105,9 +106,11 @@ async function bundle(
     format: 'esm',
     target: 'node20',
     outfile,
-    sourcemap: 'external',
+    sourcemap: 'linked',
     banner: { js: ESM_REQUIRE_BANNER },
     external: [...NATIVE_PACKAGES, ...RUNTIME_LOADED_PACKAGES],
+    // The project's packages, also for an entry outside the project (a test's throwaway entry).
+    nodePaths: [join(root, 'node_modules')],
     legalComments: 'none',
     metafile: true,
     write: false,
@@ -168,7 +171,7 @@ export async function buildEdge(options: BuildEdgeOptions): Promise<EdgeBuildRes
   log(`model     ${MODEL_FILES[0]} sha256 ${model.sha256} (matches its manifest)`);
 
   const started = Date.now();
-  const bundled = await bundle(entry, outDir);
+  const bundled = await bundle(root, entry, outDir);
   log(
     `bundle    ${show(entry)} → ${AGENT_FILE_NAME} ${formatBytes(bundled.code.length)} ` +
       `(+ source map ${formatBytes(bundled.map.length)}) in ${Date.now() - started} ms`,
