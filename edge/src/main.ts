@@ -69,7 +69,7 @@ async function check(settings: AgentSettings, modelDir: string): Promise<void> {
 
 async function main(argv: readonly string[]): Promise<void> {
   const settings = readAgentSettings(process.env);
-  const modelDir = settings.modelDir ?? defaultModelDir(import.meta.url);
+  const modelDir = settings.modelDir ?? defaultModelDir();
   if (argv.includes('--check')) return check(settings, modelDir);
 
   const transportSettings = readTransportSettings(process.env);
@@ -105,7 +105,7 @@ async function main(argv: readonly string[]): Promise<void> {
     model: { scorer: detector, report: () => modelReport(detector.info) },
     ...(modem === undefined ? {} : { modem }),
     firmware,
-    statusIntervalS: settings.statusIntervalS,
+    statusEveryMs: settings.statusIntervalS * 1000,
     log,
   });
   await agent.start();

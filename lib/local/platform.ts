@@ -222,6 +222,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       count: options.devices ?? 0,
       pki,
       brokerUrl: mqttUrl,
+      dataDir,
       ...(options.statusEveryMs === undefined ? {} : { statusEveryMs: options.statusEveryMs }),
       ...(options.telemetryEveryMs === undefined ? {} : { telemetryEveryMs: options.telemetryEveryMs }),
       ...(options.ota === false

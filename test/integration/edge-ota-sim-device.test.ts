@@ -11,6 +11,7 @@ import {
   type SimFirmwareManifestInput,
 } from '../../lib/local/sim/firmware-behaviour.ts';
 import { type FirmwareJobDocument, SIGNATURE_ALGORITHM } from '../../lib/protocol/jobs.ts';
+import { decodeUplinkBatch } from '../../lib/protocol/uplink/codec.ts';
 import { type ImageServer, startImageServer } from '../unit/edge/ota/image-server.ts';
 import { FakeJobsService, makeKey, until } from '../unit/edge/ota/support.ts';
 
@@ -44,8 +45,11 @@ beforeAll(async () => {
       statuses.set(message.clientId, [...(statuses.get(message.clientId) ?? []), body.firmwareVersion]);
     }
     if (parts[0] === 'devices' && parts[3] === 'telemetry') {
-      const body = JSON.parse(message.payload.toString()) as { values: Record<string, number> };
-      telemetry.set(message.clientId, [...(telemetry.get(message.clientId) ?? []), body.values]);
+      // The edge agent sends compact uplink batches (lib/protocol/uplink), never JSON.
+      const decoded = decodeUplinkBatch(new Uint8Array(message.payload));
+      if (!decoded.ok) throw new Error(`telemetry from ${message.clientId}: ${decoded.reason}`);
+      const values = decoded.batch.readings.map((r) => r.values);
+      telemetry.set(message.clientId, [...(telemetry.get(message.clientId) ?? []), ...values]);
     }
     if (parts[0] === 'fleet' && parts[3] === 'jobs')
       services.get(parts[2] ?? '')?.handle(message.topic, message.payload.toString());

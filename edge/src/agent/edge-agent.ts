@@ -17,6 +17,7 @@ import {
   type SensorSource,
   TelemetryLoop,
   type TelemetryLoopMetrics,
+  type TelemetryLoopOptions,
   type WindowScorer,
 } from './telemetry-loop.ts';
 
@@ -46,8 +47,10 @@ export interface EdgeAgentOptions {
   readonly modem?: AgentModem;
   /** The firmware running (the OTA agent's booted slot). */
   readonly firmware: () => FirmwareReport;
-  /** Seconds between status messages. @default 300 */
-  readonly statusIntervalS?: number;
+  /** Between status messages. @default 300_000 */
+  readonly statusEveryMs?: number;
+  /** See {@link TelemetryLoopOptions.msPerSecond}. @default 1000 */
+  readonly msPerSecond?: number;
   /** How often the shadow gets firmware, model, modem and health again. @default 900_000 */
   readonly shadowReportIntervalMs?: number;
   readonly log?: (event: string, fields?: Readonly<Record<string, unknown>>) => void;
@@ -100,6 +103,7 @@ export class EdgeAgent {
       sink: options.uplink,
       clock: options.clock,
       samplingIntervalS: options.defaults.samplingIntervalS,
+      ...(options.msPerSecond === undefined ? {} : { msPerSecond: options.msPerSecond }),
       thresholds: options.defaults.thresholds,
       ...(options.model === undefined ? {} : { scorer: options.model.scorer }),
       extra: () => this.radioValues(),
@@ -129,7 +133,7 @@ export class EdgeAgent {
     await this.shadow?.start();
     this.options.uplink.start();
     this.telemetry.start();
-    const every = (this.options.statusIntervalS ?? 300) * 1000;
+    const every = this.options.statusEveryMs ?? 300_000;
     this.statusTimer = setInterval(() => void this.publishStatus(), every);
     this.statusTimer.unref?.();
     // A status as soon as the link is up (and at once if it is), so the registry sees the device.

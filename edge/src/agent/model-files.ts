@@ -20,7 +20,7 @@ export const MODEL_MANIFEST_FILE = 'anomaly-detector.json';
  * Where the model is when no directory is configured: `model/` beside the bundled agent (the
  * Greengrass artifact), or `edge/model/` when the agent runs from source.
  */
-export function defaultModelDir(moduleUrl: string): string {
+export function defaultModelDir(moduleUrl: string = import.meta.url): string {
   const here = dirname(fileURLToPath(moduleUrl));
   const candidates = [join(here, 'model'), join(here, '..', 'model'), join(here, '..', '..', 'model')];
   return candidates.find((dir) => existsSync(join(dir, MODEL_MANIFEST_FILE))) ?? (candidates[0] as string);

@@ -33,8 +33,16 @@ export interface TelemetryLoopOptions {
   readonly clock: Clock;
   /** Seconds between samples; changed later by {@link TelemetryLoop.configure}. */
   readonly samplingIntervalS: number;
+  /**
+   * Length of one configured second, in ms: 1000 on a device; the local platform's simulated fleet runs
+   * on compressed time (a 10 s interval sampled every 300 ms). @default 1000
+   */
+  readonly msPerSecond?: number;
   readonly thresholds?: Readonly<Record<string, ThresholdRange>>;
-  /** Scores the last {@link WINDOW_LENGTH} readings; its score joins each reading as `anomalyScore`. */
+  /**
+   * Scores the last {@link WINDOW_LENGTH} readings; its score joins each reading as `anomalyScore`,
+   * unless the sensors measured one themselves (a sensor with its own model).
+   */
   readonly scorer?: WindowScorer;
   /** Metrics measured elsewhere (the modem's RSRP and RSRQ) added to each sample. */
   readonly extra?: () => Record<string, number>;
@@ -139,7 +147,7 @@ export class TelemetryLoop {
     this.window.push(reading);
     if (this.window.length > WINDOW_LENGTH) this.window.shift();
     const score = await this.scoreWindow();
-    if (score !== undefined) values.anomalyScore = score;
+    if (score !== undefined && values.anomalyScore === undefined) values.anomalyScore = score;
     const crossings = crossedThresholds(values, this.thresholds);
     this.counters.samples++;
     this.counters.thresholdCrossings += crossings.length;
@@ -198,7 +206,7 @@ export class TelemetryLoop {
     signal.addEventListener('abort', onAbort, { once: true });
     this.wake = () => cut.abort();
     try {
-      await this.options.clock.sleep(this.interval * 1000, cut.signal);
+      await this.options.clock.sleep(this.interval * (this.options.msPerSecond ?? 1000), cut.signal);
     } catch {
       // cut short: stopped, or a new interval starts now
     } finally {

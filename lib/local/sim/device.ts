@@ -1,6 +1,13 @@
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import mqtt, { type MqttClient } from 'mqtt';
+import { EdgeAgent } from '../../../edge/src/agent/edge-agent.ts';
+import { modelReport } from '../../../edge/src/agent/model-files.ts';
+import type { AnomalyDetector } from '../../../edge/src/ml/anomaly-detector.ts';
+import { ModemEmulator } from '../../../edge/src/modem/emulator.ts';
+import { createEmulatorLink } from '../../../edge/src/modem/emulator-transports.ts';
+import { ModemDriver } from '../../../edge/src/modem/modem-driver.ts';
 import { OtaAgent, type OtaAgentStatus } from '../../../edge/src/ota/agent.ts';
 import { systemClock } from '../../../edge/src/ota/clock.ts';
 import { FileSlotStore } from '../../../edge/src/ota/fs-slot-store.ts';
@@ -8,7 +15,11 @@ import { HttpDownloader } from '../../../edge/src/ota/http-downloader.ts';
 import { MqttJobsTransport } from '../../../edge/src/ota/mqtt-jobs-transport.ts';
 import type { BootState, HealthResult, UpdateContext } from '../../../edge/src/ota/ports.ts';
 import { FileAgentStateStore } from '../../../edge/src/ota/state-store.ts';
-import type { StatusMessage, TelemetryMessage } from '../../protocol/messages.ts';
+import { FileShadowCopyStore } from '../../../edge/src/shadow/copy-store.ts';
+import { MqttDeviceTransport } from '../../../edge/src/transport/mqtt-transport.ts';
+import { Uplink } from '../../../edge/src/uplink/uplink.ts';
+import { DEFAULT_DEVICE_CONFIG } from '../../protocol/device-config.ts';
+import type { StatusMessage } from '../../protocol/messages.ts';
 import { deviceTopic } from '../../protocol/topics.ts';
 import type { DeviceCredentials } from '../pki.ts';
 import {
@@ -47,7 +58,18 @@ export interface SimulatedDeviceOptions {
   readonly telemetryEveryMs?: number;
   /** Gives the device an A/B OTA agent; without it the device never updates (and behaves as before OTA existed). */
   readonly ota?: SimulatedOtaOptions;
+  /** Where the edge agent keeps its uplink queue and shadow copy: `<dataDir>/sim/<thing>/`. @default the OTA data dir, else a temp dir */
+  readonly dataDir?: string;
+  /** The fleet's anomaly model (one session shared by every simulated device); without it readings carry no model score. */
+  readonly detector?: AnomalyDetector;
+  /** Readings per uplink batch. @default 10 */
+  readonly batchSize?: number;
+  /** Gives the device an emulated cellular modem behind the real driver. @default true */
+  readonly modem?: boolean;
 }
+
+/** The configured sampling interval the simulator's `telemetryEveryMs` stands for (compressed time). */
+const SIM_SAMPLING_INTERVAL_S = 10;
 
 const round2 = (v: number) => Math.round(v * 100) / 100;
 
@@ -70,10 +92,12 @@ export class SimulatedDevice {
   private slots: FileSlotStore | undefined;
   private boot: BootState | undefined;
   private firmware: SimFirmwareManifest | undefined;
-  private agent: OtaAgent | undefined;
+  private otaAgent: OtaAgent | undefined;
   private shutdown = false;
   private restarting: Promise<void> | undefined;
   private boots = 0;
+  private edge: EdgeAgent | undefined;
+  private modem: ModemDriver | undefined;
 
   constructor(private readonly options: SimulatedDeviceOptions) {
     this.thingName = options.credentials.thingName;
@@ -81,6 +105,17 @@ export class SimulatedDevice {
     this.random = seededRandom(this.thingName);
     this.state = initialSensorState(this.random);
     this.last = stepSensors(this.state, 1, this.random);
+  }
+
+  /** Where the edge agent keeps this device's uplink queue and shadow copy. */
+  get edgeDirectory(): string {
+    const root = this.options.dataDir ?? this.options.ota?.dataDir ?? join(tmpdir(), 'fleetkit-sim');
+    return join(root, 'sim', this.thingName);
+  }
+
+  /** The edge agent this device runs (while powered on). */
+  get agent(): EdgeAgent | undefined {
+    return this.edge;
   }
 
   /** Where this device keeps its slots and agent state, when it has OTA. */
@@ -109,15 +144,72 @@ export class SimulatedDevice {
       reconnectPeriod: 2_000,
       connectTimeout: 5_000,
     });
-    await this.publishStatus();
-    const telemetryEvery = this.options.telemetryEveryMs ?? 10_000;
-    this.timers.push(
-      setInterval(() => void this.publishTelemetry(telemetryEvery / 1000).catch(() => {}), telemetryEvery),
-    );
-    this.timers.push(
-      setInterval(() => void this.publishStatus().catch(() => {}), this.options.statusEveryMs ?? 30_000),
-    );
+    await this.startEdge(this.client);
     if (this.options.ota !== undefined) await this.startAgent(this.options.ota, this.client);
+  }
+
+  /**
+   * The edge agent, as a real device runs it: sensors sampled into the compact uplink (batched, on a
+   * disk queue), scored by the anomaly model, status, shadow sync, and a modem emulator behind the
+   * real AT driver. Time is compressed: `telemetryEveryMs` stands for the 10 s sampling interval.
+   */
+  private async startEdge(client: MqttClient): Promise<void> {
+    const telemetryEvery = this.options.telemetryEveryMs ?? 10_000;
+    const statusEvery = this.options.statusEveryMs ?? 30_000;
+    const transport = new MqttDeviceTransport(client);
+    const directory = this.edgeDirectory;
+    const uplink = await Uplink.open({
+      directory: join(directory, 'uplink'),
+      transport: { publish: (topic, payload) => transport.publish(topic, payload, { qos: 1 }) },
+      topic: deviceTopic('telemetry', this.thingType, this.thingName),
+      fsync: 'never',
+      batcher: { maxReadings: this.options.batchSize ?? 10, maxAgeMs: 3 * telemetryEvery },
+      sender: { backoff: { initialMs: 200, maxMs: 2_000 } },
+    });
+    if (this.options.modem !== false) {
+      const emulator = new ModemEmulator({
+        signal: { rsrpDbm: Math.round(this.state.rsrpBase), rsrqDb: -10 },
+        signalWalk: { seed: this.boots + this.thingName.length },
+        registrationDelayMs: 200,
+        bootDelayMs: 200,
+      });
+      this.modem = new ModemDriver({
+        link: createEmulatorLink(emulator),
+        apn: 'iot',
+        pollEveryMs: statusEvery,
+      });
+      this.modem.start().catch(() => {});
+    }
+    const detector = this.options.detector;
+    this.edge = new EdgeAgent({
+      thingName: this.thingName,
+      thingType: this.thingType,
+      transport,
+      uplink,
+      sensors: { read: () => this.sample(telemetryEvery / 1000) },
+      clock: systemClock,
+      defaults: { ...DEFAULT_DEVICE_CONFIG, samplingIntervalS: SIM_SAMPLING_INTERVAL_S },
+      msPerSecond: telemetryEvery / SIM_SAMPLING_INTERVAL_S,
+      statusEveryMs: statusEvery,
+      shadowStore: new FileShadowCopyStore(join(directory, 'shadow.json')),
+      ...(detector === undefined
+        ? {}
+        : { model: { scorer: detector, report: () => modelReport(detector.info) } }),
+      ...(this.modem === undefined ? {} : { modem: this.modem }),
+      firmware: () => ({ version: this.firmwareVersion(), ...(this.boot ? { slot: this.boot.booted } : {}) }),
+    });
+    await this.edge.start();
+  }
+
+  /** One sample of the sensor model, changed as the running firmware changes it. */
+  private sample(dtSeconds: number): Record<string, number> {
+    this.last = stepSensors(this.state, dtSeconds, this.random);
+    const { temperature, humidity, pressure, battery, rsrp, rsrq } = this.last;
+    const radio: Record<string, number> = this.modem === undefined ? { rsrp, rsrq } : {};
+    return applyFirmwareTelemetry(
+      { temperature: round2(temperature), humidity, pressure, battery, ...radio },
+      this.firmware,
+    );
   }
 
   /** The bootloader, then the image: which slot runs, and how the firmware in it behaves. */
@@ -134,7 +226,7 @@ export class SimulatedDevice {
     const slots = this.slots;
     if (slots === undefined) return;
     const log = ota.log;
-    this.agent = new OtaAgent({
+    this.otaAgent = new OtaAgent({
       thingName: this.thingName,
       transport: new MqttJobsTransport(client),
       downloader: new HttpDownloader(),
@@ -150,7 +242,7 @@ export class SimulatedDevice {
       ...(ota.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: ota.requestTimeoutMs }),
       ...(log === undefined ? {} : { log }),
     });
-    await this.agent.start();
+    await this.otaAgent.start();
     const boot = this.boot;
     if (this.firmware?.healthCheck === 'crash' && boot?.pending?.slot === boot?.booted) {
       // The firmware dies during its trial boot, before its health check can pass: the watchdog resets
@@ -210,7 +302,7 @@ export class SimulatedDevice {
     return {
       boots: this.boots,
       ...(boot === undefined ? {} : { boot }),
-      ...(this.agent === undefined ? {} : { agent: this.agent.status() }),
+      ...(this.otaAgent === undefined ? {} : { agent: this.otaAgent.status() }),
       ...(this.firmware === undefined ? {} : { firmware: this.firmware }),
     };
   }
@@ -228,6 +320,7 @@ export class SimulatedDevice {
 
   /** The status message this device would send now. */
   status(): StatusMessage {
+    if (this.edge !== undefined) return { ...this.edge.status(), firmwareVersion: this.firmwareVersion() };
     return {
       ts: Date.now(),
       firmwareVersion: this.firmwareVersion(),
@@ -238,34 +331,17 @@ export class SimulatedDevice {
   }
 
   async publishStatus(): Promise<void> {
-    await this.publish('status', this.status());
-  }
-
-  async publishTelemetry(dtSeconds: number): Promise<void> {
-    this.last = stepSensors(this.state, dtSeconds, this.random);
-    const { temperature, humidity, pressure, battery, rsrp } = this.last;
-    const message: TelemetryMessage = {
-      ts: Date.now(),
-      seq: this.seq++,
-      values: applyFirmwareTelemetry(
-        { temperature: round2(temperature), humidity, pressure, battery, rsrp },
-        this.firmware,
-      ),
-    };
-    await this.publish('telemetry', message);
-  }
-
-  private async publish(kind: 'status' | 'telemetry', body: unknown): Promise<void> {
-    if (this.client === undefined) throw new Error(`${this.thingName} is not started`);
-    await this.client.publishAsync(deviceTopic(kind, this.thingType, this.thingName), JSON.stringify(body), {
-      qos: 1,
-    });
+    await this.edge?.publishStatus();
   }
 
   private async powerOff(): Promise<void> {
     for (const timer of this.timers.splice(0)) clearInterval(timer);
-    await this.agent?.stop();
-    this.agent = undefined;
+    await this.otaAgent?.stop();
+    this.otaAgent = undefined;
+    await this.edge?.stop();
+    this.edge = undefined;
+    await this.modem?.stop();
+    this.modem = undefined;
     await this.client?.endAsync();
   }
 

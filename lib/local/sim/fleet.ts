@@ -1,3 +1,5 @@
+import { defaultModelDir, readModelSource } from '../../../edge/src/agent/model-files.ts';
+import { AnomalyDetector } from '../../../edge/src/ml/anomaly-detector.ts';
 import type { LocalPki } from '../pki.ts';
 import { SimulatedDevice, type SimulatedOtaOptions } from './device.ts';
 
@@ -12,6 +14,14 @@ export interface SimulatedFleetOptions {
   readonly telemetryEveryMs?: number;
   /** Gives every device an OTA agent (slots under `<ota.dataDir>/sim/<thing>/`); absent, devices never update. */
   readonly ota?: SimulatedOtaOptions;
+  /** Where the devices' edge agents keep their uplink queues and shadow copies (`<dataDir>/sim/<thing>/`). */
+  readonly dataDir?: string;
+  /** Runs the edge anomaly model (one onnxruntime session for the whole fleet). @default true */
+  readonly model?: boolean;
+  /** Gives each device an emulated modem behind the real AT driver. @default true */
+  readonly modem?: boolean;
+  /** Readings per uplink batch. @default 10 */
+  readonly batchSize?: number;
 }
 
 /** A running simulated fleet. */
@@ -28,6 +38,10 @@ export function simulatedDeviceName(n: number): string {
 /** Starts `count` simulated devices, each with its own certificate (issued on first start, then reused). */
 export async function startFleet(options: SimulatedFleetOptions): Promise<SimulatedFleet> {
   const devices: SimulatedDevice[] = [];
+  const detector =
+    options.count > 0 && options.model !== false
+      ? await AnomalyDetector.load(await readModelSource(defaultModelDir()))
+      : undefined;
   for (let n = 1; n <= options.count; n++) {
     const type = SIMULATED_TYPES[(n - 1) % SIMULATED_TYPES.length] ?? 'tracker';
     const credentials = await options.pki.deviceCredentials(simulatedDeviceName(n), type);
@@ -38,9 +52,19 @@ export async function startFleet(options: SimulatedFleetOptions): Promise<Simula
         ...(options.statusEveryMs === undefined ? {} : { statusEveryMs: options.statusEveryMs }),
         ...(options.telemetryEveryMs === undefined ? {} : { telemetryEveryMs: options.telemetryEveryMs }),
         ...(options.ota === undefined ? {} : { ota: options.ota }),
+        ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
+        ...(detector === undefined ? {} : { detector }),
+        ...(options.modem === undefined ? {} : { modem: options.modem }),
+        ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
       }),
     );
   }
   await Promise.all(devices.map((d) => d.start()));
-  return { devices, stop: async () => void (await Promise.all(devices.map((d) => d.stop()))) };
+  return {
+    devices,
+    stop: async () => {
+      await Promise.all(devices.map((d) => d.stop()));
+      await detector?.close();
+    },
+  };
 }
