@@ -1,17 +1,14 @@
 import type { ThresholdRange } from '../../../lib/protocol/device-config.ts';
 import type { Reading } from '../../../lib/protocol/messages.ts';
-import type { WindowScore } from '../ml/anomaly-detector.ts';
+import type { WindowScorer } from '../ml/batching-scorer.ts';
 import { WINDOW_LENGTH } from '../ml/features.ts';
 import type { Clock } from '../ota/ports.ts';
+
+export type { WindowScorer };
 
 /** The device's sensors: one sample of every metric it measures, in each sensor's resolution. */
 export interface SensorSource {
   read(): Record<string, number> | Promise<Record<string, number>>;
-}
-
-/** What the loop needs of the anomaly model: scores windows of readings (see `AnomalyDetector`). */
-export interface WindowScorer {
-  score(windows: readonly (readonly Reading[])[]): Promise<WindowScore[]>;
 }
 
 /** Where readings go: the uplink's batcher (which journals them before `add` resolves). */

@@ -3,8 +3,7 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import mqtt, { type MqttClient } from 'mqtt';
 import { EdgeAgent } from '../../../edge/src/agent/edge-agent.ts';
-import { modelReport } from '../../../edge/src/agent/model-files.ts';
-import type { AnomalyDetector } from '../../../edge/src/ml/anomaly-detector.ts';
+import type { WindowScorer } from '../../../edge/src/ml/batching-scorer.ts';
 import { ModemEmulator } from '../../../edge/src/modem/emulator.ts';
 import { createEmulatorLink } from '../../../edge/src/modem/emulator-transports.ts';
 import { ModemDriver } from '../../../edge/src/modem/modem-driver.ts';
@@ -16,6 +15,7 @@ import { MqttJobsTransport } from '../../../edge/src/ota/mqtt-jobs-transport.ts'
 import type { BootState, HealthResult, UpdateContext } from '../../../edge/src/ota/ports.ts';
 import { FileAgentStateStore } from '../../../edge/src/ota/state-store.ts';
 import { FileShadowCopyStore } from '../../../edge/src/shadow/copy-store.ts';
+import type { ModelReport } from '../../../edge/src/shadow/ports.ts';
 import { MqttDeviceTransport } from '../../../edge/src/transport/mqtt-transport.ts';
 import { Uplink } from '../../../edge/src/uplink/uplink.ts';
 import { DEFAULT_DEVICE_CONFIG } from '../../protocol/device-config.ts';
@@ -61,7 +61,7 @@ export interface SimulatedDeviceOptions {
   /** Where the edge agent keeps its uplink queue and shadow copy: `<dataDir>/sim/<thing>/`. @default the OTA data dir, else a temp dir */
   readonly dataDir?: string;
   /** The fleet's anomaly model (one session shared by every simulated device); without it readings carry no model score. */
-  readonly detector?: AnomalyDetector;
+  readonly model?: { readonly scorer: WindowScorer; readonly report: () => ModelReport };
   /** Readings per uplink batch. @default 10 */
   readonly batchSize?: number;
   /** Gives the device an emulated cellular modem behind the real driver. @default true */
@@ -180,7 +180,6 @@ export class SimulatedDevice {
       });
       this.modem.start().catch(() => {});
     }
-    const detector = this.options.detector;
     this.edge = new EdgeAgent({
       thingName: this.thingName,
       thingType: this.thingType,
@@ -192,9 +191,7 @@ export class SimulatedDevice {
       msPerSecond: telemetryEvery / SIM_SAMPLING_INTERVAL_S,
       statusEveryMs: statusEvery,
       shadowStore: new FileShadowCopyStore(join(directory, 'shadow.json')),
-      ...(detector === undefined
-        ? {}
-        : { model: { scorer: detector, report: () => modelReport(detector.info) } }),
+      ...(this.options.model === undefined ? {} : { model: this.options.model }),
       ...(this.modem === undefined ? {} : { modem: this.modem }),
       firmware: () => ({ version: this.firmwareVersion(), ...(this.boot ? { slot: this.boot.booted } : {}) }),
     });

@@ -1,5 +1,6 @@
-import { defaultModelDir, readModelSource } from '../../../edge/src/agent/model-files.ts';
+import { defaultModelDir, modelReport, readModelSource } from '../../../edge/src/agent/model-files.ts';
 import { AnomalyDetector } from '../../../edge/src/ml/anomaly-detector.ts';
+import { BatchingScorer } from '../../../edge/src/ml/batching-scorer.ts';
 import type { LocalPki } from '../pki.ts';
 import { SimulatedDevice, type SimulatedOtaOptions } from './device.ts';
 
@@ -42,6 +43,11 @@ export async function startFleet(options: SimulatedFleetOptions): Promise<Simula
     options.count > 0 && options.model !== false
       ? await AnomalyDetector.load(await readModelSource(defaultModelDir()))
       : undefined;
+  // Devices sampling in the same tick share one session.run.
+  const model =
+    detector === undefined
+      ? undefined
+      : { scorer: new BatchingScorer(detector), report: () => modelReport(detector.info) };
   for (let n = 1; n <= options.count; n++) {
     const type = SIMULATED_TYPES[(n - 1) % SIMULATED_TYPES.length] ?? 'tracker';
     const credentials = await options.pki.deviceCredentials(simulatedDeviceName(n), type);
@@ -53,7 +59,7 @@ export async function startFleet(options: SimulatedFleetOptions): Promise<Simula
         ...(options.telemetryEveryMs === undefined ? {} : { telemetryEveryMs: options.telemetryEveryMs }),
         ...(options.ota === undefined ? {} : { ota: options.ota }),
         ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
-        ...(detector === undefined ? {} : { detector }),
+        ...(model === undefined ? {} : { model }),
         ...(options.modem === undefined ? {} : { modem: options.modem }),
         ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
       }),
