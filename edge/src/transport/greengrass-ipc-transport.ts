@@ -85,10 +85,14 @@ export function ipcPayloadBytes(payload: IpcPayload | undefined): Uint8Array {
   return utf8.encode(JSON.stringify(payload));
 }
 
+/**
+ * An IPC failure in one line. The SDK throws `RpcError`s whose own message is generic; the nucleus'
+ * reason (UnauthorizedError, ServiceError, ...) is in `serviceError.message`, so both are kept.
+ */
 function describe(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  const service = (error as { serviceError?: { message?: string } } | undefined)?.serviceError?.message;
-  return service ?? String(error);
+  const base = error instanceof Error ? error.message : String(error);
+  const service = (error as { serviceError?: { message?: unknown } } | undefined)?.serviceError?.message;
+  return typeof service === 'string' && service !== base ? `${base}: ${service}` : base;
 }
 
 /**

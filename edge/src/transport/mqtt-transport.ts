@@ -70,11 +70,7 @@ export class MqttDeviceTransport implements DeviceTransport {
     // While down (or still resubscribing) the filter is made by onConnect before `connected`.
     if (!first || this.cell.value !== 'connected') return unsubscribe;
     try {
-      const granted = await this.client.subscribeAsync(filter, { qos: 1 });
-      if (granted.some((grant) => grant.qos === SUBACK_FAILURE)) {
-        this.table.remove(filter, entry);
-        throw new SubscriptionRefusedError(filter);
-      }
+      if ((await this.subscribeAll([filter])).length > 0) throw new SubscriptionRefusedError(filter);
     } catch (error) {
       if (error instanceof SubscriptionRefusedError || this.client.connected) {
         this.table.remove(filter, entry);
@@ -114,10 +110,10 @@ export class MqttDeviceTransport implements DeviceTransport {
       for (;;) {
         const pending = this.table.filters().filter((filter) => !made.has(filter));
         if (pending.length === 0) break;
-        const granted = await this.client.subscribeAsync(pending, { qos: 1 });
+        const refused = await this.subscribeAll(pending);
         for (const filter of pending) made.add(filter);
-        for (const grant of granted)
-          if (grant.qos === SUBACK_FAILURE) this.log('subscription-refused', { filter: grant.topic });
+        // Handlers stay: the policy may allow the filter again on a later connection.
+        for (const filter of refused) this.log('subscription-refused', { filter });
       }
     } catch (error) {
       // The link dropped while resubscribing; the next `connect` starts over.
@@ -125,6 +121,26 @@ export class MqttDeviceTransport implements DeviceTransport {
       return;
     }
     if (connection === this.connection && this.client.connected) this.cell.set('connected');
+  }
+
+  /**
+   * Subscribes to `filters` in one SUBSCRIBE at QoS 1.
+   *
+   * @returns the filters the broker refused (SUBACK return code 0x80, MQTT 3.1.1 §3.9.3)
+   * @throws whatever MQTT.js throws for anything but a refusal (the link dropped, ...)
+   */
+  private async subscribeAll(filters: readonly string[]): Promise<string[]> {
+    try {
+      const granted = await this.client.subscribeAsync([...filters], { qos: 1 });
+      return granted.filter((grant) => (grant.qos & SUBACK_FAILURE) !== 0).map((grant) => grant.topic);
+    } catch (error) {
+      // MQTT.js 5 rejects the whole SUBSCRIBE when any return code is a failure, with the SUBACK
+      // attached; its return codes are in the order of the filters sent.
+      const packet = (error as { packet?: { cmd?: unknown; granted?: unknown } }).packet;
+      const granted = packet?.cmd === 'suback' && Array.isArray(packet.granted) ? packet.granted : undefined;
+      if (granted === undefined || granted.length !== filters.length) throw error;
+      return filters.filter((_filter, index) => (Number(granted[index]) & SUBACK_FAILURE) !== 0);
+    }
   }
 }
 
