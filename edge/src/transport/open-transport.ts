@@ -54,7 +54,8 @@ export class TransportConfigError extends Error {
  * @throws TransportConfigError naming each missing or malformed variable
  */
 export function readTransportSettings(env: Readonly<Record<string, string | undefined>>): TransportSettings {
-  const mode = env[TRANSPORT_ENV.mode] ?? (env[TRANSPORT_ENV.greengrassSocket] ? 'greengrass' : 'mqtt');
+  // An empty variable counts as unset, as a shell's `FLEETKIT_TRANSPORT=` means.
+  const mode = env[TRANSPORT_ENV.mode] || (env[TRANSPORT_ENV.greengrassSocket] ? 'greengrass' : 'mqtt');
   const input =
     mode === 'greengrass'
       ? { mode, thingName: env[TRANSPORT_ENV.greengrassThingName] ?? env[TRANSPORT_ENV.thingName] }
@@ -89,7 +90,13 @@ export interface OpenTransportDependencies {
   readonly importer?: ModuleImporter;
 }
 
-/** Opens the transport the settings name: Greengrass IPC, or MQTT over mutual TLS. */
+/**
+ * Opens the transport the settings name: Greengrass IPC, or MQTT over mutual TLS. Returns at once
+ * with the transport `connecting`; it turns `connected` on its own and reconnects by itself.
+ *
+ * @throws TransportConfigError when a certificate, key or CA file cannot be read
+ * @throws GreengrassSdkMissingError in Greengrass mode without `aws-iot-device-sdk-v2`
+ */
 export async function openTransport(
   settings: TransportSettings,
   dependencies: OpenTransportDependencies,
@@ -102,15 +109,29 @@ export async function openTransport(
       ...(dependencies.log === undefined ? {} : { log: dependencies.log }),
     });
   }
-  const [certPem, keyPem, caPem] = await Promise.all(
-    [settings.certFile, settings.keyFile, settings.caFile].map((path) => readFile(path, 'utf8')),
-  );
+  const [certPem, keyPem, caPem] = await Promise.all([
+    readPem(settings.certFile, TRANSPORT_ENV.certFile),
+    readPem(settings.keyFile, TRANSPORT_ENV.keyFile),
+    readPem(settings.caFile, TRANSPORT_ENV.caFile),
+  ]);
   return connectMqttTransport({
     url: settings.url,
     thingName: settings.thingName,
-    certPem: certPem as string,
-    keyPem: keyPem as string,
-    caPem: caPem as string,
+    certPem,
+    keyPem,
+    caPem,
     ...(dependencies.log === undefined ? {} : { log: dependencies.log }),
   });
+}
+
+/** Reads one PEM file named by an environment variable, saying which one when it cannot. */
+async function readPem(path: string, variable: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    throw new TransportConfigError(
+      `cannot open the mqtt transport: ${variable}: cannot read ${path} (${error instanceof Error ? error.message : String(error)})`,
+      { cause: error },
+    );
+  }
 }
