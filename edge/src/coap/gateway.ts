@@ -1,0 +1,539 @@
+import type { AddressInfo } from 'node:net';
+import {
+  createServer,
+  type IncomingMessage,
+  ObserveWriteStream,
+  type OutgoingMessage,
+  type Server,
+} from 'coap';
+import {
+  CONTENT_FORMAT_CBOR,
+  CONTENT_FORMAT_LINK_FORMAT,
+  encodeCborPayload,
+  type GatewayCommand,
+  parseGatewayCommand,
+  parseSensorReadings,
+  sensorId as sensorIdSchema,
+} from '../../../lib/protocol/coap.ts';
+import { PayloadDecodeError, SchemaValidationError } from '../../../lib/protocol/errors.ts';
+import type { Reading } from '../../../lib/protocol/messages.ts';
+import { UplinkReadingError } from '../uplink/batcher.ts';
+import {
+  COAP_REJECTION_REASONS,
+  type CoapRejectionReason,
+  CoapRequestError,
+  CommandRejectedError,
+} from './errors.ts';
+import { ObserverRegistry } from './observers.ts';
+import { findFutureReadings, SensorTable, toDeviceReading } from './sensors.ts';
+
+/** Where readings came from, handed to the sink beside them. */
+export interface CoapReadingSource {
+  readonly sensorId: string;
+}
+
+/** What a command handler may answer; sent back CBOR-encoded with 2.04 Changed when present. */
+export type CoapCommandResult = Readonly<Record<string, unknown>> | undefined;
+
+export interface CoapGatewayOptions {
+  /** UDP port; 0 picks a free one. @default 5683 (RFC 7252 §6.1) */
+  readonly port?: number;
+  /** Address to bind. @default '0.0.0.0' (node-coap's default, every IPv4 interface) */
+  readonly host?: string;
+  /**
+   * Takes a sensor request's readings, already mapped to device readings (metrics named
+   * `<sensorId>_<metric>`), all of them or none. Reject with `UplinkReadingError` when they are
+   * invalid (answered 4.00), with anything else when they cannot be taken now (answered 5.03 with
+   * Max-Age). The gateway records the readings only once this resolves.
+   */
+  readonly sink: (readings: readonly Reading[], source: CoapReadingSource) => Promise<void>;
+  /** The device's own latest reading, served on `GET /readings`; `undefined` before the first. */
+  readonly latest: () => Reading | undefined;
+  /** Acts on a validated command. Throw {@link CommandRejectedError} to refuse it (4.03). */
+  readonly onCommand: (command: GatewayCommand) => Promise<CoapCommandResult>;
+  /** @default Date.now */
+  readonly clock?: { now(): number };
+  readonly log?: (event: string, detail: Record<string, unknown>) => void;
+  /** Largest request payload, in bytes, after any block-wise reassembly. @default 4096 */
+  readonly maxPayloadBytes?: number;
+  /** Most sensors tracked at once; a new one beyond it is refused with 4.03. @default 32 */
+  readonly maxSensors?: number;
+  /** Readings kept per sensor for GET. @default 16 */
+  readonly historyPerSensor?: number;
+  /** Most concurrent observations across resources; beyond it a GET is answered once. @default 32 */
+  readonly maxObservers?: number;
+  /** How far ahead of the device's clock a sensor's `ts` may be. @default 600000 (10 min) */
+  readonly maxClockSkewMs?: number;
+  /** Max-Age, in seconds, of a 5.03 when the sink cannot take readings. @default 5 */
+  readonly retryAfterSeconds?: number;
+}
+
+/** Counters of what the gateway accepted and refused. */
+export interface CoapGatewayMetrics {
+  readonly requests: number;
+  readonly acceptedReadings: number;
+  readonly acceptedCommands: number;
+  readonly rejected: Readonly<Record<CoapRejectionReason, number>>;
+  readonly sensors: number;
+  readonly observers: number;
+}
+
+/** A CoAP request reduced to what the gateway routes on; see {@link CoapGateway.handle}. */
+export interface CoapRequestInfo {
+  /** `GET`, `POST`, `PUT`, `DELETE`, `FETCH`, `PATCH`, `iPATCH`. */
+  readonly method: string;
+  /** Uri-Path segments (`['sensors', 'th1', 'readings']`). */
+  readonly path: readonly string[];
+  /** Content-Format: its number, or the name node-coap gives a registered one (`application/cbor`). */
+  readonly contentFormat?: number | string;
+  /** Accept, in the same form. */
+  readonly accept?: number | string;
+  readonly payload: Uint8Array;
+}
+
+/** A response, before it is put on the wire. */
+export interface CoapReply {
+  /** Response code, `class.detail` (`2.05`). */
+  readonly code: string;
+  readonly contentFormat?: number;
+  readonly payload?: Uint8Array;
+  readonly maxAge?: number;
+  readonly size1?: number;
+  readonly locationPath?: readonly string[];
+  /** The resource's name in the observer registry when it may be observed (RFC 7641). */
+  readonly observable?: string;
+}
+
+const READINGS_RESOURCE = 'readings';
+const sensorResource = (id: string): string => `sensors/${id}/readings`;
+
+/** RFC 6690 links of the resources, for `GET /.well-known/core`. */
+const LINKS = [
+  `</readings>;rt="fleetkit.reading";ct=${CONTENT_FORMAT_CBOR};obs`,
+  `</sensors>;rt="fleetkit.sensors";ct=${CONTENT_FORMAT_CBOR}`,
+  `</commands>;rt="fleetkit.command";ct=${CONTENT_FORMAT_CBOR}`,
+].join(',');
+
+const utf8 = new TextEncoder();
+
+/**
+ * The edge agent's CoAP gateway (RFC 7252) for constrained sensors on the device's local network.
+ *
+ * | resource | methods |
+ * |---|---|
+ * | `/.well-known/core` | GET: the resources, RFC 6690 link format (40) |
+ * | `/readings` | GET (observable): the device's latest reading, CBOR |
+ * | `/sensors` | GET: the sensors heard from, CBOR |
+ * | `/sensors/{id}` | DELETE: forget a sensor (2.02) |
+ * | `/sensors/{id}/readings` | POST one reading or `{ readings: [...] }` (2.01 for a new sensor, else 2.04); GET (observable) its last readings |
+ * | `/commands` | POST a command (2.04, with the handler's result) |
+ *
+ * Payloads are CBOR (Content-Format 60). A refused request is answered with a 4.xx/5.xx code and a
+ * UTF-8 diagnostic naming the field or limit (RFC 7252 §5.5.2), counted by reason, and changes
+ * nothing. Readings requests go through one at a time, so limits hold and a sensor's readings keep
+ * their order. Duplicate confirmable requests (retransmissions) are answered from node-coap's
+ * message cache without reaching the gateway again (RFC 7252 §4.5).
+ */
+export class CoapGateway {
+  private readonly clock: { now(): number };
+  private readonly log: (event: string, detail: Record<string, unknown>) => void;
+  private readonly maxPayloadBytes: number;
+  private readonly maxClockSkewMs: number;
+  private readonly retryAfterSeconds: number;
+  private readonly sensors: SensorTable;
+  private readonly observers: ObserverRegistry;
+  private readonly counters = {
+    requests: 0,
+    acceptedReadings: 0,
+    acceptedCommands: 0,
+    rejected: Object.fromEntries(COAP_REJECTION_REASONS.map((r) => [r, 0])) as Record<
+      CoapRejectionReason,
+      number
+    >,
+  };
+  private server: Server | undefined;
+  private ingestTail: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly options: CoapGatewayOptions) {
+    this.clock = options.clock ?? { now: () => Date.now() };
+    this.log = options.log ?? (() => {});
+    this.maxPayloadBytes = positiveInteger('maxPayloadBytes', options.maxPayloadBytes ?? 4096);
+    this.maxClockSkewMs = positiveInteger('maxClockSkewMs', options.maxClockSkewMs ?? 600_000);
+    this.retryAfterSeconds = positiveInteger('retryAfterSeconds', options.retryAfterSeconds ?? 5);
+    this.sensors = new SensorTable({
+      maxSensors: options.maxSensors ?? 32,
+      historyPerSensor: options.historyPerSensor ?? 16,
+    });
+    this.observers = new ObserverRegistry(positiveInteger('maxObservers', options.maxObservers ?? 32));
+  }
+
+  /** Binds the UDP socket and serves. @returns the bound port (useful with `port: 0`) */
+  async start(): Promise<{ port: number }> {
+    if (this.server !== undefined) throw new Error('CoAP gateway already started');
+    const server = createServer({ type: 'udp4' });
+    server.on('request', (req: IncomingMessage, res: OutgoingMessage | ObserveWriteStream) => {
+      void this.serve(req, res);
+    });
+    server.on('error', (error: Error) => this.log('coap.server-error', { error: error.message }));
+    await new Promise<void>((resolve, reject) => {
+      server.listen(this.options.port ?? 5683, this.options.host ?? '0.0.0.0', (error?: Error) =>
+        error ? reject(error) : resolve(),
+      );
+    });
+    this.server = server;
+    const port = (server._sock as { address(): AddressInfo }).address().port;
+    this.log('coap.started', { port });
+    return { port };
+  }
+
+  /** Ends every observation and closes the socket; the port is free once this resolves. */
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (server === undefined) return;
+    this.server = undefined;
+    this.observers.endAll();
+    const socket = server._sock as { once(event: 'close', listener: () => void): void } | null;
+    const closed = new Promise<void>((resolve) => (socket ? socket.once('close', resolve) : resolve()));
+    server.close();
+    await closed;
+    this.log('coap.stopped', {});
+  }
+
+  metrics(): CoapGatewayMetrics {
+    return {
+      requests: this.counters.requests,
+      acceptedReadings: this.counters.acceptedReadings,
+      acceptedCommands: this.counters.acceptedCommands,
+      rejected: { ...this.counters.rejected },
+      sensors: this.sensors.size,
+      observers: this.observers.size,
+    };
+  }
+
+  /**
+   * Tells observers of `/readings` that the device's latest reading changed; call it after each of
+   * the device's own samples.
+   */
+  notifyLatestChanged(): void {
+    this.notify(READINGS_RESOURCE);
+  }
+
+  /**
+   * Answers one request, transport aside: routing, validation, the sink and the command handler.
+   * Never throws; a refusal is a 4.xx/5.xx reply with a diagnostic, counted by reason.
+   */
+  async handle(request: CoapRequestInfo): Promise<CoapReply> {
+    this.counters.requests++;
+    try {
+      return await this.route(request);
+    } catch (error) {
+      const refusal =
+        error instanceof CoapRequestError
+          ? error
+          : new CoapRequestError('5.00', 'internal', `internal error: ${(error as Error).message}`);
+      this.counters.rejected[refusal.reason]++;
+      this.log('coap.rejected', {
+        method: request.method,
+        path: `/${request.path.join('/')}`,
+        code: refusal.code,
+        reason: refusal.reason,
+        diagnostic: refusal.message,
+      });
+      return {
+        code: refusal.code,
+        payload: utf8.encode(refusal.message),
+        ...(refusal.options.maxAge === undefined ? {} : { maxAge: refusal.options.maxAge }),
+        ...(refusal.options.size1 === undefined ? {} : { size1: refusal.options.size1 }),
+      };
+    }
+  }
+
+  private async route(request: CoapRequestInfo): Promise<CoapReply> {
+    const [first, second, third, ...rest] = request.path;
+    if (first === '.well-known' && second === 'core' && third === undefined) {
+      allow(request, ['GET']);
+      accepts(request, CONTENT_FORMAT_LINK_FORMAT, 'application/link-format');
+      return { code: '2.05', contentFormat: CONTENT_FORMAT_LINK_FORMAT, payload: utf8.encode(LINKS) };
+    }
+    if (first === 'readings' && second === undefined) {
+      allow(request, ['GET']);
+      accepts(request, CONTENT_FORMAT_CBOR, 'application/cbor');
+      return { ...this.representLatest(), observable: READINGS_RESOURCE };
+    }
+    if (first === 'commands' && second === undefined) {
+      allow(request, ['POST']);
+      return this.command(request);
+    }
+    if (first === 'sensors' && second === undefined) {
+      allow(request, ['GET']);
+      accepts(request, CONTENT_FORMAT_CBOR, 'application/cbor');
+      return {
+        code: '2.05',
+        contentFormat: CONTENT_FORMAT_CBOR,
+        payload: cbor({ sensors: this.sensors.summaries() }),
+      };
+    }
+    if (first === 'sensors' && second !== undefined && third === undefined) {
+      allow(request, ['DELETE']);
+      const id = validSensorId(second);
+      if (!this.sensors.remove(id)) throw notFound(`no sensor '${id}'`);
+      this.observers.endAll(sensorResource(id));
+      this.log('coap.sensor-removed', { sensorId: id });
+      return { code: '2.02' };
+    }
+    if (first === 'sensors' && second !== undefined && third === 'readings' && rest.length === 0) {
+      allow(request, ['GET', 'POST']);
+      const id = validSensorId(second);
+      if (request.method === 'POST') return this.serialized(() => this.ingest(id, request));
+      accepts(request, CONTENT_FORMAT_CBOR, 'application/cbor');
+      return { ...this.representSensor(id), observable: sensorResource(id) };
+    }
+    throw notFound(`no resource at /${request.path.join('/')}`);
+  }
+
+  /** The `POST /sensors/{id}/readings` path: validate all, forward all, then record. */
+  private async ingest(id: string, request: CoapRequestInfo): Promise<CoapReply> {
+    const readings = this.decode(request, parseSensorReadings);
+    const now = this.clock.now();
+    const future = findFutureReadings(readings, now, this.maxClockSkewMs);
+    if (future.length > 0) throw invalid(new SchemaValidationError('sensor readings', future));
+    if (!this.sensors.canAdmit(id))
+      throw new CoapRequestError(
+        '4.03',
+        'sensor-limit',
+        `sensor limit reached: the gateway tracks ${this.sensors.size} sensors; DELETE /sensors/{id} to free one`,
+      );
+    const deviceReadings = readings.map((r) => toDeviceReading(id, r, now));
+    try {
+      await this.options.sink(deviceReadings, { sensorId: id });
+    } catch (error) {
+      if (error instanceof UplinkReadingError)
+        throw new CoapRequestError('4.00', 'sink-refused', `refused by the uplink: ${error.message}`);
+      throw new CoapRequestError(
+        '5.03',
+        'sink-unavailable',
+        `uplink unavailable: ${(error as Error).message}`,
+        {
+          maxAge: this.retryAfterSeconds,
+        },
+      );
+    }
+    const isNew = this.sensors.record(id, readings, now);
+    this.counters.acceptedReadings += readings.length;
+    this.log('coap.readings', { sensorId: id, count: readings.length, isNew });
+    this.notify(sensorResource(id));
+    // RFC 7252 §5.8.2: 2.01 Created when the POST created a resource (here, the sensor's), else 2.04.
+    return isNew ? { code: '2.01', locationPath: ['sensors', id] } : { code: '2.04' };
+  }
+
+  private async command(request: CoapRequestInfo): Promise<CoapReply> {
+    const command = this.decode(request, parseGatewayCommand);
+    let result: CoapCommandResult;
+    try {
+      result = await this.options.onCommand(command);
+    } catch (error) {
+      if (error instanceof CommandRejectedError)
+        throw new CoapRequestError(
+          '4.03',
+          'command-rejected',
+          `command ${command.name} refused: ${error.message}`,
+        );
+      throw new CoapRequestError(
+        '5.00',
+        'command-failed',
+        `command ${command.name} failed: ${(error as Error).message}`,
+      );
+    }
+    this.counters.acceptedCommands++;
+    this.log('coap.command', { name: command.name });
+    return result === undefined
+      ? { code: '2.04' }
+      : { code: '2.04', contentFormat: CONTENT_FORMAT_CBOR, payload: cbor(result) };
+  }
+
+  /** Size, Content-Format, CBOR and schema checks of a request body, in that order. */
+  private decode<T>(request: CoapRequestInfo, parse: (bytes: Uint8Array) => T): T {
+    if (request.payload.length > this.maxPayloadBytes)
+      throw new CoapRequestError(
+        '4.13',
+        'too-large',
+        `payload of ${request.payload.length} bytes exceeds the limit of ${this.maxPayloadBytes}`,
+        { size1: this.maxPayloadBytes },
+      );
+    if (!isFormat(request.contentFormat, CONTENT_FORMAT_CBOR, 'application/cbor'))
+      throw new CoapRequestError(
+        '4.15',
+        'unsupported-content-format',
+        `Content-Format must be application/cbor (${CONTENT_FORMAT_CBOR}), got ${describeFormat(request.contentFormat)}`,
+      );
+    try {
+      return parse(request.payload);
+    } catch (error) {
+      if (error instanceof PayloadDecodeError) throw new CoapRequestError('4.00', 'bad-cbor', error.message);
+      if (error instanceof SchemaValidationError) throw invalid(error);
+      throw error;
+    }
+  }
+
+  private representLatest(): CoapReply {
+    const latest = this.options.latest();
+    if (latest === undefined)
+      throw new CoapRequestError('4.04', 'not-found', 'the device has no reading yet');
+    return { code: '2.05', contentFormat: CONTENT_FORMAT_CBOR, payload: cbor(latest) };
+  }
+
+  private representSensor(id: string): CoapReply {
+    const history = this.sensors.history(id);
+    if (history === undefined) throw new CoapRequestError('4.04', 'not-found', `no sensor '${id}'`);
+    return {
+      code: '2.05',
+      contentFormat: CONTENT_FORMAT_CBOR,
+      payload: cbor({ sensorId: id, readings: history }),
+    };
+  }
+
+  /** Runs readings requests one at a time: the sensor limit is checked and used in one step. */
+  private serialized<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.ingestTail.then(task, task);
+    this.ingestTail = run.catch(() => {});
+    return run;
+  }
+
+  /** Sends each observer of `resource` its new representation (RFC 7641 §4.2). */
+  private notify(resource: string): void {
+    const streams = this.observers.of(resource);
+    if (streams.length === 0) return;
+    let reply: CoapReply;
+    try {
+      reply =
+        resource === READINGS_RESOURCE ? this.representLatest() : this.representSensor(sensorIdOf(resource));
+    } catch {
+      return;
+    }
+    for (const stream of streams) stream.write(Buffer.from(reply.payload ?? new Uint8Array()));
+  }
+
+  private async serve(req: IncomingMessage, res: OutgoingMessage | ObserveWriteStream): Promise<void> {
+    const request = toRequestInfo(req);
+    const observe = req.headers.Observe;
+    const observeKey = `${req.rsinfo.address}:${req.rsinfo.port}/${req._packet.token?.toString('hex') ?? ''}`;
+    // RFC 7641 §3.6: a GET with Observe: 1 deregisters, and is otherwise answered as a plain GET.
+    if (observe === 1) this.observers.remove(observeKey);
+    const reply = await this.handle(request);
+    try {
+      if (
+        res instanceof ObserveWriteStream &&
+        reply.observable !== undefined &&
+        reply.code === '2.05' &&
+        this.server !== undefined &&
+        this.observers.add(reply.observable, { key: observeKey, stream: res })
+      ) {
+        res.statusCode = reply.code;
+        if (reply.contentFormat !== undefined) res.setOption('Content-Format', reply.contentFormat);
+        // Each write is one notification carrying an increasing Observe sequence number.
+        res.write(Buffer.from(reply.payload ?? new Uint8Array()));
+        return;
+      }
+      sendOnce(res, reply);
+    } catch (error) {
+      this.log('coap.send-failed', { error: (error as Error).message });
+    }
+  }
+}
+
+/** Sends `reply` as the one response to a request. */
+function sendOnce(res: OutgoingMessage | ObserveWriteStream, reply: CoapReply): void {
+  if (reply.contentFormat !== undefined) res.setOption('Content-Format', reply.contentFormat);
+  if (reply.maxAge !== undefined) res.setOption('Max-Age', reply.maxAge);
+  if (reply.size1 !== undefined) res.setOption('Size1', reply.size1);
+  if (reply.locationPath !== undefined)
+    res.setOption(
+      'Location-Path',
+      reply.locationPath.map((segment) => Buffer.from(segment)),
+    );
+  const payload = reply.payload === undefined ? undefined : Buffer.from(reply.payload);
+  if (res instanceof ObserveWriteStream) {
+    // A GET with Observe: 0 that does not become an observation (an error, a resource that cannot be
+    // observed, no room) is answered once without an Observe option (RFC 7641 §4.1). node-coap's
+    // observe stream adds one on every write, so the single response goes out through `_doSend`.
+    res.statusCode = reply.code;
+    res._doSend(payload);
+    return;
+  }
+  res.code = reply.code;
+  res.end(payload);
+}
+
+function toRequestInfo(req: IncomingMessage): CoapRequestInfo {
+  const path = (req.url.split('?')[0] ?? '').split('/').filter((segment) => segment.length > 0);
+  const contentFormat = req.headers['Content-Format'];
+  const accept = req.headers.Accept;
+  return {
+    method: req.method,
+    path,
+    ...(typeof contentFormat === 'string' || typeof contentFormat === 'number' ? { contentFormat } : {}),
+    ...(typeof accept === 'string' || typeof accept === 'number' ? { accept } : {}),
+    payload: new Uint8Array(req.payload.buffer, req.payload.byteOffset, req.payload.byteLength),
+  };
+}
+
+function isFormat(value: number | string | undefined, code: number, name: string): boolean {
+  return value === code || value === name;
+}
+
+function describeFormat(value: number | string | undefined): string {
+  return value === undefined ? 'none' : String(value);
+}
+
+function allow(request: CoapRequestInfo, methods: readonly string[]): void {
+  if (!methods.includes(request.method))
+    throw new CoapRequestError(
+      '4.05',
+      'method-not-allowed',
+      `${request.method} not allowed on /${request.path.join('/')}; allowed: ${methods.join(', ')}`,
+      { allow: methods },
+    );
+}
+
+/** RFC 7252 §5.10.4: an Accept the resource cannot satisfy is answered 4.06 Not Acceptable. */
+function accepts(request: CoapRequestInfo, code: number, name: string): void {
+  if (request.accept !== undefined && !isFormat(request.accept, code, name))
+    throw new CoapRequestError(
+      '4.06',
+      'not-acceptable',
+      `this resource is served as ${name} (${code}); Accept asked for ${describeFormat(request.accept)}`,
+    );
+}
+
+function validSensorId(raw: string): string {
+  const result = sensorIdSchema.safeParse(raw);
+  if (!result.success)
+    throw new CoapRequestError(
+      '4.00',
+      'bad-request',
+      `sensor id '${raw}' ${result.error.issues[0]?.message ?? ''}`,
+    );
+  return result.data;
+}
+
+function sensorIdOf(resource: string): string {
+  return resource.split('/')[1] ?? '';
+}
+
+function notFound(diagnostic: string): CoapRequestError {
+  return new CoapRequestError('4.04', 'not-found', diagnostic);
+}
+
+function invalid(error: SchemaValidationError): CoapRequestError {
+  return new CoapRequestError('4.00', 'invalid-payload', error.message);
+}
+
+function cbor(value: unknown): Uint8Array {
+  return encodeCborPayload(value);
+}
+
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1)
+    throw new RangeError(`${name} must be a positive integer, got ${value}`);
+  return value;
+}

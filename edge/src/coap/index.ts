@@ -1,0 +1,4 @@
+export * from './errors.ts';
+export * from './gateway.ts';
+export * from './observers.ts';
+export * from './sensors.ts';
