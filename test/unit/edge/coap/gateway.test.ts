@@ -2,6 +2,7 @@ import { createSocket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CommandRejectedError } from '../../../../edge/src/coap/errors.ts';
 import { UplinkReadingError } from '../../../../edge/src/uplink/batcher.ts';
+import { encodeCborPayload } from '../../../../lib/protocol/coap.ts';
 import { cborOf, diagnosticOf, Harness, nextNotifications, T0 } from './support.ts';
 
 const harnesses: Harness[] = [];
@@ -554,3 +555,94 @@ describe('CoapGateway lifecycle', () => {
     await expect(second).rejects.toThrow('already started');
   });
 });
+
+/**
+ * A confirmable POST of a CBOR reading to /sensors/th1/readings, encoded by hand from RFC 7252 §3:
+ * header (Ver 1, CON, TKL 0), code 0.02, the message id, Uri-Path options (11), Content-Format (12).
+ */
+function rawConfirmablePost(messageId: number, cborBody: Uint8Array): Buffer {
+  const path = ['sensors', 'th1', 'readings'].map((s) => Buffer.from(s));
+  const [sensors, th1, readings] = path as [Buffer, Buffer, Buffer];
+  return Buffer.concat([
+    Buffer.from([0x40, 0x02, messageId >> 8, messageId & 0xff]),
+    Buffer.from([0xb0 | sensors.length]),
+    sensors,
+    Buffer.from([0x00 | th1.length]),
+    th1,
+    Buffer.from([0x00 | readings.length]),
+    readings,
+    Buffer.from([0x11, 60, 0xff]),
+    Buffer.from(cborBody),
+  ]);
+}
+
+describe('CoAP message layer', () => {
+  it('answers a retransmitted confirmable POST from its cache, forwarding the readings once (RFC 7252 §4.5)', async () => {
+    // Prepare
+    const h = await startHarness();
+    const socket = createSocket('udp4');
+    const replies: Buffer[] = [];
+    const twoReplies = new Promise<void>((resolve) =>
+      socket.on('message', (message) => {
+        replies.push(message);
+        if (replies.length === 2) resolve();
+      }),
+    );
+    const datagram = rawConfirmablePost(0x1234, encodeCborPayload({ values: { temp: 21 } }));
+
+    // Act
+    await new Promise<void>((resolve) => socket.send(datagram, h.port, '127.0.0.1', () => resolve()));
+    await until(() => replies.length === 1);
+    await new Promise<void>((resolve) => socket.send(datagram, h.port, '127.0.0.1', () => resolve()));
+    await twoReplies;
+    socket.close();
+
+    // Assess
+    for (const reply of replies) {
+      expect(reply[0]).toBe(0x60); // Ver 1, ACK, TKL 0: the response rides on the acknowledgement
+      expect(reply[1]).toBe(0x41); // 2.01 Created
+      expect(reply.readUInt16BE(2)).toBe(0x1234);
+    }
+    expect(h.sunk).toHaveLength(1);
+  });
+
+  it('answers after a slow sink with a separate response (RFC 7252 §5.2.2)', async () => {
+    // Prepare
+    const h = await startHarness({
+      sink: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      },
+    });
+
+    // Act
+    const result = await h.send({
+      method: 'POST',
+      pathname: '/sensors/th1/readings',
+      body: { values: { temp: 1 } },
+    });
+
+    // Assess
+    expect(result.code).toBe('2.01');
+  });
+
+  it('takes one of two new sensors racing for the last place, never both', async () => {
+    // Prepare
+    const h = await startHarness({ maxSensors: 1 });
+
+    // Act
+    const results = await Promise.all(
+      ['a1', 'b2'].map((id) =>
+        h.send({ method: 'POST', pathname: `/sensors/${id}/readings`, body: { values: { x: 1 } } }),
+      ),
+    );
+
+    // Assess
+    expect(results.map((r) => r.code).sort()).toEqual(['2.01', '4.03']);
+    expect(h.sunk).toHaveLength(1);
+    expect(h.gateway.metrics().sensors).toBe(1);
+  });
+});
+
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
+}
