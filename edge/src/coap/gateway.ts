@@ -414,13 +414,12 @@ export class CoapGateway {
   }
 
   private async serve(req: IncomingMessage, res: OutgoingMessage | ObserveWriteStream): Promise<void> {
-    const request = toRequestInfo(req);
-    const observe = req.headers.Observe;
-    const observeKey = `${req.rsinfo.address}:${req.rsinfo.port}/${req._packet.token?.toString('hex') ?? ''}`;
-    // RFC 7641 §3.6: a GET with Observe: 1 deregisters, and is otherwise answered as a plain GET.
-    if (observe === 1) this.observers.remove(observeKey);
-    const reply = await this.handle(request);
     try {
+      const request = toRequestInfo(req);
+      const observeKey = `${req.rsinfo.address}:${req.rsinfo.port}/${req._packet.token?.toString('hex') ?? ''}`;
+      // RFC 7641 §3.6: a GET with Observe: 1 deregisters, and is otherwise answered as a plain GET.
+      if (req.headers.Observe === 1) this.observers.remove(observeKey);
+      const reply = await this.handle(request);
       if (
         res instanceof ObserveWriteStream &&
         reply.observable !== undefined &&
@@ -436,6 +435,7 @@ export class CoapGateway {
       }
       sendOnce(res, reply);
     } catch (error) {
+      // Only a fault of node-coap or of the socket lands here: the request is lost, the gateway serves on.
       this.log('coap.send-failed', { error: (error as Error).message });
     }
   }
@@ -473,7 +473,10 @@ function toRequestInfo(req: IncomingMessage): CoapRequestInfo {
     path,
     ...(typeof contentFormat === 'string' || typeof contentFormat === 'number' ? { contentFormat } : {}),
     ...(typeof accept === 'string' || typeof accept === 'number' ? { accept } : {}),
-    payload: new Uint8Array(req.payload.buffer, req.payload.byteOffset, req.payload.byteLength),
+    payload:
+      req.payload === undefined || req.payload === null
+        ? new Uint8Array()
+        : new Uint8Array(req.payload.buffer, req.payload.byteOffset, req.payload.byteLength),
   };
 }
 

@@ -422,6 +422,25 @@ describe('CoAP rejections', () => {
     expect(h.gateway.metrics().rejected[reason as 'command-failed']).toBe(1);
   });
 
+  it('answers 5.00 with the reason when a provider of the gateway throws, and serves on', async () => {
+    // Prepare
+    const h = await startHarness({
+      latest: () => {
+        throw new Error('reading store closed');
+      },
+    });
+
+    // Act
+    const failed = await h.send({ pathname: '/readings' });
+    const next = await h.send({ pathname: '/sensors' });
+
+    // Assess
+    expect(failed.code).toBe('5.00');
+    expect(diagnosticOf(failed)).toBe('internal error: reading store closed');
+    expect(h.gateway.metrics().rejected.internal).toBe(1);
+    expect(next.code).toBe('2.05');
+  });
+
   it('keeps serving after every kind of bad input, including datagrams that are not CoAP', async () => {
     // Prepare
     const h = await startHarness();
