@@ -109,29 +109,27 @@ export async function openTransport(
       ...(dependencies.log === undefined ? {} : { log: dependencies.log }),
     });
   }
-  const [certPem, keyPem, caPem] = await Promise.all([
-    readPem(settings.certFile, TRANSPORT_ENV.certFile),
-    readPem(settings.keyFile, TRANSPORT_ENV.keyFile),
-    readPem(settings.caFile, TRANSPORT_ENV.caFile),
-  ]);
+  const files = [
+    [TRANSPORT_ENV.certFile, settings.certFile],
+    [TRANSPORT_ENV.keyFile, settings.keyFile],
+    [TRANSPORT_ENV.caFile, settings.caFile],
+  ] as const;
+  const read = await Promise.allSettled(files.map(([, path]) => readFile(path, 'utf8')));
+  const problems = read.flatMap((result, index) => {
+    if (result.status === 'fulfilled') return [];
+    const [variable, path] = files[index] as (typeof files)[number];
+    const detail = result.reason instanceof Error ? result.reason.message : String(result.reason);
+    return [`${variable}: cannot read ${path} (${detail})`];
+  });
+  if (problems.length > 0)
+    throw new TransportConfigError(`cannot open the mqtt transport: ${problems.join('; ')}`);
+  const [certPem, keyPem, caPem] = read.map((result) => (result.status === 'fulfilled' ? result.value : ''));
   return connectMqttTransport({
     url: settings.url,
     thingName: settings.thingName,
-    certPem,
-    keyPem,
-    caPem,
+    certPem: certPem as string,
+    keyPem: keyPem as string,
+    caPem: caPem as string,
     ...(dependencies.log === undefined ? {} : { log: dependencies.log }),
   });
-}
-
-/** Reads one PEM file named by an environment variable, saying which one when it cannot. */
-async function readPem(path: string, variable: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (error) {
-    throw new TransportConfigError(
-      `cannot open the mqtt transport: ${variable}: cannot read ${path} (${error instanceof Error ? error.message : String(error)})`,
-      { cause: error },
-    );
-  }
 }

@@ -141,7 +141,7 @@ describe('opening the transport', () => {
     expect(transport).toBeInstanceOf(MqttDeviceTransport);
   });
 
-  it('says which file it cannot read', async () => {
+  it('names every certificate, key or CA file it cannot read', async () => {
     // Prepare
     const settings = readTransportSettings({ ...MQTT_ENV, FLEETKIT_CERT_FILE: join(dataDir, 'missing.pem') });
 
@@ -150,7 +150,9 @@ describe('opening the transport', () => {
 
     // Assess
     await expect(attempt).rejects.toBeInstanceOf(TransportConfigError);
-    await expect(attempt).rejects.toThrow(/FLEETKIT_CERT_FILE: cannot read .*missing\.pem/);
+    await expect(attempt).rejects.toThrow(
+      /FLEETKIT_CERT_FILE: cannot read .*missing\.pem.*; FLEETKIT_KEY_FILE: cannot read \/certs\/device\.key.*; FLEETKIT_CA_FILE/,
+    );
   });
 
   it('opens Greengrass IPC with the client of the SDK it loads', async () => {
