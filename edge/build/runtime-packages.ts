@@ -71,6 +71,18 @@ const RULES: Readonly<Record<string, PackageRule>> = {
       paths.some((p) => p.startsWith(`prebuilds/${target.os}-${target.arch}/`) && p.endsWith('.glibc.node')),
     binaryPattern: (t) => `prebuilds/${t.os}-${t.arch}/*.glibc.node`,
   },
+  'aws-crt': {
+    // The IPC client's native CRT (aws-iot-device-sdk-v2, Greengrass mode). dist/bin holds one addon per
+    // platform; the browser build, the C sources and the build scripts are never loaded on a device.
+    skip: (path) => {
+      if (/^(dist\.browser|source|scripts|crt)\//.test(path) || path === 'CMakeLists.txt') return true;
+      const bin = /^dist\/bin\/([^-/]+)-([^-/]+)-([^/]+)\//.exec(path);
+      return bin !== null && (bin[3] !== 'glibc' || !isTarget(bin[1] ?? '', bin[2] ?? ''));
+    },
+    hasBinary: (paths, target) =>
+      paths.includes(`dist/bin/${target.os}-${target.arch}-glibc/aws-crt-nodejs.node`),
+    binaryPattern: (t) => `dist/bin/${t.os}-${t.arch}-glibc/aws-crt-nodejs.node`,
+  },
 };
 
 /** Files no package needs at run time: type declarations, TypeScript sources, source maps, docs. */

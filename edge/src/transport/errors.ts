@@ -38,9 +38,9 @@ export class GreengrassSdkMissingError extends Error {
   constructor(cause: unknown) {
     super(
       'Greengrass IPC needs the aws-iot-device-sdk-v2 package (with its native aws-crt), which could not be ' +
-        `loaded (${cause instanceof Error ? cause.message : String(cause)}). The component's Install step ` +
-        'installs it next to the agent (npm install in the work directory); to run without Greengrass, set ' +
-        'FLEETKIT_TRANSPORT=mqtt.',
+        `loaded (${cause instanceof Error ? cause.message : String(cause)}). The artifact built by ` +
+        '`npm run build:edge` carries it in node_modules beside agent.mjs (glibc Linux x64/arm64 builds): ' +
+        'deploy that artifact, or, to run without Greengrass, set FLEETKIT_TRANSPORT=mqtt.',
       { cause },
     );
   }

@@ -12,7 +12,8 @@ import { StateCell, SubscriptionTable } from './subscriptions.ts';
 
 /**
  * The slice of `aws-iot-device-sdk-v2`'s `greengrasscoreipc.Client` this adapter uses, typed
- * structurally so the agent builds and is tested without the SDK (it brings the native `aws-crt`).
+ * structurally so the adapter's tests use a fake; `test/unit/edge/transport/greengrass-sdk-shape.test.ts`
+ * holds this slice to the real SDK at type-check time.
  * Shapes follow the SDK's `lib/greengrasscoreipc/client.ts` and `model.ts`
  * (https://github.com/aws/aws-iot-device-sdk-js-v2) and the IPC reference
  * (https://docs.aws.amazon.com/greengrass/v2/developerguide/ipc-iot-core-mqtt.html).
@@ -267,7 +268,8 @@ const SDK_PACKAGE = 'aws-iot-device-sdk-v2';
 
 /**
  * Loads `aws-iot-device-sdk-v2` at run time (Greengrass mode only) and returns its IPC client
- * factory. The SDK is not bundled: it is installed on the device next to the agent.
+ * factory. Loaded on demand because it brings the native `aws-crt`, which standalone (MQTT) devices
+ * never need; the Greengrass artifact carries it beside the bundled agent.
  *
  * @throws GreengrassSdkMissingError when the package is absent or has no `greengrasscoreipc`
  */

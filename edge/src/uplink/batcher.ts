@@ -2,10 +2,10 @@ import { type Reading, reading as readingSchema } from '../../../lib/protocol/me
 import { toFieldIssues } from '../../../lib/protocol/parse.ts';
 import {
   type EncodeUplinkOptions,
+  type MetricResolutions,
   encodeUplinkBatch,
   uplinkReadingProblem,
 } from '../../../lib/protocol/uplink/codec.ts';
-import type { MetricResolution } from '../../../lib/protocol/uplink/resolution.ts';
 import { systemClock } from '../ota/clock.ts';
 import type { Clock } from '../ota/ports.ts';
 import { QueueFullError } from './disk-queue.ts';
@@ -26,7 +26,7 @@ export interface UplinkBatcherOptions {
   /** ...or when its first reading has waited this long. @default 600000 (10 minutes) */
   readonly maxAgeMs?: number;
   /** Resolutions of metrics beyond the known ones (see `KNOWN_UPLINK_METRICS`). */
-  readonly resolutions?: Readonly<Record<string, MetricResolution>>;
+  readonly resolutions?: MetricResolutions;
   /** @default 'auto' */
   readonly compression?: EncodeUplinkOptions['compression'];
   /** @default systemClock */

@@ -25,6 +25,14 @@ import {
 } from './rice.ts';
 
 /**
+ * Resolutions of metrics beyond the known ones: by name, or a function of the name (a gateway whose
+ * sensors' metrics are not known in advance gives all of them one resolution).
+ */
+export type MetricResolutions =
+  | Readonly<Record<string, MetricResolution>>
+  | ((name: string) => MetricResolution | undefined);
+
+/**
  * The compact telemetry batch: what a device publishes on `devices/{type}/{id}/telemetry` instead of
  * JSON when it batches. Built for slowly moving sensor series — a reading of six metrics and a
  * timestamp costs about 4 bytes instead of 140.
@@ -76,7 +84,7 @@ export interface UplinkBatch {
 
 export interface EncodeUplinkOptions {
   /** Resolutions of metrics outside {@link KNOWN_UPLINK_METRICS}, or overriding a known metric's. */
-  readonly resolutions?: Readonly<Record<string, MetricResolution>>;
+  readonly resolutions?: MetricResolutions;
   /** `auto` (default) deflates the bit stream when that makes it smaller. */
   readonly compression?: 'auto' | 'none' | 'deflate';
 }
@@ -107,9 +115,9 @@ export function isUplinkBatch(bytes: Uint8Array): boolean {
 /** The resolution a reading's metric travels at, or why it cannot travel. */
 export function resolutionOf(
   name: string,
-  resolutions: Readonly<Record<string, MetricResolution>> | undefined,
+  resolutions: MetricResolutions | undefined,
 ): MetricResolution | string {
-  const declared = resolutions?.[name];
+  const declared = typeof resolutions === 'function' ? resolutions(name) : resolutions?.[name];
   if (declared !== undefined) {
     const problem = resolutionProblem(declared);
     return problem === undefined ? declared : `resolution of '${name}': ${problem}`;
@@ -128,7 +136,7 @@ const inRange = (q: number) => Number.isSafeInteger(q) && Math.abs(q) <= MAX_QUA
  */
 export function uplinkReadingProblem(
   reading: Reading,
-  resolutions?: Readonly<Record<string, MetricResolution>>,
+  resolutions?: MetricResolutions,
 ): string | undefined {
   if (!Number.isSafeInteger(reading.ts) || reading.ts < 0 || reading.ts > MAX_QUANTIZED)
     return `ts must be an integer from 0 to 2^48, got ${reading.ts}`;
@@ -213,7 +221,7 @@ function presenceBitmap(present: readonly boolean[]): Uint8Array {
 
 function columnsOf(
   readings: readonly Reading[],
-  resolutions: Readonly<Record<string, MetricResolution>> | undefined,
+  resolutions: MetricResolutions | undefined,
 ): FieldColumn[] {
   const ts: FieldColumn = { key: TS_FIELD_ID, present: [], values: [] };
   const seq: FieldColumn = { key: SEQ_FIELD_ID, present: [], values: [] };

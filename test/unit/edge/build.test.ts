@@ -136,7 +136,12 @@ describe('build:edge with the agent (edge/src/main.ts)', () => {
     const names = [...files.keys()];
     const natives = names.filter((n) => /\.(node|so(\.\d+)*|dylib|dll)$/.test(n));
     expect(natives.length).toBeGreaterThanOrEqual(6);
-    expect(natives.filter((n) => !/\/linux[-/](x64|arm64)\//.test(n))).toEqual([]);
+    expect(natives.filter((n) => !/\/linux[-/](x64|arm64)([-/]|-glibc\/)/.test(n))).toEqual([]);
+    // aws-iot-device-sdk-v2's CRT, for the Greengrass IPC transport: glibc builds of the two targets only.
+    expect(natives.filter((n) => n.includes('/aws-crt/')).sort()).toEqual([
+      'node_modules/aws-crt/dist/bin/linux-arm64-glibc/aws-crt-nodejs.node',
+      'node_modules/aws-crt/dist/bin/linux-x64-glibc/aws-crt-nodejs.node',
+    ]);
     expect(names.filter((n) => /node_modules\/(adm-zip|global-agent|node-addon-api)\//.test(n))).toEqual([]);
     expect(names.filter((n) => /\.d\.ts$|\/src\/.*\.cc$|binding\.gyp$/.test(n))).toEqual([]);
     expect(result.sizeBytes).toBeLessThan(40 * 1024 * 1024);
@@ -179,6 +184,17 @@ describe('build:edge with the agent (edge/src/main.ts)', () => {
     const loaded = execFileSync(
       process.execPath,
       ['-e', "const b = require('@serialport/bindings-cpp'); console.log(typeof b.autoDetect().list)"],
+      { cwd: unpacked, env: { PATH: process.env.PATH ?? '' }, encoding: 'utf8' },
+    );
+    // Assess
+    expect(loaded.trim()).toBe('function');
+  });
+
+  it('loads aws-iot-device-sdk-v2 (and its native CRT) from the artifact, for the Greengrass IPC transport', () => {
+    // Act
+    const loaded = execFileSync(
+      process.execPath,
+      ['-e', "console.log(typeof require('aws-iot-device-sdk-v2').greengrasscoreipc.createClient)"],
       { cwd: unpacked, env: { PATH: process.env.PATH ?? '' }, encoding: 'utf8' },
     );
     // Assess

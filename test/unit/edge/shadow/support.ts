@@ -3,7 +3,7 @@ import type { ShadowRequestError } from '../../../../lambdas/domain/shadow/error
 import type { JsonObject } from '../../../../lambdas/domain/shadow/json.ts';
 import { applyUpdate, getDocument, rejectedDocument } from '../../../../lambdas/domain/shadow/operations.ts';
 import { parsePlainRequest, parseUpdateRequest } from '../../../../lambdas/domain/shadow/request.ts';
-import { parseShadowTopic, shadowTopic } from '../../../../lib/protocol/topics.ts';
+import { parseShadowTopic, shadowTopic, THING_TOPIC_ROOT } from '../../../../lib/protocol/topics.ts';
 import type { MemoryBroker } from '../transport/memory-transport.ts';
 
 export const THING = 'sensor-7';
@@ -36,6 +36,8 @@ export class FakeShadowService {
     private readonly thingName = THING,
   ) {
     broker.onMessage((message) => {
+      // The device also publishes telemetry and status on the same broker: not the shadow service's.
+      if (!message.topic.startsWith(`${THING_TOPIC_ROOT}/${this.thingName}/shadow/`)) return;
       const topic = parseShadowTopic(message.topic);
       if (topic.thingName !== this.thingName || topic.suffix !== undefined || topic.shadowName !== undefined)
         return;
