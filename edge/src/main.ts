@@ -11,6 +11,7 @@ import { seededRandom } from '../../lib/local/sim/random.ts';
 import { initialSensorState, stepSensors } from '../../lib/local/sim/sensor-model.ts';
 import { DEFAULT_DEVICE_CONFIG } from '../../lib/protocol/device-config.ts';
 import { deviceTopic } from '../../lib/protocol/topics.ts';
+import { sensorMetricResolutions, startCoapSensors } from './agent/coap-sensors.ts';
 import { EdgeAgent } from './agent/edge-agent.ts';
 import { defaultModelDir, modelReport, readModelSource } from './agent/model-files.ts';
 import { type AgentSettings, readAgentSettings } from './agent/settings.ts';
@@ -90,7 +91,7 @@ async function main(argv: readonly string[]): Promise<void> {
     transport: { publish: (topic, payload) => transport.publish(topic, payload, { qos: 1 }) },
     topic: deviceTopic('telemetry', thingType, thingName),
     queue: { maxBytes: settings.queueMaxBytes },
-    batcher: { maxReadings: settings.batchSize },
+    batcher: { maxReadings: settings.batchSize, resolutions: sensorMetricResolutions },
     log,
   });
   const agent = new EdgeAgent({
@@ -109,6 +110,15 @@ async function main(argv: readonly string[]): Promise<void> {
     log,
   });
   await agent.start();
+  const coap =
+    settings.coapPort === 0
+      ? undefined
+      : await startCoapSensors({
+          agent,
+          add: (reading) => uplink.add(reading),
+          port: settings.coapPort,
+          log,
+        });
   // The modem registers in the background: minutes on a cold NB-IoT attach.
   modem?.start().catch((error) => log('modem-start-failed', { error: String(error) }));
 
@@ -144,6 +154,7 @@ async function main(argv: readonly string[]): Promise<void> {
     stopping = true;
     log('stopping', { code });
     await ota?.stop();
+    await coap?.stop();
     await agent.stop();
     await modem?.stop();
     await detector.close();
@@ -152,7 +163,13 @@ async function main(argv: readonly string[]): Promise<void> {
   }
   process.once('SIGTERM', () => void shutdown(0));
   process.once('SIGINT', () => void shutdown(0));
-  log('started', { thingName, thingType, firmware: firmware(), model: detector.info.version });
+  log('started', {
+    thingName,
+    thingType,
+    firmware: firmware(),
+    model: detector.info.version,
+    ...(coap === undefined ? {} : { coapPort: settings.coapPort }),
+  });
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {

@@ -113,8 +113,8 @@ describe('EdgeComponent', () => {
     // Assess
     const folder = component.asset.s3ObjectKey.replace(/\.zip$/, '');
     const recipe = inlineRecipe();
-    expect(recipe.Lifecycle.Run.Script).toBe(
-      `exec node --enable-source-maps '{artifacts:decompressedPath}/${folder}/agent.mjs'`,
+    expect(recipe.Lifecycle.Run.Script).toContain(
+      `node --enable-source-maps '{artifacts:decompressedPath}/${folder}/agent.mjs' &`,
     );
     expect(recipe.Lifecycle.Setenv.FLEETKIT_MODEL_DIR).toBe(`{artifacts:decompressedPath}/${folder}/model`);
     expect(JSON.stringify(recipe)).not.toContain('fleetkit-edge/');

@@ -1,5 +1,5 @@
 import type { DeviceConfig } from '../../../lib/protocol/device-config.ts';
-import type { StatusMessage } from '../../../lib/protocol/messages.ts';
+import type { Reading, StatusMessage } from '../../../lib/protocol/messages.ts';
 import type { ModemStatus } from '../../../lib/protocol/modem.ts';
 import { deviceTopic } from '../../../lib/protocol/topics.ts';
 import type { Clock } from '../ota/ports.ts';
@@ -35,7 +35,7 @@ export interface EdgeAgentOptions {
   readonly thingName: string;
   readonly thingType: string;
   readonly transport: DeviceTransport;
-  readonly uplink: Uplink;
+  readonly uplink: Pick<Uplink, 'add' | 'start' | 'stop' | 'metrics'>;
   readonly sensors: SensorSource;
   readonly clock: Clock;
   /** Settings until the shadow (or its local copy) says otherwise. */
@@ -93,6 +93,8 @@ export class EdgeAgent {
   private statusSent = 0;
   private statusFailed = 0;
   private lastValues: Record<string, number> = {};
+  private lastReading: Reading | undefined;
+  private readonly sampleListeners = new Set<(reading: Reading) => void>();
   private stopTransportWatch: (() => void) | undefined;
 
   constructor(private readonly options: EdgeAgentOptions) {
@@ -109,6 +111,8 @@ export class EdgeAgent {
       extra: () => this.radioValues(),
       onReading: (reading, crossings) => {
         this.lastValues = reading.values;
+        this.lastReading = reading;
+        for (const listener of this.sampleListeners) listener(reading);
         if (crossings.length > 0) options.log?.('threshold-crossed', { crossings });
       },
       ...(options.log === undefined ? {} : { log: options.log }),
@@ -151,6 +155,11 @@ export class EdgeAgent {
     await this.options.uplink.stop();
   }
 
+  /** Seconds between samples now: the shadow's setting, or a local override. */
+  get samplingIntervalS(): number {
+    return this.telemetry.samplingIntervalS;
+  }
+
   /** The settings in effect. */
   get settings(): DeviceConfig {
     return this.config;
@@ -161,9 +170,27 @@ export class EdgeAgent {
     return this.telemetry.sampleOnce();
   }
 
-  /** The last reading's values (the CoAP gateway's `GET /readings`). */
-  latestValues(): Readonly<Record<string, number>> {
-    return this.lastValues;
+  /** The device's own last reading (the CoAP gateway's `GET /readings`). */
+  latestReading(): Reading | undefined {
+    return this.lastReading;
+  }
+
+  /** Calls `listener` after each of the device's own samples; returns a function that removes it. */
+  onSample(listener: (reading: Reading) => void): () => void {
+    this.sampleListeners.add(listener);
+    return () => this.sampleListeners.delete(listener);
+  }
+
+  /**
+   * Samples at another interval until the shadow's settings next change (a local `set-interval`
+   * command); the shadow stays the source of the settings the device reports.
+   */
+  overrideSamplingInterval(seconds: number): void {
+    this.telemetry.configure({ samplingIntervalS: seconds, thresholds: this.config.thresholds });
+    this.options.log?.('sampling-interval-overridden', {
+      seconds,
+      shadowSays: this.config.samplingIntervalS,
+    });
   }
 
   status(): StatusMessage {

@@ -1,4 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { AGENT_ENV } from '../../../edge/src/agent/settings.ts';
@@ -234,10 +237,66 @@ describe('recipe.yaml: manifests and lifecycle', () => {
     expect(Script).toContain('install Node.js 20 or later');
   });
 
-  it('runs the bundled agent from the unpacked archive with exec, source maps on', () => {
-    expect(recipe.Lifecycle.Run.Script).toBe(
-      "exec node --enable-source-maps '{artifacts:decompressedPath}/fleetkit-edge/agent.mjs'",
+  /** Runs the recipe's Run script with a stand-in `node` that exits with `codes`, one per start. */
+  function runScript(codes: readonly number[], signalAfterStart?: boolean) {
+    const dir = mkdtempSync(join(tmpdir(), 'recipe-run-'));
+    const starts = join(dir, 'starts');
+    writeFileSync(
+      join(dir, 'node'),
+      [
+        '#!/bin/sh',
+        `echo "$*" >> '${starts}'`,
+        `n=$(wc -l < '${starts}')`,
+        `codes="${codes.join(' ')}"`,
+        'code=$(echo $codes | cut -d" " -f$n)',
+        signalAfterStart ? 'trap "exit 0" TERM; sleep 5 & wait $!' : 'exit "$code"',
+      ].join('\n'),
     );
+    chmodSync(join(dir, 'node'), 0o755);
+    const script = recipe.Lifecycle.Run.Script.replaceAll('{artifacts:decompressedPath}', dir);
+    return { dir, starts, script, env: { PATH: `${dir}:${process.env.PATH ?? ''}` } };
+  }
+
+  it('runs the bundled agent from the unpacked archive, source maps on, and starts it again on exit code 75', () => {
+    // Prepare
+    const { dir, starts, script, env } = runScript([75, 75, 0]);
+
+    // Act
+    const result = spawnSync('sh', ['-c', script], { env, encoding: 'utf8' });
+
+    // Assess
+    expect(result.status).toBe(0);
+    const lines = readFileSync(starts, 'utf8').trim().split('\n');
+    expect(lines).toEqual(Array(3).fill(`--enable-source-maps ${dir}/fleetkit-edge/agent.mjs`));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('passes any other exit code on to Greengrass, without a restart', () => {
+    // Prepare
+    const { dir, starts, script, env } = runScript([3, 0]);
+
+    // Act
+    const result = spawnSync('sh', ['-c', script], { env, encoding: 'utf8' });
+
+    // Assess
+    expect(result.status).toBe(3);
+    expect(readFileSync(starts, 'utf8').trim().split('\n')).toHaveLength(1);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("passes the nucleus' SIGTERM on to the agent and ends cleanly", async () => {
+    // Prepare
+    const { dir, starts, script, env } = runScript([0], true);
+    const child = spawn('sh', ['-c', script], { env });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    while (!existsSync(starts)) await new Promise((r) => setTimeout(r, 20));
+
+    // Act
+    child.kill('SIGTERM');
+
+    // Assess
+    expect(await exited).toBe(0);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('keeps the agent data in the work folder and reads the model from the archive', () => {
