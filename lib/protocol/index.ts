@@ -9,3 +9,8 @@ export * from './rollouts.ts';
 export * from './rule-events.ts';
 export * from './telemetry-rules.ts';
 export * from './topics.ts';
+export * from './coap.ts';
+export * from './device-config.ts';
+export * from './model.ts';
+export * from './modem.ts';
+export * from './uplink/index.ts';
