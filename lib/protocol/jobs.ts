@@ -1,10 +1,11 @@
 import { z } from 'zod';
+import { version as semanticVersion } from './messages.ts';
 import { JOB_ID_PATTERN } from './topics.ts';
 
 /**
  * AWS IoT Jobs' device-side MQTT API, on fleetkit's `fleet/things/{thing}/jobs/...` prefix
  * (https://docs.aws.amazon.com/iot/latest/developerguide/jobs-mqtt-api.html): request and response
- * documents, execution states, and fleetkit's firmware job document. Devices written against AWS IoT
+ * documents, execution states, and fleetkit's firmware and model job documents. Devices written against AWS IoT
  * Jobs keep their state machine; only the topic prefix differs.
  */
 
@@ -92,28 +93,53 @@ export type JobErrorCode = (typeof JOB_ERROR_CODES)[number];
 /** ECDSA over P-256 with SHA-256, the only signature fleetkit firmware carries. */
 export const SIGNATURE_ALGORITHM = 'ECDSA_SHA_256';
 
+/**
+ * A signed file to fetch: where, until when, and how to check it. Firmware images and anomaly models
+ * are delivered the same way, and a device verifies both the same way.
+ */
+const signedArtifact = z.object({
+  version: z.string().min(1).max(64),
+  /** A short-lived presigned HTTPS GET URL; Range requests work, so a download can resume. */
+  url: z.url(),
+  /** Seconds since the epoch after which `url` stops working: ask for the execution again to renew it. */
+  urlExpiresAt: z.number().int(),
+  size: z.number().int().min(1),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex digits'),
+  /** base64 DER ECDSA signature over the file's SHA-256 digest. */
+  signature: z.base64(),
+  signatureAlgorithm: z.literal(SIGNATURE_ALGORITHM),
+  /** Which public key verifies `signature` (devices keep the keys they trust, by id). */
+  keyId: z.string().min(1).max(128),
+});
+/** The `firmware` or `model` section of a device job document. */
+export type SignedArtifact = z.output<typeof signedArtifact>;
+
 /** fleetkit's firmware job document: what to install, where to get it, how to check it. */
 export const firmwareJobDocument = z.object({
   operation: z.literal('firmware-update'),
   rolloutId: jobId,
-  firmware: z.object({
-    version: z.string().min(1).max(64),
-    /** A short-lived presigned HTTPS GET URL; Range requests work, so a download can resume. */
-    url: z.url(),
-    /** Seconds since the epoch after which `url` stops working: ask for the execution again to renew it. */
-    urlExpiresAt: z.number().int(),
-    size: z.number().int().min(1),
-    sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex digits'),
-    /** base64 DER ECDSA signature over the image's SHA-256 digest. */
-    signature: z.base64(),
-    signatureAlgorithm: z.literal(SIGNATURE_ALGORITHM),
-    /** Which public key verifies `signature` (devices keep the keys they trust, by id). */
-    keyId: z.string().min(1).max(128),
-  }),
+  firmware: signedArtifact,
   /** True when the platform sends a device back to the version it had (health-gated rollback). */
   rollback: z.boolean().optional(),
 });
 export type FirmwareJobDocument = z.output<typeof firmwareJobDocument>;
+
+/**
+ * fleetkit's anomaly-model job document: a new model version for the edge agent, signed like
+ * firmware (ECDSA P-256 over the file's SHA-256, by a key the device trusts). The version is a
+ * semantic version: it is also the model's file name on the device and must match the version the
+ * ONNX file declares in its metadata.
+ */
+export const modelJobDocument = z.object({
+  operation: z.literal('model-update'),
+  rolloutId: jobId,
+  model: signedArtifact.extend({ version: semanticVersion }),
+});
+export type ModelJobDocument = z.output<typeof modelJobDocument>;
+
+/** Every job document a device may be sent, told apart by `operation`. */
+export const deviceJobDocument = z.discriminatedUnion('operation', [firmwareJobDocument, modelJobDocument]);
+export type DeviceJobDocument = z.output<typeof deviceJobDocument>;
 
 /** One execution as the Jobs API shows it (JobExecution). Times are epoch seconds, as in AWS. */
 export interface JobExecutionView {

@@ -1,7 +1,10 @@
 import {
+  deviceJobDocument,
   type FirmwareJobDocument,
   firmwareJobDocument,
   type JobExecutionStatus,
+  type ModelJobDocument,
+  modelJobDocument,
   type StatusDetails,
   TERMINAL_STATUSES,
 } from '../../../lib/protocol/jobs.ts';
@@ -14,10 +17,11 @@ import {
   type NextAction,
   targetSlotFor,
 } from './agent-state.ts';
-import { type DownloadOptions, downloadToSlot } from './download.ts';
+import { type DownloadOptions, downloadFile, downloadToSlot } from './download.ts';
 import {
   JobEndedError,
   JobsRequestRejectedError,
+  ModelUpdateFailedError,
   type OtaFailureReason,
   type OtaStep,
   UpdateFailedError,
@@ -32,10 +36,11 @@ import type {
   HealthResult,
   InstallHook,
   JobsTransport,
+  ModelInstaller,
   SlotStore,
 } from './ports.ts';
 import type { AgentStateStore } from './state-store.ts';
-import { type TrustedKeys, verifySlotImage } from './verify.ts';
+import { type TrustedKeys, verifyDeclaredSignature, verifyFile, verifySlotImage } from './verify.ts';
 
 export interface OtaAgentOptions {
   readonly thingName: string;
@@ -56,6 +61,11 @@ export interface OtaAgentOptions {
   readonly reboot: () => void | Promise<void>;
   /** Runs after verification, before the slot is marked pending; throwing fails the update (`install`). */
   readonly install?: InstallHook;
+  /**
+   * Installs anomaly models delivered by `model-update` jobs (downloaded and verified by the agent
+   * like firmware, with no reboot and no slot change). Without it such jobs are REJECTED.
+   */
+  readonly models?: ModelInstaller;
   readonly log?: (event: string, fields?: Readonly<Record<string, unknown>>) => void;
   /** @default 10_000 */
   readonly requestTimeoutMs?: number;
@@ -112,6 +122,12 @@ export class OtaAgent {
   private jobAbort = new AbortController();
   private readonly disposers: Array<() => void> = [];
   private progress: { step?: string; progress?: string } = {};
+  /**
+   * The model job running now, if any. Model jobs are not saved in the agent state: a restart in the
+   * middle of one finds the execution IN_PROGRESS through start-next and runs it again, resuming the
+   * staging file.
+   */
+  private modelJob: { readonly jobId: string; versionNumber: number } | undefined;
 
   constructor(private readonly options: OtaAgentOptions) {
     this.client = new JobsClient({
@@ -167,7 +183,7 @@ export class OtaAgent {
 
   private currentJobId(): string | undefined {
     return this.state.phase === 'idle'
-      ? undefined
+      ? this.modelJob?.jobId
       : this.state.phase === 'reporting'
         ? this.state.jobId
         : this.state.job.jobId;
@@ -258,7 +274,7 @@ export class OtaAgent {
 
   private async begin(execution: JobExecutionMessage, boot: BootState): Promise<void> {
     this.jobAbort = new AbortController();
-    const parsed = firmwareJobDocument.safeParse(execution.jobDocument);
+    const parsed = deviceJobDocument.safeParse(execution.jobDocument);
     const jobId = execution.jobId;
     const versionNumber = execution.versionNumber;
     if (!parsed.success) {
@@ -273,6 +289,10 @@ export class OtaAgent {
         status: 'REJECTED',
         statusDetails: details({ reason: 'invalid-job-document', detail: issues }),
       });
+      return;
+    }
+    if (parsed.data.operation === 'model-update') {
+      await this.runModelJob(jobId, versionNumber, parsed.data);
       return;
     }
     const document = parsed.data;
@@ -322,6 +342,152 @@ export class OtaAgent {
     };
     this.log('job-started', { jobId, version, target });
     await this.save({ phase: 'downloading', job });
+  }
+
+  /**
+   * A `model-update` job, start to end in one go: signature over the declared digest, resumable
+   * download to the installer's staging file, size + SHA-256 + signature over the bytes, then the
+   * installer (the detector's swap). Firmware state and slots are not touched. The outcome is saved as
+   * `reporting`, like firmware's; a restart before that runs the job again from start-next.
+   */
+  private async runModelJob(jobId: string, versionNumber: number, document: ModelJobDocument): Promise<void> {
+    const model = document.model;
+    const conclude = (status: 'SUCCEEDED' | 'FAILED' | 'REJECTED', fields: Record<string, string>) =>
+      this.save({
+        phase: 'reporting',
+        jobId,
+        versionNumber: this.modelJob?.versionNumber ?? versionNumber,
+        status,
+        statusDetails: details({ ...fields, modelVersion: model.version }),
+      });
+    const installer = this.options.models;
+    if (installer === undefined) {
+      this.log('job-rejected', { jobId, issues: 'model updates are not enabled on this device' });
+      await conclude('REJECTED', {
+        reason: 'unsupported-operation',
+        detail: 'this agent has no model installer: model updates are not enabled on this device',
+      });
+      return;
+    }
+    if (installer.servingVersion() === model.version) {
+      await conclude('SUCCEEDED', {
+        step: 'committed',
+        progress: '100%',
+        detail: `already serving ${model.version}`,
+      });
+      return;
+    }
+    this.modelJob = { jobId, versionNumber };
+    try {
+      await this.installModel(jobId, model, installer);
+      this.log('model-committed', { jobId, version: model.version });
+      await conclude('SUCCEEDED', { step: 'committed', progress: '100%' });
+    } catch (error) {
+      if (error instanceof ModelUpdateFailedError) {
+        this.log('model-update-failed', { jobId, reason: error.reported, detail: error.detail });
+        await conclude('FAILED', { step: error.step, reason: error.reported, detail: error.detail });
+        return;
+      }
+      if (error instanceof JobEndedError) {
+        this.log('job-ended', { jobId: error.jobId, status: error.status, phase: 'model-update' });
+        return;
+      }
+      throw error;
+    } finally {
+      this.modelJob = undefined;
+    }
+  }
+
+  private async installModel(
+    jobId: string,
+    declared: ModelJobDocument['model'],
+    installer: ModelInstaller,
+  ): Promise<void> {
+    const signal = this.jobAbort.signal;
+    const asVerification = (error: unknown): never => {
+      if (error instanceof UpdateFailedError) {
+        throw new ModelUpdateFailedError(
+          error.reason === 'download' ? 'download' : 'verification',
+          error.step === 'downloading' ? 'downloading' : 'verifying',
+          `${error.reason}: ${error.detail}`,
+        );
+      }
+      throw error;
+    };
+    try {
+      verifyDeclaredSignature(declared, this.options.trustedKeys);
+    } catch (error) {
+      asVerification(error);
+    }
+    const staging = await installer.staging(declared.version);
+    const step = this.options.progressStepPercent ?? 10;
+    let reported = -1;
+    const progress = async (bytes: number, size: number) => {
+      const percent = Math.floor((Math.floor((bytes * 100) / size) / step) * step);
+      if (percent <= reported || (percent === 100 && bytes < size)) return;
+      reported = percent;
+      await this.reportJobProgress(jobId, {
+        step: 'downloading',
+        progress: `${percent}%`,
+        modelVersion: declared.version,
+      });
+    };
+    await progress(await staging.size(), declared.size);
+    let model = declared;
+    try {
+      const result = await downloadFile({
+        target: staging,
+        downloader: this.options.downloader,
+        clock: this.options.clock,
+        firmware: declared,
+        signal,
+        renew: () => this.renewModelUrl(jobId, declared),
+        onProgress: progress,
+        ...this.options.download,
+      });
+      model = { ...result.firmware, version: declared.version };
+      this.log('downloaded', { jobId, resumedFrom: result.resumedFrom, requests: result.requests });
+      await this.reportJobProgress(jobId, { step: 'verifying', modelVersion: model.version });
+      await verifyFile(staging, model, this.options.trustedKeys);
+    } catch (error) {
+      signal.throwIfAborted();
+      if (error instanceof UpdateFailedError && error.reason !== 'download') {
+        // Bytes that do not verify are no start for the next attempt.
+        await staging.discard();
+      }
+      asVerification(error);
+    }
+    signal.throwIfAborted();
+    await this.reportJobProgress(jobId, { step: 'installing', modelVersion: model.version });
+    try {
+      await installer.install(
+        { version: model.version, path: staging.path, sha256: model.sha256, sizeBytes: model.size },
+        signal,
+      );
+    } catch (error) {
+      signal.throwIfAborted();
+      const rejection = (error as { reason?: unknown }).reason;
+      if (typeof rejection === 'string')
+        throw new ModelUpdateFailedError('model-rejected', 'installing', (error as Error).message, rejection);
+      throw new ModelUpdateFailedError('install', 'installing', (error as Error).message);
+    }
+  }
+
+  private async renewModelUrl(
+    jobId: string,
+    declared: ModelJobDocument['model'],
+  ): Promise<ModelJobDocument['model']> {
+    const execution = await this.describeLive(jobId, true);
+    const parsed = modelJobDocument.safeParse(execution.jobDocument);
+    if (!parsed.success || parsed.data.model.version !== declared.version) {
+      throw new UpdateFailedError(
+        'download',
+        'downloading',
+        'the job document fetched to renew the URL does not parse as the same model version',
+      );
+    }
+    this.log('url-renewed', { jobId, urlExpiresAt: parsed.data.model.urlExpiresAt });
+    return parsed.data.model;
   }
 
   private jobOf(state: AgentState): JobRef {
@@ -541,19 +707,22 @@ export class OtaAgent {
     job: JobRef,
     fields: Readonly<Record<string, string | undefined>>,
   ): Promise<void> {
+    await this.reportJobProgress(job.jobId, { ...fields, firmwareVersion: job.document.firmware.version });
+  }
+
+  private async reportJobProgress(
+    jobId: string,
+    fields: Readonly<Record<string, string | undefined>>,
+  ): Promise<void> {
     this.progress = {
       ...(fields.step ? { step: fields.step as OtaStep } : {}),
       ...(fields.progress ? { progress: fields.progress } : {}),
     };
     try {
-      await this.updateExecution(
-        job.jobId,
-        'IN_PROGRESS',
-        details({ ...fields, firmwareVersion: job.document.firmware.version }),
-      );
+      await this.updateExecution(jobId, 'IN_PROGRESS', details(fields));
     } catch (error) {
       if (error instanceof JobEndedError) throw error;
-      this.log('progress-not-reported', { jobId: job.jobId, error: String(error) });
+      this.log('progress-not-reported', { jobId, error: String(error) });
     }
   }
 
@@ -601,12 +770,14 @@ export class OtaAgent {
   }
 
   private knownVersion(jobId: string): number {
+    if (this.modelJob?.jobId === jobId) return this.modelJob.versionNumber;
     const s = this.state;
     if (s.phase === 'reporting') return s.jobId === jobId ? s.versionNumber : 0;
     return s.phase !== 'idle' && s.job.jobId === jobId ? s.job.versionNumber : 0;
   }
 
   private rememberVersion(jobId: string, versionNumber: number): void {
+    if (this.modelJob?.jobId === jobId) this.modelJob.versionNumber = versionNumber;
     const s = this.state;
     if (s.phase === 'reporting' && s.jobId === jobId) this.state = { ...s, versionNumber };
     else if (s.phase !== 'idle' && s.phase !== 'reporting' && s.job.jobId === jobId) {

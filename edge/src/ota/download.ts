@@ -1,8 +1,9 @@
-import type { FirmwareJobDocument } from '../../../lib/protocol/jobs.ts';
+import type { SignedArtifact } from '../../../lib/protocol/jobs.ts';
 import { UpdateFailedError } from './errors.ts';
-import type { Clock, Downloader, DownloadResponse, SlotName, SlotStore } from './ports.ts';
+import type { Clock, Downloader, DownloadResponse, DownloadTarget, SlotName, SlotStore } from './ports.ts';
 
-export type FirmwareRef = FirmwareJobDocument['firmware'];
+/** The `firmware` (or `model`) section of a job document: what is downloaded and how it is checked. */
+export type FirmwareRef = SignedArtifact;
 
 export interface DownloadOptions {
   readonly slots: SlotStore;
@@ -24,6 +25,11 @@ export interface DownloadOptions {
   /** First retry delay; doubles up to 30 s. @default 1_000 */
   readonly backoffMs?: number;
 }
+
+/** {@link DownloadOptions} for any resumable file instead of a firmware slot. */
+export type DownloadFileOptions = Omit<DownloadOptions, 'slots' | 'slot'> & {
+  readonly target: DownloadTarget;
+};
 
 export interface DownloadResult {
   /** The firmware section last used (with a renewed URL, if it was renewed). */
@@ -47,14 +53,32 @@ const sameImage = (a: FirmwareRef, b: FirmwareRef) => a.sha256 === b.sha256 && a
  *   too many failed attempts or a permanent HTTP error
  */
 export async function downloadToSlot(options: DownloadOptions): Promise<DownloadResult> {
-  const { slots, slot, downloader, clock, signal } = options;
+  const { slots, slot, ...rest } = options;
+  return downloadFile({
+    ...rest,
+    target: {
+      size: () => slots.size(slot),
+      discard: () => slots.discard(slot),
+      openForWrite: (offset) => slots.openForWrite(slot, offset),
+    },
+  });
+}
+
+/**
+ * {@link downloadToSlot} into any {@link DownloadTarget} (an anomaly model's staging file): the same
+ * Range requests, resume, URL renewal and size checks.
+ *
+ * @throws UpdateFailedError `size` or `download`, as {@link downloadToSlot}
+ */
+export async function downloadFile(options: DownloadFileOptions): Promise<DownloadResult> {
+  const { target, downloader, clock, signal } = options;
   const margin = options.expiryMarginSeconds ?? 30;
   const maxAttempts = options.maxAttempts ?? 8;
   const maxRenewals = options.maxRenewals ?? 3;
   let firmware = options.firmware;
-  let held = await slots.size(slot);
+  let held = await target.size();
   if (held > firmware.size) {
-    await slots.discard(slot);
+    await target.discard();
     held = 0;
   }
   const resumedFrom = held;
@@ -78,7 +102,7 @@ export async function downloadToSlot(options: DownloadOptions): Promise<Download
     const fresh = await options.renew();
     if (!sameImage(fresh, firmware)) {
       // Another image behind the same job: what the slot holds belongs to the old one.
-      await slots.discard(slot);
+      await target.discard();
       held = 0;
     }
     firmware = fresh;
@@ -122,7 +146,7 @@ export async function downloadToSlot(options: DownloadOptions): Promise<Download
     }
     if (response.status === 416) {
       // The slot holds more than the object: it is not the object we think it is.
-      await slots.discard(slot);
+      await target.discard();
       held = 0;
       await fail('HTTP 416 for the held range');
       continue;
@@ -148,7 +172,7 @@ export async function downloadToSlot(options: DownloadOptions): Promise<Download
       await fail(`server answered from byte ${start}, asked for ${held}`);
       continue;
     }
-    const writer = await slots.openForWrite(slot, start);
+    const writer = await target.openForWrite(start);
     held = start;
     const before = held;
     let cut = '';

@@ -70,3 +70,36 @@ export class JobEndedError extends Error {
     super(`job ${jobId} is ${status}`);
   }
 }
+
+/** Why a model update failed, as reported in `statusDetails.reason` (`model-rejected: <why>` for a refusal). */
+export const MODEL_UPDATE_FAILURE_REASONS = [
+  /** The file could not be fetched (HTTP error, too many failed attempts, URL not renewable). */
+  'download',
+  /** Size, SHA-256 or signature is not what the job document says, or the key is not trusted. */
+  'verification',
+  /** The detector refused the verified file (its reason follows: `model-rejected: incompatible`). */
+  'model-rejected',
+  /** Installing the verified file failed for another reason (the file system). */
+  'install',
+] as const;
+export type ModelUpdateFailureReason = (typeof MODEL_UPDATE_FAILURE_REASONS)[number];
+
+/** A model update failed: the job ends FAILED, the model that was serving keeps serving. */
+export class ModelUpdateFailedError extends Error {
+  override readonly name = 'ModelUpdateFailedError';
+
+  constructor(
+    readonly reason: ModelUpdateFailureReason,
+    readonly step: 'downloading' | 'verifying' | 'installing',
+    readonly detail: string,
+    /** For `model-rejected`: the detector's reason (`incompatible`, `version-mismatch`, ...). */
+    readonly rejection?: string,
+  ) {
+    super(`${step}: ${reason}${rejection === undefined ? '' : `: ${rejection}`}: ${detail}`);
+  }
+
+  /** `statusDetails.reason`: the reason, with the detector's own after a refusal. */
+  get reported(): string {
+    return this.rejection === undefined ? this.reason : `${this.reason}: ${this.rejection}`;
+  }
+}

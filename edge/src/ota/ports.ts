@@ -42,6 +42,16 @@ export interface Downloader {
   get(request: DownloadRequest): Promise<DownloadResponse>;
 }
 
+/** One file a download appends to and resumes from: a firmware slot, or a model's staging file. */
+export interface DownloadTarget {
+  /** Bytes already held (where a download resumes). */
+  size(): Promise<number>;
+  /** Truncates to `offset` bytes and returns a writer appending from there. */
+  openForWrite(offset: number): Promise<SlotWriter>;
+  /** Empties the file (what it holds belongs to another image). */
+  discard(): Promise<void>;
+}
+
 /** The two firmware slots of an A/B device. */
 export type SlotName = 'a' | 'b';
 
@@ -127,3 +137,34 @@ export type HealthCheck = (context: UpdateContext) => Promise<HealthResult>;
 
 /** Optional step after verification and before the slot is marked pending (a post-install script); throws to fail the update. */
 export type InstallHook = (context: UpdateContext) => Promise<void>;
+
+/** A model file as the agent hands it over: verified against the job document, not yet serving. */
+export interface DeliveredModel {
+  readonly version: string;
+  readonly path: string;
+  readonly sha256: string;
+  readonly sizeBytes: number;
+}
+
+/** Where a model version is downloaded to: resumable, and never served from. */
+export interface ModelStagingFile extends DownloadTarget {
+  readonly path: string;
+  read(): AsyncIterable<Uint8Array>;
+}
+
+/**
+ * Turns a downloaded, verified model file into the serving model (e.g. the anomaly detector's swap),
+ * for `model-update` jobs. The agent downloads and verifies; the installer only installs.
+ */
+export interface ModelInstaller {
+  /** The version serving now: a job for it succeeds without a download. */
+  servingVersion(): string | undefined;
+  /** The staging file for `version`; what it holds from an earlier attempt is resumed. */
+  staging(version: string): Promise<ModelStagingFile>;
+  /**
+   * Makes `model` the serving model, or throws and keeps the serving one. A refusal is an error with a
+   * string `reason` (as the detector's `ModelRejectedError` has), reported as `model-rejected: <reason>`;
+   * any other error is reported as `install`.
+   */
+  install(model: DeliveredModel, signal: AbortSignal): Promise<void>;
+}
