@@ -29,6 +29,8 @@ export interface AgentModem {
     periodicTauSeconds?: number;
     activeTimeSeconds?: number;
   }): Promise<unknown>;
+  /** Calls `listener` on every status change; returns a function that removes it. */
+  onStatus?(listener: (status: ModemStatus) => void): () => void;
 }
 
 export interface EdgeAgentOptions {
@@ -96,6 +98,7 @@ export class EdgeAgent {
   private lastReading: Reading | undefined;
   private readonly sampleListeners = new Set<(reading: Reading) => void>();
   private stopTransportWatch: (() => void) | undefined;
+  private stopModemWatch: (() => void) | undefined;
 
   constructor(private readonly options: EdgeAgentOptions) {
     this.config = options.defaults;
@@ -145,11 +148,21 @@ export class EdgeAgent {
       if (state === 'connected') void this.publishStatus();
     });
     if (this.options.transport.state === 'connected') await this.publishStatus();
+    // Registration changes are news for the shadow at once; signal drifts go with the periodic report.
+    let registration = this.options.modem?.status.registration;
+    this.stopModemWatch = this.options.modem?.onStatus?.((status) => {
+      if (status.registration === registration) return;
+      registration = status.registration;
+      void this.shadow?.reportState().catch((error: unknown) => {
+        this.options.log?.('shadow-report-failed', { error: String(error) });
+      });
+    });
   }
 
   async stop(): Promise<void> {
     clearInterval(this.statusTimer);
     this.stopTransportWatch?.();
+    this.stopModemWatch?.();
     await this.telemetry.stop();
     await this.shadow?.stop();
     await this.options.uplink.stop();

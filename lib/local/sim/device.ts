@@ -190,6 +190,7 @@ export class SimulatedDevice {
       defaults: { ...DEFAULT_DEVICE_CONFIG, samplingIntervalS: SIM_SAMPLING_INTERVAL_S },
       msPerSecond: telemetryEvery / SIM_SAMPLING_INTERVAL_S,
       statusEveryMs: statusEvery,
+      shadowReportIntervalMs: 10 * statusEvery,
       shadowStore: new FileShadowCopyStore(join(directory, 'shadow.json')),
       ...(this.options.model === undefined ? {} : { model: this.options.model }),
       ...(this.modem === undefined ? {} : { modem: this.modem }),

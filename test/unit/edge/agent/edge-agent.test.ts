@@ -155,7 +155,8 @@ describe('EdgeAgent', () => {
       batcher: { maxReadings: 5 },
     });
     const psmRequests: unknown[] = [];
-    const modemStatus: ModemStatus = {
+    const modemListeners = new Set<(status: ModemStatus) => void>();
+    let modemStatus: ModemStatus = {
       state: 'registered',
       registration: 'registered-home',
       rat: 'NB-IoT',
@@ -175,12 +176,22 @@ describe('EdgeAgent', () => {
       shadowStore: new MemoryShadowCopyStore(),
       model: { scorer: detector, report: () => modelReport(detector.info) },
       modem: {
-        status: modemStatus,
+        get status() {
+          return modemStatus;
+        },
         configurePsm: async (request) => void psmRequests.push(request),
+        onStatus: (listener) => {
+          modemListeners.add(listener);
+          return () => modemListeners.delete(listener);
+        },
       },
       firmware: () => ({ version: '1.4.2', slot: 'a' }),
     });
-    return { broker, service, agent, psmRequests };
+    const setModemStatus = (change: Partial<ModemStatus>) => {
+      modemStatus = { ...modemStatus, ...change };
+      for (const listener of modemListeners) listener(modemStatus);
+    };
+    return { broker, service, agent, psmRequests, setModemStatus };
   }
 
   it('sends readings as compact batches, status with the modem signal, and reports state in the shadow', async () => {
@@ -227,5 +238,23 @@ describe('EdgeAgent', () => {
     // Assess
     expect(psmRequests).toEqual([{ enabled: true, periodicTauSeconds: 7200, activeTimeSeconds: 30 }]);
     expect(service.state.reported?.config).toMatchObject({ samplingIntervalS: 30, psm });
+  });
+
+  it('reports a change of registration to the shadow at once', async () => {
+    // Prepare
+    const { service, agent, setModemStatus } = await agentOnBroker();
+    await agent.start();
+    await until(() => service.state.reported?.modem !== undefined, 'the modem in the shadow');
+
+    // Act
+    setModemStatus({ registration: 'searching', bars: 0 });
+    await until(
+      () => (service.state.reported?.modem as { registration?: string }).registration === 'searching',
+      'the new registration in the shadow',
+    );
+    await agent.stop();
+
+    // Assess
+    expect(service.state.reported?.modem).toMatchObject({ registration: 'searching', bars: 0 });
   });
 });
