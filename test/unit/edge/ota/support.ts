@@ -15,6 +15,7 @@ import { type AgentStateStore, MemoryAgentStateStore } from '../../../../edge/sr
 import {
   type FirmwareJobDocument,
   type JobExecutionStatus,
+  type ModelJobDocument,
   SIGNATURE_ALGORITHM,
   type StatusDetails,
   TERMINAL_STATUSES,
@@ -27,6 +28,7 @@ import { parseJobsTopic } from '../../../../lib/protocol/topics.ts';
 export const THING = 'dev-1';
 export const BASE_TIME = Date.UTC(2030, 0, 1);
 export const IMAGE_URL = 'https://firmware.example/image.bin';
+export const MODEL_URL = 'https://models.example/anomaly-detector.onnx';
 
 /** A clock whose sleeps end on the next macrotask, moving time forward by what they slept. */
 export class FakeClock implements Clock {
@@ -426,6 +428,30 @@ export function firmwareDocument(
       signatureAlgorithm: SIGNATURE_ALGORITHM,
       keyId: key.keyId,
       ...firmware,
+    },
+  };
+}
+
+/** The model job document for `file`, signed as firmware is (ECDSA P-256 over SHA-256(file)). */
+export function modelDocument(
+  file: Buffer,
+  key: TestKey,
+  overrides: Partial<ModelJobDocument['model']> & { rolloutId?: string } = {},
+): ModelJobDocument {
+  const { rolloutId, ...model } = overrides;
+  return {
+    operation: 'model-update',
+    rolloutId: rolloutId ?? 'model-rollout-1',
+    model: {
+      version: '1.1.0',
+      url: MODEL_URL,
+      urlExpiresAt: Math.floor(BASE_TIME / 1000) + 3600,
+      size: file.length,
+      sha256: createHash('sha256').update(file).digest('hex'),
+      signature: sign('sha256', file, key.privateKey).toString('base64'),
+      signatureAlgorithm: SIGNATURE_ALGORITHM,
+      keyId: key.keyId,
+      ...model,
     },
   };
 }
