@@ -7,7 +7,9 @@ import { buildFleetkit } from '../lib/stacks/fleetkit-app.ts';
  *
  * Context: `stage` (default `dev`), `account` / `region` (default the CLI's `CDK_DEFAULT_*`; without
  * either the stacks are environment-agnostic), `fleetkit:mskInstanceType`, `fleetkit:kafkaVersion`,
- * `fleetkit:logRetentionDays`, `fleetkit:alarmEmail`. Example: `npx cdk deploy --all -c stage=prod -c region=eu-west-1`.
+ * `fleetkit:logRetentionDays`, `fleetkit:alarmEmail`, and for the edge component (an `Edge` stack, only then)
+ * `fleetkit:edgeArtifact` (the zip from `npm run build:edge`), `fleetkit:edgeVersion`,
+ * `fleetkit:edgeTokenExchangeRole` (default `GreengrassV2TokenExchangeRole`). Example: `npx cdk deploy --all -c stage=prod -c region=eu-west-1`.
  */
 const app = new App();
 
@@ -29,6 +31,9 @@ const logRetentionDays = context('fleetkit:logRetentionDays');
 const iotDataEndpointHost = context('fleetkit:iotDataEndpoint');
 const settingsJson = context('fleetkit:settings');
 const alarmEmail = context('fleetkit:alarmEmail');
+const edgeArtifact = context('fleetkit:edgeArtifact');
+const edgeVersion = context('fleetkit:edgeVersion');
+const edgeTokenExchangeRole = context('fleetkit:edgeTokenExchangeRole');
 
 /** `-c fleetkit:settings='{"SHADOW_MAX_STATE_BYTES":"65536"}'`: a JSON object of strings. */
 function parseSettings(json: string): Record<string, string> {
@@ -53,6 +58,15 @@ buildFleetkit(app, {
   ...(iotDataEndpointHost === undefined ? {} : { iotDataEndpointHost }),
   ...(settingsJson === undefined ? {} : { settings: parseSettings(settingsJson) }),
   ...(alarmEmail === undefined ? {} : { alarmEmail }),
+  ...(edgeArtifact === undefined
+    ? {}
+    : {
+        edge: {
+          artifactFile: edgeArtifact,
+          ...(edgeVersion === undefined ? {} : { componentVersion: edgeVersion }),
+          ...(edgeTokenExchangeRole === undefined ? {} : { tokenExchangeRoleName: edgeTokenExchangeRole }),
+        },
+      }),
 });
 
 // Findings fail the synth; acknowledgements sit next to the construct that causes them, with reasons.

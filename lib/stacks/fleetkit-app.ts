@@ -7,6 +7,7 @@ import type { Topology } from '../topology/model.ts';
 import { validateSettings, validateTopology } from '../topology/validate.ts';
 import { topology as fleetkitTopology } from '../topology.ts';
 import { DataStack } from './data-stack.ts';
+import { EdgeStack, type EdgeStackProps } from './edge-stack.ts';
 import { MonitoringStack } from './monitoring-stack.ts';
 import { FleetkitNames } from './names.ts';
 import { RuntimeStack } from './runtime-stack.ts';
@@ -58,6 +59,11 @@ export interface FleetkitProps {
     readonly consumerOffsetLagAbove?: number;
     readonly consumerErrorsPer5Minutes?: number;
   };
+  /**
+   * The edge agent's Greengrass component: built only with an artifact from `npm run build:edge`.
+   * @default - no edge stack
+   */
+  readonly edge?: Omit<EdgeStackProps, 'names'>;
 }
 
 /** The stacks of one stage. */
@@ -67,6 +73,8 @@ export interface Fleetkit {
   readonly streaming: StreamingStack;
   readonly runtime: RuntimeStack;
   readonly monitoring: MonitoringStack;
+  /** Present when the app was given an edge artifact. */
+  readonly edge?: EdgeStack;
 }
 
 function retention(days: number): RetentionDays {
@@ -177,8 +185,18 @@ export function buildFleetkit(scope: Construct, props: FleetkitProps): Fleetkit 
   });
   monitoring.addStackDependency(runtime, 'alarms watch the functions, queues and rules it makes');
 
-  for (const stack of [data, streaming, runtime, monitoring]) {
+  const edge =
+    props.edge === undefined
+      ? undefined
+      : new EdgeStack(scope, 'Edge', {
+          ...common,
+          ...props.edge,
+          stackName: names.stack('edge'),
+          description: 'fleetkit: the edge agent as a Greengrass v2 component version',
+        });
+
+  for (const stack of [data, streaming, runtime, monitoring, ...(edge === undefined ? [] : [edge])]) {
     Tags.of(stack).add('fleetkit:stage', names.stage);
   }
-  return { names, data, streaming, runtime, monitoring };
+  return { names, data, streaming, runtime, monitoring, ...(edge === undefined ? {} : { edge }) };
 }
