@@ -7,7 +7,8 @@ import { version as semanticVersion } from '../../../lib/protocol/messages.ts';
 import { modelRef } from '../../../lib/protocol/model.ts';
 import { readFileIfExists, syncDirectory, writeFileAtomic } from '../ota/atomic-file.ts';
 import type { DeliveredModel, ModelInstaller, ModelStagingFile, SlotWriter } from '../ota/ports.ts';
-import type { AnomalyDetector, ModelSource } from './anomaly-detector.ts';
+import { AnomalyDetector, type AnomalyDetectorOptions, type ModelSource } from './anomaly-detector.ts';
+import { ModelRejectedError } from './errors.ts';
 
 /** `current.json`: the installed model the agent loads at start. */
 const currentPointer = modelRef.extend({ file: z.string().regex(/^[\w.+-]+\.onnx$/) });
@@ -141,6 +142,34 @@ export async function resolveStartupModel(
     origin: 'factory',
     ...(installed === undefined ? {} : { problem: installed.problem }),
   };
+}
+
+/**
+ * A detector for the agent's start: {@link resolveStartupModel}'s choice, and the factory model if the
+ * detector refuses the installed one (an agent update that changed the features it extracts, say).
+ *
+ * @throws ModelRejectedError only when the factory model itself is refused
+ */
+export async function loadStartupDetector(
+  store: ModelStore,
+  factory: () => Promise<ModelSource>,
+  options: AnomalyDetectorOptions = {},
+): Promise<{ detector: AnomalyDetector } & StartupModel> {
+  const startup = await resolveStartupModel(store, factory);
+  if (startup.origin === 'factory')
+    return { ...startup, detector: await AnomalyDetector.load(startup.source, options) };
+  try {
+    return { ...startup, detector: await AnomalyDetector.load(startup.source, options) };
+  } catch (error) {
+    if (!(error instanceof ModelRejectedError)) throw error;
+    const source = await factory();
+    return {
+      source,
+      origin: 'factory',
+      problem: error.message,
+      detector: await AnomalyDetector.load(source, options),
+    };
+  }
 }
 
 export interface DetectorModelInstallerOptions {

@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { encodeOnnxModel } from '../../../../edge/model/onnx-writer.ts';
 import {
   InvalidModelVersionError,
+  loadStartupDetector,
   ModelStore,
   resolveStartupModel,
 } from '../../../../edge/src/ml/model-store.ts';
@@ -93,6 +94,40 @@ describe('resolveStartupModel', () => {
     expect(startup.source.version).toBe(origin === 'installed' ? '1.1.0' : factory.version);
     if (problem === undefined) expect(startup.problem).toBeUndefined();
     else expect(startup.problem).toMatch(problem);
+  });
+});
+
+describe('loadStartupDetector', () => {
+  it('serves the installed model when the detector accepts it', async () => {
+    // Prepare
+    await install();
+
+    // Act
+    const { detector, origin } = await loadStartupDetector(store, committedSource);
+
+    // Assess
+    expect(origin).toBe('installed');
+    expect(detector.info.version).toBe('1.1.0');
+    await detector.close();
+  });
+
+  it('falls back to the factory model when the detector refuses the installed one (intact file, other features)', async () => {
+    // Prepare
+    const spec = specOf(randomMlp('store-other'), '1.1.0');
+    const other = Buffer.from(
+      encodeOnnxModel({ ...spec, properties: { ...spec.properties, 'fleetkit.feature_set': 'other-v9' } }),
+    );
+    await writeFile(store.pathOf('1.1.0'), other);
+    await store.setCurrent({ version: '1.1.0', sha256: sha256Of(other), sizeBytes: other.length });
+
+    // Act
+    const { detector, origin, problem } = await loadStartupDetector(store, committedSource);
+
+    // Assess
+    expect(origin).toBe('factory');
+    expect(problem).toMatch(/incompatible/);
+    expect(detector.info.version).toBe((await committedSource()).version);
+    await detector.close();
   });
 });
 
