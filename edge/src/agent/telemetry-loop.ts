@@ -89,7 +89,12 @@ export class TelemetryLoop {
   private readonly window: Reading[] = [];
   private interval: number;
   private thresholds: Readonly<Record<string, ThresholdRange>>;
-  private seq = 0;
+  /**
+   * The next reading's sequence number. It starts at the clock's milliseconds, so it keeps rising
+   * across restarts (a device samples far less than once a millisecond) and a replayed batch can be
+   * told from new readings by `(device, seq)`.
+   */
+  private seq: number;
   private running: AbortController | undefined;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
@@ -105,6 +110,7 @@ export class TelemetryLoop {
   constructor(private readonly options: TelemetryLoopOptions) {
     this.interval = options.samplingIntervalS;
     this.thresholds = options.thresholds ?? {};
+    this.seq = options.clock.now();
   }
 
   /** Starts sampling: the first sample at once, then every interval. */
