@@ -17,6 +17,7 @@ import { defaultModelDir, modelReport, readModelSource } from './agent/model-fil
 import { type AgentSettings, readAgentSettings } from './agent/settings.ts';
 import type { SensorSource } from './agent/telemetry-loop.ts';
 import { AnomalyDetector } from './ml/anomaly-detector.ts';
+import { DetectorModelInstaller, loadStartupDetector, ModelStore } from './ml/model-store.ts';
 import { ModemEmulator } from './modem/emulator.ts';
 import { createEmulatorLink } from './modem/emulator-transports.ts';
 import { ModemDriver } from './modem/modem-driver.ts';
@@ -76,7 +77,14 @@ async function main(argv: readonly string[]): Promise<void> {
   const transportSettings = readTransportSettings(process.env);
   const { thingName } = transportSettings;
   const { thingType, dataDir } = settings;
-  const detector = await AnomalyDetector.load(await readModelSource(modelDir));
+  // The model last delivered by a model-update job if it still verifies, else the one shipped with the agent.
+  const models = new ModelStore(join(dataDir, 'models'));
+  const { detector, origin, problem } = await loadStartupDetector(models, () => readModelSource(modelDir));
+  log('model-loaded', {
+    version: detector.info.version,
+    origin,
+    ...(problem === undefined ? {} : { problem }),
+  });
   const slots = await FileSlotStore.open(join(dataDir, 'ota'), { initialVersion: settings.firmwareVersion });
   const boot = await slots.boot();
   const firmware = () => ({
@@ -143,6 +151,7 @@ async function main(argv: readonly string[]): Promise<void> {
           ? { healthy: true }
           : { healthy: false, detail: `transport ${transport.state} after the new image started` },
       reboot: () => shutdown(RESTART_EXIT_CODE),
+      models: new DetectorModelInstaller({ store: models, detector }),
       log,
     });
     await ota.start();
