@@ -2,8 +2,8 @@ import { type Reading, reading as readingSchema } from '../../../lib/protocol/me
 import { toFieldIssues } from '../../../lib/protocol/parse.ts';
 import {
   type EncodeUplinkOptions,
-  type MetricResolutions,
   encodeUplinkBatch,
+  type MetricResolutions,
   uplinkReadingProblem,
 } from '../../../lib/protocol/uplink/codec.ts';
 import { systemClock } from '../ota/clock.ts';

@@ -87,7 +87,6 @@ export class SimulatedDevice {
   private readonly random: () => number;
   private readonly state: SensorState;
   private last: SensorSample;
-  private seq = 0;
   private startedAt = Date.now();
   private slots: FileSlotStore | undefined;
   private boot: BootState | undefined;

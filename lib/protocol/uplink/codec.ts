@@ -134,10 +134,7 @@ const inRange = (q: number) => Number.isSafeInteger(q) && Math.abs(q) <= MAX_QUA
  * Why `reading` cannot go into a batch, or undefined when it can: checked once per reading so that a
  * batcher refuses a bad reading when it is added rather than losing a whole batch at encoding.
  */
-export function uplinkReadingProblem(
-  reading: Reading,
-  resolutions?: MetricResolutions,
-): string | undefined {
+export function uplinkReadingProblem(reading: Reading, resolutions?: MetricResolutions): string | undefined {
   if (!Number.isSafeInteger(reading.ts) || reading.ts < 0 || reading.ts > MAX_QUANTIZED)
     return `ts must be an integer from 0 to 2^48, got ${reading.ts}`;
   if (
@@ -219,10 +216,7 @@ function presenceBitmap(present: readonly boolean[]): Uint8Array {
   return bitmap;
 }
 
-function columnsOf(
-  readings: readonly Reading[],
-  resolutions: MetricResolutions | undefined,
-): FieldColumn[] {
+function columnsOf(readings: readonly Reading[], resolutions: MetricResolutions | undefined): FieldColumn[] {
   const ts: FieldColumn = { key: TS_FIELD_ID, present: [], values: [] };
   const seq: FieldColumn = { key: SEQ_FIELD_ID, present: [], values: [] };
   const metrics = new Map<string, FieldColumn & { resolution: MetricResolution }>();

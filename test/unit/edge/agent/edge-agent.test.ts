@@ -252,7 +252,9 @@ describe('EdgeAgent', () => {
     // Act
     setModemStatus({ registration: 'searching', bars: 0 });
     await until(
-      () => (service.state.reported?.modem as { registration?: string }).registration === 'searching',
+      () =>
+        (service.state.reported?.modem as { registration?: string } | undefined)?.registration ===
+        'searching',
       'the new registration in the shadow',
     );
     await agent.stop();
