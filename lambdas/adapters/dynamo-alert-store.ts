@@ -135,31 +135,53 @@ export class DynamoAlertStore implements AlertStore {
    * Alerts raised for a device at or after `sinceMs`, with the type, rule and metric of each (the health
    * gate counts them). One Query on the device's key range; only raised edges come back.
    */
-  async raisedSince(
+  /**
+   * The alert episodes of a device that count for `[sinceMs, now]`: those raised since, and those raised
+   * within `lookbackMs` before it that were still active at `sinceMs` (not cleared before it). An
+   * update whose new firmware misbehaves from its first reading raises its alert during the trial boot,
+   * before the execution succeeds; counting only later raises would miss it for as long as it lasts.
+   * One edge (the raising one) per episode.
+   */
+  async episodesSince(
     deviceId: string,
     sinceMs: number,
+    lookbackMs: number,
   ): Promise<readonly Pick<TelemetryAlert, 'type' | 'ruleId' | 'metric' | 'at'>[]> {
-    const out: Pick<TelemetryAlert, 'type' | 'ruleId' | 'metric' | 'at'>[] = [];
+    const edges: Pick<TelemetryAlert, 'id' | 'state' | 'type' | 'ruleId' | 'metric' | 'at'>[] = [];
     let start: Record<string, unknown> | undefined;
     do {
       const result = await this.props.client.send(
         new QueryCommand({
           TableName: this.props.tableName,
           KeyConditionExpression: 'deviceId = :d AND alertKey >= :from',
-          FilterExpression: '#state = :raised',
-          ProjectionExpression: '#type, ruleId, metric, #at',
-          ExpressionAttributeNames: { '#state': 'state', '#type': 'type', '#at': 'at' },
+          ProjectionExpression: '#id, #state, #type, ruleId, metric, #at',
+          ExpressionAttributeNames: { '#id': 'id', '#state': 'state', '#type': 'type', '#at': 'at' },
           ExpressionAttributeValues: {
             ':d': deviceId,
-            ':from': String(Math.max(0, Math.floor(sinceMs))).padStart(15, '0'),
-            ':raised': 'raised',
+            ':from': String(Math.max(0, Math.floor(sinceMs - lookbackMs))).padStart(15, '0'),
           },
           ...(start === undefined ? {} : { ExclusiveStartKey: start }),
         }),
       );
-      out.push(...((result.Items ?? []) as Pick<TelemetryAlert, 'type' | 'ruleId' | 'metric' | 'at'>[]));
+      edges.push(...((result.Items ?? []) as typeof edges));
       start = result.LastEvaluatedKey;
     } while (start !== undefined);
-    return out;
+    return countedEpisodes(edges, sinceMs);
   }
+}
+
+/**
+ * From a device's alert edges (oldest first), the raising edge of each episode raised at or after
+ * `sinceMs`, or raised before it and not cleared before it.
+ */
+export function countedEpisodes<E extends Pick<TelemetryAlert, 'id' | 'state' | 'at'>>(
+  edges: readonly E[],
+  sinceMs: number,
+): Omit<E, 'id' | 'state'>[] {
+  const clearedBefore = new Set(
+    edges.filter((e) => e.state === 'cleared' && e.at < sinceMs).map((e) => e.id),
+  );
+  return edges
+    .filter((e) => e.state === 'raised' && (e.at >= sinceMs || !clearedBefore.has(e.id)))
+    .map(({ id: _id, state: _state, ...edge }) => edge);
 }

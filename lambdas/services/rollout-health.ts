@@ -17,7 +17,7 @@ export const HEALTH_SAMPLE = 200;
 export interface RolloutHealthProps {
   readonly executions: Pick<DynamoJobExecutionStore, 'allOf'>;
   readonly plans: Pick<DynamoRolloutPlanStore, 'control'>;
-  readonly alerts: Pick<DynamoAlertStore, 'raisedSince'>;
+  readonly alerts: Pick<DynamoAlertStore, 'episodesSince'>;
   readonly rules: Pick<RuleStore, 'list'>;
   readonly sample?: number;
 }
@@ -59,7 +59,11 @@ export class RolloutHealth {
     ): Promise<CohortMetrics> => {
       const events = await Promise.all(
         members.map(async ({ thingName, since }) => {
-          const raised = await this.props.alerts.raisedSince(thingName, since * 1000);
+          const raised = await this.props.alerts.episodesSince(
+            thingName,
+            since * 1000,
+            gate.windowMinutes * 60_000,
+          );
           return raised.filter((alert) => isHealthEvent(gate.metric, alert, anomalyRules)).length;
         }),
       );

@@ -133,7 +133,8 @@ describe('rollouts on the local platform with simulated devices', () => {
         maxWorsening: { absolute: 10 },
         windowMinutes: 60,
         controlPercentage: 50,
-        // 18 device-seconds per cohort: the new image's telemetry has reached the alerts by then.
+        // 18 device-seconds per cohort. The image's anomaly alert is raised during its trial boot,
+        // before the execution succeeds: the gate counts an episode still active at that point.
         minDeviceHours: 0.005,
       },
     });
