@@ -69,22 +69,79 @@ async function check(settings: AgentSettings, modelDir: string): Promise<void> {
   await detector.close();
 }
 
+/** How long a new image must run before its health check judges it (the OTA trial boot). */
+export const HEALTH_CHECK_AFTER_MS = 30_000;
+/** Longest a clean stop may take before the process exits anyway. */
+export const SHUTDOWN_DEADLINE_MS = 15_000;
+
+/** The model to serve, or none: a missing or refused model must not keep telemetry, shadow and OTA down. */
+async function loadModel(models: ModelStore, modelDir: string): Promise<AnomalyDetector | undefined> {
+  try {
+    // The model last delivered by a model-update job if it still verifies, else the one shipped.
+    const { detector, origin, problem } = await loadStartupDetector(models, () => readModelSource(modelDir));
+    log('model-loaded', {
+      version: detector.info.version,
+      origin,
+      ...(problem === undefined ? {} : { problem }),
+    });
+    return detector;
+  } catch (error) {
+    log('model-unavailable', { error: String(error), next: 'running without anomaly scores' });
+    return undefined;
+  }
+}
+
+/** The firmware signing keys, or none (OTA off) when the file is missing or not a JSON object of PEMs. */
+async function readTrustedKeys(file: string | undefined): Promise<Record<string, string> | undefined> {
+  if (file === undefined) return undefined;
+  try {
+    const keys: unknown = JSON.parse(await readFile(file, 'utf8'));
+    if (typeof keys !== 'object' || keys === null || Array.isArray(keys))
+      throw new Error('not a JSON object');
+    if (!Object.values(keys).every((pem) => typeof pem === 'string'))
+      throw new Error('values must be PEM strings');
+    return keys as Record<string, string>;
+  } catch (error) {
+    log('ota-disabled', { file, error: String(error), next: 'fix FLEETKIT_FIRMWARE_KEYS_FILE and restart' });
+    return undefined;
+  }
+}
+
 async function main(argv: readonly string[]): Promise<void> {
   const settings = readAgentSettings(process.env);
   const modelDir = settings.modelDir ?? defaultModelDir();
   if (argv.includes('--check')) return check(settings, modelDir);
 
+  // Stop steps, added as parts start: a signal during start-up stops what is already running.
+  const stops: Array<[string, () => Promise<void> | void]> = [];
+  let stopping = false;
+  async function shutdown(code: number): Promise<void> {
+    if (stopping) return; // a second signal (the nucleus and the Run script both send one) changes nothing
+    stopping = true;
+    log('stopping', { code });
+    const deadline = setTimeout(() => {
+      log('stop-deadline-passed', { code });
+      process.exit(code);
+    }, SHUTDOWN_DEADLINE_MS);
+    deadline.unref();
+    for (const [name, stop] of stops.reverse()) {
+      try {
+        await stop();
+      } catch (error) {
+        log('stop-failed', { part: name, error: String(error) });
+      }
+    }
+    process.exit(code);
+  }
+  process.on('SIGTERM', () => void shutdown(0));
+  process.on('SIGINT', () => void shutdown(0));
+
   const transportSettings = readTransportSettings(process.env);
   const { thingName } = transportSettings;
   const { thingType, dataDir } = settings;
-  // The model last delivered by a model-update job if it still verifies, else the one shipped with the agent.
   const models = new ModelStore(join(dataDir, 'models'));
-  const { detector, origin, problem } = await loadStartupDetector(models, () => readModelSource(modelDir));
-  log('model-loaded', {
-    version: detector.info.version,
-    origin,
-    ...(problem === undefined ? {} : { problem }),
-  });
+  const detector = await loadModel(models, modelDir);
+  if (detector !== undefined) stops.push(['model', () => detector.close()]);
   const slots = await FileSlotStore.open(join(dataDir, 'ota'), { initialVersion: settings.firmwareVersion });
   const boot = await slots.boot();
   const firmware = () => ({
@@ -93,7 +150,9 @@ async function main(argv: readonly string[]): Promise<void> {
   });
 
   const transport = await openTransport(transportSettings, { clock: systemClock, log });
+  stops.push(['transport', () => transport.close()]);
   const modem = await openModem(settings);
+  if (modem !== undefined) stops.push(['modem', () => modem.stop()]);
   const uplink = await Uplink.open({
     directory: join(dataDir, 'uplink'),
     transport: { publish: (topic, payload) => transport.publish(topic, payload, { qos: 1 }) },
@@ -111,32 +170,32 @@ async function main(argv: readonly string[]): Promise<void> {
     clock: systemClock,
     defaults: { ...DEFAULT_DEVICE_CONFIG, samplingIntervalS: settings.samplingIntervalS },
     shadowStore: new FileShadowCopyStore(join(dataDir, 'shadow.json')),
-    model: { scorer: detector, report: () => modelReport(detector.info) },
+    ...(detector === undefined
+      ? {}
+      : { model: { scorer: detector, report: () => modelReport(detector.info) } }),
     ...(modem === undefined ? {} : { modem }),
     firmware,
     statusEveryMs: settings.statusIntervalS * 1000,
     log,
   });
-  await agent.start();
-  const coap =
-    settings.coapPort === 0
-      ? undefined
-      : await startCoapSensors({
-          agent,
-          add: (reading) => uplink.add(reading),
-          port: settings.coapPort,
-          log,
-        });
-  // The modem registers in the background: minutes on a cold NB-IoT attach.
+  // The modem registers in the background (minutes on a cold NB-IoT attach); the agent sends it the
+  // PSM settings once it answers.
   modem?.start().catch((error) => log('modem-start-failed', { error: String(error) }));
+  await agent.start();
+  stops.push(['agent', () => agent.stop()]);
+  if (settings.coapPort !== 0) {
+    const coap = await startCoapSensors({
+      agent,
+      add: (reading) => uplink.add(reading),
+      port: settings.coapPort,
+      log,
+    });
+    stops.push(['coap', () => coap.stop()]);
+  }
 
-  let ota: OtaAgent | undefined;
-  if (settings.firmwareKeysFile !== undefined) {
-    const trustedKeys = JSON.parse(await readFile(settings.firmwareKeysFile, 'utf8')) as Record<
-      string,
-      string
-    >;
-    ota = new OtaAgent({
+  const trustedKeys = await readTrustedKeys(settings.firmwareKeysFile);
+  if (trustedKeys !== undefined) {
+    const ota = new OtaAgent({
       thingName,
       transport: asJobsTransport(transport),
       downloader: new HttpDownloader(),
@@ -146,38 +205,33 @@ async function main(argv: readonly string[]): Promise<void> {
       ),
       clock: systemClock,
       trustedKeys,
-      healthCheck: async () =>
-        transport.state === 'connected'
-          ? { healthy: true }
-          : { healthy: false, detail: `transport ${transport.state} after the new image started` },
-      reboot: () => shutdown(RESTART_EXIT_CODE),
-      models: new DetectorModelInstaller({ store: models, detector }),
+      // The new image must have run a while, connected, and sampled its sensors since it started.
+      healthCheck: async (context) => {
+        const before = agent.metrics().telemetry.samples;
+        await systemClock.sleep(HEALTH_CHECK_AFTER_MS, context.signal);
+        const sampled = agent.metrics().telemetry.samples - before;
+        if (transport.state !== 'connected')
+          return { healthy: false, detail: `transport ${transport.state} after ${HEALTH_CHECK_AFTER_MS} ms` };
+        if (sampled === 0)
+          return { healthy: false, detail: `no sensor sample in ${HEALTH_CHECK_AFTER_MS} ms` };
+        return { healthy: true };
+      },
+      // Must not wait for the agent (it waits for this to return): the restart happens after it.
+      reboot: () => {
+        void shutdown(RESTART_EXIT_CODE);
+      },
+      ...(detector === undefined ? {} : { models: new DetectorModelInstaller({ store: models, detector }) }),
       log,
     });
     await ota.start();
+    stops.push(['ota', () => ota.stop()]);
   }
-
-  let stopping = false;
-  async function shutdown(code: number): Promise<void> {
-    if (stopping) return;
-    stopping = true;
-    log('stopping', { code });
-    await ota?.stop();
-    await coap?.stop();
-    await agent.stop();
-    await modem?.stop();
-    await detector.close();
-    await transport.close();
-    process.exit(code);
-  }
-  process.once('SIGTERM', () => void shutdown(0));
-  process.once('SIGINT', () => void shutdown(0));
   log('started', {
     thingName,
     thingType,
     firmware: firmware(),
-    model: detector.info.version,
-    ...(coap === undefined ? {} : { coapPort: settings.coapPort }),
+    model: detector?.info.version ?? null,
+    ...(settings.coapPort === 0 ? {} : { coapPort: settings.coapPort }),
   });
 }
 

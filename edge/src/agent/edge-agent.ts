@@ -99,6 +99,9 @@ export class EdgeAgent {
   private readonly sampleListeners = new Set<(reading: Reading) => void>();
   private stopTransportWatch: (() => void) | undefined;
   private stopModemWatch: (() => void) | undefined;
+  /** The PSM settings the modem was last sent successfully (JSON), undefined until then. */
+  private sentPsm: string | undefined;
+  private sendingPsm = false;
 
   constructor(private readonly options: EdgeAgentOptions) {
     this.config = options.defaults;
@@ -153,6 +156,11 @@ export class EdgeAgent {
     this.stopModemWatch = this.options.modem?.onStatus?.((status) => {
       if (status.registration === registration) return;
       registration = status.registration;
+      if (status.registration === 'registered-home' || status.registration === 'registered-roaming') {
+        // A (re)registration may follow a reset that lost the PSM request: send it again.
+        this.sentPsm = undefined;
+        void this.syncPsm();
+      }
       void this.shadow?.reportState().catch((error: unknown) => {
         this.options.log?.('shadow-report-failed', { error: String(error) });
       });
@@ -253,16 +261,36 @@ export class EdgeAgent {
 
   /** Applies settings from the shadow: all or nothing (a failure leaves the old ones, and shadow sync reports why). */
   private async apply(next: DeviceConfig): Promise<void> {
-    const modem = this.options.modem;
-    if (modem !== undefined && JSON.stringify(next.psm) !== JSON.stringify(this.config.psm)) {
-      await modem.configurePsm({
-        enabled: next.psm.enabled,
-        periodicTauSeconds: next.psm.periodicTauS,
-        activeTimeSeconds: next.psm.activeTimeS,
-      });
-    }
     this.config = next;
     this.telemetry.configure(next);
+    void this.syncPsm();
+  }
+
+  /**
+   * Sends the settings' PSM to the modem when the modem does not have it yet: at the first apply
+   * (whatever the modem kept from before), after each change, and again after the modem registers
+   * anew (a reset loses what it was told). A modem that cannot take it now (not answering yet, a
+   * timeout) is not a refusal of the settings: they stay applied, and the next registration retries.
+   */
+  private async syncPsm(): Promise<void> {
+    const modem = this.options.modem;
+    const wanted = JSON.stringify(this.config.psm);
+    if (modem === undefined || this.sentPsm === wanted || this.sendingPsm) return;
+    this.sendingPsm = true;
+    try {
+      const psm = this.config.psm;
+      await modem.configurePsm({
+        enabled: psm.enabled,
+        periodicTauSeconds: psm.periodicTauS,
+        activeTimeSeconds: psm.activeTimeS,
+      });
+      this.sentPsm = wanted;
+    } catch (error) {
+      this.options.log?.('psm-not-sent', { error: String(error), next: 'retried when the modem registers' });
+    } finally {
+      this.sendingPsm = false;
+    }
+    if (this.sentPsm !== undefined && this.sentPsm !== JSON.stringify(this.config.psm)) await this.syncPsm();
   }
 
   /** The modem's own measurement of RSRP / RSRQ, when there is a modem and it has one. */

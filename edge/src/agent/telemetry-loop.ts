@@ -173,7 +173,8 @@ export class TelemetryLoop {
     if (scorer === undefined) return undefined;
     if (this.window.length < WINDOW_LENGTH) return this.unscored('window-filling');
     try {
-      const [result] = await scorer.score([this.window]);
+      // A copy: a batching scorer reads it a tick later, when another sample may have moved the window.
+      const [result] = await scorer.score([this.window.slice()]);
       if (result === undefined) return this.unscored('no-result');
       if (!result.ok) return this.unscored(result.reason);
       this.counters.scoredWindows++;

@@ -128,7 +128,17 @@ export class SimulatedDevice {
     await this.powerOn();
   }
 
+  /** Powers on; if a part fails to start, powers off again (no client left connected) and throws. */
   private async powerOn(): Promise<void> {
+    try {
+      await this.startParts();
+    } catch (error) {
+      await this.powerOff().catch(() => {});
+      throw error;
+    }
+  }
+
+  private async startParts(): Promise<void> {
     this.boots += 1;
     this.startedAt = Date.now();
     if (this.options.ota !== undefined) await this.bootFirmware();

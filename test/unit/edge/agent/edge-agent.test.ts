@@ -144,7 +144,7 @@ describe('EdgeAgent', () => {
     for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
   });
 
-  async function agentOnBroker() {
+  async function agentOnBroker(options: { psmFailures?: number } = {}) {
     const dir = await mkdtemp(join(tmpdir(), 'edge-agent-'));
     dirs.push(dir);
     const broker = new MemoryBroker();
@@ -158,6 +158,7 @@ describe('EdgeAgent', () => {
       batcher: { maxReadings: 5 },
     });
     const psmRequests: unknown[] = [];
+    let psmFailures = options.psmFailures ?? 0;
     const modemListeners = new Set<(status: ModemStatus) => void>();
     let modemStatus: ModemStatus = {
       state: 'registered',
@@ -182,7 +183,13 @@ describe('EdgeAgent', () => {
         get status() {
           return modemStatus;
         },
-        configurePsm: async (request) => void psmRequests.push(request),
+        configurePsm: async (request) => {
+          if (psmFailures > 0) {
+            psmFailures--;
+            throw new Error('AT+CPSMS timed out after 5000 ms');
+          }
+          psmRequests.push(request);
+        },
         onStatus: (listener) => {
           modemListeners.add(listener);
           return () => modemListeners.delete(listener);
@@ -239,7 +246,16 @@ describe('EdgeAgent', () => {
     await agent.stop();
 
     // Assess
-    expect(psmRequests).toEqual([{ enabled: true, periodicTauSeconds: 7200, activeTimeSeconds: 30 }]);
+    const defaults = DEFAULT_DEVICE_CONFIG.psm;
+    expect(psmRequests).toEqual([
+      // The defaults at start: whatever the modem kept from before is not what the device reports.
+      {
+        enabled: defaults.enabled,
+        periodicTauSeconds: defaults.periodicTauS,
+        activeTimeSeconds: defaults.activeTimeS,
+      },
+      { enabled: true, periodicTauSeconds: 7200, activeTimeSeconds: 30 },
+    ]);
     expect(service.state.reported?.config).toMatchObject({ samplingIntervalS: 30, psm });
   });
 
@@ -261,5 +277,23 @@ describe('EdgeAgent', () => {
 
     // Assess
     expect(service.state.reported?.modem).toMatchObject({ registration: 'searching', bars: 0 });
+  });
+
+  it('applies settings even while the modem cannot take PSM, and sends PSM once the modem registers', async () => {
+    // Prepare: the modem does not answer the first two PSM requests (at start, and with the new settings)
+    const { service, agent, psmRequests, setModemStatus } = await agentOnBroker({ psmFailures: 2 });
+    await agent.start();
+    service.setDesired({ config: { samplingIntervalS: 45 } });
+    await until(() => agent.settings.samplingIntervalS === 45, 'the new interval');
+
+    // Act
+    setModemStatus({ registration: 'searching' });
+    setModemStatus({ registration: 'registered-home' });
+    await until(() => psmRequests.length > 0, 'the PSM request sent again');
+    await agent.stop();
+
+    // Assess
+    expect(agent.samplingIntervalS).toBe(45);
+    expect(psmRequests).toEqual([{ enabled: true, periodicTauSeconds: 3600, activeTimeSeconds: 60 }]);
   });
 });
