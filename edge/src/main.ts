@@ -69,8 +69,6 @@ async function check(settings: AgentSettings, modelDir: string): Promise<void> {
   await detector.close();
 }
 
-/** How long a new image must run before its health check judges it (the OTA trial boot). */
-export const HEALTH_CHECK_AFTER_MS = 30_000;
 /** Longest a clean stop may take before the process exits anyway. */
 export const SHUTDOWN_DEADLINE_MS = 15_000;
 
@@ -208,12 +206,15 @@ async function main(argv: readonly string[]): Promise<void> {
       // The new image must have run a while, connected, and sampled its sensors since it started.
       healthCheck: async (context) => {
         const before = agent.metrics().telemetry.samples;
-        await systemClock.sleep(HEALTH_CHECK_AFTER_MS, context.signal);
+        await systemClock.sleep(settings.healthCheckAfterS * 1000, context.signal);
         const sampled = agent.metrics().telemetry.samples - before;
         if (transport.state !== 'connected')
-          return { healthy: false, detail: `transport ${transport.state} after ${HEALTH_CHECK_AFTER_MS} ms` };
+          return {
+            healthy: false,
+            detail: `transport ${transport.state} after ${settings.healthCheckAfterS} s`,
+          };
         if (sampled === 0)
-          return { healthy: false, detail: `no sensor sample in ${HEALTH_CHECK_AFTER_MS} ms` };
+          return { healthy: false, detail: `no sensor sample in ${settings.healthCheckAfterS} s` };
         return { healthy: true };
       },
       // Must not wait for the agent (it waits for this to return): the restart happens after it.

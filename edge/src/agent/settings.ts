@@ -22,6 +22,7 @@ export const AGENT_ENV = {
   samplingIntervalS: 'FLEETKIT_SAMPLING_INTERVAL_S',
   batchSize: 'FLEETKIT_BATCH_SIZE',
   queueMaxBytes: 'FLEETKIT_QUEUE_MAX_BYTES',
+  healthCheckAfterS: 'FLEETKIT_HEALTH_CHECK_AFTER_S',
 } as const;
 
 const intFrom = (min: number, max: number) =>
@@ -52,6 +53,8 @@ const settingsSchema = z.object({
   samplingIntervalS: intFrom(1, 86_400),
   batchSize: intFrom(1, 1000),
   queueMaxBytes: intFrom(65_536, 2 ** 40),
+  /** How long a new firmware image must run before the OTA health check judges it. */
+  healthCheckAfterS: intFrom(1, 3600),
 });
 export type AgentSettings = z.output<typeof settingsSchema>;
 
@@ -68,6 +71,7 @@ export const AGENT_DEFAULTS = {
   samplingIntervalS: '10',
   batchSize: '60',
   queueMaxBytes: String(64 * 1024 * 1024),
+  healthCheckAfterS: '30',
 } as const;
 
 export class AgentSettingsError extends Error {
