@@ -129,6 +129,9 @@ export class ShadowClient {
         };
       this.pending.set(clientToken, { operation, resolve: settle(resolve), reject: settle(reject) });
     });
+    // The answer may be rejected (close, timeout) while the publish is still awaited, before the
+    // caller awaits it: mark it handled now; the caller still gets the rejection.
+    answer.catch(() => {});
     try {
       await this.options.transport.publish(topic, JSON.stringify({ ...body, clientToken }), { qos: 1 });
     } catch (error) {
