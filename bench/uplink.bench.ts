@@ -1,7 +1,7 @@
 import { deflateRawSync } from 'node:zlib';
 import { decode as decodeCbor } from 'cbor2';
-import { gaussian, seededRandom } from '../lib/local/sim/random.ts';
-import { initialSensorState, stepSensors } from '../lib/local/sim/sensor-model.ts';
+import { gaussian, seededRandom } from '../edge/src/sensors/random.ts';
+import { initialSensorState, stepSensors } from '../edge/src/sensors/sensor-model.ts';
 import type { Reading } from '../lib/protocol/messages.ts';
 import { decodeUplinkBatch, encodeUplinkBatch } from '../lib/protocol/uplink/codec.ts';
 import { median, metric, progress } from './support.ts';

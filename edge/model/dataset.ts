@@ -1,5 +1,5 @@
-import { gaussian, seededRandom } from '../../lib/local/sim/random.ts';
-import { initialSensorState, stepSensors } from '../../lib/local/sim/sensor-model.ts';
+import { gaussian, seededRandom } from '../src/sensors/random.ts';
+import { initialSensorState, stepSensors } from '../src/sensors/sensor-model.ts';
 import type { Reading } from '../../lib/protocol/messages.ts';
 import { WINDOW_LENGTH } from '../src/ml/features.ts';
 

@@ -1,4 +1,4 @@
-import { gaussian, seededRandom } from '../../lib/local/sim/random.ts';
+import { gaussian, seededRandom } from '../src/sensors/random.ts';
 
 /**
  * A one-hidden-layer perceptron for binary classification, trained with mini-batch Adam on binary

@@ -7,15 +7,12 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SerialPort } from 'serialport';
-import { seededRandom } from '../../lib/local/sim/random.ts';
-import { initialSensorState, stepSensors } from '../../lib/local/sim/sensor-model.ts';
 import { DEFAULT_DEVICE_CONFIG } from '../../lib/protocol/device-config.ts';
 import { deviceTopic } from '../../lib/protocol/topics.ts';
 import { sensorMetricResolutions, startCoapSensors } from './agent/coap-sensors.ts';
 import { EdgeAgent } from './agent/edge-agent.ts';
 import { defaultModelDir, modelReport, readModelSource } from './agent/model-files.ts';
 import { type AgentSettings, readAgentSettings } from './agent/settings.ts';
-import type { SensorSource } from './agent/telemetry-loop.ts';
 import { AnomalyDetector } from './ml/anomaly-detector.ts';
 import { DetectorModelInstaller, loadStartupDetector, ModelStore } from './ml/model-store.ts';
 import { ModemEmulator } from './modem/emulator.ts';
@@ -26,6 +23,7 @@ import { systemClock } from './ota/clock.ts';
 import { FileSlotStore } from './ota/fs-slot-store.ts';
 import { HttpDownloader } from './ota/http-downloader.ts';
 import { FileAgentStateStore } from './ota/state-store.ts';
+import { simulatedSensors } from './sensors/simulated.ts';
 import { FileShadowCopyStore } from './shadow/copy-store.ts';
 import { asJobsTransport } from './transport/jobs-transport.ts';
 import { openTransport, readTransportSettings } from './transport/open-transport.ts';
@@ -36,21 +34,6 @@ export const RESTART_EXIT_CODE = 75;
 
 const log = (event: string, fields: Readonly<Record<string, unknown>> = {}) =>
   process.stdout.write(`${JSON.stringify({ at: new Date().toISOString(), event, ...fields })}\n`);
-
-function simulatedSensors(seed: string): SensorSource {
-  const random = seededRandom(seed);
-  const state = initialSensorState(random);
-  let last = Date.now();
-  return {
-    read() {
-      const now = Date.now();
-      const sample = stepSensors(state, Math.max(1, (now - last) / 1000), random);
-      last = now;
-      const { temperature, humidity, pressure, battery, rsrp, rsrq } = sample;
-      return { temperature, humidity, pressure, battery, rsrp, rsrq };
-    },
-  };
-}
 
 async function openModem(settings: AgentSettings): Promise<ModemDriver | undefined> {
   if (settings.modem === 'none') return undefined;

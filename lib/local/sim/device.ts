@@ -14,6 +14,13 @@ import { HttpDownloader } from '../../../edge/src/ota/http-downloader.ts';
 import { MqttJobsTransport } from '../../../edge/src/ota/mqtt-jobs-transport.ts';
 import type { BootState, HealthResult, UpdateContext } from '../../../edge/src/ota/ports.ts';
 import { FileAgentStateStore } from '../../../edge/src/ota/state-store.ts';
+import { seededRandom } from '../../../edge/src/sensors/random.ts';
+import {
+  initialSensorState,
+  type SensorSample,
+  type SensorState,
+  stepSensors,
+} from '../../../edge/src/sensors/sensor-model.ts';
 import { FileShadowCopyStore } from '../../../edge/src/shadow/copy-store.ts';
 import type { ModelReport } from '../../../edge/src/shadow/ports.ts';
 import { MqttDeviceTransport } from '../../../edge/src/transport/mqtt-transport.ts';
@@ -28,8 +35,6 @@ import {
   type SimFirmwareManifest,
   simulatedInstallFails,
 } from './firmware-behaviour.ts';
-import { seededRandom } from './random.ts';
-import { initialSensorState, type SensorSample, type SensorState, stepSensors } from './sensor-model.ts';
 
 /** A simulated device's OTA agent: where its slots live and whom it trusts. */
 export interface SimulatedOtaOptions {

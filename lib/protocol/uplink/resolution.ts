@@ -33,7 +33,7 @@ export const SEQ_FIELD_ID = 1;
 
 /**
  * The metrics every fleetkit device may send, each at its sensor's resolution: the simulator's sensors
- * (`lib/local/sim/sensor-model.ts`), the modem's signal quality as 3GPP TS 27.007 +CESQ reports it, and
+ * (`edge/src/sensors/sensor-model.ts`), the modem's signal quality as 3GPP TS 27.007 +CESQ reports it, and
  * the edge model's anomaly score. A metric not listed here travels with its name and a resolution the
  * device declares.
  */

@@ -10,7 +10,7 @@ import {
   healthCounterChanges,
 } from '../../../../lambdas/domain/fleet/health.ts';
 import { signalBars } from '../../../../lambdas/domain/fleet/signal-bars.ts';
-import { seededRandom } from '../../../../lib/local/sim/random.ts';
+import { seededRandom } from '../../../../edge/src/sensors/random.ts';
 
 const NOW = 1_764_196_380_000;
 const device: HealthSubject = {

@@ -17,7 +17,7 @@ import {
   rolloutStatusView,
   tallyCounters,
 } from '../../../../lambdas/domain/rollout/counters.ts';
-import { seededRandom } from '../../../../lib/local/sim/random.ts';
+import { seededRandom } from '../../../../edge/src/sensors/random.ts';
 import type { JobExecutionStatus } from '../../../../lib/protocol/jobs.ts';
 import { counters, execution } from './support.ts';
 

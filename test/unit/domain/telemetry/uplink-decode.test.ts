@@ -6,7 +6,7 @@ import {
   PAYLOAD_FORMATS,
   UPLINK_BATCH_PAYLOAD,
 } from '../../../../lambdas/domain/telemetry/decode.ts';
-import { seededRandom } from '../../../../lib/local/sim/random.ts';
+import { seededRandom } from '../../../../edge/src/sensors/random.ts';
 import type { Reading } from '../../../../lib/protocol/messages.ts';
 import { DEFAULT_RULES, telemetryRuleSet } from '../../../../lib/protocol/telemetry-rules.ts';
 import { encodeUplinkBatch } from '../../../../lib/protocol/uplink/codec.ts';

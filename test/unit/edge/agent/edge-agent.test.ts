@@ -7,10 +7,9 @@ import { defaultModelDir, modelReport, readModelSource } from '../../../../edge/
 import { type SensorSource, TelemetryLoop } from '../../../../edge/src/agent/telemetry-loop.ts';
 import { AnomalyDetector } from '../../../../edge/src/ml/anomaly-detector.ts';
 import { WINDOW_LENGTH } from '../../../../edge/src/ml/features.ts';
+import { simulatedSensors } from '../../../../edge/src/sensors/simulated.ts';
 import { MemoryShadowCopyStore } from '../../../../edge/src/shadow/copy-store.ts';
 import { Uplink } from '../../../../edge/src/uplink/uplink.ts';
-import { seededRandom } from '../../../../lib/local/sim/random.ts';
-import { initialSensorState, stepSensors } from '../../../../lib/local/sim/sensor-model.ts';
 import { DEFAULT_DEVICE_CONFIG } from '../../../../lib/protocol/device-config.ts';
 import type { Reading } from '../../../../lib/protocol/messages.ts';
 import { statusMessage } from '../../../../lib/protocol/messages.ts';
@@ -28,18 +27,6 @@ afterAll(async () => {
   await detector.close();
 });
 
-/** The simulator's sensor model, one sample per call, as a device's sensors. */
-function simulatedSensors(seed: string): SensorSource {
-  const random = seededRandom(seed);
-  const state = initialSensorState(random);
-  return {
-    read: () => {
-      const { temperature, humidity, pressure, battery } = stepSensors(state, 10, random);
-      return { temperature, humidity, pressure, battery };
-    },
-  };
-}
-
 /** A clock that advances by what is asked of it and records each wait. */
 class RecordingClock extends FakeClock {
   readonly waits: number[] = [];
@@ -55,7 +42,7 @@ describe('TelemetryLoop', () => {
     const sent: Reading[] = [];
     const clock = new FakeClock();
     const loop = new TelemetryLoop({
-      sensors: simulatedSensors('loop-1'),
+      sensors: simulatedSensors('loop-1', clock),
       sink: { add: async (reading) => void sent.push(reading) },
       clock,
       samplingIntervalS: 10,
@@ -148,6 +135,7 @@ describe('EdgeAgent', () => {
     const dir = await mkdtemp(join(tmpdir(), 'edge-agent-'));
     dirs.push(dir);
     const broker = new MemoryBroker();
+    const clock = new FakeClock();
     const service = new FakeShadowService(broker);
     const transport = broker.attach(THING);
     const uplink = await Uplink.open({
@@ -174,8 +162,8 @@ describe('EdgeAgent', () => {
       thingType: 'env-sensor',
       transport,
       uplink,
-      sensors: simulatedSensors('agent-1'),
-      clock: new FakeClock(),
+      sensors: simulatedSensors('agent-1', clock),
+      clock,
       defaults: DEFAULT_DEVICE_CONFIG,
       shadowStore: new MemoryShadowCopyStore(),
       model: { scorer: detector, report: () => modelReport(detector.info) },

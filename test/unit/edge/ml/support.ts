@@ -10,8 +10,8 @@ import type { Mlp } from '../../../../edge/model/mlp.ts';
 import { encodeOnnxModel, type OnnxModelSpec } from '../../../../edge/model/onnx-writer.ts';
 import type { ModelSource, SessionFactory } from '../../../../edge/src/ml/anomaly-detector.ts';
 import { FEATURE_COUNT, WINDOW_LENGTH } from '../../../../edge/src/ml/features.ts';
-import { gaussian, seededRandom } from '../../../../lib/local/sim/random.ts';
-import { initialSensorState, stepSensors } from '../../../../lib/local/sim/sensor-model.ts';
+import { gaussian, seededRandom } from '../../../../edge/src/sensors/random.ts';
+import { initialSensorState, stepSensors } from '../../../../edge/src/sensors/sensor-model.ts';
 import type { Reading } from '../../../../lib/protocol/messages.ts';
 
 const modelDir = new URL('../../../../edge/model/', import.meta.url);

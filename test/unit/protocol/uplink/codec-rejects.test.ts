@@ -1,6 +1,6 @@
 import { decode as decodeCbor, encode as encodeCbor, Tag } from 'cbor2';
 import { describe, expect, it } from 'vitest';
-import { seededRandom } from '../../../../lib/local/sim/random.ts';
+import { seededRandom } from '../../../../edge/src/sensors/random.ts';
 import { decodeUplinkBatch, encodeUplinkBatch } from '../../../../lib/protocol/uplink/codec.ts';
 import { sensorReadings, T0 } from './support.ts';
 

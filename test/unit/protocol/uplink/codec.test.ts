@@ -1,6 +1,6 @@
 import { decode as decodeCbor } from 'cbor2';
 import { describe, expect, it } from 'vitest';
-import { seededRandom } from '../../../../lib/local/sim/random.ts';
+import { seededRandom } from '../../../../edge/src/sensors/random.ts';
 import type { Reading } from '../../../../lib/protocol/messages.ts';
 import {
   decodeUplinkBatch,

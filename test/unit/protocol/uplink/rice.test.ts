@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { seededRandom } from '../../../../lib/local/sim/random.ts';
+import { seededRandom } from '../../../../edge/src/sensors/random.ts';
 import {
   ALL_ZERO_K,
   BitReader,

@@ -1,5 +1,5 @@
-import { gaussian } from '../../../../lib/local/sim/random.ts';
-import { initialSensorState, stepSensors } from '../../../../lib/local/sim/sensor-model.ts';
+import { gaussian } from '../../../../edge/src/sensors/random.ts';
+import { initialSensorState, stepSensors } from '../../../../edge/src/sensors/sensor-model.ts';
 import type { Reading } from '../../../../lib/protocol/messages.ts';
 import {
   KNOWN_UPLINK_METRICS,

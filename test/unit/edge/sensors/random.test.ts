@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { gaussian, seededRandom } from '../../../../lib/local/sim/random.ts';
+import { gaussian, seededRandom } from '../../../../edge/src/sensors/random.ts';
 
 const take = (random: () => number, n: number) => Array.from({ length: n }, () => random());
 

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { seededRandom } from '../../../../lib/local/sim/random.ts';
+import { seededRandom } from '../../../../edge/src/sensors/random.ts';
 import {
   initialSensorState,
   type SensorSample,
   stepSensors,
-} from '../../../../lib/local/sim/sensor-model.ts';
+} from '../../../../edge/src/sensors/sensor-model.ts';
 import { batteryState, signalQuality } from '../../../../lib/protocol/messages.ts';
 
 const STEPS = 10_000;
