@@ -1,6 +1,6 @@
+import { seededRandom } from '../edge/src/sensors/random.ts';
 import { planRollout } from '../lambdas/domain/rollout/plan.ts';
 import { type RolloutDevice, selectTargets } from '../lambdas/domain/rollout/targets.ts';
-import { seededRandom } from '../edge/src/sensors/random.ts';
 import { parseRolloutRequest } from '../lib/protocol/rollouts.ts';
 import { median, metric, progress } from './support.ts';
 

@@ -1,7 +1,7 @@
+import { seededRandom } from '../edge/src/sensors/random.ts';
 import { computeDelta } from '../lambdas/domain/shadow/delta.ts';
 import type { JsonObject } from '../lambdas/domain/shadow/json.ts';
 import { mergeSection } from '../lambdas/domain/shadow/merge.ts';
-import { seededRandom } from '../edge/src/sensors/random.ts';
 import { median, metric, progress } from './support.ts';
 
 /**

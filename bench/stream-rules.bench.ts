@@ -1,7 +1,7 @@
-import { processBatch, type StreamRecord } from '../lambdas/domain/telemetry/batch.ts';
-import type { DeviceStreamState } from '../lambdas/domain/telemetry/state.ts';
 import { gaussian, seededRandom } from '../edge/src/sensors/random.ts';
 import { initialSensorState, stepSensors } from '../edge/src/sensors/sensor-model.ts';
+import { processBatch, type StreamRecord } from '../lambdas/domain/telemetry/batch.ts';
+import type { DeviceStreamState } from '../lambdas/domain/telemetry/state.ts';
 import { DEVICE_RULE_FIELDS } from '../lib/protocol/rule-events.ts';
 import { DEFAULT_RULES, type TelemetryRuleSet, telemetryRuleSet } from '../lib/protocol/telemetry-rules.ts';
 import { deviceTopic, deviceTopicFilter } from '../lib/protocol/topics.ts';

@@ -1,7 +1,7 @@
-import { gaussian, seededRandom } from '../src/sensors/random.ts';
-import { initialSensorState, stepSensors } from '../src/sensors/sensor-model.ts';
 import type { Reading } from '../../lib/protocol/messages.ts';
 import { WINDOW_LENGTH } from '../src/ml/features.ts';
+import { gaussian, seededRandom } from '../src/sensors/random.ts';
+import { initialSensorState, stepSensors } from '../src/sensors/sensor-model.ts';
 
 /**
  * Synthetic training and evaluation data: windows of readings from the local simulator's sensor model

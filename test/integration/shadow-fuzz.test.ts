@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SHADOW_MESSAGES } from '../../lambdas/domain/shadow/errors.ts';
 import { seededRandom } from '../../edge/src/sensors/random.ts';
+import { SHADOW_MESSAGES } from '../../lambdas/domain/shadow/errors.ts';
 import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
 import { type ShadowFixture, startShadowFixture } from '../support/shadow-store.ts';
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../../../../edge/src/sensors/random.ts';
 import {
   type CounterChange,
   type CounterItem,
@@ -10,7 +11,6 @@ import {
   healthCounterChanges,
 } from '../../../../lambdas/domain/fleet/health.ts';
 import { signalBars } from '../../../../lambdas/domain/fleet/signal-bars.ts';
-import { seededRandom } from '../../../../edge/src/sensors/random.ts';
 
 const NOW = 1_764_196_380_000;
 const device: HealthSubject = {

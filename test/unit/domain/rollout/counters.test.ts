@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../../../../edge/src/sensors/random.ts';
 import { applyDeviceUpdate } from '../../../../lambdas/domain/jobs/device-update.ts';
 import {
   type JobExecution,
@@ -17,7 +18,6 @@ import {
   rolloutStatusView,
   tallyCounters,
 } from '../../../../lambdas/domain/rollout/counters.ts';
-import { seededRandom } from '../../../../edge/src/sensors/random.ts';
 import type { JobExecutionStatus } from '../../../../lib/protocol/jobs.ts';
 import { counters, execution } from './support.ts';
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../../../../edge/src/sensors/random.ts';
 import { processBatch, type StreamRecord } from '../../../../lambdas/domain/telemetry/batch.ts';
 import {
   type DecodeStage,
@@ -6,7 +7,6 @@ import {
   PAYLOAD_FORMATS,
   UPLINK_BATCH_PAYLOAD,
 } from '../../../../lambdas/domain/telemetry/decode.ts';
-import { seededRandom } from '../../../../edge/src/sensors/random.ts';
 import type { Reading } from '../../../../lib/protocol/messages.ts';
 import { DEFAULT_RULES, telemetryRuleSet } from '../../../../lib/protocol/telemetry-rules.ts';
 import { encodeUplinkBatch } from '../../../../lib/protocol/uplink/codec.ts';

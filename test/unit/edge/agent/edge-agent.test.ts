@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EdgeAgent } from '../../../../edge/src/agent/edge-agent.ts';
 import { defaultModelDir, modelReport, readModelSource } from '../../../../edge/src/agent/model-files.ts';
-import { type SensorSource, TelemetryLoop } from '../../../../edge/src/agent/telemetry-loop.ts';
+import { TelemetryLoop } from '../../../../edge/src/agent/telemetry-loop.ts';
 import { AnomalyDetector } from '../../../../edge/src/ml/anomaly-detector.ts';
 import { WINDOW_LENGTH } from '../../../../edge/src/ml/features.ts';
 import { simulatedSensors } from '../../../../edge/src/sensors/simulated.ts';
