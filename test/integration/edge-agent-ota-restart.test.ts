@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { agentEnvironment, collectLogs, REPO } from '../support/edge-agent-process.ts';
 import { eventually, getJson, startTestPlatform, type TestPlatform } from '../support/platform.ts';
 import { call, driveRollout, publishSimFirmware } from '../support/rollouts.ts';
 
@@ -16,7 +17,6 @@ import { call, driveRollout, publishSimFirmware } from '../support/rollouts.ts';
  * TypeScript entry (run with tsx) instead of being its bundle.
  */
 
-const REPO = new URL('../..', import.meta.url).pathname;
 const THING = 'edge-ota-1';
 let t: TestPlatform;
 let dir: string;
@@ -26,10 +26,6 @@ const logs: Array<Record<string, unknown>> = [];
 beforeAll(async () => {
   t = await startTestPlatform();
   dir = await mkdtemp(join(tmpdir(), 'fleetkit-edge-ota-'));
-  const credentials = await t.platform.pki.deviceCredentials(THING, 'tracker');
-  await writeFile(join(dir, 'device.crt'), credentials.certPem);
-  await writeFile(join(dir, 'device.key'), credentials.keyPem);
-  await writeFile(join(dir, 'ca.crt'), credentials.caPem);
   await mkdir(join(dir, 'artifact', 'fleetkit-edge'), { recursive: true });
   await writeFile(join(dir, 'artifact', 'fleetkit-edge', 'agent.mjs'), `import '${REPO}edge/src/main.ts';\n`);
 }, 60_000);
@@ -40,7 +36,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function startUnderRecipe(keysFile: string): void {
+async function startUnderRecipe(keysFile: string): Promise<void> {
   const recipe = parse(readFileSync(join(REPO, 'edge/recipe.yaml'), 'utf8')) as {
     Lifecycle: { Run: { Script: string } };
   };
@@ -50,34 +46,15 @@ function startUnderRecipe(keysFile: string): void {
   );
   run = spawn('sh', ['-c', script], {
     cwd: REPO,
-    env: {
-      PATH: process.env.PATH ?? '',
+    env: await agentEnvironment(t.platform, THING, dir, {
       NODE_OPTIONS: '--import tsx',
-      NODE_NO_WARNINGS: '1',
-      FLEETKIT_TRANSPORT: 'mqtt',
-      FLEETKIT_THING_NAME: THING,
-      FLEETKIT_THING_TYPE: 'tracker',
-      FLEETKIT_MQTT_URL: t.platform.mqttUrl,
-      FLEETKIT_CERT_FILE: join(dir, 'device.crt'),
-      FLEETKIT_KEY_FILE: join(dir, 'device.key'),
-      FLEETKIT_CA_FILE: join(dir, 'ca.crt'),
-      FLEETKIT_DATA_DIR: join(dir, 'data'),
       FLEETKIT_MODEM: 'none',
-      FLEETKIT_COAP_PORT: '0',
-      FLEETKIT_SAMPLING_INTERVAL_S: '1',
-      FLEETKIT_STATUS_INTERVAL_S: '2',
       FLEETKIT_FIRMWARE_KEYS_FILE: keysFile,
       FLEETKIT_HEALTH_CHECK_AFTER_S: '2',
-    },
+    }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let buffered = '';
-  run.stdout?.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString();
-    const lines = buffered.split('\n');
-    buffered = lines.pop() ?? '';
-    for (const line of lines) if (line.startsWith('{')) logs.push(JSON.parse(line));
-  });
+  collectLogs(run, logs);
 }
 
 describe('a firmware update of the agent under the recipe', () => {
@@ -90,7 +67,7 @@ describe('a firmware update of the agent under the recipe', () => {
     );
     const keysFile = join(dir, 'keys.json');
     await writeFile(keysFile, JSON.stringify(keys));
-    startUnderRecipe(keysFile);
+    await startUnderRecipe(keysFile);
     await eventually(async () => {
       const device = await getJson(t.platform, `/devices/${THING}`);
       return device.status === 200 ? true : undefined;

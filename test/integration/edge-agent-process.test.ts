@@ -1,9 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeUplinkBatch } from '../../lib/protocol/uplink/codec.ts';
+import { agentEnvironment, collectLogs, REPO } from '../support/edge-agent-process.ts';
 import { eventually, getJson, startTestPlatform, type TestPlatform } from '../support/platform.ts';
 import { call } from '../support/rollouts.ts';
 
@@ -23,43 +24,20 @@ const batches: number[] = [];
 beforeAll(async () => {
   t = await startTestPlatform();
   dir = await mkdtemp(join(tmpdir(), 'fleetkit-edge-proc-'));
-  const credentials = await t.platform.pki.deviceCredentials(THING, 'tracker');
-  await writeFile(join(dir, 'device.crt'), credentials.certPem);
-  await writeFile(join(dir, 'device.key'), credentials.keyPem);
-  await writeFile(join(dir, 'ca.crt'), credentials.caPem);
   t.platform.broker.onMessage((message) => {
     if (message.clientId !== THING || !message.topic.endsWith('/telemetry')) return;
     const decoded = decodeUplinkBatch(new Uint8Array(message.payload));
     batches.push(decoded.ok ? decoded.batch.readings.length : -1);
   });
   agent = spawn(process.execPath, ['--import', 'tsx', 'edge/src/main.ts'], {
-    cwd: new URL('../..', import.meta.url).pathname,
-    env: {
-      PATH: process.env.PATH ?? '',
-      NODE_NO_WARNINGS: '1',
-      FLEETKIT_TRANSPORT: 'mqtt',
-      FLEETKIT_THING_NAME: THING,
-      FLEETKIT_THING_TYPE: 'tracker',
-      FLEETKIT_MQTT_URL: t.platform.mqttUrl,
-      FLEETKIT_CERT_FILE: join(dir, 'device.crt'),
-      FLEETKIT_KEY_FILE: join(dir, 'device.key'),
-      FLEETKIT_CA_FILE: join(dir, 'ca.crt'),
-      FLEETKIT_DATA_DIR: join(dir, 'data'),
+    cwd: REPO,
+    env: await agentEnvironment(t.platform, THING, dir, {
       FLEETKIT_MODEM: 'emulator',
-      FLEETKIT_COAP_PORT: '0',
-      FLEETKIT_SAMPLING_INTERVAL_S: '1',
       FLEETKIT_BATCH_SIZE: '3',
-      FLEETKIT_STATUS_INTERVAL_S: '2',
-    },
+    }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let buffered = '';
-  agent.stdout?.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString();
-    const lines = buffered.split('\n');
-    buffered = lines.pop() ?? '';
-    for (const line of lines) if (line.startsWith('{')) logs.push(JSON.parse(line));
-  });
+  collectLogs(agent, logs);
 }, 60_000);
 
 afterAll(async () => {
