@@ -17,7 +17,7 @@ import {
   type NextAction,
   targetSlotFor,
 } from './agent-state.ts';
-import { type DownloadOptions, downloadFile, downloadToSlot } from './download.ts';
+import { type DownloadOptions, downloadToSlot } from './download.ts';
 import {
   JobEndedError,
   JobsRequestRejectedError,
@@ -28,6 +28,7 @@ import {
 } from './errors.ts';
 import { JobsClient } from './jobs-client.ts';
 import type { JobExecutionMessage } from './jobs-messages.ts';
+import { installDeliveredModel } from './model-job.ts';
 import type {
   BootState,
   Clock,
@@ -39,8 +40,9 @@ import type {
   ModelInstaller,
   SlotStore,
 } from './ports.ts';
+import { steppedProgress } from './progress.ts';
 import type { AgentStateStore } from './state-store.ts';
-import { type TrustedKeys, verifyDeclaredSignature, verifyFile, verifySlotImage } from './verify.ts';
+import { type TrustedKeys, verifySlotImage } from './verify.ts';
 
 export interface OtaAgentOptions {
   readonly thingName: string;
@@ -379,7 +381,23 @@ export class OtaAgent {
     }
     this.modelJob = { jobId, versionNumber };
     try {
-      await this.installModel(jobId, model, installer);
+      await installDeliveredModel(
+        {
+          downloader: this.options.downloader,
+          clock: this.options.clock,
+          trustedKeys: this.options.trustedKeys,
+          ...(this.options.download === undefined ? {} : { download: this.options.download }),
+          ...(this.options.progressStepPercent === undefined
+            ? {}
+            : { progressStepPercent: this.options.progressStepPercent }),
+          signal: this.jobAbort.signal,
+          report: (fields) => this.reportJobProgress(jobId, fields),
+          renew: () => this.renewModelUrl(jobId, model),
+          log: (event, fields) => this.log(event, { jobId, ...fields }),
+        },
+        model,
+        installer,
+      );
       this.log('model-committed', { jobId, version: model.version });
       await conclude('SUCCEEDED', { step: 'committed', progress: '100%' });
     } catch (error) {
@@ -395,81 +413,6 @@ export class OtaAgent {
       throw error;
     } finally {
       this.modelJob = undefined;
-    }
-  }
-
-  private async installModel(
-    jobId: string,
-    declared: ModelJobDocument['model'],
-    installer: ModelInstaller,
-  ): Promise<void> {
-    const signal = this.jobAbort.signal;
-    const asVerification = (error: unknown): never => {
-      if (error instanceof UpdateFailedError) {
-        throw new ModelUpdateFailedError(
-          error.reason === 'download' ? 'download' : 'verification',
-          error.step === 'downloading' ? 'downloading' : 'verifying',
-          `${error.reason}: ${error.detail}`,
-        );
-      }
-      throw error;
-    };
-    try {
-      verifyDeclaredSignature(declared, this.options.trustedKeys);
-    } catch (error) {
-      asVerification(error);
-    }
-    const staging = await installer.staging(declared.version);
-    const step = this.options.progressStepPercent ?? 10;
-    let reported = -1;
-    const progress = async (bytes: number, size: number) => {
-      const percent = Math.floor((Math.floor((bytes * 100) / size) / step) * step);
-      if (percent <= reported || (percent === 100 && bytes < size)) return;
-      reported = percent;
-      await this.reportJobProgress(jobId, {
-        step: 'downloading',
-        progress: `${percent}%`,
-        modelVersion: declared.version,
-      });
-    };
-    await progress(await staging.size(), declared.size);
-    let model = declared;
-    try {
-      const result = await downloadFile({
-        target: staging,
-        downloader: this.options.downloader,
-        clock: this.options.clock,
-        firmware: declared,
-        signal,
-        renew: () => this.renewModelUrl(jobId, declared),
-        onProgress: progress,
-        ...this.options.download,
-      });
-      model = { ...result.firmware, version: declared.version };
-      this.log('downloaded', { jobId, resumedFrom: result.resumedFrom, requests: result.requests });
-      await this.reportJobProgress(jobId, { step: 'verifying', modelVersion: model.version });
-      await verifyFile(staging, model, this.options.trustedKeys);
-    } catch (error) {
-      signal.throwIfAborted();
-      if (error instanceof UpdateFailedError && error.reason !== 'download') {
-        // Bytes that do not verify are no start for the next attempt.
-        await staging.discard();
-      }
-      asVerification(error);
-    }
-    signal.throwIfAborted();
-    await this.reportJobProgress(jobId, { step: 'installing', modelVersion: model.version });
-    try {
-      await installer.install(
-        { version: model.version, path: staging.path, sha256: model.sha256, sizeBytes: model.size },
-        signal,
-      );
-    } catch (error) {
-      signal.throwIfAborted();
-      const rejection = (error as { reason?: unknown }).reason;
-      if (typeof rejection === 'string')
-        throw new ModelUpdateFailedError('model-rejected', 'installing', (error as Error).message, rejection);
-      throw new ModelUpdateFailedError('install', 'installing', (error as Error).message);
     }
   }
 
@@ -499,16 +442,11 @@ export class OtaAgent {
   private async download(): Promise<void> {
     const job = this.jobOf(this.state);
     const { slots, clock, downloader } = this.options;
-    const step = this.options.progressStepPercent ?? 10;
     const signal = this.jobAbort.signal;
-    let reported = -1;
     const firmware = job.document.firmware;
-    const progress = async (bytes: number, size: number) => {
-      const percent = Math.floor((Math.floor((bytes * 100) / size) / step) * step);
-      if (percent <= reported || (percent === 100 && bytes < size)) return;
-      reported = percent;
-      await this.reportProgress(job, { step: 'downloading', progress: `${percent}%` });
-    };
+    const progress = steppedProgress(this.options.progressStepPercent ?? 10, (percent) =>
+      this.reportProgress(job, { step: 'downloading', progress: `${percent}%` }),
+    );
     await progress(await slots.size(job.target), firmware.size);
     const result = await downloadToSlot({
       slots,
