@@ -13,7 +13,6 @@ import {
   type GatewayCommand,
   parseGatewayCommand,
   parseSensorReadings,
-  sensorId as sensorIdSchema,
 } from '../../../lib/protocol/coap.ts';
 import { PayloadDecodeError, SchemaValidationError } from '../../../lib/protocol/errors.ts';
 import type { Reading } from '../../../lib/protocol/messages.ts';
@@ -24,7 +23,17 @@ import {
   CoapRequestError,
   CommandRejectedError,
 } from './errors.ts';
+import { sendOnce, toRequestInfo } from './node-coap.ts';
 import { ObserverRegistry } from './observers.ts';
+import {
+  accepts,
+  allow,
+  describeFormat,
+  invalid,
+  isFormat,
+  notFound,
+  validSensorId,
+} from './request-checks.ts';
 import { findFutureReadings, SensorTable, toDeviceReading } from './sensors.ts';
 
 /** Where readings came from, handed to the sink beside them. */
@@ -441,94 +450,8 @@ export class CoapGateway {
   }
 }
 
-/** Sends `reply` as the one response to a request. */
-function sendOnce(res: OutgoingMessage | ObserveWriteStream, reply: CoapReply): void {
-  if (reply.contentFormat !== undefined) res.setOption('Content-Format', reply.contentFormat);
-  if (reply.maxAge !== undefined) res.setOption('Max-Age', reply.maxAge);
-  if (reply.size1 !== undefined) res.setOption('Size1', reply.size1);
-  if (reply.locationPath !== undefined)
-    res.setOption(
-      'Location-Path',
-      reply.locationPath.map((segment) => Buffer.from(segment)),
-    );
-  const payload = reply.payload === undefined ? undefined : Buffer.from(reply.payload);
-  if (res instanceof ObserveWriteStream) {
-    // A GET with Observe: 0 that does not become an observation (an error, a resource that cannot be
-    // observed, no room) is answered once without an Observe option (RFC 7641 §4.1). node-coap's
-    // observe stream adds one on every write, so the single response goes out through `_doSend`.
-    res.statusCode = reply.code;
-    res._doSend(payload);
-    return;
-  }
-  res.code = reply.code;
-  res.end(payload);
-}
-
-function toRequestInfo(req: IncomingMessage): CoapRequestInfo {
-  const path = (req.url.split('?')[0] ?? '').split('/').filter((segment) => segment.length > 0);
-  const contentFormat = req.headers['Content-Format'];
-  const accept = req.headers.Accept;
-  return {
-    method: req.method,
-    path,
-    ...(typeof contentFormat === 'string' || typeof contentFormat === 'number' ? { contentFormat } : {}),
-    ...(typeof accept === 'string' || typeof accept === 'number' ? { accept } : {}),
-    payload:
-      req.payload === undefined || req.payload === null
-        ? new Uint8Array()
-        : new Uint8Array(req.payload.buffer, req.payload.byteOffset, req.payload.byteLength),
-  };
-}
-
-function isFormat(value: number | string | undefined, code: number, name: string): boolean {
-  return value === code || value === name;
-}
-
-function describeFormat(value: number | string | undefined): string {
-  return value === undefined ? 'none' : String(value);
-}
-
-function allow(request: CoapRequestInfo, methods: readonly string[]): void {
-  if (!methods.includes(request.method))
-    throw new CoapRequestError(
-      '4.05',
-      'method-not-allowed',
-      `${request.method} not allowed on /${request.path.join('/')}; allowed: ${methods.join(', ')}`,
-      { allow: methods },
-    );
-}
-
-/** RFC 7252 §5.10.4: an Accept the resource cannot satisfy is answered 4.06 Not Acceptable. */
-function accepts(request: CoapRequestInfo, code: number, name: string): void {
-  if (request.accept !== undefined && !isFormat(request.accept, code, name))
-    throw new CoapRequestError(
-      '4.06',
-      'not-acceptable',
-      `this resource is served as ${name} (${code}); Accept asked for ${describeFormat(request.accept)}`,
-    );
-}
-
-function validSensorId(raw: string): string {
-  const result = sensorIdSchema.safeParse(raw);
-  if (!result.success)
-    throw new CoapRequestError(
-      '4.00',
-      'bad-request',
-      `sensor id '${raw}' ${result.error.issues[0]?.message ?? ''}`,
-    );
-  return result.data;
-}
-
 function sensorIdOf(resource: string): string {
   return resource.split('/')[1] ?? '';
-}
-
-function notFound(diagnostic: string): CoapRequestError {
-  return new CoapRequestError('4.04', 'not-found', diagnostic);
-}
-
-function invalid(error: SchemaValidationError): CoapRequestError {
-  return new CoapRequestError('4.00', 'invalid-payload', error.message);
 }
 
 function cbor(value: unknown): Uint8Array {
