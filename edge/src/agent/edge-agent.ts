@@ -94,7 +94,6 @@ export class EdgeAgent {
   private readonly startedAt: number;
   private statusSent = 0;
   private statusFailed = 0;
-  private lastValues: Record<string, number> = {};
   private lastReading: Reading | undefined;
   private readonly sampleListeners = new Set<(reading: Reading) => void>();
   private stopTransportWatch: (() => void) | undefined;
@@ -116,7 +115,6 @@ export class EdgeAgent {
       ...(options.model === undefined ? {} : { scorer: options.model.scorer }),
       extra: () => this.radioValues(),
       onReading: (reading, crossings) => {
-        this.lastValues = reading.values;
         this.lastReading = reading;
         for (const listener of this.sampleListeners) listener(reading);
         if (crossings.length > 0) options.log?.('threshold-crossed', { crossings });
@@ -216,9 +214,10 @@ export class EdgeAgent {
 
   status(): StatusMessage {
     const modem = this.options.modem?.status;
-    const battery = this.lastValues.battery;
-    const rsrp = modem?.rsrp ?? this.lastValues.rsrp;
-    const rsrq = modem?.rsrq ?? this.lastValues.rsrq;
+    const last = this.lastReading?.values ?? {};
+    const battery = last.battery;
+    const rsrp = modem?.rsrp ?? last.rsrp;
+    const rsrq = modem?.rsrq ?? last.rsrq;
     const model = this.options.model?.report();
     return {
       ts: this.options.clock.now(),
@@ -310,7 +309,9 @@ export class EdgeAgent {
       ...(modem === undefined ? {} : { modem: () => modemReport(modem.status) }),
       health: () => ({
         uptimeS: Math.max(0, Math.floor((this.options.clock.now() - this.startedAt) / 1000)),
-        ...(this.lastValues.battery === undefined ? {} : { batteryPct: this.lastValues.battery }),
+        ...(this.lastReading?.values.battery === undefined
+          ? {}
+          : { batteryPct: this.lastReading.values.battery }),
       }),
     };
   }
