@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { SerialPort } from 'serialport';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ModemEmulator } from '../../edge/src/modem/emulator.ts';
@@ -6,15 +5,13 @@ import { openPtyPair, type PtyPair } from '../../edge/src/modem/emulator-pty.ts'
 import { attachEmulator } from '../../edge/src/modem/emulator-transports.ts';
 import { ModemDriver } from '../../edge/src/modem/modem-driver.ts';
 import { modemStatus } from '../../lib/protocol/modem.ts';
+import { skipWithout } from '../support/tools.ts';
 
 /**
  * The driver on the real `SerialPort` (bindings-cpp, termios) talking through a kernel pty pair made by
  * socat to the emulator, which sits on the other end, also opened with `SerialPort`. Real clock, short
  * emulator delays; no assertion on time.
  */
-
-/** The pty tests need Debian's socat; without it on PATH they are skipped (`apt-get install socat`). */
-const socatMissing = spawnSync('socat', ['-V'], { stdio: 'ignore' }).error !== undefined;
 
 function openPort(path: string): Promise<SerialPort> {
   return new Promise((resolve, reject) => {
@@ -59,8 +56,8 @@ async function rigPty(emulator: ModemEmulator) {
   return { pair, driver, events, hostSide };
 }
 
-describe('modem driver over a real pty pair (needs socat; skipped only when socat is not on PATH)', () => {
-  it.skipIf(socatMissing)('brings the emulated modem up through the kernel tty layer', async () => {
+describe.skipIf(skipWithout('socat'))('modem driver over a real pty pair (needs socat)', () => {
+  it('brings the emulated modem up through the kernel tty layer', async () => {
     // Prepare
     const emulator = new ModemEmulator({ registrationDelayMs: 50, bootDelayMs: 50 });
     const { driver, pair } = await rigPty(emulator);
@@ -81,29 +78,26 @@ describe('modem driver over a real pty pair (needs socat; skipped only when soca
     expect(emulator.received.slice(0, 3)).toEqual(['AT', 'ATE0', 'AT+CMEE=2']);
   });
 
-  it.skipIf(socatMissing)(
-    'garbage on the line is dropped with a reason; a lost registration is recovered',
-    async () => {
-      // Prepare
-      const emulator = new ModemEmulator({ registrationDelayMs: 50, bootDelayMs: 50 });
-      const { driver, events } = await rigPty(emulator);
-      await driver.start();
-      const recovered = new Promise<void>((resolve) => {
-        driver.onStatus((s) => {
-          if (s.state === 'registered' && (s.counters?.recoveries ?? 0) > 0) resolve();
-        });
+  it('garbage on the line is dropped with a reason; a lost registration is recovered', async () => {
+    // Prepare
+    const emulator = new ModemEmulator({ registrationDelayMs: 50, bootDelayMs: 50 });
+    const { driver, events } = await rigPty(emulator);
+    await driver.start();
+    const recovered = new Promise<void>((resolve) => {
+      driver.onStatus((s) => {
+        if (s.state === 'registered' && (s.counters?.recoveries ?? 0) > 0) resolve();
       });
+    });
 
-      // Act
-      emulator.injectGarbage();
-      emulator.loseRegistration({ until: 're-register' }, 0);
-      await recovered;
-      const status = await driver.refreshSignal();
+    // Act
+    emulator.injectGarbage();
+    emulator.loseRegistration({ until: 're-register' }, 0);
+    await recovered;
+    const status = await driver.refreshSignal();
 
-      // Assess
-      expect(events.some((e) => e.startsWith('input-dropped {"reason":"non-printable"'))).toBe(true);
-      expect(status).toMatchObject({ state: 'registered', counters: { garbage: 1, recoveries: 1 } });
-      expect(emulator.received).toContain('AT+COPS=2');
-    },
-  );
+    // Assess
+    expect(events.some((e) => e.startsWith('input-dropped {"reason":"non-printable"'))).toBe(true);
+    expect(status).toMatchObject({ state: 'registered', counters: { garbage: 1, recoveries: 1 } });
+    expect(emulator.received).toContain('AT+COPS=2');
+  });
 });

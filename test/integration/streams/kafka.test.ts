@@ -6,6 +6,7 @@ import { KafkajsRecordProducer } from '../../../lambdas/adapters/kafkajs-record-
 import type { ConsumedRecord, Consumer } from '../../../lib/local/streams/backend.ts';
 import { KafkajsBackend } from '../../../lib/local/streams/kafkajs-backend.ts';
 import { partitionForKey } from '../../../lib/local/streams/murmur2.ts';
+import { skipWithout } from '../../support/tools.ts';
 import { CONTRACT_PARTITIONS, describeTopicBackendContract } from './contract.ts';
 
 /**
@@ -68,110 +69,114 @@ function startMockCluster(): Promise<MockCluster> {
   });
 }
 
-let cluster: MockCluster;
-let kafka: Kafka;
-const backends: KafkajsBackend[] = [];
+describe.skipIf(skipWithout('kcat'))('kafkajs on a real Kafka protocol (needs kcat)', () => {
+  let cluster: MockCluster;
+  let kafka: Kafka;
+  const backends: KafkajsBackend[] = [];
 
-beforeAll(async () => {
-  cluster = await startMockCluster();
-  kafka = new Kafka({ clientId: 'fleetkit-test', brokers: [cluster.bootstrap], logLevel: logLevel.ERROR });
-});
-afterAll(async () => {
-  await Promise.all(backends.map((backend) => backend.close()));
-  await cluster?.stop();
-});
-
-const newBackend = () => {
-  const backend = new KafkajsBackend({
-    kafka,
-    idempotent: false,
-    groupTimeouts: { sessionTimeoutMs: 6000, heartbeatIntervalMs: 500, rebalanceTimeoutMs: 6000 },
+  beforeAll(async () => {
+    cluster = await startMockCluster();
+    kafka = new Kafka({ clientId: 'fleetkit-test', brokers: [cluster.bootstrap], logLevel: logLevel.ERROR });
   });
-  backends.push(backend);
-  return backend;
-};
-
-describeTopicBackendContract('kafkajs on the librdkafka mock cluster', async () => newBackend());
-
-/** Consumes a topic from the beginning until `count` records arrived; returns them. */
-async function drain(backend: KafkajsBackend, topic: string, count: number): Promise<ConsumedRecord[]> {
-  const received: ConsumedRecord[] = [];
-  let consumer: Consumer | undefined;
-  let arrived: () => void = () => undefined;
-  const all = new Promise<void>((resolve) => {
-    arrived = resolve;
+  afterAll(async () => {
+    await Promise.all(backends.map((backend) => backend.close()));
+    await cluster?.stop();
   });
-  consumer = await backend.consume({
-    group: `g-${randomUUID()}`,
-    topic,
-    maxBatch: 500,
-    maxWaitMs: 0,
-    fromBeginning: true,
-    onBatch: async (batch) => {
-      received.push(...batch);
-      if (received.length >= count) arrived();
-    },
-  });
-  const timeout = new Promise<never>((_, reject) =>
-    setTimeout(() => reject(new Error(`only ${received.length} of ${count} records arrived`)), 20_000),
-  );
-  try {
-    await Promise.race([all, timeout]);
-  } finally {
-    await consumer.stop();
-  }
-  return received;
-}
 
-describe.concurrent('kafkajs producers on the mock cluster', () => {
-  it('puts each key in the partition the embedded log would choose (murmur2)', async ({ expect }) => {
-    // Prepare
-    const backend = newBackend();
-    const topic = `partitioner-${randomUUID().slice(0, 8)}`;
-    await backend.ensureTopic(topic, CONTRACT_PARTITIONS);
-    const keys = Array.from({ length: 40 }, (_, i) => `sim-${String(i).padStart(4, '0')}`);
+  const newBackend = () => {
+    const backend = new KafkajsBackend({
+      kafka,
+      idempotent: false,
+      groupTimeouts: { sessionTimeoutMs: 6000, heartbeatIntervalMs: 500, rebalanceTimeoutMs: 6000 },
+    });
+    backends.push(backend);
+    return backend;
+  };
 
-    // Act
-    await backend.produce(
+  describeTopicBackendContract('kafkajs on the librdkafka mock cluster', async () => newBackend());
+
+  /** Consumes a topic from the beginning until `count` records arrived; returns them. */
+  async function drain(backend: KafkajsBackend, topic: string, count: number): Promise<ConsumedRecord[]> {
+    const received: ConsumedRecord[] = [];
+    let consumer: Consumer | undefined;
+    let arrived: () => void = () => undefined;
+    const all = new Promise<void>((resolve) => {
+      arrived = resolve;
+    });
+    consumer = await backend.consume({
+      group: `g-${randomUUID()}`,
       topic,
-      keys.map((key) => ({ key, value: key })),
+      maxBatch: 500,
+      maxWaitMs: 0,
+      fromBeginning: true,
+      onBatch: async (batch) => {
+        received.push(...batch);
+        if (received.length >= count) arrived();
+      },
+    });
+    const timeout = new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error(`only ${received.length} of ${count} records arrived`)), 20_000),
     );
-    const received = await drain(backend, topic, keys.length);
-
-    // Assess
-    expect(received).toHaveLength(keys.length);
-    for (const record of received) {
-      expect(record.partition).toBe(partitionForKey(record.key?.toString('utf8') ?? '', CONTRACT_PARTITIONS));
+    try {
+      await Promise.race([all, timeout]);
+    } finally {
+      await consumer.stop();
     }
-  });
+    return received;
+  }
 
-  it('KafkajsRecordProducer sends what a consumer then reads: keys, bytes and headers, in order per key', async ({
-    expect,
-  }) => {
-    // Prepare
-    const backend = newBackend();
-    const topic = `producer-${randomUUID().slice(0, 8)}`;
-    await backend.ensureTopic(topic, CONTRACT_PARTITIONS);
-    const producer = new KafkajsRecordProducer({ kafka: async () => kafka, idempotent: false });
+  describe.concurrent('kafkajs producers on the mock cluster', () => {
+    it('puts each key in the partition the embedded log would choose (murmur2)', async ({ expect }) => {
+      // Prepare
+      const backend = newBackend();
+      const topic = `partitioner-${randomUUID().slice(0, 8)}`;
+      await backend.ensureTopic(topic, CONTRACT_PARTITIONS);
+      const keys = Array.from({ length: 40 }, (_, i) => `sim-${String(i).padStart(4, '0')}`);
 
-    // Act
-    await producer.send(topic, [
-      { key: 'sim-0001', value: Uint8Array.of(0, 255, 7), headers: { 'content-type': 'application/cbor' } },
-      { key: 'sim-0001', value: 'second' },
-    ]);
-    await producer.send(topic, [{ key: 'sim-0001', value: 'third' }]);
-    const received = await drain(backend, topic, 3);
-    await producer.disconnect();
+      // Act
+      await backend.produce(
+        topic,
+        keys.map((key) => ({ key, value: key })),
+      );
+      const received = await drain(backend, topic, keys.length);
 
-    // Assess
-    expect(received.map((record) => record.value)).toEqual([
-      Buffer.of(0, 255, 7),
-      Buffer.from('second'),
-      Buffer.from('third'),
-    ]);
-    expect(received[0]?.headers).toEqual({ 'content-type': Buffer.from('application/cbor') });
-    expect(new Set(received.map((record) => record.partition))).toEqual(
-      new Set([partitionForKey('sim-0001', CONTRACT_PARTITIONS)]),
-    );
+      // Assess
+      expect(received).toHaveLength(keys.length);
+      for (const record of received) {
+        expect(record.partition).toBe(
+          partitionForKey(record.key?.toString('utf8') ?? '', CONTRACT_PARTITIONS),
+        );
+      }
+    });
+
+    it('KafkajsRecordProducer sends what a consumer then reads: keys, bytes and headers, in order per key', async ({
+      expect,
+    }) => {
+      // Prepare
+      const backend = newBackend();
+      const topic = `producer-${randomUUID().slice(0, 8)}`;
+      await backend.ensureTopic(topic, CONTRACT_PARTITIONS);
+      const producer = new KafkajsRecordProducer({ kafka: async () => kafka, idempotent: false });
+
+      // Act
+      await producer.send(topic, [
+        { key: 'sim-0001', value: Uint8Array.of(0, 255, 7), headers: { 'content-type': 'application/cbor' } },
+        { key: 'sim-0001', value: 'second' },
+      ]);
+      await producer.send(topic, [{ key: 'sim-0001', value: 'third' }]);
+      const received = await drain(backend, topic, 3);
+      await producer.disconnect();
+
+      // Assess
+      expect(received.map((record) => record.value)).toEqual([
+        Buffer.of(0, 255, 7),
+        Buffer.from('second'),
+        Buffer.from('third'),
+      ]);
+      expect(received[0]?.headers).toEqual({ 'content-type': Buffer.from('application/cbor') });
+      expect(new Set(received.map((record) => record.partition))).toEqual(
+        new Set([partitionForKey('sim-0001', CONTRACT_PARTITIONS)]),
+      );
+    });
   });
 });
