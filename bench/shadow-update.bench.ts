@@ -15,6 +15,10 @@ import { median, metric, progress, runConcurrently, startBenchPlatform } from '.
  * concurrency, many shadows (one writer per shadow at a time, as devices behave).
  *
  * shadow_update_vs_raw_ratio = time per handler update ÷ time per raw UpdateItem (goal ≤ 1.3).
+ * shadow_update_vs_raw_ratio_cold = the same with the recent-shadows cache off
+ *   (`SHADOW_RECENT_CACHE_ENTRIES=0`, a second platform in the same run): every update reads the shadow
+ *   first, as a Lambda fleet with many instances mostly sees it (an instance rarely wrote the shadow
+ *   it is asked to update).
  * shadow_store_update_vs_raw_ratio = the same without publishing (the store path alone), for the breakdown.
  */
 const UPDATES = 1_200;
@@ -23,8 +27,10 @@ const CONCURRENCY = 16;
 const ROUNDS = 3;
 
 const { platform, raw, stop } = await startBenchPlatform();
+const cold = await startBenchPlatform({ SHADOW_RECENT_CACHE_ENTRIES: '0' });
 const handler = platform.functions.get('shadowMqtt');
-if (handler === undefined) throw new Error('no shadowMqtt function');
+const coldHandler = cold.platform.functions.get('shadowMqtt');
+if (handler === undefined || coldHandler === undefined) throw new Error('no shadowMqtt function');
 await ensureTable(raw, 'bench-raw-shadows', topology.resources.shadows);
 
 const state = (i: number) => ({
@@ -33,11 +39,11 @@ const state = (i: number) => ({
 // Shadows are spread over writers so that no two updates of one shadow run at once.
 const shadowOf = (i: number) => `bench-${i % SHADOWS}`;
 
-async function handlerRound(offset: number): Promise<number> {
+async function handlerRound(offset: number, through = handler): Promise<number> {
   const start = performance.now();
   await runConcurrently(UPDATES, CONCURRENCY, async (i) => {
     const n = offset + i;
-    const result = (await handler?.invoke({
+    const result = (await through?.invoke({
       payload: Buffer.from(JSON.stringify({ state: state(n) })).toString('base64'),
       topic: `fleet/things/${shadowOf(i)}/shadow/update`,
       clientId: shadowOf(i),
@@ -102,22 +108,28 @@ async function rawRound(offset: number): Promise<number> {
 
 progress(`warming up: ${UPDATES} updates each way over ${SHADOWS} shadows at concurrency ${CONCURRENCY}`);
 await handlerRound(0);
+await handlerRound(0, coldHandler);
 await rawRound(0);
 await storeRound(0);
 const handlerTimes: number[] = [];
+const coldTimes: number[] = [];
 const rawTimes: number[] = [];
 const storeTimes: number[] = [];
 for (let round = 1; round <= ROUNDS; round++) {
   handlerTimes.push(await handlerRound(round * UPDATES));
+  coldTimes.push(await handlerRound(round * UPDATES, coldHandler));
   rawTimes.push(await rawRound(round * UPDATES));
   storeTimes.push(await storeRound(round * UPDATES));
   progress(
-    `round ${round}/${ROUNDS}: handler ${handlerTimes.at(-1)?.toFixed(3)} ms/update, raw ${rawTimes.at(-1)?.toFixed(3)} ms/update`,
+    `round ${round}/${ROUNDS}: handler ${handlerTimes.at(-1)?.toFixed(3)} ms/update (cache off ${coldTimes.at(-1)?.toFixed(3)}), raw ${rawTimes.at(-1)?.toFixed(3)} ms/update`,
   );
 }
 metric('shadow_update_ms', median(handlerTimes));
 metric('shadow_raw_update_ms', median(rawTimes));
 metric('shadow_update_vs_raw_ratio', median(handlerTimes) / median(rawTimes));
+metric('shadow_update_ms_cold', median(coldTimes));
+metric('shadow_update_vs_raw_ratio_cold', median(coldTimes) / median(rawTimes));
 metric('shadow_store_update_vs_raw_ratio', median(storeTimes) / median(rawTimes));
 
+await cold.stop();
 await stop();

@@ -38,8 +38,11 @@ export async function runConcurrently(
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
 }
 
-/** A quiet local platform on free ports in a temp dir, a raw DynamoDB client on its dynalite, and a teardown. */
-export async function startBenchPlatform(): Promise<{
+/**
+ * A quiet local platform on free ports in a temp dir, a raw DynamoDB client on its dynalite, and a
+ * teardown. `settings` are function settings, as `npm start -- --set KEY=VALUE` gives them.
+ */
+export async function startBenchPlatform(settings: Readonly<Record<string, string>> = {}): Promise<{
   platform: Platform;
   raw: DynamoDBClient;
   stop(): Promise<void>;
@@ -51,6 +54,7 @@ export async function startBenchPlatform(): Promise<{
     mqttPort: 0,
     devices: 0,
     verbosity: 'quiet',
+    settings,
   });
   const raw = new DynamoDBClient({
     endpoint: platform.dynamoEndpoint,

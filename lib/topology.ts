@@ -9,6 +9,7 @@ const SHADOW_SETTINGS = {
   SHADOW_MAX_DEPTH: '6',
   SHADOW_HISTORY_VERSIONS: '20',
   SHADOW_HISTORY_MAX_BYTES: '16384',
+  SHADOW_RECENT_CACHE_ENTRIES: '2000',
 } as const;
 
 /** Firmware URLs: an hour to upload an image; fifteen minutes to start a download (a device asks again). */

@@ -7,12 +7,12 @@ import type { Logger } from '../shared/logger.ts';
 import { type HandlerEnv, requireEnv } from '../shared/runtime.ts';
 import { ShadowService } from './shadow-service.ts';
 
-function positiveInt(env: HandlerEnv, name: string, fallback: number, max: number): number {
+function wholeNumber(env: HandlerEnv, name: string, fallback: number, max: number, min = 1): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1 || value > max) {
-    throw new Error(`setting ${name} must be a whole number from 1 to ${max}, got '${raw}'`);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`setting ${name} must be a whole number from ${min} to ${max}, got '${raw}'`);
   }
   return value;
 }
@@ -23,8 +23,8 @@ function positiveInt(env: HandlerEnv, name: string, fallback: number, max: numbe
  */
 export function shadowLimitsFromEnv(env: HandlerEnv): ShadowLimits {
   return {
-    maxStateBytes: positiveInt(env, 'SHADOW_MAX_STATE_BYTES', AWS_SHADOW_LIMITS.maxStateBytes, 128 * 1024),
-    maxDepth: positiveInt(env, 'SHADOW_MAX_DEPTH', AWS_SHADOW_LIMITS.maxDepth, 32),
+    maxStateBytes: wholeNumber(env, 'SHADOW_MAX_STATE_BYTES', AWS_SHADOW_LIMITS.maxStateBytes, 128 * 1024),
+    maxDepth: wholeNumber(env, 'SHADOW_MAX_DEPTH', AWS_SHADOW_LIMITS.maxDepth, 32),
     maxClientTokenBytes: AWS_SHADOW_LIMITS.maxClientTokenBytes,
   };
 }
@@ -47,9 +47,11 @@ export function shadowServiceFrom(deps: {
     publisher: new IotDataPublisher({ client: deps.iotData }),
     limits,
     history: {
-      maxEntries: positiveInt(deps.env, 'SHADOW_HISTORY_VERSIONS', 20, 1000),
-      maxBytes: positiveInt(deps.env, 'SHADOW_HISTORY_MAX_BYTES', 16 * 1024, 128 * 1024),
+      maxEntries: wholeNumber(deps.env, 'SHADOW_HISTORY_VERSIONS', 20, 1000),
+      maxBytes: wholeNumber(deps.env, 'SHADOW_HISTORY_MAX_BYTES', 16 * 1024, 128 * 1024),
     },
+    // Shadows this instance wrote last, to save the read before its next write to them; 0 turns it off.
+    recentShadows: wholeNumber(deps.env, 'SHADOW_RECENT_CACHE_ENTRIES', 2_000, 100_000, 0),
     log: deps.log,
     now: deps.now,
   });
