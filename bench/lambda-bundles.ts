@@ -71,13 +71,21 @@ export async function bundle(spec: BundleSpec, dir: string): Promise<Bundle> {
   return { ...spec, file, bytes: statSync(file).size, metafile: result.metafile };
 }
 
+/** What one import of a bundle cost. */
+export interface ImportCost {
+  /** Wall-clock milliseconds from `import()` to the module being evaluated. */
+  readonly ms: number;
+  /** CPU milliseconds (user + system) the process spent in that import: less sensitive to a busy machine. */
+  readonly cpuMs: number;
+}
+
 /**
- * Milliseconds to import `bundle` in a fresh Node process with the function's env and what Lambda
- * adds (region, credentials, `NODE_OPTIONS=--enable-source-maps` from `FleetFunction`): the time from
- * `import()` to the module being evaluated, which is what a cold start adds to Node's own startup.
+ * Imports `bundle` in a fresh Node process with the function's env and what Lambda adds (region,
+ * credentials, `NODE_OPTIONS=--enable-source-maps` from `FleetFunction`): what a cold start adds to
+ * Node's own startup.
  */
-export function importMs(bundle: Bundle): number {
-  const script = `const t = performance.now(); await import(${JSON.stringify(pathToFileURL(bundle.file).href)}); process.stderr.write('import-ms ' + (performance.now() - t) + '\\n');`;
+export function importCost(bundle: Bundle): ImportCost {
+  const script = `const c = process.cpuUsage(); const t = performance.now(); await import(${JSON.stringify(pathToFileURL(bundle.file).href)}); const ms = performance.now() - t; const u = process.cpuUsage(c); process.stderr.write('import-ms ' + ms + ' ' + (u.user + u.system) / 1000 + '\\n');`;
   const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
     encoding: 'utf8',
     env: {
@@ -93,11 +101,11 @@ export function importMs(bundle: Bundle): number {
       ...bundle.env,
     },
   });
-  const ms = /import-ms ([\d.]+)/.exec(child.stderr)?.[1];
-  if (child.status !== 0 || ms === undefined) {
+  const match = /import-ms ([\d.]+) ([\d.]+)/.exec(child.stderr);
+  if (child.status !== 0 || match === null) {
     throw new Error(`importing ${bundle.name} failed (exit ${child.status}): ${child.stderr.slice(0, 2000)}`);
   }
-  return Number(ms);
+  return { ms: Number(match[1]), cpuMs: Number(match[2]) };
 }
 
 /** Bytes in the bundle per package (`node_modules/<pkg>`) or source folder, largest first. */

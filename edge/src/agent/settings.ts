@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { toFieldIssues } from '../../../lib/protocol/parse.ts';
 import { THING_TYPE_PATTERN } from '../../../lib/protocol/topics.ts';
 
