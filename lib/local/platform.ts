@@ -64,6 +64,8 @@ export interface Platform {
   readonly s3Endpoint: string;
   /** The loopback KMS that signs with the topology's signing keys (`<dataDir>/keys/<name>.pem`). */
   readonly kmsEndpoint: string;
+  /** IoT Core's data plane (`POST /topics/{topic}`), publishing to the broker: where handlers publish. */
+  readonly iotDataEndpoint: string;
   readonly dataDir: string;
   readonly pki: LocalPki;
   readonly metrics: LocalMetrics;
@@ -252,6 +254,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       dynamoEndpoint: dynamo.endpoint,
       s3Endpoint: s3.endpoint,
       kmsEndpoint: kms.endpoint,
+      iotDataEndpoint: iotData.endpoint,
       dataDir,
       pki,
       metrics,
