@@ -1,5 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoShadowStore } from '../../lambdas/adapters/dynamo-shadow-store.ts';
 import { AWS_SHADOW_LIMITS } from '../../lambdas/domain/shadow/document.ts';
@@ -95,5 +95,37 @@ describe('shadow update I/O', () => {
     // Assess
     expect(result.ok).toBe(true);
     expect(requests).toEqual(['GetItemCommand', 'PutItemCommand']);
+  });
+
+  it('reads the recent request ids of an item written with them as a list, and answers their retry', async () => {
+    // Prepare: a shadow as the store wrote it before keeping the ids as JSON text.
+    const requestId = '22222222-2222-4222-8222-222222222222';
+    await DynamoDBDocumentClient.from(f.dynamo.client).send(
+      new PutCommand({
+        TableName: 'shadows',
+        Item: {
+          thingName: 'list-tokens',
+          shadowName: '#classic',
+          revision: 1,
+          version: 1,
+          timestamp: 1_700_000_000,
+          exists: true,
+          document: JSON.stringify({
+            state: { reported: { on: true } },
+            metadata: { reported: { on: { timestamp: 1_700_000_000 } } },
+          }),
+          tokens: [{ requestId, requestHash: 'x', version: 1, timestamp: 1_700_000_000 }],
+        },
+      }),
+    );
+    // Act: the same delivery again.
+    const again = await service(new OverlapPublisher(), 0).update(
+      { thingName: 'list-tokens' },
+      JSON.stringify({ state: { reported: { on: true } } }),
+      { via: 'mqtt', requestId },
+    );
+    // Assess: answered with the version it made, not applied a second time.
+    expect(again).toMatchObject({ ok: true, body: { version: 1 } });
+    expect((await store.load({ thingName: 'list-tokens' }))?.record.version).toBe(1);
   });
 });
