@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import {
   chmodSync,
   existsSync,
@@ -17,11 +17,15 @@ import { join } from 'node:path';
  * process left behind. Linux only (processes are found through /proc), as the recipe is.
  */
 
-/** What the stand-in `node` does at one start, after installing its SIGTERM trap and recording the start. */
+/**
+ * What the stand-in `node` does at one start, after installing its SIGTERM trap and recording the
+ * start. None forks: a child of the stand-in would outlive a stand-in killed before its trap, and its
+ * command line (the stand-in's, until it execs) would be taken for the agent's.
+ */
 export const agentDoes = {
   exit: (code: number) => `exit ${code}`,
-  /** Runs until a SIGTERM, which it handles (exit 0); never ends by itself. */
-  runUntilTerm: 'while :; do sleep 1 & pause=$!; wait "$pause"; done',
+  /** Runs until a SIGTERM, which it handles (exit 0): opening a FIFO nobody writes to blocks. */
+  runUntilTerm: 'read -r line 2>/dev/null < "$here/never"',
   /** Asks for a restart (75) just as the nucleus' SIGTERM reaches the script. */
   restartWhileStopped: 'kill -TERM "$PPID"; exit 75',
 } as const;
@@ -69,14 +73,16 @@ export function runRecipeScript(
 ): RecipeRun {
   const dir = mkdtempSync(join(tmpdir(), 'recipe-run-'));
   runDirs.push(dir);
-  const starts = join(dir, 'starts');
+  execFileSync('mkfifo', [join(dir, 'never')]);
   writeFileSync(
     join(dir, 'node'),
     [
       '#!/bin/sh',
-      `trap 'echo TERM >> "${dir}/terms"; kill "$pause" 2>/dev/null; exit 0' TERM`,
-      `echo "$*" >> '${starts}'`,
-      `case $(wc -l < '${starts}') in`,
+      `here='${dir}'`,
+      `trap 'echo TERM >> "$here/terms"; exit 0' TERM`,
+      'echo "$*" >> "$here/starts"',
+      'n=0; while read -r line; do n=$((n + 1)); done < "$here/starts"',
+      'case $n in',
       ...behaviours.map((behaviour, i) => `  ${i + 1}) ${behaviour} ;;`),
       'esac',
     ].join('\n'),
