@@ -32,7 +32,7 @@ export const agentDoes = {
 
 /** One run of the Run script. */
 export interface RecipeRun {
-  /** The folder standing in for both `{artifacts:decompressedPath}` and `{work:path}`. */
+  /** The folder standing in for `{artifacts:decompressedPath}` (and `{work:path}`, by default). */
   readonly dir: string;
   readonly child: ChildProcess;
   /** The script's exit code. */
@@ -61,15 +61,23 @@ export function processesMentioning(text: string): number[] {
     .map(Number);
 }
 
+/** How to run the script. */
+export interface RecipeRunOptions {
+  /** Changes the script, to put a signal at an exact point. */
+  readonly edit?: (script: string) => string;
+  /** What `{work:path}` is. @default the run's folder */
+  readonly workPath?: string;
+}
+
 /**
- * Runs `script` (the recipe's Run script, changed by `edit` to put a signal at an exact point) with a
- * stand-in `node` that does `behaviours[n]` at its n-th start. The stand-in installs its SIGTERM trap
- * before it records a start, so a test that waits for a start knows a signal will be handled.
+ * Runs `script` (the recipe's Run script) with a stand-in `node` that does `behaviours[n]` at its n-th
+ * start. The stand-in installs its SIGTERM trap before it records a start, so a test that waits for a
+ * start knows a signal will be handled.
  */
 export function runRecipeScript(
   script: string,
   behaviours: readonly string[],
-  edit: (script: string) => string = (s) => s,
+  { edit = (s) => s, workPath }: RecipeRunOptions = {},
 ): RecipeRun {
   const dir = mkdtempSync(join(tmpdir(), 'recipe-run-'));
   runDirs.push(dir);
@@ -88,7 +96,9 @@ export function runRecipeScript(
     ].join('\n'),
   );
   chmodSync(join(dir, 'node'), 0o755);
-  const filled = script.replaceAll('{artifacts:decompressedPath}', dir).replaceAll('{work:path}', dir);
+  const filled = script
+    .replaceAll('{artifacts:decompressedPath}', dir)
+    .replaceAll('{work:path}', workPath ?? dir);
   const child = spawn('sh', ['-c', edit(filled)], { env: { PATH: `${dir}:${process.env.PATH ?? ''}` } });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const read = (name: string) => (existsSync(join(dir, name)) ? readFileSync(join(dir, name), 'utf8') : '');

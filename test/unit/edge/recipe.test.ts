@@ -6,7 +6,13 @@ import { TRANSPORT_ENV } from '../../../edge/src/transport/open-transport.ts';
 import { DEFAULT_DEVICE_CONFIG, MAX_SAMPLING_INTERVAL_S } from '../../../lib/protocol/device-config.ts';
 import { DEVICE_PERMISSIONS, type DeviceAction } from '../../../lib/protocol/device-policy.ts';
 import { THING_TYPE_PATTERN } from '../../../lib/protocol/topics.ts';
-import { agentDoes, cleanUpRuns, runRecipeScript, signalAfter } from '../../support/recipe-run-script.ts';
+import {
+  agentDoes,
+  cleanUpRuns,
+  type RecipeRunOptions,
+  runRecipeScript,
+  signalAfter,
+} from '../../support/recipe-run-script.ts';
 
 /**
  * edge/recipe.yaml against the Greengrass recipe reference
@@ -238,8 +244,8 @@ describe('recipe.yaml: manifests and lifecycle', () => {
   afterEach(cleanUpRuns);
 
   /** The recipe's Run script with a stand-in `node` doing `behaviours`, one per start. */
-  const runScript = (behaviours: readonly string[], edit?: (script: string) => string) =>
-    runRecipeScript(recipe.Lifecycle.Run.Script, behaviours, edit);
+  const runScript = (behaviours: readonly string[], options?: RecipeRunOptions) =>
+    runRecipeScript(recipe.Lifecycle.Run.Script, behaviours, options);
 
   it('runs the bundled agent from the unpacked archive, source maps on, and starts it again on exit code 75', async () => {
     // Prepare
@@ -267,9 +273,12 @@ describe('recipe.yaml: manifests and lifecycle', () => {
     expect(run.starts()).toHaveLength(1);
   });
 
-  it("passes the nucleus' SIGTERM on to the agent and ends cleanly", async () => {
+  it.each([
+    ['', undefined],
+    [', even with a work folder it cannot write to', '/nonexistent/fleetkit-work'],
+  ])("passes the nucleus' SIGTERM on to the agent and ends cleanly%s", async (_, workPath) => {
     // Prepare
-    const run = runScript([agentDoes.runUntilTerm]);
+    const run = runScript([agentDoes.runUntilTerm], { workPath });
     while (run.starts().length === 0) await new Promise((r) => setTimeout(r, 20));
 
     // Act
@@ -284,7 +293,9 @@ describe('recipe.yaml: manifests and lifecycle', () => {
 
   it('SIGTERM between `node … &` and `agent=$!`: the agent just started is stopped, nothing outlives the script', async () => {
     // Prepare
-    const run = runScript([agentDoes.runUntilTerm], signalAfter(/^.*\bnode --enable-source-maps .*&$/m));
+    const run = runScript([agentDoes.runUntilTerm], {
+      edit: signalAfter(/^.*\bnode --enable-source-maps .*&$/m),
+    });
 
     // Act
     const code = await run.exited;
@@ -296,7 +307,7 @@ describe('recipe.yaml: manifests and lifecycle', () => {
 
   it('SIGTERM before the first start: no agent is started, ends cleanly', async () => {
     // Prepare
-    const run = runScript([agentDoes.runUntilTerm], signalAfter(/^trap .*$/m));
+    const run = runScript([agentDoes.runUntilTerm], { edit: signalAfter(/^trap .*$/m) });
 
     // Act
     const code = await run.exited;
