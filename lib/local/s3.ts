@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import S3rver from 's3rver';
-import { LOCAL_CREDENTIALS } from './names.ts';
+import type { AccessKey } from './credentials.ts';
 
 /** The embedded S3 API (s3rver), objects kept under `directory`. */
 export interface LocalS3 {
@@ -32,12 +32,14 @@ export async function startS3(options: {
 }
 
 /**
- * Registers the platform's local credentials with s3rver, which otherwise answers InvalidAccessKeyId to
- * any key but its built-in `S3RVER` (it checks the key exists; it does not check SigV4 signatures).
+ * Registers the platform's key pairs with s3rver, which otherwise answers InvalidAccessKeyId to any key
+ * but its built-in `S3RVER`. s3rver 3.7 checks only that a SigV4 request's key exists: it does not
+ * verify SigV4 signatures, and it serves requests without any signature (`lib/middleware/authentication.js`),
+ * so the S3 endpoint is protected by listening on loopback only — see the README.
  */
-export function acceptLocalCredentials(): void {
+export function acceptCredentials(keys: readonly AccessKey[]): void {
   const { DUMMY_ACCOUNT } = createRequire(import.meta.url)('s3rver/lib/models/account.js') as {
     DUMMY_ACCOUNT: { createKeyPair(accessKeyId: string, secretAccessKey: string): void };
   };
-  DUMMY_ACCOUNT.createKeyPair(LOCAL_CREDENTIALS.accessKeyId, LOCAL_CREDENTIALS.secretAccessKey);
+  for (const key of keys) DUMMY_ACCOUNT.createKeyPair(key.accessKeyId, key.secretAccessKey);
 }
