@@ -344,16 +344,20 @@ describe('local platform restart', () => {
     await t.dispose();
   });
 
-  it('starts simulated devices that appear in GET /devices', async () => {
+  it('starts simulated devices that appear in GET /devices with the TLS version they negotiated', async () => {
     const t = await startTestPlatform({ devices: 2 });
 
-    const ids = await eventually(async () => {
+    const devices = await eventually(async () => {
       const { body } = await getJson(t.platform, '/devices');
-      const found = body.devices.map((d: { deviceId: string }) => d.deviceId).sort();
-      return found.length === 2 ? found : undefined;
+      // The status message carries the TLS version; telemetry alone does not.
+      const reported = (body.devices as Array<{ deviceId: string; tlsVersion?: string }>)
+        .filter((d) => d.tlsVersion !== undefined)
+        .map((d) => `${d.deviceId} ${d.tlsVersion}`)
+        .sort();
+      return reported.length === 2 ? reported : undefined;
     });
 
-    expect(ids).toEqual(['sim-0001', 'sim-0002']);
+    expect(devices).toEqual(['sim-0001 TLSv1.3', 'sim-0002 TLSv1.3']);
     await t.dispose();
   });
 });
