@@ -52,7 +52,12 @@ describe('which URLs the downloader fetches', () => {
     const outcome = await downloadToSlot({
       slots: new MemorySlotStore({ initialVersion: '1.0.0' }),
       slot: 'b',
-      downloader: new HttpDownloader(),
+      downloader: {
+        get: (request) => {
+          asked.push(request.url);
+          return http.get(request);
+        },
+      },
       clock: new FakeClock(),
       firmware,
       renew: async () => firmware,
@@ -61,5 +66,6 @@ describe('which URLs the downloader fetches', () => {
     expect(outcome).toBeInstanceOf(UpdateFailedError);
     expect(outcome).toMatchObject({ reason: 'download', step: 'downloading' });
     expect((outcome as Error).message).toMatch(/plain http is allowed only to a loopback/);
+    expect(asked).toEqual(['http://firmware.example/fw.bin']);
   });
 });
