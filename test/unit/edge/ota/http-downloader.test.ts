@@ -48,6 +48,8 @@ describe('which URLs the downloader fetches', () => {
       ...firmwareDocument(image, makeKey()).firmware,
       url: 'http://firmware.example/fw.bin',
     };
+    const http = new HttpDownloader();
+    const asked: string[] = [];
     // Act
     const outcome = await downloadToSlot({
       slots: new MemorySlotStore({ initialVersion: '1.0.0' }),
