@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import S3rver from 's3rver';
 import type { AccessKey } from './credentials.ts';
+import { allowedHostnames, hostAllowed } from './endpoint-guard.ts';
 
 /** The embedded S3 API (s3rver), objects kept under `directory`. */
 export interface LocalS3 {
@@ -10,7 +11,8 @@ export interface LocalS3 {
 
 /**
  * Starts s3rver on loopback with the given buckets. Clients must use path-style addressing and
- * `requestChecksumCalculation: 'WHEN_REQUIRED'` (s3rver predates the SDK's default checksums).
+ * `requestChecksumCalculation: 'WHEN_REQUIRED'` (s3rver predates the SDK's default checksums). A
+ * request whose `Host` is not loopback (or `host`) is refused with 403 AccessDenied.
  */
 export async function startS3(options: {
   directory: string;
@@ -26,6 +28,17 @@ export async function startS3(options: {
     silent: true,
     vhostBuckets: false,
     configureBuckets: options.buckets.map((name) => ({ name })),
+  });
+  // s3rver checks no signature (see acceptCredentials); it can at least refuse a Host that is not its own,
+  // so a web page that rebinds its DNS name to 127.0.0.1 cannot read or write objects (DNS rebinding).
+  const allowed = allowedHostnames(host);
+  server.middleware.unshift(async (ctx, next) => {
+    if (hostAllowed(ctx.get('host'), allowed)) return next();
+    ctx.status = 403;
+    ctx.type = 'application/xml';
+    ctx.body =
+      '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>' +
+      '<Message>Host is not a name this endpoint answers to</Message></Error>';
   });
   const address = await server.run();
   return { endpoint: `http://${host}:${address.port}`, close: () => server.close() };

@@ -281,6 +281,20 @@ describe('the local platform is not an open door', () => {
       expect(heard).toEqual([`${delta} allowed`]);
     });
   });
+
+  describe('S3 (s3rver, which checks no signature)', () => {
+    it('refuses a foreign Host with 403 and serves its own (DNS rebinding)', async () => {
+      const bucket = `${t.platform.s3Endpoint}/fleetkit-local-firmware`;
+      const port = new URL(t.platform.s3Endpoint).port;
+
+      const rebound = await raw(bucket, { headers: { host: `attacker.example:${port}` } });
+      const own = await raw(bucket);
+
+      expect(rebound.status).toBe(403);
+      expect(rebound.body).toContain('<Code>AccessDenied</Code>');
+      expect(own.status).toBe(200);
+    });
+  });
 });
 
 describe('--host 0.0.0.0', () => {
