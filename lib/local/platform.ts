@@ -19,7 +19,7 @@ import { LocalPki } from './pki.ts';
 import { createPlatformLog, type PlatformLog, type Verbosity } from './platform-log.ts';
 import { type LocalPrincipals, localPrincipals } from './principals.ts';
 import { type RulesRunner, startRulesRunner } from './rules-runner.ts';
-import { acceptCredentials, type LocalS3, startS3 } from './s3.ts';
+import { type LocalS3, startS3 } from './s3.ts';
 import { type LocalScheduler, startScheduler } from './scheduler.ts';
 import { openSigningKeys } from './signing-keys.ts';
 import type { SimulatedOtaOptions } from './sim/device.ts';
@@ -142,12 +142,12 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     const keys = await openSigningKeys(dataDir, signingKeys);
     const kms = await startLocalKms({ keys, host: internalHost, guard: guard('kms', internalHost) });
     stops.push(() => kms.close());
-    // s3rver knows only its built-in access key; functions sign S3 requests with their own.
-    acceptCredentials(principals.keys);
     await mkdir(join(dataDir, 's3'), { recursive: true });
     const s3: LocalS3 = await startS3({
       directory: join(dataDir, 's3'),
       buckets,
+      // Functions sign S3 requests with their own keys; the operator's serves tests and tools.
+      accessKeys: principals.keys,
       host: internalHost,
       port: options.s3Port ?? 0,
     });

@@ -28,6 +28,7 @@ declare module 's3rver' {
   /** The part of a Koa context a middleware here uses. */
   interface S3rverContext {
     get(header: string): string;
+    readonly url: string;
     status: number;
     type: string;
     body: unknown;

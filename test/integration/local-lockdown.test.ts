@@ -3,6 +3,7 @@ import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { IoTDataPlaneClient, PublishCommand } from '@aws-sdk/client-iot-data-plane';
 import { GetPublicKeyCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
+import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AccessKey } from '../../lib/local/credentials.ts';
@@ -283,16 +284,43 @@ describe('the local platform is not an open door', () => {
   });
 
   describe('S3 (s3rver, which checks no signature)', () => {
-    it('refuses a foreign Host with 403 and serves its own (DNS rebinding)', async () => {
-      const bucket = `${t.platform.s3Endpoint}/fleetkit-local-firmware`;
+    const bucket = 'fleetkit-local-firmware';
+    const s3 = () =>
+      new S3Client({
+        endpoint: t.platform.s3Endpoint,
+        region: LOCAL_REGION,
+        credentials: t.platform.credentials,
+        forcePathStyle: true,
+      });
+    const keys = async () =>
+      ((await s3().send(new ListObjectsV2Command({ Bucket: bucket }))).Contents ?? []).map((o) => o.Key);
+
+    it('refuses a foreign Host, an unsigned request, s3rver’s built-in key and a form upload with 403', async () => {
+      // Prepare: a form upload as a web page would send it, and a fake presigned GET with the public key
       const port = new URL(t.platform.s3Endpoint).port;
+      const form = new FormData();
+      form.append('key', 'planted.bin');
+      form.append('file', new Blob(['not firmware']), 'planted.bin');
+      const builtIn = `X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=S3RVER%2F20260101%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=${new Date().toISOString().replace(/[-:]|\.\d+/g, '')}&X-Amz-Expires=600&X-Amz-SignedHeaders=host&X-Amz-Signature=${'0'.repeat(64)}`;
+      // Act
+      const answers = {
+        rebound: (
+          await raw(`${t.platform.s3Endpoint}/${bucket}`, { headers: { host: `attacker.example:${port}` } })
+        ).status,
+        unsigned: (await raw(`${t.platform.s3Endpoint}/${bucket}`)).status,
+        builtInKey: (await raw(`${t.platform.s3Endpoint}/${bucket}?${builtIn}`)).status,
+        formUpload: (await fetch(`${t.platform.s3Endpoint}/${bucket}`, { method: 'POST', body: form }))
+          .status,
+      };
+      // Assess
+      expect(answers).toEqual({ rebound: 403, unsigned: 403, builtInKey: 403, formUpload: 403 });
+      expect(await keys()).not.toContain('planted.bin');
+    });
 
-      const rebound = await raw(bucket, { headers: { host: `attacker.example:${port}` } });
-      const own = await raw(bucket);
+    it('serves a request that names the platform’s key (control)', async () => {
+      await s3().send(new PutObjectCommand({ Bucket: bucket, Key: 'control.bin', Body: 'x' }));
 
-      expect(rebound.status).toBe(403);
-      expect(rebound.body).toContain('<Code>AccessDenied</Code>');
-      expect(own.status).toBe(200);
+      expect(await keys()).toContain('control.bin');
     });
   });
 });
