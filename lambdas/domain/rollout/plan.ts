@@ -1,6 +1,7 @@
 import type { RolloutRequest, RolloutWaves } from '../../../lib/protocol/rollouts.ts';
 import { epochSeconds } from '../jobs/execution.ts';
 import { MAX_RATE_PER_MINUTE } from './rate.ts';
+import { shareOf } from './share.ts';
 import type { EligibleDevice } from './targets.ts';
 import { windowState } from './window.ts';
 
@@ -26,8 +27,9 @@ export interface RolloutPlan {
 /**
  * How many devices each wave gets, out of `count` (control cohort already removed).
  *
- * - `sizes` are cumulative percentages: wave i ends at ⌈count × sizes[i] / 100⌉, so a 1 % first wave of a
- *   small fleet still has a device. Waves that come out empty are dropped.
+ * - `sizes` are cumulative percentages: wave i ends at ⌈count × sizes[i] / 100⌉, in exact arithmetic
+ *   ({@link shareOf}), so a 1 % first wave of a small fleet still has a device. Waves that come out
+ *   empty are dropped.
  * - `exponentialRate` makes one wave per rate step, as AWS IoT's rollout ramps: each step offers
  *   `rateIncreaseCriteria`'s count of things (after which the rate grows), until the rate would reach
  *   `maximumPerMinute` (or 1000); everything left is the last wave, at the full rate.
@@ -39,7 +41,7 @@ export function waveSizes(waves: RolloutWaves | undefined, count: number): numbe
     const sizes: number[] = [];
     let done = 0;
     for (const percent of waves.sizes) {
-      const end = Math.min(count, Math.ceil((count * percent) / 100));
+      const end = Math.min(count, shareOf(count, percent, 'ceil'));
       if (end > done) sizes.push(end - done);
       done = Math.max(done, end);
     }
@@ -130,7 +132,7 @@ export function planRollout(
   const order = cohortOrder(eligible);
   const controlPercentage = request.healthGate?.controlPercentage ?? 0;
   // Floor: the control cohort never takes the only device of a tiny rollout.
-  const controlCount = Math.floor((n * controlPercentage) / 100);
+  const controlCount = shareOf(n, controlPercentage, 'floor');
   const updated = n - controlCount;
   const sizes = waveSizes(request.waves, updated);
   const waves: PlannedWave[] = [];
