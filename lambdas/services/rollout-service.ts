@@ -130,7 +130,8 @@ export class RolloutService {
         { targeted: selection.targeted, skipped: selection.skipped },
       );
     const nowMs = this.props.now();
-    const plan = planRollout(request, selection.eligible, nowMs);
+    // The id is in the request the plan sees: it salts the draw of the control cohort.
+    const plan = planRollout({ ...request, rolloutId }, selection.eligible, nowMs);
     const versionOf = new Map(selection.eligible.map((e) => [e.device.thingName, e.device.firmwareVersion]));
     const targets: RolloutTarget[] = plan.waves.flatMap((wave) =>
       wave.things.map((thingName, index) => ({

@@ -1,5 +1,6 @@
 import type { RolloutRequest, RolloutWaves } from '../../../lib/protocol/rollouts.ts';
 import { epochSeconds } from '../jobs/execution.ts';
+import { controlSalt, drawControl } from './control.ts';
 import { MAX_RATE_PER_MINUTE } from './rate.ts';
 import { shareOf } from './share.ts';
 import type { EligibleDevice } from './targets.ts';
@@ -14,8 +15,10 @@ export interface PlannedWave {
 /** A rollout's plan. */
 export interface RolloutPlan {
   readonly waves: readonly PlannedWave[];
-  /** Held back on their current firmware for the health gate's comparison. */
+  /** Held back on their current firmware for the health gate's comparison: the things of the control wave. */
   readonly control: readonly string[];
+  /** The last wave, holding the control cohort, when there is one: opened once the health gate passed. */
+  readonly controlWave?: number;
   /** `waves[i].things.length`, kept on the rollout record so the scheduler needs no thing lists for gates. */
   readonly waveSizes: readonly number[];
   /** Epoch seconds: now, or when the first maintenance window opens. */
@@ -117,8 +120,10 @@ export function cohortOrder(eligible: readonly EligibleDevice[]): Uint32Array {
  *
  * Devices are ordered by cohort (thing name breaks the astronomically rare tie), so the same devices lead
  * every wave of every rollout with the same salt, whatever order the registry returned them in. When the
- * rollout has a health gate, the last `controlPercentage` of that order is the control cohort: held back,
- * so it is also the same devices every time. The rest is split by {@link waveSizes}.
+ * rollout has a health gate, `controlPercentage` of the devices (rounded down) is drawn for the control
+ * cohort, afresh for each rollout ({@link drawControl}); the rest is split by {@link waveSizes}, in
+ * cohort order. The control cohort is planned as one more wave after those, which the scheduler opens
+ * only once the health gate has passed: the rollout ends with every eligible device updated.
  *
  * O(n log n), see {@link cohortOrder}.
  */
@@ -133,24 +138,31 @@ export function planRollout(
   const controlPercentage = request.healthGate?.controlPercentage ?? 0;
   // Floor: the control cohort never takes the only device of a tiny rollout.
   const controlCount = shareOf(n, controlPercentage, 'floor');
-  const updated = n - controlCount;
-  const sizes = waveSizes(request.waves, updated);
+  const inControl = drawControl(eligible, controlCount, controlSalt(request.rolloutId ?? ''));
+  const updated = new Array<string>(n - controlCount);
+  const control = new Array<string>(controlCount);
+  let u = 0;
+  let c = 0;
+  for (const i of order) {
+    if (inControl[i] === 1) control[c++] = nameOf(i);
+    else updated[u++] = nameOf(i);
+  }
+  const sizes = waveSizes(request.waves, updated.length);
   const waves: PlannedWave[] = [];
   let at = 0;
   sizes.forEach((size, index) => {
-    const things = new Array<string>(size);
-    for (let j = 0; j < size; j++) things[j] = nameOf(order[at + j] as number);
-    waves.push({ index, things });
+    waves.push({ index, things: updated.slice(at, at + size) });
     at += size;
   });
-  const control = new Array<string>(controlCount);
-  for (let j = 0; j < controlCount; j++) control[j] = nameOf(order[updated + j] as number);
+  const controlWave = controlCount > 0 ? sizes.length : undefined;
+  if (controlWave !== undefined) waves.push({ index: controlWave, things: control });
   const window = windowState(request.maintenanceWindows, nowMs);
   const now = epochSeconds(nowMs);
   return {
     waves,
     control,
-    waveSizes: sizes,
+    waveSizes: waves.map((wave) => wave.things.length),
+    ...(controlWave === undefined ? {} : { controlWave }),
     startsAt: window.open ? now : (window.opensAt ?? now),
     status: window.open ? 'IN_PROGRESS' : 'SCHEDULED',
   };

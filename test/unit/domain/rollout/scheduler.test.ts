@@ -3,62 +3,10 @@ import type { JobExecution } from '../../../../lambdas/domain/jobs/execution.ts'
 import type { RolloutCounters } from '../../../../lambdas/domain/rollout/counters.ts';
 import type { HealthVerdict } from '../../../../lambdas/domain/rollout/health-gate.ts';
 import type { RolloutRecord } from '../../../../lambdas/domain/rollout/record.ts';
-import {
-  type Candidate,
-  nextActions,
-  type RolloutDecision,
-} from '../../../../lambdas/domain/rollout/scheduler.ts';
-import type { RolloutRequest, RolloutStatus } from '../../../../lib/protocol/rollouts.ts';
+import type { Candidate } from '../../../../lambdas/domain/rollout/scheduler.ts';
+import type { RolloutStatus } from '../../../../lib/protocol/rollouts.ts';
+import { candidates, MINUTE, NOW, names, rollout, tick } from './scheduler-support.ts';
 import { counters, execution, MONDAY_10_UTC, request } from './support.ts';
-
-const NOW = MONDAY_10_UTC / 1000;
-const MINUTE = Math.floor(NOW / 60);
-
-function rollout(changes: Partial<RolloutRecord> & { request?: RolloutRequest } = {}): RolloutRecord {
-  return {
-    rolloutId: 'r1',
-    status: 'IN_PROGRESS',
-    request: request(),
-    waveSizes: [100],
-    currentWave: 0,
-    createdAt: NOW - 3600,
-    updatedAt: NOW - 60,
-    startsAt: NOW - 3600,
-    ...changes,
-  };
-}
-
-const candidates = (n: number, wave = 0, extra: Partial<Candidate> = {}): Candidate[] =>
-  Array.from({ length: n }, (_, i) => ({
-    thingName: `w${wave}-${i}`,
-    wave,
-    firmwareVersion: '1.0.0',
-    ...extra,
-  }));
-
-interface Tick {
-  rollout?: RolloutRecord;
-  candidates?: Candidate[];
-  watched?: JobExecution[];
-  health?: HealthVerdict;
-  counters?: RolloutCounters;
-  nowMs?: number;
-}
-
-function tick(t: Tick = {}): RolloutDecision {
-  return nextActions(
-    {
-      rollout: t.rollout ?? rollout(),
-      candidates: t.candidates ?? [],
-      watched: t.watched ?? [],
-      ...(t.health === undefined ? {} : { health: t.health }),
-    },
-    t.counters ?? counters([{}]),
-    t.nowMs ?? MONDAY_10_UTC,
-  );
-}
-
-const names = (list: readonly { thingName: string }[]) => list.map((c) => c.thingName);
 
 describe('rate', () => {
   const exponential = request({
