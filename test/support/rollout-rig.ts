@@ -1,4 +1,5 @@
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { batchPut } from '../../lambdas/adapters/dynamo-batch.ts';
 import { DynamoDeviceRegistry } from '../../lambdas/adapters/dynamo-device-registry.ts';
 import { DynamoJobExecutionStore } from '../../lambdas/adapters/dynamo-job-execution-store.ts';
 import { DynamoRolloutCounterStore } from '../../lambdas/adapters/dynamo-rollout-counters.ts';
@@ -55,10 +56,21 @@ export interface RolloutRig {
   close(): Promise<void>;
 }
 
-/** The tables and stores, the registry filled with `devices` (trackers on `firmwareVersion`). */
+/** A registered device: a tracker on `firmwareVersion`. */
+export interface RigDevice {
+  readonly thingName: string;
+  readonly firmwareVersion: string;
+  readonly batteryPercent?: number;
+}
+
+/** The tables and stores, the registry filled with `devices`. */
 export async function startRolloutRig(
-  devices: readonly { readonly thingName: string; readonly firmwareVersion: string }[],
-  startMs = Date.UTC(2026, 0, 5, 10),
+  devices: readonly RigDevice[],
+  options: {
+    readonly startMs?: number;
+    /** Instead of recording notify-next (a test that makes it fail); `notified` then stays empty. */
+    readonly notifyNext?: (thing: string) => Promise<void>;
+  } = {},
 ): Promise<RolloutRig> {
   const dynamo = await startDynamo({});
   for (const table of ['registry', 'rollouts', 'rolloutTargets', 'rolloutCounters', 'jobExecutions'] as const)
@@ -66,16 +78,21 @@ export async function startRolloutRig(
   const client = DynamoDBDocumentClient.from(dynamo.client, {
     marshallOptions: { removeUndefinedValues: true },
   });
-  let nowMs = startMs;
+  let nowMs = options.startMs ?? Date.UTC(2026, 0, 5, 10);
   let health: HealthVerdict | undefined;
-  const registry = new DynamoDeviceRegistry({ client, tableName: 'registry' });
-  for (const device of devices)
-    await registry.recordSighting({
+  await batchPut(
+    client,
+    'registry',
+    devices.map((device) => ({
       deviceId: device.thingName,
       deviceType: 'tracker',
-      lastSeen: nowMs - 60_000,
       firmwareVersion: device.firmwareVersion,
-    });
+      lastSeen: nowMs - 60_000,
+      firstSeen: nowMs - 60_000,
+      ...(device.batteryPercent === undefined ? {} : { battery: { percent: device.batteryPercent } }),
+    })),
+  );
+  const registry = new DynamoDeviceRegistry({ client, tableName: 'registry' });
   const rollouts = new DynamoRolloutStore({ client, tableName: 'rollouts' });
   const plans = new DynamoRolloutPlanStore({ client, tableName: 'rolloutTargets' });
   const executions = new DynamoJobExecutionStore({ client, tableName: 'jobExecutions' });
@@ -112,9 +129,11 @@ export async function startRolloutRig(
     registry,
     onChange,
     jobs: {
-      notifyNext: async (thing) => {
-        notified.push(thing);
-      },
+      notifyNext:
+        options.notifyNext ??
+        (async (thing) => {
+          notified.push(thing);
+        }),
     },
     health: {
       measure: async () => (health === undefined ? undefined : { ...health, sampled: 2 }),
