@@ -3,6 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoAlertStore } from '../../lambdas/adapters/dynamo-alert-store.ts';
 import { DynamoJobExecutionStore } from '../../lambdas/adapters/dynamo-job-execution-store.ts';
 import { DynamoRolloutPlanStore } from '../../lambdas/adapters/dynamo-rollout-store.ts';
+import { rebootAlerts } from '../../lambdas/domain/fleet/reboot.ts';
 import { type JobExecution, queueExecution } from '../../lambdas/domain/jobs/execution.ts';
 import { alertId, HEARTBEAT_METRIC, type TelemetryAlert } from '../../lambdas/domain/telemetry/alerts.ts';
 import { RolloutHealth } from '../../lambdas/services/rollout-health.ts';
@@ -53,6 +54,8 @@ interface World {
   control(names: readonly string[]): Promise<void>;
   /** An alert episode of `name`: raised at `fromMs`, cleared at `toMs` (still active when absent). */
   alert(name: string, fromMs: number, toMs?: number, metric?: string): Promise<void>;
+  /** A reboot of `name`, as status ingest records it: seen at `seenMs`, with `uptimeSeconds` then. */
+  reboot(name: string, seenMs: number, uptimeSeconds: number): Promise<void>;
 }
 
 function world(): World {
@@ -115,6 +118,15 @@ function world(): World {
       };
       await alerts.put(toMs === undefined ? [raised] : [raised, { ...raised, state: 'cleared', at: toMs }]);
     },
+    async reboot(name, seenMs, uptimeSeconds) {
+      const before = {
+        deviceId: thing(name),
+        deviceType: 'tracker',
+        lastSeen: seenMs - HOUR,
+        uptimeSeconds: 99_999,
+      };
+      await alerts.put(rebootAlerts(before, { ...before, lastSeen: seenMs, uptimeSeconds }));
+    },
   };
 }
 
@@ -170,6 +182,23 @@ describe('RolloutHealth.measure', () => {
     expect(result?.updatedRate).toBeCloseTo(3 / 2.5, 10);
     expect(result?.controlRate).toBeCloseTo(2 / 4, 10);
     expect(result).toMatchObject({ verdict: 'pass', limit: 1.5 });
+  });
+
+  it("counts a reboot when it happened, not when a status revealed it: an update's own reboot is not held against it", async () => {
+    // Prepare: a status reveals each device's reboot. `u0` rebooted into its trial boot before its success.
+    await w.execution('u0', 'SUCCEEDED', NOW - HOUR);
+    await w.execution('u1', 'SUCCEEDED', NOW - HOUR);
+    await w.control(['c0', 'c1']);
+    await w.reboot('u0', NOW - 50 * MINUTE, 15 * 60);
+    await w.reboot('u1', NOW - 10 * MINUTE, 60);
+    await w.reboot('c0', NOW - 50 * MINUTE, 15 * 60);
+    await w.reboot('c1', NOW - 30 * MINUTE, 60);
+    const rebootRate: HealthGate = { ...alertRate, metric: 'rebootRate' };
+    // Act
+    const result = await w.health().measure(w.rolloutId, rebootRate, NOW);
+    // Assess: u1 and c1 rebooted in the window; u0 and c0 booted before it opened (an hour ago).
+    expect(result?.updatedRate).toBeCloseTo(1 / 2, 10);
+    expect(result?.controlRate).toBeCloseTo(1 / 2, 10);
   });
 
   it('has no verdict without an updated device or without a control cohort', async () => {
