@@ -8,7 +8,7 @@ import { DynamoRolloutPlanStore, DynamoRolloutStore } from '../../lambdas/adapte
 import type { FirmwareMetadata } from '../../lambdas/domain/firmware/metadata.ts';
 import { applyDeviceUpdate } from '../../lambdas/domain/jobs/device-update.ts';
 import { JobRequestError } from '../../lambdas/domain/jobs/execution.ts';
-import { cohortOf } from '../../lambdas/domain/rollout/cohort.ts';
+import { cohortOf, redrawCohort, saltKey } from '../../lambdas/domain/rollout/cohort.ts';
 import { controlSalt } from '../../lambdas/domain/rollout/control.ts';
 import { emptyCounts } from '../../lambdas/domain/rollout/counters.ts';
 import type { DeviceRecord } from '../../lambdas/ports.ts';
@@ -135,7 +135,7 @@ const request: RolloutRequest = {
 
 /**
  * The plan as the rules say it must come out, computed from the fleet as the test built it (not from the
- * registry's scan order): the control cohort drawn by the rollout's own hash (lowest first), the other
+ * registry's scan order): the control cohort drawn by the rollout's own salt (lowest first), the other
  * eligible devices by cohort then name, waves cut at the cumulative percentages, rounded up, and the
  * control cohort as the last wave.
  */
@@ -166,8 +166,9 @@ function expectedPlan() {
     }
   }
   const controlCount = Math.floor((eligible.length * CONTROL_PERCENT) / 100);
+  const key = saltKey(controlSalt(ROLLOUT_ID));
   const drawn = eligible
-    .map((e) => ({ name: e.name, key: cohortOf(e.name, controlSalt(ROLLOUT_ID)) }))
+    .map((e) => ({ name: e.name, key: redrawCohort(e.cohort, key) }))
     .sort((a, b) => a.key - b.key || (a.name < b.name ? -1 : 1))
     .slice(0, controlCount);
   const inControl = new Set(drawn.map((d) => d.name));
