@@ -89,6 +89,16 @@ describe('a rollout with a health gate', () => {
     expect(done).not.toHaveProperty('waitingOnHealth');
   }, 60_000);
 
+  it('is refused when its control cohort comes out empty: the gate could never judge, the rollout never end', async () => {
+    // Act
+    const refused = await r.service
+      .create({ ...gated('tiny'), targets: { things: THINGS.slice(0, 3) } })
+      .catch((e) => e);
+    // Assess
+    expect(refused).toMatchObject({ code: 'NoControlCohort', status: 409 });
+    expect(await r.rollouts.get('tiny')).toBeUndefined();
+  }, 60_000);
+
   it('holds back a different control cohort in each rollout', async () => {
     // Act
     await r.service.create(gated('first'));
