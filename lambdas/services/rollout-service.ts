@@ -88,6 +88,7 @@ export function rolloutView(item: RolloutItem, counters: RolloutCounters) {
       const seen = byWave.get(wave);
       return {
         wave,
+        ...(wave === item.controlWave ? { control: true } : {}),
         planned,
         notified: seen?.notified ?? 0,
         byStatus: seen?.byStatus,

@@ -73,6 +73,7 @@ describe('a rollout with a health gate', () => {
     // Assess
     expect(created.waves.map((w) => w.planned)).toEqual([8, 7, 5]);
     expect(created.controlWave).toBe(2);
+    expect(created.waves.map((w) => w.control === true)).toEqual([false, false, true]);
     expect(control).toHaveLength(5);
     expect(wave0).toHaveLength(8);
     expect(afterNoVerdict).toBe(8);
