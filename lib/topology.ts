@@ -24,10 +24,10 @@ const jobUses = {
   rolloutCounters: 'write',
   firmwareCatalog: 'read',
   firmware: 'read',
-  thingTopics: 'write',
+  jobTopics: 'write',
 } as const;
 
-const shadowUses = { shadows: 'readWrite', thingTopics: 'write' } as const;
+const shadowUses = { shadows: 'readWrite', shadowTopics: 'write' } as const;
 
 /**
  * fleetkit's one table of resources and functions, and what triggers each function.
@@ -146,11 +146,17 @@ export const topology = {
         },
       ],
     },
-    thingTopics: {
+    // Two resources rather than one `fleet/things/#`: a shadow function cannot answer as the jobs API,
+    // nor a jobs function as a shadow (AWS IoT keeps them apart as two services).
+    shadowTopics: {
       kind: 'topics',
-      description:
-        'Responses and notifications on thing topics: shadow accepted / rejected / delta / documents, jobs',
-      prefix: THING_TOPIC_ROOT,
+      description: 'Shadow answers and notifications: accepted / rejected, update/delta, update/documents',
+      filter: `${THING_TOPIC_ROOT}/+/shadow/#`,
+    },
+    jobTopics: {
+      kind: 'topics',
+      description: 'Jobs answers and notifications: accepted / rejected, notify, notify-next',
+      filter: `${THING_TOPIC_ROOT}/+/jobs/#`,
     },
     jobExecutions: {
       kind: 'table',
@@ -387,7 +393,8 @@ export const topology = {
   | 'firmwareCatalog'
   | 'firmwareSigning'
   | 'shadows'
-  | 'thingTopics'
+  | 'shadowTopics'
+  | 'jobTopics'
   | 'jobExecutions'
   | 'rollouts'
   | 'rolloutTargets'

@@ -67,7 +67,8 @@ export function resourceAccessStatements(ref: ResourceRef, access: Access): Poli
     });
   }
   if (resource.kind === 'topics') {
-    return [new PolicyStatement({ actions: [...TOPIC_ACTIONS], resources: [`${arn}/*`] })];
+    // The ARN already is the filter's pattern (`topic/fleet/things/*/shadow/*`, see topicIamPattern).
+    return [new PolicyStatement({ actions: [...TOPIC_ACTIONS], resources: [arn] })];
   }
   if (resource.kind === 'stream') {
     // Consuming is granted with the trigger (KafkaConsumer); producing needs the topic's write actions.
@@ -120,9 +121,9 @@ export function grantResourceAccess(role: Role, ref: ResourceRef, access: Access
   if (ref.resource.kind === 'topics' && policy !== undefined) {
     acknowledgeWildcardResource(
       policy,
-      `${ref.arn}/*`,
-      `Response topics under '${ref.resource.prefix}/' are named per thing and shadow at run time; the ` +
-        'statement allows only iot:Publish, only below that prefix.',
+      ref.arn,
+      `Topics of '${ref.name}' are named per thing (and shadow or job) at run time; the statement ` +
+        `allows only iot:Publish, only on topics matching '${ref.resource.filter}'.`,
     );
   }
   if (ref.resource.kind === 'signingKey' && policy !== undefined) {

@@ -4,6 +4,7 @@ import type { Construct } from 'constructs';
 import { kafkaResourceArn } from '../constructs/kafka-cluster.ts';
 import type { ResourceRef } from '../constructs/resource-access.ts';
 import type { Topology } from '../topology/model.ts';
+import { topicIamPattern } from '../topology/topic-scope.ts';
 import { validateSettings, validateTopology } from '../topology/validate.ts';
 import { topology as fleetkitTopology } from '../topology.ts';
 import { DataStack } from './data-stack.ts';
@@ -97,7 +98,12 @@ function topicRefs(
   const refs: Record<string, ResourceRef> = {};
   for (const [name, resource] of Object.entries(topology.resources)) {
     if (resource.kind === 'topics') {
-      refs[name] = { name, resource, physicalName: resource.prefix, arn: names.topicArn(resource.prefix) };
+      refs[name] = {
+        name,
+        resource,
+        physicalName: resource.filter,
+        arn: names.topicArn(topicIamPattern(resource.filter)),
+      };
     }
     if (resource.kind === 'stream') {
       refs[name] = {

@@ -81,9 +81,9 @@ export class FleetkitNames {
     return `arn:${Aws.PARTITION}:s3:::${this.bucket(resourceName)}`;
   }
 
-  /** `arn:…:iot:<region>:<account>:topic/<prefix>`: the topics a `topics` resource stands for. */
-  topicArn(prefix: string): string {
-    return regionalArn('iot', `topic/${prefix}`);
+  /** `arn:…:iot:<region>:<account>:topic/<pattern>`: the topics a `topics` resource stands for. */
+  topicArn(pattern: string): string {
+    return regionalArn('iot', `topic/${pattern}`);
   }
 
   /** IoT rule names allow only `[a-zA-Z0-9_]`: `fleetkit_dev_ingestStatus`, `fleetkit_dev_ingestStatus_2`. */

@@ -47,8 +47,12 @@ export interface BucketResource {
 export interface TopicsResource {
   readonly kind: 'topics';
   readonly description: string;
-  /** Topic prefix without a trailing slash, e.g. `fleet/things`; grants cover `<prefix>/*`. */
-  readonly prefix: string;
+  /**
+   * The topics, as an MQTT topic filter whose first level is literal, e.g. `fleet/things/+/shadow/#`
+   * (`+` one level, `#` the rest). The one scope of the grant: AWS renders it as an `iot:Publish`
+   * resource (`topicIamPattern`), the local platform matches topics against it (`topicMatches`).
+   */
+  readonly filter: string;
 }
 
 /**

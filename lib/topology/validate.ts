@@ -22,6 +22,23 @@ function checkTopicFilter(filter: string, where: string): void {
 }
 
 /**
+ * A `topics` resource's filter: a valid MQTT filter whose first level is literal, so its grant never
+ * becomes `topic/*`, and whose levels IAM can name (no `*` or `?`, which are wildcards there).
+ */
+function checkTopicsFilter(filter: string, where: string): void {
+  checkTopicFilter(filter, where);
+  const levels = filter.split('/');
+  if (!/^[A-Za-z0-9_:-]+$/.test(levels[0] ?? '')) {
+    throw new TopologyError(`${where}: topic filter '${filter}' must start with a literal level`);
+  }
+  if (levels.some((level) => level !== '+' && level !== '#' && !/^[A-Za-z0-9_:-]+$/.test(level))) {
+    throw new TopologyError(
+      `${where}: topic filter '${filter}' may hold only [A-Za-z0-9_:-] levels, '+' and a last '#'`,
+    );
+  }
+}
+
+/**
  * Checks a topology before either runtime builds it: names, route uniqueness, topic filters,
  * `topic(n)` within the filter, sane trigger settings.
  */
@@ -47,11 +64,7 @@ export function validateTopology(topology: Topology): void {
         );
       }
     }
-    if (resource.kind === 'topics' && !/^[A-Za-z0-9_:-]+(\/[A-Za-z0-9_:-]+)*$/.test(resource.prefix)) {
-      throw new TopologyError(
-        `resource '${name}': topic prefix must be plain levels without wildcards or slashes at the ends, got '${resource.prefix}'`,
-      );
-    }
+    if (resource.kind === 'topics') checkTopicsFilter(resource.filter, `resource '${name}'`);
   }
   const routes = new Map<string, string>();
   const handlers = new Map<string, string>();

@@ -10,7 +10,13 @@ import { DEVICE_PERMISSIONS, type DevicePermission } from '../../lib/protocol/de
 import { buildFleetkit, type Fleetkit } from '../../lib/stacks/fleetkit-app.ts';
 import { FleetkitNames } from '../../lib/stacks/names.ts';
 import { kebabCase, signingKeyAlias } from '../../lib/topology/env.ts';
-import { IOT_SQL_VERSION, renderRuleSql, resourceEnvName, type Topology } from '../../lib/topology/index.ts';
+import {
+  IOT_SQL_VERSION,
+  renderRuleSql,
+  resourceEnvName,
+  type Topology,
+  topicIamPattern,
+} from '../../lib/topology/index.ts';
 import { topology } from '../../lib/topology.ts';
 
 /** The feature flags `cdk synth` uses, so tests synthesize what deploys. */
@@ -94,7 +100,7 @@ const PLATFORM_ACTIONS =
 /** A physical name as the template spells it: `fleetkit-test-firmware-<AWS::AccountId>-<AWS::Region>`. */
 function physicalName(resourceName: string): string {
   const resource = resources[resourceName];
-  if (resource?.kind === 'topics') return resource.prefix;
+  if (resource?.kind === 'topics') return resource.filter;
   if (resource?.kind === 'stream') return resource.topic;
   if (resource?.kind === 'signingKey') return signingKeyAlias(fleetkit.names.stage, resourceName);
   const name =
@@ -110,7 +116,7 @@ function isArnOf(arn: string, resourceName: string): boolean {
   const kind = resources[resourceName]?.kind;
   const name = physicalName(resourceName);
   if (kind === 'stream') return arn.includes(':topic/') && arn.endsWith(`/${name}`);
-  if (kind === 'topics') return arn.includes(`:topic/${name}/`);
+  if (kind === 'topics') return arn.endsWith(`:topic/${topicIamPattern(name)}`);
   // Keys are granted by alias (a condition), on `key/*`: the key id is generated at deploy time.
   if (kind === 'signingKey') return arn.includes(':kms:') && arn.endsWith(':key/*');
   return arn.includes(kind === 'table' ? `:table/${name}` : `:::${name}`);
