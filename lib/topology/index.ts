@@ -1,3 +1,4 @@
+export * from './access.ts';
 export * from './env.ts';
 export * from './model.ts';
 export * from './rule-event.ts';

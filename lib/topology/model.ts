@@ -7,7 +7,19 @@
  */
 
 /** How a function may use a resource. Grants in AWS, documentation and env locally. */
-export type Access = 'read' | 'write' | 'readWrite';
+export type AccessLevel = 'read' | 'write' | 'readWrite';
+
+/**
+ * Table operations a function asks for by name, after its level (`['readWrite', 'scan']`), because
+ * each reaches or removes items the caller does not name one by one:
+ * - `scan`: Scan the table;
+ * - `delete`: DeleteItem;
+ * - `batchWrite`: BatchWriteItem, whose requests may put or delete (one IAM action for both).
+ */
+export type TableExtra = 'scan' | 'delete' | 'batchWrite';
+
+/** A level, or for a table a level and the extra operations it needs. */
+export type Access = AccessLevel | readonly [AccessLevel, ...TableExtra[]];
 
 /** A DynamoDB key attribute. */
 export interface KeyAttribute {

@@ -1,3 +1,4 @@
+import { accessExtras, accessLevel } from './access.ts';
 import type { Topology } from './model.ts';
 
 const HANDLER_NAME = /^[a-z][a-z0-9-]{1,62}$/;
@@ -118,7 +119,8 @@ export function validateTopology(topology: Topology): void {
           `${where}: kafka trigger on '${trigger.topic}', which no stream resource declares`,
         );
       }
-      if (fn.uses?.[consumed[0]] !== 'read' && fn.uses?.[consumed[0]] !== 'readWrite') {
+      const use = fn.uses?.[consumed[0]];
+      if (use === undefined || accessLevel(use) === 'write') {
         throw new TopologyError(
           `${where}: consumes stream '${consumed[0]}' and must declare it in uses as 'read'`,
         );
@@ -130,6 +132,17 @@ export function validateTopology(topology: Topology): void {
       if (topology.resources[resource]?.kind === 'topics' && access !== 'write') {
         throw new TopologyError(
           `${where}: topics resource '${resource}' can only be used with 'write' (publish), got '${access}'`,
+        );
+      }
+      const extras = access === undefined ? [] : accessExtras(access);
+      if (extras.length > 0 && topology.resources[resource]?.kind !== 'table') {
+        throw new TopologyError(
+          `${where}: '${extras.join("', '")}' applies to tables only; '${resource}' is a ${topology.resources[resource]?.kind}`,
+        );
+      }
+      if (new Set(extras).size !== extras.length) {
+        throw new TopologyError(
+          `${where}: '${resource}' names an operation twice: ${JSON.stringify(access)}`,
         );
       }
     }

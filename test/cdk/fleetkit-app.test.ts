@@ -11,9 +11,13 @@ import { buildFleetkit, type Fleetkit } from '../../lib/stacks/fleetkit-app.ts';
 import { FleetkitNames } from '../../lib/stacks/names.ts';
 import { kebabCase, signingKeyAlias } from '../../lib/topology/env.ts';
 import {
+  type Access,
+  accessExtras,
+  accessLevel,
   IOT_SQL_VERSION,
   renderRuleSql,
   resourceEnvName,
+  TABLE_EXTRA_ACTIONS,
   type Topology,
   topicIamPattern,
 } from '../../lib/topology/index.ts';
@@ -77,13 +81,8 @@ function statementsOf(name: string): Statement[] {
     }));
 }
 
-const TABLE_READS = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:BatchGetItem'];
-const TABLE_WRITES = [
-  'dynamodb:PutItem',
-  'dynamodb:UpdateItem',
-  'dynamodb:DeleteItem',
-  'dynamodb:BatchWriteItem',
-];
+const TABLE_READS = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'];
+const TABLE_WRITES = ['dynamodb:PutItem', 'dynamodb:UpdateItem'];
 const BUCKET_READS = ['s3:GetObject', 's3:ListBucket'];
 const BUCKET_WRITES = ['s3:PutObject', 's3:DeleteObject'];
 const TOPIC_WRITES = ['iot:Publish'];
@@ -267,14 +266,15 @@ describe('least privilege', () => {
 
   it.each(Object.keys(functions))('%s may touch only what it uses, in the way it uses it', (name) => {
     // Prepare
-    const uses: Readonly<Record<string, string | undefined>> = functions[name]?.uses ?? {};
+    const uses: Readonly<Record<string, Access | undefined>> = functions[name]?.uses ?? {};
     // Act
     const statements = statementsOf(name);
     // Assess
     for (const resourceName of Object.keys(resources)) {
       const onIt = statements.filter((s) => s.resources.some((r) => isArnOf(r, resourceName)));
       const actions = onIt.flatMap((s) => s.actions);
-      const access = uses[resourceName];
+      const use = uses[resourceName];
+      const access = use === undefined ? undefined : accessLevel(use);
       const resource = resources[resourceName];
       const kind = resource?.kind;
       // A stream is read through a Kafka trigger only; a `read` use without one needs no grant.
@@ -297,6 +297,13 @@ describe('least privilege', () => {
       if ((access === 'read' || access === 'readWrite') && reads.length > 0)
         expect(actions).toContain(reads[0]);
       if (access === 'write' || access === 'readWrite') expect(actions).toContain(writes[0]);
+      // Scan, DeleteItem and BatchWriteItem only where the use names them.
+      if (kind === 'table') {
+        const extras = Object.values(TABLE_EXTRA_ACTIONS);
+        expect(new Set(actions.filter((a) => extras.includes(a))), `${name} on ${resourceName}`).toEqual(
+          new Set(accessExtras(use ?? 'read').map((extra) => TABLE_EXTRA_ACTIONS[extra])),
+        );
+      }
     }
     const other = statements.filter(
       (s) =>
