@@ -22,6 +22,7 @@ import {
   topicIamPattern,
 } from '../../lib/topology/index.ts';
 import { topology } from '../../lib/topology.ts';
+import { flat } from './stream-topology.ts';
 
 /** The feature flags `cdk synth` uses, so tests synthesize what deploys. */
 const CDK_CONTEXT = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')).context;
@@ -36,20 +37,6 @@ function synth(): { app: App; fleetkit: Fleetkit } {
     builtinCloudFormationValidation: false,
   });
   return { app, fleetkit: buildFleetkit(app, { stage: STAGE }) };
-}
-
-/** A template value as readable text: `Fn::Join` joined, `Ref` → `<X>`, `Fn::GetAtt` → `<X.Attr>`. */
-function flat(value: unknown): string {
-  if (typeof value === 'string') return value;
-  if (Array.isArray(value)) return value.map(flat).join(',');
-  const v = value as Record<string, unknown>;
-  if (Array.isArray(v['Fn::Join'])) {
-    const [delimiter, parts] = v['Fn::Join'] as [string, unknown[]];
-    return parts.map(flat).join(delimiter);
-  }
-  if (typeof v.Ref === 'string') return `<${v.Ref}>`;
-  if (Array.isArray(v['Fn::GetAtt'])) return `<${(v['Fn::GetAtt'] as string[]).join('.')}>`;
-  return JSON.stringify(value);
 }
 
 interface Statement {
