@@ -59,7 +59,14 @@ export interface FleetkitProps {
     readonly alertsPer5MinutesAbove?: number;
     readonly consumerOffsetLagAbove?: number;
     readonly consumerErrorsPer5Minutes?: number;
+    readonly iotAuthNErrorsPer5MinutesAbove?: number;
+    readonly iotAuthZErrorsPer5MinutesAbove?: number;
   };
+  /**
+   * Configure IoT Core's account-wide logging (one per account and region) from this stage.
+   * @default true
+   */
+  readonly iotAccountLogging?: boolean;
   /**
    * The edge agent's Greengrass component: built only with an artifact from `npm run build:edge`.
    * @default - no edge stack
@@ -187,6 +194,7 @@ export function buildFleetkit(scope: Construct, props: FleetkitProps): Fleetkit 
     kafka: { clusterName: streaming.kafka.clusterName, brokerCount: streaming.kafka.brokerCount },
     ...(data.kafkaDlqRef === undefined ? {} : { kafkaDlqBucketName: data.kafkaDlqRef.bucketName }),
     ...props.alarmThresholds,
+    ...(props.iotAccountLogging === undefined ? {} : { iotAccountLogging: props.iotAccountLogging }),
     ...(props.alarmEmail === undefined ? {} : { alarmEmail: props.alarmEmail }),
   });
   monitoring.addStackDependency(runtime, 'alarms watch the functions, queues and rules it makes');

@@ -96,6 +96,17 @@ const ALLOWED: readonly Allowed[] = [
     reason: 'Firmware objects are named by version at run time; the grant covers this bucket only.',
   },
   {
+    resource: new RegExp(`^${ACCOUNT}:log-group:AWSIotLogsV2:\\*$`),
+    actions: [
+      'logs:CreateLogGroup',
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      'logs:PutMetricFilter',
+      'logs:PutRetentionPolicy',
+    ],
+    reason: "IoT Core's logging role: IoT names its log streams; the group is IoT's own, AWSIotLogsV2.",
+  },
+  {
     resource: BUCKET_OBJECTS('rule-errors'),
     actions: ['s3:PutObject'],
     reason: 'IoT rule error actions name each object per message (topic, time, uuid).',
@@ -195,7 +206,12 @@ describe('IAM wildcards', () => {
     // Assess
     const stacks = new Set(grants.map((grant) => grant.where.split('/')[0]));
     expect(stacks).toEqual(
-      new Set(['fleetkit-test-streaming', 'fleetkit-test-runtime', 'fleetkit-test-edge']),
+      new Set([
+        'fleetkit-test-streaming',
+        'fleetkit-test-runtime',
+        'fleetkit-test-monitoring',
+        'fleetkit-test-edge',
+      ]),
     );
   });
 
