@@ -2,6 +2,23 @@ import { aclKey } from '../../lambdas/domain/kafka/acl-plan.ts';
 import type { KafkaAclAdmin } from '../../lambdas/services/kafka-acls.ts';
 import type { KafkaAclBinding } from '../../lib/protocol/kafka-acls.ts';
 
+/** An allow binding of `principal` on a literal topic. */
+export function topicAcl(
+  principal: string,
+  operation: KafkaAclBinding['operation'],
+  topic = 'iot-telemetry',
+): KafkaAclBinding {
+  return {
+    principal,
+    host: '*',
+    resourceType: 'topic',
+    resourceName: topic,
+    patternType: 'literal',
+    operation,
+    permission: 'allow',
+  };
+}
+
 /**
  * The ACLs of a Kafka cluster, in memory, with Kafka's semantics for what the ACL resource uses:
  * creating an existing binding is a no-op, deleting removes exact matches. This machine has no Kafka

@@ -2,20 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { build } from '../../../lambdas/handlers/kafka-acls/app.ts';
 import { SchemaValidationError } from '../../../lib/protocol/errors.ts';
 import type { KafkaAclBinding } from '../../../lib/protocol/kafka-acls.ts';
-import { InMemoryAclCluster } from '../../support/kafka-acl-cluster.ts';
+import { InMemoryAclCluster, topicAcl } from '../../support/kafka-acl-cluster.ts';
 
 const A = 'User:iot-rules-a';
 const B = 'User:iot-rules-b';
 const produce = (principal: string, topic = 'iot-telemetry'): KafkaAclBinding[] =>
-  (['write', 'describe'] as const).map((operation) => ({
-    principal,
-    host: '*',
-    resourceType: 'topic',
-    resourceName: topic,
-    patternType: 'literal',
-    operation,
-    permission: 'allow',
-  }));
+  (['write', 'describe'] as const).map((operation) => topicAcl(principal, operation, topic));
 const properties = (principals: string[], acls: KafkaAclBinding[]) => ({
   ServiceToken: 'arn:aws:lambda:eu-west-1:1:function:provider',
   Principals: principals,

@@ -1,20 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { planAcls } from '../../../../lambdas/domain/kafka/acl-plan.ts';
 import type { KafkaAclBinding } from '../../../../lib/protocol/kafka-acls.ts';
+import { topicAcl } from '../../../support/kafka-acl-cluster.ts';
 
-const acl = (
-  principal: string,
-  operation: KafkaAclBinding['operation'],
-  topic = 'iot-telemetry',
-): KafkaAclBinding => ({
-  principal,
-  host: '*',
-  resourceType: 'topic',
-  resourceName: topic,
-  patternType: 'literal',
-  operation,
-  permission: 'allow',
-});
+const acl = topicAcl;
 const IOT = 'User:iot-rules-a';
 const OTHER = 'User:operator';
 
