@@ -9,8 +9,11 @@ export interface KafkajsScramProbeProps {
   /** The MSK control plane, for the SASL/SCRAM bootstrap brokers. */
   readonly kafkaClient: KafkaClient;
   readonly clusterArn: string;
-  /** A topic the users produce to: signing in is not enough, the user must also see it (its ACLs). */
-  readonly topic: string;
+  /**
+   * A topic the users produce to: signing in is not enough, the user must also see it (its ACLs).
+   * @default - signing in is enough
+   */
+  readonly topic?: string;
 }
 
 /**
@@ -35,7 +38,7 @@ export class KafkajsScramProbe implements ScramProbe {
     const admin = kafka.admin();
     try {
       await admin.connect();
-      await admin.fetchTopicMetadata({ topics: [this.props.topic] });
+      if (this.props.topic !== undefined) await admin.fetchTopicMetadata({ topics: [this.props.topic] });
       return true;
     } catch (error) {
       if (error instanceof KafkaJSSASLAuthenticationError) return false;

@@ -171,8 +171,8 @@ export function buildFleetkit(scope: Construct, props: FleetkitProps): Fleetkit 
       awsApiSecurityGroup: streaming.awsApiSecurityGroup,
       bootstrapBrokersSaslScram: streaming.kafka.bootstrapBrokersSaslScram,
       scramSecret: {
-        name: names.iotRulesScramSecret,
-        arn: streaming.kafka.scramSecret.secretArn,
+        name: names.iotKafkaClientSecret,
+        arn: streaming.kafkaCredentials.secret.secretArn,
         keyArn: streaming.kafka.scramSecretKey.keyArn,
       },
       ...(data.kafkaDlqRef === undefined ? {} : { kafkaDlq: data.kafkaDlqRef }),

@@ -111,9 +111,24 @@ export class FleetkitNames {
     return `fleetkit-${this.stage}`;
   }
 
-  /** MSK only associates SCRAM secrets whose name starts with `AmazonMSK_`. */
-  get iotRulesScramSecret(): string {
-    return `AmazonMSK_fleetkit-${this.stage}-iot-rules`;
+  /**
+   * The two SCRAM users IoT rules sign in as, in turn, and their secrets: MSK only associates secrets
+   * whose name starts with `AmazonMSK_`. The first keeps the name of the single secret before rotation,
+   * so a deployed stage keeps it.
+   */
+  get iotRulesScramUsers(): [
+    { readonly username: string; readonly secretName: string },
+    { readonly username: string; readonly secretName: string },
+  ] {
+    return [
+      { username: 'iot-rules', secretName: `AmazonMSK_fleetkit-${this.stage}-iot-rules` },
+      { username: 'iot-rules-2', secretName: `AmazonMSK_fleetkit-${this.stage}-iot-rules-2` },
+    ];
+  }
+
+  /** The credentials IoT rules read with `get_secret` (one of the two users'); MSK does not load it. */
+  get iotKafkaClientSecret(): string {
+    return `fleetkit-${this.stage}-iot-kafka-client`;
   }
 
   /**

@@ -584,17 +584,17 @@ describe('streaming', () => {
     });
   });
 
-  it('associates an AmazonMSK_ secret under a customer-managed key', () => {
-    streaming.hasResourceProperties('AWS::SecretsManager::Secret', {
-      Name: `AmazonMSK_fleetkit-${STAGE}-iot-rules`,
-      KmsKeyId: { 'Fn::GetAtt': [Match.anyValue(), 'Arn'] },
-      GenerateSecretString: Match.objectLike({
-        SecretStringTemplate: JSON.stringify({ username: 'iot-rules' }),
-      }),
-    });
+  it('associates two AmazonMSK_ secrets under a customer-managed key', () => {
+    for (const { username, secretName } of fleetkit.names.iotRulesScramUsers) {
+      streaming.hasResourceProperties('AWS::SecretsManager::Secret', {
+        Name: secretName,
+        KmsKeyId: { 'Fn::GetAtt': [Match.anyValue(), 'Arn'] },
+        GenerateSecretString: Match.objectLike({ SecretStringTemplate: JSON.stringify({ username }) }),
+      });
+    }
     streaming.hasResourceProperties('AWS::MSK::BatchScramSecret', {
       ClusterArn: { 'Fn::GetAtt': [Match.anyValue(), 'Arn'] },
-      SecretArnList: [{ Ref: Match.anyValue() }],
+      SecretArnList: [{ Ref: Match.anyValue() }, { Ref: Match.anyValue() }],
     });
   });
 

@@ -107,6 +107,12 @@ const ALLOWED: readonly Allowed[] = [
     reason: "IoT Core's logging role: IoT names its log streams; the group is IoT's own, AWSIotLogsV2.",
   },
   {
+    resource: /^<KafkaAclsFunction\w+\.Arn>:\*$/,
+    actions: ['lambda:InvokeFunction'],
+    reason:
+      "The Kafka ACL resource's provider framework invokes its function's versions (CDK grants <arn>:*).",
+  },
+  {
     resource: BUCKET_OBJECTS('rule-errors'),
     actions: ['s3:PutObject'],
     reason: 'IoT rule error actions name each object per message (topic, time, uuid).',

@@ -32,7 +32,7 @@ export function build(
       new KafkajsScramProbe({
         kafkaClient: new KafkaClient(aws(env, 'KAFKA')),
         clusterArn: requireEnv(env, 'MSK_CLUSTER_ARN'),
-        topic: requireEnv(env, 'SCRAM_PROBE_TOPIC'),
+        ...(env.SCRAM_PROBE_TOPIC ? { topic: env.SCRAM_PROBE_TOPIC } : {}),
       }),
     users,
     log,
