@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { isLoopbackHost } from '../lib/local/endpoint-guard.ts';
 import { startPlatform } from '../lib/local/platform.ts';
 import type { Verbosity } from '../lib/local/platform-log.ts';
 import { type KafkaConnection, parseKafkaConnection } from '../lib/protocol/kafka-connection.ts';
@@ -11,7 +12,9 @@ Usage: npm start -- [options]
   --mqtt-port <n>     MQTT over mutual TLS port (env FLEETKIT_MQTT_PORT, default 8883)
   --devices <n>       simulated devices to start, 0 for none (env FLEETKIT_DEVICES, default 3)
   --data-dir <path>   certificates, tables and objects (env FLEETKIT_DATA_DIR, default .fleetkit)
-  --host <addr>       address to listen on (env FLEETKIT_HOST, default 127.0.0.1)
+  --host <addr>       address the MQTT broker and the HTTP API listen on (env FLEETKIT_HOST, default
+                      127.0.0.1); e.g. 0.0.0.0 for devices on the network, with a warning. The internal
+                      endpoints (DynamoDB, S3, KMS, IoT data) always stay on 127.0.0.1
   env KAFKA_BROKERS    host:port,... of a Kafka to use instead of the embedded topic log, with
                       KAFKA_SSL=true, KAFKA_SSL_CA_FILE=<pem>, KAFKA_SASL_MECHANISM=scram-sha-512|
                       scram-sha-256|aws-msk-iam, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD
@@ -74,6 +77,13 @@ function kafkaFromEnv(): KafkaConnection | undefined {
 }
 const kafka = kafkaFromEnv();
 
+const host = values.host ?? process.env.FLEETKIT_HOST ?? '127.0.0.1';
+if (!isLoopbackHost(host)) {
+  process.stderr.write(
+    `warning: --host ${host}: the MQTT broker and the HTTP API accept connections from the network ` +
+      '(mutual TLS and SigV4 still required); the internal endpoints stay on 127.0.0.1\n',
+  );
+}
 const verbosity: Verbosity = values.verbose ? 'verbose' : values.quiet ? 'quiet' : 'normal';
 const started = performance.now();
 const platform = await startPlatform({
@@ -81,7 +91,7 @@ const platform = await startPlatform({
   mqttPort: intOption('mqtt-port', values['mqtt-port'] ?? process.env.FLEETKIT_MQTT_PORT, 8883),
   devices: intOption('devices', values.devices ?? process.env.FLEETKIT_DEVICES, 3),
   dataDir: values['data-dir'] ?? process.env.FLEETKIT_DATA_DIR ?? '.fleetkit',
-  host: values.host ?? process.env.FLEETKIT_HOST ?? '127.0.0.1',
+  host,
   verbosity,
   settings: settingsFrom(values.set ?? []),
   ...(kafka === undefined ? {} : { kafka }),
@@ -97,12 +107,17 @@ const platform = await startPlatform({
 });
 
 const readyMs = Math.round(performance.now() - started);
+// The secret stays in the file (0600): a banner ends up in terminal scrollback, CI logs and screenshots.
+const { credentials } = platform;
 process.stdout.write(`
 fleetkit local platform ready in ${readyMs} ms
-  HTTP API (API Gateway)   ${platform.gatewayUrl}        try: curl ${platform.gatewayUrl}/devices
-  MQTT, mutual TLS (IoT)   ${platform.mqttUrl}
+  HTTP API (API Gateway)   ${platform.gatewayUrl}   SigV4 (execute-api) required; try: npm run cli -- devices list
+  credentials              ${credentials.file}${credentials.created ? ' (new)' : ''}, access key id ${credentials.accessKeyId}
+                           (the CLI signs with it; so can curl --aws-sigv4 or the AWS SDKs, see README)
+  MQTT, mutual TLS 1.3     ${platform.mqttUrl}
   DynamoDB API             ${platform.dynamoEndpoint}
   S3 API                   ${platform.s3Endpoint}
+  KMS, IoT data (SigV4)    ${platform.kmsEndpoint}, ${platform.iotDataEndpoint}
   streams (MSK)            ${platform.streams.description}
   device certificates      ${platform.dataDir}/pki (CA: ca.crt, devices/<type>.<thing>.crt)
   simulated devices        ${platform.fleet.devices.length}

@@ -11,7 +11,7 @@ import type { Consumer, TopicBackend } from './streams/backend.ts';
 import { EmbeddedLog } from './streams/embedded-log.ts';
 import { startTopicLogApi, type TopicLogApi } from './streams/http-api.ts';
 import { KafkajsBackend } from './streams/kafkajs-backend.ts';
-import { buildMskEvent, LOCAL_MSK_EVENT_SOURCE } from './streams/msk-event.ts';
+import { buildMskEvent, localMskEventSource } from './streams/msk-event.ts';
 
 /** The local platform's streams: a topic backend, how functions reach it, and the consumers it runs. */
 export interface LocalStreams {
@@ -41,6 +41,7 @@ export async function startLocalStreams(options: {
   let api: TopicLogApi | undefined;
   let functionEnv: Record<string, string>;
   let description: string;
+  const bootstrapServers = options.kafka?.brokers ?? [];
   if (options.kafka !== undefined) {
     // The same connection for the platform's own client and, through the env, every function's.
     const kafka = new Kafka({
@@ -85,7 +86,9 @@ export async function startLocalStreams(options: {
               fromBeginning: trigger.startingPosition === 'TRIM_HORIZON',
               onBatch: async (records) => {
                 try {
-                  await fn.invoke(buildMskEvent(records, LOCAL_MSK_EVENT_SOURCE));
+                  // Asked per batch, not once: a Kafka wiped and restarted under a running platform is a new log.
+                  const source = localMskEventSource(await backend.logId(trigger.topic), bootstrapServers);
+                  await fn.invoke(buildMskEvent(records, source));
                 } catch (error) {
                   // Thrown on: the backend hands the same batch over again, as Lambda retries a batch.
                   options.log.event('warn', 'stream batch failed; it will be retried', {

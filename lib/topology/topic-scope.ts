@@ -1,7 +1,3 @@
-import { usesOf } from './env.ts';
-import type { FunctionSpec, Topology } from './model.ts';
-import { topicMatches } from './rule-event.ts';
-
 /**
  * A `topics` resource's filter as the pattern of an IAM `iot:Publish` resource (the part after
  * `topic/`): `fleet/things/+/shadow/#` → `fleet/things/*\/shadow/*`.
@@ -18,19 +14,4 @@ export function topicIamPattern(filter: string): string {
     .split('/')
     .map((level) => (level === '+' || level === '#' ? '*' : level))
     .join('/');
-}
-
-/** The topic filters function `fn` may publish to: one per `topics` resource it uses. */
-export function publishFilters(topology: Topology, fn: FunctionSpec): string[] {
-  return usesOf(topology, fn).flatMap(({ resource }) =>
-    resource.kind === 'topics' ? [resource.filter] : [],
-  );
-}
-
-/**
- * Whether function `fn` may publish to `topic`, by the same `uses` its IAM grant is rendered from: the
- * check a local IoT data plane makes where IoT Core checks the function's role.
- */
-export function mayPublish(topology: Topology, fn: FunctionSpec, topic: string): boolean {
-  return publishFilters(topology, fn).some((filter) => topicMatches(filter, topic));
 }

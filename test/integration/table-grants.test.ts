@@ -12,8 +12,8 @@ import type { HandlerEnv, HandlerRuntime } from '../../lambdas/shared/runtime.ts
 import { toApiGatewayEvent } from '../../lib/local/apigw-event.ts';
 import { ensureTable, type LocalDynamo, startDynamo } from '../../lib/local/dynamo.ts';
 import { localFunctionEnv } from '../../lib/local/functions.ts';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, localResourceName } from '../../lib/local/names.ts';
-import { acceptLocalCredentials, type LocalS3, startS3 } from '../../lib/local/s3.ts';
+import { LOCAL_REGION, localResourceName } from '../../lib/local/names.ts';
+import { type LocalS3, startS3 } from '../../lib/local/s3.ts';
 import { accessExtras, accessParts, TABLE_EXTRA_ACTIONS, tableActions } from '../../lib/topology/access.ts';
 import type { RouteKey, Topology } from '../../lib/topology/model.ts';
 import { topology } from '../../lib/topology.ts';
@@ -27,6 +27,8 @@ import { type DynamoCall, type DynamoRecorder, startDynamoRecorder } from '../su
  */
 
 const fleet: Topology = topology;
+/** The key every function signs with here; the recorder tells functions apart by the test, not the key. */
+const KEY = { accessKeyId: 'fleetkit-grants-test', secretAccessKey: 'fleetkit-grants-test' };
 const NOW = Date.UTC(2026, 2, 2, 12);
 const HOUR = 3_600_000;
 
@@ -73,7 +75,8 @@ async function build(name: string): Promise<Handler> {
   const module = (await import(`../../lambdas/handlers/${spec(name).handler}/app.ts`)) as {
     build: (env: HandlerEnv, runtime: HandlerRuntime) => Handler;
   };
-  const env = localFunctionEnv(fleet, spec(name), {
+  const env = localFunctionEnv(fleet, name, {
+    credentials: () => KEY,
     dynamodb: recorder.endpoint,
     s3: s3.endpoint,
     iotData: stubEndpoint,
@@ -149,8 +152,11 @@ beforeAll(async () => {
   }
   doc = DynamoDBDocumentClient.from(dynamo.client, { marshallOptions: { removeUndefinedValues: true } });
   recorder = await startDynamoRecorder(dynamo.endpoint);
-  acceptLocalCredentials();
-  s3 = await startS3({ directory: join(dataDir, 's3'), buckets: [localResourceName('firmware')] });
+  s3 = await startS3({
+    directory: join(dataDir, 's3'),
+    buckets: [localResourceName('firmware')],
+    accessKeys: [KEY],
+  });
   // Stands in for the IoT data plane (Publish) and the topic log (produce): both answer 200.
   stub = createServer((req, res) => {
     req.resume();
@@ -291,7 +297,7 @@ describe('each function calls DynamoDB only as its uses allow, and uses what the
     const client = new S3Client({
       endpoint: s3.endpoint,
       region: LOCAL_REGION,
-      credentials: LOCAL_CREDENTIALS,
+      credentials: KEY,
       forcePathStyle: true,
     });
     // Act
