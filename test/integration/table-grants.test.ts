@@ -9,15 +9,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDeviceRegistry } from '../../lambdas/adapters/dynamo-device-registry.ts';
 import { imageKey } from '../../lambdas/adapters/s3-firmware-store.ts';
 import type { HandlerEnv, HandlerRuntime } from '../../lambdas/shared/runtime.ts';
-import { toApiGatewayEvent } from '../../lib/local/apigw-event.ts';
 import { ensureTable, type LocalDynamo, startDynamo } from '../../lib/local/dynamo.ts';
 import { localFunctionEnv } from '../../lib/local/functions.ts';
 import { LOCAL_REGION, localResourceName } from '../../lib/local/names.ts';
 import { type LocalS3, startS3 } from '../../lib/local/s3.ts';
-import { accessExtras, accessParts, TABLE_EXTRA_ACTIONS, tableActions } from '../../lib/topology/access.ts';
+import { accessExtras, TABLE_EXTRA_ACTIONS } from '../../lib/topology/access.ts';
 import type { RouteKey, Topology } from '../../lib/topology/model.ts';
 import { topology } from '../../lib/topology.ts';
-import { type DynamoCall, type DynamoRecorder, startDynamoRecorder } from '../support/dynamo-recorder.ts';
+import {
+  apiEvent,
+  callsOutsideGrants,
+  type DynamoCall,
+  type DynamoRecorder,
+  startDynamoRecorder,
+  tableResource,
+} from '../support/dynamo-recorder.ts';
 
 /**
  * Every DynamoDB call a function makes is one its topology `uses` grants — the list the IAM policy is
@@ -31,13 +37,6 @@ const fleet: Topology = topology;
 const KEY = { accessKeyId: 'fleetkit-grants-test', secretAccessKey: 'fleetkit-grants-test' };
 const NOW = Date.UTC(2026, 2, 2, 12);
 const HOUR = 3_600_000;
-
-/** Table physical name → topology resource name. */
-const tableOf = new Map(
-  Object.entries(fleet.resources)
-    .filter(([, resource]) => resource.kind === 'table')
-    .map(([name]) => [localResourceName(name), name]),
-);
 
 /** `resource:action` pairs some scenario made, for the coverage check at the end. */
 const exercised = new Set<string>();
@@ -85,19 +84,8 @@ async function build(name: string): Promise<Handler> {
   return module.build(env, { write: () => {}, now: () => NOW });
 }
 
-/** An API Gateway v2 event for `routeKey` at `path`. */
-function http(routeKey: RouteKey, path: string, body?: unknown, pathParameters: Record<string, string> = {}) {
-  return toApiGatewayEvent({
-    method: routeKey.slice(0, routeKey.indexOf(' ')),
-    url: new URL(path, 'http://localhost'),
-    headers: { 'content-type': 'application/json' },
-    body: Buffer.from(body === undefined ? '' : JSON.stringify(body)),
-    sourceIp: '127.0.0.1',
-    routeKey,
-    pathParameters,
-    now: NOW,
-  });
-}
+const http = (routeKey: RouteKey, path: string, body?: unknown, params: Record<string, string> = {}) =>
+  apiEvent(routeKey, path, body, params, NOW);
 
 const statusOf = (result: unknown) => (result as { statusCode: number }).statusCode;
 
@@ -119,30 +107,11 @@ async function callsDuring(name: string, act: () => Promise<void>): Promise<Dyna
   recorder.calls.length = 0;
   await act();
   const calls = [...recorder.calls];
-  for (const call of calls) exercised.add(`${name}:${tableOf.get(call.table)}:${call.action}`);
+  for (const call of calls) exercised.add(`${name}:${tableResource(fleet, call.table)}:${call.action}`);
   return calls;
 }
 
-/** The calls `name`'s grants do not allow, described; empty when all are allowed. */
-function outsideGrants(name: string, calls: readonly DynamoCall[]): string[] {
-  const uses: Readonly<Record<string, unknown>> = spec(name).uses ?? {};
-  return calls.flatMap((call) => {
-    const resourceName = tableOf.get(call.table) ?? call.table;
-    const use = spec(name).uses?.[resourceName];
-    if (use === undefined || !(resourceName in uses)) return [`${call.action} on ${resourceName}, not used`];
-    if (!tableActions(use).includes(call.action))
-      return [`${call.action} on ${resourceName} (${JSON.stringify(use)})`];
-    const resource = fleet.resources[resourceName];
-    const indexed = resource?.kind === 'table' && (resource.indexes ?? []).some((i) => i.name === call.index);
-    // Only the read part names the indexes; a Scan or write on an index is not granted.
-    if (
-      call.index !== undefined &&
-      !(indexed && call.action === 'dynamodb:Query' && accessParts(use).includes('read'))
-    )
-      return [`${call.action} on index ${resourceName}/${call.index}`];
-    return [];
-  });
-}
+const outsideGrants = (name: string, calls: readonly DynamoCall[]) => callsOutsideGrants(fleet, name, calls);
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'fleetkit-grants-'));

@@ -1,5 +1,9 @@
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { toApiGatewayEvent } from '../../lib/local/apigw-event.ts';
+import { localResourceName } from '../../lib/local/names.ts';
+import { accessParts, tableActions } from '../../lib/topology/access.ts';
+import type { RouteKey, Topology } from '../../lib/topology/model.ts';
 
 /** One DynamoDB call as it went over the wire: the IAM action it needs, and the table it named. */
 export interface DynamoCall {
@@ -77,4 +81,52 @@ export async function startDynamoRecorder(target: string): Promise<DynamoRecorde
         server.closeAllConnections();
       }),
   };
+}
+
+/** The topology resource a local table name belongs to (the name itself when none does). */
+export function tableResource(topology: Topology, tableName: string): string {
+  return Object.keys(topology.resources).find((name) => localResourceName(name) === tableName) ?? tableName;
+}
+
+/**
+ * The calls function `name` made that its `uses` do not grant, described; empty when all are granted.
+ * The grant is `tableActions`, the list the IAM policy is rendered from; indexes are granted to reads
+ * (Query) only, as `resource-access.ts` names them.
+ */
+export function callsOutsideGrants(topology: Topology, name: string, calls: readonly DynamoCall[]): string[] {
+  const uses = topology.functions[name]?.uses ?? {};
+  return calls.flatMap((call) => {
+    const resourceName = tableResource(topology, call.table);
+    const use = Object.hasOwn(uses, resourceName) ? uses[resourceName] : undefined;
+    if (use === undefined) return [`${call.action} on ${resourceName}, not used`];
+    if (!tableActions(use).includes(call.action)) {
+      return [`${call.action} on ${resourceName} (${JSON.stringify(use)})`];
+    }
+    const resource = topology.resources[resourceName];
+    const indexed = resource?.kind === 'table' && (resource.indexes ?? []).some((i) => i.name === call.index);
+    const readsIndex = indexed && call.action === 'dynamodb:Query' && accessParts(use).includes('read');
+    return call.index === undefined || readsIndex
+      ? []
+      : [`${call.action} on index ${resourceName}/${call.index}`];
+  });
+}
+
+/** An API Gateway v2 event for `routeKey` at `path`, as the local gateway builds it. */
+export function apiEvent(
+  routeKey: RouteKey,
+  path: string,
+  body: unknown,
+  pathParameters: Record<string, string>,
+  now: number,
+) {
+  return toApiGatewayEvent({
+    method: routeKey.slice(0, routeKey.indexOf(' ')),
+    url: new URL(path, 'http://localhost'),
+    headers: { 'content-type': 'application/json' },
+    body: Buffer.from(body === undefined ? '' : JSON.stringify(body)),
+    sourceIp: '127.0.0.1',
+    routeKey,
+    pathParameters,
+    now,
+  });
 }
