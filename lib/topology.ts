@@ -146,8 +146,7 @@ export const topology = {
         },
       ],
     },
-    // Two resources rather than one `fleet/things/#`: a shadow function cannot answer as the jobs API,
-    // nor a jobs function as a shadow (AWS IoT keeps them apart as two services).
+    // Two scopes, not `fleet/things/#`: a shadow function cannot answer as the jobs API, nor the reverse.
     shadowTopics: {
       kind: 'topics',
       description: 'Shadow answers and notifications: accepted / rejected, update/delta, update/documents',
@@ -268,6 +267,7 @@ export const topology = {
         'PUT /telemetry/rules/{ruleId}',
         'DELETE /telemetry/rules/{ruleId}',
       ],
+      // GET /fleet/health and GET /telemetry/rules read their (small) tables whole; rules are deleted.
       uses: {
         fleetHealth: ['read', 'scan'],
         alerts: 'read',
@@ -290,7 +290,7 @@ export const topology = {
       ],
       uses: {
         firmware: 'readWrite',
-        // GET /firmware lists the catalog (a Scan); DELETE /firmware/{version} deletes its item.
+        // GET /firmware lists the catalog (a Scan); a refused upload's registration is deleted.
         firmwareCatalog: ['readWrite', 'scan', 'delete'],
         firmwareSigning: 'readWrite',
         // Whether an unfinished rollout installs a version: a Scan of the (few) rollouts.
@@ -334,8 +334,7 @@ export const topology = {
       uses: {
         // GET /rollouts pages through the rollouts (a Scan).
         rollouts: ['readWrite', 'scan'],
-        // A create first clears what an interrupted create of the same id left (Query, batch deletes),
-        // then writes the plan in batches; never one item at a time.
+        // A create clears what an interrupted create left (Query, batch deletes), then batch-puts the plan.
         rolloutTargets: ['read', 'batchWrite'],
         rolloutCounters: 'read',
         jobExecutions: 'read',
