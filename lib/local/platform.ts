@@ -2,6 +2,7 @@ import { createPublicKey } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
+import type { KafkaConnection } from '../protocol/kafka-connection.ts';
 import type { Topology } from '../topology/model.ts';
 import { validateSettings, validateTopology } from '../topology/validate.ts';
 import { topology as defaultTopology } from '../topology.ts';
@@ -51,8 +52,8 @@ export interface PlatformOptions {
   readonly out?: (line: string) => void;
   /** @default the topology of `lib/topology.ts` */
   readonly topology?: Topology;
-  /** A Kafka to use instead of the embedded topic log (`KAFKA_BROKERS`). */
-  readonly kafkaBrokers?: readonly string[];
+  /** A Kafka to use instead of the embedded topic log (`KAFKA_BROKERS` and its SASL/SSL settings). */
+  readonly kafka?: KafkaConnection;
   /** Overrides of function settings (`SHADOW_MAX_STATE_BYTES`, ...). */
   readonly settings?: Readonly<Record<string, string>>;
   /**
@@ -190,7 +191,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       topology,
       log,
       host: internalHost,
-      ...(options.kafkaBrokers === undefined ? {} : { kafkaBrokers: options.kafkaBrokers }),
+      ...(options.kafka === undefined ? {} : { kafka: options.kafka }),
     });
     stops.push(() => streams.stop());
     const functions = await loadFunctions(
