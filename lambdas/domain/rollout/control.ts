@@ -49,18 +49,30 @@ function lowest(keys: Float64Array, count: number): number {
 /**
  * Draws `count` of `eligible` for the control cohort: those whose cohort, re-drawn under `salt`
  * ({@link redrawCohort}), is lowest, the thing name breaking (astronomically rare) ties, so the draw
- * does not depend on input order.
+ * does not depend on input order. Devices marked in `exclude` (pilot devices, offered before the plan
+ * was finished, see `planning.ts`) are never drawn.
  *
  * @returns one byte per eligible device, 1 for a member of the control cohort
  */
-export function drawControl(eligible: readonly EligibleDevice[], count: number, salt: string): Uint8Array {
+export function drawControl(
+  eligible: readonly EligibleDevice[],
+  count: number,
+  salt: string,
+  exclude?: Uint8Array,
+): Uint8Array {
   const n = eligible.length;
   const member = new Uint8Array(n);
   if (count <= 0) return member;
-  if (count >= n) return member.fill(1);
+  if (count >= n && exclude === undefined) return member.fill(1);
+  if (exclude !== undefined && count >= n - exclude.reduce((sum, x) => sum + x, 0)) {
+    for (let i = 0; i < n; i++) member[i] = exclude[i] === 1 ? 0 : 1;
+    return member;
+  }
   const key = saltKey(salt);
   const keys = new Float64Array(n);
-  for (let i = 0; i < n; i++) keys[i] = redrawCohort((eligible[i] as EligibleDevice).cohort, key);
+  // Excluded devices sort after every real key (re-drawn cohorts are below 1).
+  for (let i = 0; i < n; i++)
+    keys[i] = exclude?.[i] === 1 ? 2 : redrawCohort((eligible[i] as EligibleDevice).cohort, key);
   const threshold = lowest(keys, count);
   let taken = 0;
   const ties: number[] = [];

@@ -1,10 +1,11 @@
-import type { RolloutRequest, RolloutWaves } from '../../../lib/protocol/rollouts.ts';
+import type { RolloutRequest } from '../../../lib/protocol/rollouts.ts';
 import { epochSeconds } from '../jobs/execution.ts';
 import { controlSalt, drawControl } from './control.ts';
-import { MAX_RATE_PER_MINUTE } from './rate.ts';
-import { shareOf } from './share.ts';
+import { controlCountOf, pilotInEffect, placeOf, planningParams, waveEnds } from './planning.ts';
 import type { EligibleDevice } from './targets.ts';
 import { windowState } from './window.ts';
+
+export { waveSizes } from './wave-sizes.ts';
 
 /** One wave: the things it offers the update to, in the order they are offered. */
 export interface PlannedWave {
@@ -25,49 +26,6 @@ export interface RolloutPlan {
   readonly startsAt: number;
   /** SCHEDULED while waiting for a window, IN_PROGRESS when queuing may start at once. */
   readonly status: 'SCHEDULED' | 'IN_PROGRESS';
-}
-
-/**
- * How many devices each wave gets, out of `count` (control cohort already removed).
- *
- * - `sizes` are cumulative percentages: wave i ends at ⌈count × sizes[i] / 100⌉, in exact arithmetic
- *   ({@link shareOf}), so a 1 % first wave of a small fleet still has a device. Waves that come out
- *   empty are dropped.
- * - `exponentialRate` makes one wave per rate step, as AWS IoT's rollout ramps: each step offers
- *   `rateIncreaseCriteria`'s count of things (after which the rate grows), until the rate would reach
- *   `maximumPerMinute` (or 1000); everything left is the last wave, at the full rate.
- * - Neither: one wave.
- */
-export function waveSizes(waves: RolloutWaves | undefined, count: number): number[] {
-  if (count <= 0) return [];
-  if (waves?.sizes !== undefined) {
-    const sizes: number[] = [];
-    let done = 0;
-    for (const percent of waves.sizes) {
-      const end = Math.min(count, shareOf(count, percent, 'ceil'));
-      if (end > done) sizes.push(end - done);
-      done = Math.max(done, end);
-    }
-    return sizes;
-  }
-  const exponential = waves?.exponentialRate;
-  if (exponential === undefined) return [count];
-  const { numberOfNotifiedThings, numberOfSucceededThings } = exponential.rateIncreaseCriteria;
-  const step = numberOfNotifiedThings ?? numberOfSucceededThings ?? count;
-  const cap = waves?.maximumPerMinute ?? MAX_RATE_PER_MINUTE;
-  const sizes: number[] = [];
-  let remaining = count;
-  for (
-    let k = 0;
-    remaining > 0 && exponential.baseRatePerMinute * exponential.incrementFactor ** k < cap;
-    k++
-  ) {
-    const size = Math.min(step, remaining);
-    sizes.push(size);
-    remaining -= size;
-  }
-  if (remaining > 0) sizes.push(remaining);
-  return sizes;
 }
 
 /** Indices below this fit beside a 32-bit cohort prefix in a double's 53 exact bits. */
@@ -116,14 +74,17 @@ export function cohortOrder(eligible: readonly EligibleDevice[]): Uint32Array {
 }
 
 /**
- * Plans a rollout over the eligible devices (from `selectTargets`) at `nowMs`.
+ * Plans a rollout over the eligible devices (from `selectTargets`) at `nowMs`: the definition the
+ * planner that reads the registry page by page (`planning.ts`) must reproduce exactly.
  *
  * Devices are ordered by cohort (thing name breaks the astronomically rare tie), so the same devices lead
  * every wave of every rollout with the same salt, whatever order the registry returned them in. When the
  * rollout has a health gate, `controlPercentage` of the devices (rounded down) is drawn for the control
- * cohort, afresh for each rollout ({@link drawControl}); the rest is split by {@link waveSizes}, in
- * cohort order. The control cohort is planned as one more wave after those, which the scheduler opens
- * only once the health gate has passed: the rollout ends with every eligible device updated.
+ * cohort, afresh for each rollout ({@link drawControl}), from the devices that are not pilot devices
+ * (`planning.ts`: none unless wave 0 has at least a hundred); the rest is split by {@link waveSizes}, in
+ * cohort order, wave 0 reaching at least the last pilot device. The control cohort is planned as one more
+ * wave after those, which the scheduler opens only once the health gate has passed: the rollout ends
+ * with every eligible device updated.
  *
  * O(n log n), see {@link cohortOrder}.
  */
@@ -135,35 +96,45 @@ export function planRollout(
   const n = eligible.length;
   const nameOf = (i: number) => (eligible[i] as EligibleDevice).device.thingName;
   const order = cohortOrder(eligible);
-  const controlPercentage = request.healthGate?.controlPercentage ?? 0;
+  const params = planningParams(request);
   // Floor: the control cohort never takes the only device of a tiny rollout.
-  const controlCount = shareOf(n, controlPercentage, 'floor');
-  const inControl = drawControl(eligible, controlCount, controlSalt(request.rolloutId ?? ''));
+  const controlCount = controlCountOf(params, n);
+  const pilot = new Uint8Array(n);
+  const below = params.pilotBelow ?? 0;
+  if (pilotInEffect(request, params, n))
+    for (let i = 0; i < n; i++) {
+      const cohort = (eligible[i] as EligibleDevice).cohort;
+      if (cohort < below && placeOf(params, cohort).pilot) pilot[i] = 1;
+    }
+  const inControl = drawControl(eligible, controlCount, controlSalt(request.rolloutId ?? ''), pilot);
   // Indices first, names after: one pass writing two typed arrays, then the names read in order, is
   // half the time of writing names into two arrays in one pass at a million devices.
   const kept = new Uint32Array(n - controlCount);
   const held = new Uint32Array(controlCount);
   let k = 0;
   let c = 0;
+  let pilotRank = 0;
   for (let j = 0; j < n; j++) {
     const i = order[j] as number;
     if (inControl[i] === 1) held[c++] = i;
-    else kept[k++] = i;
+    else {
+      kept[k++] = i;
+      if (pilot[i] === 1) pilotRank = k;
+    }
   }
   const namesOf = (indices: Uint32Array) => {
     const names = new Array<string>(indices.length);
     for (let j = 0; j < indices.length; j++) names[j] = nameOf(indices[j] as number);
     return names;
   };
-  const sizes = waveSizes(request.waves, kept.length);
   const waves: PlannedWave[] = [];
   let at = 0;
-  sizes.forEach((size, index) => {
-    waves.push({ index, things: namesOf(kept.subarray(at, at + size)) });
-    at += size;
-  });
+  for (const end of waveEnds(request, kept.length, pilotRank)) {
+    waves.push({ index: waves.length, things: namesOf(kept.subarray(at, end)) });
+    at = end;
+  }
   const control = namesOf(held);
-  const controlWave = controlCount > 0 ? sizes.length : undefined;
+  const controlWave = controlCount > 0 ? waves.length : undefined;
   if (controlWave !== undefined) waves.push({ index: controlWave, things: control });
   const window = windowState(request.maintenanceWindows, nowMs);
   const now = epochSeconds(nowMs);
