@@ -18,8 +18,12 @@ import { JOB_ID_PATTERN } from './topics.ts';
  * (`abbort`, `maxPerMinute`) silently dropped would roll firmware out with no brakes.
  */
 
-/** A rollout's own states (the job's, in AWS IoT Jobs terms, plus PAUSED and ROLLED_BACK). */
+/**
+ * A rollout's own states (the job's, in AWS IoT Jobs terms, plus PLANNING, PAUSED and ROLLED_BACK).
+ * PLANNING: accepted, its devices still being selected and ordered; the first wave may be offered.
+ */
 export const ROLLOUT_STATUSES = [
+  'PLANNING',
   'SCHEDULED',
   'IN_PROGRESS',
   'PAUSED',

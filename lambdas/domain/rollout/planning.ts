@@ -3,7 +3,7 @@ import { redrawCohort, saltKey } from './cohort.ts';
 import { controlSalt } from './control.ts';
 import { waveSizes } from './plan.ts';
 import { shareOf } from './share.ts';
-import { SKIP_REASONS, type SkipReason } from './targets.ts';
+import { type FirmwareImage, SKIP_REASONS, type SkipReason } from './targets.ts';
 
 /**
  * Planning a rollout page by page, while the registry is still being read, so the first wave can be
@@ -42,6 +42,32 @@ import { SKIP_REASONS, type SkipReason } from './targets.ts';
  * is no pilot and the plan is the rule without one, exactly: small rollouts are planned in milliseconds
  * anyway. An exponential ramp sizes its first wave by a count, not a share of n, so it has no pilot.
  */
+
+/** A rollout's planning, as its record keeps it. Times are epoch seconds. */
+export interface PlanningRecord {
+  readonly startedAt: number;
+  /** Who may install the image (the firmware's and the request's rules), fixed when the rollout was accepted. */
+  readonly image: FirmwareImage;
+  /** When pilot devices began to be offered. */
+  readonly pilotFrom?: number;
+  /** When the plan was cut (or planning stopped). */
+  readonly finishedAt?: number;
+  /** Why planning ended without a plan (the refusal `POST /rollouts` gave before planning was asynchronous). */
+  readonly error?: {
+    readonly code: 'NoEligibleDevices' | 'NoControlCohort';
+    readonly message: string;
+    readonly details?: Readonly<Record<string, unknown>>;
+  };
+}
+
+/** Where a plan made page by page keeps its targets (see the plan store): by cohort position. */
+export interface TargetLayout {
+  readonly layout: 'cohort';
+  /** The position ({@link positionOf}) of each wave's last device, control wave excluded. */
+  readonly waveEnds: readonly string[];
+  /** Pilot devices were offered: their copies among the wave targets are not offered again. */
+  readonly pilot: boolean;
+}
 
 /** Wave 0 must hold at least this many devices for a pilot: below it, the margins are not wide enough. */
 export const MIN_PILOT_WAVE = 100;

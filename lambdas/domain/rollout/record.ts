@@ -2,6 +2,8 @@ import type { RolloutRequest, RolloutStatus } from '../../../lib/protocol/rollou
 import { epochSeconds } from '../jobs/execution.ts';
 import type { RolloutCounters, StatusCounts } from './counters.ts';
 import type { RolloutPlan } from './plan.ts';
+import type { PlanningRecord, TargetLayout } from './planning.ts';
+import type { FirmwareImage } from './targets.ts';
 import {
   type RolloutActor,
   type RolloutEvent,
@@ -41,6 +43,36 @@ export interface RolloutRecord {
    * paused by its abort criterion would pause again the moment it is resumed.
    */
   readonly abortBaseline?: StatusCounts;
+  /** Its planning: present from the moment it was accepted (the first layout of plans has none). */
+  readonly planning?: PlanningRecord;
+  /** How its targets are keyed in the plan store, once the plan is cut (absent: the first layout). */
+  readonly targets?: TargetLayout;
+}
+
+/** Whether the record's plan is still being made. */
+export function isPlanning(record: Pick<RolloutRecord, 'planning'>): boolean {
+  return record.planning !== undefined && record.planning.finishedAt === undefined;
+}
+
+/** A rollout just accepted: PLANNING, no waves yet; the planner selects and orders its devices. */
+export function createPlanningRecord(
+  rolloutId: string,
+  request: RolloutRequest,
+  image: FirmwareImage,
+  nowMs: number,
+): RolloutRecord {
+  const now = epochSeconds(nowMs);
+  return {
+    rolloutId,
+    status: 'PLANNING',
+    request,
+    waveSizes: [],
+    currentWave: 0,
+    createdAt: now,
+    updatedAt: now,
+    startsAt: now,
+    planning: { startedAt: now, image },
+  };
 }
 
 /** A new rollout's record, from its request and plan. */
@@ -66,7 +98,8 @@ export function createRolloutRecord(
 
 /**
  * Applies an operator's (or the scheduler's) command to a rollout: pause, resume, cancel, rollback. A
- * resume records the current counts as the abort baseline.
+ * resume records the current counts as the abort baseline, and goes back to PLANNING when the rollout
+ * was paused while planning and its plan is not cut yet.
  *
  * @param counters the rollout's counters; needed for `resume`
  */
@@ -78,8 +111,9 @@ export function applyRolloutEvent(
   reason: string,
   counters?: RolloutCounters,
 ): RolloutRecord | RolloutStateError {
-  const status = transitionRollout(record.status, event, actor);
-  if (status instanceof RolloutStateError) return status;
+  const next = transitionRollout(record.status, event, actor);
+  if (next instanceof RolloutStateError) return next;
+  const status = next === 'IN_PROGRESS' && event === 'resume' && isPlanning(record) ? 'PLANNING' : next;
   return {
     ...record,
     status,

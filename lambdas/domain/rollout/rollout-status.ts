@@ -5,10 +5,14 @@ import { ROLLOUT_STATUSES, type RolloutStatus } from '../../../lib/protocol/roll
  * maintenance windows (a job goes back to SCHEDULED when its window closes,
  * https://docs.aws.amazon.com/iot/latest/developerguide/iot-jobs-lifecycle.html); PAUSED is hawkBit's
  * paused rollout; ROLLED_BACK ends a rollout whose health gate failed, or that an operator rolled back.
+ * PLANNING is hawkBit's creating rollout, except that its first wave may already be offered (see
+ * `planning.ts`): it can be paused, canceled and rolled back like a running one.
  */
 
 /** What moves a rollout. */
 export const ROLLOUT_EVENTS = [
+  'planned',
+  'planningFailed',
   'start',
   'windowClosed',
   'pause',
@@ -37,6 +41,48 @@ const both = ['operator', 'scheduler'] as const;
 /** Every allowed (status, event, actor); anything else is a {@link RolloutStateError}. */
 export const ROLLOUT_TRANSITIONS: readonly RolloutTransition[] = [
   {
+    from: 'PLANNING',
+    event: 'planned',
+    to: 'IN_PROGRESS',
+    actors: ['scheduler'],
+    why: 'the plan is cut: every wave is known (a closed window then sends it to SCHEDULED)',
+  },
+  {
+    from: 'PLANNING',
+    event: 'planningFailed',
+    to: 'CANCELED',
+    actors: ['scheduler'],
+    why: 'no device is eligible, or a health gate has no control cohort: nothing was offered',
+  },
+  {
+    from: 'PAUSED',
+    event: 'planningFailed',
+    to: 'CANCELED',
+    actors: ['scheduler'],
+    why: 'paused while planning, and planning found nothing to roll out',
+  },
+  {
+    from: 'PLANNING',
+    event: 'pause',
+    to: 'PAUSED',
+    actors: both,
+    why: 'held while planning (pilot devices may be offered), by an operator or an abort criterion',
+  },
+  {
+    from: 'PLANNING',
+    event: 'cancel',
+    to: 'CANCELED',
+    actors: both,
+    why: 'stopped while planning; planning stops too',
+  },
+  {
+    from: 'PLANNING',
+    event: 'rollback',
+    to: 'ROLLED_BACK',
+    actors: ['operator'],
+    why: 'pilot devices may have installed the image already',
+  },
+  {
     from: 'SCHEDULED',
     event: 'start',
     to: 'IN_PROGRESS',
@@ -63,7 +109,7 @@ export const ROLLOUT_TRANSITIONS: readonly RolloutTransition[] = [
     event: 'resume',
     to: 'IN_PROGRESS',
     actors: ['operator'],
-    why: 'only a person resumes what a person or an abort criterion paused',
+    why: 'only a person resumes what a person or an abort criterion paused (PLANNING if paused while planning)',
   },
   {
     from: 'SCHEDULED',

@@ -111,7 +111,8 @@ function healthHold(snapshot: RolloutSnapshot, filledAt: number | undefined): st
  * 5. Only IN_PROGRESS queues anything: the current wave's gate may open the next wave (with a health
  *    gate, only once it has a pass on the wave's devices, see {@link healthHold}); retries that are
  *    due go first (finishing what started before starting more), then candidates of opened waves that
- *    pacing does not hold, all within the per-minute rate.
+ *    pacing does not hold, all within the per-minute rate. A PLANNING rollout queues too while its
+ *    window is open, but only its pilot devices (all of wave 0, see `planning.ts`), and opens no wave.
  * 6. With every planned device notified and every execution ended (and the health gate, if any, passed),
  *    the rollout is COMPLETED.
  */
@@ -181,7 +182,10 @@ export function nextActions(
     move('rollback', `health gate failed: ${snapshot.health.reason}`)
   )
     return finish({ cancelQueued: true, rollback: true });
-  if (status !== 'IN_PROGRESS' && status !== 'SCHEDULED') return finish({});
+  if (status !== 'IN_PROGRESS' && status !== 'SCHEDULED' && status !== 'PLANNING') return finish({});
+  // Planning: only pilot devices are candidates, all of wave 0, offered while the window is open; gates,
+  // the health gate and completion wait for the cut plan (wave sizes are not known yet).
+  const planning = status === 'PLANNING';
 
   const abort = evaluateAbort(request.abort, since(counters.rollout, record.abortBaseline));
   if (abort !== undefined) {
@@ -199,7 +203,7 @@ export function nextActions(
   let metAt = record.gateMetAt;
   let gate: WaveGateResult | undefined;
   let waitingOnHealth: string | undefined;
-  for (;;) {
+  for (; !planning; ) {
     gate = evaluateWaveGate(
       wave,
       request.waves?.gate,
@@ -216,10 +220,11 @@ export function nextActions(
     metAt = undefined;
   }
   // The last wave's gate opens nothing, so its soak is nothing to wake for.
-  if (wave < lastWave && gate.soakEndsAt !== undefined && !gate.passed) wakes.push(gate.soakEndsAt);
+  if (wave < lastWave && gate !== undefined && gate.soakEndsAt !== undefined && !gate.passed)
+    wakes.push(gate.soakEndsAt);
   const gateMemory = { currentWave: wave, gateMetAt: metAt };
 
-  const running = status === 'IN_PROGRESS';
+  const running = status === 'IN_PROGRESS' || (planning && window.open);
   const windowChange = running ? window.closesAt : window.opensAt;
   if (windowChange !== undefined) wakes.push(windowChange);
 
@@ -270,6 +275,7 @@ export function nextActions(
   const judged = request.healthGate === undefined || snapshot.health?.verdict === 'pass';
   if (
     judged &&
+    !planning &&
     wave === lastWave &&
     notifiedOf(counters.rollout) >= planned &&
     pending === 0 &&
@@ -284,7 +290,7 @@ export function nextActions(
       retry,
       waitingOnPacing,
       ratePerMinute: rate,
-      gate,
+      ...(gate === undefined ? {} : { gate }),
       ...(waitingOnHealth === undefined ? {} : { waitingOnHealth }),
       ...(abort === undefined ? {} : { abort }),
     },

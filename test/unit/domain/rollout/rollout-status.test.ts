@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { applyRolloutEvent, createRolloutRecord } from '../../../../lambdas/domain/rollout/record.ts';
+import {
+  applyRolloutEvent,
+  createPlanningRecord,
+  createRolloutRecord,
+} from '../../../../lambdas/domain/rollout/record.ts';
 import {
   ROLLOUT_ACTORS,
   ROLLOUT_EVENTS,
@@ -13,6 +17,14 @@ import { counters, MONDAY_10_UTC, request } from './support.ts';
 
 /** The allowed transitions, written out independently of the table. */
 const ALLOWED = new Set([
+  'PLANNING planned scheduler → IN_PROGRESS',
+  'PLANNING planningFailed scheduler → CANCELED',
+  'PAUSED planningFailed scheduler → CANCELED',
+  'PLANNING pause operator → PAUSED',
+  'PLANNING pause scheduler → PAUSED',
+  'PLANNING cancel operator → CANCELED',
+  'PLANNING cancel scheduler → CANCELED',
+  'PLANNING rollback operator → ROLLED_BACK',
   'SCHEDULED start scheduler → IN_PROGRESS',
   'IN_PROGRESS windowClosed scheduler → SCHEDULED',
   'SCHEDULED pause operator → PAUSED',
@@ -93,6 +105,24 @@ describe('applyRolloutEvent', () => {
       abortBaseline: now.rollout,
       updatedAt: MONDAY_10_UTC / 1000 + 60,
     });
+  });
+
+  it.each([
+    ['still planning: back to PLANNING', undefined, 'PLANNING'],
+    ['planned while paused: IN_PROGRESS', MONDAY_10_UTC / 1000 + 30, 'IN_PROGRESS'],
+  ])('a rollout paused while planning resumes %s', (_case, finishedAt, status) => {
+    // Prepare
+    const accepted = createPlanningRecord('r2', request(), { version: '2.0.0' }, MONDAY_10_UTC);
+    const paused = applyRolloutEvent(accepted, 'pause', 'operator', MONDAY_10_UTC, 'hold on');
+    if (paused instanceof RolloutStateError) throw paused;
+    const planning = paused.planning ?? accepted.planning;
+    if (planning === undefined) throw new Error('a planning record has its planning');
+    const later = { ...paused, planning: { ...planning, ...(finishedAt === undefined ? {} : { finishedAt }) } };
+    // Act
+    const resumed = applyRolloutEvent(later, 'resume', 'operator', MONDAY_10_UTC + 60_000, 'go on');
+    // Assess
+    expect(paused.status).toBe('PAUSED');
+    expect(resumed).toMatchObject({ status });
   });
 
   it('refuses what the table forbids', () => {
