@@ -169,6 +169,28 @@ export class DynamoDeviceRegistry implements DeviceRegistry {
   }
 
   /**
+   * One page of one segment of a parallel scan (DynamoDB's `Segment` / `TotalSegments`: the segments
+   * split the table's key space, so each item is in exactly one). `start` and `last` are the raw keys
+   * to resume from, stored by the rollout planner in its checkpoints.
+   */
+  async scanSegment(
+    segment: number,
+    totalSegments: number,
+    start?: Readonly<Record<string, unknown>>,
+  ): Promise<{ items: DeviceRecord[]; last?: Record<string, unknown> }> {
+    const result = await this.client.send(
+      new ScanCommand({
+        TableName: this.tableName,
+        Segment: segment,
+        TotalSegments: totalSegments,
+        ...(start === undefined ? {} : { ExclusiveStartKey: { ...start } }),
+      }),
+    );
+    const items = (result.Items ?? []).map(toRecord);
+    return result.LastEvaluatedKey === undefined ? { items } : { items, last: result.LastEvaluatedKey };
+  }
+
+  /**
    * Sets a device's thing groups (replaced) and attributes (merged, `null` removes), as provisioning
    * knows them. Two concurrent updates of one device's attributes: the later one wins as a whole map.
    *

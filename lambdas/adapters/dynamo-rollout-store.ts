@@ -6,10 +6,12 @@ import {
   QueryCommand,
   ScanCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { isPlanning } from '../domain/rollout/record.ts';
 import type { OwedCheck } from '../domain/rollout/rollback.ts';
 import type { Page } from '../ports.ts';
 import { ACTIVE_ROLLOUT_STATUSES, type RolloutItem } from '../services/rollout-item.ts';
 import { batchDelete, batchPut } from './dynamo-batch.ts';
+import { TARGET_PREFIXES } from './dynamo-rollout-planning-store.ts';
 import { decodePageToken, encodePageToken } from './page-token.ts';
 
 /** A planned device not yet notified: where it is in the plan, and what it runs. */
@@ -26,6 +28,32 @@ const pad = (n: number, width: number) => String(n).padStart(width, '0');
 /** Sort key of a wave target: wave, then place, so a Query reads the plan in order. */
 export function targetKey(wave: number, index: number): string {
   return `t#${pad(wave, 4)}#${pad(index, 8)}`;
+}
+
+type PlanLayoutOf = Pick<RolloutItem, 'status' | 'targets' | 'controlWave' | 'planning'>;
+
+/** The sort keys (inclusive) holding the targets of waves 0..`lastWave` in a rollout's layout. */
+function candidateRange(rollout: PlanLayoutOf, lastWave: number): { from: string; to: string } {
+  const layout = rollout.targets;
+  if (isPlanning(rollout)) return { from: TARGET_PREFIXES.pilot, to: `${TARGET_PREFIXES.pilot}~` };
+  if (layout === undefined) return { from: 't#', to: `t#${pad(lastWave, 4)}#~` };
+  const end = layout.waveEnds[lastWave];
+  return {
+    from: TARGET_PREFIXES.pilot,
+    to: end === undefined ? `${TARGET_PREFIXES.controlWave}~` : `${TARGET_PREFIXES.waves}${end}`,
+  };
+}
+
+/** The wave of a target of the cohort layout, from its key: pilot 0, waves by their ends, then control. */
+function waveOfKey(rollout: PlanLayoutOf, key: string): number {
+  if (key.startsWith(TARGET_PREFIXES.pilot)) return 0;
+  const ends = rollout.targets?.waveEnds ?? [];
+  if (key.startsWith(TARGET_PREFIXES.waves)) {
+    const position = key.slice(TARGET_PREFIXES.waves.length);
+    const wave = ends.findIndex((end) => position <= end);
+    if (wave >= 0) return wave;
+  }
+  return rollout.controlWave ?? ends.length;
 }
 
 /** Sort key of a control-cohort member. */
@@ -114,10 +142,10 @@ export class DynamoRolloutStore {
         new ScanCommand({
           TableName: this.props.tableName,
           FilterExpression:
-            '#s IN (:a, :b, :c) OR attribute_exists(pendingWork) OR attribute_exists(rollbackWatch)',
+            `#s IN (${ACTIVE_ROLLOUT_STATUSES.map((_, i) => `:s${i}`).join(', ')}) OR attribute_exists(pendingWork) OR attribute_exists(rollbackWatch)`,
           ExpressionAttributeNames: { '#s': 'status' },
           ExpressionAttributeValues: Object.fromEntries(
-            ACTIVE_ROLLOUT_STATUSES.map((status, i) => [`:${'abc'[i]}`, status]),
+            ACTIVE_ROLLOUT_STATUSES.map((status, i) => [`:s${i}`, status]),
           ),
           ...(start === undefined ? {} : { ExclusiveStartKey: start }),
         }),
@@ -186,36 +214,45 @@ export class DynamoRolloutPlanStore {
   }
 
   /**
-   * Up to `limit` targets of waves 0..`lastWave` in plan order, after `cursor` (a target key).
-   * @returns the targets and the key of the last one read (`undefined` at the end of the range)
+   * Up to `limit` targets of waves 0..`lastWave` in plan order, after `cursor` (a target key): while the
+   * rollout is planning, its pilot devices (all of wave 0); once its plan is cut by the planner, pilot
+   * devices not yet offered, then the waves (up to `lastWave`'s last position), then the control wave;
+   * for a plan of the first layout, the `t#` targets. A pilot device's copy among the waves is skipped
+   * (it was offered as a pilot device), so a page may hold fewer targets than it read.
+   *
+   * @returns the targets and the key of the last item read (`undefined` at the end of the range)
    */
   async candidates(
-    rolloutId: string,
+    rollout: Pick<RolloutItem, 'rolloutId' | 'status' | 'targets' | 'controlWave' | 'planning'>,
     lastWave: number,
     limit: number,
     cursor?: string,
   ): Promise<{ targets: (RolloutTarget & { key: string })[]; last?: string }> {
+    const { rolloutId, targets: layout } = rollout;
+    const range = candidateRange(rollout, lastWave);
     const result = await this.props.client.send(
       new QueryCommand({
         TableName: this.props.tableName,
         KeyConditionExpression: 'rolloutId = :r AND targetKey BETWEEN :from AND :to',
-        ExpressionAttributeValues: {
-          ':r': rolloutId,
-          ':from': 't#',
-          ':to': `t#${pad(lastWave, 4)}#~`,
-        },
+        ...(layout?.pilot === true && !isPlanning(rollout)
+          ? { FilterExpression: 'attribute_not_exists(inPilot)' }
+          : {}),
+        ExpressionAttributeValues: { ':r': rolloutId, ':from': range.from, ':to': range.to },
         Limit: limit,
         ConsistentRead: true,
         ...(cursor === undefined ? {} : { ExclusiveStartKey: { rolloutId, targetKey: cursor } }),
       }),
     );
-    const targets = (result.Items ?? []).map((item) => ({
-      key: String(item.targetKey),
-      thingName: String(item.thingName),
-      wave: Number(item.wave),
-      index: Number(item.index),
-      previousVersion: String(item.previousVersion),
-    }));
+    const targets = (result.Items ?? []).map((item) => {
+      const key = String(item.targetKey);
+      return {
+        key,
+        thingName: String(item.thingName),
+        wave: layout === undefined && !isPlanning(rollout) ? Number(item.wave) : waveOfKey(rollout, key),
+        index: Number(item.index ?? 0),
+        previousVersion: String(item.previousVersion),
+      };
+    });
     const last = result.LastEvaluatedKey?.targetKey;
     return last === undefined ? { targets } : { targets, last: String(last) };
   }

@@ -46,4 +46,4 @@ export interface RolloutItem extends RolloutRecord {
 }
 
 /** Statuses the scheduler still visits (with pending work, a finished one too). */
-export const ACTIVE_ROLLOUT_STATUSES = ['SCHEDULED', 'IN_PROGRESS', 'PAUSED'] as const;
+export const ACTIVE_ROLLOUT_STATUSES = ['PLANNING', 'SCHEDULED', 'IN_PROGRESS', 'PAUSED'] as const;

@@ -6,6 +6,7 @@ import { epochSeconds, queueExecution } from '../domain/jobs/execution.ts';
 import { cancelExecution, retryExecution, timeOut } from '../domain/jobs/service.ts';
 import type { RolloutCounters } from '../domain/rollout/counters.ts';
 import { pacingHold } from '../domain/rollout/pacing.ts';
+import { isPlanning } from '../domain/rollout/record.ts';
 import { ratePerMinute } from '../domain/rollout/rate.ts';
 import { type Candidate, nextActions, type RolloutDecision } from '../domain/rollout/scheduler.ts';
 import type { Metrics } from '../shared/metrics.ts';
@@ -21,7 +22,7 @@ export const MAX_CANDIDATE_PAGE = 1000;
 const WATCHED_PER_SHARD = 100;
 
 export interface RolloutSchedulerProps extends RolloutRollbacksProps {
-  readonly rollouts: Pick<DynamoRolloutStore, 'active' | 'save'>;
+  readonly rollouts: Pick<DynamoRolloutStore, 'active' | 'get' | 'save'>;
   readonly plans: RolloutRollbacksProps['plans'] &
     Pick<DynamoRolloutPlanStore, 'candidates' | 'removeTargets'>;
   readonly counters: Pick<DynamoRolloutCounterStore, 'read'>;
@@ -75,10 +76,20 @@ export class RolloutScheduler {
     return reports;
   }
 
+  /**
+   * Advances one rollout now (the planner asks when pilot devices, or the cut plan, are ready, rather
+   * than leaving them to the next minute's tick); nothing when it is gone or no longer visited.
+   */
+  async advanceOne(rolloutId: string): Promise<TickReport | undefined> {
+    const item = await this.props.rollouts.get(rolloutId);
+    if (item === undefined) return undefined;
+    return this.advance(item);
+  }
+
   async advance(item: RolloutItem): Promise<TickReport> {
     const nowMs = this.props.now();
     const counters = await readCounters(this.props.counters, item.rolloutId);
-    const active = item.status === 'IN_PROGRESS' || item.status === 'SCHEDULED';
+    const active = item.status === 'IN_PROGRESS' || item.status === 'SCHEDULED' || item.status === 'PLANNING';
     const [watched, page, health] = await Promise.all([
       this.props.executions.watched(item.rolloutId, WATCHED_PER_SHARD),
       active ? this.candidates(item, counters) : Promise.resolve(undefined),
@@ -172,10 +183,14 @@ export class RolloutScheduler {
       100,
       Math.min(MAX_CANDIDATE_PAGE, Number.isFinite(rate) ? rate * 2 : MAX_CANDIDATE_PAGE),
     );
-    let page = await this.props.plans.candidates(item.rolloutId, lastWave, limit, item.candidateCursor);
+    // While planning, nothing is offered until the planner has proved the pilot in effect (planning.ts).
+    if (isPlanning(item) && item.planning?.pilotFrom === undefined)
+      return { candidates: [], keys: new Map(), wrapped: false };
+    let page = await this.props.plans.candidates(item, lastWave, limit, item.candidateCursor);
     let wrapped = false;
-    if (page.targets.length === 0 && item.candidateCursor !== undefined) {
-      page = await this.props.plans.candidates(item.rolloutId, lastWave, limit);
+    // The end of the open waves: back to their start, for what pacing held (or planning wrote since).
+    if (page.targets.length === 0 && page.last === undefined && item.candidateCursor !== undefined) {
+      page = await this.props.plans.candidates(item, lastWave, limit);
       wrapped = true;
     }
     const records = new Map(
@@ -216,12 +231,15 @@ export class RolloutScheduler {
       if (!dealtWith) return cursor;
       cursor = page.keys.get(candidate.thingName);
     }
-    return page.last === undefined ? undefined : cursor;
+    // Everything read was dealt with (or skipped by the store): on from the last item read.
+    return page.last;
   }
 
   private async healthIfDue(item: RolloutItem, counters: RolloutCounters, nowMs: number) {
     const gate = item.request.healthGate;
     if (gate === undefined || counters.rollout.SUCCEEDED === 0) return undefined;
+    // The control cohort is drawn when the plan is cut: until then there is nothing to compare with.
+    if (isPlanning(item)) return undefined;
     // The control cohort is being updated: nothing is left to compare with, and the gate passed already.
     if (item.controlWave !== undefined && item.currentWave >= item.controlWave) return undefined;
     const last = item.health?.checkedAt;
