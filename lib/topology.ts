@@ -334,15 +334,31 @@ export const topology = {
       uses: {
         // GET /rollouts pages through the rollouts (a Scan).
         rollouts: ['readWrite', 'scan'],
-        // A create clears what an interrupted create left (Query, batch deletes), then batch-puts the plan.
-        rolloutTargets: ['read', 'batchWrite'],
+        // A planning rollout's progress: its segments' checkpoints (a Query).
+        rolloutTargets: 'read',
         rolloutCounters: 'read',
         jobExecutions: 'read',
-        // Selecting devices without a type reads the registry whole (a Scan).
-        registry: ['read', 'scan'],
         firmwareCatalog: 'read',
       },
       timeoutSeconds: 29,
+    },
+    rolloutPlanner: {
+      handler: 'rollout-planner',
+      description:
+        'Plans accepted rollouts: parallel segment scans of the registry, checkpointed; the first wave starts before the plan is cut',
+      // Started by POST /rollouts at once; every minute it resumes a planning whose run died or ran out of time.
+      invokedBy: ['apiRollouts'],
+      schedules: [{ everyMinutes: 1 }],
+      uses: {
+        // The rollouts still planning (a Scan of the few rollouts); progress and the cut plan, conditionally.
+        rollouts: ['readWrite', 'scan'],
+        // Eligible devices in batches; the control move and a plan of the first layout left over delete.
+        rolloutTargets: ['readWrite', 'batchWrite'],
+        // Parallel segment scans of the whole registry.
+        registry: ['read', 'scan'],
+      },
+      settings: { ROLLOUT_PLAN_SEGMENTS: '16', ROLLOUT_PLAN_BUDGET_SECONDS: '840' },
+      timeoutSeconds: 900,
       memoryMiB: 1024,
     },
     rolloutScheduler: {
@@ -350,6 +366,8 @@ export const topology = {
       description:
         'Every minute: advances rollout waves, times out and retries executions, abort and health gates, rollback',
       schedules: [{ everyMinutes: 1 }],
+      // The planner asks for one rollout at once when its pilot devices, or its cut plan, are ready.
+      invokedBy: ['rolloutPlanner'],
       uses: {
         ...jobUses,
         // The unfinished rollouts, by a Scan of the (few) rollouts.

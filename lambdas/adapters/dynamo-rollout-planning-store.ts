@@ -1,5 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { PlannedDevice } from '../domain/rollout/plan-page.ts';
 import type { PlanTally } from '../domain/rollout/planning.ts';
 import { batchDelete, batchPut } from './dynamo-batch.ts';
 
@@ -23,22 +24,13 @@ export const TARGET_PREFIXES = { pilot: 'o1#', waves: 'o2#', controlWave: 'o3#',
 const SEGMENT_PREFIX = 'seg#';
 const LEASE_KEY = 'lease';
 
-/** An eligible device as planning writes it. */
-export interface PlannedDevice {
-  readonly thingName: string;
-  /** Cohort key, then thing name (`positionOf`). */
-  readonly position: string;
-  readonly previousVersion: string;
-  readonly pilot: boolean;
-  /** Its re-drawn cohort key, when it is held for the control draw. */
-  readonly heldKey?: string;
-}
-
 /** A device read back from the plan: where it is and what it runs. */
 export interface PlanEntry {
   readonly thingName: string;
   readonly position: string;
   readonly previousVersion: string;
+  /** A pilot device's copy among the waves. */
+  readonly pilot?: boolean;
 }
 
 /** A registry segment's progress: how far the scan got, and what it counted up to there. */
@@ -126,7 +118,9 @@ export class DynamoRolloutPlanningStore {
                   '#total',
                   '#pages',
                   '#done',
-                  ...['scanned', 'targeted', 'eligible', 'pilot', 'held', 'skipped'].map((f) => `#tally.${f}`),
+                  ...['scanned', 'targeted', 'eligible', 'pilot', 'held', 'skipped'].map(
+                    (f) => `#tally.${f}`,
+                  ),
                 ].join(', '),
                 ExpressionAttributeNames: {
                   '#segment': 'segment',
@@ -220,10 +214,7 @@ export class DynamoRolloutPlanningStore {
     );
   }
 
-  /**
-   * Devices of the waves (`o2#`) whose positions lie from `from` to `to` (cohort keys or positions), in
-   * order; with `andControl`, the control wave's (`o3#`) too.
-   */
+  /** Devices of the waves (`o2#`) whose cohort keys lie from `from` to `to`, in order. */
   async waveEntries(rolloutId: string, from: string, to: string): Promise<PlanEntry[]> {
     const items = await this.range(
       rolloutId,
@@ -235,11 +226,7 @@ export class DynamoRolloutPlanningStore {
 
   /** Every device of the control wave. */
   async controlWaveEntries(rolloutId: string): Promise<PlanEntry[]> {
-    const items = await this.range(
-      rolloutId,
-      TARGET_PREFIXES.controlWave,
-      `${TARGET_PREFIXES.controlWave}~`,
-    );
+    const items = await this.range(rolloutId, TARGET_PREFIXES.controlWave, `${TARGET_PREFIXES.controlWave}~`);
     return items.map((item) => entryOf(item, TARGET_PREFIXES.controlWave));
   }
 
@@ -264,7 +251,13 @@ export class DynamoRolloutPlanningStore {
 
   /** Removes the pilot targets (a plan without a pilot: they were never offered; the waves hold them). */
   async dropPilots(rolloutId: string): Promise<number> {
-    const keys = await this.range(rolloutId, TARGET_PREFIXES.pilot, `${TARGET_PREFIXES.pilot}~`, undefined, true);
+    const keys = await this.range(
+      rolloutId,
+      TARGET_PREFIXES.pilot,
+      `${TARGET_PREFIXES.pilot}~`,
+      undefined,
+      true,
+    );
     await batchDelete(this.props.client, this.props.tableName, keys);
     return keys.length;
   }
@@ -303,5 +296,6 @@ function entryOf(item: Record<string, unknown>, prefix: string): PlanEntry {
     thingName: String(item.thingName),
     position: String(item.targetKey).slice(prefix.length),
     previousVersion: String(item.previousVersion),
+    ...(item.inPilot === true ? { pilot: true } : {}),
   };
 }

@@ -141,8 +141,7 @@ export class DynamoRolloutStore {
       const result = await this.props.client.send(
         new ScanCommand({
           TableName: this.props.tableName,
-          FilterExpression:
-            `#s IN (${ACTIVE_ROLLOUT_STATUSES.map((_, i) => `:s${i}`).join(', ')}) OR attribute_exists(pendingWork) OR attribute_exists(rollbackWatch)`,
+          FilterExpression: `#s IN (${ACTIVE_ROLLOUT_STATUSES.map((_, i) => `:s${i}`).join(', ')}) OR attribute_exists(pendingWork) OR attribute_exists(rollbackWatch)`,
           ExpressionAttributeNames: { '#s': 'status' },
           ExpressionAttributeValues: Object.fromEntries(
             ACTIVE_ROLLOUT_STATUSES.map((status, i) => [`:s${i}`, status]),

@@ -2,44 +2,41 @@ import type { JobExecutionStatus } from '../../lib/protocol/jobs.ts';
 import type { RolloutRequest } from '../../lib/protocol/rollouts.ts';
 import type { DynamoJobExecutionStore } from '../adapters/dynamo-job-execution-store.ts';
 import type { DynamoRolloutCounterStore } from '../adapters/dynamo-rollout-counters.ts';
-import type {
-  DynamoRolloutPlanStore,
-  DynamoRolloutStore,
-  RolloutTarget,
-} from '../adapters/dynamo-rollout-store.ts';
+import type { DynamoRolloutPlanningStore, SegmentState } from '../adapters/dynamo-rollout-planning-store.ts';
+import type { DynamoRolloutStore } from '../adapters/dynamo-rollout-store.ts';
 import { NotFoundError } from '../domain/errors.ts';
 import type { FirmwareMetadata } from '../domain/firmware/metadata.ts';
 import type { JobExecution } from '../domain/jobs/execution.ts';
 import { type RolloutCounters, rolloutStatusView, tallyCounters } from '../domain/rollout/counters.ts';
 import { RolloutRefusedError } from '../domain/rollout/errors.ts';
-import { planRollout } from '../domain/rollout/plan.ts';
-import { applyRolloutEvent, createRolloutRecord } from '../domain/rollout/record.ts';
+import { applyRolloutEvent, createPlanningRecord, isPlanning } from '../domain/rollout/record.ts';
 import { RolloutStateError } from '../domain/rollout/rollout-status.ts';
 import { compareVersions } from '../domain/rollout/semver.ts';
 import {
-  type EligibleDevice,
   type FirmwareImage,
-  mergeSelections,
   type RolloutDevice,
-  selectTargets,
-  type TargetSelection,
+  SKIP_REASONS,
+  type SkipReason,
 } from '../domain/rollout/targets.ts';
-import type { DeviceRecord, DeviceRegistry, Page } from '../ports.ts';
+import type { DeviceRecord, Page } from '../ports.ts';
+import type { Logger } from '../shared/logger.ts';
 import type { RolloutItem } from './rollout-item.ts';
 
 /** Operator commands on a rollout (`POST /rollouts/{id}/{command}`). */
 export const ROLLOUT_COMMANDS = ['pause', 'resume', 'cancel', 'rollback'] as const;
 export type RolloutCommand = (typeof ROLLOUT_COMMANDS)[number];
 
-const REGISTRY_PAGE = 1000;
+const emptySkips = () => Object.fromEntries(SKIP_REASONS.map((r) => [r, 0])) as Record<SkipReason, number>;
 
 export interface RolloutServiceProps {
   readonly rollouts: Pick<DynamoRolloutStore, 'get' | 'create' | 'save' | 'list'>;
-  readonly plans: Pick<DynamoRolloutPlanStore, 'putPlan' | 'clearPlan'>;
+  readonly planning: Pick<DynamoRolloutPlanningStore, 'segments'>;
   readonly executions: Pick<DynamoJobExecutionStore, 'listForJob'>;
   readonly counters: Pick<DynamoRolloutCounterStore, 'read'>;
-  readonly registry: Pick<DeviceRegistry, 'scan'>;
   readonly catalog: { get(version: string): Promise<FirmwareMetadata | undefined> };
+  /** Starts planning a rollout just accepted (an asynchronous invocation of the planner). */
+  readonly startPlanning: (rolloutId: string) => Promise<void>;
+  readonly log: Pick<Logger, 'warn'>;
   readonly newId: () => string;
   readonly now: () => number;
 }
@@ -70,20 +67,56 @@ export async function readCounters(
   );
 }
 
-/** `GET /rollouts/{id}`: the rollout, its plan's shape and its progress, from the counters alone. */
-export function rolloutView(item: RolloutItem, counters: RolloutCounters) {
+/** How far planning got, from the segments' checkpoints (absent once the plan is cut). */
+export interface PlanningProgress {
+  readonly segments: { readonly done: number; readonly total: number };
+  readonly scanned: number;
+  readonly targeted: number;
+  readonly eligible: number;
+  readonly pilot: number;
+}
+
+/** The progress of a plan being made, summed over its segments. */
+export function planningProgress(states: readonly SegmentState[]): PlanningProgress {
+  return {
+    segments: { done: states.filter((s) => s.done).length, total: states.length },
+    scanned: states.reduce((sum, s) => sum + s.tally.scanned, 0),
+    targeted: states.reduce((sum, s) => sum + s.tally.targeted, 0),
+    eligible: states.reduce((sum, s) => sum + s.tally.eligible, 0),
+    pilot: states.reduce((sum, s) => sum + s.tally.pilot, 0),
+  };
+}
+
+/**
+ * `GET /rollouts/{id}`: the rollout, its plan's shape and its progress, from the counters alone; while
+ * it is planning, how far planning got.
+ */
+export function rolloutView(item: RolloutItem, counters: RolloutCounters, progress?: PlanningProgress) {
   const {
     revision: _revision,
     candidateCursor: _cursor,
     rateWindow: _rate,
     abortBaseline: _base,
+    targets: _targets,
+    planning,
     ...rest
   } = item;
-  const progress = rolloutStatusView(counters);
-  const byWave = new Map(progress.waves.map((w) => [w.wave, w]));
+  const status = rolloutStatusView(counters);
+  const byWave = new Map(status.waves.map((w) => [w.wave, w]));
   return {
     ...rest,
-    progress: { ...progress, waves: undefined },
+    ...(planning === undefined
+      ? {}
+      : {
+          planning: {
+            startedAt: planning.startedAt,
+            ...(planning.pilotFrom === undefined ? {} : { pilotFrom: planning.pilotFrom }),
+            ...(planning.finishedAt === undefined ? {} : { finishedAt: planning.finishedAt }),
+            ...(planning.error === undefined ? {} : { error: planning.error }),
+            ...(progress === undefined ? {} : { progress }),
+          },
+        }),
+    progress: { ...status, waves: undefined },
     waves: item.waveSizes.map((planned, wave) => {
       const seen = byWave.get(wave);
       return {
@@ -100,12 +133,19 @@ export function rolloutView(item: RolloutItem, counters: RolloutCounters) {
 }
 
 /**
- * Rollouts: create (select targets from the registry, plan waves and the control cohort, store the
- * plan), read status from counters in O(1), and operator commands. The scheduler does the rest.
+ * Rollouts: accept (check the image, store the rollout in PLANNING and start the planner, which selects
+ * and orders the devices asynchronously: `rollout-planner.ts`), read status from counters in O(1), and
+ * operator commands. The scheduler does the rest.
  */
 export class RolloutService {
   constructor(private readonly props: RolloutServiceProps) {}
 
+  /**
+   * Accepts a rollout: everything that can be refused without reading the registry is refused here
+   * (unknown or unavailable firmware, an image that does not fit, a taken id); what only the registry
+   * can tell (no eligible device, no control cohort) ends planning with the rollout CANCELED and the
+   * reason in `planning.error`.
+   */
   async create(request: RolloutRequest): Promise<ReturnType<typeof rolloutView>> {
     const firmware = await this.props.catalog.get(request.firmwareVersion);
     if (firmware === undefined)
@@ -120,62 +160,36 @@ export class RolloutService {
       );
     const image = imageOf(request, firmware);
     const rolloutId = request.rolloutId ?? this.props.newId();
-    if ((await this.props.rollouts.get(rolloutId)) !== undefined)
-      throw new RolloutRefusedError('RolloutExists', `rollout ${rolloutId} exists; choose another id`);
-
-    const selection = await this.select(request, image);
-    if (selection.eligible.length === 0)
-      throw new RolloutRefusedError(
-        'NoEligibleDevices',
-        `no device is eligible for ${request.firmwareVersion}: ${selection.targeted} targeted, none fit (see skipped)`,
-        { targeted: selection.targeted, skipped: selection.skipped },
-      );
-    const nowMs = this.props.now();
-    // The id is in the request the plan sees: it salts the draw of the control cohort.
-    const plan = planRollout({ ...request, rolloutId }, selection.eligible, nowMs);
-    // With no device held back the gate has nothing to compare with: it would never judge, and the
-    // rollout would wait for it forever after its first wave.
-    if (request.healthGate !== undefined && plan.control.length === 0)
-      throw new RolloutRefusedError(
-        'NoControlCohort',
-        `controlPercentage ${request.healthGate.controlPercentage} % of ${selection.eligible.length} eligible devices holds back none: the health gate could never compare; target more devices, raise controlPercentage, or drop the gate`,
-        { eligible: selection.eligible.length, controlPercentage: request.healthGate.controlPercentage },
-      );
-    const versionOf = new Map(selection.eligible.map((e) => [e.device.thingName, e.device.firmwareVersion]));
-    const targets: RolloutTarget[] = plan.waves.flatMap((wave) =>
-      wave.things.map((thingName, index) => ({
-        thingName,
-        wave: wave.index,
-        index,
-        previousVersion: versionOf.get(thingName) ?? '',
-      })),
-    );
-    // A create of this id that timed out before storing the rollout may have left part of a plan.
-    await this.props.plans.clearPlan(rolloutId);
-    await this.props.plans.putPlan(
-      rolloutId,
-      targets,
-      plan.control.map((thingName) => ({ thingName, version: versionOf.get(thingName) ?? '' })),
-    );
+    // The id is in the stored request: it salts the draw of the control cohort.
     const item: RolloutItem = {
-      ...createRolloutRecord(rolloutId, { ...request, rolloutId }, plan, nowMs),
+      ...createPlanningRecord(rolloutId, { ...request, rolloutId }, image, this.props.now()),
       revision: 0,
-      selection: {
-        targeted: selection.targeted,
-        eligible: selection.eligible.length,
-        control: plan.control.length,
-        skipped: selection.skipped,
-      },
+      selection: { targeted: 0, eligible: 0, control: 0, skipped: emptySkips() },
     };
     if ((await this.props.rollouts.create(item)) === 'exists')
       throw new RolloutRefusedError('RolloutExists', `rollout ${rolloutId} exists; choose another id`);
-    return rolloutView(item, tallyCounters([]));
+    try {
+      await this.props.startPlanning(rolloutId);
+    } catch (error) {
+      // Accepted all the same: the planner's own schedule picks up a rollout nobody is planning.
+      this.props.log.warn('could not start planning the rollout; the planner schedule will', {
+        rolloutId,
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
+    return rolloutView(item, tallyCounters([]), planningProgress([]));
   }
 
   async get(rolloutId: string): Promise<ReturnType<typeof rolloutView>> {
     const item = await this.props.rollouts.get(rolloutId);
     if (item === undefined) throw new NotFoundError(`no rollout ${rolloutId}`);
-    return rolloutView(item, await readCounters(this.props.counters, rolloutId));
+    const [counters, progress] = await Promise.all([
+      readCounters(this.props.counters, rolloutId),
+      isPlanning(item)
+        ? this.props.planning.segments(rolloutId, false).then(planningProgress)
+        : Promise.resolve(undefined),
+    ]);
+    return rolloutView(item, counters, progress);
   }
 
   /** A page of a rollout's (or rollback job's) executions, with the device's status details. */
@@ -229,21 +243,6 @@ export class RolloutService {
       if (saved !== 'conflict') return rolloutView(saved, counters);
     }
     throw new RolloutRefusedError('RolloutChanged', 'the rollout kept changing; try the command again');
-  }
-
-  private async select(request: RolloutRequest, image: FirmwareImage): Promise<TargetSelection> {
-    let selection = selectTargets([], request.targets, image);
-    const eligible: EligibleDevice[] = [];
-    let token: string | undefined;
-    do {
-      const page = await this.props.registry.scan(REGISTRY_PAGE, token);
-      const picked = selectTargets(page.items.map(rolloutDeviceOf), request.targets, image);
-      // Counts merged page by page; the eligible devices gathered once (merging them is quadratic).
-      selection = mergeSelections(selection, { ...picked, eligible: [] });
-      for (const device of picked.eligible) eligible.push(device);
-      token = page.nextToken;
-    } while (token !== undefined);
-    return { ...selection, eligible };
   }
 }
 

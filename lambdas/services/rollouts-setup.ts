@@ -5,15 +5,18 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoAlertStore } from '../adapters/dynamo-alert-store.ts';
 import { DynamoDeviceRegistry } from '../adapters/dynamo-device-registry.ts';
 import { DynamoFirmwareCatalog } from '../adapters/dynamo-firmware-catalog.ts';
+import { DynamoRolloutPlanningStore } from '../adapters/dynamo-rollout-planning-store.ts';
 import { DynamoRolloutPlanStore, DynamoRolloutStore } from '../adapters/dynamo-rollout-store.ts';
 import { DynamoRuleStore } from '../adapters/dynamo-rule-store.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { Metrics } from '../shared/metrics.ts';
 import { type HandlerEnv, requireEnv } from '../shared/runtime.ts';
+import { asyncInvokerFrom } from './async-invoke-setup.ts';
 import { cachedRules } from './cached-rules.ts';
 import { FIRMWARE_ENV } from './firmware-setup.ts';
 import { jobStoresFrom, jobsServiceFrom, rolloutCountersFrom } from './jobs-setup.ts';
 import { RolloutHealth } from './rollout-health.ts';
+import { RolloutPlanner } from './rollout-planner.ts';
 import { RolloutReconciler } from './rollout-reconciler.ts';
 import { RolloutScheduler } from './rollout-scheduler.ts';
 import { RolloutService } from './rollout-service.ts';
@@ -26,7 +29,16 @@ export const ROLLOUT_ENV = {
   alerts: 'ALERTS_TABLE_NAME',
   rules: 'TELEMETRY_RULES_TABLE_NAME',
   healthCheckSeconds: 'ROLLOUT_HEALTH_CHECK_SECONDS',
+  planner: 'ROLLOUT_PLANNER_FUNCTION_NAME',
+  scheduler: 'ROLLOUT_SCHEDULER_FUNCTION_NAME',
+  planSegments: 'ROLLOUT_PLAN_SEGMENTS',
+  planBudgetSeconds: 'ROLLOUT_PLAN_BUDGET_SECONDS',
 } as const;
+
+/** Registry segments a planner reads in parallel, unless the function's settings say. */
+export const DEFAULT_PLAN_SEGMENTS = 16;
+/** How long one planner run plans (its 900 s timeout, less a margin), unless the settings say. */
+export const DEFAULT_PLAN_BUDGET_SECONDS = 840;
 
 /** Five minutes between two health-gate measurements of a rollout, unless the function's settings say. */
 export const DEFAULT_HEALTH_CHECK_SECONDS = 300;
@@ -40,29 +52,63 @@ function planStoreFrom(dynamo: DynamoDBDocumentClient, env: HandlerEnv): DynamoR
   return new DynamoRolloutPlanStore({ client: dynamo, tableName: requireEnv(env, ROLLOUT_ENV.targets) });
 }
 
+function planningStoreFrom(dynamo: DynamoDBDocumentClient, env: HandlerEnv): DynamoRolloutPlanningStore {
+  return new DynamoRolloutPlanningStore({ client: dynamo, tableName: requireEnv(env, ROLLOUT_ENV.targets) });
+}
+
 function catalogFrom(dynamo: DynamoDBDocumentClient, env: HandlerEnv): DynamoFirmwareCatalog {
   return new DynamoFirmwareCatalog({ client: dynamo, tableName: requireEnv(env, FIRMWARE_ENV.catalog) });
 }
 
-/** The rollout API's service. Needs rollouts, targets and counters, the registry, the firmware catalog. */
+/** The rollout API's service. Needs rollouts, targets (planning progress), counters, executions, the catalog. */
 export function rolloutServiceFrom(deps: {
   readonly dynamo: DynamoDBDocumentClient;
   readonly env: HandlerEnv;
+  readonly log: Logger;
   readonly now: () => number;
 }): RolloutService {
   const counters = rolloutCountersFrom(deps.dynamo, deps.env);
   const { executions } = jobStoresFrom(deps.dynamo, deps.env);
+  const planner = asyncInvokerFrom(deps.env, ROLLOUT_ENV.planner);
   return new RolloutService({
     executions,
     rollouts: rolloutStoreFrom(deps.dynamo, deps.env),
-    plans: planStoreFrom(deps.dynamo, deps.env),
+    planning: planningStoreFrom(deps.dynamo, deps.env),
     counters,
+    catalog: catalogFrom(deps.dynamo, deps.env),
+    startPlanning: (rolloutId) => planner({ rolloutId }),
+    log: deps.log,
+    newId: () => `rollout-${randomUUID()}`,
+    now: deps.now,
+  });
+}
+
+/** The planner. Needs rollouts, targets, the registry (scan); invokes the scheduler. */
+export function rolloutPlannerFrom(deps: {
+  readonly dynamo: DynamoDBDocumentClient;
+  readonly env: HandlerEnv;
+  readonly log: Logger;
+  readonly now: () => number;
+}): RolloutPlanner {
+  const scheduler = asyncInvokerFrom(deps.env, ROLLOUT_ENV.scheduler);
+  const setting = (name: string, fallback: number) => {
+    const value = Number(deps.env[name] ?? fallback);
+    return Number.isFinite(value) && value > 0 ? value : fallback;
+  };
+  const planning = planningStoreFrom(deps.dynamo, deps.env);
+  return new RolloutPlanner({
+    rollouts: rolloutStoreFrom(deps.dynamo, deps.env),
+    planning,
+    plans: planStoreFrom(deps.dynamo, deps.env),
     registry: new DynamoDeviceRegistry({
       client: deps.dynamo,
       tableName: requireEnv(deps.env, ROLLOUT_ENV.registry),
     }),
-    catalog: catalogFrom(deps.dynamo, deps.env),
-    newId: () => `rollout-${randomUUID()}`,
+    advance: (rolloutId) => scheduler({ rolloutId }),
+    segments: Math.floor(setting(ROLLOUT_ENV.planSegments, DEFAULT_PLAN_SEGMENTS)),
+    budgetMs: setting(ROLLOUT_ENV.planBudgetSeconds, DEFAULT_PLAN_BUDGET_SECONDS) * 1000,
+    newOwner: () => randomUUID(),
+    log: deps.log,
     now: deps.now,
   });
 }

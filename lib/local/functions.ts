@@ -1,5 +1,5 @@
 import type { HandlerEnv, HandlerRuntime } from '../../lambdas/shared/runtime.ts';
-import { fixedResourceName, functionEnv, signingKeyAlias } from '../topology/env.ts';
+import { fixedResourceName, functionEnv, invokeEnv, signingKeyAlias } from '../topology/env.ts';
 import type { FunctionSpec, Topology } from '../topology/model.ts';
 import type { AccessKey } from './credentials.ts';
 import { LOCAL_REGION, LOCAL_STAGE, localResourceName } from './names.ts';
@@ -18,6 +18,8 @@ export interface LocalEndpoints {
   readonly iotData: string;
   /** The loopback KMS serving the topology's signing keys. */
   readonly kms?: string;
+  /** The loopback Lambda Invoke endpoint, for functions that invoke others. */
+  readonly lambda?: string;
   /** How functions reach the streams: `TOPIC_LOG_ENDPOINT` or `KAFKA_BROKERS`. */
   readonly streams?: Readonly<Record<string, string>>;
   /** The key pair a function's SDK clients sign with: its own, as each Lambda function has its own role. */
@@ -46,6 +48,7 @@ export function localFunctionEnv(
         (resource.kind === 'signingKey' ? signingKeyAlias(LOCAL_STAGE, name) : localResourceName(name)),
       settings,
     ),
+    ...invokeEnv(topology, name, localResourceName),
     STAGE: LOCAL_STAGE,
     AWS_REGION: LOCAL_REGION,
     AWS_ACCESS_KEY_ID: credentials.accessKeyId,
@@ -54,6 +57,7 @@ export function localFunctionEnv(
     AWS_ENDPOINT_URL_S3: endpoints.s3,
     AWS_ENDPOINT_URL_IOT_DATA_PLANE: endpoints.iotData,
     ...(endpoints.kms === undefined ? {} : { AWS_ENDPOINT_URL_KMS: endpoints.kms }),
+    ...(endpoints.lambda === undefined ? {} : { AWS_ENDPOINT_URL_LAMBDA: endpoints.lambda }),
     ...endpoints.streams,
   };
 }

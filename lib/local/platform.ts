@@ -14,6 +14,7 @@ import { type LocalFunction, loadFunctions } from './functions.ts';
 import { type LocalGateway, startGateway } from './gateway.ts';
 import { startIotData } from './iot-data.ts';
 import { startLocalKms } from './kms.ts';
+import { type LocalLambda, startLocalLambda } from './lambda-api.ts';
 import { LocalMetrics } from './metrics-store.ts';
 import { localResourceName } from './names.ts';
 import { LocalPki } from './pki.ts';
@@ -74,6 +75,8 @@ export interface Platform {
   readonly kmsEndpoint: string;
   /** The loopback IoT data plane (Publish), SigV4 service `iotdata`. */
   readonly iotDataEndpoint: string;
+  /** Lambda's Invoke API, for functions that start others asynchronously (`invokedBy`). */
+  readonly lambda: LocalLambda;
   /** The operator's key pair for the HTTP API, KMS and IoT data endpoints, kept in `<dataDir>/credentials`. */
   readonly credentials: OperatorCredentials;
   /** Every key pair the local endpoints accept (the operator's, one per function) and what each may do. */
@@ -186,6 +189,14 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       guard: guard('iotdata', internalHost),
     });
     stops.push(() => iotData.close());
+    const lambda = await startLocalLambda({
+      topology,
+      guard: guard('lambda', internalHost),
+      physicalName: localResourceName,
+      log,
+      host: internalHost,
+    });
+    stops.push(() => lambda.close());
     const streams = await startLocalStreams({
       dataDir,
       topology,
@@ -201,6 +212,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
         s3: s3.endpoint,
         iotData: iotData.endpoint,
         kms: kms.endpoint,
+        lambda: lambda.endpoint,
         streams: streams.functionEnv,
         credentials: (name) => principals.functionKey(name),
       },
@@ -210,6 +222,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       }),
       options.settings,
     );
+
+    lambda.attach(functions);
 
     const rules = startRulesRunner({
       broker,
@@ -287,6 +301,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       s3Endpoint: s3.endpoint,
       kmsEndpoint: kms.endpoint,
       iotDataEndpoint: iotData.endpoint,
+      lambda,
       credentials,
       principals,
       dataDir,

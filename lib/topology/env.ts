@@ -89,3 +89,24 @@ export function functionEnv<R extends string>(
     env[resourceEnvName(name, resource)] = physicalName(name, resource);
   return env;
 }
+
+/** The env var through which a function learns the name of a function it may invoke: `ROLLOUT_PLANNER_FUNCTION_NAME`. */
+export function functionNameEnv(functionName: string): string {
+  return `${screamingSnake(functionName)}_FUNCTION_NAME`;
+}
+
+/**
+ * The env naming each function that function `name` may invoke (whose `invokedBy` lists it).
+ *
+ * @param physicalName a function's deployed name (`fleetkit-<stage>-<kebab name>` in both runtimes)
+ */
+export function invokeEnv(
+  topology: Topology,
+  name: string,
+  physicalName: (functionName: string) => string,
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [target, spec] of Object.entries(topology.functions))
+    if (spec.invokedBy?.includes(name)) env[functionNameEnv(target)] = physicalName(target);
+  return env;
+}

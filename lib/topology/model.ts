@@ -151,6 +151,12 @@ export interface FunctionSpec<R extends string = string> {
   readonly routes?: readonly RouteKey[];
   readonly schedules?: readonly ScheduleTrigger[];
   readonly kafka?: readonly KafkaTrigger[];
+  /**
+   * Functions (by topology name) that may start this one asynchronously: Lambda's `Event` invocation
+   * in AWS (`lambda:InvokeFunction` on this function only, granted to each), the platform's Lambda
+   * endpoint locally. Each learns this function's name as `<NAME>_FUNCTION_NAME`.
+   */
+  readonly invokedBy?: readonly string[];
   readonly uses?: Readonly<Partial<Record<R, Access>>>;
   /**
    * Settings with their defaults (`SHADOW_MAX_STATE_BYTES: '8192'`): env vars in both runtimes. A

@@ -107,6 +107,11 @@ export function validateTopology(topology: Topology): void {
         );
       }
     }
+    for (const invoker of fn.invokedBy ?? []) {
+      if (!Object.hasOwn(topology.functions, invoker))
+        throw new TopologyError(`${where}: invokedBy names unknown function '${invoker}'`);
+      if (invoker === name) throw new TopologyError(`${where}: a function cannot invoke itself`);
+    }
     for (const trigger of fn.kafka ?? []) {
       if (trigger.batchSize < 1 || trigger.batchSize > 10_000) {
         throw new TopologyError(`${where}: kafka batchSize must be 1..10000, got ${trigger.batchSize}`);

@@ -3,13 +3,13 @@ import { epochSeconds } from '../jobs/execution.ts';
 import type { RolloutCounters, StatusCounts } from './counters.ts';
 import type { RolloutPlan } from './plan.ts';
 import type { PlanningRecord, TargetLayout } from './planning.ts';
-import type { FirmwareImage } from './targets.ts';
 import {
   type RolloutActor,
   type RolloutEvent,
   RolloutStateError,
   transitionRollout,
 } from './rollout-status.ts';
+import type { FirmwareImage } from './targets.ts';
 
 /** A rollout as stored: its request, its plan's shape, and the scheduler's memory. Times are epoch seconds. */
 export interface RolloutRecord {

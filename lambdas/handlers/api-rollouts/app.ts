@@ -25,21 +25,23 @@ function body(event: APIGatewayProxyEventV2, subject: string): unknown {
 }
 
 /**
- * Builds the rollouts HTTP API: create a rollout (`POST /rollouts`), list and describe them (status from
- * counters, never a scan of executions), and pause / resume / cancel / roll back.
+ * Builds the rollouts HTTP API: accept a rollout (`POST /rollouts`, 202: planned asynchronously), list
+ * and describe them (status from counters, never a scan of executions; planning progress), and pause /
+ * resume / cancel / roll back.
  */
 export function build(env: HandlerEnv, runtime: HandlerRuntime = processRuntime) {
   const log = createLogger(SERVICE, runtime);
   const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient(aws(env, 'DYNAMODB')), {
     marshallOptions: { removeUndefinedValues: true },
   });
-  const rollouts = rolloutServiceFrom({ dynamo, env, now: runtime.now });
+  const rollouts = rolloutServiceFrom({ dynamo, env, log, now: runtime.now });
 
   return async function handler(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
     try {
       switch (event.routeKey) {
         case 'POST /rollouts':
-          return json(201, await rollouts.create(parseRolloutRequest(body(event, 'rollout request'))));
+          // Accepted: planning goes on asynchronously (GET /rollouts/{id} shows how far it got).
+          return json(202, await rollouts.create(parseRolloutRequest(body(event, 'rollout request'))));
         case 'GET /rollouts': {
           const query = parseWith(
             listRolloutsQuery,

@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { IoTDataPlaneClient } from '@aws-sdk/client-iot-data-plane';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { parseRolloutWork } from '../../../lib/protocol/rollout-work.ts';
 import { firmwareS3Config } from '../../services/firmware-setup.ts';
 import { rolloutSchedulerFrom } from '../../services/rollouts-setup.ts';
 import { aws } from '../../shared/aws-config.ts';
@@ -13,7 +14,8 @@ const SERVICE = 'rollout-scheduler';
 
 /**
  * Builds the rollout scheduler's tick (every minute, from the topology): advances waves, times out and
- * retries executions, evaluates gates, abort criteria and the health gate, rolls back.
+ * retries executions, evaluates gates, abort criteria and the health gate, rolls back. Invoked with
+ * `{ rolloutId }` (by the planner), it advances that rollout alone.
  */
 export function build(env: HandlerEnv, runtime: HandlerRuntime = processRuntime) {
   const log = createLogger(SERVICE, runtime);
@@ -31,8 +33,11 @@ export function build(env: HandlerEnv, runtime: HandlerRuntime = processRuntime)
     now: runtime.now,
   });
 
-  return async function handler(_event: unknown) {
-    const reports = await scheduler.tick();
+  return async function handler(event: unknown) {
+    // The planner asks for one rollout (pilot devices, or a cut plan, ready); the schedule for all.
+    const work = parseRolloutWork(event);
+    const one = work === undefined ? undefined : await scheduler.advanceOne(work.rolloutId);
+    const reports = work === undefined ? await scheduler.tick() : one === undefined ? [] : [one];
     for (const report of reports)
       if (report.queued + report.retried + report.timedOut + report.canceled + report.rolledBack > 0)
         log.info('rollout advanced', { ...report });

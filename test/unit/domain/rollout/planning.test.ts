@@ -223,8 +223,7 @@ describe('sumTallies', () => {
  */
 function planWithoutPilot(req: RolloutRequest, eligible: readonly EligibleDevice[]) {
   const key = saltKey(controlSalt(req.rolloutId ?? ''));
-  const byName = (a: EligibleDevice, b: EligibleDevice) =>
-    a.device.thingName < b.device.thingName ? -1 : 1;
+  const byName = (a: EligibleDevice, b: EligibleDevice) => (a.device.thingName < b.device.thingName ? -1 : 1);
   const controlCount = Math.floor((eligible.length * (req.healthGate?.controlPercentage ?? 0)) / 100);
   const control = new Set(
     [...eligible]

@@ -117,7 +117,10 @@ describe('applyRolloutEvent', () => {
     if (paused instanceof RolloutStateError) throw paused;
     const planning = paused.planning ?? accepted.planning;
     if (planning === undefined) throw new Error('a planning record has its planning');
-    const later = { ...paused, planning: { ...planning, ...(finishedAt === undefined ? {} : { finishedAt }) } };
+    const later = {
+      ...paused,
+      planning: { ...planning, ...(finishedAt === undefined ? {} : { finishedAt }) },
+    };
     // Act
     const resumed = applyRolloutEvent(later, 'resume', 'operator', MONDAY_10_UTC + 60_000, 'go on');
     // Assess
