@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build, type Metafile } from 'esbuild';
 import { esbuildOptions } from '../lib/constructs/bundling.ts';
-import { type FunctionSpec, functionEnv, type Topology, usesOf } from '../lib/topology/index.ts';
+import { type FunctionSpec, functionEnv, invokeEnv, type Topology, usesOf } from '../lib/topology/index.ts';
 import { topology } from '../lib/topology.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -44,6 +44,7 @@ export function functionSpecs(): BundleSpec[] {
     const uses = usesOf(table, spec);
     const env: Record<string, string> = {
       ...functionEnv(table, spec, (resource) => `fleetkit-bench-${resource}`),
+      ...invokeEnv(table, name, (target) => `fleetkit-bench-${target}`),
       ...(uses.some((use) => use.resource.kind === 'topics')
         ? { AWS_ENDPOINT_URL_IOT_DATA_PLANE: 'https://example-ats.iot.us-east-1.amazonaws.com' }
         : {}),

@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { ISecurityGroup, ISubnet, IVpc } from 'aws-cdk-lib/aws-ec2';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
@@ -15,7 +15,7 @@ import { KafkaConsumer } from '../constructs/kafka-consumer.ts';
 import { grantResourceAccess, type ResourceRef } from '../constructs/resource-access.ts';
 import { KafkaRuleDestination, StreamIngestRule } from '../constructs/stream-ingest-rule.ts';
 import { accessLevel } from '../topology/access.ts';
-import { functionEnv, usesOf } from '../topology/env.ts';
+import { functionEnv, invokeEnv, usesOf } from '../topology/env.ts';
 import type { FunctionSpec, StreamIngest, StreamResource, Topology } from '../topology/model.ts';
 import { consumeStrongReferences, type FleetkitNames } from './names.ts';
 
@@ -174,7 +174,10 @@ export class RuntimeStack extends Stack {
     const { names, topology } = this.props;
     const id = pascalCase(name);
     // Triggers that invoke asynchronously get retries and a dead-letter queue; the others answer a caller.
-    const invokedAsync = (spec.rules ?? []).length > 0 || (spec.schedules ?? []).length > 0;
+    const invokedAsync =
+      (spec.rules ?? []).length > 0 ||
+      (spec.schedules ?? []).length > 0 ||
+      (spec.invokedBy ?? []).length > 0;
     const uses = usesOf(topology, spec);
     const streamUses = uses.filter((use) => use.resource.kind === 'stream');
     // Producers and consumers alike reach the brokers (IAM, port 9098) from the private subnets.
@@ -207,6 +210,8 @@ export class RuntimeStack extends Stack {
         ...(streaming === undefined
           ? {}
           : { MSK_CLUSTER_ARN: streaming.clusterArn, KAFKA_SASL_MECHANISM: KAFKA_SASL_MECHANISM }),
+        // The functions it may start (`invokedBy`), by their deterministic names: no token, no cycle.
+        ...invokeEnv(topology, name, (target) => names.function(target)),
         STAGE: names.stage,
       },
       ...(spec.memoryMiB === undefined ? {} : { memoryMiB: spec.memoryMiB }),
@@ -215,6 +220,24 @@ export class RuntimeStack extends Stack {
       ...(invokedAsync ? { retryAttempts: 2, deadLetterQueue: this.failureQueue() } : {}),
     });
     for (const use of uses) grantResourceAccess(fn.role, this.resource(use.name), use.access);
+    // Only the unqualified function, by name: `grantInvoke` would add its versions too (`:*`).
+    const targets = Object.entries(topology.functions).filter(([, target]) =>
+      (target.invokedBy ?? []).includes(name),
+    );
+    if (targets.length > 0)
+      fn.role.addToPrincipalPolicy(
+        new PolicyStatement({
+          actions: ['lambda:InvokeFunction'],
+          resources: targets.map(([target]) =>
+            Stack.of(this).formatArn({
+              service: 'lambda',
+              resource: 'function',
+              resourceName: names.function(target),
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+          ),
+        }),
+      );
     if (streaming !== undefined) {
       // https://docs.aws.amazon.com/msk/latest/developerguide/iam-access-control.html#kafka-actions
       fn.role.addToPrincipalPolicy(

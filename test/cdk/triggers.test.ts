@@ -38,6 +38,12 @@ const triggerTopology = {
       uses: { registry: 'readWrite', telemetry: 'read' },
       memoryMiB: 512,
     },
+    backgroundWork: {
+      handler: 'api-firmware',
+      description: 'test: started asynchronously by the sweep',
+      invokedBy: ['fleetSweep'],
+      uses: { registry: 'read' },
+    },
   },
 } as const satisfies Topology<'registry' | 'firmware' | 'telemetry'>;
 
@@ -75,6 +81,46 @@ describe('schedule trigger', () => {
       FunctionName: { 'Fn::GetAtt': [functionId('fleetSweep'), 'Arn'] },
       Principal: 'events.amazonaws.com',
       SourceArn: { 'Fn::GetAtt': [Match.anyValue(), 'Arn'] },
+    });
+  });
+});
+
+describe('asynchronous invocation trigger (invokedBy)', () => {
+  const statements = () =>
+    Object.values(runtime.findResources('AWS::IAM::Policy')).flatMap((policy) => [
+      ...policy.Properties.PolicyDocument.Statement.map((statement: object) => ({
+        roles: policy.Properties.Roles,
+        ...statement,
+      })),
+    ]) as Array<{ roles: unknown; Action: string | string[]; Resource: unknown }>;
+
+  it("lets only the invoker's role invoke the function, by its name, without versions", () => {
+    // Act
+    const invokes = statements().filter((s) => [s.Action].flat().includes('lambda:InvokeFunction'));
+    // Assess
+    expect(invokes).toHaveLength(1);
+    expect(JSON.stringify(invokes[0]?.roles)).toContain('FleetSweep');
+    expect(JSON.stringify(invokes[0]?.Resource)).toMatch(/:function:fleetkit-trig-background-work"\]/);
+    expect(JSON.stringify(invokes[0]?.Resource)).not.toContain('*');
+  });
+
+  it("tells the invoker the function's name in its env", () => {
+    runtime.hasResourceProperties('AWS::Lambda::Function', {
+      FunctionName: 'fleetkit-trig-fleet-sweep',
+      Environment: {
+        Variables: Match.objectLike({ BACKGROUND_WORK_FUNCTION_NAME: 'fleetkit-trig-background-work' }),
+      },
+    });
+  });
+
+  it('retries a failed run twice, then keeps the event in the dead-letter queue', () => {
+    runtime.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: functionId('backgroundWork') },
+      MaximumRetryAttempts: 2,
+    });
+    runtime.hasResourceProperties('AWS::Lambda::Function', {
+      FunctionName: 'fleetkit-trig-background-work',
+      DeadLetterConfig: { TargetArn: Match.anyValue() },
     });
   });
 });

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { functionEnv, resourceEnvName, screamingSnake, usesOf } from '../../../lib/topology/env.ts';
+import {
+  functionEnv,
+  invokeEnv,
+  resourceEnvName,
+  screamingSnake,
+  usesOf,
+} from '../../../lib/topology/env.ts';
 import type { FunctionSpec, Resource, Topology } from '../../../lib/topology/model.ts';
 
 const table: Resource = { kind: 'table', description: 't', partitionKey: { name: 'id', type: 'S' } };
@@ -70,6 +76,27 @@ describe('functionEnv', () => {
 
     // Assess
     expect(act).toThrow(/function h uses unknown resource 'registries'/);
+  });
+});
+
+describe('invokeEnv', () => {
+  it('names each function whose invokedBy lists the invoker, and nothing for the others', () => {
+    // Prepare
+    const functions = {
+      api: { handler: 'api', description: 'd' },
+      planner: { handler: 'planner', description: 'd', invokedBy: ['api'] },
+      scheduler: { handler: 'scheduler', description: 'd', invokedBy: ['planner', 'api'] },
+    };
+    const table = { resources: {}, functions } as Topology;
+    // Act
+    const env = (name: string) => invokeEnv(table, name, (fn) => `fleetkit-test-${fn}`);
+    // Assess
+    expect(env('api')).toStrictEqual({
+      PLANNER_FUNCTION_NAME: 'fleetkit-test-planner',
+      SCHEDULER_FUNCTION_NAME: 'fleetkit-test-scheduler',
+    });
+    expect(env('planner')).toStrictEqual({ SCHEDULER_FUNCTION_NAME: 'fleetkit-test-scheduler' });
+    expect(env('scheduler')).toStrictEqual({});
   });
 });
 

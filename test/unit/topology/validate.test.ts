@@ -135,6 +135,18 @@ describe('validateTopology', () => {
     ['a kafka batch of 0', (t) => setKafkaBatch(t, 0), 'sweeper', /batchSize.*got 0/],
     ['a kafka batch over 10000', (t) => setKafkaBatch(t, 10_001), 'sweeper', /batchSize.*got 10001/],
     [
+      'an invoker that is not a function',
+      (t) => patch(t, 'sweeper', { invokedBy: ['nobody'] }),
+      'sweeper',
+      /invokedBy names unknown function 'nobody'/,
+    ],
+    [
+      'a function invoking itself',
+      (t) => patch(t, 'sweeper', { invokedBy: ['sweeper'] }),
+      'sweeper',
+      /cannot invoke itself/,
+    ],
+    [
       'an unknown resource',
       (t) => patch(t, 'api', { uses: { registry: 'read', firmwares: 'read' } }),
       'api',
