@@ -172,17 +172,21 @@ export class DynamoDeviceRegistry implements DeviceRegistry {
    * One page of one segment of a parallel scan (DynamoDB's `Segment` / `TotalSegments`: the segments
    * split the table's key space, so each item is in exactly one). `start` and `last` are the raw keys
    * to resume from, stored by the rollout planner in its checkpoints.
+   *
+   * @param limit most items per page; DynamoDB's 1 MB page when undefined
    */
   async scanSegment(
     segment: number,
     totalSegments: number,
     start?: Readonly<Record<string, unknown>>,
+    limit?: number,
   ): Promise<{ items: DeviceRecord[]; last?: Record<string, unknown> }> {
     const result = await this.client.send(
       new ScanCommand({
         TableName: this.tableName,
         Segment: segment,
         TotalSegments: totalSegments,
+        ...(limit === undefined ? {} : { Limit: limit }),
         ...(start === undefined ? {} : { ExclusiveStartKey: { ...start } }),
       }),
     );

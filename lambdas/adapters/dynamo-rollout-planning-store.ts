@@ -22,7 +22,8 @@ import { batchDelete, batchPut } from './dynamo-batch.ts';
  */
 export const TARGET_PREFIXES = { pilot: 'o1#', waves: 'o2#', controlWave: 'o3#', held: 'r#' } as const;
 const SEGMENT_PREFIX = 'seg#';
-const LEASE_KEY = 'lease';
+/** The sort key of the planning lease. */
+export const LEASE_KEY = 'lease';
 
 /** A device read back from the plan: where it is and what it runs. */
 export interface PlanEntry {

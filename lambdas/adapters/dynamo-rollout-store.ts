@@ -173,8 +173,11 @@ export class DynamoRolloutStore {
 export class DynamoRolloutPlanStore {
   constructor(private readonly props: TableProps) {}
 
-  /** Removes every target of a rollout: what an earlier, interrupted create of the same id left. */
-  async clearPlan(rolloutId: string): Promise<number> {
+  /**
+   * Removes every target of a rollout: what an earlier, interrupted create of the same id left.
+   * @param keep sort keys to leave (the planner's lease)
+   */
+  async clearPlan(rolloutId: string, keep: readonly string[] = []): Promise<number> {
     let removed = 0;
     let start: Record<string, unknown> | undefined;
     do {
@@ -187,7 +190,7 @@ export class DynamoRolloutPlanStore {
           ...(start === undefined ? {} : { ExclusiveStartKey: start }),
         }),
       );
-      const keys = page.Items ?? [];
+      const keys = (page.Items ?? []).filter((key) => !keep.includes(String(key.targetKey)));
       await batchDelete(this.props.client, this.props.tableName, keys);
       removed += keys.length;
       start = page.LastEvaluatedKey;

@@ -1,5 +1,9 @@
 import type { DynamoDeviceRegistry } from '../adapters/dynamo-device-registry.ts';
-import type { DynamoRolloutPlanningStore, SegmentState } from '../adapters/dynamo-rollout-planning-store.ts';
+import {
+  type DynamoRolloutPlanningStore,
+  LEASE_KEY,
+  type SegmentState,
+} from '../adapters/dynamo-rollout-planning-store.ts';
 import type { DynamoRolloutPlanStore, DynamoRolloutStore } from '../adapters/dynamo-rollout-store.ts';
 import { epochSeconds } from '../domain/jobs/execution.ts';
 import { planPage } from '../domain/rollout/plan-page.ts';
@@ -37,6 +41,8 @@ export interface RolloutPlannerProps extends CutDeps {
   readonly advance: (rolloutId: string) => Promise<void>;
   /** Registry segments read in parallel, for a rollout whose planning starts now. */
   readonly segments: number;
+  /** Most registry items per page (a checkpoint each); DynamoDB's 1 MB pages when undefined. */
+  readonly pageSize?: number;
   /** How long one run may plan before it leaves the rest to the next (its function's timeout, less a margin). */
   readonly budgetMs: number;
   /** A fresh owner id for a run's lease. */
@@ -101,7 +107,7 @@ export class RolloutPlanner {
     let states = await this.props.planning.segments(rolloutId);
     if (states.length === 0) {
       // A create of the first layout that died before storing its rollout may have left part of a plan.
-      await this.props.plans.clearPlan(rolloutId);
+      await this.props.plans.clearPlan(rolloutId, [LEASE_KEY]);
       await this.props.planning.createSegments(
         rolloutId,
         Array.from({ length: this.props.segments }, (_, segment) => ({
@@ -180,12 +186,16 @@ export class RolloutPlanner {
     params: PlanningParams,
     initial: readonly SegmentState[],
     deadlineMs: number,
-  ): Promise<{ states: SegmentState[]; pages: number; stopped?: 'budget' | 'canceled' | 'conflict' }> {
+  ): Promise<{
+    states: SegmentState[];
+    pages: number;
+    stopped?: 'budget' | 'canceled' | 'conflict' | 'failed';
+  }> {
     const { rolloutId } = item;
     const request = { ...item.request, rolloutId };
     const image = item.planning?.image ?? { version: request.firmwareVersion };
     const states = new Map(initial.map((s) => [s.segment, s]));
-    let stopped: 'budget' | 'canceled' | 'conflict' | undefined;
+    let stopped: 'budget' | 'canceled' | 'conflict' | 'failed' | undefined;
     let pages = 0;
     let pilotAsked = item.planning?.pilotFrom !== undefined;
     let lastCheck = this.props.now();
@@ -208,7 +218,12 @@ export class RolloutPlanner {
           stopped = 'budget';
           return;
         }
-        const page = await this.props.registry.scanSegment(state.segment, state.totalSegments, state.cursor);
+        const page = await this.props.registry.scanSegment(
+          state.segment,
+          state.totalSegments,
+          state.cursor,
+          this.props.pageSize,
+        );
         const placed = planPage(request, image, params, page.items.map(rolloutDeviceOf), state.tally);
         await this.props.planning.putEligible(rolloutId, placed.planned);
         const { cursor: _old, ...rest } = state;
@@ -229,7 +244,19 @@ export class RolloutPlanner {
         await progress();
       }
     };
-    await Promise.all([...states.values()].filter((s) => !s.done).map(work));
+    // One segment failing stops the others after their page (a run that dies leaves no worker behind).
+    const results = await Promise.allSettled(
+      [...states.values()]
+        .filter((s) => !s.done)
+        .map((s) =>
+          work(s).catch((error: unknown) => {
+            stopped = 'failed';
+            throw error;
+          }),
+        ),
+    );
+    const failure = results.find((result) => result.status === 'rejected');
+    if (failure !== undefined) throw failure.reason;
     // A fleet read in one go before any check: the pilot question still deserves its answer.
     if (stopped === undefined) await progress();
     return {

@@ -175,9 +175,7 @@ export class RuntimeStack extends Stack {
     const id = pascalCase(name);
     // Triggers that invoke asynchronously get retries and a dead-letter queue; the others answer a caller.
     const invokedAsync =
-      (spec.rules ?? []).length > 0 ||
-      (spec.schedules ?? []).length > 0 ||
-      (spec.invokedBy ?? []).length > 0;
+      (spec.rules ?? []).length > 0 || (spec.schedules ?? []).length > 0 || (spec.invokedBy ?? []).length > 0;
     const uses = usesOf(topology, spec);
     const streamUses = uses.filter((use) => use.resource.kind === 'stream');
     // Producers and consumers alike reach the brokers (IAM, port 9098) from the private subnets.

@@ -51,7 +51,7 @@ describe('a rollout with a health gate', () => {
 
   it('opens each wave only on a pass over the devices updated so far, then updates the control cohort last', async () => {
     // Prepare
-    const created = await r.service.create(gated('first'));
+    const created = await r.create(gated('first'));
     const control = (await r.plans.control('first', 100)).map((c) => c.thingName).sort();
     // Act: wave 0 is offered and installs; then the gate has no verdict, then too little data, then a pass.
     await r.tick();
@@ -90,20 +90,26 @@ describe('a rollout with a health gate', () => {
     expect(done).not.toHaveProperty('waitingOnHealth');
   }, 60_000);
 
-  it('is refused when its control cohort comes out empty: the gate could never judge, the rollout never end', async () => {
+  it('ends its planning CANCELED when its control cohort comes out empty: the gate could never judge', async () => {
     // Act
-    const refused = await r.service
-      .create({ ...gated('tiny'), targets: { things: THINGS.slice(0, 3) } })
-      .catch((e) => e);
+    const refused = await r.create({ ...gated('tiny'), targets: { things: THINGS.slice(0, 3) } });
+    await r.tick();
     // Assess
-    expect(refused).toMatchObject({ code: 'NoControlCohort', status: 409 });
-    expect(await r.rollouts.get('tiny')).toBeUndefined();
+    expect(refused).toMatchObject({
+      status: 'CANCELED',
+      statusReason: expect.stringMatching(
+        /^planning: controlPercentage 25 % of 3 eligible devices holds back none/,
+      ),
+      planning: { error: { code: 'NoControlCohort', details: { eligible: 3, controlPercentage: 25 } } },
+      waves: [],
+    });
+    expect(r.notified).toEqual([]);
   }, 60_000);
 
   it('holds back a different control cohort in each rollout', async () => {
     // Act
-    await r.service.create(gated('first'));
-    await r.service.create(gated('second'));
+    await r.create(gated('first'));
+    await r.create(gated('second'));
     const first = (await r.plans.control('first', 100)).map((c) => c.thingName);
     const second = (await r.plans.control('second', 100)).map((c) => c.thingName);
     // Assess

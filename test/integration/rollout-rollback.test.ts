@@ -31,7 +31,7 @@ describe('rolling back a rollout', () => {
 
   it('sends back exactly the devices that run the bad image, those that report it a day later included', async () => {
     // Prepare: all four devices start installing 2.0.0; an execution times out after ten minutes.
-    await r.service.create({
+    await r.create({
       rolloutId: 'bad',
       firmwareVersion: '2.0.0',
       targets: { things: THINGS },
@@ -80,7 +80,7 @@ describe('rolling back a rollout', () => {
 
   it('stops watching at the end date: the list is cleared and the rollout no longer visited', async () => {
     // Prepare: one device canceled mid-download by the rollback, so it is owed a check.
-    await r.service.create({
+    await r.create({
       rolloutId: 'bad',
       firmwareVersion: '2.0.0',
       targets: { things: ['never-installed'] },

@@ -4,6 +4,7 @@ import { batchPut } from '../../lambdas/adapters/dynamo-batch.ts';
 import { DynamoDeviceRegistry } from '../../lambdas/adapters/dynamo-device-registry.ts';
 import { DynamoJobExecutionStore } from '../../lambdas/adapters/dynamo-job-execution-store.ts';
 import { DynamoRolloutCounterStore } from '../../lambdas/adapters/dynamo-rollout-counters.ts';
+import { DynamoRolloutPlanningStore } from '../../lambdas/adapters/dynamo-rollout-planning-store.ts';
 import { DynamoRolloutPlanStore, DynamoRolloutStore } from '../../lambdas/adapters/dynamo-rollout-store.ts';
 import type { FirmwareMetadata } from '../../lambdas/domain/firmware/metadata.ts';
 import { applyDeviceUpdate } from '../../lambdas/domain/jobs/device-update.ts';
@@ -11,9 +12,11 @@ import { JobRequestError } from '../../lambdas/domain/jobs/execution.ts';
 import { cohortOf, redrawCohort, saltKey } from '../../lambdas/domain/rollout/cohort.ts';
 import { controlSalt } from '../../lambdas/domain/rollout/control.ts';
 import { emptyCounts } from '../../lambdas/domain/rollout/counters.ts';
+import { placeOf, planningParams } from '../../lambdas/domain/rollout/planning.ts';
 import type { DeviceRecord } from '../../lambdas/ports.ts';
 import type { ExecutionChangeListener } from '../../lambdas/services/jobs-service.ts';
 import { countExecutionChange } from '../../lambdas/services/jobs-setup.ts';
+import { RolloutPlanner } from '../../lambdas/services/rollout-planner.ts';
 import { RolloutReconciler } from '../../lambdas/services/rollout-reconciler.ts';
 import { RolloutScheduler } from '../../lambdas/services/rollout-scheduler.ts';
 import { RolloutService } from '../../lambdas/services/rollout-service.ts';
@@ -208,6 +211,8 @@ describe('a rollout over 100,000 devices on dynalite', () => {
   let executions: DynamoJobExecutionStore;
   let counters: DynamoRolloutCounterStore;
   let service: RolloutService;
+  let planner: RolloutPlanner;
+  let rolloutStore: DynamoRolloutStore;
   let scheduler: RolloutScheduler;
   let reconciler: RolloutReconciler;
   let nowMs = START;
@@ -251,6 +256,15 @@ describe('a rollout over 100,000 devices on dynalite', () => {
     return items;
   }
 
+  /**
+   * The stored targets the scheduler may still offer, in the order it reads them: pilot devices, the
+   * waves (less the copies of pilot devices, offered as such), the control wave.
+   */
+  const offerable = (items: readonly Record<string, unknown>[]) =>
+    items
+      .filter((t) => /^o[123]#/.test(String(t.targetKey)) && t.inPilot !== true)
+      .map((t) => String(t.thingName));
+
   /** A device reporting on its execution, as the jobs API applies it: version-checked, then counted. */
   async function report(thing: string, status: 'IN_PROGRESS' | 'SUCCEEDED' | 'FAILED') {
     const before = await executions.get(thing, ROLLOUT_ID);
@@ -289,16 +303,31 @@ describe('a rollout over 100,000 devices on dynalite', () => {
     counters = new DynamoRolloutCounterStore({ client, tableName: 'rolloutCounters' });
     onChange = countExecutionChange(counters);
     const runtime: HandlerRuntime = { write: (line) => lines.push(line), now: () => nowMs };
+    const planning = new DynamoRolloutPlanningStore({ client, tableName: 'rolloutTargets' });
     service = new RolloutService({
       rollouts,
-      plans,
+      planning,
       executions,
       counters,
-      registry,
       catalog: { get: async (version) => (version === firmware.version ? firmware : undefined) },
+      startPlanning: async () => {},
+      log: createLogger('rollout-api', runtime),
       newId: () => 'unused',
       now: () => nowMs,
     });
+    planner = new RolloutPlanner({
+      rollouts,
+      planning,
+      plans,
+      registry,
+      advance: async () => {},
+      segments: 8,
+      budgetMs: 3_600_000,
+      newOwner: () => 'scale-test',
+      log: createLogger('rollout-planner', runtime),
+      now: () => nowMs,
+    });
+    rolloutStore = rollouts;
     scheduler = new RolloutScheduler({
       rollouts,
       plans,
@@ -340,13 +369,18 @@ describe('a rollout over 100,000 devices on dynalite', () => {
     await dynamo?.close();
   });
 
-  it('creates the rollout from a scan of the whole registry: counts, waves, control cohort, plan in cohort order', async () => {
+  it('accepts the rollout at once and plans it from parallel segment scans of the whole registry: counts, waves, control cohort, plan in cohort order', async () => {
     // Prepare
     at(0);
     // Act
-    const created = await service.create(request);
+    const accepted = await service.create(request);
+    const report = await planner.plan(ROLLOUT_ID);
+    const created = await service.get(ROLLOUT_ID);
+    const item = await rolloutStore.get(ROLLOUT_ID);
     const stored = await storedTargets();
     // Assess
+    expect(accepted).toMatchObject({ status: 'PLANNING', waves: [] });
+    expect(report).toMatchObject({ outcome: 'planned' });
     expect(created.selection).toEqual({
       targeted: FLEET - FLEET / 10,
       eligible: plan.eligible,
@@ -357,22 +391,34 @@ describe('a rollout over 100,000 devices on dynalite', () => {
     expect(Object.values(plan.skipped).every((n) => n >= 3000)).toBe(true);
     expect(plan.eligible).toBeGreaterThan(20_000);
     expect(created.status).toBe('IN_PROGRESS');
+    expect(created.planning).toMatchObject({ startedAt: START / 1000, finishedAt: START / 1000 });
     expect(created.waves.map((w) => w.planned)).toEqual(plan.waves.map((w) => w.length));
     // Every eligible device is planned: the control cohort is the last wave.
     expect(created.waves.reduce((sum, w) => sum + w.planned, 0)).toBe(plan.eligible);
     expect(created.waves.at(-1)?.planned).toBe(plan.control.length);
     expect(created.progress.notified).toBe(0);
-    const waveTargets = stored.filter((item) => String(item.targetKey).startsWith('t#'));
-    // Query order is key order: wave, then place in the wave.
-    const storedWaves = plan.waves.map((_, w) =>
-      waveTargets.filter((item) => item.wave === w).map((item) => item.thingName),
+    // Wave 0 has more than a hundred devices: the pilot was in effect (its devices offered first).
+    expect(item?.targets?.pilot).toBe(true);
+    // Query order is key order: cohort order; the waves are cut at the positions the rollout records.
+    const ends = item?.targets?.waveEnds ?? [];
+    const waveTargets = stored.filter((t) => String(t.targetKey).startsWith('o2#'));
+    const storedWaves = ends.map((end, w) =>
+      waveTargets
+        .filter((t) => {
+          const position = String(t.targetKey).slice(3);
+          return position <= end && (w === 0 || position > (ends[w - 1] ?? ''));
+        })
+        .map((t) => t.thingName),
     );
-    expect(storedWaves).toEqual(plan.waves);
+    expect([
+      ...storedWaves,
+      stored.filter((t) => String(t.targetKey).startsWith('o3#')).map((t) => t.thingName),
+    ]).toEqual(plan.waves);
     const storedControl = stored
       .filter((item) => String(item.targetKey).startsWith('c#'))
       .map((item) => String(item.thingName));
     expect(storedControl.sort()).toEqual([...plan.control].sort());
-    const wrongVersion = stored.filter(
+    const wrongVersion = waveTargets.filter(
       (item) => item.previousVersion !== versionOf(Number(String(item.thingName).slice('scale-'.length))),
     );
     expect(wrongVersion).toEqual([]);
@@ -397,15 +443,20 @@ describe('a rollout over 100,000 devices on dynalite', () => {
       wave0.length - (minutes - 1) * RATE,
       0,
     ]);
-    // Each minute picks up where the one before stopped: the candidate cursor skips nothing, repeats nothing.
+    // Each minute picks up where the one before stopped: the candidate cursor skips nothing, repeats
+    // nothing. Pilot devices come first (offered while planning, had the plan taken long enough).
+    const params = planningParams({ ...request, rolloutId: ROLLOUT_ID });
+    const pilot = wave0.filter((thing) => placeOf(params, cohortOf(thing)).pilot);
+    const order = [...pilot, ...wave0.filter((thing) => !pilot.includes(thing))];
+    expect(pilot.length).toBeGreaterThan(RATE / 2);
     perMinute.forEach((things, m) => {
-      expect(things.sort()).toEqual(wave0.slice(m * RATE, (m + 1) * RATE).sort());
+      expect(things.sort()).toEqual(order.slice(m * RATE, (m + 1) * RATE).sort());
     });
     expect(status.currentWave).toBe(0);
     expect(status.waves.map((w) => w.notified)).toEqual([wave0.length, 0, 0, 0]);
     expect(status.progress.byStatus.QUEUED).toBe(wave0.length);
-    const leftWaves = left.filter((item) => String(item.targetKey).startsWith('t#'));
-    expect(leftWaves.some((item) => item.wave === 0)).toBe(false);
+    const leftWaves = offerable(left);
+    expect(leftWaves.filter((thing) => wave0.includes(thing))).toEqual([]);
     expect(leftWaves.length).toBe(plan.eligible - wave0.length);
   }, 60_000);
 
@@ -469,10 +520,7 @@ describe('a rollout over 100,000 devices on dynalite', () => {
     expect(things.slice(plan.waves[0]?.length).sort()).toEqual([...wave1].sort());
     expect(status.currentWave).toBe(1);
     expect(status.waves.map((w) => w.notified)).toEqual([plan.waves[0]?.length, wave1.length, 0, 0]);
-    expect(left.filter((item) => String(item.targetKey).startsWith('t#')).map((i) => i.thingName)).toEqual([
-      ...(plan.waves[2] ?? []),
-      ...plan.control,
-    ]);
+    expect(offerable(left)).toEqual([...(plan.waves[2] ?? []), ...plan.control]);
   }, 90_000);
 
   it('reports status from the counters that equals a recount of the executions, and the metrics agree', async () => {

@@ -1,11 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DynamoDeviceRegistry } from '../../lambdas/adapters/dynamo-device-registry.ts';
-import type { DynamoRolloutPlanStore } from '../../lambdas/adapters/dynamo-rollout-store.ts';
+import type {
+  DynamoRolloutPlanStore,
+  DynamoRolloutStore,
+} from '../../lambdas/adapters/dynamo-rollout-store.ts';
 import type { RolloutScheduler } from '../../lambdas/services/rollout-scheduler.ts';
 import type { RolloutService } from '../../lambdas/services/rollout-service.ts';
 import type { LocalDynamo } from '../../lib/local/dynamo.ts';
 import type { RolloutRequest } from '../../lib/protocol/rollouts.ts';
-import { startRolloutRig } from '../support/rollout-rig.ts';
+import { type RolloutRig, startRolloutRig } from '../support/rollout-rig.ts';
 
 /**
  * The scheduler's walk through a plan, on dynalite with an injected clock: devices that pacing held, or
@@ -19,6 +22,9 @@ const MINUTE = 60_000;
 interface Rig {
   dynamo: LocalDynamo;
   service: RolloutService;
+  rollouts: DynamoRolloutStore;
+  /** Accepts the rollout and plans it to the end. */
+  create: RolloutRig['create'];
   scheduler: RolloutScheduler;
   registry: DynamoDeviceRegistry;
   plans: DynamoRolloutPlanStore;
@@ -50,6 +56,8 @@ async function rig(battery: (i: number) => number): Promise<Rig> {
   return {
     dynamo: r.dynamo,
     service: r.service,
+    rollouts: r.rollouts,
+    create: r.create,
     scheduler: r.scheduler,
     registry: r.registry,
     plans: r.plans,
@@ -91,7 +99,7 @@ describe('the scheduler walking a plan', () => {
 
     it('offers the devices pacing held again once they are charged, and the wave completes', async () => {
       // Prepare
-      await r.service.create(request({ pacing: { minBatteryPercent: 30 } }));
+      await r.create(request({ pacing: { minBatteryPercent: 30 } }));
       await r.tick(5);
       const held = await r.service.get('r');
       // Act
@@ -125,8 +133,10 @@ describe('the scheduler walking a plan', () => {
         [{ thingName: 'ghost-control', version: '1.0.0' }],
       );
       // Act
-      await r.service.create(request());
-      const targets = await r.plans.candidates('r', 1, 5000);
+      await r.create(request());
+      const planned = await r.rollouts.get('r');
+      if (planned === undefined) throw new Error('the rollout was not stored');
+      const targets = await r.plans.candidates(planned, 1, 5000);
       const control = await r.plans.control('r', 5000);
       // Assess
       expect(targets.targets).toHaveLength(DEVICES);
@@ -142,7 +152,7 @@ describe('the scheduler walking a plan', () => {
 
     it('queues what that tick left, and tells every device once its execution exists', async () => {
       // Prepare
-      await r.service.create(request());
+      await r.create(request());
       r.failNextNotify();
       // Act
       await r.tick(5);

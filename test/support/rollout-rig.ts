@@ -3,18 +3,21 @@ import { batchPut } from '../../lambdas/adapters/dynamo-batch.ts';
 import { DynamoDeviceRegistry } from '../../lambdas/adapters/dynamo-device-registry.ts';
 import { DynamoJobExecutionStore } from '../../lambdas/adapters/dynamo-job-execution-store.ts';
 import { DynamoRolloutCounterStore } from '../../lambdas/adapters/dynamo-rollout-counters.ts';
+import { DynamoRolloutPlanningStore } from '../../lambdas/adapters/dynamo-rollout-planning-store.ts';
 import { DynamoRolloutPlanStore, DynamoRolloutStore } from '../../lambdas/adapters/dynamo-rollout-store.ts';
 import { applyDeviceUpdate } from '../../lambdas/domain/jobs/device-update.ts';
 import { JobRequestError } from '../../lambdas/domain/jobs/execution.ts';
 import type { HealthVerdict } from '../../lambdas/domain/rollout/health-gate.ts';
 import type { ExecutionChangeListener } from '../../lambdas/services/jobs-service.ts';
 import { countExecutionChange } from '../../lambdas/services/jobs-setup.ts';
+import { RolloutPlanner, type RolloutPlannerProps } from '../../lambdas/services/rollout-planner.ts';
 import { RolloutScheduler } from '../../lambdas/services/rollout-scheduler.ts';
 import { RolloutService } from '../../lambdas/services/rollout-service.ts';
 import { createLogger } from '../../lambdas/shared/logger.ts';
 import { createEmfMetrics } from '../../lambdas/shared/metrics.ts';
 import { ensureTable, type LocalDynamo, startDynamo } from '../../lib/local/dynamo.ts';
 import type { StatusDetails, UpdateExecutionRequest } from '../../lib/protocol/jobs.ts';
+import type { RolloutRequest } from '../../lib/protocol/rollouts.ts';
 import { topology } from '../../lib/topology.ts';
 
 /**
@@ -30,13 +33,20 @@ export interface RolloutRig {
   readonly plans: DynamoRolloutPlanStore;
   readonly executions: DynamoJobExecutionStore;
   readonly service: RolloutService;
+  readonly planner: RolloutPlanner;
   readonly scheduler: RolloutScheduler;
+  /** Rollouts the planner asked the scheduler to advance at once, in order. */
+  readonly advanceAsked: string[];
   /** Things told to look for their next job, in order. */
   readonly notified: string[];
   /** Log lines of the scheduler, parsed. */
   readonly logs: Record<string, unknown>[];
   /** Injected time, epoch ms. */
   now(): number;
+  /** Another planner on the same tables, with some of its parts replaced (a failing registry, ...). */
+  newPlanner(overrides?: Partial<RolloutPlannerProps>): RolloutPlanner;
+  /** Accepts a rollout (`POST /rollouts`) and plans it to the end, as the planner's invocation would. */
+  create(request: RolloutRequest): Promise<Awaited<ReturnType<RolloutService['get']>>>;
   /** Moves the clock on and runs one scheduler tick. */
   tick(afterMs?: number): Promise<void>;
   /** What the health gate measures from now on (undefined: no measurement yet). */
@@ -101,12 +111,16 @@ export async function startRolloutRig(
   const logs: Record<string, unknown>[] = [];
   const runtime = { write: (line: string) => logs.push(JSON.parse(line)), now: () => nowMs };
   const notified: string[] = [];
+  const planning = new DynamoRolloutPlanningStore({ client, tableName: 'rolloutTargets' });
+  const log = createLogger('rollout-rig', runtime);
+  const advanceAsked: string[] = [];
   const service = new RolloutService({
     rollouts,
-    plans,
+    planning,
     executions,
     counters,
-    registry,
+    startPlanning: async () => {},
+    log,
     newId: () => 'unused',
     now: () => nowMs,
     catalog: {
@@ -121,6 +135,26 @@ export async function startRolloutRig(
       }),
     },
   });
+  let owners = 0;
+  const newPlanner = (overrides: Partial<RolloutPlannerProps> = {}) =>
+    new RolloutPlanner({
+      rollouts,
+      planning,
+      plans,
+      registry,
+      advance: async (rolloutId) => {
+        advanceAsked.push(rolloutId);
+      },
+      segments: 4,
+      // Pages of 200: several checkpoints per segment even for a small fleet.
+      pageSize: 200,
+      budgetMs: 3_600_000,
+      newOwner: () => `rig-${++owners}`,
+      log,
+      now: () => nowMs,
+      ...overrides,
+    });
+  const planner = newPlanner();
   const scheduler = new RolloutScheduler({
     rollouts,
     plans,
@@ -151,10 +185,18 @@ export async function startRolloutRig(
     plans,
     executions,
     service,
+    planner,
     scheduler,
+    advanceAsked,
     notified,
     logs,
     now: () => nowMs,
+    newPlanner,
+    create: async (request) => {
+      const accepted = await service.create(request);
+      await planner.plan(accepted.rolloutId);
+      return service.get(accepted.rolloutId);
+    },
     tick: async (afterMs = 60_000) => {
       nowMs += afterMs;
       await scheduler.tick();
