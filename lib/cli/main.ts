@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { ApiClient, ApiError, type ApiOptions } from './api.ts';
 import { uploadFirmware } from './firmware.ts';
 import type { Output } from './progress.ts';
-import { showRollout } from './rollout.ts';
+import { followPlanning, showRollout } from './rollout.ts';
 import { localSigner } from './sigv4.ts';
 
 export const HELP = `fleetkit — operator CLI for a fleetkit deployment (the local platform or AWS)
@@ -15,7 +15,8 @@ Firmware
                   [--multipart] [--part-size <MiB>]
   firmware list | firmware show <version> | firmware keys | firmware withdraw <version>
 Rollouts
-  rollout create <request.json>        the POST /rollouts body (see README), from a file or - for stdin
+  rollout create <request.json>        the POST /rollouts body (see README), from a file or - for stdin;
+                                       follows planning until the plan is cut (--json: answers at once)
   rollout list
   rollout status <id> [--watch]        per-wave progress; --watch redraws until the rollout ends
   rollout executions <id> [--status FAILED]
@@ -195,7 +196,10 @@ async function dispatch(
           `${source} is not JSON: ${error instanceof Error ? error.message : String(error)}`,
         );
       }
-      const rollout = await api.call('POST', 'rollouts', request);
+      const accepted = await api.call('POST', 'rollouts', request);
+      // With --json, the answer as it is (PLANNING); otherwise planning is followed to its end.
+      if (values.json === true) return print(accepted);
+      const rollout = await followPlanning(api, accepted, io.out);
       return print(
         rollout,
         `rollout ${rollout.rolloutId} is ${rollout.status}: ${rollout.selection.eligible} devices in ${rollout.waves.length} waves; follow it with: rollout status ${rollout.rolloutId} --watch\n`,

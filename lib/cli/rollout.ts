@@ -1,5 +1,5 @@
-import type { ApiClient } from './api.ts';
-import { bar, type Output } from './progress.ts';
+import { type ApiClient, ApiError } from './api.ts';
+import { bar, type Output, progressBar } from './progress.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: the rollout view as the API returns it
 type RolloutView = any;
@@ -55,4 +55,39 @@ export async function showRollout(
       return rollout;
     await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 5000));
   }
+}
+
+/**
+ * Follows a rollout just accepted (PLANNING) until its plan is cut: a bar of the registry segments read
+ * so far, with the devices read and found eligible, and whether the first wave already started (pilot
+ * devices are offered while planning goes on). Planning that found nothing to roll out is an
+ * {@link ApiError} with the refusal's code, as `POST /rollouts` gave it when it planned at once.
+ *
+ * @returns the rollout as planned
+ */
+export async function followPlanning(
+  api: ApiClient,
+  accepted: RolloutView,
+  out: Output,
+  options: { intervalMs?: number } = {},
+): Promise<RolloutView> {
+  const path = `rollouts/${encodeURIComponent(accepted.rolloutId)}`;
+  const progress = progressBar(out, 'planning');
+  let rollout = accepted;
+  while (rollout.planning !== undefined && rollout.planning.finishedAt === undefined) {
+    const p = rollout.planning.progress;
+    if (p !== undefined && p.segments.total > 0)
+      progress.update(
+        p.segments.done / p.segments.total,
+        `${p.scanned} devices read, ${p.eligible} eligible${rollout.planning.pilotFrom === undefined ? '' : '; first wave started'}`,
+      );
+    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 500));
+    rollout = await api.call('GET', path);
+  }
+  const error = rollout.planning?.error;
+  if (error !== undefined) throw new ApiError(409, error.code, error.message, error);
+  progress.done(
+    `${rollout.selection?.eligible ?? 0} eligible of ${rollout.selection?.targeted ?? 0} targeted`,
+  );
+  return rollout;
 }

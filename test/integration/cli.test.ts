@@ -94,6 +94,7 @@ describe('fleetkit CLI on the local platform', () => {
     await driveRollout(t.platform, 'cli-rollout', (r) => r.status === 'COMPLETED');
     const status = await cli('rollout', 'status', 'cli-rollout');
     // Assess
+    expect(created.out).toMatch(/^planning \[#{30}\] 100 % {2}2 eligible of 2 targeted$/m);
     expect(created.out).toContain('rollout cli-rollout is IN_PROGRESS: 2 devices in 1 waves');
     expect(status.out).toContain('cli-rollout  COMPLETED');
     expect(status.out).toMatch(/wave 0 {2}\[#{30}\] 100 % {2}2\/2 succeeded, 2 notified/);

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { agentEnvironment, collectLogs, REPO } from '../support/edge-agent-process.ts';
 import { eventually, getJson, startTestPlatform, type TestPlatform } from '../support/platform.ts';
-import { call, driveRollout, publishSimFirmware } from '../support/rollouts.ts';
+import { createRollout, driveRollout, publishSimFirmware } from '../support/rollouts.ts';
 
 /**
  * A firmware update end to end through the agent's entry point under the component recipe's own Run
@@ -74,12 +74,12 @@ describe('a firmware update of the agent under the recipe', () => {
     }, 30_000);
 
     // Act
-    const created = await call(t.platform, 'POST', '/rollouts', {
+    const created = await createRollout(t.platform, {
       rolloutId: 'agent-1-1-0',
       firmwareVersion: '1.1.0',
       targets: { things: [THING] },
     });
-    expect(created.status).toBe(201);
+    expect(created.status).toBe(202);
     const seen = await driveRollout(t.platform, 'agent-1-1-0', (r) => r.status === 'COMPLETED', 90_000);
     const device = await eventually(async () => {
       const { body: d } = await getJson(t.platform, `/devices/${THING}`);

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deviceTopic } from '../../lib/protocol/topics.ts';
 import sdk from '../fixtures/jobs/embedded-sdk-requests.json' with { type: 'json' };
 import { connectDevice, eventually, startTestPlatform, type TestPlatform } from '../support/platform.ts';
-import { call, driveRollout, type Json, publishSimFirmware } from '../support/rollouts.ts';
+import { call, createRollout, driveRollout, type Json, publishSimFirmware } from '../support/rollouts.ts';
 
 /**
  * The AWS IoT Jobs device API over MQTT on the local platform, driven by hand as a device would: the
@@ -43,12 +43,12 @@ async function jobsDevice(t: TestPlatform, thing: string, rolloutId: string): Pr
   await eventually(async () =>
     (await call(t.platform, 'GET', `/devices/${thing}`)).status === 200 ? true : undefined,
   );
-  const created = await call(t.platform, 'POST', '/rollouts', {
+  const created = await createRollout(t.platform, {
     rolloutId,
     firmwareVersion: '2.0.0',
     targets: { things: [thing] },
   });
-  expect(created.status).toBe(201);
+  expect(created.status).toBe(202);
   await t.platform.scheduler.fire('rolloutScheduler');
   return {
     client,

@@ -5,7 +5,7 @@ import { cohortOf } from '../../lambdas/domain/rollout/cohort.ts';
 import { simulatedInstallFails } from '../../lib/local/sim/firmware-behaviour.ts';
 import { simulatedDeviceName } from '../../lib/local/sim/fleet.ts';
 import { eventually, startTestPlatform, type TestPlatform } from '../support/platform.ts';
-import { call, driveRollout, type Json, publishSimFirmware } from '../support/rollouts.ts';
+import { call, createRollout, driveRollout, type Json, publishSimFirmware } from '../support/rollouts.ts';
 
 /**
  * Rollouts end to end on the local platform: simulated devices run the edge OTA agent over mutual-TLS
@@ -48,7 +48,7 @@ describe('rollouts on the local platform with simulated devices', () => {
     await publishSimFirmware(t.platform, { fleetkitSimFirmware: 1, version: '2.0.0' });
     const things = names(1, 6);
     // Act
-    const created = await call(t.platform, 'POST', '/rollouts', {
+    const created = await createRollout(t.platform, {
       rolloutId: 'good-image',
       firmwareVersion: '2.0.0',
       targets: { things },
@@ -56,7 +56,7 @@ describe('rollouts on the local platform with simulated devices', () => {
     });
     const seen = await driveRollout(t.platform, 'good-image', (r) => r.status === 'COMPLETED');
     // Assess
-    expect(created.status).toBe(201);
+    expect(created.status).toBe(202);
     expect(created.body.waves.map((w: Json) => w.planned)).toEqual([3, 3]);
     const firstWaveOnly = seen.find((r) => r.waves[0].notified === 3 && r.waves[1].notified === 0);
     expect(firstWaveOnly, 'a snapshot with wave 0 notified and wave 1 not yet').toBeDefined();
@@ -85,7 +85,7 @@ describe('rollouts on the local platform with simulated devices', () => {
     }
     await publishSimFirmware(t.platform, { fleetkitSimFirmware: 1, version, installFailRate: 0.5 });
     // Act
-    const created = await call(t.platform, 'POST', '/rollouts', {
+    const created = await createRollout(t.platform, {
       rolloutId: 'failing-image',
       firmwareVersion: version,
       targets: { things },
@@ -98,7 +98,7 @@ describe('rollouts on the local platform with simulated devices', () => {
     });
     const seen = await driveRollout(t.platform, 'failing-image', (r) => r.status === 'CANCELED');
     // Assess
-    expect(created.status).toBe(201);
+    expect(created.status).toBe(202);
     const stopped = seen.at(-1);
     expect(stopped.statusReason).toMatch(/^abort: FAILED .* ≥ 30 %/);
     expect(stopped.progress.byStatus.FAILED).toBeGreaterThanOrEqual(2);
@@ -124,7 +124,7 @@ describe('rollouts on the local platform with simulated devices', () => {
     });
     const things = names(13, 16);
     // Act
-    await call(t.platform, 'POST', '/rollouts', {
+    await createRollout(t.platform, {
       rolloutId: 'worse-telemetry',
       firmwareVersion: '3.0.0',
       targets: { things },
@@ -167,7 +167,7 @@ describe('rollouts on the local platform with simulated devices', () => {
     await writeFile(stored, bytes);
     const things = names(17, 18);
     // Act
-    await call(t.platform, 'POST', '/rollouts', {
+    await createRollout(t.platform, {
       rolloutId: 'tampered-image',
       firmwareVersion: '4.0.0',
       targets: { things },
@@ -185,7 +185,7 @@ describe('rollouts on the local platform with simulated devices', () => {
   it('pauses, resumes and cancels on command: nothing is queued while paused, queued executions are canceled', async () => {
     // Prepare: one device a minute, so most of the rollout is still ahead when the commands come.
     await publishSimFirmware(t.platform, { fleetkitSimFirmware: 1, version: '2.5.0' });
-    await call(t.platform, 'POST', '/rollouts', {
+    await createRollout(t.platform, {
       rolloutId: 'commanded',
       firmwareVersion: '2.5.0',
       targets: { things: names(1, 6) },
@@ -224,12 +224,6 @@ describe('rollouts on the local platform with simulated devices', () => {
       'ImageDoesNotFit',
     ],
     [
-      'a downgrade not allowed',
-      { firmwareVersion: '1.0.0', targets: { things: ['sim-0001'] } },
-      409,
-      'NoEligibleDevices',
-    ],
-    [
       'a misspelt safety setting',
       { firmwareVersion: '2.0.0', targets: { things: ['sim-0001'] }, abbort: {} },
       400,
@@ -244,6 +238,26 @@ describe('rollouts on the local platform with simulated devices', () => {
     expect(refused.status).toBe(status);
     expect(refused.body.code).toBe(code);
     expect(after.body.rollouts.length).toBe(before.body.rollouts.length);
+  });
+
+  it('accepts a rollout nothing is eligible for, then ends its planning CANCELED saying why', async () => {
+    // Act: a downgrade, not allowed.
+    const created = await createRollout(t.platform, {
+      rolloutId: 'downgrade',
+      firmwareVersion: '1.0.0',
+      targets: { things: ['sim-0001'] },
+    });
+    await t.platform.scheduler.fire('rolloutScheduler');
+    const after = await call(t.platform, 'GET', '/rollouts/downgrade');
+    // Assess
+    expect(created.status).toBe(202);
+    expect(created.accepted).toMatchObject({ status: 'PLANNING', waves: [] });
+    expect(created.body).toMatchObject({
+      status: 'CANCELED',
+      statusReason: expect.stringMatching(/^planning: no device is eligible for 1\.0\.0: 1 targeted/),
+      planning: { error: { code: 'NoEligibleDevices', details: { targeted: 1, skipped: { downgrade: 1 } } } },
+    });
+    expect(after.body.progress.notified).toBe(0);
   });
 
   it('refuses a command the rollout is not in a state for, naming the state', async () => {

@@ -49,6 +49,37 @@ export async function publishSimFirmware(
 }
 
 /**
+ * `POST /rollouts`, then, once accepted (202, PLANNING), the rollout's status until its planning ended
+ * (the planner runs asynchronously, started by the API's asynchronous invocation).
+ *
+ * @returns the POST's status and answer, and `body`: the planned rollout (the refusal when not accepted)
+ */
+export async function createRollout(
+  platform: Platform,
+  request: Json,
+  timeoutMs = 30_000,
+): Promise<{ status: number; accepted: Json; body: Json }> {
+  const created = await call(platform, 'POST', '/rollouts', request);
+  if (created.status !== 202) return { status: created.status, accepted: created.body, body: created.body };
+  const planned = await untilPlanned(platform, created.body.rolloutId, timeoutMs);
+  return { status: created.status, accepted: created.body, body: planned };
+}
+
+/** A rollout's status, read until its planning has ended (planned, refused or stopped). */
+export async function untilPlanned(platform: Platform, rolloutId: string, timeoutMs = 30_000): Promise<Json> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { body } = await call(platform, 'GET', `/rollouts/${rolloutId}`);
+    if (body.planning === undefined || body.planning.finishedAt !== undefined) return body;
+    if (Date.now() > deadline)
+      throw new Error(
+        `rollout ${rolloutId} was still planning after ${timeoutMs} ms: ${JSON.stringify(body)}`,
+      );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/**
  * Runs the rollout scheduler (as EventBridge would every minute) until `done` says the rollout is where
  * the test wants it; returns every status snapshot seen on the way.
  */
