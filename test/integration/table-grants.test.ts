@@ -79,6 +79,7 @@ async function build(name: string): Promise<Handler> {
     dynamodb: recorder.endpoint,
     s3: s3.endpoint,
     iotData: stubEndpoint,
+    lambda: stubEndpoint,
     streams: { TOPIC_LOG_ENDPOINT: stubEndpoint },
   });
   return module.build(env, { write: () => {}, now: () => NOW });
@@ -306,7 +307,7 @@ describe('each function calls DynamoDB only as its uses allow, and uses what the
     expect(outsideGrants('apiFirmware', calls)).toEqual([]);
   });
 
-  it('apiRollouts: creating a rollout clears any earlier plan and writes the plan in batches', async () => {
+  it('apiRollouts: accepting a rollout stores it PLANNING; its status reads planning progress', async () => {
     // Prepare
     await doc.send(
       new PutCommand({
@@ -339,10 +340,39 @@ describe('each function calls DynamoDB only as its uses allow, and uses what the
       );
       statuses.push(statusOf(created));
       statuses.push(statusOf(await api(http('GET /rollouts', '/rollouts'))));
+      statuses.push(
+        statusOf(
+          await api(
+            http('GET /rollouts/{rolloutId}', '/rollouts/grant-rollout', undefined, {
+              rolloutId: 'grant-rollout',
+            }),
+          ),
+        ),
+      );
     });
     // Assess
-    expect(statuses).toEqual([201, 200]);
+    expect(statuses).toEqual([202, 200, 200]);
     expect(outsideGrants('apiRollouts', calls)).toEqual([]);
+    expect(calls).toContainEqual({ action: 'dynamodb:Query', table: localResourceName('rolloutTargets') });
+  });
+
+  it('rolloutPlanner: scans the registry in segments, writes the plan in batches, resumes from a Scan', async () => {
+    // Prepare
+    const planner = await build('rolloutPlanner');
+    // Act
+    const calls = await callsDuring('rolloutPlanner', async () => {
+      expect(await planner({ rolloutId: 'grant-rollout' })).toMatchObject({
+        rollouts: [{ rolloutId: 'grant-rollout', outcome: 'planned' }],
+      });
+      await planner({});
+    });
+    // Assess
+    expect(outsideGrants('rolloutPlanner', calls)).toEqual([]);
+    expect(calls).toContainEqual({ action: 'dynamodb:Scan', table: localResourceName('registry') });
+    expect(calls).toContainEqual({
+      action: 'dynamodb:BatchWriteItem',
+      table: localResourceName('rolloutTargets'),
+    });
   });
 
   it('rolloutScheduler: notifies the first wave and takes it out of the plan in a batch', async () => {
