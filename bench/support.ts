@@ -79,6 +79,7 @@ export async function startBenchPlatform(settings: Readonly<Record<string, strin
  * bench's own work does not show up as server latency.
  */
 export async function startDynamoThread(path: string): Promise<{
+  endpoint: string;
   client: DynamoDBClient;
   stop(): Promise<void>;
 }> {
@@ -106,6 +107,7 @@ export async function startDynamoThread(path: string): Promise<{
   });
   const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
   return {
+    endpoint,
     client,
     async stop() {
       client.destroy();

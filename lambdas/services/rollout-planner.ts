@@ -199,8 +199,13 @@ export class RolloutPlanner {
     let pages = 0;
     let pilotAsked = item.planning?.pilotFrom !== undefined;
     let lastCheck = this.props.now();
+    // Eligible devices of pages read but not yet checkpointed: they exist, so they count towards proving
+    // the pilot in effect (a lower bound of the fleet's eligible count is all the proof needs).
+    const reading = new Map<number, number>();
     const progress = async () => {
-      const total = [...states.values()].reduce((sum, s) => sum + s.tally.eligible, 0);
+      const total =
+        [...states.values()].reduce((sum, s) => sum + s.tally.eligible, 0) +
+        [...reading.values()].reduce((sum, n) => sum + n, 0);
       if (!pilotAsked && pilotInEffect(request, params, total)) {
         pilotAsked = true;
         await this.releasePilot(rolloutId);
@@ -225,7 +230,18 @@ export class RolloutPlanner {
           this.props.pageSize,
         );
         const placed = planPage(request, image, params, page.items.map(rolloutDeviceOf), state.tally);
-        await this.props.planning.putEligible(rolloutId, placed.planned);
+        // Pilot devices first (a few per page): once written they may be offered, before the page's
+        // other writes (most of it) are done.
+        await this.props.planning.putEligible(
+          rolloutId,
+          placed.planned.filter((d) => d.pilot),
+        );
+        reading.set(state.segment, placed.tally.eligible - state.tally.eligible);
+        await progress();
+        await this.props.planning.putEligible(
+          rolloutId,
+          placed.planned.filter((d) => !d.pilot),
+        );
         const { cursor: _old, ...rest } = state;
         const next: SegmentState = {
           ...rest,
@@ -240,6 +256,7 @@ export class RolloutPlanner {
         }
         state = next;
         states.set(state.segment, state);
+        reading.delete(state.segment);
         pages++;
         await progress();
       }

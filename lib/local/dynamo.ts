@@ -55,6 +55,18 @@ export async function startDynamo(options: {
   };
 }
 
+/** A DynamoDB API someone else runs, as a {@link LocalDynamo} whose `close` only lets go of the client. */
+export function connectDynamo(endpoint: string): LocalDynamo {
+  const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  return {
+    endpoint,
+    client,
+    close: async () => {
+      client.destroy();
+    },
+  };
+}
+
 /** Creates a topology table unless it exists (tables survive restarts in the data directory). */
 export async function ensureTable(
   client: DynamoDBClient,

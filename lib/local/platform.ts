@@ -8,7 +8,7 @@ import { validateSettings, validateTopology } from '../topology/validate.ts';
 import { topology as defaultTopology } from '../topology.ts';
 import { type DenialEvent, type LocalBroker, startBroker } from './broker.ts';
 import { type OperatorCredentials, openOperatorCredentials } from './credentials.ts';
-import { ensureTable, type LocalDynamo, startDynamo } from './dynamo.ts';
+import { connectDynamo, ensureTable, type LocalDynamo, startDynamo } from './dynamo.ts';
 import { endpointGuard, isLoopbackHost, isWildcardHost } from './endpoint-guard.ts';
 import { type LocalFunction, loadFunctions } from './functions.ts';
 import { type LocalGateway, startGateway } from './gateway.ts';
@@ -42,6 +42,11 @@ export interface PlatformOptions {
   readonly mqttPort?: number;
   /** DynamoDB API port; 0 picks a free one. @default 0 */
   readonly dynamoPort?: number;
+  /**
+   * A DynamoDB API already running (dynalite on a thread of its own, for benchmarks that bulk-load it)
+   * to use instead of starting one; its tables are created as usual. @default - dynalite in-process
+   */
+  readonly dynamoEndpoint?: string;
   /** S3 API port; 0 picks a free one. @default 0 */
   readonly s3Port?: number;
   /** How many simulated devices to start. @default 0 */
@@ -130,11 +135,10 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     const principals = localPrincipals(credentials, topology);
     const guard = (service: string, listenHost: string) => endpointGuard({ service, principals, listenHost });
     const pki = await LocalPki.open(dataDir);
-    const dynamo: LocalDynamo = await startDynamo({
-      path: join(dataDir, 'dynamo'),
-      host: internalHost,
-      port: options.dynamoPort ?? 0,
-    });
+    const dynamo: LocalDynamo =
+      options.dynamoEndpoint === undefined
+        ? await startDynamo({ path: join(dataDir, 'dynamo'), host: internalHost, port: options.dynamoPort ?? 0 })
+        : connectDynamo(options.dynamoEndpoint);
     stops.push(() => dynamo.close());
     const buckets: string[] = [];
     const signingKeys: string[] = [];
