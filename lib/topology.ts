@@ -129,7 +129,14 @@ export const topology = {
     },
     firmwareSigning: {
       kind: 'signingKey',
-      description: 'Signs firmware image digests (ECDSA P-256, SHA-256); devices trust its public key',
+      description: 'Signs firmware release manifests (ECDSA P-256, SHA-256); devices trust it for firmware',
+      purpose: 'firmware',
+    },
+    rollbackSigning: {
+      kind: 'signingKey',
+      description:
+        'Signs rollback authorizations for the devices of one rollback job; devices trust it for rollback',
+      purpose: 'rollback',
     },
     shadows: {
       kind: 'table',
@@ -279,7 +286,7 @@ export const topology = {
         firmwareSigning: 'readWrite',
         rollouts: 'read',
       },
-      settings: FIRMWARE_SETTINGS,
+      settings: { ...FIRMWARE_SETTINGS, FIRMWARE_MANIFEST_VALIDITY_DAYS: '365' },
       memoryMiB: 1769,
       timeoutSeconds: 29,
     },
@@ -336,6 +343,7 @@ export const topology = {
         registry: 'read',
         alerts: 'read',
         telemetryRules: 'read',
+        rollbackSigning: 'write',
       },
       settings: { ...FIRMWARE_SETTINGS, ROLLOUT_HEALTH_CHECK_SECONDS: '300' },
       timeoutSeconds: 60,
@@ -386,6 +394,7 @@ export const topology = {
   | 'firmware'
   | 'firmwareCatalog'
   | 'firmwareSigning'
+  | 'rollbackSigning'
   | 'shadows'
   | 'thingTopics'
   | 'jobExecutions'

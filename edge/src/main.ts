@@ -23,6 +23,7 @@ import { systemClock } from './ota/clock.ts';
 import { FileSlotStore } from './ota/fs-slot-store.ts';
 import { HttpDownloader } from './ota/http-downloader.ts';
 import { FileAgentStateStore } from './ota/state-store.ts';
+import { type DeviceTrust, FileTrustStore, provisionedKeySet, provisionedTrust } from './ota/trust-store.ts';
 import { simulatedSensors } from './sensors/simulated.ts';
 import { FileShadowCopyStore } from './shadow/copy-store.ts';
 import { asJobsTransport } from './transport/jobs-transport.ts';
@@ -73,15 +74,11 @@ async function loadModel(models: ModelStore, modelDir: string): Promise<AnomalyD
 }
 
 /** The firmware signing keys, or none (OTA off) when the file is missing or not a JSON object of PEMs. */
-async function readTrustedKeys(file: string | undefined): Promise<Record<string, string> | undefined> {
+/** The key set the device was provisioned with (its keys file), or undefined: no OTA without one. */
+async function readTrustedKeys(file: string | undefined): Promise<DeviceTrust | undefined> {
   if (file === undefined) return undefined;
   try {
-    const keys: unknown = JSON.parse(await readFile(file, 'utf8'));
-    if (typeof keys !== 'object' || keys === null || Array.isArray(keys))
-      throw new Error('not a JSON object');
-    if (!Object.values(keys).every((pem) => typeof pem === 'string'))
-      throw new Error('values must be PEM strings');
-    return keys as Record<string, string>;
+    return provisionedTrust(provisionedKeySet(JSON.parse(await readFile(file, 'utf8'))));
   } catch (error) {
     log('ota-disabled', { file, error: String(error), next: 'fix FLEETKIT_FIRMWARE_KEYS_FILE and restart' });
     return undefined;
@@ -185,7 +182,9 @@ async function main(argv: readonly string[]): Promise<void> {
         log('ota-state-corrupt', { error: String(error) }),
       ),
       clock: systemClock,
-      trustedKeys,
+      deviceType: thingType,
+      // The key set may roll over and the anti-rollback floors rise: kept beside the agent's state.
+      trust: new FileTrustStore(join(dataDir, 'ota'), trustedKeys),
       // The new image must have run a while, connected, and sampled its sensors since it started.
       healthCheck: async (context) => {
         const before = agent.metrics().telemetry.samples;

@@ -8,7 +8,6 @@ import {
   SIGNING_KEY_SPEC,
   type UploadPlan,
 } from '../../lib/protocol/firmware.ts';
-import type { FirmwareJobDocument } from '../../lib/protocol/jobs.ts';
 import { decodePageToken, encodePageToken } from '../adapters/page-token.ts';
 import { NotFoundError } from '../domain/errors.ts';
 import {
@@ -26,72 +25,20 @@ import {
   type SignedFirmware,
   type UploadRecord,
 } from '../domain/firmware/metadata.ts';
-import type { FirmwareCatalog, FirmwareStore, FirmwareUsage, Signer } from '../domain/firmware/ports.ts';
+import type { FirmwareUsage, Signer } from '../domain/firmware/ports.ts';
 import {
   completionStep,
   markAvailable,
   planUpload,
   registerFirmware,
+  releaseManifest,
   verifyUpload,
   withdrawFirmware,
 } from '../domain/firmware/upload.ts';
 import type { Page } from '../ports.ts';
 import type { Logger } from '../shared/logger.ts';
-
-/** What a device (through its job document) is sent: the signed metadata and a fresh presigned GET. */
-export interface FirmwareForDevice {
-  readonly metadata: SignedFirmware;
-  readonly url: string;
-  /** Epoch seconds. */
-  readonly urlExpiresAt: number;
-}
-
-/** What {@link firmwareForDevice} needs: read access to the catalog and the bucket, nothing else. */
-export interface FirmwareDownloads {
-  readonly catalog: FirmwareCatalog;
-  readonly store: FirmwareStore;
-  /** Lifetime of a device download URL. */
-  readonly downloadUrlSeconds: number;
-}
-
-/**
- * The firmware a device is to install, with a presigned GET made for this call (every call a fresh URL,
- * so a device that asks again after `urlExpiresAt` gets a working one). The rollout / jobs service calls
- * this when it builds or renews a job document.
- *
- * @throws NotFoundError when the version is not registered
- * @throws FirmwareStateError when it is not available (pending upload, or withdrawn)
- */
-export async function firmwareForDevice(
-  deps: FirmwareDownloads,
-  version: string,
-): Promise<FirmwareForDevice> {
-  const firmware = await deps.catalog.get(version);
-  if (firmware === undefined) throw new NotFoundError(`no firmware ${version}`);
-  if (firmware.status !== 'available' || !isSigned(firmware)) {
-    throw new FirmwareStateError(version, firmware.status, 'send devices');
-  }
-  const { url, expiresAt } = await deps.store.presignDownload(
-    version,
-    firmware.objectVersion,
-    deps.downloadUrlSeconds,
-  );
-  return { metadata: firmware, url, urlExpiresAt: expiresAt };
-}
-
-/** The `firmware` block of a firmware job document (`lib/protocol/jobs.ts`). */
-export function jobDocumentFirmware(target: FirmwareForDevice): FirmwareJobDocument['firmware'] {
-  return {
-    version: target.metadata.version,
-    url: target.url,
-    urlExpiresAt: target.urlExpiresAt,
-    size: target.metadata.size,
-    sha256: target.metadata.sha256,
-    signature: target.metadata.signature,
-    signatureAlgorithm: SIGNATURE_ALGORITHM,
-    keyId: target.metadata.keyId,
-  };
-}
+import { type FirmwareDownloads, type FirmwareForDevice, firmwareForDevice } from './firmware-downloads.ts';
+import { signStatement } from './statement-signer.ts';
 
 /** Dependencies of the {@link FirmwareService}. */
 export interface FirmwareServiceDeps extends FirmwareDownloads {
@@ -101,6 +48,8 @@ export interface FirmwareServiceDeps extends FirmwareDownloads {
   readonly now: () => number;
   /** Lifetime of upload URLs (single PUT and parts). */
   readonly uploadUrlSeconds: number;
+  /** How long a signed release manifest is valid: devices refuse it after (a freeze attack replays stale ones). */
+  readonly manifestValiditySeconds: number;
 }
 
 /** `GET /firmware` filters and page. */
@@ -239,20 +188,23 @@ export class FirmwareService {
         { size: stored.size, sha256: stored.sha256 },
       );
     }
-    const signed = await signer.sign(Buffer.from(verified.upload.sha256, 'hex'));
-    const available = markAvailable(
-      firmware,
-      verified.upload,
-      { signature: Buffer.from(signed.signature).toString('base64'), keyId: signed.keyId },
-      now(),
+    const signed = await signStatement(
+      signer,
+      releaseManifest(firmware, verified.upload, now(), this.deps.manifestValiditySeconds),
     );
+    const available = markAvailable(firmware, verified.upload, signed, now());
     if ((await catalog.replace(available, 'pending-upload')) === 'conflict') {
       // A concurrent complete (or a withdraw) got there first: answer what is stored now.
       const current = await this.get(version);
       if (current.status === 'available' && isSigned(current)) return current;
       throw new FirmwareStateError(version, current.status, 'complete the upload of');
     }
-    log.info('firmware available', { version, sha256: available.sha256, keyId: available.keyId });
+    log.info('firmware available', {
+      version,
+      sha256: available.sha256,
+      securityVersion: available.manifest.securityVersion,
+      keyId: available.envelope.signatures[0]?.keyid,
+    });
     return available;
   }
 

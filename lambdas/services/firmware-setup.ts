@@ -8,7 +8,8 @@ import type { FirmwareUsage } from '../domain/firmware/ports.ts';
 import { aws } from '../shared/aws-config.ts';
 import type { Logger } from '../shared/logger.ts';
 import { type HandlerEnv, requireEnv } from '../shared/runtime.ts';
-import { type FirmwareDownloads, FirmwareService } from './firmware-service.ts';
+import type { FirmwareDownloads } from './firmware-downloads.ts';
+import { FirmwareService } from './firmware-service.ts';
 
 /** Env of the firmware registry: the topology's resources and the function's settings. */
 export const FIRMWARE_ENV = {
@@ -17,6 +18,7 @@ export const FIRMWARE_ENV = {
   signingKey: 'FIRMWARE_SIGNING_KEY_ID',
   uploadUrlSeconds: 'FIRMWARE_UPLOAD_URL_SECONDS',
   downloadUrlSeconds: 'FIRMWARE_DOWNLOAD_URL_SECONDS',
+  manifestValidityDays: 'FIRMWARE_MANIFEST_VALIDITY_DAYS',
 } as const;
 
 /** Settings the firmware functions declare in the topology, with their defaults. */
@@ -40,6 +42,22 @@ function urlSeconds(env: HandlerEnv, name: string, fallback: number): number {
     );
   }
   return value;
+}
+
+/** A year, unless the deployment says: how long a release manifest may be sent to devices. */
+const DEFAULT_MANIFEST_VALIDITY_DAYS = 365;
+
+/** The release manifests' validity from the function's settings, in seconds. */
+export function manifestValiditySeconds(env: HandlerEnv): number {
+  const raw = env[FIRMWARE_ENV.manifestValidityDays];
+  if (raw === undefined || raw === '') return DEFAULT_MANIFEST_VALIDITY_DAYS * 86_400;
+  const days = Number(raw);
+  if (!Number.isInteger(days) || days < 1 || days > 3650) {
+    throw new Error(
+      `setting ${FIRMWARE_ENV.manifestValidityDays} must be a whole number of days from 1 to 3650, got '${raw}'`,
+    );
+  }
+  return days * 86_400;
 }
 
 /**
@@ -102,5 +120,6 @@ export function firmwareServiceFrom(deps: {
     log: deps.log,
     now: deps.now,
     uploadUrlSeconds: urlSeconds(deps.env, FIRMWARE_ENV.uploadUrlSeconds, 3600),
+    manifestValiditySeconds: manifestValiditySeconds(deps.env),
   });
 }

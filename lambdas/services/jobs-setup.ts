@@ -8,8 +8,8 @@ import type { JobExecution } from '../domain/jobs/execution.ts';
 import { counterChanges } from '../domain/rollout/counters.ts';
 import type { HandlerEnv } from '../shared/runtime.ts';
 import { requireEnv } from '../shared/runtime.ts';
-import { firmwareForDevice, jobDocumentFirmware } from './firmware-service.ts';
 import { firmwareDownloadsFrom } from './firmware-setup.ts';
+import { jobDocumentFor } from './job-documents.ts';
 import { type ExecutionChangeListener, JobsService } from './jobs-service.ts';
 
 /** Counts an execution change in the rollout's counters (by rollout and by wave, per status). */
@@ -69,12 +69,7 @@ export function jobsServiceFrom(deps: {
   const service = new JobsService({
     executions,
     publisher: new IotDataPublisher({ client: deps.iotData }),
-    jobDocument: async (execution) => ({
-      operation: 'firmware-update',
-      rolloutId: execution.jobId,
-      firmware: jobDocumentFirmware(await firmwareForDevice(downloads, execution.firmwareVersion)),
-      ...(execution.rollback ? { rollback: true } : {}),
-    }),
+    jobDocument: (execution) => jobDocumentFor({ firmware: downloads }, execution),
     onChange,
     now: deps.now,
   });

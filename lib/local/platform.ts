@@ -1,4 +1,3 @@
-import { createPublicKey } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -263,15 +262,22 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
         : {
             ota: {
               dataDir,
-              // Devices trust the signing keys by the id the job document names them with (the key ARN).
-              trustedKeys: Object.fromEntries(
-                [...keys.values()].map((key) => [
-                  key.arn,
-                  createPublicKey({ key: Buffer.from(key.publicKeyDer), format: 'der', type: 'spki' })
-                    .export({ format: 'pem', type: 'spki' })
-                    .toString(),
-                ]),
-              ),
+              // Provisioned as a device would be: each key by the id signatures name it with (the key ARN),
+              // trusted for its topology purpose only.
+              keySet: {
+                purpose: 'keyset',
+                version: 0,
+                issuedAt: 0,
+                keys: [...keys.values()].map((key) => {
+                  const resource = topology.resources[key.name as keyof typeof topology.resources];
+                  if (resource?.kind !== 'signingKey') throw new Error(`${key.name} is not a signing key`);
+                  return {
+                    keyid: key.arn,
+                    purposes: [resource.purpose],
+                    publicKey: Buffer.from(key.publicKeyDer).toString('base64'),
+                  };
+                }),
+              },
               ...options.ota,
             },
           }),

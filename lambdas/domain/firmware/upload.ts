@@ -5,8 +5,8 @@ import {
   MIN_PART_BYTES,
   MULTIPART_THRESHOLD_BYTES,
   type RegisterFirmwareRequest,
-  SIGNATURE_ALGORITHM,
 } from '../../../lib/protocol/firmware.ts';
+import type { DsseEnvelope, UpdateManifest } from '../../../lib/protocol/manifest.ts';
 import { FirmwareStateError, type ImageDigest } from './errors.ts';
 import type { FirmwareMetadata, SignedFirmware, UploadRecord } from './metadata.ts';
 import { compareSemver } from './semver.ts';
@@ -92,6 +92,7 @@ export function registerFirmware(
     size: request.size,
     sha256: request.sha256,
     ...(request.releaseNotes === undefined ? {} : { releaseNotes: request.releaseNotes }),
+    securityVersion: request.securityVersion ?? 0,
     status: 'pending-upload',
     registeredAt: now,
     upload,
@@ -126,11 +127,35 @@ export function verifyUpload(
   return { ok: true, upload: { version: firmware.version, ...stored, verified: true } };
 }
 
-/** The last step: a verified upload and its signature make the image available. */
+/**
+ * The release manifest of a verified image (issue 12): everything a device decides on, valid from `now`
+ * for `validitySeconds`. Signing it (KMS) is the service's part.
+ */
+export function releaseManifest(
+  firmware: FirmwareMetadata,
+  upload: VerifiedUpload,
+  now: number,
+  validitySeconds: number,
+): UpdateManifest {
+  const issuedAt = Math.floor(now / 1000);
+  return {
+    purpose: 'firmware',
+    version: firmware.version,
+    sha256: upload.sha256,
+    size: upload.size,
+    deviceTypes: [...firmware.deviceTypes],
+    ...(firmware.minVersion === undefined ? {} : { minVersion: firmware.minVersion }),
+    securityVersion: firmware.securityVersion ?? 0,
+    issuedAt,
+    expiresAt: issuedAt + validitySeconds,
+  };
+}
+
+/** The last step: a verified upload and its signed manifest make the image available. */
 export function markAvailable(
   firmware: FirmwareMetadata,
   upload: VerifiedUpload,
-  signed: { readonly signature: string; readonly keyId: string },
+  signed: { readonly manifest: UpdateManifest; readonly envelope: DsseEnvelope },
   now: number,
 ): SignedFirmware {
   if (firmware.status !== 'pending-upload') {
@@ -142,9 +167,8 @@ export function markAvailable(
   return {
     ...firmware,
     status: 'available',
-    signature: signed.signature,
-    signatureAlgorithm: SIGNATURE_ALGORITHM,
-    keyId: signed.keyId,
+    manifest: signed.manifest,
+    envelope: signed.envelope,
     uploadedAt: now,
     ...(upload.objectVersion === undefined ? {} : { objectVersion: upload.objectVersion }),
   };
