@@ -132,6 +132,16 @@ export const topology = {
       description: 'Signs firmware release manifests (ECDSA P-256, SHA-256); devices trust it for firmware',
       purpose: 'firmware',
     },
+    modelSigning: {
+      kind: 'signingKey',
+      description: 'Signs anomaly model release manifests; devices trust it for models only',
+      purpose: 'model',
+    },
+    keySetSigning: {
+      kind: 'signingKey',
+      description: 'Signs the key set devices trust (key rollover documents): the root of their trust',
+      purpose: 'keyset',
+    },
     rollbackSigning: {
       kind: 'signingKey',
       description:
@@ -275,6 +285,7 @@ export const topology = {
         'POST /firmware',
         'GET /firmware',
         'GET /firmware/keys',
+        'POST /firmware/keys/rollover',
         'GET /firmware/{version}',
         'POST /firmware/{version}/complete',
         'GET /firmware/{version}/download',
@@ -284,6 +295,10 @@ export const topology = {
         firmware: 'readWrite',
         firmwareCatalog: 'readWrite',
         firmwareSigning: 'readWrite',
+        // The key set names every key devices trust, and is signed by the root.
+        modelSigning: 'read',
+        rollbackSigning: 'read',
+        keySetSigning: 'readWrite',
         rollouts: 'read',
       },
       settings: { ...FIRMWARE_SETTINGS, FIRMWARE_MANIFEST_VALIDITY_DAYS: '365' },
@@ -395,6 +410,8 @@ export const topology = {
   | 'firmwareCatalog'
   | 'firmwareSigning'
   | 'rollbackSigning'
+  | 'modelSigning'
+  | 'keySetSigning'
   | 'shadows'
   | 'thingTopics'
   | 'jobExecutions'

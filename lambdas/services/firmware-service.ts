@@ -1,12 +1,9 @@
 import { SchemaValidationError } from '../../lib/protocol/errors.ts';
-import {
-  type CompleteFirmwareRequest,
-  type FirmwarePublicKey,
-  type FirmwareStatus,
-  type RegisterFirmwareRequest,
-  SIGNATURE_ALGORITHM,
-  SIGNING_KEY_SPEC,
-  type UploadPlan,
+import type {
+  CompleteFirmwareRequest,
+  FirmwareStatus,
+  RegisterFirmwareRequest,
+  UploadPlan,
 } from '../../lib/protocol/firmware.ts';
 import { decodePageToken, encodePageToken } from '../adapters/page-token.ts';
 import { NotFoundError } from '../domain/errors.ts';
@@ -273,19 +270,6 @@ export class FirmwareService {
   /** See {@link firmwareForDevice}. */
   forDevice(version: string): Promise<FirmwareForDevice> {
     return firmwareForDevice(this.deps, version);
-  }
-
-  /** The public keys devices trust: today the signer's one key, by the id signatures carry. */
-  async publicKeys(): Promise<readonly FirmwarePublicKey[]> {
-    const key = await this.deps.signer.publicKey();
-    return [
-      {
-        keyId: key.keyId,
-        keySpec: SIGNING_KEY_SPEC,
-        signingAlgorithm: SIGNATURE_ALGORITHM,
-        publicKeyPem: key.pem,
-      },
-    ];
   }
 
   /**

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { SIGNATURE_ALGORITHM } from './jobs.ts';
-import type { DsseEnvelope, UpdateManifest } from './manifest.ts';
+import { SIGNATURE_ALGORITHM, signedKeySet } from './jobs.ts';
+import { type DsseEnvelope, KEY_PURPOSES, type UpdateManifest } from './manifest.ts';
 import { deviceType } from './messages.ts';
 
 /**
@@ -161,9 +161,19 @@ export const firmwarePublicKey = z.object({
   signingAlgorithm: z.literal(SIGNATURE_ALGORITHM),
   /** SubjectPublicKeyInfo, PEM. */
   publicKeyPem: z.string().startsWith('-----BEGIN PUBLIC KEY-----'),
+  /** What it signs (issue 12: a key per purpose). */
+  purposes: z.array(z.enum(KEY_PURPOSES)).min(1),
 });
 export type FirmwarePublicKey = z.output<typeof firmwarePublicKey>;
 
-/** `GET /firmware/keys`. */
-export const firmwareKeysResponse = z.object({ keys: z.array(firmwarePublicKey) });
+/**
+ * `GET /firmware/keys`: the keys signed with now, and the signed key set devices trust (what a device is
+ * provisioned with: its keys file).
+ */
+export const firmwareKeysResponse = z.object({ keys: z.array(firmwarePublicKey), keySet: signedKeySet });
+
+/** `POST /firmware/keys/rollover`: issue the next key set, leaving out the keys named in `retire`. */
+export const keyRolloverRequest = z.strictObject({
+  retire: z.array(z.string().min(1).max(2048)).max(32).optional(),
+});
 export type FirmwareKeysResponse = z.output<typeof firmwareKeysResponse>;

@@ -145,10 +145,31 @@ describe('firmware registry over HTTP on the local platform', () => {
       expect(verifyEnvelopeSignature(forged, completed.signature, key)).toBe(false);
     });
 
-    it('publishes the public key devices verify with, by the key id signatures carry', () => {
+    it('publishes a key per purpose, and the key set devices trust, signed by the key-set key', () => {
       const parsed = firmwareKeysResponse.parse(keys);
-      expect(parsed.keys.map((k) => k.keyId)).toEqual([completed.keyId]);
-      expect(parsed.keys[0]?.publicKeyPem).toMatch(/^-----BEGIN PUBLIC KEY-----\n/);
+      expect(parsed.keys.map((k) => k.purposes)).toEqual([['firmware'], ['model'], ['rollback'], ['keyset']]);
+      expect(parsed.keys[0]?.keyId).toBe(completed.keyId);
+      expect(new Set(parsed.keys.map((k) => k.keyId)).size).toBe(4);
+      const { manifest, envelope } = parsed.keySet;
+      expect(manifest).toMatchObject({ purpose: 'keyset', version: 1 });
+      expect(manifest.keys.map((k) => k.purposes).sort()).toEqual([
+        ['firmware'],
+        ['keyset'],
+        ['model'],
+        ['rollback'],
+      ]);
+      const root = parsed.keys[3];
+      expect(envelope.signatures[0]?.keyid).toBe(root?.keyId);
+      expect(
+        verifyEnvelopeSignature(envelope, envelope.signatures[0]?.sig ?? '', root?.publicKeyPem ?? ''),
+      ).toBe(true);
+    });
+
+    it('issues no new key set while the keys stay the same, and refuses to retire a key in use', async () => {
+      const again = await call('POST', '/firmware/keys/rollover', {});
+      const retire = await call('POST', '/firmware/keys/rollover', { retire: [completed.keyId] });
+      expect(again).toMatchObject({ status: 200, body: { changed: false, keySet: keys.keySet } });
+      expect(retire).toMatchObject({ status: 400, body: { code: 'RetireCurrentKey' } });
     });
 
     it('downloads in two Range requests that add up to the image the signed manifest names', async () => {
@@ -492,7 +513,6 @@ describe('firmware registry over HTTP on the local platform', () => {
     await expect(withdrawal).rejects.toBeInstanceOf(FirmwareInUseError);
     expect(asked).toEqual(['0.8.0']);
     expect((await call('GET', '/firmware/0.8.0')).body.status).toBe('available');
-    expect((await service.publicKeys())[0]?.keyId).toBe((await call('GET', '/firmware/0.8.0')).body.keyId);
     clients.s3.destroy();
     clients.kms.destroy();
     clients.dynamo.destroy();

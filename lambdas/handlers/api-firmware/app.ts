@@ -7,6 +7,7 @@ import { z } from 'zod';
 import {
   completeFirmwareRequest,
   firmwareVersion,
+  keyRolloverRequest,
   listFirmwareQuery,
   registerFirmwareRequest,
 } from '../../../lib/protocol/firmware.ts';
@@ -18,8 +19,9 @@ import {
   UploadIncompleteError,
   UploadMismatchError,
 } from '../../domain/firmware/errors.ts';
+import { RetireCurrentKeyError, RootRotationError } from '../../domain/firmware/key-set.ts';
 import { toFirmwareView } from '../../domain/firmware/metadata.ts';
-import { firmwareS3Config, firmwareServiceFrom } from '../../services/firmware-setup.ts';
+import { firmwareS3Config, firmwareServiceFrom, keySetServiceFrom } from '../../services/firmware-setup.ts';
 import { rolloutStoreFrom } from '../../services/rollouts-setup.ts';
 import { aws } from '../../shared/aws-config.ts';
 import { errorResponse, httpErrorResponse, json, unknownRoute } from '../../shared/http.ts';
@@ -54,6 +56,10 @@ function firmwareErrorResponse(error: unknown, log: Logger): APIGatewayProxyStru
     return errorResponse(409, { code: 'InvalidState', message: error.message });
   if (error instanceof UploadIncompleteError)
     return errorResponse(409, { code: 'UploadIncomplete', message: error.message });
+  if (error instanceof RootRotationError)
+    return errorResponse(409, { code: 'RootRotation', message: error.message });
+  if (error instanceof RetireCurrentKeyError)
+    return errorResponse(400, { code: 'RetireCurrentKey', message: error.message });
   return httpErrorResponse(error, log);
 }
 
@@ -72,6 +78,7 @@ export function build(env: HandlerEnv, runtime: HandlerRuntime = processRuntime)
   // A version an unfinished rollout installs cannot be withdrawn.
   const usage = rolloutStoreFrom(dynamo, env);
   const firmware = firmwareServiceFrom({ s3, kms, dynamo, env, log, now: runtime.now, usage });
+  const trust = keySetServiceFrom({ kms, dynamo, env, log, now: runtime.now });
 
   return async function handler(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
     try {
@@ -97,8 +104,14 @@ export function build(env: HandlerEnv, runtime: HandlerRuntime = processRuntime)
           const page = await firmware.list(query);
           return json(200, { firmware: page.items.map(toFirmwareView), nextToken: page.nextToken });
         }
-        case 'GET /firmware/keys':
-          return json(200, { keys: await firmware.publicKeys() });
+        case 'GET /firmware/keys': {
+          const [keys, keySet] = await Promise.all([trust.published(), trust.current()]);
+          return json(200, { keys, keySet });
+        }
+        case 'POST /firmware/keys/rollover': {
+          const request = parseWith(keyRolloverRequest, body(event, 'key rollover'), 'key rollover');
+          return json(200, await trust.rollover(request.retire));
+        }
       }
       const { version } = parseWith(versionPath, event.pathParameters ?? {}, 'firmware path');
       switch (event.routeKey) {
