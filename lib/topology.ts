@@ -288,6 +288,7 @@ export const topology = {
         'POST /firmware/keys/rollover',
         'GET /firmware/{version}',
         'POST /firmware/{version}/complete',
+        'POST /firmware/{version}/approve',
         'GET /firmware/{version}/download',
         'DELETE /firmware/{version}',
       ],
@@ -301,7 +302,12 @@ export const topology = {
         keySetSigning: 'readWrite',
         rollouts: 'read',
       },
-      settings: { ...FIRMWARE_SETTINGS, FIRMWARE_MANIFEST_VALIDITY_DAYS: '365' },
+      settings: {
+        ...FIRMWARE_SETTINGS,
+        FIRMWARE_MANIFEST_VALIDITY_DAYS: '365',
+        // `-c fleetkit:requireApproval=true`: a second principal approves before anything is signed.
+        FIRMWARE_REQUIRE_APPROVAL: 'false',
+      },
       memoryMiB: 1769,
       timeoutSeconds: 29,
     },

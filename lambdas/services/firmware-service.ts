@@ -12,6 +12,7 @@ import {
   FirmwareInUseError,
   FirmwareStateError,
   UploadIncompleteError,
+  UnknownPrincipalError,
   UploadMismatchError,
 } from '../domain/firmware/errors.ts';
 import {
@@ -25,10 +26,13 @@ import {
 import type { FirmwareUsage, Signer } from '../domain/firmware/ports.ts';
 import {
   completionStep,
+  approvalOf,
   markAvailable,
+  markVerified,
   planUpload,
   registerFirmware,
   releaseManifest,
+  type VerifiedUpload,
   verifyUpload,
   withdrawFirmware,
 } from '../domain/firmware/upload.ts';
@@ -47,6 +51,11 @@ export interface FirmwareServiceDeps extends FirmwareDownloads {
   readonly uploadUrlSeconds: number;
   /** How long a signed release manifest is valid: devices refuse it after (a freeze attack replays stale ones). */
   readonly manifestValiditySeconds: number;
+  /**
+   * Release approval (`-c fleetkit:requireApproval=true`): a verified upload waits in
+   * `pending-approval` and is signed only when another principal approves it.
+   */
+  readonly requireApproval: boolean;
 }
 
 /** `GET /firmware` filters and page. */
@@ -82,7 +91,10 @@ export class FirmwareService {
    * declaration answers a fresh plan (expired URLs, a lost response); anything else that exists is a
    * {@link FirmwareExistsError}.
    */
-  async register(request: RegisterFirmwareRequest): Promise<{
+  async register(
+    request: RegisterFirmwareRequest,
+    principal?: string,
+  ): Promise<{
     readonly firmware: FirmwareMetadata;
     readonly upload: UploadPlan;
     readonly created: boolean;
@@ -104,7 +116,10 @@ export class FirmwareService {
             uploadId: await store.startMultipartUpload(request.version),
             partSize: shape.partSize,
           };
-    const firmware = registerFirmware(request, upload, now());
+    const firmware = {
+      ...registerFirmware(request, upload, now()),
+      ...(principal === undefined ? {} : { registeredBy: principal }),
+    };
     if ((await catalog.create(firmware)) === 'exists') {
       // Another registration won the race: its upload is the one that counts.
       if (upload.mode === 'multipart') await this.abandon(request.version, upload.uploadId);
@@ -149,13 +164,19 @@ export class FirmwareService {
 
   /**
    * Finishes an upload: assembles the parts (multipart), measures the stored image, refuses it unless
-   * size and SHA-256 are as declared (deleting it and dropping the registration), signs the digest, and
-   * makes the version available. Completing an available version again answers it unchanged.
+   * size and SHA-256 are as declared (deleting it and dropping the registration), signs its release
+   * manifest, and makes the version available — or, under release approval, leaves it verified and
+   * unsigned in `pending-approval`. Completing again answers what is stored, unchanged.
+   *
+   * @param principal who completes it (the API Gateway IAM authorizer's principal), recorded as uploader
    */
-  async complete(version: string, request: CompleteFirmwareRequest): Promise<SignedFirmware> {
-    const { catalog, store, signer, log, now } = this.deps;
+  async complete(version: string, request: CompleteFirmwareRequest, principal?: string): Promise<FirmwareMetadata> {
+    const { catalog, store, log, now } = this.deps;
     const firmware = await this.get(version);
-    if (completionStep(firmware) === 'done' && isSigned(firmware)) return firmware;
+    if (completionStep(firmware) === 'done') return firmware;
+    if (this.deps.requireApproval && principal === undefined) {
+      throw new UnknownPrincipalError('release approval needs to know who uploads: call the API with IAM credentials');
+    }
     if (firmware.upload.mode === 'multipart') {
       if (request.parts === undefined) {
         throw new SchemaValidationError('complete request', [
@@ -185,22 +206,63 @@ export class FirmwareService {
         { size: stored.size, sha256: stored.sha256 },
       );
     }
+    const uploaded = { ...firmware, ...(principal === undefined ? {} : { uploadedBy: principal }) };
+    if (this.deps.requireApproval) {
+      const waiting = markVerified(uploaded, verified.upload, now());
+      if ((await catalog.replace(waiting, 'pending-upload')) === 'conflict') return this.get(version);
+      log.info('firmware verified, waiting for approval', { version, uploadedBy: principal });
+      return waiting;
+    }
+    return this.sign(uploaded, verified.upload, 'pending-upload');
+  }
+
+  /**
+   * Release approval: another principal than the one who registered or uploaded the image approves it,
+   * and only then is its manifest signed and the image available.
+   *
+   * @throws SelfApprovalError when the approver registered or uploaded it
+   * @throws FirmwareStateError unless it waits for approval (approving an available image answers it)
+   */
+  async approve(version: string, principal: string | undefined): Promise<FirmwareMetadata> {
+    if (principal === undefined) {
+      throw new UnknownPrincipalError('an approval needs to know who approves: call the API with IAM credentials');
+    }
+    const firmware = await this.get(version);
+    if (firmware.status === 'available' && firmware.approvedBy !== undefined) return firmware;
+    return this.sign(firmware, approvalOf(firmware, principal), 'pending-approval', principal);
+  }
+
+  /** Signs the release manifest of a verified upload and makes the image available. */
+  private async sign(
+    firmware: FirmwareMetadata,
+    upload: VerifiedUpload,
+    from: FirmwareStatus,
+    approvedBy?: string,
+  ): Promise<SignedFirmware> {
+    const { catalog, signer, log, now } = this.deps;
     const signed = await signStatement(
       signer,
-      releaseManifest(firmware, verified.upload, now(), this.deps.manifestValiditySeconds),
+      releaseManifest(firmware, upload, now(), this.deps.manifestValiditySeconds),
     );
-    const available = markAvailable(firmware, verified.upload, signed, now());
-    if ((await catalog.replace(available, 'pending-upload')) === 'conflict') {
+    const available = markAvailable(
+      firmware,
+      upload,
+      signed,
+      now(),
+      approvedBy === undefined ? undefined : { approvedBy },
+    );
+    if ((await catalog.replace(available, from)) === 'conflict') {
       // A concurrent complete (or a withdraw) got there first: answer what is stored now.
-      const current = await this.get(version);
+      const current = await this.get(firmware.version);
       if (current.status === 'available' && isSigned(current)) return current;
-      throw new FirmwareStateError(version, current.status, 'complete the upload of');
+      throw new FirmwareStateError(firmware.version, current.status, 'sign');
     }
     log.info('firmware available', {
-      version,
+      version: firmware.version,
       sha256: available.sha256,
       securityVersion: available.manifest.securityVersion,
       keyId: available.envelope.signatures[0]?.keyid,
+      ...(approvedBy === undefined ? {} : { approvedBy, uploadedBy: firmware.uploadedBy }),
     });
     return available;
   }

@@ -24,6 +24,7 @@ export const FIRMWARE_ENV = {
   uploadUrlSeconds: 'FIRMWARE_UPLOAD_URL_SECONDS',
   downloadUrlSeconds: 'FIRMWARE_DOWNLOAD_URL_SECONDS',
   manifestValidityDays: 'FIRMWARE_MANIFEST_VALIDITY_DAYS',
+  requireApproval: 'FIRMWARE_REQUIRE_APPROVAL',
 } as const;
 
 /** Settings the firmware functions declare in the topology, with their defaults. */
@@ -47,6 +48,14 @@ function urlSeconds(env: HandlerEnv, name: string, fallback: number): number {
     );
   }
   return value;
+}
+
+/** A `true` / `false` setting; absent is false. */
+function flag(env: HandlerEnv, name: string): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '' || raw === 'false') return false;
+  if (raw === 'true') return true;
+  throw new Error(`setting ${name} must be true or false, got '${raw}'`);
 }
 
 /** A year, unless the deployment says: how long a release manifest may be sent to devices. */
@@ -126,6 +135,7 @@ export function firmwareServiceFrom(deps: {
     now: deps.now,
     uploadUrlSeconds: urlSeconds(deps.env, FIRMWARE_ENV.uploadUrlSeconds, 3600),
     manifestValiditySeconds: manifestValiditySeconds(deps.env),
+    requireApproval: flag(deps.env, FIRMWARE_ENV.requireApproval),
   });
 }
 

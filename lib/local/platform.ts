@@ -5,7 +5,7 @@ import type { Topology } from '../topology/model.ts';
 import { validateSettings, validateTopology } from '../topology/validate.ts';
 import { topology as defaultTopology } from '../topology.ts';
 import { type DenialEvent, type LocalBroker, startBroker } from './broker.ts';
-import { type OperatorCredentials, openOperatorCredentials } from './credentials.ts';
+import { type OperatorCredentials, openOperatorCredentials, operatorProfiles } from './credentials.ts';
 import { ensureTable, type LocalDynamo, startDynamo } from './dynamo.ts';
 import { endpointGuard, isLoopbackHost, isWildcardHost } from './endpoint-guard.ts';
 import { type LocalFunction, loadFunctions } from './functions.ts';
@@ -43,6 +43,11 @@ export interface PlatformOptions {
   readonly s3Port?: number;
   /** How many simulated devices to start. @default 0 */
   readonly devices?: number;
+  /**
+   * More operator profiles to make in `<dataDir>/credentials` if missing (every profile there is an
+   * operator, each a principal of its own: a release approver must not be the uploader).
+   */
+  readonly operatorProfiles?: readonly string[];
   readonly statusEveryMs?: number;
   readonly telemetryEveryMs?: number;
   /** @default 'normal' */
@@ -122,7 +127,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
 
   try {
     const credentials = await openOperatorCredentials(dataDir);
-    const principals = localPrincipals(credentials, topology);
+    const operators = await operatorProfiles(dataDir, options.operatorProfiles);
+    const principals = localPrincipals(credentials, topology, operators);
     const guard = (service: string, listenHost: string) => endpointGuard({ service, principals, listenHost });
     const pki = await LocalPki.open(dataDir);
     const dynamo: LocalDynamo = await startDynamo({

@@ -99,7 +99,7 @@ export const completeFirmwareRequest = z.object({
 export type CompleteFirmwareRequest = z.output<typeof completeFirmwareRequest>;
 
 /** Where the image's upload stands. */
-export const FIRMWARE_STATUSES = ['pending-upload', 'available', 'withdrawn'] as const;
+export const FIRMWARE_STATUSES = ['pending-upload', 'pending-approval', 'available', 'withdrawn'] as const;
 export type FirmwareStatus = (typeof FIRMWARE_STATUSES)[number];
 
 /** `GET /firmware` query. */
@@ -131,6 +131,11 @@ export interface FirmwareView {
   readonly registeredAt: string;
   readonly uploadedAt?: string;
   readonly withdrawnAt?: string;
+  /** Who registered, uploaded (completed) and approved the image: IAM principal ARNs. */
+  readonly registeredBy?: string;
+  readonly uploadedBy?: string;
+  readonly approvedBy?: string;
+  readonly approvedAt?: string;
 }
 
 /** How to upload a registered image: one presigned PUT, or presigned parts to complete with their ETags. */

@@ -37,6 +37,11 @@ export interface FirmwareMetadata {
   /** The S3 object version that was verified and signed, where the bucket is versioned. */
   readonly objectVersion?: string;
   readonly withdrawnAt?: number;
+  /** Who registered it, who completed its upload, who approved it (IAM principal ARNs; issue 12). */
+  readonly registeredBy?: string;
+  readonly uploadedBy?: string;
+  readonly approvedBy?: string;
+  readonly approvedAt?: number;
 }
 
 /** An image that was verified and signed: what devices may be sent. */
@@ -147,6 +152,10 @@ export function toFirmwareView(firmware: FirmwareMetadata): FirmwareView {
     registeredAt: new Date(firmware.registeredAt).toISOString(),
     uploadedAt: iso(firmware.uploadedAt),
     withdrawnAt: iso(firmware.withdrawnAt),
+    registeredBy: firmware.registeredBy,
+    uploadedBy: firmware.uploadedBy,
+    approvedBy: firmware.approvedBy,
+    approvedAt: iso(firmware.approvedAt),
   };
   return Object.fromEntries(
     Object.entries(view).filter(([, v]) => v !== undefined),

@@ -7,7 +7,7 @@ import {
   type RegisterFirmwareRequest,
 } from '../../../lib/protocol/firmware.ts';
 import type { DsseEnvelope, UpdateManifest } from '../../../lib/protocol/manifest.ts';
-import { FirmwareStateError, type ImageDigest } from './errors.ts';
+import { FirmwareStateError, type ImageDigest, SelfApprovalError } from './errors.ts';
 import type { FirmwareMetadata, SignedFirmware, UploadRecord } from './metadata.ts';
 import { compareSemver } from './semver.ts';
 
@@ -16,9 +16,10 @@ import { compareSemver } from './semver.ts';
  * but withdrawn.
  *
  * ```
- *   register ──▶ pending-upload ──(uploaded, verified, signed)──▶ available
- *                      │                                              │
- *                      └──────────────── withdraw ───────────────────┴──▶ withdrawn
+ *   register ──▶ pending-upload ──(uploaded, verified, signed)──────────────────▶ available
+ *                      │   └──(verified; approval required)──▶ pending-approval ──┘ (approved by
+ *                      │                                          │                another, signed)
+ *                      └──────────────── withdraw ───────────────┴───────────────────┴──▶ withdrawn
  * ```
  *
  * A refused upload (size or SHA-256 not as declared) leaves no state: the object is deleted and the
@@ -27,7 +28,9 @@ import { compareSemver } from './semver.ts';
 
 /** Which status may follow which. */
 export const FIRMWARE_TRANSITIONS: Readonly<Record<FirmwareStatus, readonly FirmwareStatus[]>> = {
-  'pending-upload': ['available', 'withdrawn'],
+  'pending-upload': ['available', 'pending-approval', 'withdrawn'],
+  // Verified, not signed: devices may not trust it before another principal approved it.
+  'pending-approval': ['available', 'withdrawn'],
   available: ['withdrawn'],
   withdrawn: [],
 };
@@ -105,7 +108,7 @@ export function registerFirmware(
  */
 export function completionStep(firmware: FirmwareMetadata): 'verify' | 'done' {
   if (firmware.status === 'pending-upload') return 'verify';
-  if (firmware.status === 'available') return 'done';
+  if (firmware.status === 'available' || firmware.status === 'pending-approval') return 'done';
   throw new FirmwareStateError(firmware.version, firmware.status, 'complete the upload of');
 }
 
@@ -157,8 +160,10 @@ export function markAvailable(
   upload: VerifiedUpload,
   signed: { readonly manifest: UpdateManifest; readonly envelope: DsseEnvelope },
   now: number,
+  approval?: { readonly approvedBy: string },
 ): SignedFirmware {
-  if (firmware.status !== 'pending-upload') {
+  const from: FirmwareStatus = approval === undefined ? 'pending-upload' : 'pending-approval';
+  if (firmware.status !== from) {
     throw new FirmwareStateError(firmware.version, firmware.status, 'make available');
   }
   if (upload.version !== firmware.version || upload.sha256 !== firmware.sha256) {
@@ -169,8 +174,47 @@ export function markAvailable(
     status: 'available',
     manifest: signed.manifest,
     envelope: signed.envelope,
+    uploadedAt: firmware.uploadedAt ?? now,
+    ...(upload.objectVersion === undefined ? {} : { objectVersion: upload.objectVersion }),
+    ...(approval === undefined ? {} : { approvedBy: approval.approvedBy, approvedAt: now }),
+  };
+}
+
+/**
+ * A verified upload that waits for another principal's approval before it is signed (release
+ * approval, `-c fleetkit:requireApproval=true`).
+ */
+export function markVerified(firmware: FirmwareMetadata, upload: VerifiedUpload, now: number): FirmwareMetadata {
+  if (firmware.status !== 'pending-upload') {
+    throw new FirmwareStateError(firmware.version, firmware.status, 'verify the upload of');
+  }
+  return {
+    ...firmware,
+    status: 'pending-approval',
     uploadedAt: now,
     ...(upload.objectVersion === undefined ? {} : { objectVersion: upload.objectVersion }),
+  };
+}
+
+/**
+ * The upload an approval signs: what `complete` measured, recorded on the image.
+ *
+ * @throws FirmwareStateError unless the image waits for approval
+ * @throws SelfApprovalError when `approver` registered or uploaded it
+ */
+export function approvalOf(firmware: FirmwareMetadata, approver: string): VerifiedUpload {
+  if (firmware.status !== 'pending-approval') {
+    throw new FirmwareStateError(firmware.version, firmware.status, 'approve');
+  }
+  if (approver === firmware.registeredBy || approver === firmware.uploadedBy) {
+    throw new SelfApprovalError(firmware.version, approver);
+  }
+  return {
+    version: firmware.version,
+    size: firmware.size,
+    sha256: firmware.sha256,
+    ...(firmware.objectVersion === undefined ? {} : { objectVersion: firmware.objectVersion }),
+    verified: true,
   };
 }
 

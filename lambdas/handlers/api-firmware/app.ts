@@ -16,6 +16,8 @@ import {
   FirmwareExistsError,
   FirmwareInUseError,
   FirmwareStateError,
+  SelfApprovalError,
+  UnknownPrincipalError,
   UploadIncompleteError,
   UploadMismatchError,
 } from '../../domain/firmware/errors.ts';
@@ -38,6 +40,16 @@ function body(event: APIGatewayProxyEventV2, subject: string): unknown {
   return decodeJson(event.isBase64Encoded ? Buffer.from(event.body, 'base64') : event.body, subject);
 }
 
+/**
+ * Who called: the IAM principal API Gateway's IAM authorizer puts in the event (`requestContext.authorizer.iam`,
+ * payload format 2.0; the local gateway fills it from the SigV4 access key).
+ */
+function principalOf(event: APIGatewayProxyEventV2): string | undefined {
+  const context = event.requestContext as { authorizer?: { iam?: { userArn?: unknown } } };
+  const arn = context.authorizer?.iam?.userArn;
+  return typeof arn === 'string' && arn !== '' ? arn : undefined;
+}
+
 /** The registry's own errors, then the house mapping (validation 400, not found 404, anything else 500). */
 function firmwareErrorResponse(error: unknown, log: Logger): APIGatewayProxyStructuredResultV2 {
   if (error instanceof UploadMismatchError) {
@@ -56,6 +68,9 @@ function firmwareErrorResponse(error: unknown, log: Logger): APIGatewayProxyStru
     return errorResponse(409, { code: 'InvalidState', message: error.message });
   if (error instanceof UploadIncompleteError)
     return errorResponse(409, { code: 'UploadIncomplete', message: error.message });
+  if (error instanceof SelfApprovalError) return errorResponse(403, { code: 'SelfApproval', message: error.message });
+  if (error instanceof UnknownPrincipalError)
+    return errorResponse(403, { code: 'UnknownPrincipal', message: error.message });
   if (error instanceof RootRotationError)
     return errorResponse(409, { code: 'RootRotation', message: error.message });
   if (error instanceof RetireCurrentKeyError)
@@ -89,7 +104,7 @@ export function build(env: HandlerEnv, runtime: HandlerRuntime = processRuntime)
             body(event, 'firmware registration'),
             'firmware registration',
           );
-          const result = await firmware.register(request);
+          const result = await firmware.register(request, principalOf(event));
           return json(result.created ? 201 : 200, {
             firmware: toFirmwareView(result.firmware),
             upload: result.upload,
@@ -123,8 +138,10 @@ export function build(env: HandlerEnv, runtime: HandlerRuntime = processRuntime)
             body(event, 'complete request'),
             'complete request',
           );
-          return json(200, toFirmwareView(await firmware.complete(version, request)));
+          return json(200, toFirmwareView(await firmware.complete(version, request, principalOf(event))));
         }
+        case 'POST /firmware/{version}/approve':
+          return json(200, toFirmwareView(await firmware.approve(version, principalOf(event))));
         case 'GET /firmware/{version}/download':
           return json(200, await firmware.downloadUrl(version));
         case 'DELETE /firmware/{version}':

@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { FirmwareStateError } from '../../../../lambdas/domain/firmware/errors.ts';
+import { FirmwareStateError, SelfApprovalError } from '../../../../lambdas/domain/firmware/errors.ts';
 import type { FirmwareMetadata } from '../../../../lambdas/domain/firmware/metadata.ts';
 import {
+  approvalOf,
   completionStep,
   FIRMWARE_TRANSITIONS,
   markAvailable,
+  markVerified,
   planUpload,
   registerFirmware,
   releaseManifest,
@@ -171,10 +173,47 @@ describe('the upload state machine', () => {
   });
 
   it.each([
-    ['pending-upload', ['available', 'withdrawn']],
+    ['pending-upload', ['available', 'pending-approval', 'withdrawn']],
+    ['pending-approval', ['available', 'withdrawn']],
     ['available', ['withdrawn']],
     ['withdrawn', []],
   ] as const)('lets %s become only %j', (from, to) => {
     expect(FIRMWARE_TRANSITIONS[from]).toEqual(to);
+  });
+});
+
+describe('release approval', () => {
+  const uploaded = { ...pending, registeredBy: 'arn:user/alice', uploadedBy: 'arn:user/bob' };
+  const verified = verifyUpload(uploaded, { ...stored, objectVersion: 'v-7' });
+  if (!verified.ok) throw new Error('fixture does not verify');
+  const waiting = markVerified(uploaded, verified.upload, NOW + 1);
+
+  it('leaves a verified upload unsigned, waiting for approval, with the object version it measured', () => {
+    expect(waiting).toMatchObject({ status: 'pending-approval', uploadedAt: NOW + 1, objectVersion: 'v-7' });
+    expect(waiting.manifest).toBeUndefined();
+    expect(completionStep(waiting)).toBe('done');
+  });
+
+  it.each([
+    ['the registrant', 'arn:user/alice'],
+    ['the uploader', 'arn:user/bob'],
+  ])('refuses approval by %s', (_who, principal) => {
+    expect(() => approvalOf(waiting, principal)).toThrow(SelfApprovalError);
+  });
+
+  it('lets another principal approve exactly what was verified, and records who', () => {
+    // Act
+    const upload = approvalOf(waiting, 'arn:user/carol');
+    const available = markAvailable(waiting, upload, signed, NOW + 9, { approvedBy: 'arn:user/carol' });
+    // Assess
+    expect(upload).toEqual({ version: '1.2.0', ...stored, objectVersion: 'v-7', verified: true });
+    expect(available).toMatchObject({
+      status: 'available',
+      uploadedBy: 'arn:user/bob',
+      approvedBy: 'arn:user/carol',
+      approvedAt: NOW + 9,
+      uploadedAt: NOW + 1,
+    });
+    expect(() => approvalOf(pending, 'arn:user/carol')).toThrow(FirmwareStateError);
   });
 });
