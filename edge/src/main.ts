@@ -5,6 +5,7 @@
  * without touching the network.
  */
 import { readFile } from 'node:fs/promises';
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { SerialPort } from 'serialport';
 import { DEFAULT_DEVICE_CONFIG } from '../../lib/protocol/device-config.ts';
@@ -13,6 +14,7 @@ import { sensorMetricResolutions, startCoapSensors } from './agent/coap-sensors.
 import { EdgeAgent } from './agent/edge-agent.ts';
 import { defaultModelDir, modelReport, readModelSource } from './agent/model-files.ts';
 import { type AgentSettings, readAgentSettings } from './agent/settings.ts';
+import { exposureWarning, resolveCoapBinding } from './coap/exposure.ts';
 import { AnomalyDetector } from './ml/anomaly-detector.ts';
 import { DetectorModelInstaller, loadStartupDetector, ModelStore } from './ml/model-store.ts';
 import { ModemEmulator } from './modem/emulator.ts';
@@ -139,6 +141,10 @@ async function main(argv: readonly string[]): Promise<void> {
     batcher: { maxReadings: settings.batchSize, resolutions: sensorMetricResolutions },
     log,
   });
+  // Decided before anything starts: a CoAP setting that does not hold stops the agent with its reason.
+  const coapBinding = resolveCoapBinding(settings.coapInterface, settings.coapAllow, networkInterfaces());
+  if (coapBinding.exposure !== undefined)
+    log('coap-exposed', { warning: exposureWarning(coapBinding.exposure) });
   const agent = new EdgeAgent({
     thingName,
     thingType,
@@ -154,6 +160,7 @@ async function main(argv: readonly string[]): Promise<void> {
     ...(modem === undefined ? {} : { modem }),
     firmware,
     statusEveryMs: settings.statusIntervalS * 1000,
+    ...(coapBinding.exposure === undefined ? {} : { coapExposure: coapBinding.exposure }),
     log,
   });
   // The modem registers in the background (minutes on a cold NB-IoT attach); the agent sends it the
@@ -166,6 +173,8 @@ async function main(argv: readonly string[]): Promise<void> {
       agent,
       add: (reading) => uplink.add(reading),
       port: settings.coapPort,
+      host: coapBinding.host,
+      ...(coapBinding.allowedSources === undefined ? {} : { allowedSources: coapBinding.allowedSources }),
       log,
     });
     stops.push(['coap', () => coap.stop()]);
