@@ -11,9 +11,12 @@ export interface SensorSource {
   read(): Record<string, number> | Promise<Record<string, number>>;
 }
 
-/** Where readings go: the uplink's batcher (which journals them before `add` resolves). */
+/**
+ * Where readings go: the uplink (which numbers them with the device's persisted `seq` and journals
+ * them before `add` resolves, with the reading as it will be sent).
+ */
 export interface ReadingSink {
-  add(reading: Reading): Promise<void>;
+  add(reading: Reading): Promise<Reading | undefined>;
 }
 
 /** A metric outside its configured bounds in one reading. */
@@ -89,12 +92,6 @@ export class TelemetryLoop {
   private readonly window: Reading[] = [];
   private interval: number;
   private thresholds: Readonly<Record<string, ThresholdRange>>;
-  /**
-   * The next reading's sequence number. It starts at the clock's milliseconds, so it keeps rising
-   * across restarts (a device samples far less than once a millisecond) and a replayed batch can be
-   * told from new readings by `(device, seq)`.
-   */
-  private seq: number;
   private running: AbortController | undefined;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
@@ -110,7 +107,6 @@ export class TelemetryLoop {
   constructor(private readonly options: TelemetryLoopOptions) {
     this.interval = options.samplingIntervalS;
     this.thresholds = options.thresholds ?? {};
-    this.seq = options.clock.now();
   }
 
   /** Starts sampling: the first sample at once, then every interval. */
@@ -146,7 +142,7 @@ export class TelemetryLoop {
       ...(await this.options.sensors.read()),
       ...(this.options.extra?.() ?? {}),
     };
-    const reading: Reading = { ts: this.options.clock.now(), seq: this.seq++, values };
+    const reading: Reading = { ts: this.options.clock.now(), values };
     this.window.push(reading);
     if (this.window.length > WINDOW_LENGTH) this.window.shift();
     const score = await this.scoreWindow();
@@ -154,9 +150,9 @@ export class TelemetryLoop {
     const crossings = crossedThresholds(values, this.thresholds);
     this.counters.samples++;
     this.counters.thresholdCrossings += crossings.length;
-    await this.options.sink.add(reading);
-    this.options.onReading?.(reading, crossings);
-    return reading;
+    const sent = (await this.options.sink.add(reading)) ?? reading;
+    this.options.onReading?.(sent, crossings);
+    return sent;
   }
 
   metrics(): TelemetryLoopMetrics {

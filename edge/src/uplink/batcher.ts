@@ -39,6 +39,11 @@ export interface UplinkBatcherOptions {
   /** fsync each journal entry before `add` resolves. @default 'always' */
   readonly fsync?: 'always' | 'never';
   readonly log?: (event: string, detail: Record<string, unknown>) => void;
+  /**
+   * Numbers the readings that come without a `seq` (the device's own samples and its CoAP sensors'),
+   * in the order they are added: see `SequenceNumbers`. Without it, readings keep the `seq` they have.
+   */
+  readonly sequence?: { take(): Promise<number> };
 }
 
 /** A reading the batcher refused: it would not pass the cloud's schema, or the wire format cannot carry it. */
@@ -120,13 +125,14 @@ export class UplinkBatcher {
   }
 
   /**
-   * Adds a reading to the open batch, closing the batch when it is full. Resolves once the reading is
-   * journaled (and, when it filled the batch, once the batch is queued).
+   * Adds a reading to the open batch, numbering it when it has no `seq` and the batcher has a sequence,
+   * and closes the batch when it is full. Resolves with the reading as batched once it is journaled
+   * (and, when it filled the batch, once the batch is queued).
    *
    * @throws UplinkReadingError when the reading would be refused by the cloud's schema or cannot be
    *   encoded; nothing is changed
    */
-  add(reading: Reading): Promise<void> {
+  add(reading: Reading): Promise<Reading> {
     return this.serialized(async () => {
       const parsed = readingSchema.safeParse(reading);
       const problem = parsed.success
@@ -138,11 +144,17 @@ export class UplinkBatcher {
         this.counters.rejectedReadings++;
         throw new UplinkReadingError(`reading refused: ${problem}`);
       }
-      await this.journal?.append(this.options.queue.nextId, parsed.data);
-      this.pending.push(parsed.data);
+      const sequence = this.options.sequence;
+      const batched =
+        parsed.data.seq === undefined && sequence !== undefined
+          ? { ts: parsed.data.ts, seq: await sequence.take(), values: parsed.data.values }
+          : parsed.data;
+      await this.journal?.append(this.options.queue.nextId, batched);
+      this.pending.push(batched);
       this.counters.acceptedReadings++;
       if (this.pending.length >= this.maxReadings) await this.closeBatch();
       else if (this.pending.length === 1) this.armTimer();
+      return batched;
     });
   }
 
