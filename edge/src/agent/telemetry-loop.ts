@@ -16,7 +16,8 @@ export interface SensorSource {
  * them before `add` resolves, with the reading as it will be sent).
  */
 export interface ReadingSink {
-  add(reading: Reading): Promise<Reading | undefined>;
+  /** `urgent`: send it now rather than with the batch (the uplink closes its open batch). */
+  add(reading: Reading, options?: { readonly urgent?: boolean }): Promise<Reading | undefined>;
 }
 
 /** A metric outside its configured bounds in one reading. */
@@ -92,6 +93,8 @@ export class TelemetryLoop {
   private readonly window: Reading[] = [];
   private interval: number;
   private thresholds: Readonly<Record<string, ThresholdRange>>;
+  /** The thresholds the previous reading crossed, as `metric:bound` keys. */
+  private crossed = '';
   private running: AbortController | undefined;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
@@ -150,7 +153,12 @@ export class TelemetryLoop {
     const crossings = crossedThresholds(values, this.thresholds);
     this.counters.samples++;
     this.counters.thresholdCrossings += crossings.length;
-    const sent = (await this.options.sink.add(reading)) ?? reading;
+    // A threshold crossed or cleared goes out at once, so the cloud's rules see the change without
+    // waiting for the batch; a reading that stays out of bounds does not close batch after batch.
+    const crossed = crossings.map((c) => `${c.metric}:${c.bound}`).join(',');
+    const urgent = crossed !== this.crossed;
+    this.crossed = crossed;
+    const sent = (await this.options.sink.add(reading, { urgent })) ?? reading;
     this.options.onReading?.(sent, crossings);
     return sent;
   }

@@ -85,8 +85,8 @@ export class Uplink {
   }
 
   /** See {@link UplinkBatcher.add}. */
-  add(reading: Reading): Promise<Reading> {
-    return this.batcher.add(reading);
+  add(reading: Reading, options?: { readonly urgent?: boolean }): Promise<Reading> {
+    return this.batcher.add(reading, options);
   }
 
   start(): void {

@@ -90,6 +90,30 @@ describe('TelemetryLoop', () => {
     ]);
   });
 
+  it('sends a reading at once when the thresholds it crosses change, not while they stay the same', async () => {
+    // Arrange: in bounds, too hot twice, back in bounds twice
+    const temperatures = [20, 71.5, 72, 25, 24];
+    const urgent: boolean[] = [];
+    const loop = new TelemetryLoop({
+      sensors: { read: () => ({ temperature: temperatures[urgent.length] as number }) },
+      sink: {
+        add: async (reading, options) => {
+          urgent.push(options?.urgent === true);
+          return reading;
+        },
+      },
+      clock: new FakeClock(),
+      samplingIntervalS: 60,
+      thresholds: DEFAULT_DEVICE_CONFIG.thresholds,
+    });
+
+    // Act
+    for (const _ of temperatures) await loop.sampleOnce();
+
+    // Assess
+    expect(urgent).toEqual([false, true, false, true, false]);
+  });
+
   it('keeps sampling after a sensor fails, and a new interval takes effect at once', async () => {
     // Arrange
     const clock = new RecordingClock();
