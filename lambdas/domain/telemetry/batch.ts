@@ -86,6 +86,17 @@ export interface BatchResult {
 const OFFSET = /^\d{1,19}$/;
 
 /**
+ * `offset <= applied` for decimal offsets. They pass 2^53 on a busy, long-lived topic, so they are not
+ * compared as Numbers: without leading zeros (as Kafka and Lambda write them) the longer string is
+ * the larger number and strings of one length compare as text; anything else as 64-bit integers.
+ */
+function offsetAtOrBelow(offset: string, applied: string): boolean {
+  const plain = (text: string) => text.length === 1 || text.charCodeAt(0) !== 0x30;
+  if (!plain(offset) || !plain(applied)) return BigInt(offset) <= BigInt(applied);
+  return offset.length === applied.length ? offset <= applied : offset.length < applied.length;
+}
+
+/**
  * Runs one Kafka batch through decoding, rules and windows.
  *
  * Exactly once into state: every device state holds the highest offset applied per partition, and a
@@ -146,8 +157,7 @@ export function processBatch(
     // so that a batch redelivered across the upgrade is still skipped.
     const sameLog = known?.log === undefined || known.log === log;
     const applied = known?.offsets[partitionKey];
-    // Offsets pass 2^53 on a busy, long-lived topic: compare them as 64-bit integers, not as Numbers.
-    const atOrBelow = applied !== undefined && BigInt(offset) <= BigInt(applied);
+    const atOrBelow = applied !== undefined && offsetAtOrBelow(offset, applied);
     if (sameLog && atOrBelow) {
       skipped++;
       continue;

@@ -9,43 +9,47 @@
  * whose seq it has applied before.
  *
  * The memory is bounded, whatever the device sends: per device the highest seq applied (`high`) and
- * a ring bitmap of the {@link SEQ_WINDOW} seqs at and below it, a bit set per seq applied — 64 bytes,
- * 88 characters of base64 in the device's state. Readings can arrive out of order across records (a
- * copy of a batch arrives after the batch that followed it), so the window, not `high` alone, says
+ * the gaps — seqs not applied — among the {@link SEQ_WINDOW} seqs at and below it, as at most
+ * {@link MAX_SEQ_GAPS} ranges. A device numbers its readings one by one and sends them in order, so
+ * the gaps are almost always none (a number, `high`, is the whole state) or one (the numbers a restart
+ * skipped). Readings can arrive out of order across records (a copy of a batch arrives after the
+ * batch that followed it, a batch arrives after a later one), so the window, not `high` alone, says
  * what was applied. The judgement, for a reading with seq `s` taken at device time `ts`:
  *
  * - `ts` after every reading applied so far (the state's `lastReadingTs`): new, whatever `s` is. A
  *   repeat carries the time it had when it was applied, never a later one, so this can only be a new
  *   reading — it also keeps a device whose numbering went back (its counter and its clock both lost)
  *   from being dropped while it sends new data;
- * - `s` above `high`: new; `high` moves up to it, and the seqs it skipped are marked not applied;
- * - `s` within the window: a repeat if its bit is set, else new (a late arrival) and its bit is set;
+ * - `s` above `high`: new; `high` moves up to it, and the seqs it skipped are a gap;
+ * - `s` within the window: new if it is in a gap (a late arrival; the gap shrinks), else a repeat;
  * - `s` below the window, with a `ts` no later than what was applied: taken for a repeat. A device
  *   sends one batch at a time (at most 1000 readings) and numbers readings in the order it sends them,
  *   so a new reading cannot fall this far behind; a copy of something older can (a queue sent again
  *   from its start). The bound is the price: a new reading more than {@link SEQ_WINDOW} seqs behind the
- *   newest, and older than the newest reading, is lost to the aggregates — counted, never silent.
+ *   newest, and older than the newest reading, is lost to the aggregates — counted, never silent. So is
+ *   one in the oldest gap when more than {@link MAX_SEQ_GAPS} are open (that gap is forgotten).
  *
  * Readings without `seq` (it is optional in the JSON contract) are never taken for repeats.
  */
 
-/** Seqs remembered below the highest one applied: a power of two, and a multiple of 32. */
+/** Seqs remembered below the highest one applied. */
 export const SEQ_WINDOW = 512;
 
-const WORDS = SEQ_WINDOW / 32;
+/** Most gaps remembered in the window; beyond it, the oldest is forgotten (its seqs count as applied). */
+export const MAX_SEQ_GAPS = 16;
 
-/** What a device state keeps about seqs (plain JSON: a number and a base64 string). */
+/** What a device state keeps about seqs (plain JSON). */
 export interface SeqWindowState {
   /** Highest seq applied. */
   readonly high: number;
-  /** {@link SEQ_WINDOW} bits, little-endian 32-bit words, base64: bit `s mod SEQ_WINDOW` set when `s` was applied. */
-  readonly window: string;
+  /** Seqs not applied within the window below `high`, as `[from, to]` ranges, oldest first; absent when none. */
+  readonly gaps?: readonly (readonly [number, number])[];
 }
 
 /** The mutable form a state draft carries while a batch is processed. */
 export interface SeqWindowDraft {
   high: number;
-  readonly bits: Uint32Array;
+  gaps: [number, number][];
 }
 
 /** How one reading was judged. */
@@ -53,49 +57,46 @@ export type SeqJudgement = 'new' | 'repeat';
 
 /** The draft of a stored window (a copy: the stored one is not changed). */
 export function seqWindowDraft(state: SeqWindowState): SeqWindowDraft {
-  const bits = new Uint32Array(WORDS);
-  const bytes = Buffer.from(state.window, 'base64');
-  // A damaged window (never written so by this code) counts as empty: nothing below `high` is known.
-  if (bytes.length === WORDS * 4) new Uint8Array(bits.buffer).set(bytes);
-  return { high: state.high, bits };
+  return {
+    high: state.high,
+    gaps: state.gaps === undefined ? [] : state.gaps.map(([from, to]) => [from, to]),
+  };
 }
 
 /** The state form of a draft. */
 export function seqWindowState(draft: SeqWindowDraft): SeqWindowState {
-  const { buffer, byteOffset, byteLength } = draft.bits;
-  return { high: draft.high, window: Buffer.from(buffer, byteOffset, byteLength).toString('base64') };
+  return draft.gaps.length === 0 ? { high: draft.high } : { high: draft.high, gaps: draft.gaps };
 }
 
-const bitOf = (seq: number) => seq % SEQ_WINDOW;
-
-function isSet(bits: Uint32Array, seq: number): boolean {
-  const bit = bitOf(seq);
-  return (((bits[bit >>> 5] as number) >>> (bit & 31)) & 1) === 1;
-}
-
-function set(bits: Uint32Array, seq: number): void {
-  const bit = bitOf(seq);
-  bits[bit >>> 5] = (bits[bit >>> 5] as number) | (1 << (bit & 31));
-}
-
-function clear(bits: Uint32Array, seq: number): void {
-  const bit = bitOf(seq);
-  bits[bit >>> 5] = (bits[bit >>> 5] as number) & ~(1 << (bit & 31));
-}
-
-/** Moves `high` up to `seq`: the seqs between are not applied (yet), `seq` is. */
+/** Moves `high` up to `seq`: the seqs between become a gap; gaps that fell out of the window go. */
 function advance(window: SeqWindowDraft, seq: number): void {
-  if (seq - window.high >= SEQ_WINDOW) window.bits.fill(0);
-  else for (let s = window.high + 1; s < seq; s++) clear(window.bits, s);
-  set(window.bits, seq);
+  const floor = seq - SEQ_WINDOW + 1;
+  const skipped: [number, number] = [Math.max(window.high + 1, floor), seq - 1];
   window.high = seq;
+  const gaps = window.gaps;
+  if (skipped[0] <= skipped[1]) gaps.push(skipped);
+  while (gaps.length > 0 && ((gaps[0] as [number, number])[1] < floor || gaps.length > MAX_SEQ_GAPS))
+    gaps.shift();
+  const oldest = gaps[0];
+  if (oldest !== undefined && oldest[0] < floor) oldest[0] = floor;
+}
+
+/** Marks `seq`, inside gap `g`, applied. */
+function fill(window: SeqWindowDraft, g: number, seq: number): void {
+  const gaps = window.gaps;
+  const [from, to] = gaps[g] as [number, number];
+  if (from === to) gaps.splice(g, 1);
+  else if (seq === from) (gaps[g] as [number, number])[0] = from + 1;
+  else if (seq === to) (gaps[g] as [number, number])[1] = to - 1;
+  else {
+    gaps.splice(g, 1, [from, seq - 1], [seq + 1, to]);
+    if (gaps.length > MAX_SEQ_GAPS) gaps.shift();
+  }
 }
 
 /**
  * Judges one reading and, when it is new, records its seq.
  *
- * @param window the device's window, or undefined when none was kept yet (the caller stores the one
- *   returned by {@link startSeqWindow} then)
  * @param lastReadingTs the newest reading time applied for the device, if any
  */
 export function judgeSeq(
@@ -106,13 +107,16 @@ export function judgeSeq(
 ): SeqJudgement {
   const high = window.high;
   if (seq > high) {
-    advance(window, seq);
+    // The common case, a device's next reading, touches nothing but `high`.
+    if (seq === high + 1 && window.gaps.length === 0) window.high = seq;
+    else advance(window, seq);
     return 'new';
   }
   const newer = lastReadingTs === undefined || ts > lastReadingTs;
   if (high - seq < SEQ_WINDOW) {
-    if (isSet(window.bits, seq) && !newer) return 'repeat';
-    set(window.bits, seq);
+    const g = window.gaps.findIndex(([from, to]) => from <= seq && seq <= to);
+    if (g < 0) return newer ? 'new' : 'repeat';
+    fill(window, g, seq);
     return 'new';
   }
   return newer ? 'new' : 'repeat';
@@ -120,7 +124,5 @@ export function judgeSeq(
 
 /** The window of a device whose first numbered reading is `seq`. */
 export function startSeqWindow(seq: number): SeqWindowDraft {
-  const window: SeqWindowDraft = { high: seq, bits: new Uint32Array(WORDS) };
-  set(window.bits, seq);
-  return window;
+  return { high: seq, gaps: [] };
 }

@@ -3,13 +3,7 @@ import { MAX_READINGS_PER_MESSAGE, type Reading } from '../messages.ts';
 import type { EncodeUplinkOptions, UplinkBatch } from './codec.ts';
 import { MAX_INFLATED_BYTES } from './codec-v1.ts';
 import { compress, type FieldColumn, inRange, MAX_UPLINK_COLUMNS, planColumn, refuse } from './columns.ts';
-import {
-  dequantize,
-  knownMetricById,
-  MAX_DECIMALS,
-  type MetricResolution,
-  MIN_DECIMALS,
-} from './resolution.ts';
+import { knownMetricById, MAX_DECIMALS, type MetricResolution, MIN_DECIMALS } from './resolution.ts';
 import { ALL_ZERO_K, BitReader, BitStreamError, BitWriter, MAX_RICE_K, unzigzag, zigzag } from './rice.ts';
 
 /**
@@ -264,10 +258,16 @@ export function decodeV2(bytes: Uint8Array): UplinkBatch {
       seen.add(field.name);
       const present = readPresence(bits, count, what);
       const values = readValues(bits, present === undefined ? count : countOf(present), what);
+      // dequantize's arithmetic, with the column's scale worked out once.
+      const { decimals, step = 1 } = field.resolution;
+      const scale = 10 ** Math.abs(decimals);
+      const name = field.name;
       let next = 0;
       for (let i = 0; i < count; i++) {
         if (present !== undefined && present[i] === 0) continue;
-        (readings[i] as Reading).values[field.name] = dequantize(values[next++] as number, field.resolution);
+        const q = values[next++] as number;
+        const value = decimals >= 0 ? (q * step) / scale : q * step * scale;
+        (readings[i] as Reading).values[name] = value === 0 ? 0 : value;
       }
     }
     if (bits.remaining >= 8) refuse(`${Math.floor(bits.remaining / 8)} bytes of data after the last column`);

@@ -100,6 +100,18 @@ export class BitReader {
     if (count === 0) return 0;
     let position = this.position;
     if (position + count > this.length) throw new BitStreamError('bit stream ends inside a value');
+    if (count <= 24) {
+      // The common case (headers, Rice remainders): one 32-bit load, since offset + count < 32.
+      const at = position >>> 3;
+      const bytes = this.bytes;
+      const word =
+        ((bytes[at] as number) << 24) |
+        ((bytes[at + 1] ?? 0) << 16) |
+        ((bytes[at + 2] ?? 0) << 8) |
+        (bytes[at + 3] ?? 0);
+      this.position = position + count;
+      return (word << (position & 7)) >>> (32 - count);
+    }
     let value = 0;
     let left = count;
     while (left > 0) {

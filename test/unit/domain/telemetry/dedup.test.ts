@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   judgeSeq,
+  MAX_SEQ_GAPS,
   SEQ_WINDOW,
   type SeqJudgement,
   seqWindowDraft,
@@ -56,8 +57,29 @@ describe('judgeSeq', () => {
     expect([first, copy]).toEqual(['new', 'repeat']);
   });
 
+  it('keeps a device that sends in order down to one number', () => {
+    // Act
+    const window = applied(Array.from({ length: 2_000 }, (_, i) => 70 + i));
+
+    // Assess
+    expect(seqWindowState(window)).toEqual({ high: 2_069 });
+  });
+
+  it(`remembers at most ${MAX_SEQ_GAPS} gaps: the oldest is forgotten, and its late arrival taken for a repeat`, () => {
+    // Prepare: every other seq from 0 to 40 applied, 20 gaps of one
+    const window = applied(Array.from({ length: 21 }, (_, i) => i * 2));
+
+    // Act
+    const oldest = judgeSeq(window, 1, 1, 40);
+    const newest = judgeSeq(window, 39, 39, 40);
+
+    // Assess
+    expect(seqWindowState(window).gaps).toHaveLength(MAX_SEQ_GAPS - 1);
+    expect([oldest, newest]).toEqual(['repeat', 'new']);
+  });
+
   it('forgets the seqs a forward jump skipped: they are gaps, not applied', () => {
-    // Prepare: 0…9 applied, then a jump of 100 reuses the ring's bits of 0…9 for 512…521
+    // Prepare: 0…9 applied, then a jump past the window: 512…521 are not applied
     const window = applied(Array.from({ length: 10 }, (_, i) => i));
     judgeSeq(window, SEQ_WINDOW + 100, SEQ_WINDOW + 100, 9);
 
@@ -82,6 +104,6 @@ describe('judgeSeq', () => {
       'repeat',
       'new',
     ]);
-    expect(seqWindowState(window).window).toHaveLength(Math.ceil(SEQ_WINDOW / 8 / 3) * 4);
+    expect(seqWindowState(window)).toEqual({ high: HIGH, gaps: [[9_995, 9_995]] });
   });
 });
