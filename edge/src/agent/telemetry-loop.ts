@@ -1,10 +1,11 @@
 import type { ThresholdRange } from '../../../lib/protocol/device-config.ts';
 import type { Reading } from '../../../lib/protocol/messages.ts';
-import type { WindowScorer } from '../ml/batching-scorer.ts';
-import { WINDOW_LENGTH } from '../ml/features.ts';
+import type { FeatureScorer, WindowScorer } from '../ml/batching-scorer.ts';
+import { FeatureWindow } from '../ml/feature-window.ts';
+import { FEATURE_COUNT, WINDOW_LENGTH } from '../ml/features.ts';
 import type { Clock } from '../ota/ports.ts';
 
-export type { WindowScorer };
+export type { FeatureScorer, WindowScorer };
 
 /** The device's sensors: one sample of every metric it measures, in each sensor's resolution. */
 export interface SensorSource {
@@ -41,10 +42,11 @@ export interface TelemetryLoopOptions {
   readonly msPerSecond?: number;
   readonly thresholds?: Readonly<Record<string, ThresholdRange>>;
   /**
-   * Scores the last {@link WINDOW_LENGTH} readings; its score joins each reading as `anomalyScore`,
-   * unless the sensors measured one themselves (a sensor with its own model).
+   * Scores the features of the last {@link WINDOW_LENGTH} readings, kept up to date reading by reading
+   * (`FeatureWindow`); its score joins each reading as `anomalyScore`, unless the sensors measured one
+   * themselves (a sensor with its own model).
    */
-  readonly scorer?: WindowScorer;
+  readonly scorer?: FeatureScorer;
   /** Metrics measured elsewhere (the modem's RSRP and RSRQ) added to each sample. */
   readonly extra?: () => Record<string, number>;
   /** Called for every reading sent, with the thresholds it crossed (for local alerts, the shadow's health). */
@@ -90,7 +92,8 @@ const roundScore = (score: number) => Math.round(score * 1000) / 1000;
  * counted, and the loop goes on.
  */
 export class TelemetryLoop {
-  private readonly window: Reading[] = [];
+  private readonly window = new FeatureWindow();
+  private readonly row = new Float32Array(FEATURE_COUNT);
   private interval: number;
   private thresholds: Readonly<Record<string, ThresholdRange>>;
   /** The thresholds the previous reading crossed, as `metric:bound` keys. */
@@ -147,7 +150,6 @@ export class TelemetryLoop {
     };
     const reading: Reading = { ts: this.options.clock.now(), values };
     this.window.push(reading);
-    if (this.window.length > WINDOW_LENGTH) this.window.shift();
     const score = await this.scoreWindow();
     if (score !== undefined && values.anomalyScore === undefined) values.anomalyScore = score;
     const crossings = crossedThresholds(values, this.thresholds);
@@ -175,14 +177,15 @@ export class TelemetryLoop {
   private async scoreWindow(): Promise<number | undefined> {
     const scorer = this.options.scorer;
     if (scorer === undefined) return undefined;
-    if (this.window.length < WINDOW_LENGTH) return this.unscored('window-filling');
+    if (this.window.size < WINDOW_LENGTH) return this.unscored('window-filling');
+    const outcome = this.window.extract(this.row, 0, scorer.intervalRange);
+    if (typeof outcome !== 'number') return this.unscored(outcome.reason);
     try {
-      // A copy: a batching scorer reads it a tick later, when another sample may have moved the window.
-      const [result] = await scorer.score([this.window.slice()]);
-      if (result === undefined) return this.unscored('no-result');
-      if (!result.ok) return this.unscored(result.reason);
+      // A copy: a batching scorer reads it a tick later, when the next sample may have changed the row.
+      const [score] = await scorer.scoreFeatures(this.row.slice(), 1);
+      if (score === undefined || !Number.isFinite(score)) return this.unscored('no-result');
       this.counters.scoredWindows++;
-      this.counters.lastAnomalyScore = roundScore(result.score);
+      this.counters.lastAnomalyScore = roundScore(score);
       return this.counters.lastAnomalyScore;
     } catch (error) {
       this.options.log?.('anomaly-score-failed', { error: String(error) });
