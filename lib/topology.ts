@@ -24,10 +24,10 @@ const jobUses = {
   rolloutCounters: 'write',
   firmwareCatalog: 'read',
   firmware: 'read',
-  thingTopics: 'write',
+  jobTopics: 'write',
 } as const;
 
-const shadowUses = { shadows: 'readWrite', thingTopics: 'write' } as const;
+const shadowUses = { shadows: 'readWrite', shadowTopics: 'write' } as const;
 
 /**
  * fleetkit's one table of resources and functions, and what triggers each function.
@@ -146,11 +146,16 @@ export const topology = {
         },
       ],
     },
-    thingTopics: {
+    // Two scopes, not `fleet/things/#`: a shadow function cannot answer as the jobs API, nor the reverse.
+    shadowTopics: {
       kind: 'topics',
-      description:
-        'Responses and notifications on thing topics: shadow accepted / rejected / delta / documents, jobs',
-      prefix: THING_TOPIC_ROOT,
+      description: 'Shadow answers and notifications: accepted / rejected, update/delta, update/documents',
+      filter: `${THING_TOPIC_ROOT}/+/shadow/#`,
+    },
+    jobTopics: {
+      kind: 'topics',
+      description: 'Jobs answers and notifications: accepted / rejected, notify, notify-next',
+      filter: `${THING_TOPIC_ROOT}/+/jobs/#`,
     },
     jobExecutions: {
       kind: 'table',
@@ -196,8 +201,8 @@ export const topology = {
       description:
         'Records device status messages in the registry, keeps the fleet health counters, records reboots',
       rules: [{ topic: deviceTopicFilter('status'), payload: 'base64', add: DEVICE_RULE_FIELDS }],
-      // Alerts: a reboot (uptime went backwards) is recorded as an alert event.
-      uses: { registry: 'write', fleetHealth: 'write', alerts: 'write' },
+      // Alerts: a reboot (uptime went backwards) is recorded as an alert event (batch put).
+      uses: { registry: 'write', fleetHealth: 'write', alerts: ['write', 'batchWrite'] },
     },
     streamProcessor: {
       handler: 'stream-processor',
@@ -216,11 +221,13 @@ export const topology = {
         fleetAlerts: 'write',
         telemetryDeadLetters: 'write',
         deviceState: 'readWrite',
-        telemetryAggregates: 'write',
-        alerts: 'write',
+        // Windows and alerts go in batch puts.
+        telemetryAggregates: ['write', 'batchWrite'],
+        alerts: ['write', 'batchWrite'],
         registry: 'write',
         fleetHealth: 'write',
-        telemetryRules: 'read',
+        // The rules table is small and read whole (a Scan, cached a minute).
+        telemetryRules: ['read', 'scan'],
       },
       memoryMiB: 1024,
       timeoutSeconds: 60,
@@ -232,11 +239,12 @@ export const topology = {
       uses: {
         registry: 'readWrite',
         deviceState: 'readWrite',
-        telemetryAggregates: 'write',
-        alerts: 'write',
+        telemetryAggregates: ['write', 'batchWrite'],
+        alerts: ['write', 'batchWrite'],
         fleetAlerts: 'write',
-        fleetHealth: 'write',
-        telemetryRules: 'read',
+        // Reads the counters whole (a Scan of a handful of items) for the fleet-online metric.
+        fleetHealth: ['write', 'scan'],
+        telemetryRules: ['read', 'scan'],
       },
       timeoutSeconds: 60,
     },
@@ -244,7 +252,8 @@ export const topology = {
       handler: 'health-reconciler',
       description: 'Every hour: recounts the fleet health counters from the registry and fixes any drift',
       schedules: [{ everyMinutes: 60 }],
-      uses: { registry: 'read', fleetHealth: 'readWrite' },
+      // Recounts from a Scan of the registry; replaces the counter items, deleting dimensions now empty.
+      uses: { registry: ['read', 'scan'], fleetHealth: ['write', 'scan', 'delete'] },
       timeoutSeconds: 300,
     },
     apiFleet: {
@@ -258,7 +267,13 @@ export const topology = {
         'PUT /telemetry/rules/{ruleId}',
         'DELETE /telemetry/rules/{ruleId}',
       ],
-      uses: { fleetHealth: 'read', alerts: 'read', telemetryAggregates: 'read', telemetryRules: 'readWrite' },
+      // GET /fleet/health and GET /telemetry/rules read their (small) tables whole; rules are deleted.
+      uses: {
+        fleetHealth: ['read', 'scan'],
+        alerts: 'read',
+        telemetryAggregates: 'read',
+        telemetryRules: ['readWrite', 'scan', 'delete'],
+      },
     },
     apiFirmware: {
       handler: 'api-firmware',
@@ -275,9 +290,11 @@ export const topology = {
       ],
       uses: {
         firmware: 'readWrite',
-        firmwareCatalog: 'readWrite',
+        // GET /firmware lists the catalog (a Scan); a refused upload's registration is deleted.
+        firmwareCatalog: ['readWrite', 'scan', 'delete'],
         firmwareSigning: 'readWrite',
-        rollouts: 'read',
+        // Whether an unfinished rollout installs a version: a Scan of the (few) rollouts.
+        rollouts: ['read', 'scan'],
       },
       settings: FIRMWARE_SETTINGS,
       memoryMiB: 1769,
@@ -287,7 +304,8 @@ export const topology = {
       handler: 'api-devices',
       description: 'HTTP API: list and describe devices; set their groups and attributes',
       routes: ['GET /devices', 'GET /devices/{id}', 'PATCH /devices/{id}'],
-      uses: { registry: 'readWrite' },
+      // GET /devices without a type pages through the registry (a Scan); with one it queries byType.
+      uses: { registry: ['readWrite', 'scan'] },
     },
     jobsMqtt: {
       handler: 'jobs-mqtt',
@@ -314,11 +332,14 @@ export const topology = {
         'POST /rollouts/{rolloutId}/rollback',
       ],
       uses: {
-        rollouts: 'readWrite',
-        rolloutTargets: 'write',
+        // GET /rollouts pages through the rollouts (a Scan).
+        rollouts: ['readWrite', 'scan'],
+        // A create clears what an interrupted create left (Query, batch deletes), then batch-puts the plan.
+        rolloutTargets: ['read', 'batchWrite'],
         rolloutCounters: 'read',
         jobExecutions: 'read',
-        registry: 'read',
+        // Selecting devices without a type reads the registry whole (a Scan).
+        registry: ['read', 'scan'],
         firmwareCatalog: 'read',
       },
       timeoutSeconds: 29,
@@ -331,11 +352,15 @@ export const topology = {
       schedules: [{ everyMinutes: 1 }],
       uses: {
         ...jobUses,
-        rollouts: 'readWrite',
-        rolloutTargets: 'readWrite',
+        // The unfinished rollouts, by a Scan of the (few) rollouts.
+        rollouts: ['readWrite', 'scan'],
+        // Notified targets leave the plan in batch deletes.
+        rolloutTargets: ['read', 'batchWrite'],
+        // Gates read the rollout's counters (jobUses only counts executions).
+        rolloutCounters: 'readWrite',
         registry: 'read',
         alerts: 'read',
-        telemetryRules: 'read',
+        telemetryRules: ['read', 'scan'],
       },
       settings: { ...FIRMWARE_SETTINGS, ROLLOUT_HEALTH_CHECK_SECONDS: '300' },
       timeoutSeconds: 60,
@@ -345,7 +370,7 @@ export const topology = {
       handler: 'rollout-reconciler',
       description: 'Every hour: recounts rollout counters from the executions and fixes any drift',
       schedules: [{ everyMinutes: 60 }],
-      uses: { rollouts: 'read', jobExecutions: 'read', rolloutCounters: 'readWrite' },
+      uses: { rollouts: ['read', 'scan'], jobExecutions: 'read', rolloutCounters: 'readWrite' },
       timeoutSeconds: 300,
     },
     shadowMqtt: {
@@ -387,7 +412,8 @@ export const topology = {
   | 'firmwareCatalog'
   | 'firmwareSigning'
   | 'shadows'
-  | 'thingTopics'
+  | 'shadowTopics'
+  | 'jobTopics'
   | 'jobExecutions'
   | 'rollouts'
   | 'rolloutTargets'

@@ -61,7 +61,7 @@ function identityOf(client: Client): DeviceIdentity | undefined {
 }
 
 /**
- * An aedes MQTT 3.1.1 broker on TLS only, with mutual TLS and the device policy of
+ * An aedes MQTT 3.1.1 broker on TLS 1.3 only (no plaintext listener), with mutual TLS and the device policy of
  * `lib/protocol/device-policy.ts` enforced on connect, publish, subscribe and delivery — the same
  * rules the IoT policy enforces in AWS. As in IoT Core: a client connects only as its own thing name;
  * an unauthorized PUBLISH closes the connection (MQTT 3.1.1 has no negative PUBACK); an unauthorized
@@ -159,7 +159,9 @@ export async function startBroker(options: BrokerOptions): Promise<LocalBroker> 
       ca: [options.pki.caPem],
       requestCert: true,
       rejectUnauthorized: true,
-      minVersion: 'TLSv1.2',
+      // TLS 1.3 only, as the IoT domain configuration's TLS policy in AWS: a client offering at most 1.2
+      // fails the handshake. A device whose modem lacks 1.3 cannot use the local broker.
+      minVersion: 'TLSv1.3',
     },
     aedes.handle,
   );

@@ -1,7 +1,8 @@
 import type { HandlerEnv, HandlerRuntime } from '../../lambdas/shared/runtime.ts';
 import { fixedResourceName, functionEnv, signingKeyAlias } from '../topology/env.ts';
 import type { FunctionSpec, Topology } from '../topology/model.ts';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, LOCAL_STAGE, localResourceName } from './names.ts';
+import type { AccessKey } from './credentials.ts';
+import { LOCAL_REGION, LOCAL_STAGE, localResourceName } from './names.ts';
 
 /** A topology function, built once and invoked like Lambda would invoke it. */
 export interface LocalFunction {
@@ -19,6 +20,8 @@ export interface LocalEndpoints {
   readonly kms?: string;
   /** How functions reach the streams: `TOPIC_LOG_ENDPOINT` or `KAFKA_BROKERS`. */
   readonly streams?: Readonly<Record<string, string>>;
+  /** The key pair a function's SDK clients sign with: its own, as each Lambda function has its own role. */
+  readonly credentials: (functionName: string) => AccessKey;
 }
 
 /**
@@ -27,10 +30,13 @@ export interface LocalEndpoints {
  */
 export function localFunctionEnv(
   topology: Topology,
-  spec: FunctionSpec,
+  name: string,
   endpoints: LocalEndpoints,
   settings: Readonly<Record<string, string>> = {},
 ): HandlerEnv {
+  const spec = topology.functions[name];
+  if (spec === undefined) throw new Error(`no function '${name}' in the topology`);
+  const credentials = endpoints.credentials(name);
   return {
     ...functionEnv(
       topology,
@@ -42,8 +48,8 @@ export function localFunctionEnv(
     ),
     STAGE: LOCAL_STAGE,
     AWS_REGION: LOCAL_REGION,
-    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
     AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
     AWS_ENDPOINT_URL_S3: endpoints.s3,
     AWS_ENDPOINT_URL_IOT_DATA_PLANE: endpoints.iotData,
@@ -73,7 +79,7 @@ export async function loadFunctions(
     if (typeof module.build !== 'function') {
       throw new Error(`lambdas/handlers/${spec.handler}/app.ts must export build(env, runtime)`);
     }
-    const handler = module.build(localFunctionEnv(topology, spec, endpoints, settings), runtimeFor(name)) as (
+    const handler = module.build(localFunctionEnv(topology, name, endpoints, settings), runtimeFor(name)) as (
       event: unknown,
     ) => Promise<unknown>;
     functions.set(name, { name, spec, invoke: (event) => handler(event) });

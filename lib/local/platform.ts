@@ -1,11 +1,15 @@
 import { createPublicKey } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
+import type { KafkaConnection } from '../protocol/kafka-connection.ts';
 import type { Topology } from '../topology/model.ts';
 import { validateSettings, validateTopology } from '../topology/validate.ts';
 import { topology as defaultTopology } from '../topology.ts';
 import { type DenialEvent, type LocalBroker, startBroker } from './broker.ts';
+import { type OperatorCredentials, openOperatorCredentials } from './credentials.ts';
 import { ensureTable, type LocalDynamo, startDynamo } from './dynamo.ts';
+import { endpointGuard, isLoopbackHost, isWildcardHost } from './endpoint-guard.ts';
 import { type LocalFunction, loadFunctions } from './functions.ts';
 import { type LocalGateway, startGateway } from './gateway.ts';
 import { startIotData } from './iot-data.ts';
@@ -14,8 +18,9 @@ import { LocalMetrics } from './metrics-store.ts';
 import { localResourceName } from './names.ts';
 import { LocalPki } from './pki.ts';
 import { createPlatformLog, type PlatformLog, type Verbosity } from './platform-log.ts';
+import { type LocalPrincipals, localPrincipals } from './principals.ts';
 import { type RulesRunner, startRulesRunner } from './rules-runner.ts';
-import { acceptLocalCredentials, type LocalS3, startS3 } from './s3.ts';
+import { type LocalS3, startS3 } from './s3.ts';
 import { type LocalScheduler, startScheduler } from './scheduler.ts';
 import { openSigningKeys } from './signing-keys.ts';
 import type { SimulatedOtaOptions } from './sim/device.ts';
@@ -25,7 +30,10 @@ import { type LocalStreams, startLocalStreams } from './stream-runtime.ts';
 export interface PlatformOptions {
   /** Where certificates, tables and objects are kept. @default '.fleetkit' */
   readonly dataDir?: string;
-  /** @default '127.0.0.1' */
+  /**
+   * Where the MQTT broker and the HTTP API listen; anything but loopback is warned about. The internal
+   * endpoints (DynamoDB, S3, KMS, IoT data, topic log) always listen on 127.0.0.1. @default '127.0.0.1'
+   */
   readonly host?: string;
   /** HTTP gateway port; 0 picks a free one. @default 3000 */
   readonly gatewayPort?: number;
@@ -44,8 +52,8 @@ export interface PlatformOptions {
   readonly out?: (line: string) => void;
   /** @default the topology of `lib/topology.ts` */
   readonly topology?: Topology;
-  /** A Kafka to use instead of the embedded topic log (`KAFKA_BROKERS`). */
-  readonly kafkaBrokers?: readonly string[];
+  /** A Kafka to use instead of the embedded topic log (`KAFKA_BROKERS` and its SASL/SSL settings). */
+  readonly kafka?: KafkaConnection;
   /** Overrides of function settings (`SHADOW_MAX_STATE_BYTES`, ...). */
   readonly settings?: Readonly<Record<string, string>>;
   /**
@@ -64,6 +72,12 @@ export interface Platform {
   readonly s3Endpoint: string;
   /** The loopback KMS that signs with the topology's signing keys (`<dataDir>/keys/<name>.pem`). */
   readonly kmsEndpoint: string;
+  /** The loopback IoT data plane (Publish), SigV4 service `iotdata`. */
+  readonly iotDataEndpoint: string;
+  /** The operator's key pair for the HTTP API, KMS and IoT data endpoints, kept in `<dataDir>/credentials`. */
+  readonly credentials: OperatorCredentials;
+  /** Every key pair the local endpoints accept (the operator's, one per function) and what each may do. */
+  readonly principals: LocalPrincipals;
   readonly dataDir: string;
   readonly pki: LocalPki;
   readonly metrics: LocalMetrics;
@@ -90,19 +104,32 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   validateSettings(topology, options.settings ?? {});
   const dataDir = resolve(options.dataDir ?? '.fleetkit');
   const host = options.host ?? '127.0.0.1';
+  // Only the broker and the API face the network; the rest are the platform's own plumbing.
+  const internalHost = isLoopbackHost(host) && isIP(host) === 4 ? host : '127.0.0.1';
   await mkdir(dataDir, { recursive: true });
   const metrics = new LocalMetrics();
   const log = createPlatformLog(metrics, options.verbosity ?? 'normal', options.out);
+  if (!isLoopbackHost(host)) {
+    log.event('warn', 'the MQTT broker and the HTTP API listen beyond loopback', {
+      host,
+      internalEndpoints: internalHost,
+      advice:
+        'anyone who can reach them needs a device certificate or the operator credentials; firewall them',
+    });
+  }
   const stops: Array<() => Promise<void> | void> = [];
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop();
   };
 
   try {
+    const credentials = await openOperatorCredentials(dataDir);
+    const principals = localPrincipals(credentials, topology);
+    const guard = (service: string, listenHost: string) => endpointGuard({ service, principals, listenHost });
     const pki = await LocalPki.open(dataDir);
     const dynamo: LocalDynamo = await startDynamo({
       path: join(dataDir, 'dynamo'),
-      host,
+      host: internalHost,
       port: options.dynamoPort ?? 0,
     });
     stops.push(() => dynamo.close());
@@ -114,15 +141,15 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       else buckets.push(localResourceName(name));
     }
     const keys = await openSigningKeys(dataDir, signingKeys);
-    const kms = await startLocalKms({ keys, host });
+    const kms = await startLocalKms({ keys, host: internalHost, guard: guard('kms', internalHost) });
     stops.push(() => kms.close());
-    // s3rver knows only its built-in access key; functions sign S3 requests with the platform's.
-    acceptLocalCredentials();
     await mkdir(join(dataDir, 's3'), { recursive: true });
     const s3: LocalS3 = await startS3({
       directory: join(dataDir, 's3'),
       buckets,
-      host,
+      // Functions sign S3 requests with their own keys; the operator's serves tests and tools.
+      accessKeys: principals.keys,
+      host: internalHost,
       port: options.s3Port ?? 0,
     });
     stops.push(() => s3.close());
@@ -152,14 +179,19 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       },
     });
     stops.push(() => broker.close());
-    const iotData = await startIotData({ broker, host });
+    const iotData = await startIotData({
+      broker,
+      principals,
+      host: internalHost,
+      guard: guard('iotdata', internalHost),
+    });
     stops.push(() => iotData.close());
     const streams = await startLocalStreams({
       dataDir,
       topology,
       log,
-      host,
-      ...(options.kafkaBrokers === undefined ? {} : { kafkaBrokers: options.kafkaBrokers }),
+      host: internalHost,
+      ...(options.kafka === undefined ? {} : { kafka: options.kafka }),
     });
     stops.push(() => streams.stop());
     const functions = await loadFunctions(
@@ -170,6 +202,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
         iotData: iotData.endpoint,
         kms: kms.endpoint,
         streams: streams.functionEnv,
+        credentials: (name) => principals.functionKey(name),
       },
       (name) => ({
         write: (line) => log.handlerLine(name, line),
@@ -199,6 +232,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       functions,
       log,
       host,
+      guard: guard('execute-api', host),
       port: options.gatewayPort ?? 3000,
       localRoutes: {
         'GET /health': () => ({
@@ -217,7 +251,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     // Runs after the fleet has stopped: in-flight rule invocations finish before the stores go away.
     stops.push(() => rules.idle());
 
-    const mqttUrl = `mqtts://${host === '0.0.0.0' ? '127.0.0.1' : host}:${broker.port}`;
+    const mqttUrl = `mqtts://${isWildcardHost(host) ? '127.0.0.1' : host}:${broker.port}`;
     const fleet = await startFleet({
       count: options.devices ?? 0,
       pki,
@@ -252,6 +286,9 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       dynamoEndpoint: dynamo.endpoint,
       s3Endpoint: s3.endpoint,
       kmsEndpoint: kms.endpoint,
+      iotDataEndpoint: iotData.endpoint,
+      credentials,
+      principals,
       dataDir,
       pki,
       metrics,

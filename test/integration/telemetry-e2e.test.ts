@@ -11,6 +11,7 @@ import {
   startTestPlatform,
   type TestPlatform,
 } from '../support/platform.ts';
+import { signedFetch } from '../support/signing.ts';
 
 async function publishTelemetry(device: MqttClient, type: string, id: string, body: unknown): Promise<void> {
   await device.publishAsync(deviceTopic('telemetry', type, id), JSON.stringify(body), { qos: 1 });
@@ -25,7 +26,7 @@ function highTemperatureAlert(t: TestPlatform, deviceId: string, timeoutMs?: num
 }
 
 async function putRule(t: TestPlatform, id: string, rule: Record<string, unknown>): Promise<void> {
-  const response = await fetch(`${t.platform.gatewayUrl}/telemetry/rules/${id}`, {
+  const response = await signedFetch(t.platform, `/telemetry/rules/${id}`, {
     method: 'PUT',
     body: JSON.stringify(rule),
   });

@@ -36,6 +36,21 @@ export class UpdateFailedError extends Error {
   }
 }
 
+/**
+ * The downloader will not fetch from this URL: not `https:`, or `http:` to a host that is not a loopback
+ * development endpoint. Permanent: retrying the same URL cannot help.
+ */
+export class RefusedUrlError extends Error {
+  override readonly name = 'RefusedUrlError';
+
+  constructor(
+    readonly url: string,
+    reason: string,
+  ) {
+    super(`refused to download ${url}: ${reason}`);
+  }
+}
+
 /** The Jobs service refused a request (`.../rejected`), with AWS IoT Jobs' error code. */
 export class JobsRequestRejectedError extends Error {
   override readonly name = 'JobsRequestRejectedError';
