@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { DEFAULT_DEVICE_CONFIG } from '../../../lib/protocol/device-config.ts';
 import { toFieldIssues } from '../../../lib/protocol/parse.ts';
 import { THING_TYPE_PATTERN } from '../../../lib/protocol/topics.ts';
