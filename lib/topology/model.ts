@@ -91,7 +91,17 @@ export interface StreamIngest<R extends string = string> {
 }
 
 /** The IoT SQL functions a rule may add to its output (https://docs.aws.amazon.com/iot/latest/developerguide/iot-sql-functions.html). */
-export type RuleExpression = 'topic()' | `topic(${number})` | 'clientid()' | 'timestamp()' | 'newuuid()';
+/**
+ * IoT SQL functions a rule may add. `principal()` is the certificate id of an X.509 connection
+ * (https://docs.aws.amazon.com/iot/latest/developerguide/iot-sql-functions.html#iot-function-principal).
+ */
+export type RuleExpression =
+  | 'topic()'
+  | `topic(${number})`
+  | 'clientid()'
+  | 'principal()'
+  | 'timestamp()'
+  | 'newuuid()';
 
 /**
  * An IoT topic rule, as data. The CDK app renders it to IoT SQL; the local rules runner evaluates it
