@@ -159,3 +159,14 @@ export type IdentityRuleEvent = z.output<typeof identityRuleEvent>;
 
 /** The SQL functions that fill {@link identityRuleEvent}'s fields. */
 export const IDENTITY_RULE_FIELDS = { ...SHADOW_RULE_FIELDS, principal: 'principal()' } as const;
+
+/** A device rotates its certificate once this share of the certificate's validity has passed. */
+export const ROTATE_AT_FRACTION = 0.8;
+
+/**
+ * When a certificate valid from `notBefore` to `notAfter` (epoch ms) is due for rotation: early enough
+ * that a device offline for a while still rotates before expiry.
+ */
+export function rotationDueAt(notBefore: number, notAfter: number, fraction = ROTATE_AT_FRACTION): number {
+  return notBefore + Math.floor((notAfter - notBefore) * fraction);
+}
