@@ -175,9 +175,9 @@ describe('planConfirmation', () => {
   });
 
   it('retires nothing more when repeated', () => {
-    const after = [
-      { ...records[0], status: 'INACTIVE' as const },
-      { ...(records[1] as CertificateRecord), confirmedAt: NOW },
+    const after: CertificateRecord[] = [
+      record('a', { confirmedAt: NOW - 1000, status: 'INACTIVE' }),
+      record('n', { origin: 'rotation', confirmedAt: NOW }),
     ];
     const plan = planConfirmation({
       principal: id('n'),
