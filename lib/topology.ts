@@ -373,6 +373,10 @@ export const topology = {
       settings: SHADOW_SETTINGS,
     },
   },
+  deviceTypes: {
+    tracker: { description: 'Asset tracker: position, motion and battery over LTE-M / NB-IoT' },
+    'env-sensor': { description: 'Environment sensor: temperature, humidity, air quality' },
+  },
   ingest: {
     telemetry: {
       description: 'Device telemetry into the iot-telemetry stream, keyed by device id so it stays ordered',

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { LocalBroker } from './broker.ts';
+import { listen } from './loopback-server.ts';
 
 /** The embedded stand-in for IoT Core's data plane, as far as fleetkit's functions use it. */
 export interface LocalIotData {
@@ -60,17 +60,5 @@ export async function startIotData(options: {
         (error: Error) => reply(res, 500, { message: error.message }),
       );
   });
-  const host = options.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => resolve());
-  });
-  return {
-    endpoint: `http://${host}:${(server.address() as AddressInfo).port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return listen(server, options.host ?? '127.0.0.1', options.port ?? 0);
 }

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listen } from './loopback-server.ts';
 import type { LocalSigningKey } from './signing-keys.ts';
 
 /** The embedded stand-in for AWS KMS, as far as fleetkit's signing keys use it. */
@@ -203,17 +203,5 @@ export async function startLocalKms(options: {
       (error: Error) => reply(res, 500, { __type: 'KMSInternalException', message: error.message }),
     );
   });
-  const host = options.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => resolve());
-  });
-  return {
-    endpoint: `http://${host}:${(server.address() as AddressInfo).port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return listen(server, options.host ?? '127.0.0.1', options.port ?? 0);
 }

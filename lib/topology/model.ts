@@ -75,7 +75,34 @@ export interface SigningKeyResource {
   readonly description: string;
 }
 
-export type Resource = TableResource | BucketResource | TopicsResource | StreamResource | SigningKeyResource;
+/**
+ * AWS IoT's registry: things, thing types, device certificates and the device policy (IoT Core in AWS,
+ * the local IoT control plane locally, both through `@aws-sdk/client-iot`). `read` describes and lists;
+ * `write` creates things and certificates from CSRs, changes certificate status, attaches and detaches
+ * the device policy and things, and deletes certificates. Functions learn the device policy's name as
+ * `<NAME>_POLICY_NAME`, the endpoint devices connect to as `DEVICE_ENDPOINT`, and the CA that endpoint
+ * presents as `DEVICE_CA_PEM` (locally) or `DEVICE_CA_URL` (AWS: Amazon Root CA 1).
+ */
+export interface ThingsResource {
+  readonly kind: 'things';
+  readonly description: string;
+}
+
+export type Resource =
+  | TableResource
+  | BucketResource
+  | TopicsResource
+  | StreamResource
+  | SigningKeyResource
+  | ThingsResource;
+
+/**
+ * A kind of device: an AWS IoT thing type, made at deploy (and by the local platform at start). The
+ * device policy names the type (`iot:Connection.Thing.ThingTypeName`), so a thing needs one.
+ */
+export interface DeviceTypeSpec {
+  readonly description: string;
+}
 
 /**
  * An IoT topic rule whose action appends to a stream rather than invoking a function: IoT Core's
@@ -163,4 +190,6 @@ export interface Topology<R extends string = string> {
   readonly functions: Readonly<Record<string, FunctionSpec<R>>>;
   /** IoT rules that feed streams directly. */
   readonly ingest?: Readonly<Record<string, StreamIngest<R>>>;
+  /** Device types by thing type name (`[a-zA-Z0-9:_-]{1,128}`). */
+  readonly deviceTypes?: Readonly<Record<string, DeviceTypeSpec>>;
 }
