@@ -29,6 +29,7 @@ const mskInstanceType = context('fleetkit:mskInstanceType');
 const kafkaVersion = context('fleetkit:kafkaVersion');
 const logRetentionDays = context('fleetkit:logRetentionDays');
 const iotDataEndpointHost = context('fleetkit:iotDataEndpoint');
+const deviceEndpointHost = context('fleetkit:deviceEndpoint');
 const settingsJson = context('fleetkit:settings');
 const alarmEmail = context('fleetkit:alarmEmail');
 const edgeArtifact = context('fleetkit:edgeArtifact');
@@ -56,6 +57,7 @@ buildFleetkit(app, {
   ...(kafkaVersion === undefined ? {} : { kafkaVersion }),
   ...(logRetentionDays === undefined ? {} : { logRetentionDays: Number(logRetentionDays) }),
   ...(iotDataEndpointHost === undefined ? {} : { iotDataEndpointHost }),
+  ...(deviceEndpointHost === undefined ? {} : { deviceEndpointHost }),
   ...(settingsJson === undefined ? {} : { settings: parseSettings(settingsJson) }),
   ...(alarmEmail === undefined ? {} : { alarmEmail }),
   ...(edgeArtifact === undefined
