@@ -1,10 +1,11 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
-import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { CfnDomainConfiguration, CfnThingType } from 'aws-cdk-lib/aws-iot';
-import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { AwsCustomResource, AwsCustomResourcePolicy, PhysicalResourceId } from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import type { DeviceTypeSpec } from '../topology/model.ts';
+import { SdkLookupIdentity } from './sdk-lookup.ts';
 
 /**
  * The TLS policy of the device endpoint: TLS 1.3 only, no TLS 1.2 fallback
@@ -55,12 +56,7 @@ export class DeviceEndpoint extends Construct {
       this.host = props.host;
       return;
     }
-    // Our own role and log group: no AWS managed policy, no log-retention custom resource.
-    const role = new Role(this, 'LookupRole', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
-    const logGroup = new LogGroup(this, 'LookupLogs', {
-      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
-    });
-    logGroup.grantWrite(role);
+    const { role, logGroup } = SdkLookupIdentity.of(this, props.logRetention);
     const lookup = new AwsCustomResource(this, 'Lookup', {
       onUpdate: {
         service: 'Iot',

@@ -3,6 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { DEVICE_TLS_POLICY, DeviceEndpoint, ThingTypes } from '../../lib/constructs/device-identity.ts';
+import { IotDataEndpoint } from '../../lib/constructs/iot-data-endpoint.ts';
 import { topology } from '../../lib/topology.ts';
 
 function stackWith(build: (stack: Stack) => void): { app: App; stack: Stack; template: Template } {
@@ -74,6 +75,27 @@ describe('DeviceEndpoint', () => {
         v.violatingResources.map((r) => `${v.ruleName} at ${r.constructPath}`),
       ),
     ).toEqual([]);
+  });
+});
+
+describe('a stack with several deploy-time lookups', () => {
+  it('gives them one role, the one their shared provider function runs with, holding every lookup policy', () => {
+    // Prepare / Act
+    const { template } = stackWith((stack) => {
+      new IotDataEndpoint(stack, 'IotData');
+      new DeviceEndpoint(stack, 'Devices', { domainConfigurationName: 'fleetkit-dev-devices' });
+    });
+
+    // Assess
+    const roles = Object.keys(template.findResources('AWS::IAM::Role'));
+    expect(roles).toHaveLength(1);
+    const provider = Object.values(template.findResources('AWS::Lambda::Function'));
+    expect(provider.map((f) => f.Properties.Role['Fn::GetAtt'][0])).toEqual(roles);
+    const attached = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) =>
+      JSON.stringify(p.Properties.PolicyDocument).match(/DescribeEndpoint|DescribeDomainConfiguration/),
+    );
+    expect(attached).toHaveLength(2);
+    for (const policy of attached) expect(policy.Properties.Roles).toEqual([{ Ref: roles[0] }]);
   });
 });
 
