@@ -25,7 +25,7 @@ async function provisionedDevice(thingName: string) {
 }
 
 /** Makes a new key on a connected device and gets a certificate for it over CreateCertificateFromCsr. */
-async function nextCertificate(client: MqttClient, subject: string) {
+async function nextCertificate(client: MqttClient, subject: `CN=${string}`) {
   const key = await makeCsr(subject);
   const created = await request(client, '$aws/certificates/create-from-csr/json', {
     certificateSigningRequest: key.csrPem,
