@@ -117,7 +117,12 @@ function buildRecords(): StreamRecord[] {
       const partition = d % PARTITIONS;
       const offset = nextOffset[partition] ?? 0;
       nextOffset[partition] = offset + 1;
-      records.push({ partition, offset: String(offset), value: encoder.encode(JSON.stringify(event)) });
+      records.push({
+        log: 'bench-cluster/iot-telemetry',
+        partition,
+        offset: String(offset),
+        value: encoder.encode(JSON.stringify(event)),
+      });
     }
   }
   return records;

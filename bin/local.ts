@@ -1,6 +1,8 @@
 import { parseArgs } from 'node:util';
+import { isLoopbackHost } from '../lib/local/endpoint-guard.ts';
 import { startPlatform } from '../lib/local/platform.ts';
 import type { Verbosity } from '../lib/local/platform-log.ts';
+import { type KafkaConnection, parseKafkaConnection } from '../lib/protocol/kafka-connection.ts';
 
 const HELP = `fleetkit local platform — everything on one machine, same handlers as in AWS
 
@@ -10,8 +12,12 @@ Usage: npm start -- [options]
   --mqtt-port <n>     MQTT over mutual TLS port (env FLEETKIT_MQTT_PORT, default 8883)
   --devices <n>       simulated devices to start, 0 for none (env FLEETKIT_DEVICES, default 3)
   --data-dir <path>   certificates, tables and objects (env FLEETKIT_DATA_DIR, default .fleetkit)
-  --host <addr>       address to listen on (env FLEETKIT_HOST, default 127.0.0.1)
-  env KAFKA_BROKERS    host:port,... of a Kafka to use instead of the embedded topic log
+  --host <addr>       address the MQTT broker and the HTTP API listen on (env FLEETKIT_HOST, default
+                      127.0.0.1); e.g. 0.0.0.0 for devices on the network, with a warning. The internal
+                      endpoints (DynamoDB, S3, KMS, IoT data) always stay on 127.0.0.1
+  env KAFKA_BROKERS    host:port,... of a Kafka to use instead of the embedded topic log, with
+                      KAFKA_SSL=true, KAFKA_SSL_CA_FILE=<pem>, KAFKA_SASL_MECHANISM=scram-sha-512|
+                      scram-sha-256|aws-msk-iam, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD
   --set KEY=VALUE     override a function setting, e.g. --set SHADOW_MAX_STATE_BYTES=65536 (repeatable)
   --verbose           print every handler log line and metric
   --quiet             print only the banner
@@ -59,6 +65,25 @@ function settingsFrom(pairs: readonly string[]): Record<string, string> {
   return settings;
 }
 
+/** A real Kafka when KAFKA_BROKERS is set, with its SASL/SSL settings; a wrong one stops the start, named. */
+function kafkaFromEnv(): KafkaConnection | undefined {
+  if (!process.env.KAFKA_BROKERS) return undefined;
+  try {
+    return parseKafkaConnection(process.env);
+  } catch (error) {
+    console.error((error as Error).message);
+    process.exit(2);
+  }
+}
+const kafka = kafkaFromEnv();
+
+const host = values.host ?? process.env.FLEETKIT_HOST ?? '127.0.0.1';
+if (!isLoopbackHost(host)) {
+  process.stderr.write(
+    `warning: --host ${host}: the MQTT broker and the HTTP API accept connections from the network ` +
+      '(mutual TLS and SigV4 still required); the internal endpoints stay on 127.0.0.1\n',
+  );
+}
 const verbosity: Verbosity = values.verbose ? 'verbose' : values.quiet ? 'quiet' : 'normal';
 const started = performance.now();
 const platform = await startPlatform({
@@ -66,12 +91,10 @@ const platform = await startPlatform({
   mqttPort: intOption('mqtt-port', values['mqtt-port'] ?? process.env.FLEETKIT_MQTT_PORT, 8883),
   devices: intOption('devices', values.devices ?? process.env.FLEETKIT_DEVICES, 3),
   dataDir: values['data-dir'] ?? process.env.FLEETKIT_DATA_DIR ?? '.fleetkit',
-  host: values.host ?? process.env.FLEETKIT_HOST ?? '127.0.0.1',
+  host,
   verbosity,
   settings: settingsFrom(values.set ?? []),
-  ...(process.env.KAFKA_BROKERS
-    ? { kafkaBrokers: process.env.KAFKA_BROKERS.split(',').map((b) => b.trim()) }
-    : {}),
+  ...(kafka === undefined ? {} : { kafka }),
 }).catch((error: Error & { code?: string }) => {
   if (error.code === 'EADDRINUSE') {
     console.error(
@@ -84,12 +107,17 @@ const platform = await startPlatform({
 });
 
 const readyMs = Math.round(performance.now() - started);
+// The secret stays in the file (0600): a banner ends up in terminal scrollback, CI logs and screenshots.
+const { credentials } = platform;
 process.stdout.write(`
 fleetkit local platform ready in ${readyMs} ms
-  HTTP API (API Gateway)   ${platform.gatewayUrl}        try: curl ${platform.gatewayUrl}/devices
-  MQTT, mutual TLS (IoT)   ${platform.mqttUrl}
+  HTTP API (API Gateway)   ${platform.gatewayUrl}   SigV4 (execute-api) required; try: npm run cli -- devices list
+  credentials              ${credentials.file}${credentials.created ? ' (new)' : ''}, access key id ${credentials.accessKeyId}
+                           (the CLI signs with it; so can curl --aws-sigv4 or the AWS SDKs, see README)
+  MQTT, mutual TLS 1.3     ${platform.mqttUrl}
   DynamoDB API             ${platform.dynamoEndpoint}
   S3 API                   ${platform.s3Endpoint}
+  KMS, IoT data (SigV4)    ${platform.kmsEndpoint}, ${platform.iotDataEndpoint}
   streams (MSK)            ${platform.streams.description}
   device certificates      ${platform.dataDir}/pki (CA: ca.crt, devices/<type>.<thing>.crt)
   simulated devices        ${platform.fleet.devices.length}

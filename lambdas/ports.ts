@@ -43,6 +43,8 @@ export interface DeviceSighting {
   readonly uptimeSeconds?: number;
   /** Device clock minus broker clock when the device sent `ts`, ms: a wrong RTC shows here. */
   readonly clockSkewMs?: number;
+  /** TLS version of the device's own connection as it last reported it (`TLSv1.3`, `TLSv1.2`). */
+  readonly tlsVersion?: string;
 }
 
 /** A status message always says which firmware the device runs. */

@@ -25,17 +25,17 @@ const jobUses = {
   rolloutCounters: 'write',
   firmwareCatalog: 'read',
   firmware: 'read',
-  thingTopics: 'write',
+  jobTopics: 'write',
 } as const;
 
-const shadowUses = { shadows: 'readWrite', thingTopics: 'write' } as const;
+const shadowUses = { shadows: 'readWrite', shadowTopics: 'write' } as const;
 
 /** What provisioning, rotation and revocation touch: IoT's registry, fleetkit's records, thing topics. */
 const identityUses = {
   things: 'readWrite',
   certificates: 'readWrite',
   registry: 'readWrite',
-  thingTopics: 'write',
+  identityTopics: 'write',
 } as const;
 
 /**
@@ -155,11 +155,22 @@ export const topology = {
         },
       ],
     },
-    thingTopics: {
+    // Two scopes, not `fleet/things/#`: a shadow function cannot answer as the jobs API, nor the reverse.
+    shadowTopics: {
+      kind: 'topics',
+      description: 'Shadow answers and notifications: accepted / rejected, update/delta, update/documents',
+      filter: `${THING_TOPIC_ROOT}/+/shadow/#`,
+    },
+    jobTopics: {
+      kind: 'topics',
+      description: 'Jobs answers and notifications: accepted / rejected, notify, notify-next',
+      filter: `${THING_TOPIC_ROOT}/+/jobs/#`,
+    },
+    identityTopics: {
       kind: 'topics',
       description:
-        'Responses and notifications on thing topics: shadow accepted / rejected / delta / documents, jobs',
-      prefix: THING_TOPIC_ROOT,
+        'Identity answers and notifications: get / activate / confirm accepted and rejected, notify',
+      filter: `${THING_TOPIC_ROOT}/+/identity/#`,
     },
     jobExecutions: {
       kind: 'table',
@@ -224,8 +235,8 @@ export const topology = {
       description:
         'Records device status messages in the registry, keeps the fleet health counters, records reboots',
       rules: [{ topic: deviceTopicFilter('status'), payload: 'base64', add: DEVICE_RULE_FIELDS }],
-      // Alerts: a reboot (uptime went backwards) is recorded as an alert event.
-      uses: { registry: 'write', fleetHealth: 'write', alerts: 'write' },
+      // Alerts: a reboot (uptime went backwards) is recorded as an alert event (batch put).
+      uses: { registry: 'write', fleetHealth: 'write', alerts: ['write', 'batchWrite'] },
     },
     streamProcessor: {
       handler: 'stream-processor',
@@ -244,11 +255,13 @@ export const topology = {
         fleetAlerts: 'write',
         telemetryDeadLetters: 'write',
         deviceState: 'readWrite',
-        telemetryAggregates: 'write',
-        alerts: 'write',
+        // Windows and alerts go in batch puts.
+        telemetryAggregates: ['write', 'batchWrite'],
+        alerts: ['write', 'batchWrite'],
         registry: 'write',
         fleetHealth: 'write',
-        telemetryRules: 'read',
+        // The rules table is small and read whole (a Scan, cached a minute).
+        telemetryRules: ['read', 'scan'],
       },
       memoryMiB: 1024,
       timeoutSeconds: 60,
@@ -260,11 +273,12 @@ export const topology = {
       uses: {
         registry: 'readWrite',
         deviceState: 'readWrite',
-        telemetryAggregates: 'write',
-        alerts: 'write',
+        telemetryAggregates: ['write', 'batchWrite'],
+        alerts: ['write', 'batchWrite'],
         fleetAlerts: 'write',
-        fleetHealth: 'write',
-        telemetryRules: 'read',
+        // Reads the counters whole (a Scan of a handful of items) for the fleet-online metric.
+        fleetHealth: ['write', 'scan'],
+        telemetryRules: ['read', 'scan'],
       },
       timeoutSeconds: 60,
     },
@@ -272,7 +286,8 @@ export const topology = {
       handler: 'health-reconciler',
       description: 'Every hour: recounts the fleet health counters from the registry and fixes any drift',
       schedules: [{ everyMinutes: 60 }],
-      uses: { registry: 'read', fleetHealth: 'readWrite' },
+      // Recounts from a Scan of the registry; replaces the counter items, deleting dimensions now empty.
+      uses: { registry: ['read', 'scan'], fleetHealth: ['write', 'scan', 'delete'] },
       timeoutSeconds: 300,
     },
     apiFleet: {
@@ -286,7 +301,13 @@ export const topology = {
         'PUT /telemetry/rules/{ruleId}',
         'DELETE /telemetry/rules/{ruleId}',
       ],
-      uses: { fleetHealth: 'read', alerts: 'read', telemetryAggregates: 'read', telemetryRules: 'readWrite' },
+      // GET /fleet/health and GET /telemetry/rules read their (small) tables whole; rules are deleted.
+      uses: {
+        fleetHealth: ['read', 'scan'],
+        alerts: 'read',
+        telemetryAggregates: 'read',
+        telemetryRules: ['readWrite', 'scan', 'delete'],
+      },
     },
     apiFirmware: {
       handler: 'api-firmware',
@@ -303,9 +324,11 @@ export const topology = {
       ],
       uses: {
         firmware: 'readWrite',
-        firmwareCatalog: 'readWrite',
+        // GET /firmware lists the catalog (a Scan); a refused upload's registration is deleted.
+        firmwareCatalog: ['readWrite', 'scan', 'delete'],
         firmwareSigning: 'readWrite',
-        rollouts: 'read',
+        // Whether an unfinished rollout installs a version: a Scan of the (few) rollouts.
+        rollouts: ['read', 'scan'],
       },
       settings: FIRMWARE_SETTINGS,
       memoryMiB: 1769,
@@ -315,7 +338,8 @@ export const topology = {
       handler: 'api-devices',
       description: 'HTTP API: list and describe devices; set their groups and attributes',
       routes: ['GET /devices', 'GET /devices/{id}', 'PATCH /devices/{id}'],
-      uses: { registry: 'readWrite' },
+      // GET /devices without a type pages through the registry (a Scan); with one it queries byType.
+      uses: { registry: ['readWrite', 'scan'] },
     },
     apiIdentity: {
       handler: 'api-identity',
@@ -366,11 +390,14 @@ export const topology = {
         'POST /rollouts/{rolloutId}/rollback',
       ],
       uses: {
-        rollouts: 'readWrite',
-        rolloutTargets: 'write',
+        // GET /rollouts pages through the rollouts (a Scan).
+        rollouts: ['readWrite', 'scan'],
+        // A create clears what an interrupted create left (Query, batch deletes), then batch-puts the plan.
+        rolloutTargets: ['read', 'batchWrite'],
         rolloutCounters: 'read',
         jobExecutions: 'read',
-        registry: 'read',
+        // Selecting devices without a type reads the registry whole (a Scan).
+        registry: ['read', 'scan'],
         firmwareCatalog: 'read',
       },
       timeoutSeconds: 29,
@@ -383,11 +410,15 @@ export const topology = {
       schedules: [{ everyMinutes: 1 }],
       uses: {
         ...jobUses,
-        rollouts: 'readWrite',
-        rolloutTargets: 'readWrite',
+        // The unfinished rollouts, by a Scan of the (few) rollouts.
+        rollouts: ['readWrite', 'scan'],
+        // Notified targets leave the plan in batch deletes.
+        rolloutTargets: ['read', 'batchWrite'],
+        // Gates read the rollout's counters (jobUses only counts executions).
+        rolloutCounters: 'readWrite',
         registry: 'read',
         alerts: 'read',
-        telemetryRules: 'read',
+        telemetryRules: ['read', 'scan'],
       },
       settings: { ...FIRMWARE_SETTINGS, ROLLOUT_HEALTH_CHECK_SECONDS: '300' },
       timeoutSeconds: 60,
@@ -397,7 +428,7 @@ export const topology = {
       handler: 'rollout-reconciler',
       description: 'Every hour: recounts rollout counters from the executions and fixes any drift',
       schedules: [{ everyMinutes: 60 }],
-      uses: { rollouts: 'read', jobExecutions: 'read', rolloutCounters: 'readWrite' },
+      uses: { rollouts: ['read', 'scan'], jobExecutions: 'read', rolloutCounters: 'readWrite' },
       timeoutSeconds: 300,
     },
     shadowMqtt: {
@@ -443,7 +474,8 @@ export const topology = {
   | 'firmwareCatalog'
   | 'firmwareSigning'
   | 'shadows'
-  | 'thingTopics'
+  | 'shadowTopics'
+  | 'jobTopics'
   | 'jobExecutions'
   | 'rollouts'
   | 'rolloutTargets'
@@ -459,6 +491,7 @@ export const topology = {
   | 'telemetryDeadLetters'
   | 'things'
   | 'certificates'
+  | 'identityTopics'
 >;
 
 /** Names of the topology's resources. */

@@ -132,10 +132,6 @@ export class DynamoAlertStore implements AlertStore {
   }
 
   /**
-   * Alerts raised for a device at or after `sinceMs`, with the type, rule and metric of each (the health
-   * gate counts them). One Query on the device's key range; only raised edges come back.
-   */
-  /**
    * The alert episodes of a device that count for `[sinceMs, now]`: those raised since, and those raised
    * within `lookbackMs` before it that were still active at `sinceMs` (not cleared before it). An
    * update whose new firmware misbehaves from its first reading raises its alert during the trial boot,
@@ -146,16 +142,22 @@ export class DynamoAlertStore implements AlertStore {
     deviceId: string,
     sinceMs: number,
     lookbackMs: number,
-  ): Promise<readonly Pick<TelemetryAlert, 'type' | 'ruleId' | 'metric' | 'at'>[]> {
-    const edges: Pick<TelemetryAlert, 'id' | 'state' | 'type' | 'ruleId' | 'metric' | 'at'>[] = [];
+  ): Promise<readonly Pick<TelemetryAlert, 'type' | 'ruleId' | 'metric' | 'at' | 'value'>[]> {
+    const edges: Pick<TelemetryAlert, 'id' | 'state' | 'type' | 'ruleId' | 'metric' | 'at' | 'value'>[] = [];
     let start: Record<string, unknown> | undefined;
     do {
       const result = await this.props.client.send(
         new QueryCommand({
           TableName: this.props.tableName,
           KeyConditionExpression: 'deviceId = :d AND alertKey >= :from',
-          ProjectionExpression: '#id, #state, #type, ruleId, metric, #at',
-          ExpressionAttributeNames: { '#id': 'id', '#state': 'state', '#type': 'type', '#at': 'at' },
+          ProjectionExpression: '#id, #state, #type, ruleId, metric, #at, #value',
+          ExpressionAttributeNames: {
+            '#id': 'id',
+            '#state': 'state',
+            '#type': 'type',
+            '#at': 'at',
+            '#value': 'value',
+          },
           ExpressionAttributeValues: {
             ':d': deviceId,
             ':from': String(Math.max(0, Math.floor(sinceMs - lookbackMs))).padStart(15, '0'),

@@ -6,6 +6,7 @@ import {
   QueryCommand,
   ScanCommand,
 } from '@aws-sdk/lib-dynamodb';
+import type { OwedCheck } from '../domain/rollout/rollback.ts';
 import type { Page } from '../ports.ts';
 import { ACTIVE_ROLLOUT_STATUSES, type RolloutItem } from '../services/rollout-item.ts';
 import { batchDelete, batchPut } from './dynamo-batch.ts';
@@ -29,6 +30,9 @@ export function targetKey(wave: number, index: number): string {
 
 /** Sort key of a control-cohort member. */
 const controlKey = (thingName: string) => `c#${thingName}`;
+
+/** Sort key of a device owed a check after a rollback (it may run the image without having said so). */
+const owedKey = (thingName: string) => `w#${thingName}`;
 
 interface TableProps {
   readonly client: DynamoDBDocumentClient;
@@ -101,7 +105,7 @@ export class DynamoRolloutStore {
       : { items, nextToken: encodePageToken(result.LastEvaluatedKey) };
   }
 
-  /** Rollouts the scheduler visits: active ones, and finished ones with work left. */
+  /** Rollouts the scheduler visits: active ones, finished ones with work left, rolled-back ones still watched. */
   async active(): Promise<RolloutItem[]> {
     const out: RolloutItem[] = [];
     let start: Record<string, unknown> | undefined;
@@ -109,7 +113,8 @@ export class DynamoRolloutStore {
       const result = await this.props.client.send(
         new ScanCommand({
           TableName: this.props.tableName,
-          FilterExpression: '#s IN (:a, :b, :c) OR attribute_exists(pendingWork)',
+          FilterExpression:
+            '#s IN (:a, :b, :c) OR attribute_exists(pendingWork) OR attribute_exists(rollbackWatch)',
           ExpressionAttributeNames: { '#s': 'status' },
           ExpressionAttributeValues: Object.fromEntries(
             ACTIVE_ROLLOUT_STATUSES.map((status, i) => [`:${'abc'[i]}`, status]),
@@ -134,9 +139,9 @@ export class DynamoRolloutStore {
 }
 
 /**
- * Rollout plans on DynamoDB: one item per planned device not yet notified, keyed in wave order, and one
- * per control-cohort member. A wave target is deleted once its execution is queued: what is left is
- * exactly what the scheduler still has to offer.
+ * Rollout plans on DynamoDB: one item per planned device not yet notified, keyed in wave order, one per
+ * control-cohort member, and after a rollback one per device still owed a check. A wave target is deleted
+ * once its execution is queued: what is left is exactly what the scheduler still has to offer.
  */
 export class DynamoRolloutPlanStore {
   constructor(private readonly props: TableProps) {}
@@ -232,6 +237,56 @@ export class DynamoRolloutPlanStore {
       thingName: String(item.thingName),
       previousVersion: String(item.previousVersion),
     }));
+  }
+
+  /** Records devices owed a check after a rollback (idempotent: the same device is the same item). */
+  async putOwed(rolloutId: string, owed: readonly OwedCheck[]): Promise<void> {
+    await batchPut(
+      this.props.client,
+      this.props.tableName,
+      owed.map((o) => ({
+        rolloutId,
+        targetKey: owedKey(o.thingName),
+        thingName: o.thingName,
+        previousVersion: o.previousVersion,
+      })),
+    );
+  }
+
+  /**
+   * Up to `limit` devices owed a check, by name, after `cursor` (a thing name).
+   * @returns the devices and the name of the last one read (`undefined` at the end of the list)
+   */
+  async owed(
+    rolloutId: string,
+    limit: number,
+    cursor?: string,
+  ): Promise<{ owed: OwedCheck[]; last?: string }> {
+    const result = await this.props.client.send(
+      new QueryCommand({
+        TableName: this.props.tableName,
+        KeyConditionExpression: 'rolloutId = :r AND begins_with(targetKey, :w)',
+        ExpressionAttributeValues: { ':r': rolloutId, ':w': 'w#' },
+        Limit: limit,
+        ConsistentRead: true,
+        ...(cursor === undefined ? {} : { ExclusiveStartKey: { rolloutId, targetKey: owedKey(cursor) } }),
+      }),
+    );
+    const owed = (result.Items ?? []).map((item) => ({
+      thingName: String(item.thingName),
+      previousVersion: String(item.previousVersion),
+    }));
+    const last = result.LastEvaluatedKey === undefined ? undefined : owed.at(-1)?.thingName;
+    return last === undefined ? { owed } : { owed, last };
+  }
+
+  /** Crosses devices off the list of those owed a check. */
+  async removeOwed(rolloutId: string, thingNames: readonly string[]): Promise<void> {
+    await batchDelete(
+      this.props.client,
+      this.props.tableName,
+      thingNames.map((thingName) => ({ rolloutId, targetKey: owedKey(thingName) })),
+    );
   }
 
   /** Removes targets whose executions were queued. */

@@ -25,6 +25,7 @@ export function statusToUpdate(status: StatusMessage, origin: StatusOrigin): Dev
     ...(status.battery === undefined ? {} : { battery: status.battery }),
     ...(status.signal === undefined ? {} : { signal: status.signal }),
     ...(status.uptimeSeconds === undefined ? {} : { uptimeSeconds: status.uptimeSeconds }),
+    ...(status.tlsVersion === undefined ? {} : { tlsVersion: status.tlsVersion }),
     ...(status.ts === undefined ? {} : { clockSkewMs: status.ts - origin.receivedAt }),
   };
 }

@@ -7,6 +7,7 @@ import {
   type CohortMetrics,
   compareCohorts,
   type HealthVerdict,
+  happenedSince,
   isHealthEvent,
 } from '../domain/rollout/health-gate.ts';
 import type { RuleStore } from '../ports.ts';
@@ -64,7 +65,9 @@ export class RolloutHealth {
             since * 1000,
             gate.windowMinutes * 60_000,
           );
-          return raised.filter((alert) => isHealthEvent(gate.metric, alert, anomalyRules)).length;
+          return raised.filter(
+            (alert) => isHealthEvent(gate.metric, alert, anomalyRules) && happenedSince(alert, since * 1000),
+          ).length;
         }),
       );
       return {

@@ -33,6 +33,13 @@ export interface RolloutItem extends RolloutRecord {
   /** Work a command left for the scheduler: cancel what is queued, start the rollback. */
   readonly pendingWork?: { readonly cancelQueued?: boolean; readonly rollback?: boolean };
   readonly rollbackJobs?: readonly RollbackJobRecord[];
+  /**
+   * After a rollback, while devices that may run the image without having said so are owed a check (the
+   * plan store lists them): re-read a page per tick from `cursor` until `until` (epoch seconds).
+   */
+  readonly rollbackWatch?: { readonly since: number; readonly until: number; readonly cursor?: string };
+  /** Why the next wave stays closed although the current one passed its gate: no health-gate pass on it. */
+  readonly waitingOnHealth?: string;
   /** The scheduler's last visit and when it wants to come back (epoch seconds). */
   readonly lastTickAt?: number;
   readonly wakeAt?: number;

@@ -7,7 +7,7 @@ import type {
 import type { DynamoRolloutStore } from '../adapters/dynamo-rollout-store.ts';
 import { counterChanges } from '../domain/rollout/counters.ts';
 import type { Logger } from '../shared/logger.ts';
-import { rollbackJobId } from './rollout-scheduler.ts';
+import { rollbackJobId } from './rollout-rollback.ts';
 
 export interface RolloutReconcilerProps {
   readonly rollouts: Pick<DynamoRolloutStore, 'list'>;

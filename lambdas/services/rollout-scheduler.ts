@@ -2,24 +2,17 @@ import { METRICS } from '../../lib/protocol/metrics.ts';
 import type { DynamoJobExecutionStore } from '../adapters/dynamo-job-execution-store.ts';
 import type { DynamoRolloutCounterStore } from '../adapters/dynamo-rollout-counters.ts';
 import type { DynamoRolloutPlanStore, DynamoRolloutStore } from '../adapters/dynamo-rollout-store.ts';
-import {
-  epochSeconds,
-  type JobExecution,
-  JobRequestError,
-  queueExecution,
-} from '../domain/jobs/execution.ts';
+import { epochSeconds, queueExecution } from '../domain/jobs/execution.ts';
 import { cancelExecution, retryExecution, timeOut } from '../domain/jobs/service.ts';
 import type { RolloutCounters } from '../domain/rollout/counters.ts';
 import { pacingHold } from '../domain/rollout/pacing.ts';
 import { ratePerMinute } from '../domain/rollout/rate.ts';
-import { rollbackPlan } from '../domain/rollout/rollback.ts';
 import { type Candidate, nextActions, type RolloutDecision } from '../domain/rollout/scheduler.ts';
-import type { DeviceRecord } from '../ports.ts';
-import type { Logger } from '../shared/logger.ts';
 import type { Metrics } from '../shared/metrics.ts';
-import type { ExecutionChangeListener, JobsService } from './jobs-service.ts';
+import { changeEach, inBatches, queueNew } from './rollout-execution-writes.ts';
 import type { RolloutHealth } from './rollout-health.ts';
-import type { RollbackJobRecord, RolloutItem } from './rollout-item.ts';
+import type { RolloutItem } from './rollout-item.ts';
+import { type RollbackStep, RolloutRollbacks, type RolloutRollbacksProps } from './rollout-rollback.ts';
 import { readCounters, rolloutDeviceOf } from './rollout-service.ts';
 
 /** Most candidates one tick looks at per rollout (and so most it queues). */
@@ -27,22 +20,16 @@ export const MAX_CANDIDATE_PAGE = 1000;
 /** Executions per shard of the due index one tick looks at. */
 const WATCHED_PER_SHARD = 100;
 
-export interface RolloutSchedulerProps {
+export interface RolloutSchedulerProps extends RolloutRollbacksProps {
   readonly rollouts: Pick<DynamoRolloutStore, 'active' | 'save'>;
-  readonly plans: Pick<DynamoRolloutPlanStore, 'candidates' | 'removeTargets'>;
+  readonly plans: RolloutRollbacksProps['plans'] &
+    Pick<DynamoRolloutPlanStore, 'candidates' | 'removeTargets'>;
   readonly counters: Pick<DynamoRolloutCounterStore, 'read'>;
-  readonly executions: Pick<DynamoJobExecutionStore, 'get' | 'save' | 'watched' | 'allOf'>;
-  readonly registry: { getMany(ids: readonly string[]): Promise<DeviceRecord[]> };
-  readonly jobs: Pick<JobsService, 'notifyNext'>;
-  readonly onChange: ExecutionChangeListener;
+  readonly executions: RolloutRollbacksProps['executions'] & Pick<DynamoJobExecutionStore, 'watched'>;
   readonly health: Pick<RolloutHealth, 'measure'>;
-  /** Firmware versions a rollback can send (available in the registry). */
-  readonly firmwareAvailable: (version: string) => Promise<boolean>;
   /** Seconds between two health-gate measurements of one rollout. */
   readonly healthCheckSeconds: number;
-  readonly log: Logger;
   readonly metrics: Metrics;
-  readonly now: () => number;
 }
 
 /** What one tick did to one rollout. */
@@ -62,10 +49,15 @@ export interface TickReport {
  * that need it (timers, retries), the next page of its plan and those devices' radio and battery, asks
  * the domain what to do (`nextActions`), stores the decision (conditional on the rollout's revision, so
  * an operator's command in between wins), then carries it out: queue and notify, time out, retry, cancel,
- * roll back. Every execution write is conditional on the execution's version and counted once.
+ * roll back, and after a rollback re-check the devices still owed one. Every execution write is
+ * conditional on the execution's version and counted once.
  */
 export class RolloutScheduler {
-  constructor(private readonly props: RolloutSchedulerProps) {}
+  private readonly rollbacks: RolloutRollbacks;
+
+  constructor(private readonly props: RolloutSchedulerProps) {
+    this.rollbacks = new RolloutRollbacks(props);
+  }
 
   async tick(): Promise<TickReport[]> {
     const reports: TickReport[] = [];
@@ -93,6 +85,7 @@ export class RolloutScheduler {
       active ? this.healthIfDue(item, counters, nowMs) : Promise.resolve(undefined),
     ]);
     const latestHealth = health ?? item.health;
+    const checkedAt = health === undefined ? item.health?.checkedAt : epochSeconds(nowMs);
     const decision = nextActions(
       {
         rollout: item,
@@ -100,49 +93,49 @@ export class RolloutScheduler {
         watched: watched.items,
         // The latest verdict: measured now, or the one stored when it is not yet time to measure again.
         ...(latestHealth === undefined ? {} : { health: latestHealth }),
+        ...(checkedAt === undefined ? {} : { healthCheckedAt: checkedAt }),
       },
       counters,
       nowMs,
     );
     const cancelQueued = decision.cancelQueued || item.pendingWork?.cancelQueued === true;
     const rollback = decision.rollback || item.pendingWork?.rollback === true;
-    const next: RolloutItem = {
+    const {
+      candidateCursor: _old,
+      pendingWork: _work,
+      waitingOnHealth: _held,
+      ...rest
+    } = {
       ...item,
       ...decision.rollout,
+    };
+    const cursor = page === undefined ? item.candidateCursor : this.cursorAfter(item, decision, page);
+    const saved = await this.props.rollouts.save({
+      ...rest,
       revision: item.revision,
       ...(active ? { waitingOnPacing: decision.waitingOnPacing } : {}),
+      ...(decision.waitingOnHealth === undefined ? {} : { waitingOnHealth: decision.waitingOnHealth }),
       ...(health === undefined ? {} : { health: { ...health, checkedAt: epochSeconds(nowMs) } }),
       lastTickAt: epochSeconds(nowMs),
       ...(decision.wakeAt === undefined ? {} : { wakeAt: decision.wakeAt }),
-    };
-    const cursor = page === undefined ? item.candidateCursor : this.cursorAfter(item, decision, page);
-    const { candidateCursor: _old, pendingWork: _work, ...rest } = next;
-    const saved = await this.props.rollouts.save({
-      ...rest,
       ...(cursor === undefined ? {} : { candidateCursor: cursor }),
       // Claimed by this tick: done below, or redone on the next tick if this one dies midway.
       ...(cancelQueued || rollback ? { pendingWork: { cancelQueued, rollback } } : {}),
-    } as RolloutItem);
+    });
     if (saved === 'conflict') return { ...emptyReport(item), skipped: 'conflict' };
     for (const change of decision.changes)
       this.props.log.info('rollout status changed', { rolloutId: item.rolloutId, ...change });
 
     const queued = await this.queue(item, decision.queue, page?.keys ?? new Map());
-    const timedOut = await this.each(item.rolloutId, decision.timeOut, (e) => timeOut(e, this.props.now()));
-    const retried = await this.each(item.rolloutId, decision.retry, (e) =>
+    const timedOut = await changeEach(this.props, item.rolloutId, decision.timeOut, (e) =>
+      timeOut(e, this.props.now()),
+    );
+    const retried = await changeEach(this.props, item.rolloutId, decision.retry, (e) =>
       retryExecution(e, item.request.retries, this.props.now()),
     );
     const canceled = cancelQueued ? await this.cancelQueued(item.rolloutId) : 0;
-    const rollbackJobs = rollback ? await this.rollback(item) : undefined;
-    let final = saved;
-    if (cancelQueued || rollback) {
-      const { pendingWork: _done, ...done } = saved;
-      const cleared = await this.props.rollouts.save({
-        ...done,
-        ...(rollbackJobs === undefined ? {} : { rollbackJobs }),
-      } as RolloutItem);
-      if (cleared !== 'conflict') final = cleared;
-    }
+    const step = rollback ? await this.rollbacks.start(saved) : await this.rollbacks.recheck(saved);
+    const final = cancelQueued || step !== undefined ? await this.settle(saved, step) : saved;
     const report: TickReport = {
       rolloutId: item.rolloutId,
       status: final.status,
@@ -150,11 +143,22 @@ export class RolloutScheduler {
       retried,
       timedOut,
       canceled,
-      rolledBack:
-        rollbackJobs?.reduce((sum, job) => sum + (job.blocked === undefined ? job.things : 0), 0) ?? 0,
+      rolledBack: step?.sentBack ?? 0,
     };
     this.emit(final, counters, report);
     return report;
+  }
+
+  /** Stores what the tick's claimed work and rollback step changed; on a conflict, the next tick redoes it. */
+  private async settle(saved: RolloutItem, step: RollbackStep | undefined): Promise<RolloutItem> {
+    const { pendingWork: _done, rollbackWatch: _watch, ...done } = saved;
+    const watch = step === undefined ? saved.rollbackWatch : step.rollbackWatch;
+    const cleared = await this.props.rollouts.save({
+      ...done,
+      ...(step === undefined ? {} : { rollbackJobs: step.rollbackJobs }),
+      ...(watch === undefined ? {} : { rollbackWatch: watch }),
+    });
+    return cleared === 'conflict' ? saved : cleared;
   }
 
   /** The next page of the plan, with each device's current radio and battery from the registry. */
@@ -218,6 +222,8 @@ export class RolloutScheduler {
   private async healthIfDue(item: RolloutItem, counters: RolloutCounters, nowMs: number) {
     const gate = item.request.healthGate;
     if (gate === undefined || counters.rollout.SUCCEEDED === 0) return undefined;
+    // The control cohort is being updated: nothing is left to compare with, and the gate passed already.
+    if (item.controlWave !== undefined && item.currentWave >= item.controlWave) return undefined;
     const last = item.health?.checkedAt;
     if (last !== undefined && epochSeconds(nowMs) - last < this.props.healthCheckSeconds) return undefined;
     return this.props.health.measure(item.rolloutId, gate, nowMs);
@@ -243,12 +249,8 @@ export class RolloutScheduler {
         },
         this.props.now(),
       );
-      // A conflict: an earlier tick queued it and died before removing the target. Counted then; told
-      // again (notify-next is idempotent), in case that tick died before telling it.
-      const saved = (await this.props.executions.save(execution, undefined)) === 'saved';
-      if (saved) await this.props.onChange(undefined, execution);
-      await this.props.jobs.notifyNext(candidate.thingName);
-      if (saved) queued++;
+      // Exists: an earlier tick queued it and died before removing the target (see queueNew).
+      if ((await queueNew(this.props, execution)) === 'saved') queued++;
     });
     await this.props.plans.removeTargets(
       item.rolloutId,
@@ -257,90 +259,13 @@ export class RolloutScheduler {
     return queued;
   }
 
-  /** Applies a service change to each thing's execution of `jobId`; counts the ones that changed. */
-  private async each(
-    jobId: string,
-    things: readonly string[],
-    change: (execution: JobExecution) => JobExecution | JobRequestError,
-  ): Promise<number> {
-    let changed = 0;
-    await inBatches(things, async (thingName) => {
-      for (let attempt = 0; attempt < 3; attempt++) {
-        const current = await this.props.executions.get(thingName, jobId);
-        if (current === undefined) return;
-        const next = change(current);
-        // Refused: the device moved it on meanwhile (it succeeded just before its timer fired).
-        if (next instanceof JobRequestError) return;
-        if ((await this.props.executions.save(next, current.versionNumber)) === 'conflict') continue;
-        await this.props.onChange(current, next);
-        await this.props.jobs.notifyNext(thingName);
-        changed++;
-        return;
-      }
-    });
-    return changed;
-  }
-
   private async cancelQueued(rolloutId: string): Promise<number> {
     const queued: string[] = [];
     for await (const page of this.props.executions.allOf(rolloutId))
       for (const execution of page) if (execution.status === 'QUEUED') queued.push(execution.thingName);
-    return this.each(rolloutId, queued, (e) =>
+    return changeEach(this.props, rolloutId, queued, (e) =>
       cancelExecution(e, this.props.now(), { statusDetails: { reason: 'rollout stopped' } }),
     );
-  }
-
-  /**
-   * Sends every device that installed the rollout's image back to the version it had: one rollback job
-   * per previous version, its executions queued at once (a rollback is not paced). Executions still
-   * running are force-canceled first, so no more devices install the image.
-   */
-  private async rollback(item: RolloutItem): Promise<RollbackJobRecord[]> {
-    const executions: JobExecution[] = [];
-    for await (const page of this.props.executions.allOf(item.rolloutId)) executions.push(...page);
-    const plan = rollbackPlan(executions);
-    const force = new Set(plan.cancel.filter((c) => c.force).map((c) => c.thingName));
-    await this.each(
-      item.rolloutId,
-      plan.cancel.map((c) => c.thingName),
-      (e) =>
-        cancelExecution(e, this.props.now(), {
-          force: force.has(e.thingName),
-          statusDetails: { reason: 'rolled back' },
-        }),
-    );
-    const jobs: RollbackJobRecord[] = [];
-    for (const job of plan.jobs) {
-      const jobId = rollbackJobId(item.rolloutId, jobs.length);
-      if (!(await this.props.firmwareAvailable(job.toVersion))) {
-        jobs.push({
-          jobId,
-          toVersion: job.toVersion,
-          things: job.things.length,
-          blocked: `firmware ${job.toVersion} is not available in the registry: upload it, then roll these devices back with a new rollout`,
-        });
-        continue;
-      }
-      await inBatches(job.things, async (thingName) => {
-        const execution = queueExecution(
-          {
-            jobId,
-            thingName,
-            firmwareVersion: job.toVersion,
-            previousVersion: job.fromVersion,
-            rollback: true,
-          },
-          this.props.now(),
-        );
-        if ((await this.props.executions.save(execution, undefined)) === 'saved') {
-          await this.props.onChange(undefined, execution);
-          await this.props.jobs.notifyNext(thingName);
-        }
-      });
-      jobs.push({ jobId, toVersion: job.toVersion, things: job.things.length });
-    }
-    this.props.log.warn('rollout rolled back', { rolloutId: item.rolloutId, jobs });
-    return jobs;
   }
 
   private emit(item: RolloutItem, counters: RolloutCounters, report: TickReport): void {
@@ -366,12 +291,6 @@ export class RolloutScheduler {
   }
 }
 
-/** The id of a rollout's n-th rollback job: within AWS IoT's 64 characters, traceable to the rollout. */
-export function rollbackJobId(rolloutId: string, n: number): string {
-  const suffix = `-rollback-${n}`;
-  return `${rolloutId.slice(0, 64 - suffix.length)}${suffix}`;
-}
-
 function emptyReport(item: RolloutItem): TickReport {
   return {
     rolloutId: item.rolloutId,
@@ -382,9 +301,4 @@ function emptyReport(item: RolloutItem): TickReport {
     canceled: 0,
     rolledBack: 0,
   };
-}
-
-/** Runs `work` over `items`, 25 at a time: fast without flooding the table or the broker. */
-async function inBatches<T>(items: readonly T[], work: (item: T) => Promise<void>): Promise<void> {
-  for (let i = 0; i < items.length; i += 25) await Promise.all(items.slice(i, i + 25).map(work));
 }

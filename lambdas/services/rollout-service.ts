@@ -88,6 +88,7 @@ export function rolloutView(item: RolloutItem, counters: RolloutCounters) {
       const seen = byWave.get(wave);
       return {
         wave,
+        ...(wave === item.controlWave ? { control: true } : {}),
         planned,
         notified: seen?.notified ?? 0,
         byStatus: seen?.byStatus,
@@ -130,7 +131,16 @@ export class RolloutService {
         { targeted: selection.targeted, skipped: selection.skipped },
       );
     const nowMs = this.props.now();
-    const plan = planRollout(request, selection.eligible, nowMs);
+    // The id is in the request the plan sees: it salts the draw of the control cohort.
+    const plan = planRollout({ ...request, rolloutId }, selection.eligible, nowMs);
+    // With no device held back the gate has nothing to compare with: it would never judge, and the
+    // rollout would wait for it forever after its first wave.
+    if (request.healthGate !== undefined && plan.control.length === 0)
+      throw new RolloutRefusedError(
+        'NoControlCohort',
+        `controlPercentage ${request.healthGate.controlPercentage} % of ${selection.eligible.length} eligible devices holds back none: the health gate could never compare; target more devices, raise controlPercentage, or drop the gate`,
+        { eligible: selection.eligible.length, controlPercentage: request.healthGate.controlPercentage },
+      );
     const versionOf = new Map(selection.eligible.map((e) => [e.device.thingName, e.device.firmwareVersion]));
     const targets: RolloutTarget[] = plan.waves.flatMap((wave) =>
       wave.things.map((thingName, index) => ({

@@ -1,7 +1,12 @@
 import { METRICS } from '../../lib/protocol/metrics.ts';
-import type { DecodedMskRecord } from '../../lib/protocol/msk-event.ts';
+import { type DecodedMskEvent, type DecodedMskRecord, topicLogId } from '../../lib/protocol/msk-event.ts';
 import type { TelemetryRule } from '../../lib/protocol/telemetry-rules.ts';
-import { type ProcessedReading, processBatch, type StreamRecord } from '../domain/telemetry/batch.ts';
+import {
+  type LogRestart,
+  type ProcessedReading,
+  processBatch,
+  type StreamRecord,
+} from '../domain/telemetry/batch.ts';
 import type {
   AggregateStore,
   AlertStore,
@@ -11,6 +16,7 @@ import type {
   FleetHealthStore,
   RecordProducer,
 } from '../ports.ts';
+import type { Logger } from '../shared/logger.ts';
 import type { Metrics } from '../shared/metrics.ts';
 import { recordHealthChange } from './fleet-health-recorder.ts';
 
@@ -31,6 +37,7 @@ export interface StreamProcessorProps {
   readonly topics: ProcessorTopics;
   readonly rules: () => Promise<readonly TelemetryRule[]>;
   readonly metrics: Metrics;
+  readonly log: Logger;
   readonly now: () => number;
 }
 
@@ -47,6 +54,8 @@ export interface BatchSummary {
   readonly windows: number;
   readonly rejected: number;
   readonly skipped: number;
+  /** Devices whose records showed that the topic's log started over. */
+  readonly restartedLogs: number;
 }
 
 const utf8 = new TextDecoder();
@@ -70,6 +79,32 @@ function sightings(readings: readonly ProcessedReading[]): DeviceSighting[] {
 }
 
 /**
+ * One warning per log that started over, not one per device: a recreated topic reaches every device.
+ * The stored offsets were of `previousLog`; records of `log` at or below them are applied, not skipped.
+ */
+function warnRestartedLogs(log: Logger, restarts: readonly LogRestart[]): void {
+  const byChange = new Map<string, LogRestart[]>();
+  for (const restart of restarts) {
+    const key = `${restart.previousLog}\u0000${restart.log}`;
+    byChange.set(key, [...(byChange.get(key) ?? []), restart]);
+  }
+  for (const [first, ...rest] of byChange.values()) {
+    if (first === undefined) continue;
+    log.warn('topic log started over: offsets stored for its devices were of an earlier log', {
+      log: first.log,
+      previousLog: first.previousLog,
+      devices: rest.length + 1,
+      example: {
+        deviceId: first.deviceId,
+        partition: first.partition,
+        offset: first.offset,
+        previousOffset: first.previousOffset,
+      },
+    });
+  }
+}
+
+/**
  * The telemetry stream processor around the pure `processBatch`: load device states → process →
  * outputs (idempotent or at least once) → registry and fleet health → device states last.
  *
@@ -82,14 +117,21 @@ function sightings(readings: readonly ProcessedReading[]): DeviceSighting[] {
 export class StreamProcessor {
   constructor(private readonly props: StreamProcessorProps) {}
 
-  async handle(records: readonly DecodedMskRecord[]): Promise<BatchSummary> {
+  async handle(event: DecodedMskEvent): Promise<BatchSummary> {
     const { props } = this;
+    const { records } = event;
     const now = props.now();
     const withValue: StreamRecord[] = [];
     const empty: DecodedMskRecord[] = [];
     for (const record of records) {
       if (record.value === null) empty.push(record);
-      else withValue.push({ partition: record.partition, offset: record.offset, value: record.value });
+      else
+        withValue.push({
+          log: topicLogId(event.eventSourceArn, record.topic),
+          partition: record.partition,
+          offset: record.offset,
+          value: record.value,
+        });
     }
     // The IoT rule keys each record by device id, so states can be loaded before anything is decoded.
     const deviceIds = records.flatMap((r) => (r.key === null ? [] : [utf8.decode(r.key)]));
@@ -153,6 +195,10 @@ export class StreamProcessor {
     props.metrics.put(METRICS.telemetryRecords, records.length);
     if (rejected.length > 0) props.metrics.put(METRICS.rejectedRecords, rejected.length);
     if (result.skipped > 0) props.metrics.put(METRICS.skippedRecords, result.skipped);
+    if (result.restartedLogs.length > 0) {
+      props.metrics.put(METRICS.restartedLogs, result.restartedLogs.length);
+      warnRestartedLogs(props.log, result.restartedLogs);
+    }
     for (const alert of result.alerts) {
       if (alert.state === 'raised')
         props.metrics.put(METRICS.alertsRaised, 1, 'Count', { AlertType: alert.type });
@@ -177,6 +223,7 @@ export class StreamProcessor {
       windows: result.closedWindows.length,
       rejected: rejected.length,
       skipped: result.skipped,
+      restartedLogs: result.restartedLogs.length,
     };
   }
 }

@@ -5,6 +5,7 @@ import { IDENTITY_HELP, identityCommand } from './devices.ts';
 import { uploadFirmware } from './firmware.ts';
 import type { Output } from './progress.ts';
 import { showRollout } from './rollout.ts';
+import { localSigner } from './sigv4.ts';
 
 export const HELP = `fleetkit — operator CLI for a fleetkit deployment (the local platform or AWS)
 
@@ -30,6 +31,8 @@ Shadows
 
 Options
   --api <url>      the HTTP API (env FLEETKIT_API, default http://127.0.0.1:3000)
+  --data-dir <p>   the local platform's data directory, whose credentials file signs requests
+                   (env FLEETKIT_DATA_DIR, default .fleetkit)
   --aws            sign requests with SigV4 (IAM) for the deployed API, in AWS_REGION with the usual
                    AWS credentials (env, profile, SSO); or set FLEETKIT_AWS_REGION
   --json           print the API's JSON answers as they are
@@ -42,6 +45,7 @@ export interface CliIo {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Reads stdin (for `rollout create -`). */
   readonly stdin?: () => Promise<string>;
+  /** Signs requests; without it the CLI signs with the local platform's credentials (`--data-dir`). */
   readonly sign?: ApiOptions['sign'];
 }
 
@@ -86,7 +90,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   }
   const api = new ApiClient({
     baseUrl: values.api ?? io.env.FLEETKIT_API ?? 'http://127.0.0.1:3000',
-    ...(io.sign === undefined ? {} : { sign: io.sign }),
+    // The local API requires SigV4 as the deployed one does: sign with the platform's own credentials.
+    sign: io.sign ?? localSigner(values['data-dir'] ?? io.env.FLEETKIT_DATA_DIR ?? '.fleetkit'),
   });
   const print = (answer: unknown, human?: string) => {
     io.out.write(
@@ -119,6 +124,7 @@ function parse(argv: readonly string[]) {
     allowPositionals: true,
     options: {
       api: { type: 'string' },
+      'data-dir': { type: 'string' },
       aws: { type: 'boolean' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },

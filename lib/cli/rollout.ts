@@ -18,13 +18,14 @@ export function renderRollout(r: RolloutView): string {
       (wave.byStatus?.FAILED ?? 0) + (wave.byStatus?.TIMED_OUT ?? 0) + (wave.byStatus?.REJECTED ?? 0);
     const marker = wave.wave === r.currentWave && !TERMINAL.has(r.status) ? '▶' : ' ';
     lines.push(
-      `${marker} wave ${wave.wave}  ${bar(wave.planned === 0 ? 1 : succeeded / wave.planned, `${succeeded}/${wave.planned} succeeded, ${wave.notified} notified${failed > 0 ? `, ${failed} failed` : ''}`)}`,
+      `${marker} wave ${wave.wave}${wave.control === true ? ' (control cohort)' : ''}  ${bar(wave.planned === 0 ? 1 : succeeded / wave.planned, `${succeeded}/${wave.planned} succeeded, ${wave.notified} notified${failed > 0 ? `, ${failed} failed` : ''}`)}`,
     );
   }
   const waiting = r.waitingOnPacing;
   if (waiting !== undefined && waiting.lowSignal + waiting.lowBattery > 0)
     lines.push(`  waiting on pacing: ${waiting.lowSignal} low signal, ${waiting.lowBattery} low battery`);
   if (r.health !== undefined) lines.push(`  health gate: ${r.health.verdict} — ${r.health.reason}`);
+  if (r.waitingOnHealth !== undefined) lines.push(`  next wave waits: ${r.waitingOnHealth}`);
   for (const job of r.rollbackJobs ?? [])
     lines.push(
       `  rollback ${job.jobId}: ${job.things} devices back to ${job.toVersion}${job.blocked === undefined ? '' : ` — BLOCKED: ${job.blocked}`}`,

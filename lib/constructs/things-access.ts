@@ -1,5 +1,6 @@
 import { Aws } from 'aws-cdk-lib';
 import { PolicyStatement, type Role } from 'aws-cdk-lib/aws-iam';
+import { accessParts } from '../topology/access.ts';
 import type { Access } from '../topology/model.ts';
 import { acknowledgeWildcardResource } from './nag.ts';
 
@@ -55,8 +56,7 @@ const WHY: Readonly<Record<keyof typeof THINGS_ARNS, string>> = {
 
 /** The statements `access` to the IoT registry needs. */
 export function thingsAccessStatements(access: Access): PolicyStatement[] {
-  const parts: Array<'read' | 'write'> = access === 'readWrite' ? ['read', 'write'] : [access];
-  return parts.flatMap((part) =>
+  return accessParts(access).flatMap((part) =>
     GRANTS[part].map(([arn, actions]) => new PolicyStatement({ actions, resources: [THINGS_ARNS[arn]] })),
   );
 }
@@ -66,7 +66,6 @@ export function grantThingsAccess(role: Role, access: Access): void {
   for (const statement of thingsAccessStatements(access)) role.addToPrincipalPolicy(statement);
   const policy = role.node.tryFindChild('DefaultPolicy');
   if (policy === undefined) return;
-  const parts: Array<'read' | 'write'> = access === 'readWrite' ? ['read', 'write'] : [access];
-  const used = new Set(parts.flatMap((part) => GRANTS[part].map(([arn]) => arn)));
+  const used = new Set(accessParts(access).flatMap((part) => GRANTS[part].map(([arn]) => arn)));
   for (const arn of used) acknowledgeWildcardResource(policy, THINGS_ARNS[arn], WHY[arn]);
 }

@@ -85,7 +85,7 @@ function verifiedCertificate(client: Client): Buffer | undefined {
 }
 
 /**
- * An aedes MQTT 3.1.1 broker on TLS only, with mutual TLS and the device policy of
+ * An aedes MQTT 3.1.1 broker on TLS 1.3 only (no plaintext listener), with mutual TLS and the device policy of
  * `lib/protocol/device-policy.ts` enforced on connect, publish, subscribe and delivery — the same
  * rules the IoT policy enforces in AWS. On CONNECT the IoT registry says who the client is: its
  * certificate must be registered and ACTIVE, the policies attached to it are what it may do, and the
@@ -227,7 +227,9 @@ export async function startBroker(options: BrokerOptions): Promise<LocalBroker> 
       ca: [options.pki.caPem],
       requestCert: true,
       rejectUnauthorized: true,
-      minVersion: 'TLSv1.2',
+      // TLS 1.3 only, as the IoT domain configuration's TLS policy in AWS: a client offering at most 1.2
+      // fails the handshake. A device whose modem lacks 1.3 cannot use the local broker.
+      minVersion: 'TLSv1.3',
     },
     aedes.handle,
   );

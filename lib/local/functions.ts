@@ -1,13 +1,8 @@
 import type { HandlerEnv, HandlerRuntime } from '../../lambdas/shared/runtime.ts';
 import { fixedResourceName, functionEnv, signingKeyAlias, usesOf } from '../topology/env.ts';
 import type { FunctionSpec, Topology } from '../topology/model.ts';
-import {
-  LOCAL_CREDENTIALS,
-  LOCAL_DEVICE_POLICY_NAME,
-  LOCAL_REGION,
-  LOCAL_STAGE,
-  localResourceName,
-} from './names.ts';
+import type { AccessKey } from './credentials.ts';
+import { LOCAL_DEVICE_POLICY_NAME, LOCAL_REGION, LOCAL_STAGE, localResourceName } from './names.ts';
 
 /** A topology function, built once and invoked like Lambda would invoke it. */
 export interface LocalFunction {
@@ -30,6 +25,8 @@ export interface LocalEndpoints {
   readonly iot?: { readonly endpoint: string; readonly deviceEndpoint: string; readonly caPem: string };
   /** How functions reach the streams: `TOPIC_LOG_ENDPOINT` or `KAFKA_BROKERS`. */
   readonly streams?: Readonly<Record<string, string>>;
+  /** The key pair a function's SDK clients sign with: its own, as each Lambda function has its own role. */
+  readonly credentials: (functionName: string) => AccessKey;
 }
 
 /** Whether a function uses the IoT registry (a `things` resource): it then gets the IoT endpoints. */
@@ -43,10 +40,13 @@ function usesThings(topology: Topology, spec: FunctionSpec): boolean {
  */
 export function localFunctionEnv(
   topology: Topology,
-  spec: FunctionSpec,
+  name: string,
   endpoints: LocalEndpoints,
   settings: Readonly<Record<string, string>> = {},
 ): HandlerEnv {
+  const spec = topology.functions[name];
+  if (spec === undefined) throw new Error(`no function '${name}' in the topology`);
+  const credentials = endpoints.credentials(name);
   return {
     ...functionEnv(
       topology,
@@ -62,8 +62,8 @@ export function localFunctionEnv(
     ),
     STAGE: LOCAL_STAGE,
     AWS_REGION: LOCAL_REGION,
-    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
     AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
     AWS_ENDPOINT_URL_S3: endpoints.s3,
     AWS_ENDPOINT_URL_IOT_DATA_PLANE: endpoints.iotData,
@@ -100,7 +100,7 @@ export async function loadFunctions(
     if (typeof module.build !== 'function') {
       throw new Error(`lambdas/handlers/${spec.handler}/app.ts must export build(env, runtime)`);
     }
-    const handler = module.build(localFunctionEnv(topology, spec, endpoints, settings), runtimeFor(name)) as (
+    const handler = module.build(localFunctionEnv(topology, name, endpoints, settings), runtimeFor(name)) as (
       event: unknown,
     ) => Promise<unknown>;
     functions.set(name, { name, spec, invoke: (event) => handler(event) });

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { describeError } from '../../lambdas/shared/logger.ts';
 import type { RouteKey } from '../topology/model.ts';
 import { fromHandlerResult, type GatewayResponse, toApiGatewayEvent } from './apigw-event.ts';
+import { type EndpointGuard, isJsonContentType, readBody } from './endpoint-guard.ts';
 import type { LocalFunction } from './functions.ts';
 import { compileRoutes, matchRoute } from './http-routes.ts';
 import type { PlatformLog } from './platform-log.ts';
@@ -17,6 +18,8 @@ export interface GatewayOptions {
   readonly functions: ReadonlyMap<string, LocalFunction>;
   readonly log: PlatformLog;
   readonly localRoutes?: Readonly<Record<string, LocalRoute>>;
+  /** Checks `Host` and the SigV4 signature (`execute-api`) of every request. */
+  readonly guard: EndpointGuard;
   /** @default '127.0.0.1' */
   readonly host?: string;
   /** 0 picks a free port. @default 3000 */
@@ -38,17 +41,6 @@ export function jsonError(statusCode: number, code: string, message: string): Ga
   };
 }
 
-async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) return undefined;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
-
 function send(res: ServerResponse, response: GatewayResponse): void {
   res.writeHead(response.statusCode, { ...response.headers, 'content-length': String(response.body.length) });
   res.end(response.body);
@@ -57,8 +49,12 @@ function send(res: ServerResponse, response: GatewayResponse): void {
 /**
  * The local HTTP API: each request to a topology route becomes an API Gateway v2 event for that
  * route's function, and the function's result becomes the response. Unknown routes get a 404 with
- * a JSON body listing what exists. IAM authorization is not enforced locally; the gateway listens on
- * loopback only by default.
+ * a JSON body listing what exists.
+ *
+ * Every request must be signed with SigV4 by the operator's key, as the deployed API requires IAM
+ * authorization (a function's key is refused: its role may not invoke the API), carry a `Host` the
+ * gateway answers to (DNS rebinding), and declare a JSON content type when it has a body: a web page
+ * can send `text/plain` or a form without a CORS preflight, never `application/json` (CSRF).
  */
 export async function startGateway(options: GatewayOptions): Promise<LocalGateway> {
   const routes = compileRoutes(
@@ -71,14 +67,30 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
   const handle = async (req: IncomingMessage): Promise<GatewayResponse> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const method = req.method ?? 'GET';
+    const contentType = req.headers['content-type'];
+    if (contentType !== undefined && !isJsonContentType(contentType)) {
+      return jsonError(415, 'UnsupportedMediaType', `the API takes application/json, not ${contentType}`);
+    }
+    const body = await readBody(req, MAX_BODY_BYTES);
+    if (body === undefined) return jsonError(413, 'PayloadTooLarge', 'request body is over the 10 MB limit');
+    if (body.length > 0 && contentType === undefined) {
+      return jsonError(
+        415,
+        'UnsupportedMediaType',
+        'a request with a body must say content-type: application/json',
+      );
+    }
+    const signed = await options.guard.check(req, body);
+    if (!signed.ok) return jsonError(403, signed.code, signed.message);
+    if (signed.principal.kind !== 'operator') {
+      return jsonError(403, 'AccessDenied', `function ${signed.principal.name} may not invoke the HTTP API`);
+    }
     const local = options.localRoutes?.[`${method} ${url.pathname}`];
     if (local !== undefined) return local();
     const match = matchRoute(routes, method, url.pathname);
     if (match === undefined) {
       return jsonError(404, 'NotFound', `no route ${method} ${url.pathname}; routes: ${known}`);
     }
-    const body = await readBody(req);
-    if (body === undefined) return jsonError(413, 'PayloadTooLarge', 'request body is over the 10 MB limit');
     const event = toApiGatewayEvent({
       method,
       url,

@@ -1,6 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { listen } from './loopback-server.ts';
+import type { AddressInfo } from 'node:net';
+import { type EndpointGuard, type GuardResult, readBody } from './endpoint-guard.ts';
+import { mayUseKey, type Principal } from './principals.ts';
 import type { LocalSigningKey } from './signing-keys.ts';
 
 /** The embedded stand-in for AWS KMS, as far as fleetkit's signing keys use it. */
@@ -20,16 +22,29 @@ class KmsError extends Error {
   constructor(
     readonly type: string,
     message: string,
+    readonly status = 400,
   ) {
     super(message);
   }
 }
 
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
+/** One request to an operation: its JSON body, who signed it, and the operation's name. */
+interface KmsCall {
+  readonly request: Record<string, unknown>;
+  readonly caller: Principal;
+  readonly operation: string;
 }
+
+/** The exception KMS names for each way a signature fails. */
+/** The exception an AWS API names for each way a request can fail the guard. */
+export const SIGNATURE_ERRORS: Readonly<Record<Exclude<GuardResult, { ok: true }>['code'], string>> = {
+  ForbiddenHost: 'AccessDeniedException',
+  MissingAuthenticationToken: 'MissingAuthenticationTokenException',
+  IncompleteSignature: 'IncompleteSignatureException',
+  InvalidClientTokenId: 'UnrecognizedClientException',
+  SignatureDoesNotMatch: 'InvalidSignatureException',
+  RequestExpired: 'InvalidSignatureException',
+};
 
 function reply(res: ServerResponse, status: number, body: object): void {
   const text = JSON.stringify(body);
@@ -90,11 +105,16 @@ function checkAlgorithm(request: Record<string, unknown>, key: LocalSigningKey):
  * for the local signing keys: `Sign`, `Verify`, `GetPublicKey` and `DescribeKey`, with KMS's request
  * checks and error types (https://docs.aws.amazon.com/kms/latest/APIReference/API_Sign.html). The real
  * `@aws-sdk/client-kms` works against it through `AWS_ENDPOINT_URL_KMS`: functions sign locally with the
- * code that signs in AWS. A key is found by alias name, alias ARN, key id or key ARN, as in KMS. SigV4
- * signatures are not checked; the server listens on loopback only.
+ * code that signs in AWS. A key is found by alias name, alias ARN, key id or key ARN, as in KMS.
+ *
+ * Every request must be signed (SigV4, service `kms`) by a known key, and the signer must be allowed the
+ * operation on the key: a function as its role is in AWS (`kms:Sign` with write, `kms:GetPublicKey` with
+ * read), the operator for anything. Refusals are 403 with KMS's exception names.
  */
 export async function startLocalKms(options: {
   readonly keys: ReadonlyMap<string, LocalSigningKey>;
+  /** Checks `Host` and the SigV4 signature of every request. */
+  readonly guard: EndpointGuard;
   readonly host?: string;
   readonly port?: number;
 }): Promise<LocalKms> {
@@ -103,10 +123,18 @@ export async function startLocalKms(options: {
     const aliasArn = key.arn.replace(/:key\/.*$/, `:${key.alias}`);
     for (const id of [key.alias, aliasArn, key.keyId, key.arn]) byId.set(id, key);
   }
-  const find = (request: Record<string, unknown>): LocalSigningKey => {
+  const find = ({ request, caller, operation }: KmsCall): LocalSigningKey => {
     const id = field(request, 'KeyId');
     const key = byId.get(id);
-    if (key === undefined) {
+    // As in KMS, a caller without access learns nothing about whether the key exists.
+    if (key === undefined || !mayUseKey(caller, operation, key.name)) {
+      if (caller.kind === 'function') {
+        throw new KmsError(
+          'AccessDeniedException',
+          `function ${caller.name} is not authorized to perform kms:${operation} on ${id}`,
+          403,
+        );
+      }
       throw new KmsError(
         'NotFoundException',
         id.startsWith('alias/') ? `Alias ${id} is not found.` : `Key '${id}' does not exist`,
@@ -115,9 +143,10 @@ export async function startLocalKms(options: {
     return key;
   };
 
-  const operations: Record<string, (request: Record<string, unknown>) => object> = {
-    Sign: (request) => {
-      const key = find(request);
+  const operations: Record<string, (call: KmsCall) => object> = {
+    Sign: (call) => {
+      const { request } = call;
+      const key = find(call);
       checkAlgorithm(request, key);
       const digest = digestOf(request);
       return {
@@ -126,15 +155,16 @@ export async function startLocalKms(options: {
         SigningAlgorithm: SIGNING_ALGORITHM,
       };
     },
-    Verify: (request) => {
-      const key = find(request);
+    Verify: (call) => {
+      const { request } = call;
+      const key = find(call);
       checkAlgorithm(request, key);
       const valid = key.verifyDigest(digestOf(request), blob(request, 'Signature'));
       if (!valid) throw new KmsError('KMSInvalidSignatureException', 'Signature is not valid');
       return { KeyId: key.arn, SignatureValid: true, SigningAlgorithm: SIGNING_ALGORITHM };
     },
-    GetPublicKey: (request) => {
-      const key = find(request);
+    GetPublicKey: (call) => {
+      const key = find(call);
       return {
         KeyId: key.arn,
         PublicKey: Buffer.from(key.publicKeyDer).toString('base64'),
@@ -144,8 +174,8 @@ export async function startLocalKms(options: {
         SigningAlgorithms: [SIGNING_ALGORITHM],
       };
     },
-    DescribeKey: (request) => {
-      const key = find(request);
+    DescribeKey: (call) => {
+      const key = find(call);
       return {
         KeyMetadata: {
           AWSAccountId: key.arn.split(':')[4],
@@ -168,9 +198,12 @@ export async function startLocalKms(options: {
   };
 
   const handle = async (req: IncomingMessage): Promise<[number, object]> => {
+    const body = (await readBody(req)) ?? Buffer.alloc(0);
+    const signed = await options.guard.check(req, body);
+    if (!signed.ok) return [403, { __type: SIGNATURE_ERRORS[signed.code], message: signed.message }];
     const target = req.headers['x-amz-target'];
-    const operation = typeof target === 'string' ? /^TrentService\.(\w+)$/.exec(target)?.[1] : undefined;
-    const run = operation === undefined ? undefined : operations[operation];
+    const name = typeof target === 'string' ? /^TrentService\.(\w+)$/.exec(target)?.[1] : undefined;
+    const run = name === undefined ? undefined : operations[name];
     if (req.method !== 'POST' || run === undefined) {
       return [
         400,
@@ -182,7 +215,7 @@ export async function startLocalKms(options: {
     }
     let request: unknown;
     try {
-      request = JSON.parse((await readBody(req)).toString('utf8') || '{}');
+      request = JSON.parse(body.toString('utf8') || '{}');
     } catch {
       return [400, { __type: 'SerializationException', message: 'request body is not JSON' }];
     }
@@ -190,9 +223,16 @@ export async function startLocalKms(options: {
       return [400, { __type: 'SerializationException', message: 'request body is not a JSON object' }];
     }
     try {
-      return [200, run(request as Record<string, unknown>)];
+      return [
+        200,
+        run({
+          request: request as Record<string, unknown>,
+          caller: signed.principal,
+          operation: name as string,
+        }),
+      ];
     } catch (error) {
-      if (error instanceof KmsError) return [400, { __type: error.type, message: error.message }];
+      if (error instanceof KmsError) return [error.status, { __type: error.type, message: error.message }];
       return [500, { __type: 'KMSInternalException', message: (error as Error).message }];
     }
   };
@@ -203,5 +243,17 @@ export async function startLocalKms(options: {
       (error: Error) => reply(res, 500, { __type: 'KMSInternalException', message: error.message }),
     );
   });
-  return listen(server, options.host ?? '127.0.0.1', options.port ?? 0);
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => resolve());
+  });
+  return {
+    endpoint: `http://${host}:${(server.address() as AddressInfo).port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
 }

@@ -2,7 +2,11 @@ import { stageResourceName } from '../topology/env.ts';
 
 /** Region the local platform reports; any valid region name works, nothing leaves the machine. */
 export const LOCAL_REGION = 'us-east-1';
-/** Credentials the embedded servers accept; they are not secrets and open nothing in AWS. */
+/**
+ * Credentials for clients of dynalite, which checks no signature (tests, benchmarks). They are not
+ * secrets and open nothing: the local HTTP API, KMS and IoT data endpoints refuse them — those take the
+ * platform's generated credentials (`lib/local/credentials.ts`).
+ */
 export const LOCAL_CREDENTIALS = {
   accessKeyId: 'fleetkit-local',
   secretAccessKey: 'fleetkit-local',

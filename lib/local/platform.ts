@@ -1,14 +1,19 @@
 import { createPublicKey } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { DEVICE_PERMISSIONS } from '../protocol/device-policy.ts';
+import type { KafkaConnection } from '../protocol/kafka-connection.ts';
 import type { Topology } from '../topology/model.ts';
 import { validateSettings, validateTopology } from '../topology/validate.ts';
 import { topology as defaultTopology } from '../topology.ts';
 import { type DenialEvent, type LocalBroker, startBroker } from './broker.ts';
+import { type OperatorCredentials, openOperatorCredentials } from './credentials.ts';
 import { ensureTable, type LocalDynamo, startDynamo } from './dynamo.ts';
+import { endpointGuard, isLoopbackHost, isWildcardHost } from './endpoint-guard.ts';
 import { type LocalFunction, loadFunctions } from './functions.ts';
 import { type LocalGateway, startGateway } from './gateway.ts';
+import { mayUseThings } from './iot/access.ts';
 import { startIotControlPlane } from './iot/control-plane.ts';
 import { createFromCsrApi } from './iot/create-from-csr.ts';
 import { platformDeviceCredentials } from './iot/platform-credentials.ts';
@@ -19,8 +24,9 @@ import { LocalMetrics } from './metrics-store.ts';
 import { LOCAL_DEVICE_POLICY_NAME, LOCAL_REGION, localResourceName } from './names.ts';
 import { type DeviceCredentials, LocalPki } from './pki.ts';
 import { createPlatformLog, type PlatformLog, type Verbosity } from './platform-log.ts';
+import { type LocalPrincipals, localPrincipals } from './principals.ts';
 import { type RulesRunner, startRulesRunner } from './rules-runner.ts';
-import { acceptLocalCredentials, type LocalS3, startS3 } from './s3.ts';
+import { type LocalS3, startS3 } from './s3.ts';
 import { type LocalScheduler, startScheduler } from './scheduler.ts';
 import { LOCAL_ACCOUNT_ID, openSigningKeys } from './signing-keys.ts';
 import type { SimulatedOtaOptions } from './sim/device.ts';
@@ -30,7 +36,10 @@ import { type LocalStreams, startLocalStreams } from './stream-runtime.ts';
 export interface PlatformOptions {
   /** Where certificates, tables and objects are kept. @default '.fleetkit' */
   readonly dataDir?: string;
-  /** @default '127.0.0.1' */
+  /**
+   * Where the MQTT broker and the HTTP API listen; anything but loopback is warned about. The internal
+   * endpoints (DynamoDB, S3, KMS, IoT data, topic log) always listen on 127.0.0.1. @default '127.0.0.1'
+   */
   readonly host?: string;
   /** HTTP gateway port; 0 picks a free one. @default 3000 */
   readonly gatewayPort?: number;
@@ -49,8 +58,8 @@ export interface PlatformOptions {
   readonly out?: (line: string) => void;
   /** @default the topology of `lib/topology.ts` */
   readonly topology?: Topology;
-  /** A Kafka to use instead of the embedded topic log (`KAFKA_BROKERS`). */
-  readonly kafkaBrokers?: readonly string[];
+  /** A Kafka to use instead of the embedded topic log (`KAFKA_BROKERS` and its SASL/SSL settings). */
+  readonly kafka?: KafkaConnection;
   /** Overrides of function settings (`SHADOW_MAX_STATE_BYTES`, ...). */
   readonly settings?: Readonly<Record<string, string>>;
   /**
@@ -71,6 +80,12 @@ export interface Platform {
   readonly s3Endpoint: string;
   /** The loopback KMS that signs with the topology's signing keys (`<dataDir>/keys/<name>.pem`). */
   readonly kmsEndpoint: string;
+  /** The loopback IoT data plane (Publish), SigV4 service `iotdata`. */
+  readonly iotDataEndpoint: string;
+  /** The operator's key pair for the HTTP API, KMS and IoT data endpoints, kept in `<dataDir>/credentials`. */
+  readonly credentials: OperatorCredentials;
+  /** Every key pair the local endpoints accept (the operator's, one per function) and what each may do. */
+  readonly principals: LocalPrincipals;
   readonly dataDir: string;
   readonly pki: LocalPki;
   /** The local AWS IoT registry: things, certificates, attachments. */
@@ -106,15 +121,28 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   validateSettings(topology, options.settings ?? {});
   const dataDir = resolve(options.dataDir ?? '.fleetkit');
   const host = options.host ?? '127.0.0.1';
+  // Only the broker and the API face the network; the rest are the platform's own plumbing.
+  const internalHost = isLoopbackHost(host) && isIP(host) === 4 ? host : '127.0.0.1';
   await mkdir(dataDir, { recursive: true });
   const metrics = new LocalMetrics();
   const log = createPlatformLog(metrics, options.verbosity ?? 'normal', options.out);
+  if (!isLoopbackHost(host)) {
+    log.event('warn', 'the MQTT broker and the HTTP API listen beyond loopback', {
+      host,
+      internalEndpoints: internalHost,
+      advice:
+        'anyone who can reach them needs a device certificate or the operator credentials; firewall them',
+    });
+  }
   const stops: Array<() => Promise<void> | void> = [];
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop();
   };
 
   try {
+    const credentials = await openOperatorCredentials(dataDir);
+    const principals = localPrincipals(credentials, topology);
+    const guard = (service: string, listenHost: string) => endpointGuard({ service, principals, listenHost });
     const pki = await LocalPki.open(dataDir);
     const iot = await LocalIotRegistry.open({
       dataDir,
@@ -133,7 +161,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       platformDeviceCredentials(iot, pki, thingName, thingType, LOCAL_DEVICE_POLICY_NAME);
     const dynamo: LocalDynamo = await startDynamo({
       path: join(dataDir, 'dynamo'),
-      host,
+      host: internalHost,
       port: options.dynamoPort ?? 0,
     });
     stops.push(() => dynamo.close());
@@ -145,15 +173,15 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       else if (resource.kind === 'bucket') buckets.push(localResourceName(name));
     }
     const keys = await openSigningKeys(dataDir, signingKeys);
-    const kms = await startLocalKms({ keys, host });
+    const kms = await startLocalKms({ keys, host: internalHost, guard: guard('kms', internalHost) });
     stops.push(() => kms.close());
-    // s3rver knows only its built-in access key; functions sign S3 requests with the platform's.
-    acceptLocalCredentials();
     await mkdir(join(dataDir, 's3'), { recursive: true });
     const s3: LocalS3 = await startS3({
       directory: join(dataDir, 's3'),
       buckets,
-      host,
+      // Functions sign S3 requests with their own keys; the operator's serves tests and tools.
+      accessKeys: principals.keys,
+      host: internalHost,
       port: options.s3Port ?? 0,
     });
     stops.push(() => s3.close());
@@ -185,21 +213,29 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       },
     });
     stops.push(() => broker.close());
-    const iotData = await startIotData({ broker, host });
+    const iotData = await startIotData({
+      broker,
+      principals,
+      host: internalHost,
+      guard: guard('iotdata', internalHost),
+    });
     stops.push(() => iotData.close());
-    const mqttUrl = `mqtts://${host === '0.0.0.0' ? '127.0.0.1' : host}:${broker.port}`;
+    const mqttUrl = `mqtts://${isWildcardHost(host) ? '127.0.0.1' : host}:${broker.port}`;
     const iotControlPlane = await startIotControlPlane({
       registry: iot,
       endpointAddress: new URL(mqttUrl).hostname,
-      host,
+      host: internalHost,
+      guard: guard('iot', internalHost),
+      // A function may call the registry as its role may: the `things` resource it uses, read or write.
+      may: (principal, access) => mayUseThings(topology, principal, access),
     });
     stops.push(() => iotControlPlane.close());
     const streams = await startLocalStreams({
       dataDir,
       topology,
       log,
-      host,
-      ...(options.kafkaBrokers === undefined ? {} : { kafkaBrokers: options.kafkaBrokers }),
+      host: internalHost,
+      ...(options.kafka === undefined ? {} : { kafka: options.kafka }),
     });
     stops.push(() => streams.stop());
     const functions = await loadFunctions(
@@ -211,6 +247,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
         kms: kms.endpoint,
         iot: { endpoint: iotControlPlane.endpoint, deviceEndpoint: mqttUrl, caPem: pki.caPem },
         streams: streams.functionEnv,
+        credentials: (name) => principals.functionKey(name),
       },
       (name) => ({
         write: (line) => log.handlerLine(name, line),
@@ -240,6 +277,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       functions,
       log,
       host,
+      guard: guard('execute-api', host),
       port: options.gatewayPort ?? 3000,
       localRoutes: {
         'GET /health': () => ({
@@ -292,6 +330,9 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       dynamoEndpoint: dynamo.endpoint,
       s3Endpoint: s3.endpoint,
       kmsEndpoint: kms.endpoint,
+      iotDataEndpoint: iotData.endpoint,
+      credentials,
+      principals,
       dataDir,
       pki,
       iot,

@@ -25,8 +25,18 @@ declare module 's3rver' {
     allowMismatchedSignatures?: boolean;
     configureBuckets?: Array<{ name: string }>;
   }
+  /** The part of a Koa context a middleware here uses. */
+  interface S3rverContext {
+    get(header: string): string;
+    readonly url: string;
+    status: number;
+    type: string;
+    body: unknown;
+  }
   export default class S3rver {
     constructor(options: S3rverOptions);
+    /** Koa's middleware list (S3rver extends Koa), run in order. */
+    readonly middleware: Array<(ctx: S3rverContext, next: () => Promise<void>) => Promise<void>>;
     run(): Promise<AddressInfo>;
     close(): Promise<void>;
   }

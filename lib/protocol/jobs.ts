@@ -63,11 +63,31 @@ export const describeExecutionRequest = z.object({
   clientToken,
 });
 
+/**
+ * An execution's version as a device sends it: a JSON number, or the same number as a decimal string.
+ * AWS's Jobs MQTT API documents `"expectedVersion": "number"`
+ * (https://docs.aws.amazon.com/iot/latest/developerguide/jobs-mqtt-api.html), and AWS's embedded Jobs
+ * library (Jobs-for-AWS-IoT-embedded-sdk, `Jobs_UpdateMsg`, used by FreeRTOS devices) writes the
+ * version the device was given between quotes, `"expectedVersion":"1"`; AWS's HTTPS API takes a Long.
+ */
+const VERSION_MESSAGE = 'must be a whole number from 1, as a JSON number or a decimal string';
+const executionVersion = z.union(
+  [
+    z.number().int(VERSION_MESSAGE).min(1, VERSION_MESSAGE),
+    z
+      .string()
+      .regex(/^\d{1,15}$/, VERSION_MESSAGE)
+      .transform(Number)
+      .pipe(z.number().min(1, VERSION_MESSAGE)),
+  ],
+  { error: VERSION_MESSAGE },
+);
+
 /** `.../jobs/{jobId}/update` request. */
 export const updateExecutionRequest = z.object({
   status: deviceSettableStatus,
   statusDetails: statusDetails.optional(),
-  expectedVersion: z.number().int().min(1).optional(),
+  expectedVersion: executionVersion.optional(),
   executionNumber: z.number().int().min(1).optional(),
   includeJobExecutionState: z.boolean().optional(),
   includeJobDocument: z.boolean().optional(),
@@ -89,6 +109,16 @@ export const JOB_ERROR_CODES = [
   'TerminalStateReached',
 ] as const;
 export type JobErrorCode = (typeof JOB_ERROR_CODES)[number];
+
+/**
+ * The codes whose ErrorResponse carries the execution's `executionState`: AWS includes it "only when
+ * the code field has the value InvalidStateTransition or VersionMismatch"
+ * (https://docs.aws.amazon.com/iot/latest/developerguide/jobs-api.html#jobs-mqtt-error-response).
+ */
+export const CODES_WITH_EXECUTION_STATE: readonly JobErrorCode[] = [
+  'InvalidStateTransition',
+  'VersionMismatch',
+];
 
 /** ECDSA over P-256 with SHA-256, the only signature fleetkit firmware carries. */
 export const SIGNATURE_ALGORITHM = 'ECDSA_SHA_256';

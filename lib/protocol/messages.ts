@@ -54,6 +54,16 @@ export const statusMessage = z.object({
   battery: batteryState.optional(),
   signal: signalQuality.optional(),
   uptimeSeconds: z.number().int().min(0).optional(),
+  /**
+   * The TLS version the device's own connection negotiated (`TLSv1.3`; `TLSv1.2` where a modem's TLS
+   * offload lacks 1.3 and the device was set to allow it). Absent where the device does not hold the
+   * TLS session (Greengrass IPC: the nucleus does). The registry keeps it so the audit can list devices
+   * below 1.3.
+   */
+  tlsVersion: z
+    .string()
+    .regex(/^TLSv\d+(?:\.\d+)?$/, 'must be a TLS version as OpenSSL names it, e.g. TLSv1.3')
+    .optional(),
 });
 export type StatusMessage = z.output<typeof statusMessage>;
 

@@ -70,6 +70,22 @@ export interface DecodedMskRecord {
   readonly headers: Readonly<Record<string, Uint8Array>>;
 }
 
+/**
+ * Names the log that a record of an MSK event belongs to, `<cluster id>/<topic>`: what its offset
+ * counts in. Offsets start again from 0 in a new log, so a consumer that remembers offsets must
+ * remember whose.
+ *
+ * Lambda names the cluster by its ARN, `arn:aws:kafka:<region>:<account>:cluster/<name>/<uuid>`
+ * (https://docs.aws.amazon.com/lambda/latest/dg/with-msk.html#msk-sample-event), and the last path
+ * segment is a UUID that MSK makes for every cluster it creates: a new cluster is a new log even under
+ * an old name. The event carries no Kafka topic id, so a topic deleted and created again on the same
+ * cluster keeps its log name.
+ */
+export function topicLogId(eventSourceArn: string, topic: string): string {
+  const slash = eventSourceArn.lastIndexOf('/');
+  return `${slash === -1 ? eventSourceArn : eventSourceArn.slice(slash + 1)}/${topic}`;
+}
+
 /** An MSK event, decoded: the records in event order (per partition: offset order). */
 export interface DecodedMskEvent {
   readonly eventSourceArn: string;

@@ -4,6 +4,7 @@ import type { Construct } from 'constructs';
 import { kafkaResourceArn } from '../constructs/kafka-cluster.ts';
 import type { ResourceRef } from '../constructs/resource-access.ts';
 import type { Topology } from '../topology/model.ts';
+import { topicIamPattern } from '../topology/topic-scope.ts';
 import { validateSettings, validateTopology } from '../topology/validate.ts';
 import { topology as fleetkitTopology } from '../topology.ts';
 import { DataStack } from './data-stack.ts';
@@ -63,7 +64,14 @@ export interface FleetkitProps {
     readonly alertsPer5MinutesAbove?: number;
     readonly consumerOffsetLagAbove?: number;
     readonly consumerErrorsPer5Minutes?: number;
+    readonly iotAuthNErrorsPer5MinutesAbove?: number;
+    readonly iotAuthZErrorsPer5MinutesAbove?: number;
   };
+  /**
+   * Configure IoT Core's account-wide logging (one per account and region) from this stage.
+   * @default true
+   */
+  readonly iotAccountLogging?: boolean;
   /**
    * The edge agent's Greengrass component: built only with an artifact from `npm run build:edge`.
    * @default - no edge stack
@@ -103,7 +111,12 @@ function topicRefs(
   const refs: Record<string, ResourceRef> = {};
   for (const [name, resource] of Object.entries(topology.resources)) {
     if (resource.kind === 'topics') {
-      refs[name] = { name, resource, physicalName: resource.prefix, arn: names.topicArn(resource.prefix) };
+      refs[name] = {
+        name,
+        resource,
+        physicalName: resource.filter,
+        arn: names.topicArn(topicIamPattern(resource.filter)),
+      };
     }
     if (resource.kind === 'things') {
       // The registry is the account's; the resource stands for the device policy functions attach.
@@ -173,8 +186,8 @@ export function buildFleetkit(scope: Construct, props: FleetkitProps): Fleetkit 
       awsApiSecurityGroup: streaming.awsApiSecurityGroup,
       bootstrapBrokersSaslScram: streaming.kafka.bootstrapBrokersSaslScram,
       scramSecret: {
-        name: names.iotRulesScramSecret,
-        arn: streaming.kafka.scramSecret.secretArn,
+        name: names.iotKafkaClientSecret,
+        arn: streaming.kafkaCredentials.secret.secretArn,
         keyArn: streaming.kafka.scramSecretKey.keyArn,
       },
       ...(data.kafkaDlqRef === undefined ? {} : { kafkaDlq: data.kafkaDlqRef }),
@@ -197,6 +210,7 @@ export function buildFleetkit(scope: Construct, props: FleetkitProps): Fleetkit 
     kafka: { clusterName: streaming.kafka.clusterName, brokerCount: streaming.kafka.brokerCount },
     ...(data.kafkaDlqRef === undefined ? {} : { kafkaDlqBucketName: data.kafkaDlqRef.bucketName }),
     ...props.alarmThresholds,
+    ...(props.iotAccountLogging === undefined ? {} : { iotAccountLogging: props.iotAccountLogging }),
     ...(props.alarmEmail === undefined ? {} : { alarmEmail: props.alarmEmail }),
   });
   monitoring.addStackDependency(runtime, 'alarms watch the functions, queues and rules it makes');

@@ -15,6 +15,7 @@ import { IotDataEndpoint } from '../constructs/iot-data-endpoint.ts';
 import { KafkaConsumer } from '../constructs/kafka-consumer.ts';
 import { grantResourceAccess, type ResourceRef } from '../constructs/resource-access.ts';
 import { KafkaRuleDestination, StreamIngestRule } from '../constructs/stream-ingest-rule.ts';
+import { accessLevel } from '../topology/access.ts';
 import { functionEnv, usesOf } from '../topology/env.ts';
 import type { FunctionSpec, StreamIngest, StreamResource, Topology } from '../topology/model.ts';
 import { consumeStrongReferences, type FleetkitNames } from './names.ts';
@@ -236,7 +237,7 @@ export class RuntimeStack extends Stack {
           actions: [
             'kafka-cluster:Connect',
             // An idempotent producer (kafkajs `idempotent: true`) asks the cluster for a producer id.
-            ...(streamUses.some((use) => use.access !== 'read')
+            ...(streamUses.some((use) => accessLevel(use.access) !== 'read')
               ? ['kafka-cluster:WriteDataIdempotently']
               : []),
           ],

@@ -7,7 +7,19 @@
  */
 
 /** How a function may use a resource. Grants in AWS, documentation and env locally. */
-export type Access = 'read' | 'write' | 'readWrite';
+export type AccessLevel = 'read' | 'write' | 'readWrite';
+
+/**
+ * Table operations a function asks for by name, after its level (`['readWrite', 'scan']`), because
+ * each reaches or removes items the caller does not name one by one:
+ * - `scan`: Scan the table;
+ * - `delete`: DeleteItem;
+ * - `batchWrite`: BatchWriteItem, whose requests may put or delete (one IAM action for both).
+ */
+export type TableExtra = 'scan' | 'delete' | 'batchWrite';
+
+/** A level, or for a table a level and the extra operations it needs. */
+export type Access = AccessLevel | readonly [AccessLevel, ...TableExtra[]];
 
 /** A DynamoDB key attribute. */
 export interface KeyAttribute {
@@ -47,8 +59,12 @@ export interface BucketResource {
 export interface TopicsResource {
   readonly kind: 'topics';
   readonly description: string;
-  /** Topic prefix without a trailing slash, e.g. `fleet/things`; grants cover `<prefix>/*`. */
-  readonly prefix: string;
+  /**
+   * The topics, as an MQTT topic filter whose first level is literal, e.g. `fleet/things/+/shadow/#`
+   * (`+` one level, `#` the rest). The one scope of the grant: AWS renders it as an `iot:Publish`
+   * resource (`topicIamPattern`), the local platform matches topics against it (`topicMatches`).
+   */
+  readonly filter: string;
 }
 
 /**

@@ -29,7 +29,8 @@ describe('fleetkit CLI on the local platform', () => {
           err += text;
         },
       },
-      env: { FLEETKIT_API: t.platform.gatewayUrl },
+      // The CLI signs with the credentials in the platform's data directory, as it does by default.
+      env: { FLEETKIT_API: t.platform.gatewayUrl, FLEETKIT_DATA_DIR: t.platform.dataDir },
     };
     const code = await runCli(argv, io);
     return { code, out, err };

@@ -43,7 +43,7 @@ async function startUnderRecipe(keysFile: string): Promise<void> {
   const script = recipe.Lifecycle.Run.Script.replaceAll(
     '{artifacts:decompressedPath}',
     join(dir, 'artifact'),
-  );
+  ).replaceAll('{work:path}', dir);
   run = spawn('sh', ['-c', script], {
     cwd: REPO,
     env: await agentEnvironment(t.platform, THING, dir, {

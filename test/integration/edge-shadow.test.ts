@@ -6,6 +6,7 @@ import { ShadowSync } from '../../edge/src/shadow/shadow-sync.ts';
 import { connectMqttTransport, type MqttDeviceTransport } from '../../edge/src/transport/mqtt-transport.ts';
 import { DEFAULT_DEVICE_CONFIG, type DeviceConfig } from '../../lib/protocol/device-config.ts';
 import { eventually, getJson, startTestPlatform, type TestPlatform } from '../support/platform.ts';
+import { signedFetch } from '../support/signing.ts';
 
 /**
  * The edge's shadow sync against the local platform: a cloud app sets desired settings over the
@@ -63,7 +64,7 @@ async function startDevice(thingName: string) {
 }
 
 async function setDesired(thingName: string, desired: unknown): Promise<void> {
-  const response = await fetch(`${t.platform.gatewayUrl}/things/${thingName}/shadow`, {
+  const response = await signedFetch(t.platform, `/things/${thingName}/shadow`, {
     method: 'POST',
     body: JSON.stringify({ state: { desired } }),
   });

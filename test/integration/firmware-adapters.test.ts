@@ -12,8 +12,10 @@ import { KmsSigner } from '../../lambdas/adapters/kms-signer.ts';
 import { S3FirmwareStore } from '../../lambdas/adapters/s3-firmware-store.ts';
 import type { FirmwareMetadata } from '../../lambdas/domain/firmware/metadata.ts';
 import { firmwareS3Config } from '../../lambdas/services/firmware-setup.ts';
+import { endpointGuard } from '../../lib/local/endpoint-guard.ts';
 import { type LocalKms, startLocalKms } from '../../lib/local/kms.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, localResourceName } from '../../lib/local/names.ts';
+import { localPrincipals } from '../../lib/local/principals.ts';
 import { openSigningKeys } from '../../lib/local/signing-keys.ts';
 import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
 import { firmwareTopology } from './firmware-topology.ts';
@@ -29,8 +31,14 @@ describe('KmsSigner on the local KMS endpoint (the real @aws-sdk/client-kms)', (
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'fleetkit-kms-'));
-    kms = await startLocalKms({ keys: await openSigningKeys(dataDir, ['firmwareSigning', 'other']) });
-    client = new KMSClient({ endpoint: kms.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+    // The operator of a topology without functions: allowed every operation, as a key administrator is.
+    const operator = { accessKeyId: 'FKLOTESTTESTTESTTEST', secretAccessKey: 'test-secret' };
+    const principals = localPrincipals(operator, { resources: {}, functions: {} });
+    kms = await startLocalKms({
+      keys: await openSigningKeys(dataDir, ['firmwareSigning', 'other']),
+      guard: endpointGuard({ service: 'kms', principals, listenHost: '127.0.0.1' }),
+    });
+    client = new KMSClient({ endpoint: kms.endpoint, region: LOCAL_REGION, credentials: operator });
     signer = new KmsSigner({ client, keyId: ALIAS });
   });
   afterAll(async () => {
@@ -156,8 +164,8 @@ describe('S3FirmwareStore and DynamoFirmwareCatalog on the local platform', () =
     s3 = new S3Client(
       firmwareS3Config({
         AWS_REGION: LOCAL_REGION,
-        AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+        AWS_ACCESS_KEY_ID: t.platform.credentials.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: t.platform.credentials.secretAccessKey,
         AWS_ENDPOINT_URL_S3: t.platform.s3Endpoint,
       }),
     );

@@ -24,6 +24,7 @@ import {
 } from '../../lib/protocol/firmware.ts';
 import { firmwareJobDocument } from '../../lib/protocol/jobs.ts';
 import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
+import { call as callPlatform } from '../support/rollouts.ts';
 import { firmwareTopology } from './firmware-topology.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: tests inspect arbitrary JSON bodies field by field
@@ -42,13 +43,14 @@ describe('firmware registry over HTTP on the local platform', () => {
   let t: TestPlatform;
   const bucket = localResourceName('firmware');
 
-  async function call(method: string, path: string, body?: unknown): Promise<{ status: number; body: Json }> {
-    const response = await fetch(`${t.platform.gatewayUrl}${path}`, {
-      method,
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    return { status: response.status, body: await response.json() };
-  }
+  /** The env credentials of the firmware API's function: tests that build its services act as it. */
+  const asFirmwareFunction = () => {
+    const key = t.platform.principals.functionKey('apiFirmware');
+    return { AWS_ACCESS_KEY_ID: key.accessKeyId, AWS_SECRET_ACCESS_KEY: key.secretAccessKey };
+  };
+
+  const call = (method: string, path: string, body?: unknown): Promise<{ status: number; body: Json }> =>
+    callPlatform(t.platform, method, path, body);
 
   /** Registers and uploads through the presigned URL; returns the registration answer. */
   async function registerAndUpload(version: string, img: { bytes: Buffer; size: number; sha256: string }) {
@@ -182,8 +184,7 @@ describe('firmware registry over HTTP on the local platform', () => {
       FIRMWARE_BUCKET_NAME: bucket,
       FIRMWARE_CATALOG_TABLE_NAME: localResourceName('firmwareCatalog'),
       AWS_REGION: LOCAL_REGION,
-      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      ...asFirmwareFunction(),
       AWS_ENDPOINT_URL_S3: t.platform.s3Endpoint,
     };
     const client = new S3Client(firmwareS3Config(env));
@@ -265,7 +266,7 @@ describe('firmware registry over HTTP on the local platform', () => {
     const s3 = new S3Client({
       endpoint: t.platform.s3Endpoint,
       region: LOCAL_REGION,
-      credentials: LOCAL_CREDENTIALS,
+      credentials: t.platform.credentials,
       forcePathStyle: true,
       requestChecksumCalculation: 'WHEN_REQUIRED',
     });
@@ -408,8 +409,7 @@ describe('firmware registry over HTTP on the local platform', () => {
     const client = new S3Client(
       firmwareS3Config({
         AWS_REGION: LOCAL_REGION,
-        AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+        ...asFirmwareFunction(),
         AWS_ENDPOINT_URL_S3: t.platform.s3Endpoint,
       }),
     );
@@ -443,8 +443,7 @@ describe('firmware registry over HTTP on the local platform', () => {
       FIRMWARE_CATALOG_TABLE_NAME: localResourceName('firmwareCatalog'),
       FIRMWARE_SIGNING_KEY_ID: 'alias/fleetkit-local-firmware-signing',
       AWS_REGION: LOCAL_REGION,
-      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      ...asFirmwareFunction(),
       AWS_ENDPOINT_URL_S3: t.platform.s3Endpoint,
       AWS_ENDPOINT_URL_KMS: t.platform.kmsEndpoint,
     };

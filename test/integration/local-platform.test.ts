@@ -12,6 +12,7 @@ import {
   startTestPlatform,
   type TestPlatform,
 } from '../support/platform.ts';
+import { signedFetch } from '../support/signing.ts';
 
 /** Connects once; with TLS 1.3 a refused client certificate shows as a close after the handshake, not an error. */
 async function tryConnect(url: string, options: IClientOptions): Promise<'connected' | 'refused'> {
@@ -95,13 +96,13 @@ describe('local platform', () => {
       (await getJson(t.platform, '/devices/dev-patch-1')).status === 200 ? true : undefined,
     );
     const patch = (body: unknown) =>
-      fetch(`${t.platform.gatewayUrl}/devices/dev-patch-1`, { method: 'PATCH', body: JSON.stringify(body) });
+      signedFetch(t.platform, '/devices/dev-patch-1', { method: 'PATCH', body: JSON.stringify(body) });
 
     // Act
     await patch({ groups: ['eu-west', 'pilot'], attributes: { hwRevision: 'C', site: 'depot-4' } });
     const second = await patch({ groups: ['eu-west'], attributes: { site: null, owner: 'ops' } });
     const refused = await patch({ groups: ['bad group!'] });
-    const missing = await fetch(`${t.platform.gatewayUrl}/devices/nobody`, {
+    const missing = await signedFetch(t.platform, '/devices/nobody', {
       method: 'PATCH',
       body: JSON.stringify({ groups: ['x'] }),
     });
@@ -343,16 +344,20 @@ describe('local platform restart', () => {
     await t.dispose();
   });
 
-  it('starts simulated devices that appear in GET /devices', async () => {
+  it('starts simulated devices that appear in GET /devices with the TLS version they negotiated', async () => {
     const t = await startTestPlatform({ devices: 2 });
 
-    const ids = await eventually(async () => {
+    const devices = await eventually(async () => {
       const { body } = await getJson(t.platform, '/devices');
-      const found = body.devices.map((d: { deviceId: string }) => d.deviceId).sort();
-      return found.length === 2 ? found : undefined;
+      // The status message carries the TLS version; telemetry alone does not.
+      const reported = (body.devices as Array<{ deviceId: string; tlsVersion?: string }>)
+        .filter((d) => d.tlsVersion !== undefined)
+        .map((d) => `${d.deviceId} ${d.tlsVersion}`)
+        .sort();
+      return reported.length === 2 ? reported : undefined;
     });
 
-    expect(ids).toEqual(['sim-0001', 'sim-0002']);
+    expect(devices).toEqual(['sim-0001 TLSv1.3', 'sim-0002 TLSv1.3']);
     await t.dispose();
   });
 });

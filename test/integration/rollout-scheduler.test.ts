@@ -1,20 +1,11 @@
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { batchPut } from '../../lambdas/adapters/dynamo-batch.ts';
-import { DynamoDeviceRegistry } from '../../lambdas/adapters/dynamo-device-registry.ts';
-import { DynamoJobExecutionStore } from '../../lambdas/adapters/dynamo-job-execution-store.ts';
-import { DynamoRolloutCounterStore } from '../../lambdas/adapters/dynamo-rollout-counters.ts';
-import { DynamoRolloutPlanStore, DynamoRolloutStore } from '../../lambdas/adapters/dynamo-rollout-store.ts';
-import { applyDeviceUpdate } from '../../lambdas/domain/jobs/device-update.ts';
-import { JobRequestError } from '../../lambdas/domain/jobs/execution.ts';
-import { countExecutionChange } from '../../lambdas/services/jobs-setup.ts';
-import { RolloutScheduler } from '../../lambdas/services/rollout-scheduler.ts';
-import { RolloutService } from '../../lambdas/services/rollout-service.ts';
-import { createLogger } from '../../lambdas/shared/logger.ts';
-import { createEmfMetrics } from '../../lambdas/shared/metrics.ts';
-import { ensureTable, type LocalDynamo, startDynamo } from '../../lib/local/dynamo.ts';
+import type { DynamoDeviceRegistry } from '../../lambdas/adapters/dynamo-device-registry.ts';
+import type { DynamoRolloutPlanStore } from '../../lambdas/adapters/dynamo-rollout-store.ts';
+import type { RolloutScheduler } from '../../lambdas/services/rollout-scheduler.ts';
+import type { RolloutService } from '../../lambdas/services/rollout-service.ts';
+import type { LocalDynamo } from '../../lib/local/dynamo.ts';
 import type { RolloutRequest } from '../../lib/protocol/rollouts.ts';
-import { topology } from '../../lib/topology.ts';
+import { startRolloutRig } from '../support/rollout-rig.ts';
 
 /**
  * The scheduler's walk through a plan, on dynalite with an injected clock: devices that pacing held, or
@@ -32,6 +23,7 @@ interface Rig {
   registry: DynamoDeviceRegistry;
   plans: DynamoRolloutPlanStore;
   notified: string[];
+  now: () => number;
   /** Makes the next notify-next throw once (a Lambda dying midway through a tick). */
   failNextNotify: () => void;
   tick: (minutes: number) => Promise<void>;
@@ -39,102 +31,40 @@ interface Rig {
 }
 
 async function rig(battery: (i: number) => number): Promise<Rig> {
-  const dynamo = await startDynamo({});
-  for (const table of ['registry', 'rollouts', 'rolloutTargets', 'rolloutCounters', 'jobExecutions'] as const)
-    await ensureTable(dynamo.client, table, topology.resources[table]);
-  const client = DynamoDBDocumentClient.from(dynamo.client, {
-    marshallOptions: { removeUndefinedValues: true },
-  });
-  await batchPut(
-    client,
-    'registry',
-    Array.from({ length: DEVICES }, (_, i) => ({
-      deviceId: name(i),
-      deviceType: 'tracker',
-      firmwareVersion: '1.0.0',
-      lastSeen: 1,
-      firstSeen: 1,
-      battery: { percent: battery(i) },
-    })),
-  );
-  let nowMs = Date.UTC(2026, 0, 5, 10);
-  const registry = new DynamoDeviceRegistry({ client, tableName: 'registry' });
-  const rollouts = new DynamoRolloutStore({ client, tableName: 'rollouts' });
-  const plans = new DynamoRolloutPlanStore({ client, tableName: 'rolloutTargets' });
-  const executions = new DynamoJobExecutionStore({ client, tableName: 'jobExecutions' });
-  const counters = new DynamoRolloutCounterStore({ client, tableName: 'rolloutCounters' });
-  const onChange = countExecutionChange(counters);
-  const runtime = { write: () => {}, now: () => nowMs };
   const notified: string[] = [];
   let failNext = false;
-  const service = new RolloutService({
-    rollouts,
-    plans,
-    executions,
-    counters,
-    registry,
-    newId: () => 'unused',
-    now: () => nowMs,
-    catalog: {
-      get: async (version) => ({
-        version,
-        deviceTypes: ['tracker'],
-        size: 1,
-        sha256: 'a'.repeat(64),
-        status: 'available',
-        registeredAt: 0,
-        upload: { mode: 'single' },
-      }),
+  const devices = Array.from({ length: DEVICES }, (_, i) => ({
+    thingName: name(i),
+    firmwareVersion: '1.0.0',
+    batteryPercent: battery(i),
+  }));
+  const r = await startRolloutRig(devices, {
+    notifyNext: async (thing) => {
+      if (failNext) {
+        failNext = false;
+        throw new Error('the Lambda timed out');
+      }
+      notified.push(thing);
     },
-  });
-  const scheduler = new RolloutScheduler({
-    rollouts,
-    plans,
-    counters,
-    executions,
-    registry,
-    onChange,
-    jobs: {
-      notifyNext: async (thing) => {
-        if (failNext) {
-          failNext = false;
-          throw new Error('the Lambda timed out');
-        }
-        notified.push(thing);
-      },
-    },
-    health: { measure: async () => undefined },
-    firmwareAvailable: async () => true,
-    healthCheckSeconds: 300,
-    log: createLogger('rollout-scheduler', runtime),
-    metrics: createEmfMetrics('rollout-scheduler', runtime),
-    now: () => nowMs,
   });
   return {
-    dynamo,
-    service,
-    scheduler,
-    registry,
-    plans,
+    dynamo: r.dynamo,
+    service: r.service,
+    scheduler: r.scheduler,
+    registry: r.registry,
+    plans: r.plans,
     notified,
+    now: r.now,
     failNextNotify: () => {
       failNext = true;
     },
     tick: async (minutes) => {
-      for (let m = 0; m < minutes; m++) {
-        nowMs += MINUTE;
-        await scheduler.tick();
-      }
+      for (let m = 0; m < minutes; m++) await r.tick(MINUTE);
     },
     succeedAll: async () => {
-      for (const thing of new Set(notified)) {
-        const before = await executions.get(thing, 'r');
-        if (before === undefined || before.status !== 'QUEUED') continue;
-        const after = applyDeviceUpdate(before, { status: 'SUCCEEDED' }, nowMs);
-        if (after instanceof JobRequestError) throw after;
-        await executions.save(after, before.versionNumber);
-        await onChange(before, after);
-      }
+      for (const thing of new Set(notified))
+        if ((await r.executions.get(thing, 'r'))?.status === 'QUEUED')
+          await r.update(thing, 'r', 'SUCCEEDED');
     },
   };
 }
@@ -169,7 +99,7 @@ describe('the scheduler walking a plan', () => {
         await r.registry.recordSighting({
           deviceId: name(i),
           deviceType: 'tracker',
-          lastSeen: 2,
+          lastSeen: r.now(),
           battery: { percent: 90 },
         });
       await r.tick(3);

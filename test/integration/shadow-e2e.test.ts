@@ -1,6 +1,7 @@
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDevice, eventually, startTestPlatform, type TestPlatform } from '../support/platform.ts';
+import { signedFetch } from '../support/signing.ts';
 
 /** Collects what a device hears on its shadow topics. */
 function inbox(client: MqttClient): Array<{ topic: string; body: Record<string, unknown> }> {
@@ -12,7 +13,7 @@ function inbox(client: MqttClient): Array<{ topic: string; body: Record<string, 
 }
 
 async function http(t: TestPlatform, method: string, path: string, body?: unknown) {
-  const response = await fetch(`${t.platform.gatewayUrl}${path}`, {
+  const response = await signedFetch(t.platform, path, {
     method,
     ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
   });
@@ -190,7 +191,7 @@ describe('shadow limits raised for a deployment', () => {
   it('accepts a 20 KB shadow when SHADOW_MAX_STATE_BYTES allows it', async () => {
     const t = await startTestPlatform({ settings: { SHADOW_MAX_STATE_BYTES: '32768' } });
 
-    const response = await fetch(`${t.platform.gatewayUrl}/things/big-1/shadow`, {
+    const response = await signedFetch(t.platform, '/things/big-1/shadow', {
       method: 'POST',
       body: JSON.stringify({ state: { reported: { blob: 'x'.repeat(20_000) } } }),
     });
@@ -205,19 +206,20 @@ describe('ListNamedShadowsForThing', () => {
     // Prepare
     const t = await startTestPlatform();
     const post = (path: string, body: unknown) =>
-      fetch(`${t.platform.gatewayUrl}${path}`, { method: 'POST', body: JSON.stringify(body) });
+      signedFetch(t.platform, path, { method: 'POST', body: JSON.stringify(body) });
     await post('/things/multi/shadow', { state: { reported: { a: 1 } } });
     for (const name of ['alpha', 'beta', 'gamma', 'delta'])
       await post(`/things/multi/shadow?name=${name}`, { state: { reported: { a: 1 } } });
-    await fetch(`${t.platform.gatewayUrl}/things/multi/shadow?name=beta`, { method: 'DELETE' });
+    await signedFetch(t.platform, '/things/multi/shadow?name=beta', { method: 'DELETE' });
 
     // Act
     const names: string[] = [];
     let nextToken: string | undefined;
     do {
       const query = new URLSearchParams({ pageSize: '2', ...(nextToken ? { nextToken } : {}) });
-      const response = await fetch(
-        `${t.platform.gatewayUrl}/api/things/shadow/ListNamedShadowsForThing/multi?${query}`,
+      const response = await signedFetch(
+        t.platform,
+        `/api/things/shadow/ListNamedShadowsForThing/multi?${query}`,
       );
       const body = (await response.json()) as { results: string[]; nextToken?: string; timestamp: number };
       names.push(...body.results);

@@ -3,6 +3,7 @@ import { seededRandom } from '../../edge/src/sensors/random.ts';
 import { SHADOW_MESSAGES } from '../../lambdas/domain/shadow/errors.ts';
 import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
 import { type ShadowFixture, startShadowFixture } from '../support/shadow-store.ts';
+import { signedFetch } from '../support/signing.ts';
 
 /** One malformed request and the code AWS answers it with. */
 interface Malformed {
@@ -200,7 +201,7 @@ describe('shadow fuzz through the MQTT handler', () => {
       outcomes.slice(0, events.length).every((o) => (o as { dropped?: string }).dropped !== undefined),
     ).toBe(true);
     expect(outcomes.slice(events.length).every((o) => (o as { ok: boolean }).ok === false)).toBe(true);
-    const get = await fetch(`${t.platform.gatewayUrl}/things/fz/shadow`);
+    const get = await signedFetch(t.platform, '/things/fz/shadow');
     expect(get.status).toBe(404);
   });
 });

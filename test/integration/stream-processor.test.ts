@@ -108,6 +108,42 @@ describe('stream-processor handler on MSK events shaped as AWS documents them', 
     expect(again).toMatchObject({ records: 1, readings: 0, skipped: 1 });
   });
 
+  it('applies the records of a cluster created anew, whose offsets started again, and warns once', async () => {
+    // Prepare: offset 40 of the topic applied from AWS's example cluster
+    const start = Date.now();
+    const reading = (offset: number, ts: number, temperature: number) =>
+      mskEvent([
+        {
+          deviceId: 'msk-4',
+          offset,
+          value: envelope('msk-4', JSON.stringify({ ts, values: { temperature } })),
+        },
+      ]);
+    await invoke(reading(40, start, 20));
+    const newCluster =
+      'arn:aws:kafka:us-east-1:123456789012:cluster/vpc-2priv-2pub/0c1d2e3f-4a5b-4c6d-8e7f-8091a2b3c4d5-1';
+
+    // Act: the same topic on the new cluster, from offset 0; then that batch delivered again
+    const summary = await invoke({ ...reading(0, start + 1000, 88.8), eventSourceArn: newCluster });
+    const again = await invoke({ ...reading(0, start + 1000, 88.8), eventSourceArn: newCluster });
+
+    // Assess
+    expect(summary).toMatchObject({ readings: 1, skipped: 0, restartedLogs: 1 });
+    expect(again).toMatchObject({ readings: 0, skipped: 1, restartedLogs: 0 });
+    expect((await getJson(t.platform, '/alerts?deviceId=msk-4')).body.alerts).toContainEqual(
+      expect.objectContaining({ type: 'HIGH_TEMPERATURE', state: 'raised', value: 88.8 }),
+    );
+    const warnings = t.lines.filter((line) => line.includes('topic log started over'));
+    expect(warnings).toHaveLength(1);
+    expect(JSON.parse(warnings[0] as string)).toMatchObject({
+      level: 'warn',
+      log: '0c1d2e3f-4a5b-4c6d-8e7f-8091a2b3c4d5-1/iot-telemetry',
+      previousLog: '751d2973-a626-431c-9d4e-d7975eb44dd7-2/iot-telemetry',
+      devices: 1,
+      example: { deviceId: 'msk-4', partition: 0, offset: '0', previousOffset: '40' },
+    });
+  });
+
   it('refuses an event that is not an MSK event, so Lambda retries rather than drops it', async () => {
     await expect(invoke({ records: 'nope' })).rejects.toThrow(/MSK event/);
   });

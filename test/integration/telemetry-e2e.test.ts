@@ -11,13 +11,22 @@ import {
   startTestPlatform,
   type TestPlatform,
 } from '../support/platform.ts';
+import { signedFetch } from '../support/signing.ts';
 
 async function publishTelemetry(device: MqttClient, type: string, id: string, body: unknown): Promise<void> {
   await device.publishAsync(deviceTopic('telemetry', type, id), JSON.stringify(body), { qos: 1 });
 }
 
+/** Waits for the device's HIGH_TEMPERATURE alert on `GET /alerts`. */
+function highTemperatureAlert(t: TestPlatform, deviceId: string, timeoutMs?: number) {
+  return eventually(async () => {
+    const { body } = await getJson(t.platform, `/alerts?deviceId=${deviceId}`);
+    return body.alerts.find((a: { type: string }) => a.type === 'HIGH_TEMPERATURE');
+  }, timeoutMs);
+}
+
 async function putRule(t: TestPlatform, id: string, rule: Record<string, unknown>): Promise<void> {
-  const response = await fetch(`${t.platform.gatewayUrl}/telemetry/rules/${id}`, {
+  const response = await signedFetch(t.platform, `/telemetry/rules/${id}`, {
     method: 'PUT',
     body: JSON.stringify(rule),
   });
@@ -67,10 +76,7 @@ describe('telemetry pipeline on the local platform', () => {
     });
 
     // Assess
-    const alert = await eventually(async () => {
-      const { body } = await getJson(t.platform, '/alerts?deviceId=oven-1');
-      return body.alerts.find((a: { type: string }) => a.type === 'HIGH_TEMPERATURE');
-    });
+    const alert = await highTemperatureAlert(t, 'oven-1');
     expect(alert).toMatchObject({
       deviceId: 'oven-1',
       state: 'raised',
@@ -236,6 +242,55 @@ describe('telemetry across a restart of the local platform', () => {
       `/devices/steady-1/aggregates?from=${start}&to=${lastWindowStart}&limit=100`,
     );
     expect(again.windows).toEqual(windows);
+    await t.dispose();
+  });
+});
+
+describe('telemetry after its topic is made anew, with the data directory kept', () => {
+  it('raises the alert of the next overheating reading, and warns that the log started over', async () => {
+    // Prepare: readings of a device applied from the topic as it first was, its offsets stored
+    const t = await startTestPlatform();
+    let device = await connectDevice(t.platform, 'kiln-1', 'tracker');
+    for (let i = 0; i < 5; i++) {
+      await publishTelemetry(device, 'tracker', 'kiln-1', {
+        ts: Date.now() + i,
+        values: { temperature: 21 },
+      });
+    }
+    await eventually(async () =>
+      t.platform.metrics.total('TelemetryRecords', { Service: 'stream-processor' }) >= 5 ? true : undefined,
+    );
+    await device.endAsync();
+
+    // Act: the topic deleted and created again (its offsets start from 0; device states are kept),
+    // then a reading of 88.8 °C
+    await t.restart(() =>
+      rm(join(t.dataDir, 'streams', 'topics', 'iot-telemetry'), { recursive: true, force: true }),
+    );
+    device = await connectDevice(t.platform, 'kiln-1', 'tracker');
+    await publishTelemetry(device, 'tracker', 'kiln-1', {
+      ts: Date.now() + 10,
+      values: { temperature: 88.8 },
+    });
+
+    // Assess
+    const alert = await highTemperatureAlert(t, 'kiln-1', 15_000);
+    expect(alert).toMatchObject({ state: 'raised', value: 88.8 });
+    const warning = t.lines
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .find(
+        (line) =>
+          line.message === 'topic log started over: offsets stored for its devices were of an earlier log',
+      );
+    expect(warning).toMatchObject({
+      level: 'warn',
+      service: 'stream-processor',
+      devices: 1,
+      example: { deviceId: 'kiln-1', offset: '0' },
+    });
+    expect(warning?.log).not.toBe(warning?.previousLog);
+    await device.endAsync();
     await t.dispose();
   });
 });

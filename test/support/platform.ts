@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { type Platform, type PlatformOptions, startPlatform } from '../../lib/local/platform.ts';
+import { signedFetch } from './signing.ts';
 
 /** A platform on random ports in a fresh temp dir, with its log lines captured. */
 export interface TestPlatform {
@@ -75,9 +76,9 @@ export async function eventually<T>(probe: () => Promise<T | undefined>, timeout
   }
 }
 
-/** GETs a JSON resource from the gateway. */
+/** GETs a JSON resource from the gateway, signed with the operator's credentials. */
 // biome-ignore lint/suspicious/noExplicitAny: tests inspect arbitrary JSON bodies field by field
 export async function getJson(platform: Platform, path: string): Promise<{ status: number; body: any }> {
-  const response = await fetch(`${platform.gatewayUrl}${path}`);
+  const response = await signedFetch(platform, `${platform.gatewayUrl}${path}`);
   return { status: response.status, body: await response.json() };
 }

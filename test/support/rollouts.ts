@@ -5,18 +5,19 @@ import {
   buildSimulatedFirmwareImage,
   type SimFirmwareManifestInput,
 } from '../../lib/local/sim/firmware-behaviour.ts';
+import { signedFetch } from './signing.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: tests inspect arbitrary JSON bodies field by field
 export type Json = any;
 
-/** One HTTP call to the platform's gateway, JSON both ways. */
+/** One HTTP call to the platform's gateway, JSON both ways, signed with the operator's credentials. */
 export async function call(
   platform: Platform,
   method: string,
   path: string,
   body?: unknown,
 ): Promise<{ status: number; body: Json }> {
-  const response = await fetch(`${platform.gatewayUrl}${path}`, {
+  const response = await signedFetch(platform, `${platform.gatewayUrl}${path}`, {
     method,
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });

@@ -219,6 +219,7 @@ export class EdgeAgent {
     const rsrp = modem?.rsrp ?? last.rsrp;
     const rsrq = modem?.rsrq ?? last.rsrq;
     const model = this.options.model?.report();
+    const tlsVersion = this.options.transport.tlsVersion;
     return {
       ts: this.options.clock.now(),
       firmwareVersion: this.options.firmware().version,
@@ -234,6 +235,7 @@ export class EdgeAgent {
             },
           }),
       uptimeSeconds: Math.max(0, Math.floor((this.options.clock.now() - this.startedAt) / 1000)),
+      ...(tlsVersion === undefined ? {} : { tlsVersion }),
     };
   }
 

@@ -64,35 +64,55 @@ export function responsePrefix(line: string): string | undefined {
 /** One parameter of an information response: a number, a string, or omitted (`,,`). */
 export type AtValue = number | string | undefined;
 
+/** One parameter as it was sent: its text (without the quotes) and whether it was quoted. */
+export interface AtField {
+  readonly text: string;
+  readonly quoted: boolean;
+}
+
 /**
- * The parameters after `+NAME:` (or of a whole line without a prefix), split on commas outside
- * quotes. Quoted values stay strings (`"00C3"`), unquoted integers become numbers, an empty field
- * is `undefined`. Returns undefined for a line that cannot be split (an unterminated quote).
+ * The parameters after `+NAME:` (or of a whole line without a prefix) as sent, split on commas
+ * outside quotes; an empty field is `undefined`, unquoted text is trimmed. For parameters whose
+ * type the quotes do not tell: 27.007's hexadecimal strings (<tac>, <ci>) come unquoted from some
+ * modems, where an unquoted `0001` would otherwise read as the integer 1. Returns undefined for a
+ * line that cannot be split (an unterminated quote).
  */
-export function parseParameters(line: string): AtValue[] | undefined {
+export function splitFields(line: string): (AtField | undefined)[] | undefined {
   const prefix = /^[+%^#$][A-Za-z0-9]+:/.exec(line);
   const body = (prefix ? line.slice(prefix[0].length) : line).trim();
   if (body === '') return [];
-  const values: AtValue[] = [];
+  const fields: (AtField | undefined)[] = [];
   let i = 0;
   while (i <= body.length) {
     while (body[i] === ' ') i++;
     if (body[i] === '"') {
       const end = body.indexOf('"', i + 1);
       if (end < 0) return undefined;
-      values.push(body.slice(i + 1, end));
+      fields.push({ text: body.slice(i + 1, end), quoted: true });
       i = end + 1;
       while (body[i] === ' ') i++;
       if (i < body.length && body[i] !== ',') return undefined;
     } else {
       const end = body.indexOf(',', i);
       const raw = body.slice(i, end < 0 ? body.length : end).trim();
-      values.push(raw === '' ? undefined : /^-?\d+$/.test(raw) ? Number(raw) : raw);
+      fields.push(raw === '' ? undefined : { text: raw, quoted: false });
       i = end < 0 ? body.length : end;
     }
     i++;
   }
-  return values;
+  return fields;
+}
+
+/**
+ * The parameters after `+NAME:` (or of a whole line without a prefix), split on commas outside
+ * quotes. Quoted values stay strings (`"00C3"`), unquoted integers become numbers, an empty field
+ * is `undefined`. Returns undefined for a line that cannot be split (an unterminated quote).
+ */
+export function parseParameters(line: string): AtValue[] | undefined {
+  return splitFields(line)?.map((field) => {
+    if (field === undefined || field.quoted) return field?.text;
+    return /^-?\d+$/.test(field.text) ? Number(field.text) : field.text;
+  });
 }
 
 /** Integer parameter at `index`, or undefined when missing or not an integer. */

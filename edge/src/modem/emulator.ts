@@ -213,6 +213,14 @@ export class ModemEmulator {
     this.emit(typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : Buffer.from(bytes));
   }
 
+  /**
+   * Sends `line` to the host now, between replies, as an unsolicited result (`\r\n<line>\r\n`): for
+   * URCs in another vendor's wording than the emulator's own.
+   */
+  sendUrc(line: string): void {
+    this.emit(`\r\n${line}\r\n`);
+  }
+
   /** A hardware reset (PWRKEY / RESET_N): clears a hang, then boots as after `+CFUN=1,1`. */
   async powerCycle(): Promise<void> {
     this.faults = { ...this.faults, unresponsive: false };

@@ -94,7 +94,7 @@ export async function readRegistration(channel: AtChannel, timeoutMs: number): P
   const command = 'AT+CEREG?';
   const response = await channel.send(command, { prefix: '+CEREG', accepts: isCeregReadResponse, timeoutMs });
   const line = lineWith(command, response.lines, '+CEREG:');
-  const registration = parseCereg(line, 'read');
+  const registration = parseCereg(line);
   if (!registration) throw new AtResponseFormatError(command, line, 'not +CEREG: <n>,<stat>[,...]');
   return registration;
 }

@@ -405,7 +405,7 @@ export class ModemDriver {
   }
 
   private handleUrc(line: string): void {
-    const registration = parseCereg(line, 'urc');
+    const registration = parseCereg(line);
     if (registration) {
       this.applyRegistration(registration);
       for (const waiter of [...this.registrationWaiters]) waiter();

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { radioAccessTechnology } from '../../../lib/protocol/messages.ts';
 import { REGISTRATION_STATES, type RegistrationState } from '../../../lib/protocol/modem.ts';
-import { type AtValue, intAt, parseParameters, stringAt } from './at-parser.ts';
+import { type AtField, splitFields } from './at-parser.ts';
 import { decodeGprsTimer2, decodeGprsTimer3 } from './psm.ts';
 
 /** The fleet's names for radio access technologies (`LTE-M`, `NB-IoT`, ...). */
@@ -57,23 +57,61 @@ export function ratOf(act: number): RadioAccessTechnology | undefined {
   return undefined;
 }
 
+type Fields = readonly (AtField | undefined)[];
+
+/** An unquoted decimal integer: what <n>, <stat>, <AcT> and the causes are (27.007 §10.1.22). */
+function isDecimal(field: AtField | undefined): field is AtField {
+  return field !== undefined && !field.quoted && /^\d+$/.test(field.text);
+}
+
 /**
- * True for the read-command form `+CEREG: <n>,<stat>[,...]`, false for the URC `+CEREG: <stat>[,...]`.
- * In the read form the second field is a bare integer (<stat>); in the URC it is absent or the quoted
- * <tac>. This is how a URC arriving during `AT+CEREG?` is told from the answer.
+ * Which shape a +CEREG line has (3GPP TS 27.007 §10.1.22): the read response
+ * `+CEREG: <n>,<stat>[,[<tac>],[<ci>],[<AcT>][,<cause_type>,<reject_cause>[,[<Active-Time>],[<Periodic-TAU>]]]]`
+ * or the URC, the same without <n>. One line does not always say: both start with small integers, and
+ * some modems send the read shape unsolicited (Altair LTE-M) or <tac> and <ci> unquoted (`0001`).
+ * <n> and <stat> are always decimal integers and <tac> is the first string, so, first match wins:
+ * 1. one field: a URC (the read response has at least <n>,<stat>);
+ * 2. the second field empty, quoted or not decimal (`"2F1A"`, `1F00`): a URC, it is <tac> (the read
+ *    response's <stat> is mandatory and an integer);
+ * 3. the third field quoted or not decimal: a read response, <tac> one place later;
+ * 4. otherwise only unquoted digits are left (`1, 2, 0001, 00000100, 7`), and the field count
+ *    decides: the read response has 2, 5, 7 or 9 fields (<n> 0–1, 2, 3, 4–5), the URC one fewer.
+ *    A line with another count (a modem that drops trailing empty fields) is taken as a URC.
+ */
+export function ceregShape(fields: Fields): 'read' | 'urc' {
+  if (fields.length <= 1) return 'urc';
+  const second = fields[1];
+  if (!isDecimal(second)) return 'urc';
+  const third = fields[2];
+  if (third !== undefined && !isDecimal(third)) return 'read';
+  return [2, 5, 7, 9].includes(fields.length) ? 'read' : 'urc';
+}
+
+/**
+ * True for the read-command form `+CEREG: <n>,<stat>[,...]`, false for the URC `+CEREG: <stat>[,...]`
+ * ({@link ceregShape}). This is how a URC arriving during `AT+CEREG?` is told from the answer.
  */
 export function isCeregReadResponse(line: string): boolean {
-  const values = parseParameters(line);
-  return values !== undefined && typeof values[0] === 'number' && typeof values[1] === 'number';
+  const fields = line.startsWith('+CEREG:') ? splitFields(line) : undefined;
+  return fields !== undefined && ceregShape(fields) === 'read';
 }
 
-function hexAt(values: readonly AtValue[], index: number): string | undefined {
-  const value = stringAt(values, index);
-  return value !== undefined && /^[0-9A-Fa-f]{1,8}$/.test(value) ? value.toUpperCase() : undefined;
+function intField(fields: Fields, index: number): number | undefined {
+  const field = fields[index];
+  return isDecimal(field) ? Number(field.text) : undefined;
 }
 
-function timerAt(values: readonly AtValue[], index: number, decode: (bits: string) => number | null) {
-  const bits = stringAt(values, index);
+/** <tac> is a 2-byte, <ci> a 4-byte hexadecimal string, whether quoted or not (27.007 §10.1.22). */
+const TAC = /^[0-9A-Fa-f]{1,4}$/;
+const CELL_ID = /^[0-9A-Fa-f]{1,8}$/;
+
+function hexField(fields: Fields, index: number, pattern: RegExp): string | undefined {
+  const text = fields[index]?.text;
+  return text !== undefined && pattern.test(text) ? text.toUpperCase() : undefined;
+}
+
+function timerField(fields: Fields, index: number, decode: (bits: string) => number | null) {
+  const bits = fields[index]?.text;
   if (bits === undefined) return undefined;
   try {
     return decode(bits);
@@ -83,28 +121,29 @@ function timerAt(values: readonly AtValue[], index: number, decode: (bits: strin
 }
 
 /**
- * Parses a +CEREG URC or read response (`form`), or returns undefined when the line is not one.
- * Fields after <stat>: <tac>, <ci>, <AcT>, <cause_type>, <reject_cause>, <Active-Time>, <Periodic-TAU>.
+ * Parses a +CEREG line, URC or read response alike (the shape is told by {@link ceregShape}), or
+ * returns undefined when the line is not one. Fields after <stat>: <tac>, <ci>, <AcT>, <cause_type>,
+ * <reject_cause>, <Active-Time>, <Periodic-TAU>.
  */
-export function parseCereg(line: string, form: 'urc' | 'read'): Registration | undefined {
+export function parseCereg(line: string): Registration | undefined {
   if (!line.startsWith('+CEREG:')) return undefined;
-  const all = parseParameters(line);
+  const all = splitFields(line);
   if (!all) return undefined;
-  const values = form === 'read' ? all.slice(1) : all;
-  const stat = intAt(values, 0);
-  if (stat === undefined || stat < 0 || stat > 255) return undefined;
-  const act = intAt(values, 3);
+  const fields = ceregShape(all) === 'read' ? all.slice(1) : all;
+  const stat = intField(fields, 0);
+  if (stat === undefined || stat > 255) return undefined;
+  const act = intField(fields, 3);
   const registration: Registration = {
     stat,
     state: registrationStateOf(stat),
-    tac: hexAt(values, 1),
-    cellId: hexAt(values, 2),
+    tac: hexField(fields, 1, TAC),
+    cellId: hexField(fields, 2, CELL_ID),
     act,
     rat: act === undefined ? undefined : ratOf(act),
-    causeType: intAt(values, 4),
-    rejectCause: intAt(values, 5),
-    activeTimeSeconds: timerAt(values, 6, decodeGprsTimer2),
-    periodicTauSeconds: timerAt(values, 7, decodeGprsTimer3),
+    causeType: intField(fields, 4),
+    rejectCause: intField(fields, 5),
+    activeTimeSeconds: timerField(fields, 6, decodeGprsTimer2),
+    periodicTauSeconds: timerField(fields, 7, decodeGprsTimer3),
   };
   return Object.fromEntries(Object.entries(registration).filter(([, v]) => v !== undefined)) as Registration;
 }

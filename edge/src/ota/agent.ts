@@ -19,6 +19,7 @@ import {
 } from './agent-state.ts';
 import { type DownloadOptions, downloadToSlot } from './download.ts';
 import {
+  endedStatus,
   JobEndedError,
   JobsRequestRejectedError,
   ModelUpdateFailedError,
@@ -694,7 +695,7 @@ export class OtaAgent {
           continue;
         }
         if (error.code === 'TerminalStateReached' || error.code === 'ResourceNotFound') {
-          throw new JobEndedError(jobId, state ?? 'NOT_FOUND');
+          throw new JobEndedError(jobId, state ?? endedStatus(error.code));
         }
         if (error.code === 'InvalidStateTransition') {
           // AWS IoT Jobs (and fleetkit's service) answer an update of a finished execution this way.
@@ -734,7 +735,7 @@ export class OtaAgent {
         error instanceof JobsRequestRejectedError &&
         (error.code === 'ResourceNotFound' || error.code === 'TerminalStateReached')
       ) {
-        throw new JobEndedError(jobId, error.executionState?.status ?? 'NOT_FOUND');
+        throw new JobEndedError(jobId, error.executionState?.status ?? endedStatus(error.code));
       }
       throw error;
     }

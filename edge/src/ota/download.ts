@@ -1,5 +1,5 @@
 import type { SignedArtifact } from '../../../lib/protocol/jobs.ts';
-import { UpdateFailedError } from './errors.ts';
+import { RefusedUrlError, UpdateFailedError } from './errors.ts';
 import type { Clock, Downloader, DownloadResponse, DownloadTarget, SlotName, SlotStore } from './ports.ts';
 
 /** The `firmware` (or `model`) section of a job document: what is downloaded and how it is checked. */
@@ -135,6 +135,8 @@ export async function downloadFile(options: DownloadFileOptions): Promise<Downlo
       response = await downloader.get({ url: firmware.url, offset: held, ...(signal ? { signal } : {}) });
     } catch (error) {
       signal?.throwIfAborted();
+      if (error instanceof RefusedUrlError)
+        throw new UpdateFailedError('download', 'downloading', error.message);
       await fail(`request failed: ${(error as Error).message}`);
       continue;
     }

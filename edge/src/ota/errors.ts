@@ -36,6 +36,21 @@ export class UpdateFailedError extends Error {
   }
 }
 
+/**
+ * The downloader will not fetch from this URL: not `https:`, or `http:` to a host that is not a loopback
+ * development endpoint. Permanent: retrying the same URL cannot help.
+ */
+export class RefusedUrlError extends Error {
+  override readonly name = 'RefusedUrlError';
+
+  constructor(
+    readonly url: string,
+    reason: string,
+  ) {
+    super(`refused to download ${url}: ${reason}`);
+  }
+}
+
 /** The Jobs service refused a request (`.../rejected`), with AWS IoT Jobs' error code. */
 export class JobsRequestRejectedError extends Error {
   override readonly name = 'JobsRequestRejectedError';
@@ -59,16 +74,26 @@ export class JobsRequestTimeoutError extends Error {
   }
 }
 
-/** The job execution ended elsewhere (canceled, timed out, removed) while the device worked on it. */
+/**
+ * The job execution ended elsewhere (canceled, timed out, removed) while the device worked on it.
+ * `status` is the execution's when the service said it; `TERMINAL` when it said only that the
+ * execution is in a terminal state (TerminalStateReached carries no `executionState` in AWS IoT Jobs);
+ * `NOT_FOUND` when the execution is gone.
+ */
 export class JobEndedError extends Error {
   override readonly name = 'JobEndedError';
 
   constructor(
     readonly jobId: string,
-    readonly status: JobExecutionStatus | 'NOT_FOUND',
+    readonly status: JobExecutionStatus | 'TERMINAL' | 'NOT_FOUND',
   ) {
     super(`job ${jobId} is ${status}`);
   }
+}
+
+/** The status a refusal that ends the job stands for when it names none (see {@link JobEndedError}). */
+export function endedStatus(code: string): 'TERMINAL' | 'NOT_FOUND' {
+  return code === 'TerminalStateReached' ? 'TERMINAL' : 'NOT_FOUND';
 }
 
 /** Why a model update failed, as reported in `statusDetails.reason` (`model-rejected: <why>` for a refusal). */

@@ -1,5 +1,7 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { isIP } from 'node:net';
+import { RefusedUrlError } from './errors.ts';
 import type { Downloader, DownloadRequest, DownloadResponse } from './ports.ts';
 
 export interface HttpDownloaderOptions {
@@ -18,17 +20,37 @@ export function parseContentRange(value: string | undefined): { start: number; t
 }
 
 /**
+ * True for a URL host on this machine's loopback: `localhost`, 127.0.0.0/8, `[::1]`. Plain HTTP there
+ * never leaves the machine (the local platform's S3 endpoint); anywhere else it would cross a network
+ * unencrypted and unauthenticated.
+ */
+export function isLoopbackUrlHost(hostname: string): boolean {
+  const host = hostname.toLowerCase().replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
+}
+
+/** Why `url` may not be fetched, or undefined when it may: https anywhere, http on loopback only. */
+export function urlRefusal(url: URL): string | undefined {
+  if (url.protocol === 'https:') return undefined;
+  if (url.protocol !== 'http:') return `unsupported URL scheme ${url.protocol}`;
+  return isLoopbackUrlHost(url.hostname)
+    ? undefined
+    : 'plain http is allowed only to a loopback development endpoint (localhost, 127.0.0.0/8, ::1)';
+}
+
+/**
  * {@link Downloader} over node:http/https: one GET with `Range: bytes={offset}-` per call. Works
- * with S3 presigned URLs (they sign only the host header, so adding Range keeps them valid).
+ * with S3 presigned URLs (they sign only the host header, so adding Range keeps them valid). Refuses
+ * (`RefusedUrlError`) anything but https, save http to a loopback development endpoint.
  */
 export class HttpDownloader implements Downloader {
   constructor(private readonly options: HttpDownloaderOptions = {}) {}
 
   get(request: DownloadRequest): Promise<DownloadResponse> {
     const url = new URL(request.url);
-    const send =
-      url.protocol === 'https:' ? httpsRequest : url.protocol === 'http:' ? httpRequest : undefined;
-    if (send === undefined) return Promise.reject(new Error(`unsupported URL scheme ${url.protocol}`));
+    const refusal = urlRefusal(url);
+    if (refusal !== undefined) return Promise.reject(new RefusedUrlError(request.url, refusal));
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
       const req = send(
         url,

@@ -1,3 +1,4 @@
+import type { ConnectionOptions } from 'node:tls';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { NotConnectedError, SubscriptionRefusedError } from './errors.ts';
 import type {
@@ -11,6 +12,14 @@ import { StateCell, SubscriptionTable } from './subscriptions.ts';
 
 /** Logs one event with fields, as the other edge parts do. */
 export type TransportLog = (event: string, fields?: Readonly<Record<string, unknown>>) => void;
+
+/**
+ * The TLS versions a device may be set to accept as its minimum: 1.3 by default; 1.2 only for a modem
+ * whose TLS offload lacks 1.3 (the device then reports `tlsVersion: TLSv1.2` in its status, and the
+ * audit lists it). Nothing older: IoT Core refuses below 1.2 as well.
+ */
+export const TLS_MIN_VERSIONS = ['TLSv1.3', 'TLSv1.2'] as const;
+export type TlsMinVersion = (typeof TLS_MIN_VERSIONS)[number];
 
 /** SUBACK return code 0x80: the broker refused the filter (MQTT 3.1.1 §3.9.3). */
 const SUBACK_FAILURE = 128;
@@ -50,6 +59,12 @@ export class MqttDeviceTransport implements DeviceTransport {
 
   get state(): ConnectionState {
     return this.cell.value;
+  }
+
+  get tlsVersion(): string | undefined {
+    // MQTT.js keeps the live socket as `stream`: a TLSSocket for mqtts (node:tls getProtocol()).
+    const socket = this.client.stream as { getProtocol?: () => string | null } | undefined;
+    return this.client.connected ? (socket?.getProtocol?.() ?? undefined) : undefined;
   }
 
   async publish(topic: string, payload: Uint8Array | string, options: PublishOptions = {}): Promise<void> {
@@ -174,6 +189,11 @@ export interface MqttTransportConfig {
   readonly certPem: string;
   /** CA bundle that signs the broker's certificate (Amazon Root CA 1 for IoT Core). */
   readonly caPem: string;
+  /**
+   * The lowest TLS version to offer. TLS 1.3 unless a modem's TLS offload lacks it (see
+   * {@link TLS_MIN_VERSIONS}). @default 'TLSv1.3'
+   */
+  readonly tlsMinVersion?: TlsMinVersion;
   /** @default 5_000 */
   readonly reconnectPeriodMs?: number;
   /** IoT Core accepts 30–1200 s. @default 60 */
@@ -188,13 +208,15 @@ export interface MqttTransportConfig {
  * `connected` once the broker has accepted the connection and the subscriptions.
  */
 export function connectMqttTransport(config: MqttTransportConfig): MqttDeviceTransport {
-  const client = mqtt.connect(config.url, {
+  // MQTT.js hands its options to tls.connect(), which reads minVersion; its own type does not list it.
+  const options: IClientOptions & Pick<ConnectionOptions, 'minVersion'> = {
     clientId: config.thingName,
     protocolVersion: 4,
     key: config.keyPem,
     cert: config.certPem,
     ca: config.caPem,
     rejectUnauthorized: true,
+    minVersion: config.tlsMinVersion ?? 'TLSv1.3',
     clean: true,
     keepalive: config.keepaliveS ?? 60,
     reconnectPeriod: config.reconnectPeriodMs ?? 5_000,
@@ -203,6 +225,6 @@ export function connectMqttTransport(config: MqttTransportConfig): MqttDeviceTra
     resubscribe: false,
     queueQoSZero: false,
     ...config.clientOptions,
-  });
-  return new MqttDeviceTransport(client, config.log);
+  };
+  return new MqttDeviceTransport(mqtt.connect(config.url, options), config.log);
 }

@@ -8,7 +8,7 @@ import {
   loadGreengrassIpcClientFactory,
   type ModuleImporter,
 } from './greengrass-ipc-transport.ts';
-import { connectMqttTransport, type TransportLog } from './mqtt-transport.ts';
+import { connectMqttTransport, TLS_MIN_VERSIONS, type TransportLog } from './mqtt-transport.ts';
 import type { DeviceTransport } from './ports.ts';
 
 /** The environment names the agent reads to pick and configure its transport. */
@@ -24,6 +24,8 @@ export const TRANSPORT_ENV = {
   certFile: 'FLEETKIT_CERT_FILE',
   keyFile: 'FLEETKIT_KEY_FILE',
   caFile: 'FLEETKIT_CA_FILE',
+  /** `TLSv1.3` (default) or `TLSv1.2`, for a modem whose TLS offload lacks 1.3. */
+  tlsMinVersion: 'FLEETKIT_TLS_MIN_VERSION',
 } as const;
 
 const thingName = z.string().regex(THING_NAME_PATTERN, 'must be 1-128 characters of [a-zA-Z0-9:_-]');
@@ -37,6 +39,9 @@ const settingsSchema = z.discriminatedUnion('mode', [
     certFile: z.string().min(1),
     keyFile: z.string().min(1),
     caFile: z.string().min(1),
+    tlsMinVersion: z
+      .enum(TLS_MIN_VERSIONS, { error: 'must be TLSv1.3 (the default) or TLSv1.2' })
+      .default('TLSv1.3'),
   }),
 ]);
 
@@ -66,6 +71,8 @@ export function readTransportSettings(env: Readonly<Record<string, string | unde
           certFile: env[TRANSPORT_ENV.certFile],
           keyFile: env[TRANSPORT_ENV.keyFile],
           caFile: env[TRANSPORT_ENV.caFile],
+          // An empty variable counts as unset, as above.
+          tlsMinVersion: env[TRANSPORT_ENV.tlsMinVersion] || undefined,
         };
   const names: Record<string, string> = {
     mode: TRANSPORT_ENV.mode,
@@ -74,6 +81,7 @@ export function readTransportSettings(env: Readonly<Record<string, string | unde
     certFile: TRANSPORT_ENV.certFile,
     keyFile: TRANSPORT_ENV.keyFile,
     caFile: TRANSPORT_ENV.caFile,
+    tlsMinVersion: TRANSPORT_ENV.tlsMinVersion,
   };
   const result = settingsSchema.safeParse(input);
   if (result.success) return result.data;
@@ -130,6 +138,7 @@ export async function openTransport(
     certPem: certPem as string,
     keyPem: keyPem as string,
     caPem: caPem as string,
+    tlsMinVersion: settings.tlsMinVersion,
     ...(dependencies.log === undefined ? {} : { log: dependencies.log }),
   });
 }

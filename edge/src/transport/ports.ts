@@ -30,6 +30,11 @@ export interface DeviceTransport {
   /** The link's state now. */
   readonly state: ConnectionState;
   /**
+   * The TLS version of the device's own connection (`TLSv1.3`), while it is up; undefined while down, or
+   * where the device does not hold the TLS session (Greengrass IPC: the nucleus does).
+   */
+  readonly tlsVersion?: string | undefined;
+  /**
    * Publishes one message. Rejects with `NotConnectedError` at once when the link is down, rather
    * than queueing: the caller (the uplink's store-and-forward queue, shadow sync's reconcile on
    * reconnect) decides what to keep.

@@ -1,4 +1,9 @@
-import type { JobErrorCode, JobExecutionStatus, StatusDetails } from '../../../lib/protocol/jobs.ts';
+import {
+  CODES_WITH_EXECUTION_STATE,
+  type JobErrorCode,
+  type JobExecutionStatus,
+  type StatusDetails,
+} from '../../../lib/protocol/jobs.ts';
 import type { RetryConfig } from '../../../lib/protocol/rollouts.ts';
 
 /**
@@ -87,14 +92,19 @@ export interface ExecutionState {
  */
 export class JobRequestError extends Error {
   override readonly name = 'JobRequestError';
+  /** Kept only for the codes AWS sends it with ({@link CODES_WITH_EXECUTION_STATE}). */
+  readonly executionState?: ExecutionState;
 
+  /** @param executionState the execution as it is; dropped for a code whose response has none */
   constructor(
     readonly code: JobErrorCode,
     message: string,
-    /** Included for VersionMismatch and InvalidStateTransition, as AWS does. */
-    readonly executionState?: ExecutionState,
+    executionState?: ExecutionState,
   ) {
     super(message);
+    if (executionState !== undefined && CODES_WITH_EXECUTION_STATE.includes(code)) {
+      this.executionState = executionState;
+    }
   }
 }
 

@@ -6,6 +6,8 @@
  * is a subset of a later one to 10 % of the same devices. Operators get known canaries they can watch
  * (and a device that bricks in a canary wave is the same kind of device every time), at the price of
  * those devices always going first; a rollout that wants a different sample sets `targets.cohortSalt`.
+ * The control cohort of a health gate is the exception: it is re-drawn for each rollout
+ * ({@link redrawCohort}, see `control.ts`), so the same devices are not always the last to be updated.
  * The `v1` in the default marks the hash function: changing it reshuffles every cohort, so it would get a
  * new salt.
  *
@@ -59,4 +61,25 @@ function hash53(salt: string, name: string): number {
 /** The thing's cohort in [0, 1), uniform over thing names; the same for the same name and salt, always. */
 export function cohortOf(thingName: string, salt: string = DEFAULT_COHORT_SALT): number {
   return hash53(salt, thingName) / TWO_53;
+}
+
+/** A salt as the 32-bit key {@link redrawCohort} takes: hashed once per draw, not once per device. */
+export function saltKey(salt: string): number {
+  const h = hash53(salt, '');
+  return fmix32((h % TWO_32) ^ Math.floor(h / TWO_32));
+}
+
+/**
+ * A cohort re-drawn under another salt (as {@link saltKey}): another number in [0, 1), as uniform,
+ * stable for the same pair, and unrelated to the cohort's order, computed from the cohort's 53 bits
+ * rather than by hashing the thing name again (a tenth of the time over a million devices). Two lanes of
+ * `fmix32`, each keyed by the salt, scramble the cohort's high 32 and low 21 bits.
+ */
+export function redrawCohort(cohort: number, key: number): number {
+  const scaled = cohort * TWO_32;
+  const high = Math.floor(scaled) >>> 0;
+  const low = Math.floor((scaled - Math.floor(scaled)) * 2_097_152) >>> 0;
+  const a = fmix32(high ^ key);
+  const b = fmix32(low ^ Math.imul(a, 0x9e3779b1) ^ key);
+  return ((a >>> 11) * TWO_32 + b) / TWO_53;
 }

@@ -4,6 +4,7 @@ export const ROLLOUT_REFUSALS = {
   FirmwareNotAvailable: 409,
   ImageDoesNotFit: 400,
   NoEligibleDevices: 409,
+  NoControlCohort: 409,
   RolloutExists: 409,
   InvalidRolloutTransition: 409,
   RolloutChanged: 409,

@@ -15,7 +15,7 @@ export interface WaveGateResult {
   readonly requiredPercent?: number;
   /** True when the success threshold is met now. */
   readonly thresholdMet: boolean;
-  /** When the threshold was first met; the soak counts from here. */
+  /** When the threshold was first met (without a gate: when every planned device was first notified); the soak counts from here. */
   readonly thresholdMetAt?: number;
   /** When the soak ends, once the threshold was met. */
   readonly soakEndsAt?: number;
@@ -46,7 +46,12 @@ export function evaluateWaveGate(
   const base = { wave, planned, notified, succeeded, successPercent };
   if (gate === undefined) {
     const allNotified = notified >= planned;
-    return { ...base, thresholdMet: allNotified, passed: allNotified };
+    return {
+      ...base,
+      thresholdMet: allNotified,
+      ...(allNotified ? { thresholdMetAt: metAt ?? now } : {}),
+      passed: allNotified,
+    };
   }
   const thresholdMet = successPercent >= gate.successPercentage;
   const thresholdMetAt = thresholdMet ? (metAt ?? now) : undefined;

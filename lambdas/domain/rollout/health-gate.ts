@@ -87,6 +87,21 @@ export interface HealthEvent {
   readonly type: string;
   readonly ruleId: string;
   readonly metric: string;
+  /** When the edge was seen, epoch ms. */
+  readonly at: number;
+  /** The value that raised it; for a reboot, the uptime (seconds) in the status that revealed it. */
+  readonly value: number;
+}
+
+/**
+ * Whether an event of a device counts for a window that opened at `sinceMs`. A reboot is seen on the
+ * first status message after it, up to a status interval later: it happened `value` seconds (the uptime
+ * then) before it was seen, and counts only if it happened in the window. Otherwise the reboot into an
+ * update's own trial boot, seen on a status that arrives after the execution succeeded, would count
+ * against every updated device, and a `rebootRate` gate would fail good firmware.
+ */
+export function happenedSince(event: HealthEvent, sinceMs: number): boolean {
+  return event.type !== REBOOT_ALERT || event.at - event.value * 1000 >= sinceMs;
 }
 
 /**

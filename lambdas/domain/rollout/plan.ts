@@ -1,6 +1,8 @@
 import type { RolloutRequest, RolloutWaves } from '../../../lib/protocol/rollouts.ts';
 import { epochSeconds } from '../jobs/execution.ts';
+import { controlSalt, drawControl } from './control.ts';
 import { MAX_RATE_PER_MINUTE } from './rate.ts';
+import { shareOf } from './share.ts';
 import type { EligibleDevice } from './targets.ts';
 import { windowState } from './window.ts';
 
@@ -13,8 +15,10 @@ export interface PlannedWave {
 /** A rollout's plan. */
 export interface RolloutPlan {
   readonly waves: readonly PlannedWave[];
-  /** Held back on their current firmware for the health gate's comparison. */
+  /** Held back on their current firmware for the health gate's comparison: the things of the control wave. */
   readonly control: readonly string[];
+  /** The last wave, holding the control cohort, when there is one: opened once the health gate passed. */
+  readonly controlWave?: number;
   /** `waves[i].things.length`, kept on the rollout record so the scheduler needs no thing lists for gates. */
   readonly waveSizes: readonly number[];
   /** Epoch seconds: now, or when the first maintenance window opens. */
@@ -26,8 +30,9 @@ export interface RolloutPlan {
 /**
  * How many devices each wave gets, out of `count` (control cohort already removed).
  *
- * - `sizes` are cumulative percentages: wave i ends at ⌈count × sizes[i] / 100⌉, so a 1 % first wave of a
- *   small fleet still has a device. Waves that come out empty are dropped.
+ * - `sizes` are cumulative percentages: wave i ends at ⌈count × sizes[i] / 100⌉, in exact arithmetic
+ *   ({@link shareOf}), so a 1 % first wave of a small fleet still has a device. Waves that come out
+ *   empty are dropped.
  * - `exponentialRate` makes one wave per rate step, as AWS IoT's rollout ramps: each step offers
  *   `rateIncreaseCriteria`'s count of things (after which the rate grows), until the rate would reach
  *   `maximumPerMinute` (or 1000); everything left is the last wave, at the full rate.
@@ -39,7 +44,7 @@ export function waveSizes(waves: RolloutWaves | undefined, count: number): numbe
     const sizes: number[] = [];
     let done = 0;
     for (const percent of waves.sizes) {
-      const end = Math.min(count, Math.ceil((count * percent) / 100));
+      const end = Math.min(count, shareOf(count, percent, 'ceil'));
       if (end > done) sizes.push(end - done);
       done = Math.max(done, end);
     }
@@ -115,8 +120,10 @@ export function cohortOrder(eligible: readonly EligibleDevice[]): Uint32Array {
  *
  * Devices are ordered by cohort (thing name breaks the astronomically rare tie), so the same devices lead
  * every wave of every rollout with the same salt, whatever order the registry returned them in. When the
- * rollout has a health gate, the last `controlPercentage` of that order is the control cohort: held back,
- * so it is also the same devices every time. The rest is split by {@link waveSizes}.
+ * rollout has a health gate, `controlPercentage` of the devices (rounded down) is drawn for the control
+ * cohort, afresh for each rollout ({@link drawControl}); the rest is split by {@link waveSizes}, in
+ * cohort order. The control cohort is planned as one more wave after those, which the scheduler opens
+ * only once the health gate has passed: the rollout ends with every eligible device updated.
  *
  * O(n log n), see {@link cohortOrder}.
  */
@@ -130,25 +137,41 @@ export function planRollout(
   const order = cohortOrder(eligible);
   const controlPercentage = request.healthGate?.controlPercentage ?? 0;
   // Floor: the control cohort never takes the only device of a tiny rollout.
-  const controlCount = Math.floor((n * controlPercentage) / 100);
-  const updated = n - controlCount;
-  const sizes = waveSizes(request.waves, updated);
+  const controlCount = shareOf(n, controlPercentage, 'floor');
+  const inControl = drawControl(eligible, controlCount, controlSalt(request.rolloutId ?? ''));
+  // Indices first, names after: one pass writing two typed arrays, then the names read in order, is
+  // half the time of writing names into two arrays in one pass at a million devices.
+  const kept = new Uint32Array(n - controlCount);
+  const held = new Uint32Array(controlCount);
+  let k = 0;
+  let c = 0;
+  for (let j = 0; j < n; j++) {
+    const i = order[j] as number;
+    if (inControl[i] === 1) held[c++] = i;
+    else kept[k++] = i;
+  }
+  const namesOf = (indices: Uint32Array) => {
+    const names = new Array<string>(indices.length);
+    for (let j = 0; j < indices.length; j++) names[j] = nameOf(indices[j] as number);
+    return names;
+  };
+  const sizes = waveSizes(request.waves, kept.length);
   const waves: PlannedWave[] = [];
   let at = 0;
   sizes.forEach((size, index) => {
-    const things = new Array<string>(size);
-    for (let j = 0; j < size; j++) things[j] = nameOf(order[at + j] as number);
-    waves.push({ index, things });
+    waves.push({ index, things: namesOf(kept.subarray(at, at + size)) });
     at += size;
   });
-  const control = new Array<string>(controlCount);
-  for (let j = 0; j < controlCount; j++) control[j] = nameOf(order[updated + j] as number);
+  const control = namesOf(held);
+  const controlWave = controlCount > 0 ? sizes.length : undefined;
+  if (controlWave !== undefined) waves.push({ index: controlWave, things: control });
   const window = windowState(request.maintenanceWindows, nowMs);
   const now = epochSeconds(nowMs);
   return {
     waves,
     control,
-    waveSizes: sizes,
+    waveSizes: waves.map((wave) => wave.things.length),
+    ...(controlWave === undefined ? {} : { controlWave }),
     startsAt: window.open ? now : (window.opensAt ?? now),
     status: window.open ? 'IN_PROGRESS' : 'SCHEDULED',
   };

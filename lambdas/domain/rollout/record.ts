@@ -16,14 +16,23 @@ export interface RolloutRecord {
   /** Why it is in its status, for people (`abort: FAILED 12.5 % ≥ 10 %`). */
   readonly statusReason?: string;
   readonly request: RolloutRequest;
-  /** Planned devices per wave. */
+  /** Planned devices per wave, the control wave included. */
   readonly waveSizes: readonly number[];
+  /**
+   * The wave that holds the control cohort (the last one), when the rollout has a health gate: opened like
+   * any other wave, once the gate has passed; the gate stops measuring then, having no control left.
+   */
+  readonly controlWave?: number;
   /** The wave being offered (0-based); earlier waves' stragglers are still offered. */
   readonly currentWave: number;
   readonly createdAt: number;
   readonly updatedAt: number;
   readonly startsAt: number;
-  /** When the current wave's success threshold was first met (its soak runs from here). */
+  /**
+   * When the current wave's success threshold was first met (its soak runs from here); for a wave without
+   * a success gate, when it was first fully notified. A health gate's pass counts for the wave only when
+   * measured at or after this.
+   */
   readonly gateMetAt?: number;
   /** Executions queued in the current minute, for the per-minute rate. */
   readonly rateWindow?: { readonly minute: number; readonly queued: number };
@@ -47,6 +56,7 @@ export function createRolloutRecord(
     status: plan.status,
     request,
     waveSizes: plan.waveSizes,
+    ...(plan.controlWave === undefined ? {} : { controlWave: plan.controlWave }),
     currentWave: 0,
     createdAt: now,
     updatedAt: now,

@@ -36,6 +36,8 @@ export interface RolloutSnapshot {
    * on a `pass`: one whose devices all updated before the gate had data keeps being watched.
    */
   readonly health?: HealthVerdict;
+  /** When `health` was measured (epoch seconds): a pass opens the next wave only if measured after it filled. */
+  readonly healthCheckedAt?: number;
 }
 
 /** A status change the decision makes. */
@@ -66,6 +68,8 @@ export interface RolloutDecision {
   readonly window: WindowState;
   readonly ratePerMinute: number;
   readonly gate?: WaveGateResult;
+  /** Why the current wave's gate passed but the next wave stays closed: the health gate has no pass on it. */
+  readonly waitingOnHealth?: string;
   readonly abort?: AbortResult;
   /** The next time the decision can change with no new input (a soak ends, a retry or timer is due). */
   readonly wakeAt?: number;
@@ -79,6 +83,24 @@ function since(counts: StatusCounts, baseline: StatusCounts | undefined): Status
 }
 
 /**
+ * Why a rollout with a health gate may not open its next wave yet, although the current wave's own gate
+ * passed; undefined when it may. The gate must have a pass measured at or after the moment the wave
+ * filled (`filledAt`: its success threshold met, or every device notified), so the verdict covers the
+ * devices updated so far; a pass from before judged fewer devices, and `insufficientData` (less than
+ * `minDeviceHours` per cohort) judged none.
+ */
+function healthHold(snapshot: RolloutSnapshot, filledAt: number | undefined): string | undefined {
+  if (snapshot.rollout.request.healthGate === undefined) return undefined;
+  const health = snapshot.health;
+  if (health?.verdict !== 'pass')
+    return `the health gate has no pass yet${health === undefined ? '' : ` (${health.verdict}: ${health.reason})`}`;
+  const checkedAt = snapshot.healthCheckedAt;
+  if (checkedAt === undefined || (filledAt !== undefined && checkedAt < filledAt))
+    return 'the health gate passed before this wave filled; waiting for a verdict on its devices';
+  return undefined;
+}
+
+/**
  * The scheduler's decision for one rollout at `nowMs`. In order:
  *
  * 1. In-progress timers that expired are timed out, whatever the rollout's status (a canceled rollout's
@@ -86,7 +108,8 @@ function since(counts: StatusCounts, baseline: StatusCounts | undefined): Status
  * 2. A failed health gate rolls the rollout back and cancels what is queued.
  * 3. A met abort criterion pauses or cancels the rollout.
  * 4. A closed maintenance window sends the rollout back to SCHEDULED; an open one starts it.
- * 5. Only IN_PROGRESS queues anything: the current wave's gate may open the next wave; retries that are
+ * 5. Only IN_PROGRESS queues anything: the current wave's gate may open the next wave (with a health
+ *    gate, only once it has a pass on the wave's devices, see {@link healthHold}); retries that are
  *    due go first (finishing what started before starting more), then candidates of opened waves that
  *    pacing does not hold, all within the per-minute rate.
  * 6. With every planned device notified and every execution ended (and the health gate, if any, passed),
@@ -175,6 +198,7 @@ export function nextActions(
   let wave = Math.min(record.currentWave, lastWave);
   let metAt = record.gateMetAt;
   let gate: WaveGateResult | undefined;
+  let waitingOnHealth: string | undefined;
   for (;;) {
     gate = evaluateWaveGate(
       wave,
@@ -186,6 +210,8 @@ export function nextActions(
     );
     metAt = gate.thresholdMetAt;
     if (wave >= lastWave || !gate.passed || status !== 'IN_PROGRESS') break;
+    waitingOnHealth = healthHold(snapshot, gate.thresholdMetAt);
+    if (waitingOnHealth !== undefined) break;
     wave++;
     metAt = undefined;
   }
@@ -253,7 +279,15 @@ export function nextActions(
     move('complete', 'every planned device was notified and every execution ended');
 
   return finish(
-    { queue, retry, waitingOnPacing, ratePerMinute: rate, gate, ...(abort === undefined ? {} : { abort }) },
+    {
+      queue,
+      retry,
+      waitingOnPacing,
+      ratePerMinute: rate,
+      gate,
+      ...(waitingOnHealth === undefined ? {} : { waitingOnHealth }),
+      ...(abort === undefined ? {} : { abort }),
+    },
     running ? { ...gateMemory, rateWindow: { minute, queued: used + queuedNow } } : gateMemory,
   );
 }

@@ -14,6 +14,12 @@ import { addToWindow, type WindowAggregate } from './windows.ts';
 
 /** One Kafka record, as the handler takes it out of Lambda's MSK event (value base64-decoded). */
 export interface StreamRecord {
+  /**
+   * The log the offset counts in: one incarnation of the topic, as `topicLogId` names it (cluster id and
+   * topic, or the topic's own id). Offsets start again from 0 when a topic is made anew — a new cluster,
+   * a deleted and recreated topic, a wiped Kafka — so an offset alone does not say a record was applied.
+   */
+  readonly log: string;
   /** Partition within the one telemetry topic the processor consumes. */
   readonly partition: number;
   /** Kafka offset: a 64-bit integer, as a decimal string (beyond `Number.MAX_SAFE_INTEGER` in time). */
@@ -39,6 +45,21 @@ export interface RejectedRecord {
   readonly reason: string;
 }
 
+/**
+ * A device's record came from another log than the one its stored offsets count in, at or below the
+ * stored offset of its partition: that log started over. The record was applied, and the device's
+ * offsets now count in the new log.
+ */
+export interface LogRestart {
+  readonly deviceId: string;
+  readonly partition: number;
+  readonly offset: string;
+  readonly log: string;
+  /** The log the stored offsets counted in, and the offset applied there. */
+  readonly previousLog: string;
+  readonly previousOffset: string;
+}
+
 /** Everything one batch produced, each list in record order. */
 export interface BatchResult {
   /** Next states of the devices whose state changed, by device id: write these, then commit offsets. */
@@ -51,6 +72,8 @@ export interface BatchResult {
   readonly lateReadings: number;
   /** Records skipped because the device's state already holds them (redelivered after a crash). */
   readonly skipped: number;
+  /** Devices whose records showed that their log started over (at most one entry per device). */
+  readonly restartedLogs: LogRestart[];
 }
 
 /** Kafka offsets are non-negative 64-bit integers: at most 19 decimal digits. */
@@ -64,6 +87,11 @@ const OFFSET = /^\d{1,19}$/;
  * before the offset commit replays the batch — and the skip makes that replay add nothing to windows
  * or alerts. Records of one device share a partition and arrive in order, so one offset per partition
  * is enough. Alert and window ids are deterministic, so anything emitted twice is written twice alike.
+ *
+ * The offsets are those of one log (`StreamRecord.log`). A record of another log is never skipped:
+ * its offsets may have started again from 0, and comparing them with the old log's would drop every
+ * record until the new offsets passed the old ones. The device's offsets then count in the new log,
+ * and a record at or below the old offset is reported in `restartedLogs`.
  *
  * @param states the stored states of (at least) the batch's devices; not changed
  * @param now the processor's clock, epoch ms: only stamps `updatedAt`, so results do not depend on it
@@ -82,9 +110,10 @@ export function processBatch(
   const rejected: RejectedRecord[] = [];
   let lateReadings = 0;
   let skipped = 0;
+  const restartedLogs: LogRestart[] = [];
   const rulesFor = rulesByType(rules);
 
-  for (const { partition, offset, value } of records) {
+  for (const { log, partition, offset, value } of records) {
     if (!OFFSET.test(offset)) {
       rejected.push({
         partition,
@@ -101,9 +130,14 @@ export function processBatch(
     }
     const { deviceId, deviceType, receivedAt } = envelope;
     const partitionKey = String(partition);
-    const applied = (drafts.get(deviceId) ?? states.get(deviceId))?.offsets[partitionKey];
+    const known = drafts.get(deviceId) ?? states.get(deviceId);
+    // A state written before logs were told apart names none: its offsets are taken to be of this log,
+    // so that a batch redelivered across the upgrade is still skipped.
+    const sameLog = known?.log === undefined || known.log === log;
+    const applied = known?.offsets[partitionKey];
     // Offsets pass 2^53 on a busy, long-lived topic: compare them as 64-bit integers, not as Numbers.
-    if (applied !== undefined && BigInt(offset) <= BigInt(applied)) {
+    const atOrBelow = applied !== undefined && BigInt(offset) <= BigInt(applied);
+    if (sameLog && atOrBelow) {
       skipped++;
       continue;
     }
@@ -119,6 +153,21 @@ export function processBatch(
       drafts.set(deviceId, draft);
     }
     draft.deviceType = deviceType;
+    if (!sameLog) {
+      if (atOrBelow && applied !== undefined && known?.log !== undefined) {
+        restartedLogs.push({
+          deviceId,
+          partition,
+          offset,
+          log,
+          previousLog: known.log,
+          previousOffset: applied,
+        });
+      }
+      // The old log's offsets say nothing about this one's, whichever partitions they were of.
+      draft.offsets = {};
+    }
+    draft.log = log;
     const forType = rulesFor(deviceType);
     const first = decoded.readings[0];
     if (first !== undefined) clearOrphanedAlerts(draft, forType, first.ts, alerts);
@@ -145,5 +194,6 @@ export function processBatch(
     rejected,
     lateReadings,
     skipped,
+    restartedLogs,
   };
 }

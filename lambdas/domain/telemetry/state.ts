@@ -73,6 +73,11 @@ export interface DeviceStreamState {
    * or below it was applied before: an at-least-once redelivery, skipped so it counts once.
    */
   readonly offsets: Readonly<Record<string, string>>;
+  /**
+   * The log `offsets` count in (one incarnation of the topic: `StreamRecord.log`). Absent in a state
+   * written before logs were told apart, and in one that no record has reached yet.
+   */
+  readonly log?: string;
   /** When the processor last wrote this state, epoch ms (for the state table's expiry of gone devices). */
   readonly updatedAt?: number;
 }
@@ -95,6 +100,7 @@ export interface StateDraft {
   window: OpenWindowDraft | undefined;
   lateBefore: number | undefined;
   offsets: Record<string, string>;
+  log: string | undefined;
   updatedAt: number | undefined;
 }
 
@@ -121,6 +127,7 @@ export function draftOf(state: DeviceStreamState | undefined, device: DeviceRef)
       window: undefined,
       lateBefore: undefined,
       offsets: {},
+      log: undefined,
       updatedAt: undefined,
     };
   }
@@ -134,6 +141,7 @@ export function draftOf(state: DeviceStreamState | undefined, device: DeviceRef)
     window: state.window === undefined ? undefined : copyWindow(state.window),
     lateBefore: state.lateBefore,
     offsets: { ...state.offsets },
+    log: state.log,
     updatedAt: state.updatedAt,
   };
 }
@@ -146,6 +154,7 @@ export function stateOf(draft: StateDraft): DeviceStreamState {
   if (draft.lastSeen !== undefined) state.lastSeen = draft.lastSeen;
   if (draft.window !== undefined) state.window = draft.window;
   if (draft.lateBefore !== undefined) state.lateBefore = draft.lateBefore;
+  if (draft.log !== undefined) state.log = draft.log;
   if (draft.updatedAt !== undefined) state.updatedAt = draft.updatedAt;
   return state;
 }

@@ -50,13 +50,13 @@ export function build(env: HandlerEnv, runtime: HandlerRuntime = processRuntime)
       runtime.now,
     ),
     metrics,
+    log,
     now: runtime.now,
   });
 
   return async function handler(event: unknown): Promise<BatchSummary> {
     // An event Lambda itself built cannot be malformed; if it is, failing loudly is the only safe answer.
-    const { records } = parseMskEvent(event);
-    const summary = await processor.handle(records);
+    const summary = await processor.handle(parseMskEvent(event));
     if (summary.rejected > 0) log.warn('telemetry records rejected', { ...summary });
     return summary;
   };

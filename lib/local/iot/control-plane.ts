@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { type EndpointGuard, readBody } from '../endpoint-guard.ts';
+import { SIGNATURE_ERRORS } from '../kms.ts';
 import { listen } from '../loopback-server.ts';
+import type { Principal } from '../principals.ts';
 import type { LocalIotRegistry } from './registry.ts';
 import { IotApiError, iotError } from './state.ts';
 
@@ -11,6 +14,9 @@ export interface LocalIotControlPlane {
 }
 
 type Json = Record<string, unknown>;
+type Access = 'read' | 'write';
+/** CreateCertificateFromCsr takes a CSR of at most 4 KB; nothing fleetkit sends is near 64 KB. */
+const MAX_BODY_BYTES = 64 * 1024;
 interface Request {
   readonly params: readonly string[];
   readonly query: URLSearchParams;
@@ -19,10 +25,8 @@ interface Request {
 }
 type Operation = (request: Request) => Promise<object | undefined> | object | undefined;
 
-async function readBody(req: IncomingMessage): Promise<Json> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8');
+function parseBody(bytes: Buffer): Json {
+  const text = bytes.toString('utf8');
   if (text === '') return {};
   let parsed: unknown;
   try {
@@ -168,6 +172,11 @@ function routes(registry: LocalIotRegistry, endpointAddress: string): Array<[str
   ];
 }
 
+/** Describe and list operations read (ListAttachedPolicies is a POST); everything else writes. */
+function accessOf(method: string, path: string): Access {
+  return method === 'GET' || path.startsWith('/attached-policies/') ? 'read' : 'write';
+}
+
 function reply(res: ServerResponse, status: number, body: object | undefined, errorType?: string): void {
   const payload = body === undefined ? '' : JSON.stringify(body);
   res.writeHead(status, {
@@ -189,20 +198,32 @@ function reply(res: ServerResponse, status: number, body: object | undefined, er
 export async function startIotControlPlane(options: {
   readonly registry: LocalIotRegistry;
   readonly endpointAddress: string;
+  /** Checks the `Host` and the SigV4 signature (service `iot`) of every request. */
+  readonly guard: EndpointGuard;
+  /** What a signed principal may do: `read` (describe, list) or `write` (the rest). */
+  readonly may: (principal: Principal, access: Access) => boolean;
   readonly host?: string;
   readonly port?: number;
 }): Promise<LocalIotControlPlane> {
   const table = routes(options.registry, options.endpointAddress);
   const handle = async (req: IncomingMessage): Promise<[number, object | undefined, string?]> => {
+    const body = (await readBody(req, MAX_BODY_BYTES)) ?? Buffer.alloc(0);
+    const signed = await options.guard.check(req, body);
+    if (!signed.ok) return [403, { message: signed.message }, SIGNATURE_ERRORS[signed.code]];
     const url = new URL(req.url ?? '/', 'http://localhost');
     for (const [method, pattern, run] of table) {
       const match = pattern.exec(url.pathname);
       if (req.method !== method || match === null) continue;
+      const access = accessOf(method, url.pathname);
+      if (!options.may(signed.principal, access)) {
+        const who = signed.principal.kind === 'function' ? `function ${signed.principal.name}` : 'the caller';
+        return [403, { message: `${who} may not ${access} the IoT registry` }, 'AccessDeniedException'];
+      }
       const principal = req.headers['x-amzn-principal'];
       const request: Request = {
         params: match.slice(1).map((p) => decodeURIComponent(p)),
         query: url.searchParams,
-        body: await readBody(req),
+        body: parseBody(body),
         principal: typeof principal === 'string' ? principal : '',
       };
       return [200, await run(request)];

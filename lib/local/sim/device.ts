@@ -1,7 +1,8 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import mqtt, { type MqttClient } from 'mqtt';
+import type { ConnectionOptions } from 'node:tls';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { EdgeAgent } from '../../../edge/src/agent/edge-agent.ts';
 import type { WindowScorer } from '../../../edge/src/ml/batching-scorer.ts';
 import { ModemEmulator } from '../../../edge/src/modem/emulator.ts';
@@ -148,16 +149,20 @@ export class SimulatedDevice {
     this.startedAt = Date.now();
     if (this.options.ota !== undefined) await this.bootFirmware();
     const { credentials } = this.options;
-    this.client = await mqtt.connectAsync(this.options.brokerUrl, {
+    // MQTT.js hands its options to tls.connect(), which reads minVersion; its own type does not list it.
+    const options: IClientOptions & Pick<ConnectionOptions, 'minVersion'> = {
       clientId: this.thingName,
       protocolVersion: 4,
       key: credentials.keyPem,
       cert: credentials.certPem,
       ca: credentials.caPem,
       rejectUnauthorized: true,
+      // As the edge agent connects by default: TLS 1.3 only.
+      minVersion: 'TLSv1.3',
       reconnectPeriod: 2_000,
       connectTimeout: 5_000,
-    });
+    };
+    this.client = await mqtt.connectAsync(this.options.brokerUrl, options);
     await this.startEdge(this.client);
     if (this.options.ota !== undefined) await this.startAgent(this.options.ota, this.client);
   }

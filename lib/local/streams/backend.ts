@@ -57,5 +57,12 @@ export interface TopicBackend {
    * `fromBeginning` false, a record produced after this resolves is delivered, earlier ones are not.
    */
   consume(options: ConsumeOptions): Promise<Consumer>;
+  /**
+   * Names the topic's log as it is now: the same after a restart of the backend or of the process,
+   * new whenever the topic's offsets may have started again from 0 (the topic made anew, another
+   * cluster). A consumer that remembers offsets needs it to know whose offsets it remembers.
+   * One ARN path segment: letters, digits, `_`, `.` and `-`.
+   */
+  logId(topic: string): Promise<string>;
   close(): Promise<void>;
 }

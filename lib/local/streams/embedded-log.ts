@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { OutgoingRecord } from '../../../lambdas/ports.ts';
@@ -24,7 +25,7 @@ import { encodedSize, type StoredRecord, toStoredRecord } from './record-codec.t
 export interface EmbeddedLogOptions {
   /**
    * Data directory: `<dir>/topics/<topic>/<partition>/<baseOffset>.log`, `<dir>/topics/<topic>/groups/*.json`,
-   * `<dir>/LOCK`. Topics sit in their own folder so that no topic name can meet the lock file.
+   * `<dir>/topics/<topic>/topic.json` (partition count and topic id), `<dir>/LOCK`. Topics sit in their own folder so that no topic name can meet the lock file.
    */
   readonly dir: string;
   /** @default 16 MiB */
@@ -57,10 +58,13 @@ export interface ProducedRecord {
 
 interface TopicState {
   readonly dir: string;
+  /** Made when the topic is created (see {@link EmbeddedLog.logId}). */
+  readonly id: string;
   readonly partitions: readonly PartitionLog[];
 }
 
 const MAX_PARTITIONS = 1000;
+const TOPIC_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /**
  * The embedded, durable topic log behind the local platform's streams: Kafka's model (topics,
@@ -134,8 +138,9 @@ export class EmbeddedLog implements TopicBackend {
         Array.from({ length: partitions }, (_, p) => PartitionLog.open(join(dir, String(p)), p, this.limits)),
       );
       // Written last: a topic exists once its partitions do.
-      await writeFileAtomic(join(dir, 'topic.json'), JSON.stringify({ partitions }));
-      this.topics.set(topic, { dir, partitions: logs });
+      const id = randomUUID();
+      await writeFileAtomic(join(dir, 'topic.json'), JSON.stringify({ partitions, id }));
+      this.topics.set(topic, { dir, id, partitions: logs });
     });
   }
 
@@ -214,6 +219,16 @@ export class EmbeddedLog implements TopicBackend {
     }
   }
 
+  /**
+   * The topic's id: a UUID made when the topic is created and kept in its `topic.json`, as Kafka keeps
+   * a topic id beside its partitions (KIP-516). It survives restarts; a topic whose folder was deleted
+   * and that was created again has a new one, since its offsets start again from 0.
+   */
+  async logId(topic: string): Promise<string> {
+    this.assertOpen();
+    return (await this.topic(topic)).id;
+  }
+
   /** Oldest and next offset of each partition (for tests, diagnostics and the platform's status). */
   async describe(
     topic: string,
@@ -266,19 +281,30 @@ export class EmbeddedLog implements TopicBackend {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw error;
     }
-    let partitions: unknown;
+    let meta: { partitions?: unknown; id?: unknown } = {};
     try {
-      partitions = (JSON.parse(text) as { partitions?: unknown }).partitions;
+      meta = JSON.parse(text) as typeof meta;
     } catch {
-      partitions = undefined;
+      // Reported below as a missing partition count.
     }
+    const { partitions } = meta;
     if (typeof partitions !== 'number' || !Number.isInteger(partitions) || partitions < 1) {
       throw new LogCorruptionError(`${join(dir, 'topic.json')} has no valid partition count`);
+    }
+    let id: string;
+    if (meta.id === undefined) {
+      // A topic created before topics had ids gets one now, kept from here on.
+      id = randomUUID();
+      await writeFileAtomic(join(dir, 'topic.json'), JSON.stringify({ partitions, id }));
+    } else if (typeof meta.id === 'string' && TOPIC_ID.test(meta.id)) {
+      id = meta.id;
+    } else {
+      throw new LogCorruptionError(`${join(dir, 'topic.json')} has no valid topic id`);
     }
     const logs = await Promise.all(
       Array.from({ length: partitions }, (_, p) => PartitionLog.open(join(dir, String(p)), p, this.limits)),
     );
-    const state = { dir, partitions: logs };
+    const state = { dir, id, partitions: logs };
     this.topics.set(topic, state);
     return state;
   }

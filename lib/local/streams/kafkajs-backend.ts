@@ -133,6 +133,20 @@ export class KafkajsBackend implements TopicBackend {
     return consumer;
   }
 
+  /**
+   * The cluster's id (Metadata's `cluster_id`, made when a Kafka cluster's storage is formatted): a
+   * Kafka wiped and started again, or another cluster, has another. Kafka's own topic ids (KIP-516,
+   * Metadata v10+) would also tell a topic deleted and created again on the same cluster, but kafkajs
+   * speaks Metadata up to v6, which has none: such a topic keeps its log id here.
+   */
+  async logId(topic: string): Promise<string> {
+    this.assertOpen();
+    assertTopicName(topic);
+    const { clusterId } = await (await this.admin()).describeCluster();
+    // Kafka makes cluster ids of base64url characters; anything else would not be one ARN segment.
+    return clusterId.replace(/[^\w.-]/g, '_');
+  }
+
   /** Stops every consumer (after its batch in progress), then disconnects the producer and admin. */
   async close(): Promise<void> {
     if (this.closed) return;

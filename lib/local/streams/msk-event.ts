@@ -10,15 +10,21 @@ export interface MskEventSource {
 }
 
 /**
- * What the embedded log's events say they come from: an ARN of the right shape (no cluster has one
- * locally) and no bootstrap servers (the embedded log speaks no Kafka protocol). With `KAFKA_BROKERS`,
- * pass those brokers instead.
+ * What a local consumer's events say they come from: an ARN of MSK's shape whose last segment, where
+ * MSK puts the cluster's UUID, is the backend's name for the topic's log (`TopicBackend.logId`), so
+ * that `topicLogId` tells a recreated topic or another cluster from the log it replaced, as it does in
+ * AWS. No bootstrap servers for the embedded log (it speaks no Kafka protocol); with `KAFKA_BROKERS`,
+ * those brokers.
  */
-export const LOCAL_MSK_EVENT_SOURCE: MskEventSource = {
-  eventSourceArn:
-    'arn:aws:kafka:local:000000000000:cluster/fleetkit-local/00000000-0000-0000-0000-000000000000-1',
-  bootstrapServers: [],
-};
+export function localMskEventSource(logId: string, bootstrapServers: readonly string[] = []): MskEventSource {
+  if (!/^[\w.-]+$/.test(logId)) {
+    throw new RangeError(`log id '${logId}' is not one ARN path segment of [A-Za-z0-9_.-]`);
+  }
+  return {
+    eventSourceArn: `arn:aws:kafka:local:000000000000:cluster/fleetkit-local/${logId}`,
+    bootstrapServers,
+  };
+}
 
 /**
  * Builds the event Lambda's MSK event source mapping would hand a function for these records

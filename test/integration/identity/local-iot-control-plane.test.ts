@@ -27,11 +27,16 @@ import {
 } from '@aws-sdk/client-iot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { certificateIdOf } from '../../../lambdas/shared/x509.ts';
+import { openOperatorCredentials } from '../../../lib/local/credentials.ts';
+import { endpointGuard } from '../../../lib/local/endpoint-guard.ts';
+import { mayUseThings } from '../../../lib/local/iot/access.ts';
 import { type LocalIotControlPlane, startIotControlPlane } from '../../../lib/local/iot/control-plane.ts';
 import { LocalIotRegistry } from '../../../lib/local/iot/registry.ts';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../../lib/local/names.ts';
+import { LOCAL_REGION } from '../../../lib/local/names.ts';
 import { LocalPki } from '../../../lib/local/pki.ts';
+import { type LocalPrincipals, localPrincipals } from '../../../lib/local/principals.ts';
 import { DEVICE_PERMISSIONS } from '../../../lib/protocol/device-policy.ts';
+import { topology } from '../../../lib/topology.ts';
 import { makeCsr } from '../../support/csr.ts';
 
 /** The local IoT control plane driven by the real @aws-sdk/client-iot: paths, shapes and error types. */
@@ -40,6 +45,11 @@ let dataDir: string;
 let registry: LocalIotRegistry;
 let server: LocalIotControlPlane;
 let iot: IoTClient;
+let principals: LocalPrincipals;
+
+function clientFor(credentials: { accessKeyId: string; secretAccessKey: string }): IoTClient {
+  return new IoTClient({ endpoint: server.endpoint, region: LOCAL_REGION, credentials });
+}
 
 async function openRegistry(): Promise<LocalIotRegistry> {
   return LocalIotRegistry.open({
@@ -55,8 +65,15 @@ beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'fleetkit-iot-cp-'));
   registry = await openRegistry();
   await registry.createThingType('tracker');
-  server = await startIotControlPlane({ registry, endpointAddress: '127.0.0.1' });
-  iot = new IoTClient({ endpoint: server.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  const operator = await openOperatorCredentials(dataDir);
+  principals = localPrincipals(operator, topology);
+  server = await startIotControlPlane({
+    registry,
+    endpointAddress: '127.0.0.1',
+    guard: endpointGuard({ service: 'iot', principals, listenHost: '127.0.0.1' }),
+    may: (principal, access) => mayUseThings(topology, principal, access),
+  });
+  iot = clientFor(operator);
 });
 
 afterAll(async () => {
@@ -210,5 +227,37 @@ describe('certificates', () => {
     expect(reopened.describeCertificate(cert.certificateId ?? '').certificateDescription.status).toBe(
       'ACTIVE',
     );
+  });
+});
+
+describe('who may call it', () => {
+  it('refuses an unsigned request with 403 and changes nothing', async () => {
+    const response = await fetch(`${server.endpoint}/things/unsigned`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ thingTypeName: 'tracker' }),
+    });
+
+    expect(response.status).toBe(403);
+    expect(() => registry.describeThing('unsigned')).toThrow(/cannot be found/);
+  });
+
+  it('lets a function do what its role may: write with things write, describe with read, nothing without', async () => {
+    // Prepare: the sweeper writes the registry; the fleet sweeper does not use it at all
+    const sweeper = clientFor(principals.functionKey('certificateSweeper'));
+    const unrelated = clientFor(principals.functionKey('fleetSweeper'));
+
+    // Act / Assess
+    await expect(unrelated.send(new DescribeThingCommand({ thingName: 'A' }))).rejects.toMatchObject({
+      $metadata: { httpStatusCode: 403 },
+    });
+    await expect(sweeper.send(new DescribeThingCommand({ thingName: 'A' }))).rejects.toMatchObject({
+      $metadata: { httpStatusCode: 403 },
+    });
+    await expect(
+      sweeper.send(new CreateThingCommand({ thingName: 'by-sweeper', thingTypeName: 'tracker' })),
+    ).resolves.toBeDefined();
+    sweeper.destroy();
+    unrelated.destroy();
   });
 });

@@ -28,7 +28,8 @@ let dynamo: DynamoDBDocumentClient;
 
 beforeAll(async () => {
   t = await startTestPlatform();
-  const config = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
+  const { accessKeyId, secretAccessKey } = t.platform.credentials;
+  const config = { region: LOCAL_REGION, credentials: { accessKeyId, secretAccessKey } };
   iot = new IoTClient({ ...config, endpoint: t.platform.iotEndpoint });
   dynamo = DynamoDBDocumentClient.from(
     new DynamoDBClient({ ...config, endpoint: t.platform.dynamoEndpoint }),

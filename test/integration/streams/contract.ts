@@ -278,6 +278,19 @@ export function describeTopicBackendContract(name: string, makeBackend: () => Pr
       expect(second?.headers).toEqual({});
     });
 
+    it('names a topic’s log the same each time, as one ARN path segment', async ({ expect }) => {
+      // Prepare
+      const name = await topic('log-id');
+      await backend.produce(name, records('device-i', 0, 2));
+
+      // Act
+      const [first, second] = [await backend.logId(name), await backend.logId(name)];
+
+      // Assess
+      expect(first).toMatch(/^[\w.-]+$/);
+      expect(second).toBe(first);
+    });
+
     it('starts a new group with fromBeginning false after the records that are already there', async ({
       expect,
     }) => {

@@ -97,6 +97,50 @@ describe('EmbeddedLog beyond the contract', () => {
     );
   });
 
+  it('keeps a topic’s log id across a restart, and makes a new one when the topic is made anew', async () => {
+    // Prepare
+    const dir = await newDir();
+    const first = await EmbeddedLog.open({ dir });
+    await first.ensureTopic('telemetry', 2);
+    const original = await first.logId('telemetry');
+    await first.close();
+
+    // Act: a restart; then the topic's folder deleted and the topic created again
+    const restarted = await EmbeddedLog.open({ dir });
+    const afterRestart = await restarted.logId('telemetry');
+    await restarted.close();
+    await rm(join(dir, 'topics', 'telemetry'), { recursive: true });
+    const recreated = await EmbeddedLog.open({ dir });
+    await recreated.ensureTopic('telemetry', 2);
+    const afterRecreate = await recreated.logId('telemetry');
+    await recreated.close();
+
+    // Assess
+    expect(afterRestart).toBe(original);
+    expect(afterRecreate).not.toBe(original);
+  });
+
+  it('gives a topic written before topics had ids one, and keeps it', async () => {
+    // Prepare: a topic.json as an earlier version wrote it
+    const dir = await newDir();
+    const log = await EmbeddedLog.open({ dir });
+    await log.ensureTopic('t', 1);
+    await log.close();
+    await writeFile(join(dir, 'topics', 't', 'topic.json'), JSON.stringify({ partitions: 1 }));
+
+    // Act
+    const reopened = await EmbeddedLog.open({ dir });
+    const given = await reopened.logId('t');
+    await reopened.close();
+    const again = await EmbeddedLog.open({ dir });
+    const kept = await again.logId('t');
+    await again.close();
+
+    // Assess
+    expect(given).toMatch(/^[0-9a-f-]{36}$/);
+    expect(kept).toBe(given);
+  });
+
   it.each([
     [
       'half a frame after the last record',

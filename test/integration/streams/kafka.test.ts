@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
-import { afterAll, beforeAll, describe, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KafkajsRecordProducer } from '../../../lambdas/adapters/kafkajs-record-producer.ts';
 import type { ConsumedRecord, Consumer } from '../../../lib/local/streams/backend.ts';
 import { KafkajsBackend } from '../../../lib/local/streams/kafkajs-backend.ts';
@@ -124,6 +124,33 @@ describe.skipIf(skipWithout('kcat'))('kafkajs on a real Kafka protocol (needs kc
     }
     return received;
   }
+
+  describe('kafkajs backend log ids', () => {
+    it('names a topic’s log by its cluster: the same from every client of it, another on another cluster', async () => {
+      // Prepare: a second mock cluster, as a Kafka wiped and started again would be
+      const topic = `log-id-${randomUUID().slice(0, 8)}`;
+      const other = await startMockCluster();
+      const otherBackend = new KafkajsBackend({
+        kafka: new Kafka({ clientId: 'fleetkit-test', brokers: [other.bootstrap], logLevel: logLevel.ERROR }),
+        idempotent: false,
+      });
+      try {
+        const [one, two] = [newBackend(), newBackend()];
+        await one.ensureTopic(topic, CONTRACT_PARTITIONS);
+        await otherBackend.ensureTopic(topic, CONTRACT_PARTITIONS);
+
+        // Act
+        const ids = [await one.logId(topic), await two.logId(topic), await otherBackend.logId(topic)];
+
+        // Assess
+        expect(ids[1]).toBe(ids[0]);
+        expect(ids[2]).not.toBe(ids[0]);
+      } finally {
+        await otherBackend.close();
+        await other.stop();
+      }
+    });
+  });
 
   describe.concurrent('kafkajs producers on the mock cluster', () => {
     it('puts each key in the partition the embedded log would choose (murmur2)', async ({ expect }) => {

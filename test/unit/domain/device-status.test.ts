@@ -28,6 +28,7 @@ describe('statusToUpdate', () => {
         signal: { rsrp: -97, rsrq: -11.5, sinr: 7.5, bars: 3, rat: 'NB-IoT' },
         uptimeSeconds: 86400,
         clockSkewMs: 3000,
+        tlsVersion: 'TLSv1.2',
       },
     ],
     [

@@ -1,14 +1,18 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { AGENT_ENV } from '../../../edge/src/agent/settings.ts';
 import { TRANSPORT_ENV } from '../../../edge/src/transport/open-transport.ts';
 import { DEFAULT_DEVICE_CONFIG, MAX_SAMPLING_INTERVAL_S } from '../../../lib/protocol/device-config.ts';
 import { DEVICE_PERMISSIONS, type DeviceAction } from '../../../lib/protocol/device-policy.ts';
 import { THING_TYPE_PATTERN } from '../../../lib/protocol/topics.ts';
+import {
+  agentDoes,
+  cleanUpRuns,
+  type RecipeRunOptions,
+  runRecipeScript,
+  signalAfter,
+} from '../../support/recipe-run-script.ts';
 
 /**
  * edge/recipe.yaml against the Greengrass recipe reference
@@ -248,66 +252,94 @@ describe('recipe.yaml: manifests and lifecycle', () => {
     expect(Script).toContain('install Node.js 20 or later');
   });
 
-  /** Runs the recipe's Run script with a stand-in `node` that exits with `codes`, one per start. */
-  function runScript(codes: readonly number[], signalAfterStart?: boolean) {
-    const dir = mkdtempSync(join(tmpdir(), 'recipe-run-'));
-    const starts = join(dir, 'starts');
-    writeFileSync(
-      join(dir, 'node'),
-      [
-        '#!/bin/sh',
-        `echo "$*" >> '${starts}'`,
-        `n=$(wc -l < '${starts}')`,
-        `codes="${codes.join(' ')}"`,
-        'code=$(echo $codes | cut -d" " -f$n)',
-        signalAfterStart ? 'trap "exit 0" TERM; sleep 5 & wait $!' : 'exit "$code"',
-      ].join('\n'),
-    );
-    chmodSync(join(dir, 'node'), 0o755);
-    const script = recipe.Lifecycle.Run.Script.replaceAll('{artifacts:decompressedPath}', dir);
-    return { dir, starts, script, env: { PATH: `${dir}:${process.env.PATH ?? ''}` } };
-  }
+  afterEach(cleanUpRuns);
 
-  it('runs the bundled agent from the unpacked archive, source maps on, and starts it again on exit code 75', () => {
+  /** The recipe's Run script with a stand-in `node` doing `behaviours`, one per start. */
+  const runScript = (behaviours: readonly string[], options?: RecipeRunOptions) =>
+    runRecipeScript(recipe.Lifecycle.Run.Script, behaviours, options);
+
+  it('runs the bundled agent from the unpacked archive, source maps on, and starts it again on exit code 75', async () => {
     // Prepare
-    const { dir, starts, script, env } = runScript([75, 75, 0]);
+    const run = runScript([agentDoes.exit(75), agentDoes.exit(75), agentDoes.exit(0)]);
 
     // Act
-    const result = spawnSync('sh', ['-c', script], { env, encoding: 'utf8' });
+    const code = await run.exited;
 
     // Assess
-    expect(result.status).toBe(0);
-    const lines = readFileSync(starts, 'utf8').trim().split('\n');
-    expect(lines).toEqual(Array(3).fill(`--enable-source-maps ${dir}/fleetkit-edge/agent.mjs`));
-    rmSync(dir, { recursive: true, force: true });
+    expect(run.survivors()).toEqual([]);
+    expect(code).toBe(0);
+    expect(run.starts()).toEqual(Array(3).fill(`--enable-source-maps ${run.dir}/fleetkit-edge/agent.mjs`));
   });
 
-  it('passes any other exit code on to Greengrass, without a restart', () => {
+  it('passes any other exit code on to Greengrass, without a restart', async () => {
     // Prepare
-    const { dir, starts, script, env } = runScript([3, 0]);
+    const run = runScript([agentDoes.exit(3), agentDoes.exit(0)]);
 
     // Act
-    const result = spawnSync('sh', ['-c', script], { env, encoding: 'utf8' });
+    const code = await run.exited;
 
     // Assess
-    expect(result.status).toBe(3);
-    expect(readFileSync(starts, 'utf8').trim().split('\n')).toHaveLength(1);
-    rmSync(dir, { recursive: true, force: true });
+    expect(run.survivors()).toEqual([]);
+    expect(code).toBe(3);
+    expect(run.starts()).toHaveLength(1);
   });
 
-  it("passes the nucleus' SIGTERM on to the agent and ends cleanly", async () => {
+  it.each([
+    ['', undefined],
+    [', even with a work folder it cannot write to', '/nonexistent/fleetkit-work'],
+  ])("passes the nucleus' SIGTERM on to the agent and ends cleanly%s", async (_, workPath) => {
     // Prepare
-    const { dir, starts, script, env } = runScript([0], true);
-    const child = spawn('sh', ['-c', script], { env });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    while (!existsSync(starts)) await new Promise((r) => setTimeout(r, 20));
+    const run = runScript([agentDoes.runUntilTerm], { workPath });
+    while (run.starts().length === 0) await new Promise((r) => setTimeout(r, 20));
 
     // Act
-    child.kill('SIGTERM');
+    run.child.kill('SIGTERM');
+    const code = await run.exited;
 
     // Assess
-    expect(await exited).toBe(0);
-    rmSync(dir, { recursive: true, force: true });
+    expect(run.survivors()).toEqual([]);
+    expect(code).toBe(0);
+    expect(run.terms()).toBe(1);
+  });
+
+  it('SIGTERM between `node … &` and `agent=$!`: the agent just started is stopped, nothing outlives the script', async () => {
+    // Prepare
+    const run = runScript([agentDoes.runUntilTerm], {
+      edit: signalAfter(/^.*\bnode --enable-source-maps .*&$/m),
+    });
+
+    // Act
+    const code = await run.exited;
+
+    // Assess: whether the agent had installed its handler yet or not, it is gone and the stop is clean.
+    expect(run.survivors()).toEqual([]);
+    expect(code).toBe(0);
+  });
+
+  it('SIGTERM before the first start: no agent is started, ends cleanly', async () => {
+    // Prepare
+    const run = runScript([agentDoes.runUntilTerm], { edit: signalAfter(/^trap .*$/m) });
+
+    // Act
+    const code = await run.exited;
+
+    // Assess
+    expect(run.survivors()).toEqual([]);
+    expect(code).toBe(0);
+    expect(run.starts()).toEqual([]);
+  });
+
+  it('SIGTERM while the agent asks for a restart: no restart, ends cleanly', async () => {
+    // Prepare
+    const run = runScript([agentDoes.restartWhileStopped, agentDoes.runUntilTerm]);
+
+    // Act
+    const code = await run.exited;
+
+    // Assess
+    expect(run.survivors()).toEqual([]);
+    expect(code).toBe(0);
+    expect(run.starts()).toHaveLength(1);
   });
 
   it('keeps the agent data in the work folder and reads the model from the archive', () => {

@@ -49,6 +49,7 @@ describe('good messages', () => {
         battery: { percent: 87.5, voltage: 3.91, charging: false },
         signal: { rsrp: -97, rsrq: -11.5, sinr: 7.5, bars: 3, rat: 'NB-IoT' },
         uptimeSeconds: 86400,
+        tlsVersion: 'TLSv1.2',
       },
     ],
     ['status-good-minimal.json', 'status', { firmwareVersion: '1.0.0' }],
@@ -162,6 +163,7 @@ describe('bad messages', () => {
     ['status-bad-rsrp-out-of-range.json', 'status', [['signal.rsrp', /<= -31 dBm/]]],
     ['status-bad-rat-unknown.json', 'status', [['signal.rat', /NB-IoT/]]],
     ['status-bad-uptime-negative.json', 'status', [['uptimeSeconds', />=\s?0/]]],
+    ['status-bad-tls-version.json', 'status', [['tlsVersion', /TLSv1\.3/]]],
     [
       'status-bad-several.json',
       'status',

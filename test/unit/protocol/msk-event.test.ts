@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SchemaValidationError } from '../../../lib/protocol/errors.ts';
-import { parseMskEvent } from '../../../lib/protocol/msk-event.ts';
+import { parseMskEvent, topicLogId } from '../../../lib/protocol/msk-event.ts';
 import example from '../../fixtures/msk/aws-example-event.json' with { type: 'json' };
 
 const utf8 = (text: string) => Uint8Array.from(Buffer.from(text, 'utf8'));
@@ -101,5 +101,25 @@ describe('parseMskEvent', () => {
     // Assess
     expect(error).toBeInstanceOf(SchemaValidationError);
     expect((error as SchemaValidationError).issues.map((issue) => issue.field)).toContain(field);
+  });
+});
+
+describe('topicLogId', () => {
+  it.each([
+    [
+      "AWS's example cluster: its UUID and the topic",
+      example.event.eventSourceArn,
+      'mytopic',
+      '751d2973-a626-431c-9d4e-d7975eb44dd7-2/mytopic',
+    ],
+    [
+      'the same cluster name, created again: another UUID, another log',
+      'arn:aws:kafka:us-east-1:123456789012:cluster/vpc-2priv-2pub/0c1d2e3f-4a5b-4c6d-8e7f-8091a2b3c4d5-1',
+      'mytopic',
+      '0c1d2e3f-4a5b-4c6d-8e7f-8091a2b3c4d5-1/mytopic',
+    ],
+    ['a source that is not an ARN path is taken whole', 'no-slash', 'mytopic', 'no-slash/mytopic'],
+  ])('%s', (_case, arn, topic, log) => {
+    expect(topicLogId(arn, topic)).toBe(log);
   });
 });

@@ -120,6 +120,34 @@ describe('applyDeviceUpdate refusals', () => {
     );
   });
 
+  it.each<[string, JobExecution, UpdateExecutionRequest, string]>([
+    [
+      'an execution the service ended',
+      execution('CANCELED'),
+      { status: 'IN_PROGRESS' },
+      'TerminalStateReached',
+    ],
+    [
+      'another execution number',
+      execution('IN_PROGRESS'),
+      { status: 'FAILED', executionNumber: 9 },
+      'ResourceNotFound',
+    ],
+    [
+      'a bad value',
+      execution('IN_PROGRESS'),
+      { status: 'IN_PROGRESS', stepTimeoutInMinutes: 0 },
+      'InvalidRequest',
+    ],
+  ])(
+    'carries no execution state for %s, as AWS sends it only with InvalidStateTransition and VersionMismatch',
+    (_case, subject, request, code) => {
+      const error = refusal(applyDeviceUpdate(subject, request, NOW_MS));
+      expect(error.code).toBe(code);
+      expect(error.executionState).toBeUndefined();
+    },
+  );
+
   it('leaves the execution it refuses unchanged', () => {
     const current = execution('SUCCEEDED');
     const copy = structuredClone(current);

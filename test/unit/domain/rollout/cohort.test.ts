@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { cohortOf, DEFAULT_COHORT_SALT } from '../../../../lambdas/domain/rollout/cohort.ts';
+import {
+  cohortOf,
+  DEFAULT_COHORT_SALT,
+  redrawCohort,
+  saltKey,
+} from '../../../../lambdas/domain/rollout/cohort.ts';
 
 const names = (n: number, prefix = 'device-') =>
   Array.from({ length: n }, (_, i) => `${prefix}${String(i).padStart(6, '0')}`);
@@ -54,5 +59,50 @@ describe('cohortOf', () => {
       sum += (cohortOf(list[i] as string) - 0.5) * (cohortOf(list[i - 1] as string) - 0.5);
     // Correlation coefficient: covariance ÷ variance (1/12 for a uniform variable).
     expect(Math.abs((sum / list.length) * 12)).toBeLessThan(0.03);
+  });
+});
+
+describe('redrawCohort', () => {
+  const cohorts = names(100_000).map((name) => cohortOf(name));
+  const redrawn = (salt: string) => {
+    const key = saltKey(salt);
+    return cohorts.map((cohort) => redrawCohort(cohort, key));
+  };
+  /** Indices of the lowest 5 %. */
+  const lowest = (values: readonly number[]) =>
+    new Set(
+      values
+        .map((value, i) => ({ value, i }))
+        .sort((a, b) => a.value - b.value)
+        .slice(0, values.length / 20)
+        .map(({ i }) => i),
+    );
+
+  it('spreads evenly over [0, 1): every 1 % bucket within 15 % of its share', () => {
+    const buckets = new Array<number>(100).fill(0);
+    for (const value of redrawn('rollout-a')) {
+      expect(value).toBeGreaterThanOrEqual(0);
+      expect(value).toBeLessThan(1);
+      buckets[Math.floor(value * 100)] = (buckets[Math.floor(value * 100)] ?? 0) + 1;
+    }
+    expect(Math.min(...buckets)).toBeGreaterThan(1000 * 0.85);
+    expect(Math.max(...buckets)).toBeLessThan(1000 * 1.15);
+  });
+
+  it('is stable for a salt, and does not follow the cohort order', () => {
+    const a = redrawn('rollout-a');
+    expect(redrawn('rollout-a')).toEqual(a);
+    let sum = 0;
+    for (let i = 0; i < a.length; i++) sum += ((cohorts[i] as number) - 0.5) * ((a[i] as number) - 0.5);
+    expect(Math.abs((sum / a.length) * 12)).toBeLessThan(0.03);
+  });
+
+  it('draws independent samples for different salts: the lowest 5 % share about 5 % of their members', () => {
+    const a = lowest(redrawn('rollout-a'));
+    const b = lowest(redrawn('rollout-b'));
+    const shared = [...a].filter((i) => b.has(i)).length;
+    // 5000 each, independent: about 250 shared.
+    expect(shared).toBeGreaterThan(150);
+    expect(shared).toBeLessThan(350);
   });
 });

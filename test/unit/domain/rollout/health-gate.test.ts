@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { type CohortMetrics, compareCohorts } from '../../../../lambdas/domain/rollout/health-gate.ts';
-import type { HealthGate } from '../../../../lib/protocol/rollouts.ts';
+import { REBOOT_ALERT } from '../../../../lambdas/domain/fleet/reboot.ts';
+import {
+  type CohortMetrics,
+  compareCohorts,
+  type HealthEvent,
+  happenedSince,
+  isHealthEvent,
+} from '../../../../lambdas/domain/rollout/health-gate.ts';
+import { HEARTBEAT_METRIC } from '../../../../lambdas/domain/telemetry/alerts.ts';
+import type { HealthGate, HealthMetric } from '../../../../lib/protocol/rollouts.ts';
 
 const gate = (maxWorsening: HealthGate['maxWorsening'], minDeviceHours?: number): HealthGate => ({
   metric: 'rebootRate',
@@ -108,5 +116,51 @@ describe('compareCohorts', () => {
     expect(compareCohorts(cohort(1000, 1), cohort(3, 0), gate({ absolute: 0 })).reason).toMatch(
       /control cohort has 3 device-hours \(needs 24 each\)/,
     );
+  });
+});
+
+const SINCE = 1_800_000_000_000;
+const reboot = (at: number, uptimeSeconds: number): HealthEvent => ({
+  type: REBOOT_ALERT,
+  ruleId: 'reboot',
+  metric: 'uptimeSeconds',
+  at,
+  value: uptimeSeconds,
+});
+const alert = (ruleId: string, metric = 'temperature'): HealthEvent => ({
+  type: 'HIGH_TEMPERATURE',
+  ruleId,
+  metric,
+  at: SINCE,
+  value: 1,
+});
+
+describe('isHealthEvent', () => {
+  it.each<[HealthMetric, HealthEvent, boolean]>([
+    ['alertRate', alert('rule-1'), true],
+    ['alertRate', reboot(SINCE, 1), false],
+    ['anomalyRate', alert('anomaly-rule'), true],
+    ['anomalyRate', alert('rule-1'), false],
+    ['rebootRate', reboot(SINCE, 1), true],
+    ['rebootRate', alert('rule-1'), false],
+    ['offlineRate', alert('heartbeat', HEARTBEAT_METRIC), true],
+    ['offlineRate', alert('rule-1'), false],
+  ])('%s counts %o: %s', (metric, event, expected) => {
+    expect(isHealthEvent(metric, event, new Set(['anomaly-rule']))).toBe(expected);
+  });
+});
+
+describe('happenedSince', () => {
+  it.each<[string, HealthEvent, boolean]>([
+    ['a reboot that happened in the window', reboot(SINCE + 600_000, 60), true],
+    ['a reboot that happened as the window opened', reboot(SINCE + 60_000, 60), true],
+    [
+      "a reboot seen in the window that happened before it (the update's own trial boot)",
+      reboot(SINCE + 600_000, 900),
+      false,
+    ],
+    ['an alert, whenever it was raised (episodes are counted by the alert store)', alert('rule-1'), true],
+  ])('%s: %s', (_case, event, expected) => {
+    expect(happenedSince(event, SINCE)).toBe(expected);
   });
 });

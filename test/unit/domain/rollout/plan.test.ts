@@ -103,56 +103,63 @@ describe('planRollout', () => {
     expect(large.filter((name) => name.startsWith('sim-'))).toEqual(small);
   });
 
-  it('puts every eligible device in exactly one wave or the control cohort', () => {
+  const gate = {
+    metric: 'alertRate' as const,
+    maxWorsening: { relative: 0.1 },
+    windowMinutes: 60,
+    controlPercentage: 5,
+  };
+
+  it('puts every eligible device in exactly one wave, the control cohort in a last wave of its own', () => {
     const result = plan(fleet, {
+      rolloutId: 'r-1',
       waves: { sizes: [5, 25, 100] },
-      healthGate: {
-        metric: 'rebootRate',
-        maxWorsening: { absolute: 0.01 },
-        windowMinutes: 60,
-        controlPercentage: 10,
-      },
+      healthGate: { ...gate, controlPercentage: 10 },
     });
-    const all = [...result.waves.flatMap((w) => w.things), ...result.control];
+    const all = result.waves.flatMap((w) => w.things);
     expect(new Set(all).size).toBe(2000);
+    expect(all).toHaveLength(2000);
     expect(result.control).toHaveLength(200);
-    expect(result.waveSizes).toEqual([90, 360, 1350]);
+    expect(result.waveSizes).toEqual([90, 360, 1350, 200]);
+    expect(result.controlWave).toBe(3);
+    expect(result.waves[3]?.things).toEqual(result.control);
     expect(result.waves.map((w) => w.things.length)).toEqual(result.waveSizes);
   });
 
-  it('holds back the last cohorts as control, the same devices every time', () => {
-    const gate = {
-      metric: 'alertRate' as const,
-      maxWorsening: { relative: 0.1 },
-      windowMinutes: 60,
-      controlPercentage: 5,
-    };
-    const a = plan(fleet, { healthGate: gate });
-    const b = plan([...fleet].reverse(), { healthGate: gate, waves: { sizes: [10, 100] } });
-    expect(b.control).toEqual(a.control);
-    const lastUpdated = a.waves.at(-1)?.things.at(-1) as string;
-    const req = request();
+  it('draws the control cohort per rollout: the same for a rerun in any order, another for another rollout', () => {
+    const a = plan(fleet, { rolloutId: 'rollout-a', healthGate: gate });
+    const again = plan([...fleet].reverse(), {
+      rolloutId: 'rollout-a',
+      healthGate: gate,
+      waves: { sizes: [10, 100] },
+    });
+    const b = plan(fleet, { rolloutId: 'rollout-b', healthGate: gate });
+    expect(again.control).toEqual(a.control);
+    const shared = b.control.filter((thing) => a.control.includes(thing));
+    // Two independent 5 % samples of 2000 share about 5 devices, not 100.
+    expect(shared.length).toBeLessThan(20);
+  });
+
+  it('draws the control cohort from the whole cohort order, not from its tail, and keeps that order for the waves', () => {
+    const result = plan(fleet, { rolloutId: 'rollout-a', healthGate: gate, waves: { sizes: [50, 100] } });
     const cohorts = new Map(
-      selectTargets(fleet, req.targets, { version: '2.0.0' }).eligible.map((e) => [
+      selectTargets(fleet, { percentage: 100 }, { version: '2.0.0' }).eligible.map((e) => [
         e.device.thingName,
         e.cohort,
       ]),
     );
-    expect(Math.min(...a.control.map((n) => cohorts.get(n) as number))).toBeGreaterThan(
-      cohorts.get(lastUpdated) as number,
-    );
+    const cohortOfThing = (thing: string) => cohorts.get(thing) as number;
+    // Old behaviour: every control device came after every updated one in cohort order.
+    expect(result.control.filter((thing) => cohortOfThing(thing) < 0.5).length).toBeGreaterThan(20);
+    const updated = result.waves.slice(0, -1).flatMap((w) => w.things);
+    expect(updated.map(cohortOfThing)).toEqual([...updated.map(cohortOfThing)].sort((x, y) => x - y));
   });
 
   it('rounds the control cohort down, so a one-device rollout still updates its device', () => {
-    const gate = {
-      metric: 'alertRate' as const,
-      maxWorsening: { relative: 0.1 },
-      windowMinutes: 60,
-      controlPercentage: 50,
-    };
-    const result = plan(fleet.slice(0, 1), { healthGate: gate });
+    const result = plan(fleet.slice(0, 1), { healthGate: { ...gate, controlPercentage: 50 } });
     expect(result.control).toEqual([]);
     expect(result.waveSizes).toEqual([1]);
+    expect(result).not.toHaveProperty('controlWave');
   });
 
   it.each<[string, number, 'IN_PROGRESS' | 'SCHEDULED', number]>([

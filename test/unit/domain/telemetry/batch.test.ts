@@ -5,11 +5,14 @@ import {
   type StreamRecord,
 } from '../../../../lambdas/domain/telemetry/batch.ts';
 import type { DeviceStreamState } from '../../../../lambdas/domain/telemetry/state.ts';
-import { at, deepFreeze, edgeLine, recordsFixture, ruleRecordValue, rulesFixture } from './support.ts';
+import { at, deepFreeze, edgeLine, LOG, recordsFixture, ruleRecordValue, rulesFixture } from './support.ts';
 
 const rules = rulesFixture('engine.json');
 const NOW = at(3600);
 const none = new Map<string, DeviceStreamState>();
+
+/** A log other than {@link LOG}: the same topic on a new cluster, its offsets counting from 0 again. */
+const NEW_LOG = 'f0e1d2c3-0000-4000-8000-000000000002-1/iot-telemetry';
 
 /** A record of one reading of `dev-1`, received a second after it was taken. */
 function reading(
@@ -17,6 +20,7 @@ function reading(
   seconds: number,
   values: Record<string, number>,
   partition = 0,
+  log = LOG,
 ): StreamRecord {
   const envelope = {
     deviceType: 'sensor',
@@ -25,6 +29,7 @@ function reading(
     receivedAt: at(seconds + 1),
   };
   return {
+    log,
     partition,
     offset: String(offset),
     value: ruleRecordValue(envelope, JSON.stringify({ ts: at(seconds), values })),
@@ -36,6 +41,13 @@ const series = (first: number, count: number) =>
   Array.from({ length: count }, (_, i) =>
     reading(first + i, (first + i) * 10, { temperature: 20 + ((first + i) % 7) }),
   );
+
+/** The state a batch left for `dev-1`. */
+function stateOfDev1(result: BatchResult | undefined): DeviceStreamState {
+  const state = result?.states.get('dev-1');
+  if (state === undefined) throw new Error('expected a state for dev-1');
+  return state;
+}
 
 /** What downstream would store from a run of batches: everything but the states. */
 function emitted(results: readonly BatchResult[]) {
@@ -205,11 +217,69 @@ describe('processBatch exactly once into state', () => {
       reading(5, 10, { t: 1 }, 1),
       'applied',
     ],
+    [
+      'a lower offset of another log (the topic made anew) is applied',
+      [reading(10, 0, { t: 1 })],
+      reading(0, 10, { t: 1 }, 0, NEW_LOG),
+      'applied',
+    ],
+    [
+      'the same offset of another log is applied',
+      [reading(10, 0, { t: 1 })],
+      reading(10, 10, { t: 1 }, 0, NEW_LOG),
+      'applied',
+    ],
   ])('%s', (_name, before, record, outcome) => {
     const [first, second] = runBatches([before, [record]]);
     expect(first?.skipped).toBe(0);
     expect(second?.skipped).toBe(outcome === 'skipped' ? 1 : 0);
     expect(second?.readings.length).toBe(outcome === 'applied' ? 1 : 0);
+  });
+
+  it('when the log starts over, applies its records, reports the restart once, and dedups within the new log', () => {
+    // Prepare: 40 records applied from the old log
+    const [old] = runBatches([series(0, 40)]);
+    const stored = new Map([['dev-1', structuredClone(stateOfDev1(old))]]);
+    const fresh = (offset: number, seconds: number) =>
+      reading(offset, seconds, { temperature: 88.8 }, 0, NEW_LOG);
+
+    // Act: the new log's first records, then the same batch again (a redelivery within the new log)
+    const first = processBatch([fresh(0, 500), fresh(1, 510)], stored, rules, NOW);
+    const again = processBatch([fresh(0, 500), fresh(1, 510)], first.states, rules, NOW);
+
+    // Assess
+    expect(first).toMatchObject({ skipped: 0, readings: [expect.anything(), expect.anything()] });
+    expect(first.alerts.map(edgeLine)).toContain('raised HIGH_TEMPERATURE @500s 88.8 vs 50');
+    expect(first.restartedLogs).toEqual([
+      { deviceId: 'dev-1', partition: 0, offset: '0', log: NEW_LOG, previousLog: LOG, previousOffset: '39' },
+    ]);
+    expect(first.states.get('dev-1')).toMatchObject({ log: NEW_LOG, offsets: { '0': '1' } });
+    expect(again).toMatchObject({ skipped: 2, readings: [], alerts: [], restartedLogs: [] });
+  });
+
+  it('moving to a log whose offsets are already past the old ones is no restart, and the old offsets go', () => {
+    const [old] = runBatches([[reading(10, 0, { t: 1 }, 0), reading(20, 5, { t: 1 }, 1)]]);
+    const stored = new Map([['dev-1', stateOfDev1(old)]]);
+
+    const result = processBatch([reading(500, 10, { t: 1 }, 0, NEW_LOG)], stored, rules, NOW);
+
+    expect(result).toMatchObject({ skipped: 0, restartedLogs: [] });
+    expect(result.states.get('dev-1')).toMatchObject({ log: NEW_LOG, offsets: { '0': '500' } });
+    expect(result.states.get('dev-1')?.offsets).not.toHaveProperty('1');
+  });
+
+  it('takes the offsets of a state written before logs were told apart as those of the log read now', () => {
+    // Prepare: a stored state as an earlier version wrote it, with offsets and no log
+    const [old] = runBatches([[reading(10, 0, { t: 1 })]]);
+    const { log: _log, ...legacy } = stateOfDev1(old);
+    const stored = new Map([['dev-1', legacy]]);
+
+    // Act: a redelivered record, then a new one
+    const result = processBatch([reading(10, 0, { t: 1 }), reading(11, 10, { t: 1 })], stored, rules, NOW);
+
+    // Assess: the redelivery counts once; the state now names its log
+    expect(result).toMatchObject({ skipped: 1, readings: [expect.anything()], restartedLogs: [] });
+    expect(result.states.get('dev-1')).toMatchObject({ log: LOG, offsets: { '0': '11' } });
   });
 
   it('skips within one batch too: a record repeated in the batch counts once', () => {

@@ -9,6 +9,9 @@ export const T0 = 1_764_196_380_000;
 /** Seconds after {@link T0} → epoch ms. */
 export const at = (seconds: number): number => T0 + seconds * 1000;
 
+/** The log (cluster and topic) that test records come from, as `topicLogId` names one. */
+export const LOG = 'a1b2c3d4-0000-4000-8000-000000000001-1/iot-telemetry';
+
 /** The parsed JSON of a fixture under `test/fixtures/telemetry/`. */
 export function telemetryFixture(path: string): unknown {
   return JSON.parse(readFileSync(new URL(`../../../fixtures/telemetry/${path}`, import.meta.url), 'utf8'));
@@ -59,7 +62,7 @@ export function recordsFixture(name: string): StreamRecord[] {
         : r.value !== undefined
           ? utf8.encode(JSON.stringify(r.value))
           : ruleRecordValue(r.envelope as EnvelopeFields, r.payloadText ?? JSON.stringify(r.payload));
-    return { partition: r.partition ?? 3, offset: r.offset, value };
+    return { log: LOG, partition: r.partition ?? 3, offset: r.offset, value };
   });
 }
 

@@ -11,7 +11,7 @@ import type { Reading } from '../../../../lib/protocol/messages.ts';
 import { DEFAULT_RULES, telemetryRuleSet } from '../../../../lib/protocol/telemetry-rules.ts';
 import { encodeUplinkBatch } from '../../../../lib/protocol/uplink/codec.ts';
 import { sensorReadings } from '../../protocol/uplink/support.ts';
-import { at, ruleRecordValue } from './support.ts';
+import { at, LOG, ruleRecordValue } from './support.ts';
 
 /** The stream processor's side of the compact uplink: the same readings out of either encoding. */
 
@@ -63,6 +63,7 @@ describe('the stream processor decodes uplink batches', () => {
     const rules = telemetryRuleSet.parse(DEFAULT_RULES);
     const records = (encode: (r: readonly Reading[]) => Uint8Array): StreamRecord[] =>
       Array.from({ length: 6 }, (_, b) => ({
+        log: LOG,
         partition: 0,
         offset: String(b),
         value: encode(readings.slice(b * 60, b * 60 + 60)),
@@ -134,8 +135,13 @@ describe('the stream processor refuses bad uplink batches with a stage and a rea
   it('and the batch goes on: the bad record is rejected (to the DLQ), the good one next to it is processed', () => {
     // Prepare
     const records: StreamRecord[] = [
-      { partition: 0, offset: '0', value: ruleRecordValue(envelope, new Uint8Array([0xd9, 0xd9, 0xf7])) },
-      { partition: 0, offset: '1', value: asUplink(hour.slice(0, 5)) },
+      {
+        log: LOG,
+        partition: 0,
+        offset: '0',
+        value: ruleRecordValue(envelope, new Uint8Array([0xd9, 0xd9, 0xf7])),
+      },
+      { log: LOG, partition: 0, offset: '1', value: asUplink(hour.slice(0, 5)) },
     ];
 
     // Act

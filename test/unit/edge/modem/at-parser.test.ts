@@ -5,6 +5,7 @@ import {
   parseFinalResult,
   parseParameters,
   responsePrefix,
+  splitFields,
 } from '../../../../edge/src/modem/at-parser.ts';
 import { CME_ERRORS, resolveErrorCode } from '../../../../edge/src/modem/cme-errors.ts';
 import { AtCommandError, CmeError, CmsError } from '../../../../edge/src/modem/errors.ts';
@@ -116,6 +117,33 @@ describe('information responses (27.007 §4.1)', () => {
 
     // Assess
     expect(result).toEqual(values);
+  });
+
+  it.each([
+    [
+      '+CEREG: 2, 0001, "00C3",,7',
+      [
+        { text: '2', quoted: false },
+        { text: '0001', quoted: false },
+        { text: '00C3', quoted: true },
+        undefined,
+        { text: '7', quoted: false },
+      ],
+    ],
+    [
+      '+X: "",1F00 ',
+      [
+        { text: '', quoted: true },
+        { text: '1F00', quoted: false },
+      ],
+    ],
+    ['+X:', []],
+  ])('%s → fields as sent: %j', (line, fields) => {
+    // Act
+    const result = splitFields(line);
+
+    // Assess
+    expect(result).toEqual(fields);
   });
 
   it.each(['+COPS: 0,0,"unterminated', '+X: "a"b,1'])('%s cannot be split', (line) => {

@@ -64,7 +64,7 @@ describe('+CEREG (27.007 §10.1.22)', () => {
     ['+CEREG: 11', { stat: 11, state: 'unknown' }],
   ])('URC %s', (line, expected) => {
     // Act
-    const result = parseCereg(line, 'urc');
+    const result = parseCereg(line);
 
     // Assess
     expect(result).toEqual(expected);
@@ -77,9 +77,61 @@ describe('+CEREG (27.007 §10.1.22)', () => {
     ],
     ['+CEREG: 0,4', { stat: 4, state: 'unknown' }],
     ['+CEREG: 4,2', { stat: 2, state: 'searching' }],
+    // nRF91 style: every field present, empty ones too; <stat> 90 is Nordic's "UICC failure".
+    ['+CEREG: 5,90,,"FFFFFFFF",,,,,', { stat: 90, state: 'unknown', cellId: 'FFFFFFFF' }],
   ])('read response %s', (line, expected) => {
     // Act
-    const result = parseCereg(line, 'read');
+    const result = parseCereg(line);
+
+    // Assess
+    expect(result).toEqual(expected);
+  });
+
+  it.each([
+    [3, '+CEREG: 3,"2F1A","01A2D003",7,0,15'],
+    [4, '+CEREG: 1,"2F1A","01A2D003",7,,,"00100001","00101010"'],
+    [5, '+CEREG: 0,"FFFF","FFFFFFFF",9,0,0,,'],
+    [2, '+CEREG: 2, 0001, 00000100, 7'],
+    [4, '+CEREG: 1,0042,01000015,7,,,00100001,00101010'],
+  ])('the read response with <n> %i carries what the URC %s carries', (n, urc) => {
+    // Prepare
+    const read = urc.replace('+CEREG: ', `+CEREG: ${n},`);
+
+    // Act
+    const result = parseCereg(read);
+
+    // Assess
+    expect(result).toBeDefined();
+    expect(result).toEqual(parseCereg(urc));
+  });
+
+  /** The cell of ModemManager's Altair LTE-M vectors, and two of this file's own. */
+  const altairCell = { tac: '0001', cellId: '00000100', act: 7, rat: 'LTE-M' };
+  const cell42 = { tac: '0042', cellId: '01000015' };
+  const cell1F = { tac: '1F00', cellId: '79D903', act: 7, rat: 'LTE-M' };
+  const home = { stat: 1, state: 'registered-home' };
+
+  it.each([
+    // Altair LTE-M: unquoted, space-padded; 0001 is tac 0x0001, not 1. Then the read response's shape
+    // sent unsolicited, <n> first.
+    ['+CEREG: 2, 0001, 00000100, 7', { stat: 2, state: 'searching', ...altairCell }],
+    ['+CEREG: 1, 2, 0001, 00000100, 7', { stat: 2, state: 'searching', ...altairCell }],
+    ['+CEREG: 1,0042,01000015,7', { ...home, ...cell42, act: 7, rat: 'LTE-M' }],
+    [
+      '+CEREG: 2,5,0042,01000015,9',
+      { stat: 5, state: 'registered-roaming', ...cell42, act: 9, rat: 'NB-IoT' },
+    ],
+    ['+CEREG: 1, 1F00, 79D903 ,7', { ...home, ...cell1F }],
+    ['+CEREG: 2,1, 1F00, 79D903 ,7', { ...home, ...cell1F }],
+    [
+      '+CEREG: 4,1,0042,01000015,7,,,00100001,00101010',
+      { ...home, ...cell42, act: 7, rat: 'LTE-M', activeTimeSeconds: 60, periodicTauSeconds: 36_000 },
+    ],
+    // A 5-digit <tac> is more than 2 bytes.
+    ['+CEREG: 1,12345,01000015,7', { ...home, cellId: '01000015', act: 7, rat: 'LTE-M' }],
+  ])('unquoted <tac> and <ci> are hexadecimal, in either shape: %s', (line, expected) => {
+    // Act
+    const result = parseCereg(line);
 
     // Assess
     expect(result).toEqual(expected);
@@ -89,7 +141,7 @@ describe('+CEREG (27.007 §10.1.22)', () => {
     '%s is refused',
     (line) => {
       // Act
-      const result = parseCereg(line, 'urc');
+      const result = parseCereg(line);
 
       // Assess
       expect(result).toBeUndefined();
@@ -103,6 +155,18 @@ describe('+CEREG (27.007 §10.1.22)', () => {
     ['+CEREG: 1', false],
     ['+CEREG: 5,"2F1A","01A2D004",7', false],
     ['+CEREG: 2,,,7', false],
+    ['+CEREG: 1, 2, 0001, 00000100, 7', true],
+    ['+CEREG: 2, 0001, 00000100, 7', false],
+    ['+CEREG: 2,1, 1F00, 79D903 ,7', true],
+    ['+CEREG: 1, 1F00, 79D903 ,7', false],
+    ['+CEREG: 5,90,,"FFFFFFFF",,,,,', true],
+    ['+CEREG: 90,,"FFFFFFFF",,,,,', false],
+    ['+CEREG: 0,"FFFF","FFFFFFFF",9,0,0,,', false],
+    ['+CEREG: 3,1,0042,01000015,7,0,15', true],
+    ['+CEREG: 1,0042,01000015,7,0,15', false],
+    ['+CEREG: 4,1,0042,01000015,7,,,00100001,00101010', true],
+    ['+CEREG: 1,0042,01000015,7,,,00100001,00101010', false],
+    ['+CSQ: 2,1', false],
   ])('%s is the read form: %s', (line, read) => {
     // Act
     const result = isCeregReadResponse(line);

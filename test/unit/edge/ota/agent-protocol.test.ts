@@ -257,6 +257,8 @@ describe('OTA agent: executions that change behind its back', () => {
     expect(exchange(service).filter((l) => l.endsWith('TerminalStateReached'))).toEqual([
       'update IN_PROGRESS rebooting 100% → TerminalStateReached',
     ]);
+    // TerminalStateReached names no state (AWS sends executionState only with two other codes).
+    expect(device.events.find((e) => e.event === 'job-ended')?.fields).toMatchObject({ status: 'TERMINAL' });
   });
 
   it.each([

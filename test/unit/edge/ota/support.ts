@@ -310,9 +310,10 @@ export class FakeJobsService {
       const forced = this.forcedUpdateRejections.shift();
       if (forced !== undefined) return reject(forced, execution);
       // As AWS documents it (and fleetkit's service does): an execution the service ended refuses with
-      // TerminalStateReached; one the device finished, with InvalidStateTransition (SUCCEEDED → IN_PROGRESS).
+      // TerminalStateReached, which carries no executionState; one the device finished, with
+      // InvalidStateTransition (SUCCEEDED → IN_PROGRESS), which does.
       if (execution.status === 'CANCELED' || execution.status === 'REMOVED')
-        return reject('TerminalStateReached', execution);
+        return reject('TerminalStateReached');
       if (TERMINAL_STATUSES.includes(execution.status)) return reject('InvalidStateTransition', execution);
       if (
         request.data.expectedVersion !== undefined &&

@@ -45,6 +45,7 @@ describe('reading the transport settings from the environment', () => {
         certFile: '/certs/device.pem',
         keyFile: '/certs/device.key',
         caFile: '/certs/ca.pem',
+        tlsMinVersion: 'TLSv1.3',
       },
     ],
     [

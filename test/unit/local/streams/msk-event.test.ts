@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { ConsumedRecord } from '../../../../lib/local/streams/backend.ts';
-import { buildMskEvent, LOCAL_MSK_EVENT_SOURCE } from '../../../../lib/local/streams/msk-event.ts';
-import { parseMskEvent } from '../../../../lib/protocol/msk-event.ts';
+import { buildMskEvent, localMskEventSource } from '../../../../lib/local/streams/msk-event.ts';
+import { parseMskEvent, topicLogId } from '../../../../lib/protocol/msk-event.ts';
 import example from '../../../fixtures/msk/aws-example-event.json' with { type: 'json' };
+
+const LOCAL = localMskEventSource('0b5a0e4e-7d3c-4f0b-9c56-2f3b8a1d9e70');
 
 const record = (overrides: Partial<ConsumedRecord> = {}): ConsumedRecord => ({
   topic: 'telemetry',
@@ -53,7 +55,7 @@ describe('buildMskEvent', () => {
         record({ partition: 1, offset: '8' }),
         record({ topic: 'alerts', partition: 1, offset: '2' }),
       ],
-      LOCAL_MSK_EVENT_SOURCE,
+      LOCAL,
     );
 
     // Assess
@@ -66,7 +68,7 @@ describe('buildMskEvent', () => {
 
   it('leaves out the key and value of a record that has none, as Lambda does', () => {
     // Act
-    const event = buildMskEvent([record({ key: null, value: null })], LOCAL_MSK_EVENT_SOURCE);
+    const event = buildMskEvent([record({ key: null, value: null })], LOCAL);
 
     // Assess
     const built = event.records['telemetry-0']?.[0];
@@ -75,9 +77,7 @@ describe('buildMskEvent', () => {
   });
 
   it('refuses an offset a JSON number cannot hold exactly', () => {
-    expect(() => buildMskEvent([record({ offset: '9007199254740993' })], LOCAL_MSK_EVENT_SOURCE)).toThrow(
-      RangeError,
-    );
+    expect(() => buildMskEvent([record({ offset: '9007199254740993' })], LOCAL)).toThrow(RangeError);
   });
 
   it('builds what parseMskEvent reads back to the same bytes', () => {
@@ -92,7 +92,7 @@ describe('buildMskEvent', () => {
     ];
 
     // Act
-    const parsed = parseMskEvent(JSON.parse(JSON.stringify(buildMskEvent(records, LOCAL_MSK_EVENT_SOURCE))));
+    const parsed = parseMskEvent(JSON.parse(JSON.stringify(buildMskEvent(records, LOCAL))));
 
     // Assess
     expect(parsed.records.map((r) => [r.offset, r.key, r.value, r.headers])).toEqual([
@@ -104,5 +104,24 @@ describe('buildMskEvent', () => {
       ],
       ['42', null, Uint8Array.from(Buffer.from('{"t":1}')), {}],
     ]);
+  });
+});
+
+describe('localMskEventSource', () => {
+  it('puts the log id where MSK puts the cluster UUID, so topicLogId reads it back', () => {
+    const event = buildMskEvent(
+      [record()],
+      localMskEventSource('mockCluster15744abb3ee0', ['127.0.0.1:9092']),
+    );
+
+    expect(event.eventSourceArn).toMatch(/^arn:aws:kafka:local:000000000000:cluster\/fleetkit-local\//);
+    expect(event.bootstrapServers).toBe('127.0.0.1:9092');
+    expect(topicLogId(parseMskEvent(event).eventSourceArn, 'telemetry')).toBe(
+      'mockCluster15744abb3ee0/telemetry',
+    );
+  });
+
+  it('refuses a log id that is not one ARN path segment', () => {
+    expect(() => localMskEventSource('a/b')).toThrow(RangeError);
   });
 });
