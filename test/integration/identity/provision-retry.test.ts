@@ -7,12 +7,7 @@ import { DynamoDeviceIdentity } from '../../../lambdas/adapters/dynamo-device-id
 import { IotThingRegistry } from '../../../lambdas/adapters/iot-thing-registry.ts';
 import type { ThingRegistry } from '../../../lambdas/domain/identity/ports.ts';
 import { IdentityService } from '../../../lambdas/services/identity-service.ts';
-import {
-  LOCAL_CREDENTIALS,
-  LOCAL_DEVICE_POLICY_NAME,
-  LOCAL_REGION,
-  localResourceName,
-} from '../../../lib/local/names.ts';
+import { LOCAL_DEVICE_POLICY_NAME, LOCAL_REGION, localResourceName } from '../../../lib/local/names.ts';
 import { makeCsr } from '../../support/csr.ts';
 import { startTestPlatform, type TestPlatform } from '../../support/platform.ts';
 
