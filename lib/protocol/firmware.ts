@@ -1,5 +1,5 @@
 import { createVerify } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { SIGNATURE_ALGORITHM } from './jobs.ts';
 import { deviceType } from './messages.ts';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * A Kafka ACL binding (https://kafka.apache.org/documentation/#security_authz): a principal may (or may

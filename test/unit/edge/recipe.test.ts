@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { AGENT_ENV } from '../../../edge/src/agent/settings.ts';
+import { AGENT_ENV, readAgentSettings } from '../../../edge/src/agent/settings.ts';
 import { TRANSPORT_ENV } from '../../../edge/src/transport/open-transport.ts';
 import { DEFAULT_DEVICE_CONFIG, MAX_SAMPLING_INTERVAL_S } from '../../../lib/protocol/device-config.ts';
 import { DEVICE_PERMISSIONS, type DeviceAction } from '../../../lib/protocol/device-policy.ts';
@@ -141,6 +141,10 @@ describe('recipe.yaml: default configuration', () => {
     expect(defaults.thingType).toMatch(THING_TYPE_PATTERN);
     expect(defaults.samplingIntervalS).toBe(DEFAULT_DEVICE_CONFIG.samplingIntervalS);
     expect(defaults.samplingIntervalS).toBeLessThanOrEqual(MAX_SAMPLING_INTERVAL_S);
+  });
+
+  it('is also the interval of an agent started without the recipe (standalone, nothing set)', () => {
+    expect(readAgentSettings({}).samplingIntervalS).toBe(DEFAULT_DEVICE_CONFIG.samplingIntervalS);
   });
 
   it.each(Object.entries(recipe.Lifecycle.Setenv))(
