@@ -30,6 +30,7 @@ const mskInstanceType = context('fleetkit:mskInstanceType');
 const kafkaVersion = context('fleetkit:kafkaVersion');
 const logRetentionDays = context('fleetkit:logRetentionDays');
 const iotDataEndpointHost = context('fleetkit:iotDataEndpoint');
+const deviceEndpointHost = context('fleetkit:deviceEndpoint');
 const settingsJson = context('fleetkit:settings');
 const alarmEmail = context('fleetkit:alarmEmail');
 const iotAccountLogging = context('fleetkit:iotAccountLogging');
@@ -58,6 +59,7 @@ buildFleetkit(app, {
   ...(kafkaVersion === undefined ? {} : { kafkaVersion }),
   ...(logRetentionDays === undefined ? {} : { logRetentionDays: Number(logRetentionDays) }),
   ...(iotDataEndpointHost === undefined ? {} : { iotDataEndpointHost }),
+  ...(deviceEndpointHost === undefined ? {} : { deviceEndpointHost }),
   ...(settingsJson === undefined ? {} : { settings: parseSettings(settingsJson) }),
   ...(alarmEmail === undefined ? {} : { alarmEmail }),
   // IoT logging is one per account and region: `-c fleetkit:iotAccountLogging=false` for a second stage.

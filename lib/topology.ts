@@ -1,3 +1,4 @@
+import { IDENTITY_RULE_FIELDS } from './protocol/identity.ts';
 import { DEVICE_RULE_FIELDS, SHADOW_RULE_FIELDS, THING_REQUEST_RULE_FIELDS } from './protocol/rule-events.ts';
 import { deviceTopicFilter, THING_TOPIC_ROOT } from './protocol/topics.ts';
 import type { Topology } from './topology/model.ts';
@@ -28,6 +29,14 @@ const jobUses = {
 } as const;
 
 const shadowUses = { shadows: 'readWrite', shadowTopics: 'write' } as const;
+
+/** What provisioning, rotation and revocation touch: IoT's registry, fleetkit's records, thing topics. */
+const identityUses = {
+  things: 'readWrite',
+  certificates: 'readWrite',
+  registry: 'readWrite',
+  identityTopics: 'write',
+} as const;
 
 /**
  * fleetkit's one table of resources and functions, and what triggers each function.
@@ -157,6 +166,12 @@ export const topology = {
       description: 'Jobs answers and notifications: accepted / rejected, notify, notify-next',
       filter: `${THING_TOPIC_ROOT}/+/jobs/#`,
     },
+    identityTopics: {
+      kind: 'topics',
+      description:
+        'Identity answers and notifications: get / activate / confirm accepted and rejected, notify',
+      filter: `${THING_TOPIC_ROOT}/+/identity/#`,
+    },
     jobExecutions: {
       kind: 'table',
       description: 'Job executions (AWS IoT Jobs semantics): one item per thing and job, versioned',
@@ -193,6 +208,25 @@ export const topology = {
       description: 'Executions per status, per rollout and per wave, kept by atomic increments',
       partitionKey: { name: 'rolloutId', type: 'S' },
       sortKey: { name: 'scope', type: 'S' },
+    },
+    things: {
+      kind: 'things',
+      description: 'AWS IoT things, thing types, device certificates and the device policy',
+    },
+    certificates: {
+      kind: 'table',
+      description:
+        'Every certificate of every device: status, validity, when provisioned, activated, confirmed, deactivated, revoked, deleted (what the audit reads)',
+      partitionKey: { name: 'deviceId', type: 'S' },
+      sortKey: { name: 'certificateId', type: 'S' },
+      // Sparse, sharded: certificates retired by a rotation, by when their grace period ends.
+      indexes: [
+        {
+          name: 'retiring',
+          partitionKey: { name: 'retireShard', type: 'S' },
+          sortKey: { name: 'deleteAfter', type: 'N' },
+        },
+      ],
     },
   },
   functions: {
@@ -307,6 +341,30 @@ export const topology = {
       // GET /devices without a type pages through the registry (a Scan); with one it queries byType.
       uses: { registry: ['readWrite', 'scan'] },
     },
+    apiIdentity: {
+      handler: 'api-identity',
+      description:
+        'HTTP API: provision a device by its CSR, ask devices to rotate certificates, revoke a device',
+      routes: ['POST /devices', 'POST /devices/rotate', 'POST /devices/{id}/revoke'],
+      uses: identityUses,
+      timeoutSeconds: 29,
+    },
+    identityMqtt: {
+      handler: 'identity-mqtt',
+      description:
+        'Device identity over MQTT: certificate status, activation of a rotated certificate, confirmation',
+      rules: [{ topic: `${THING_TOPIC_ROOT}/+/identity/+`, payload: 'base64', add: IDENTITY_RULE_FIELDS }],
+      uses: identityUses,
+      settings: { CERTIFICATE_GRACE_HOURS: '24' },
+    },
+    certificateSweeper: {
+      handler: 'certificate-sweeper',
+      description:
+        'Every hour: deletes certificates retired by a rotation once their grace period has passed',
+      schedules: [{ everyMinutes: 60 }],
+      uses: { things: 'write', certificates: 'readWrite' },
+      timeoutSeconds: 300,
+    },
     jobsMqtt: {
       handler: 'jobs-mqtt',
       description: 'AWS IoT Jobs device API over MQTT: get pending, start-next, describe, update executions',
@@ -398,6 +456,10 @@ export const topology = {
       settings: SHADOW_SETTINGS,
     },
   },
+  deviceTypes: {
+    tracker: { description: 'Asset tracker: position, motion and battery over LTE-M / NB-IoT' },
+    'env-sensor': { description: 'Environment sensor: temperature, humidity, air quality' },
+  },
   ingest: {
     telemetry: {
       description: 'Device telemetry into the iot-telemetry stream, keyed by device id so it stays ordered',
@@ -427,6 +489,9 @@ export const topology = {
   | 'processedTelemetry'
   | 'fleetAlerts'
   | 'telemetryDeadLetters'
+  | 'things'
+  | 'certificates'
+  | 'identityTopics'
 >;
 
 /** Names of the topology's resources. */

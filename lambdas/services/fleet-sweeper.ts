@@ -79,6 +79,8 @@ export class FleetSweeper {
     let wentOffline = 0;
 
     for (const device of quiet) {
+      // The online index holds only devices heard from; a record without lastSeen is not one.
+      if (device.lastSeen === undefined) continue;
       const stored = states.get(device.deviceId);
       let state: DeviceStreamState = stored?.state ?? {
         deviceId: device.deviceId,

@@ -2,6 +2,8 @@ export * from './coap.ts';
 export * from './device-config.ts';
 export * from './device-policy.ts';
 export * from './errors.ts';
+export * from './identity.ts';
+export * from './identity-topics.ts';
 export * from './jobs.ts';
 export * from './messages.ts';
 export * from './metrics.ts';

@@ -76,15 +76,26 @@ function resourcesFor(operation: string): string[] {
  * `*` segment inside a topic is one level (`+`), a trailing `/*` the rest (`/#`).
  */
 function expectedFromDevicePolicy(action: DeviceAction): string[] {
-  return DEVICE_PERMISSIONS.filter((p) => p.action === action)
-    .flatMap((p) => p.resources)
-    .map((resource) =>
-      resource
-        .replaceAll('{thing}', '{iot:thingName}')
-        .replaceAll('{thingType}', defaults.thingType)
-        .replace(/\/\*$/, '/#')
-        .replaceAll('/*/', '/+/'),
-    );
+  return (
+    DEVICE_PERMISSIONS.filter((p) => p.action === action)
+      .flatMap((p) => p.resources)
+      // A core device's certificate is the nucleus's: the agent does not rotate it, so a core gets
+      // neither fleetkit's identity requests nor AWS's CreateCertificateFromCsr.
+      .filter((resource) => !resource.includes('/identity/') && !resource.startsWith('$aws/'))
+      // IPC resources are MQTT filters: `shadow/*get` (classic and named) is two of them.
+      .flatMap((resource) =>
+        /\/shadow\/\*\w+$/.test(resource)
+          ? [resource.replace('/shadow/*', '/shadow/'), resource.replace('/shadow/*', '/shadow/name/+/')]
+          : [resource],
+      )
+      .map((resource) =>
+        resource
+          .replaceAll('{thing}', '{iot:thingName}')
+          .replaceAll('{thingType}', defaults.thingType)
+          .replace(/\/\*$/, '/#')
+          .replaceAll('/*/', '/+/'),
+      )
+  );
 }
 
 /** MQTT topic-filter matching, as the nucleus applies a resource to a requested topic. */
