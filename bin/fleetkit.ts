@@ -7,7 +7,8 @@ import { buildFleetkit } from '../lib/stacks/fleetkit-app.ts';
  *
  * Context: `stage` (default `dev`), `account` / `region` (default the CLI's `CDK_DEFAULT_*`; without
  * either the stacks are environment-agnostic), `fleetkit:mskInstanceType`, `fleetkit:kafkaVersion`,
- * `fleetkit:logRetentionDays`, `fleetkit:alarmEmail`, and for the edge component (an `Edge` stack, only then)
+ * `fleetkit:logRetentionDays`, `fleetkit:alarmEmail`, `fleetkit:iotAccountLogging` (`false` for a second stage in
+ * one account: IoT logging is account-wide), and for the edge component (an `Edge` stack, only then)
  * `fleetkit:edgeArtifact` (the zip from `npm run build:edge`), `fleetkit:edgeVersion`,
  * `fleetkit:edgeTokenExchangeRole` (default `GreengrassV2TokenExchangeRole`). Example: `npx cdk deploy --all -c stage=prod -c region=eu-west-1`.
  */
@@ -29,8 +30,10 @@ const mskInstanceType = context('fleetkit:mskInstanceType');
 const kafkaVersion = context('fleetkit:kafkaVersion');
 const logRetentionDays = context('fleetkit:logRetentionDays');
 const iotDataEndpointHost = context('fleetkit:iotDataEndpoint');
+const deviceEndpointHost = context('fleetkit:deviceEndpoint');
 const settingsJson = context('fleetkit:settings');
 const alarmEmail = context('fleetkit:alarmEmail');
+const iotAccountLogging = context('fleetkit:iotAccountLogging');
 const edgeArtifact = context('fleetkit:edgeArtifact');
 const edgeVersion = context('fleetkit:edgeVersion');
 const edgeTokenExchangeRole = context('fleetkit:edgeTokenExchangeRole');
@@ -74,8 +77,11 @@ buildFleetkit(app, {
   ...(kafkaVersion === undefined ? {} : { kafkaVersion }),
   ...(logRetentionDays === undefined ? {} : { logRetentionDays: Number(logRetentionDays) }),
   ...(iotDataEndpointHost === undefined ? {} : { iotDataEndpointHost }),
+  ...(deviceEndpointHost === undefined ? {} : { deviceEndpointHost }),
   ...(Object.keys(settings).length === 0 ? {} : { settings }),
   ...(alarmEmail === undefined ? {} : { alarmEmail }),
+  // IoT logging is one per account and region: `-c fleetkit:iotAccountLogging=false` for a second stage.
+  ...(iotAccountLogging === undefined ? {} : { iotAccountLogging: iotAccountLogging !== 'false' }),
   ...(edgeArtifact === undefined
     ? {}
     : {

@@ -15,6 +15,9 @@ import { EdgeAgent } from './agent/edge-agent.ts';
 import { defaultModelDir, modelReport, readModelSource } from './agent/model-files.ts';
 import { type AgentSettings, readAgentSettings } from './agent/settings.ts';
 import { exposureWarning, resolveCoapBinding } from './coap/exposure.ts';
+import { IdentityFiles } from './identity/identity-files.ts';
+import { runProvision } from './identity/provision.ts';
+import { CertificateRotator } from './identity/rotation.ts';
 import { AnomalyDetector } from './ml/anomaly-detector.ts';
 import { DetectorModelInstaller, loadStartupDetector, ModelStore } from './ml/model-store.ts';
 import { ModemEmulator } from './modem/emulator.ts';
@@ -29,6 +32,7 @@ import { type DeviceTrust, FileTrustStore, provisionedKeySet, provisionedTrust }
 import { simulatedSensors } from './sensors/simulated.ts';
 import { FileShadowCopyStore } from './shadow/copy-store.ts';
 import { asJobsTransport } from './transport/jobs-transport.ts';
+import { MqttDeviceTransport } from './transport/mqtt-transport.ts';
 import { openTransport, readTransportSettings } from './transport/open-transport.ts';
 import { Uplink } from './uplink/uplink.ts';
 
@@ -53,6 +57,12 @@ async function check(settings: AgentSettings, modelDir: string): Promise<void> {
     `${JSON.stringify({ ok: true, settings, model: modelReport(detector.info) }, null, 2)}\n`,
   );
   await detector.close();
+}
+
+async function text(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** Longest a clean stop may take before the process exits anyway. */
@@ -88,6 +98,14 @@ async function readTrustedKeys(file: string | undefined): Promise<DeviceTrust | 
 }
 
 async function main(argv: readonly string[]): Promise<void> {
+  if (argv[0] === 'provision') {
+    await runProvision(argv.slice(1), {
+      env: process.env,
+      out: (text) => process.stdout.write(text),
+      stdin: () => text(process.stdin),
+    });
+    return;
+  }
   const settings = readAgentSettings(process.env);
   const modelDir = settings.modelDir ?? defaultModelDir();
   if (argv.includes('--check')) return check(settings, modelDir);
@@ -131,6 +149,19 @@ async function main(argv: readonly string[]): Promise<void> {
 
   const transport = await openTransport(transportSettings, { clock: systemClock, log });
   stops.push(['transport', () => transport.close()]);
+  // A device with its own certificate rotates it (Greengrass core devices' certificates are the nucleus').
+  if (transportSettings.mode === 'mqtt' && transport instanceof MqttDeviceTransport) {
+    const rotator = new CertificateRotator({
+      thingName,
+      transport,
+      switcher: transport,
+      files: new IdentityFiles({ keyFile: transportSettings.keyFile, certFile: transportSettings.certFile }),
+      clock: systemClock,
+      log,
+    });
+    await rotator.start();
+    stops.push(['rotation', () => rotator.stop()]);
+  }
   const modem = await openModem(settings);
   if (modem !== undefined) stops.push(['modem', () => modem.stop()]);
   const uplink = await Uplink.open({

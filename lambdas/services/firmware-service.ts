@@ -11,8 +11,8 @@ import {
   FirmwareExistsError,
   FirmwareInUseError,
   FirmwareStateError,
-  UploadIncompleteError,
   UnknownPrincipalError,
+  UploadIncompleteError,
   UploadMismatchError,
 } from '../domain/firmware/errors.ts';
 import {
@@ -25,8 +25,8 @@ import {
 } from '../domain/firmware/metadata.ts';
 import type { FirmwareUsage, Signer } from '../domain/firmware/ports.ts';
 import {
-  completionStep,
   approvalOf,
+  completionStep,
   markAvailable,
   markVerified,
   planUpload,
@@ -170,12 +170,18 @@ export class FirmwareService {
    *
    * @param principal who completes it (the API Gateway IAM authorizer's principal), recorded as uploader
    */
-  async complete(version: string, request: CompleteFirmwareRequest, principal?: string): Promise<FirmwareMetadata> {
+  async complete(
+    version: string,
+    request: CompleteFirmwareRequest,
+    principal?: string,
+  ): Promise<FirmwareMetadata> {
     const { catalog, store, log, now } = this.deps;
     const firmware = await this.get(version);
     if (completionStep(firmware) === 'done') return firmware;
     if (this.deps.requireApproval && principal === undefined) {
-      throw new UnknownPrincipalError('release approval needs to know who uploads: call the API with IAM credentials');
+      throw new UnknownPrincipalError(
+        'release approval needs to know who uploads: call the API with IAM credentials',
+      );
     }
     if (firmware.upload.mode === 'multipart') {
       if (request.parts === undefined) {
@@ -225,7 +231,9 @@ export class FirmwareService {
    */
   async approve(version: string, principal: string | undefined): Promise<FirmwareMetadata> {
     if (principal === undefined) {
-      throw new UnknownPrincipalError('an approval needs to know who approves: call the API with IAM credentials');
+      throw new UnknownPrincipalError(
+        'an approval needs to know who approves: call the API with IAM credentials',
+      );
     }
     const firmware = await this.get(version);
     if (firmware.status === 'available' && firmware.approvedBy !== undefined) return firmware;

@@ -13,13 +13,13 @@ import { isSigned } from '../domain/firmware/metadata.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { Metrics } from '../shared/metrics.ts';
 import { type HandlerEnv, requireEnv } from '../shared/runtime.ts';
+import { cachedRules } from './cached-rules.ts';
 import { FIRMWARE_ENV } from './firmware-setup.ts';
 import { jobStoresFrom, jobsServiceFrom, rolloutCountersFrom } from './jobs-setup.ts';
 import { RolloutHealth } from './rollout-health.ts';
 import { RolloutReconciler } from './rollout-reconciler.ts';
 import { RolloutScheduler } from './rollout-scheduler.ts';
 import { RolloutService } from './rollout-service.ts';
-import { cachedRules } from './telemetry-setup.ts';
 
 /** Env of the rollout functions: the topology's resources and settings. */
 export const ROLLOUT_ENV = {

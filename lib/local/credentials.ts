@@ -94,7 +94,8 @@ export async function operatorProfiles(
   let profiles = parseCredentialProfiles(text);
   const missing = ensure.filter((name) => !profiles.has(name));
   for (const name of missing) {
-    if (!/^[A-Za-z0-9_-]{1,64}$/.test(name)) throw new LocalCredentialsError(`'${name}' is not a profile name`);
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(name))
+      throw new LocalCredentialsError(`'${name}' is not a profile name`);
     const key = {
       accessKeyId: accessKeyIdFrom('FKLO', randomBytes(20)),
       secretAccessKey: randomBytes(30).toString('base64url'),
@@ -127,7 +128,9 @@ export async function readLocalCredentials(dataDir: string, profile = 'default')
   }
   const key = parseCredentialProfiles(text).get(profile);
   if (key === undefined) {
-    throw new LocalCredentialsError(`${file} holds no [${profile}] aws_access_key_id / aws_secret_access_key`);
+    throw new LocalCredentialsError(
+      `${file} holds no [${profile}] aws_access_key_id / aws_secret_access_key`,
+    );
   }
   return key;
 }

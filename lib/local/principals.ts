@@ -63,7 +63,11 @@ export function localPrincipals(
   }
   return {
     operator,
-    keys: [operator, ...[...others.entries()].filter(([n]) => n !== 'default').map(([, k]) => k), ...byName.values()],
+    keys: [
+      operator,
+      ...[...others.entries()].filter(([n]) => n !== 'default').map(([, k]) => k),
+      ...byName.values(),
+    ],
     functionKey(name) {
       const key = byName.get(name);
       if (key === undefined) throw new Error(`no function '${name}' in the topology`);

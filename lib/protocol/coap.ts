@@ -1,5 +1,5 @@
 import { decode as decodeCbor, encode as encodeCbor } from 'cbor2';
-import { z } from 'zod';
+import * as z from 'zod';
 import { PayloadDecodeError } from './errors.ts';
 import { epochMillis } from './messages.ts';
 import { parseWith } from './parse.ts';

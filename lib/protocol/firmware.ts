@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { SIGNATURE_ALGORITHM, signedKeySet } from './jobs.ts';
 import { type DsseEnvelope, KEY_PURPOSES, type UpdateManifest } from './manifest.ts';
 import { deviceType } from './messages.ts';

@@ -3,6 +3,8 @@ export * from './coap.ts';
 export * from './device-config.ts';
 export * from './device-policy.ts';
 export * from './errors.ts';
+export * from './identity.ts';
+export * from './identity-topics.ts';
 export * from './jobs.ts';
 export * from './manifest.ts';
 export * from './merkle.ts';

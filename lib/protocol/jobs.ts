@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { keySetManifest, rollbackAuthorization, signedStatement, updateManifest } from './manifest.ts';
 import { version as semanticVersion } from './messages.ts';
 import { JOB_ID_PATTERN } from './topics.ts';

@@ -1,5 +1,5 @@
 import { createHash, createPublicKey, createVerify, type KeyObject } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { canonicalJsonBytes } from './canonical-json.ts';
 import { inclusionProof } from './merkle.ts';
 import { deviceType, version } from './messages.ts';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * A Merkle tree over thing names, as Certificate Transparency defines it (RFC 9162 §2.1): one signed

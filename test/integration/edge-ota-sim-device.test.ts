@@ -12,6 +12,7 @@ import {
 } from '../../lib/local/sim/firmware-behaviour.ts';
 import type { FirmwareJobDocument } from '../../lib/protocol/jobs.ts';
 import { decodeUplinkBatch } from '../../lib/protocol/uplink/codec.ts';
+import { openTestRegistry } from '../support/iot.ts';
 import { type ImageServer, startImageServer } from '../unit/edge/ota/image-server.ts';
 import { FakeJobsService, firmwareDocument, makeKey, trustOf, until } from '../unit/edge/ota/support.ts';
 
@@ -26,6 +27,7 @@ const key = makeKey('sim-test-key');
 const images = new Map<string, Buffer>();
 let dataDir: string;
 let pki: LocalPki;
+let iot: Awaited<ReturnType<typeof openTestRegistry>>;
 let broker: LocalBroker;
 let server: ImageServer;
 const statuses = new Map<string, string[]>();
@@ -35,7 +37,8 @@ const services = new Map<string, FakeJobsService>();
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'fleetkit-ota-sim-'));
   pki = await LocalPki.open(dataDir);
-  broker = await startBroker({ pki, port: 0 });
+  iot = await openTestRegistry(dataDir, pki);
+  broker = await startBroker({ pki, directory: iot.registry, port: 0 });
   server = await startImageServer(images);
   broker.onMessage((message) => {
     const parts = message.topic.split('/');
@@ -78,7 +81,7 @@ function publishFirmware(manifest: SimFirmwareManifestInput, size = 48 * 1024): 
 }
 
 async function startDevice(thingName: string, withOta = true) {
-  const credentials = await pki.deviceCredentials(thingName, 'tracker');
+  const credentials = await iot.credentials(thingName, 'tracker');
   const service = new FakeJobsService(thingName);
   services.set(thingName, service);
   service.attach({ deliver: (topic, body) => void broker.publish(topic, JSON.stringify(body)) });

@@ -20,7 +20,7 @@ export const sensorMetricResolutions = (name: string): MetricResolution | undefi
 export interface CoapSensorsOptions {
   readonly agent: EdgeAgent;
   /** The uplink's `add` (readings journaled before it resolves). */
-  readonly add: (reading: Reading) => Promise<void>;
+  readonly add: (reading: Reading) => Promise<unknown>;
   readonly port: number;
   readonly host?: string;
   /** Sources allowed to send requests (`coap/exposure.ts`); undefined on loopback. */
@@ -35,7 +35,7 @@ export interface CoapSensorsOptions {
  */
 export function sensorGatewayOptions(
   agent: EdgeAgent,
-  add: (reading: Reading) => Promise<void>,
+  add: (reading: Reading) => Promise<unknown>,
 ): Pick<CoapGatewayOptions, 'sink' | 'latest' | 'onCommand'> {
   return {
     sink: async (readings) => {

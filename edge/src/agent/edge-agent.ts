@@ -14,11 +14,11 @@ import { ShadowSync } from '../shadow/shadow-sync.ts';
 import type { DeviceTransport } from '../transport/ports.ts';
 import type { Uplink } from '../uplink/uplink.ts';
 import {
+  type FeatureScorer,
   type SensorSource,
   TelemetryLoop,
   type TelemetryLoopMetrics,
   type TelemetryLoopOptions,
-  type WindowScorer,
 } from './telemetry-loop.ts';
 
 /** The parts of the modem driver the agent uses (`ModemDriver`). */
@@ -45,7 +45,7 @@ export interface EdgeAgentOptions {
   /** The shadow's local copy; without it the agent does not sync its shadow. */
   readonly shadowStore?: ShadowCopyStore;
   /** The anomaly model, and what the shadow reports about it. */
-  readonly model?: { readonly scorer: WindowScorer; readonly report: () => ModelReport };
+  readonly model?: { readonly scorer: FeatureScorer; readonly report: () => ModelReport };
   readonly modem?: AgentModem;
   /** The firmware running (the OTA agent's booted slot). */
   readonly firmware: () => FirmwareReport;

@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import * as z from 'zod';
+import { DEFAULT_DEVICE_CONFIG } from '../../../lib/protocol/device-config.ts';
 import { toFieldIssues } from '../../../lib/protocol/parse.ts';
 import { THING_TYPE_PATTERN } from '../../../lib/protocol/topics.ts';
 
@@ -82,7 +83,9 @@ export const AGENT_DEFAULTS = {
   coapPort: '5683',
   firmwareVersion: '1.0.0',
   statusIntervalS: '300',
-  samplingIntervalS: '10',
+  // The device contract's default (60 s, as the recipe's), so a standalone agent and one under
+  // Greengrass sample alike until the shadow says otherwise.
+  samplingIntervalS: String(DEFAULT_DEVICE_CONFIG.samplingIntervalS),
   batchSize: '60',
   queueMaxBytes: String(64 * 1024 * 1024),
   healthCheckAfterS: '30',

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { firmwareJobDocument, statusDetails } from '../../../lib/protocol/jobs.ts';
 import type { BootState, SlotName } from './ports.ts';
 

@@ -73,7 +73,9 @@ export class SelfApprovalError extends Error {
     readonly version: string,
     readonly principal: string,
   ) {
-    super(`firmware ${version} was registered or uploaded by ${principal}; another principal must approve it`);
+    super(
+      `firmware ${version} was registered or uploaded by ${principal}; another principal must approve it`,
+    );
   }
 }
 

@@ -184,7 +184,11 @@ export function markAvailable(
  * A verified upload that waits for another principal's approval before it is signed (release
  * approval, `-c fleetkit:requireApproval=true`).
  */
-export function markVerified(firmware: FirmwareMetadata, upload: VerifiedUpload, now: number): FirmwareMetadata {
+export function markVerified(
+  firmware: FirmwareMetadata,
+  upload: VerifiedUpload,
+  now: number,
+): FirmwareMetadata {
   if (firmware.status !== 'pending-upload') {
     throw new FirmwareStateError(firmware.version, firmware.status, 'verify the upload of');
   }

@@ -3,7 +3,7 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   completeFirmwareRequest,
   firmwareVersion,
@@ -68,7 +68,8 @@ function firmwareErrorResponse(error: unknown, log: Logger): APIGatewayProxyStru
     return errorResponse(409, { code: 'InvalidState', message: error.message });
   if (error instanceof UploadIncompleteError)
     return errorResponse(409, { code: 'UploadIncomplete', message: error.message });
-  if (error instanceof SelfApprovalError) return errorResponse(403, { code: 'SelfApproval', message: error.message });
+  if (error instanceof SelfApprovalError)
+    return errorResponse(403, { code: 'SelfApproval', message: error.message });
   if (error instanceof UnknownPrincipalError)
     return errorResponse(403, { code: 'UnknownPrincipal', message: error.message });
   if (error instanceof RootRotationError)

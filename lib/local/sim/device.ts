@@ -4,7 +4,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { ConnectionOptions } from 'node:tls';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { EdgeAgent } from '../../../edge/src/agent/edge-agent.ts';
-import type { WindowScorer } from '../../../edge/src/ml/batching-scorer.ts';
+import type { FeatureScorer } from '../../../edge/src/ml/batching-scorer.ts';
 import { ModemEmulator } from '../../../edge/src/modem/emulator.ts';
 import { createEmulatorLink } from '../../../edge/src/modem/emulator-transports.ts';
 import { ModemDriver } from '../../../edge/src/modem/modem-driver.ts';
@@ -68,7 +68,7 @@ export interface SimulatedDeviceOptions {
   /** Where the edge agent keeps its uplink queue and shadow copy: `<dataDir>/sim/<thing>/`. @default the OTA data dir, else a temp dir */
   readonly dataDir?: string;
   /** The fleet's anomaly model (one session shared by every simulated device); without it readings carry no model score. */
-  readonly model?: { readonly scorer: WindowScorer; readonly report: () => ModelReport };
+  readonly model?: { readonly scorer: FeatureScorer; readonly report: () => ModelReport };
   /** Readings per uplink batch. @default 10 */
   readonly batchSize?: number;
   /** Gives the device an emulated cellular modem behind the real driver. @default true */

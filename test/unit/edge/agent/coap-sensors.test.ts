@@ -23,7 +23,12 @@ async function gatewayForAgent(add?: (reading: Reading) => Promise<void>) {
     thingType: 'env-sensor',
     transport: broker.attach(THING),
     // The agent is not started: the gateway's readings go to the `add` it is given.
-    uplink: { add: async () => {}, start: () => {}, stop: async () => {}, metrics: () => ({}) as never },
+    uplink: {
+      add: async (reading) => reading,
+      start: () => {},
+      stop: async () => {},
+      metrics: () => ({}) as never,
+    },
     sensors: { read: () => ({ temperature: 21.25, battery: 88 }) },
     clock: new FakeClock(T0),
     defaults: DEFAULT_DEVICE_CONFIG,
