@@ -1,6 +1,5 @@
 import * as z from 'zod';
 import { keySetManifest, rollbackAuthorization, signedStatement, updateManifest } from './manifest.ts';
-import { version as semanticVersion } from './messages.ts';
 import { JOB_ID_PATTERN } from './topics.ts';
 
 /**
@@ -124,8 +123,6 @@ export const CODES_WITH_EXECUTION_STATE: readonly JobErrorCode[] = [
 /** ECDSA over P-256 with SHA-256, the only signature fleetkit firmware carries. */
 export const SIGNATURE_ALGORITHM = 'ECDSA_SHA_256';
 
-const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex digits');
-
 /** Where a file is fetched from: a short-lived presigned HTTPS GET; Range requests work, so a download resumes. */
 const location = {
   url: z.url(),
@@ -134,30 +131,11 @@ const location = {
 };
 
 /**
- * A VCDIFF delta (RFC 3284) from `baseVersion` to the manifest's image, for a device that runs the base:
- * much smaller than the image. Not signed on its own: what it produces is held to the manifest's signed
- * SHA-256 before anything else, and a delta that fails falls back to the full image.
- */
-export const deltaArtifact = z.strictObject({
-  format: z.literal('vcdiff'),
-  baseVersion: semanticVersion,
-  /** The base image's SHA-256: a device whose slot holds something else does not try the delta. */
-  baseSha256: sha256Hex,
-  ...location,
-  size: z.number().int().min(1),
-  sha256: sha256Hex,
-});
-export type DeltaArtifact = z.output<typeof deltaArtifact>;
-
-/**
  * A signed file to fetch: the signed manifest (readable and in its envelope), where to get the bytes,
  * and for firmware an optional delta. Firmware images and anomaly models are delivered and checked the
  * same way; the manifest's `purpose` says which it is.
  */
-export const signedArtifact = signedStatement(updateManifest).extend({
-  ...location,
-  delta: deltaArtifact.optional(),
-});
+export const signedArtifact = signedStatement(updateManifest).extend(location);
 /** The `firmware` or `model` section of a device job document. */
 export type SignedArtifact = z.output<typeof signedArtifact>;
 
