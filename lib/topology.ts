@@ -1,3 +1,4 @@
+import { IDENTITY_RULE_FIELDS } from './protocol/identity.ts';
 import { DEVICE_RULE_FIELDS, SHADOW_RULE_FIELDS, THING_REQUEST_RULE_FIELDS } from './protocol/rule-events.ts';
 import { deviceTopicFilter, THING_TOPIC_ROOT } from './protocol/topics.ts';
 import type { Topology } from './topology/model.ts';
@@ -28,6 +29,14 @@ const jobUses = {
 } as const;
 
 const shadowUses = { shadows: 'readWrite', shadowTopics: 'write' } as const;
+
+/** What provisioning, rotation and revocation touch: IoT's registry, fleetkit's records, thing topics. */
+const identityUses = {
+  things: 'readWrite',
+  certificates: 'readWrite',
+  registry: 'readWrite',
+  identityTopics: 'write',
+} as const;
 
 /**
  * fleetkit's one table of resources and functions, and what triggers each function.
@@ -129,7 +138,24 @@ export const topology = {
     },
     firmwareSigning: {
       kind: 'signingKey',
-      description: 'Signs firmware image digests (ECDSA P-256, SHA-256); devices trust its public key',
+      description: 'Signs firmware release manifests (ECDSA P-256, SHA-256); devices trust it for firmware',
+      purpose: 'firmware',
+    },
+    modelSigning: {
+      kind: 'signingKey',
+      description: 'Signs anomaly model release manifests; devices trust it for models only',
+      purpose: 'model',
+    },
+    keySetSigning: {
+      kind: 'signingKey',
+      description: 'Signs the key set devices trust (key rollover documents): the root of their trust',
+      purpose: 'keyset',
+    },
+    rollbackSigning: {
+      kind: 'signingKey',
+      description:
+        'Signs rollback authorizations for the devices of one rollback job; devices trust it for rollback',
+      purpose: 'rollback',
     },
     shadows: {
       kind: 'table',
@@ -156,6 +182,12 @@ export const topology = {
       kind: 'topics',
       description: 'Jobs answers and notifications: accepted / rejected, notify, notify-next',
       filter: `${THING_TOPIC_ROOT}/+/jobs/#`,
+    },
+    identityTopics: {
+      kind: 'topics',
+      description:
+        'Identity answers and notifications: get / activate / confirm accepted and rejected, notify',
+      filter: `${THING_TOPIC_ROOT}/+/identity/#`,
     },
     jobExecutions: {
       kind: 'table',
@@ -193,6 +225,25 @@ export const topology = {
       description: 'Executions per status, per rollout and per wave, kept by atomic increments',
       partitionKey: { name: 'rolloutId', type: 'S' },
       sortKey: { name: 'scope', type: 'S' },
+    },
+    things: {
+      kind: 'things',
+      description: 'AWS IoT things, thing types, device certificates and the device policy',
+    },
+    certificates: {
+      kind: 'table',
+      description:
+        'Every certificate of every device: status, validity, when provisioned, activated, confirmed, deactivated, revoked, deleted (what the audit reads)',
+      partitionKey: { name: 'deviceId', type: 'S' },
+      sortKey: { name: 'certificateId', type: 'S' },
+      // Sparse, sharded: certificates retired by a rotation, by when their grace period ends.
+      indexes: [
+        {
+          name: 'retiring',
+          partitionKey: { name: 'retireShard', type: 'S' },
+          sortKey: { name: 'deleteAfter', type: 'N' },
+        },
+      ],
     },
   },
   functions: {
@@ -283,8 +334,10 @@ export const topology = {
         'POST /firmware',
         'GET /firmware',
         'GET /firmware/keys',
+        'POST /firmware/keys/rollover',
         'GET /firmware/{version}',
         'POST /firmware/{version}/complete',
+        'POST /firmware/{version}/approve',
         'GET /firmware/{version}/download',
         'DELETE /firmware/{version}',
       ],
@@ -293,10 +346,19 @@ export const topology = {
         // GET /firmware lists the catalog (a Scan); a refused upload's registration is deleted.
         firmwareCatalog: ['readWrite', 'scan', 'delete'],
         firmwareSigning: 'readWrite',
+        // The key set names every key devices trust, and is signed by the root.
+        modelSigning: 'read',
+        rollbackSigning: 'read',
+        keySetSigning: 'readWrite',
         // Whether an unfinished rollout installs a version: a Scan of the (few) rollouts.
         rollouts: ['read', 'scan'],
       },
-      settings: FIRMWARE_SETTINGS,
+      settings: {
+        ...FIRMWARE_SETTINGS,
+        FIRMWARE_MANIFEST_VALIDITY_DAYS: '365',
+        // `-c fleetkit:requireApproval=true`: a second principal approves before anything is signed.
+        FIRMWARE_REQUIRE_APPROVAL: 'false',
+      },
       memoryMiB: 1769,
       timeoutSeconds: 29,
     },
@@ -306,6 +368,30 @@ export const topology = {
       routes: ['GET /devices', 'GET /devices/{id}', 'PATCH /devices/{id}'],
       // GET /devices without a type pages through the registry (a Scan); with one it queries byType.
       uses: { registry: ['readWrite', 'scan'] },
+    },
+    apiIdentity: {
+      handler: 'api-identity',
+      description:
+        'HTTP API: provision a device by its CSR, ask devices to rotate certificates, revoke a device',
+      routes: ['POST /devices', 'POST /devices/rotate', 'POST /devices/{id}/revoke'],
+      uses: identityUses,
+      timeoutSeconds: 29,
+    },
+    identityMqtt: {
+      handler: 'identity-mqtt',
+      description:
+        'Device identity over MQTT: certificate status, activation of a rotated certificate, confirmation',
+      rules: [{ topic: `${THING_TOPIC_ROOT}/+/identity/+`, payload: 'base64', add: IDENTITY_RULE_FIELDS }],
+      uses: identityUses,
+      settings: { CERTIFICATE_GRACE_HOURS: '24' },
+    },
+    certificateSweeper: {
+      handler: 'certificate-sweeper',
+      description:
+        'Every hour: deletes certificates retired by a rotation once their grace period has passed',
+      schedules: [{ everyMinutes: 60 }],
+      uses: { things: 'write', certificates: 'readWrite' },
+      timeoutSeconds: 300,
     },
     jobsMqtt: {
       handler: 'jobs-mqtt',
@@ -379,6 +465,7 @@ export const topology = {
         registry: 'read',
         alerts: 'read',
         telemetryRules: ['read', 'scan'],
+        rollbackSigning: 'write',
       },
       settings: { ...FIRMWARE_SETTINGS, ROLLOUT_HEALTH_CHECK_SECONDS: '300' },
       timeoutSeconds: 60,
@@ -416,6 +503,10 @@ export const topology = {
       settings: SHADOW_SETTINGS,
     },
   },
+  deviceTypes: {
+    tracker: { description: 'Asset tracker: position, motion and battery over LTE-M / NB-IoT' },
+    'env-sensor': { description: 'Environment sensor: temperature, humidity, air quality' },
+  },
   ingest: {
     telemetry: {
       description: 'Device telemetry into the iot-telemetry stream, keyed by device id so it stays ordered',
@@ -429,6 +520,9 @@ export const topology = {
   | 'firmware'
   | 'firmwareCatalog'
   | 'firmwareSigning'
+  | 'rollbackSigning'
+  | 'modelSigning'
+  | 'keySetSigning'
   | 'shadows'
   | 'shadowTopics'
   | 'jobTopics'
@@ -445,6 +539,9 @@ export const topology = {
   | 'processedTelemetry'
   | 'fleetAlerts'
   | 'telemetryDeadLetters'
+  | 'things'
+  | 'certificates'
+  | 'identityTopics'
 >;
 
 /** Names of the topology's resources. */

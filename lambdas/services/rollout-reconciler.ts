@@ -1,7 +1,4 @@
-import {
-  type DynamoJobExecutionStore,
-  EXECUTION_SHARDS,
-} from '../adapters/dynamo-job-execution-store.ts';
+import { type DynamoJobExecutionStore, EXECUTION_SHARDS } from '../adapters/dynamo-job-execution-store.ts';
 import type {
   DynamoRolloutCounterStore,
   RolloutCounterChange,

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IoTDataPlaneClient } from '@aws-sdk/client-iot-data-plane';
+import type { KMSClient } from '@aws-sdk/client-kms';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoAlertStore } from '../adapters/dynamo-alert-store.ts';
@@ -8,6 +9,8 @@ import { DynamoFirmwareCatalog } from '../adapters/dynamo-firmware-catalog.ts';
 import { DynamoRolloutPlanningStore } from '../adapters/dynamo-rollout-planning-store.ts';
 import { DynamoRolloutPlanStore, DynamoRolloutStore } from '../adapters/dynamo-rollout-store.ts';
 import { DynamoRuleStore } from '../adapters/dynamo-rule-store.ts';
+import { KmsSigner } from '../adapters/kms-signer.ts';
+import { isSigned } from '../domain/firmware/metadata.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { Metrics } from '../shared/metrics.ts';
 import { type HandlerEnv, requireEnv } from '../shared/runtime.ts';
@@ -33,6 +36,7 @@ export const ROLLOUT_ENV = {
   scheduler: 'ROLLOUT_SCHEDULER_FUNCTION_NAME',
   planSegments: 'ROLLOUT_PLAN_SEGMENTS',
   planBudgetSeconds: 'ROLLOUT_PLAN_BUDGET_SECONDS',
+  rollbackSigningKey: 'ROLLBACK_SIGNING_KEY_ID',
 } as const;
 
 /** Registry segments a planner reads in parallel, unless the function's settings say. */
@@ -118,6 +122,7 @@ export function rolloutSchedulerFrom(deps: {
   readonly dynamo: DynamoDBDocumentClient;
   readonly s3: S3Client;
   readonly iotData: IoTDataPlaneClient;
+  readonly kms: KMSClient;
   readonly env: HandlerEnv;
   readonly log: Logger;
   readonly metrics: Metrics;
@@ -152,7 +157,14 @@ export function rolloutSchedulerFrom(deps: {
       }),
       rules: { list: cachedRules(rules, deps.now) },
     }),
-    firmwareAvailable: async (version) => (await catalog.get(version))?.status === 'available',
+    rollbackImage: async (version) => {
+      const firmware = await catalog.get(version);
+      return firmware?.status === 'available' && isSigned(firmware) ? { sha256: firmware.sha256 } : undefined;
+    },
+    rollbackSigner: new KmsSigner({
+      client: deps.kms,
+      keyId: requireEnv(deps.env, ROLLOUT_ENV.rollbackSigningKey),
+    }),
     healthCheckSeconds:
       Number.isFinite(healthCheck) && healthCheck >= 0 ? healthCheck : DEFAULT_HEALTH_CHECK_SECONDS,
     log: deps.log,

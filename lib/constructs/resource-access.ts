@@ -10,6 +10,7 @@ import {
 import type { Access, Resource } from '../topology/model.ts';
 import { acknowledgeWildcardResource } from './nag.ts';
 import { SIGN_MESSAGE_TYPE, SIGNING_ALGORITHM } from './signing-key.ts';
+import { grantThingsAccess, thingsAccessStatements } from './things-access.ts';
 
 /** A topology resource as the runtime sees it: by physical name and ARN, never by CloudFormation export. */
 export interface ResourceRef {
@@ -46,6 +47,7 @@ const KEYS_OF_ACCOUNT = `arn:${Aws.PARTITION}:kms:${Aws.REGION}:${Aws.ACCOUNT_ID
 /** The IAM statements `access` to `ref` needs: the table and its named indexes, or the bucket's objects. */
 export function resourceAccessStatements(ref: ResourceRef, access: Access): PolicyStatement[] {
   const { resource, arn } = ref;
+  if (resource.kind === 'things') return thingsAccessStatements(access);
   if (resource.kind === 'table') {
     const statements = accessParts(access).map((part) => {
       // Reads may Query an index; writes always go through the table.
@@ -107,6 +109,10 @@ export function resourceAccessStatements(ref: ResourceRef, access: Access): Poli
  * (object keys are data), and that one finding is acknowledged on the role's policy.
  */
 export function grantResourceAccess(role: Role, ref: ResourceRef, access: Access): void {
+  if (ref.resource.kind === 'things') {
+    grantThingsAccess(role, access);
+    return;
+  }
   for (const statement of resourceAccessStatements(ref, access)) role.addToPrincipalPolicy(statement);
   const policy = role.node.tryFindChild('DefaultPolicy');
   if (ref.resource.kind === 'topics' && policy !== undefined) {

@@ -1,29 +1,34 @@
-import { createPublicKey } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
+import { DEVICE_PERMISSIONS } from '../protocol/device-policy.ts';
 import type { KafkaConnection } from '../protocol/kafka-connection.ts';
 import type { Topology } from '../topology/model.ts';
 import { validateSettings, validateTopology } from '../topology/validate.ts';
 import { topology as defaultTopology } from '../topology.ts';
 import { type DenialEvent, type LocalBroker, startBroker } from './broker.ts';
-import { type OperatorCredentials, openOperatorCredentials } from './credentials.ts';
+import { type OperatorCredentials, openOperatorCredentials, operatorProfiles } from './credentials.ts';
 import { connectDynamo, ensureTable, type LocalDynamo, startDynamo } from './dynamo.ts';
 import { endpointGuard, isLoopbackHost, isWildcardHost } from './endpoint-guard.ts';
 import { type LocalFunction, loadFunctions } from './functions.ts';
 import { type LocalGateway, startGateway } from './gateway.ts';
+import { mayUseThings } from './iot/access.ts';
+import { startIotControlPlane } from './iot/control-plane.ts';
+import { createFromCsrApi } from './iot/create-from-csr.ts';
+import { platformDeviceCredentials } from './iot/platform-credentials.ts';
+import { LocalIotRegistry } from './iot/registry.ts';
 import { startIotData } from './iot-data.ts';
 import { startLocalKms } from './kms.ts';
 import { type LocalLambda, startLocalLambda } from './lambda-api.ts';
 import { LocalMetrics } from './metrics-store.ts';
-import { localResourceName } from './names.ts';
-import { LocalPki } from './pki.ts';
+import { LOCAL_DEVICE_POLICY_NAME, LOCAL_REGION, localResourceName } from './names.ts';
+import { type DeviceCredentials, LocalPki } from './pki.ts';
 import { createPlatformLog, type PlatformLog, type Verbosity } from './platform-log.ts';
 import { type LocalPrincipals, localPrincipals } from './principals.ts';
 import { type RulesRunner, startRulesRunner } from './rules-runner.ts';
 import { type LocalS3, startS3 } from './s3.ts';
 import { type LocalScheduler, startScheduler } from './scheduler.ts';
-import { openSigningKeys } from './signing-keys.ts';
+import { LOCAL_ACCOUNT_ID, openSigningKeys } from './signing-keys.ts';
 import type { SimulatedOtaOptions } from './sim/device.ts';
 import { type SimulatedFleet, startFleet } from './sim/fleet.ts';
 import { type LocalStreams, startLocalStreams } from './stream-runtime.ts';
@@ -51,6 +56,11 @@ export interface PlatformOptions {
   readonly s3Port?: number;
   /** How many simulated devices to start. @default 0 */
   readonly devices?: number;
+  /**
+   * More operator profiles to make in `<dataDir>/credentials` if missing (every profile there is an
+   * operator, each a principal of its own: a release approver must not be the uploader).
+   */
+  readonly operatorProfiles?: readonly string[];
   readonly statusEveryMs?: number;
   readonly telemetryEveryMs?: number;
   /** @default 'normal' */
@@ -67,6 +77,8 @@ export interface PlatformOptions {
    * never update. @default {} (agents on, a 5 s health check after an update)
    */
   readonly ota?: false | Pick<SimulatedOtaOptions, 'healthCheckMs' | 'rebootDelayMs' | 'log'>;
+  /** How long certificates made from CSRs are valid (provisioning, rotation). @default 365 days */
+  readonly certificateValidityMs?: number;
 }
 
 /** The running local platform. */
@@ -88,6 +100,15 @@ export interface Platform {
   readonly principals: LocalPrincipals;
   readonly dataDir: string;
   readonly pki: LocalPki;
+  /** The local AWS IoT registry: things, certificates, attachments. */
+  readonly iot: LocalIotRegistry;
+  /** The loopback AWS IoT control plane API serving {@link iot} (`AWS_ENDPOINT_URL_IOT`). */
+  readonly iotEndpoint: string;
+  /**
+   * Platform-made credentials of a device, registered and attached (the simulated fleet's and tests'
+   * factory path); devices that make their own keys use `POST /devices` instead.
+   */
+  deviceCredentials(thingName: string, thingType: string): Promise<DeviceCredentials>;
   readonly metrics: LocalMetrics;
   readonly broker: LocalBroker;
   readonly rules: RulesRunner;
@@ -132,12 +153,32 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
 
   try {
     const credentials = await openOperatorCredentials(dataDir);
-    const principals = localPrincipals(credentials, topology);
+    const operators = await operatorProfiles(dataDir, options.operatorProfiles);
+    const principals = localPrincipals(credentials, topology, operators);
     const guard = (service: string, listenHost: string) => endpointGuard({ service, principals, listenHost });
     const pki = await LocalPki.open(dataDir);
+    const iot = await LocalIotRegistry.open({
+      dataDir,
+      pki,
+      region: LOCAL_REGION,
+      accountId: LOCAL_ACCOUNT_ID,
+      policies: { [LOCAL_DEVICE_POLICY_NAME]: DEVICE_PERMISSIONS },
+      ...(options.certificateValidityMs === undefined
+        ? {}
+        : { certificateValidityMs: options.certificateValidityMs }),
+    });
+    // Thing types are made from the topology, as the CDK app makes them at deploy.
+    for (const [name, type] of Object.entries(topology.deviceTypes ?? {}))
+      if (!iot.hasThingType(name)) await iot.createThingType(name, type.description);
+    const deviceCredentials = (thingName: string, thingType: string) =>
+      platformDeviceCredentials(iot, pki, thingName, thingType, LOCAL_DEVICE_POLICY_NAME);
     const dynamo: LocalDynamo =
       options.dynamoEndpoint === undefined
-        ? await startDynamo({ path: join(dataDir, 'dynamo'), host: internalHost, port: options.dynamoPort ?? 0 })
+        ? await startDynamo({
+            path: join(dataDir, 'dynamo'),
+            host: internalHost,
+            port: options.dynamoPort ?? 0,
+          })
         : connectDynamo(options.dynamoEndpoint);
     stops.push(() => dynamo.close());
     const buckets: string[] = [];
@@ -145,7 +186,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     for (const [name, resource] of Object.entries(topology.resources)) {
       if (resource.kind === 'table') await ensureTable(dynamo.client, localResourceName(name), resource);
       else if (resource.kind === 'signingKey') signingKeys.push(name);
-      else buckets.push(localResourceName(name));
+      else if (resource.kind === 'bucket') buckets.push(localResourceName(name));
     }
     const keys = await openSigningKeys(dataDir, signingKeys);
     const kms = await startLocalKms({ keys, host: internalHost, guard: guard('kms', internalHost) });
@@ -164,6 +205,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     const denials: DenialEvent[] = [];
     const broker = await startBroker({
       pki,
+      directory: iot,
+      reservedApis: [createFromCsrApi(iot)],
       host,
       port: options.mqttPort ?? 8883,
       onDenied: (event) => {
@@ -201,6 +244,16 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       host: internalHost,
     });
     stops.push(() => lambda.close());
+    const mqttUrl = `mqtts://${isWildcardHost(host) ? '127.0.0.1' : host}:${broker.port}`;
+    const iotControlPlane = await startIotControlPlane({
+      registry: iot,
+      endpointAddress: new URL(mqttUrl).hostname,
+      host: internalHost,
+      guard: guard('iot', internalHost),
+      // A function may call the registry as its role may: the `things` resource it uses, read or write.
+      may: (principal, access) => mayUseThings(topology, principal, access),
+    });
+    stops.push(() => iotControlPlane.close());
     const streams = await startLocalStreams({
       dataDir,
       topology,
@@ -217,6 +270,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
         iotData: iotData.endpoint,
         kms: kms.endpoint,
         lambda: lambda.endpoint,
+        iot: { endpoint: iotControlPlane.endpoint, deviceEndpoint: mqttUrl, caPem: pki.caPem },
         streams: streams.functionEnv,
         credentials: (name) => principals.functionKey(name),
       },
@@ -269,10 +323,9 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     // Runs after the fleet has stopped: in-flight rule invocations finish before the stores go away.
     stops.push(() => rules.idle());
 
-    const mqttUrl = `mqtts://${isWildcardHost(host) ? '127.0.0.1' : host}:${broker.port}`;
     const fleet = await startFleet({
       count: options.devices ?? 0,
-      pki,
+      credentials: deviceCredentials,
       brokerUrl: mqttUrl,
       dataDir,
       ...(options.statusEveryMs === undefined ? {} : { statusEveryMs: options.statusEveryMs }),
@@ -282,15 +335,22 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
         : {
             ota: {
               dataDir,
-              // Devices trust the signing keys by the id the job document names them with (the key ARN).
-              trustedKeys: Object.fromEntries(
-                [...keys.values()].map((key) => [
-                  key.arn,
-                  createPublicKey({ key: Buffer.from(key.publicKeyDer), format: 'der', type: 'spki' })
-                    .export({ format: 'pem', type: 'spki' })
-                    .toString(),
-                ]),
-              ),
+              // Provisioned as a device would be: each key by the id signatures name it with (the key ARN),
+              // trusted for its topology purpose only.
+              keySet: {
+                purpose: 'keyset',
+                version: 0,
+                issuedAt: 0,
+                keys: [...keys.values()].map((key) => {
+                  const resource = topology.resources[key.name as keyof typeof topology.resources];
+                  if (resource?.kind !== 'signingKey') throw new Error(`${key.name} is not a signing key`);
+                  return {
+                    keyid: key.arn,
+                    purposes: [resource.purpose],
+                    publicKey: Buffer.from(key.publicKeyDer).toString('base64'),
+                  };
+                }),
+              },
               ...options.ota,
             },
           }),
@@ -310,6 +370,9 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       principals,
       dataDir,
       pki,
+      iot,
+      iotEndpoint: iotControlPlane.endpoint,
+      deviceCredentials,
       metrics,
       broker,
       rules,

@@ -10,7 +10,7 @@ import { topology as fleetkitTopology } from '../topology.ts';
 import { DataStack } from './data-stack.ts';
 import { EdgeStack, type EdgeStackProps } from './edge-stack.ts';
 import { MonitoringStack } from './monitoring-stack.ts';
-import { FleetkitNames } from './names.ts';
+import { FleetkitNames, regionalArn } from './names.ts';
 import { RuntimeStack } from './runtime-stack.ts';
 import { StreamingStack } from './streaming-stack.ts';
 
@@ -39,6 +39,11 @@ export interface FleetkitProps {
    * @default - looked up at deploy time
    */
   readonly iotDataEndpointHost?: string;
+  /**
+   * The host of the TLS 1.3 device endpoint (the IoT domain configuration), when known.
+   * @default - looked up at deploy time
+   */
+  readonly deviceEndpointHost?: string;
   /**
    * Overrides of function settings, e.g. `{ SHADOW_MAX_STATE_BYTES: '65536' }`. A key no function
    * declares is refused, so a typo cannot pass silently.
@@ -94,8 +99,9 @@ function retention(days: number): RetentionDays {
 }
 
 /**
- * MQTT topics and Kafka topics are not CloudFormation resources (MQTT topics exist by being used, Kafka
- * topics are created by the cluster on first use); they only need a name and an ARN.
+ * MQTT topics, Kafka topics and the IoT registry are not CloudFormation resources of the data stack
+ * (MQTT topics exist by being used, Kafka topics are created by the cluster on first use, the registry
+ * is the account's); they only need a name and an ARN.
  */
 function topicRefs(
   topology: Topology,
@@ -110,6 +116,15 @@ function topicRefs(
         resource,
         physicalName: resource.filter,
         arn: names.topicArn(topicIamPattern(resource.filter)),
+      };
+    }
+    if (resource.kind === 'things') {
+      // The registry is the account's; the resource stands for the device policy functions attach.
+      refs[name] = {
+        name,
+        resource,
+        physicalName: names.devicePolicy,
+        arn: regionalArn('iot', `policy/${names.devicePolicy}`),
       };
     }
     if (resource.kind === 'stream') {
@@ -179,6 +194,7 @@ export function buildFleetkit(scope: Construct, props: FleetkitProps): Fleetkit 
     },
     logRetention,
     ...(props.iotDataEndpointHost === undefined ? {} : { iotDataEndpointHost: props.iotDataEndpointHost }),
+    ...(props.deviceEndpointHost === undefined ? {} : { deviceEndpointHost: props.deviceEndpointHost }),
     ...(props.settings === undefined ? {} : { settings: props.settings }),
   });
   runtime.addStackDependency(data, 'functions use tables and buckets by name');

@@ -106,6 +106,11 @@ export class FleetkitNames {
     return `fleetkit-${this.stage}-device`;
   }
 
+  /** The IoT domain configuration devices connect to (TLS 1.3 only). */
+  get deviceDomainConfiguration(): string {
+    return `fleetkit-${this.stage}-devices`;
+  }
+
   /** The MSK cluster. */
   get kafkaCluster(): string {
     return `fleetkit-${this.stage}`;

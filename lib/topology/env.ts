@@ -43,6 +43,7 @@ export function resourceEnvName(resourceName: string, resource: Resource): strin
     topics: 'TOPIC_FILTER',
     stream: 'STREAM_TOPIC',
     signingKey: 'KEY_ID',
+    things: 'POLICY_NAME',
   }[resource.kind];
   return `${screamingSnake(resourceName)}_${suffix}`;
 }

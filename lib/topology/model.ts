@@ -1,3 +1,5 @@
+import type { KeyPurpose } from '../protocol/manifest.ts';
+
 /**
  * The vocabulary of `lib/topology.ts`: resources, functions and what triggers them.
  *
@@ -89,9 +91,41 @@ export interface StreamResource {
 export interface SigningKeyResource {
   readonly kind: 'signingKey';
   readonly description: string;
+  /**
+   * What its signatures vouch for (issue 12: a key per purpose): devices trust each key only for its
+   * purpose, so a model key cannot sign firmware, nor a firmware key a rollback.
+   */
+  readonly purpose: KeyPurpose;
 }
 
-export type Resource = TableResource | BucketResource | TopicsResource | StreamResource | SigningKeyResource;
+/**
+ * AWS IoT's registry: things, thing types, device certificates and the device policy (IoT Core in AWS,
+ * the local IoT control plane locally, both through `@aws-sdk/client-iot`). `read` describes and lists;
+ * `write` creates things and certificates from CSRs, changes certificate status, attaches and detaches
+ * the device policy and things, and deletes certificates. Functions learn the device policy's name as
+ * `<NAME>_POLICY_NAME`, the endpoint devices connect to as `DEVICE_ENDPOINT`, and the CA that endpoint
+ * presents as `DEVICE_CA_PEM` (locally) or `DEVICE_CA_URL` (AWS: Amazon Root CA 1).
+ */
+export interface ThingsResource {
+  readonly kind: 'things';
+  readonly description: string;
+}
+
+export type Resource =
+  | TableResource
+  | BucketResource
+  | TopicsResource
+  | StreamResource
+  | SigningKeyResource
+  | ThingsResource;
+
+/**
+ * A kind of device: an AWS IoT thing type, made at deploy (and by the local platform at start). The
+ * device policy names the type (`iot:Connection.Thing.ThingTypeName`), so a thing needs one.
+ */
+export interface DeviceTypeSpec {
+  readonly description: string;
+}
 
 /**
  * An IoT topic rule whose action appends to a stream rather than invoking a function: IoT Core's
@@ -107,7 +141,17 @@ export interface StreamIngest<R extends string = string> {
 }
 
 /** The IoT SQL functions a rule may add to its output (https://docs.aws.amazon.com/iot/latest/developerguide/iot-sql-functions.html). */
-export type RuleExpression = 'topic()' | `topic(${number})` | 'clientid()' | 'timestamp()' | 'newuuid()';
+/**
+ * IoT SQL functions a rule may add. `principal()` is the certificate id of an X.509 connection
+ * (https://docs.aws.amazon.com/iot/latest/developerguide/iot-sql-functions.html#iot-function-principal).
+ */
+export type RuleExpression =
+  | 'topic()'
+  | `topic(${number})`
+  | 'clientid()'
+  | 'principal()'
+  | 'timestamp()'
+  | 'newuuid()';
 
 /**
  * An IoT topic rule, as data. The CDK app renders it to IoT SQL; the local rules runner evaluates it
@@ -175,4 +219,6 @@ export interface Topology<R extends string = string> {
   readonly functions: Readonly<Record<string, FunctionSpec<R>>>;
   /** IoT rules that feed streams directly. */
   readonly ingest?: Readonly<Record<string, StreamIngest<R>>>;
+  /** Device types by thing type name (`[a-zA-Z0-9:_-]{1,128}`). */
+  readonly deviceTypes?: Readonly<Record<string, DeviceTypeSpec>>;
 }

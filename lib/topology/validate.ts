@@ -67,6 +67,11 @@ export function validateTopology(topology: Topology): void {
     }
     if (resource.kind === 'topics') checkTopicsFilter(resource.filter, `resource '${name}'`);
   }
+  for (const name of Object.keys(topology.deviceTypes ?? {})) {
+    if (!/^[a-zA-Z0-9:_-]{1,128}$/.test(name)) {
+      throw new TopologyError(`device type '${name}': AWS IoT thing type names allow [a-zA-Z0-9:_-]{1,128}`);
+    }
+  }
   const routes = new Map<string, string>();
   const handlers = new Map<string, string>();
   for (const [name, fn] of Object.entries(topology.functions)) {

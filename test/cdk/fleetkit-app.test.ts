@@ -62,10 +62,24 @@ function statementsOf(name: string): Statement[] {
   return Object.values(runtime.findResources('AWS::IAM::Policy'))
     .filter((policy) => JSON.stringify(policy.Properties.Roles).includes(`"${roleId}"`))
     .flatMap((policy) => policy.Properties.PolicyDocument.Statement)
-    .map((s: { Action: string | string[]; Resource: unknown }) => ({
-      actions: [s.Action].flat(),
-      resources: [s.Resource].flat().map(flat),
-    }));
+    .map(
+      (s: {
+        Action: string | string[];
+        Resource: unknown;
+        Condition?: Record<string, Record<string, unknown>>;
+      }) => {
+        // A key is granted on `key/*` with its alias as a condition: the alias names which key it is.
+        const aliases = [s.Condition?.['ForAnyValue:StringEquals']?.['kms:ResourceAliases'] ?? []].flat();
+        const resources = [s.Resource].flat().map(flat);
+        return {
+          actions: [s.Action].flat(),
+          resources:
+            aliases.length === 0
+              ? resources
+              : resources.flatMap((r) => aliases.map((alias) => `${r}#${alias}`)),
+        };
+      },
+    );
 }
 
 const TABLE_READS = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'];
@@ -75,6 +89,25 @@ const BUCKET_WRITES = ['s3:PutObject', 's3:DeleteObject'];
 const TOPIC_WRITES = ['iot:Publish'];
 const STREAM_READS = ['kafka-cluster:ReadData'];
 const STREAM_WRITES = ['kafka-cluster:WriteData'];
+/** The IoT registry: describing and listing; making, changing, attaching, deleting. */
+const THINGS_READS = [
+  'iot:DescribeCertificate',
+  'iot:DescribeThing',
+  'iot:DescribeThingType',
+  'iot:ListThingPrincipals',
+  'iot:ListPrincipalThings',
+  'iot:ListAttachedPolicies',
+];
+const THINGS_WRITES = [
+  'iot:UpdateCertificate',
+  'iot:CreateThing',
+  'iot:CreateCertificateFromCsr',
+  'iot:DeleteCertificate',
+  'iot:AttachPolicy',
+  'iot:DetachPolicy',
+  'iot:AttachThingPrincipal',
+  'iot:DetachThingPrincipal',
+];
 /**
  * What any function may hold besides its declared uses: its logs, tracing, the async dead-letter queue,
  * and for stream users the VPC network interfaces and the cluster-level Kafka actions (connect, find
@@ -89,6 +122,7 @@ function physicalName(resourceName: string): string {
   if (resource?.kind === 'topics') return resource.filter;
   if (resource?.kind === 'stream') return resource.topic;
   if (resource?.kind === 'signingKey') return signingKeyAlias(fleetkit.names.stage, resourceName);
+  if (resource?.kind === 'things') return fleetkit.names.devicePolicy;
   const name =
     resource?.kind === 'table' ? fleetkit.names.table(resourceName) : fleetkit.names.bucket(resourceName);
   return flat(fleetkit.runtime.resolve(name));
@@ -104,8 +138,22 @@ function isArnOf(arn: string, resourceName: string): boolean {
   if (kind === 'stream') return arn.includes(':topic/') && arn.endsWith(`/${name}`);
   if (kind === 'topics') return arn.endsWith(`:topic/${topicIamPattern(name)}`);
   // Keys are granted by alias (a condition), on `key/*`: the key id is generated at deploy time.
-  if (kind === 'signingKey') return arn.includes(':kms:') && arn.endsWith(':key/*');
+  if (kind === 'signingKey') return arn.includes(':kms:') && arn.endsWith(`:key/*#${name}`);
+  // Things and certificates are named at run time (CreateCertificateFromCsr: see onlyCreateFromCsr).
+  if (kind === 'things') return /:iot:.*:(thing|thingtype|cert)\/\*$/.test(arn);
   return arn.includes(kind === 'table' ? `:table/${name}` : `:::${name}`);
+}
+
+/**
+ * iot:CreateCertificateFromCsr has no resource-level permission: its statement names `*` (policy
+ * minimization may merge it with the platform's own `*` actions, X-Ray's).
+ */
+function onlyCreateFromCsr(statement: { actions: string[]; resources: string[] }): boolean {
+  return (
+    statement.resources.every((r) => r === '*') &&
+    statement.actions.includes('iot:CreateCertificateFromCsr') &&
+    statement.actions.every((a) => a === 'iot:CreateCertificateFromCsr' || PLATFORM_ACTIONS.test(a))
+  );
 }
 
 beforeAll(() => {
@@ -204,6 +252,12 @@ describe('functions', () => {
           /^https:\/\/<IotDataEndpointLookup\w+\.endpointAddress>$/,
         ) as unknown as string;
       }
+      // Provisioning hands devices the TLS 1.3 domain configuration, looked up at deploy time.
+      if (resource.kind === 'things') {
+        expected.DEVICE_ENDPOINT = expect.stringMatching(
+          /^<DeviceEndpointLookup\w+\.domainName>$/,
+        ) as unknown as string;
+      }
     }
     // Act
     const env: Record<string, unknown> =
@@ -258,7 +312,11 @@ describe('least privilege', () => {
     const statements = statementsOf(name);
     // Assess
     for (const resourceName of Object.keys(resources)) {
-      const onIt = statements.filter((s) => s.resources.some((r) => isArnOf(r, resourceName)));
+      const onIt = statements.filter(
+        (s) =>
+          s.resources.some((r) => isArnOf(r, resourceName)) ||
+          (resources[resourceName]?.kind === 'things' && onlyCreateFromCsr(s)),
+      );
       const actions = onIt.flatMap((s) => s.actions);
       const use = uses[resourceName];
       const access = use === undefined ? undefined : accessLevel(use);
@@ -277,7 +335,9 @@ describe('least privilege', () => {
               ? [consumed ? STREAM_READS : [], STREAM_WRITES]
               : kind === 'signingKey'
                 ? [['kms:GetPublicKey'], ['kms:Sign']]
-                : [BUCKET_READS, BUCKET_WRITES];
+                : kind === 'things'
+                  ? [THINGS_READS, THINGS_WRITES]
+                  : [BUCKET_READS, BUCKET_WRITES];
       if (access === undefined) expect(onIt, `${name} on ${resourceName}`).toEqual([]);
       if (access === 'read') expect(actions.filter((a) => writes.includes(a))).toEqual([]);
       if (access === 'write') expect(actions.filter((a) => reads.includes(a))).toEqual([]);
@@ -297,6 +357,7 @@ describe('least privilege', () => {
         // Policy minimization may merge one statement over several used resources: each must be declared.
         !s.resources.every((res) => Object.keys(uses).some((r) => isArnOf(res, r))) &&
         !s.actions.every((a) => PLATFORM_ACTIONS.test(a)) &&
+        !(onlyCreateFromCsr(s) && Object.keys(uses).some((r) => resources[r]?.kind === 'things')) &&
         // Kafka triggers write the batches they give up on to the Kafka DLQ bucket.
         !(
           s.resources.every((res) => res.includes(':::fleetkit-test-kafka-dlq-')) &&

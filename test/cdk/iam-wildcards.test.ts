@@ -79,6 +79,47 @@ const ALLOWED: readonly Allowed[] = [
     reason: 'Jobs and rollout functions notify on topics named per thing: only fleet/things/+/jobs/#.',
   },
   {
+    resource: new RegExp(`^${ACCOUNT}:topic/fleet/things/\\*/identity/\\*$`),
+    actions: ['iot:Publish'],
+    reason: 'Identity functions answer on topics named per thing: only fleet/things/+/identity/#.',
+  },
+  {
+    resource: /^\*$/,
+    actions: ['iot:CreateCertificateFromCsr'],
+    reason: 'CreateCertificateFromCsr (provisioning a device by its CSR) has no resource-level permissions.',
+  },
+  {
+    resource: new RegExp(`^${ACCOUNT}:thing/\\*$`),
+    actions: [
+      'iot:DescribeThing',
+      'iot:ListThingPrincipals',
+      'iot:CreateThing',
+      'iot:AttachThingPrincipal',
+      'iot:DetachThingPrincipal',
+    ],
+    reason: 'Thing names are chosen when a device is provisioned, at run time.',
+  },
+  {
+    resource: new RegExp(`^${ACCOUNT}:thingtype/\\*$`),
+    actions: ['iot:DescribeThingType'],
+    reason: 'Provisioning checks that the thing type asked for exists; DescribeThingType only.',
+  },
+  {
+    resource: new RegExp(`^${ACCOUNT}:cert/\\*$`),
+    actions: [
+      'iot:DescribeCertificate',
+      'iot:ListPrincipalThings',
+      'iot:ListAttachedPolicies',
+      'iot:UpdateCertificate',
+      'iot:DeleteCertificate',
+      'iot:AttachPolicy',
+      'iot:DetachPolicy',
+      'iot:AttachThingPrincipal',
+      'iot:DetachThingPrincipal',
+    ],
+    reason: 'Certificate ids are assigned by IoT; provisioning, rotation and revocation act on them.',
+  },
+  {
     resource: new RegExp(`^${ACCOUNT}:key/\\*$`),
     actions: ['kms:Sign', 'kms:GetPublicKey'],
     condition: 'kms:ResourceAliases',

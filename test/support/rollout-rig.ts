@@ -19,6 +19,7 @@ import { ensureTable, type LocalDynamo, startDynamo } from '../../lib/local/dyna
 import type { StatusDetails, UpdateExecutionRequest } from '../../lib/protocol/jobs.ts';
 import type { RolloutRequest } from '../../lib/protocol/rollouts.ts';
 import { topology } from '../../lib/topology.ts';
+import { testSigner } from './test-signer.ts';
 
 /**
  * The rollout service and scheduler on dynalite with an injected clock, as `rollouts-setup.ts` wires
@@ -172,7 +173,8 @@ export async function startRolloutRig(
     health: {
       measure: async () => (health === undefined ? undefined : { ...health, sampled: 2 }),
     },
-    firmwareAvailable: async () => true,
+    rollbackImage: async () => ({ sha256: 'ab'.repeat(32) }),
+    rollbackSigner: testSigner(),
     healthCheckSeconds: 0,
     log: createLogger('rollout-scheduler', runtime),
     metrics: createEmfMetrics('rollout-scheduler', runtime),

@@ -1,7 +1,7 @@
 import { defaultModelDir, modelReport, readModelSource } from '../../../edge/src/agent/model-files.ts';
 import { AnomalyDetector } from '../../../edge/src/ml/anomaly-detector.ts';
 import { BatchingScorer } from '../../../edge/src/ml/batching-scorer.ts';
-import type { LocalPki } from '../pki.ts';
+import type { DeviceCredentials } from '../pki.ts';
 import { SimulatedDevice, type SimulatedOtaOptions } from './device.ts';
 
 /** Device types the simulated fleet is made of, in rotation. */
@@ -9,7 +9,8 @@ export const SIMULATED_TYPES = ['tracker', 'env-sensor'] as const;
 
 export interface SimulatedFleetOptions {
   readonly count: number;
-  readonly pki: LocalPki;
+  /** A device's certificate and key (the platform's factory path: issued on first start, then reused). */
+  readonly credentials: (thingName: string, thingType: string) => Promise<DeviceCredentials>;
   readonly brokerUrl: string;
   readonly statusEveryMs?: number;
   readonly telemetryEveryMs?: number;
@@ -50,7 +51,7 @@ export async function startFleet(options: SimulatedFleetOptions): Promise<Simula
       : { scorer: new BatchingScorer(detector), report: () => modelReport(detector.info) };
   for (let n = 1; n <= options.count; n++) {
     const type = SIMULATED_TYPES[(n - 1) % SIMULATED_TYPES.length] ?? 'tracker';
-    const credentials = await options.pki.deviceCredentials(simulatedDeviceName(n), type);
+    const credentials = await options.credentials(simulatedDeviceName(n), type);
     devices.push(
       new SimulatedDevice({
         credentials,

@@ -62,7 +62,9 @@ describe('who may publish where (the topology the IAM grants are rendered from)'
     // Act
     const scopes = Object.values(fleet.functions).flatMap((spec) => topicPublishGrants(fleet, spec.uses));
     // Assess
-    expect(new Set(scopes)).toEqual(new Set(['fleet/things/*/shadow/*', 'fleet/things/*/jobs/*']));
+    expect(new Set(scopes)).toEqual(
+      new Set(['fleet/things/*/shadow/*', 'fleet/things/*/jobs/*', 'fleet/things/*/identity/*']),
+    );
   });
 });
 
