@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { BatchWriteCommand, DynamoDBDocumentClient, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { onlineShard } from '../lambdas/adapters/dynamo-device-registry.ts';
 import { ensureTable } from '../lib/local/dynamo.ts';
-import { LOCAL_REGION, localResourceName } from '../lib/local/names.ts';
+import { localResourceName } from '../lib/local/names.ts';
 import { startPlatform } from '../lib/local/platform.ts';
-import { signRequest } from '../lib/local/sigv4.ts';
 import { topology } from '../lib/topology.ts';
+import { signedFetch } from '../test/support/signing.ts';
 import { metric, progress, runConcurrently, startDynamoThread } from './support.ts';
 
 /**
@@ -136,9 +136,22 @@ try {
           status: 'available',
           registeredAt: NOW - 86_400_000,
           upload: { mode: 'single' },
-          signature: 'c2lnbmF0dXJl',
-          signatureAlgorithm: 'ECDSA_SHA_256',
-          keyId: 'alias/fleetkit-local-firmware-signing',
+          // Signed as issue 12 stores it (manifest + DSSE envelope): the scheduler offers nothing else.
+          manifest: {
+            purpose: 'firmware',
+            version: '2.1.0',
+            sha256: 'ab'.repeat(32),
+            size: 512 * 1024,
+            deviceTypes: ['tracker', 'env-sensor'],
+            securityVersion: 0,
+            issuedAt: (NOW - 86_400_000) / 1000,
+            expiresAt: (NOW + 365 * 86_400_000) / 1000,
+          },
+          envelope: {
+            payloadType: 'application/vnd.fleetkit.statement+json',
+            payload: 'e30=',
+            signatures: [{ keyid: 'alias/fleetkit-local-firmware-signing', sig: 'c2lnbmF0dXJl' }],
+          },
           uploadedAt: NOW - 86_400_000,
         },
       }),
@@ -157,20 +170,10 @@ try {
         firstNotify = performance.now();
     });
     const api = async (method: string, path: string, body?: unknown) => {
-      const text = body === undefined ? undefined : JSON.stringify(body);
-      const url = new URL(path, `${platform.gatewayUrl}/`);
-      const signed = await signRequest(
-        {
-          method,
-          url,
-          headers: text === undefined ? {} : { 'content-type': 'application/json' },
-          ...(text === undefined ? {} : { body: text }),
-        },
-        { service: 'execute-api', region: LOCAL_REGION, credentials: platform.credentials },
-      );
-      // `host` is signed; fetch sets the same value itself and refuses to be given it.
-      const { host: _host, ...headers } = signed;
-      const response = await fetch(url, { method, headers, ...(text === undefined ? {} : { body: text }) });
+      const response = await signedFetch(platform, path, {
+        method,
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
       // biome-ignore lint/suspicious/noExplicitAny: the rollout view, read field by field
       return { status: response.status, body: (await response.json()) as Record<string, any> };
     };
