@@ -101,6 +101,29 @@ describe('fleetkit CLI on the local platform', () => {
     expect(status.out).toMatch(/wave 0 {2}\[#{30}\] 100 % {2}2\/2 succeeded, 2 notified/);
   }, 60_000);
 
+  it('reports a rollout whose planning found no device as the API refusal, with its code', async () => {
+    // Prepare: accepted (202, the image exists), but only the registry can say no device matches.
+    const request = join(dir, 'rollout-nobody.json');
+    await writeFile(
+      request,
+      JSON.stringify({
+        rolloutId: 'cli-nobody',
+        firmwareVersion: '2.0.0',
+        targets: { things: ['no-such-thing'] },
+      }),
+    );
+    // Act
+    const created = await cli('rollout', 'create', request);
+    const after = await call(t.platform, 'GET', '/rollouts/cli-nobody');
+    // Assess
+    expect(created.code).toBe(1);
+    expect(created.err).toMatch(/^NoEligibleDevices: no device is eligible for 2\.0\.0: 0 targeted/);
+    expect(after.body).toMatchObject({
+      status: 'CANCELED',
+      planning: { error: { code: 'NoEligibleDevices' } },
+    });
+  }, 60_000);
+
   it('sets groups and attributes of a device', async () => {
     // Act
     const result = await cli(
