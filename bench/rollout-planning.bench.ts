@@ -22,7 +22,7 @@ import { metric, progress, runConcurrently, startDynamoThread } from './support.
  * rollout_first_notify_vs_scan_ratio = the time from the POST to the first device notification (a
  *   notify-next published to a device's jobs topic) ÷ the time a bare Scan of the registry in 16 parallel
  *   segments takes to read every item (goal ≤ 1.0: notifying starts before a full read could finish);
- * rollout_plan_ms_1m = the time from the POST until the plan is cut (for the record);
+ * rollout_planning_ms_1m = the time from the POST until the plan is cut (for the record);
  * rollout_bare_scan_ms_1m = the bare parallel Scan.
  */
 const DEVICES = deviceCount(process.env.ROLLOUT_PLAN_DEVICES ?? '1000000');
@@ -221,7 +221,7 @@ try {
       SIZE === '1m' ? 'rollout_first_notify_vs_scan_ratio' : `rollout_first_notify_vs_scan_ratio_${SIZE}`,
       (firstNotify - postStart) / scanMs,
     );
-    metric(`rollout_plan_ms_${SIZE}`, planMs);
+    metric(`rollout_planning_ms_${SIZE}`, planMs);
     metric(`rollout_bare_scan_ms_${SIZE}`, scanMs);
   } finally {
     await platform.stop();
