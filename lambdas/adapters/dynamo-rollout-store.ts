@@ -220,7 +220,7 @@ export class DynamoRolloutPlanStore {
    * rollout is planning, its pilot devices (all of wave 0); once its plan is cut by the planner, pilot
    * devices not yet offered, then the waves (up to `lastWave`'s last position), then the control wave;
    * for a plan of the first layout, the `t#` targets. A pilot device's copy among the waves is skipped
-   * (it was offered as a pilot device), so a page may hold fewer targets than it read.
+   * (it was offered as a pilot device); a page is filled past the copies it skipped.
    *
    * @returns the targets and the key of the last item read (`undefined` at the end of the range)
    */
@@ -232,31 +232,38 @@ export class DynamoRolloutPlanStore {
   ): Promise<{ targets: (RolloutTarget & { key: string })[]; last?: string }> {
     const { rolloutId, targets: layout } = rollout;
     const range = candidateRange(rollout, lastWave);
-    const result = await this.props.client.send(
-      new QueryCommand({
-        TableName: this.props.tableName,
-        KeyConditionExpression: 'rolloutId = :r AND targetKey BETWEEN :from AND :to',
-        ...(layout?.pilot === true && !isPlanning(rollout)
-          ? { FilterExpression: 'attribute_not_exists(inPilot)' }
-          : {}),
-        ExpressionAttributeValues: { ':r': rolloutId, ':from': range.from, ':to': range.to },
-        Limit: limit,
-        ConsistentRead: true,
-        ...(cursor === undefined ? {} : { ExclusiveStartKey: { rolloutId, targetKey: cursor } }),
-      }),
-    );
-    const targets = (result.Items ?? []).map((item) => {
-      const key = String(item.targetKey);
-      return {
-        key,
-        thingName: String(item.thingName),
-        wave: layout === undefined && !isPlanning(rollout) ? Number(item.wave) : waveOfKey(rollout, key),
-        index: Number(item.index ?? 0),
-        previousVersion: String(item.previousVersion),
-      };
-    });
-    const last = result.LastEvaluatedKey?.targetKey;
-    return last === undefined ? { targets } : { targets, last: String(last) };
+    const skipPilotCopies = layout?.pilot === true && !isPlanning(rollout);
+    const targets: (RolloutTarget & { key: string })[] = [];
+    let start = cursor;
+    // DynamoDB applies Limit before the filter: a page that read pilot copies is filled from the next
+    // items, else the copies left of wave 0 (up to half of it) would cost the first minute of wave 1
+    // that much of its rate.
+    do {
+      const result = await this.props.client.send(
+        new QueryCommand({
+          TableName: this.props.tableName,
+          KeyConditionExpression: 'rolloutId = :r AND targetKey BETWEEN :from AND :to',
+          ...(skipPilotCopies ? { FilterExpression: 'attribute_not_exists(inPilot)' } : {}),
+          ExpressionAttributeValues: { ':r': rolloutId, ':from': range.from, ':to': range.to },
+          Limit: limit - targets.length,
+          ConsistentRead: true,
+          ...(start === undefined ? {} : { ExclusiveStartKey: { rolloutId, targetKey: start } }),
+        }),
+      );
+      for (const item of result.Items ?? []) {
+        const key = String(item.targetKey);
+        targets.push({
+          key,
+          thingName: String(item.thingName),
+          wave: layout === undefined && !isPlanning(rollout) ? Number(item.wave) : waveOfKey(rollout, key),
+          index: Number(item.index ?? 0),
+          previousVersion: String(item.previousVersion),
+        });
+      }
+      const last = result.LastEvaluatedKey?.targetKey;
+      start = last === undefined ? undefined : String(last);
+    } while (skipPilotCopies && start !== undefined && targets.length < limit);
+    return start === undefined ? { targets } : { targets, last: start };
   }
 
   /** A page of the control cohort. */

@@ -39,6 +39,13 @@ function synth(): { app: App; fleetkit: Fleetkit } {
   return { app, fleetkit: buildFleetkit(app, { stage: STAGE }) };
 }
 
+/** The functions function `name` may invoke: those whose `invokedBy` lists it. */
+function invokedBy(name: string): string[] {
+  return Object.entries(functions)
+    .filter(([, spec]) => spec.invokedBy?.includes(name) === true)
+    .map(([target]) => target);
+}
+
 interface Statement {
   actions: string[];
   resources: string[];
@@ -259,6 +266,10 @@ describe('functions', () => {
         ) as unknown as string;
       }
     }
+    // A function that may invoke another (its `invokedBy` names this one) is told the other's name.
+    for (const target of invokedBy(name))
+      expected[`${kebabCase(target).toUpperCase().replaceAll('-', '_')}_FUNCTION_NAME`] =
+        `fleetkit-${STAGE}-${kebabCase(target)}`;
     // Act
     const env: Record<string, unknown> =
       runtime.toJSON().Resources[logicalId(fleetkit.runtime, fn?.function as IConstruct)].Properties
@@ -358,6 +369,15 @@ describe('least privilege', () => {
         !s.resources.every((res) => Object.keys(uses).some((r) => isArnOf(res, r))) &&
         !s.actions.every((a) => PLATFORM_ACTIONS.test(a)) &&
         !(onlyCreateFromCsr(s) && Object.keys(uses).some((r) => resources[r]?.kind === 'things')) &&
+        // Invoking the functions whose `invokedBy` names this one, and those alone.
+        !(
+          s.actions.every((a) => a === 'lambda:InvokeFunction') &&
+          s.resources.every((res) =>
+            invokedBy(name).some((target) =>
+              res.endsWith(`:function:fleetkit-${STAGE}-${kebabCase(target)}`),
+            ),
+          )
+        ) &&
         // Kafka triggers write the batches they give up on to the Kafka DLQ bucket.
         !(
           s.resources.every((res) => res.includes(':::fleetkit-test-kafka-dlq-')) &&
