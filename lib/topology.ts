@@ -228,6 +228,12 @@ export const topology = {
         },
       ],
     },
+    claimAllowList: {
+      kind: 'table',
+      description:
+        'Serial numbers the claim provisioning template admits, with their thing type; each admits one device unless allowed again',
+      partitionKey: { name: 'serialNumber', type: 'S' },
+    },
   },
   functions: {
     ingestStatus: {
@@ -345,9 +351,18 @@ export const topology = {
       handler: 'api-identity',
       description:
         'HTTP API: provision a device by its CSR, ask devices to rotate certificates, revoke a device',
-      routes: ['POST /devices', 'POST /devices/rotate', 'POST /devices/{id}/revoke'],
-      uses: identityUses,
+      routes: ['POST /devices', 'POST /devices/rotate', 'POST /devices/{id}/revoke', 'POST /devices/allow'],
+      uses: { ...identityUses, claimAllowList: 'readWrite' },
       timeoutSeconds: 29,
+    },
+    claimHook: {
+      handler: 'claim-hook',
+      description:
+        'Pre-provisioning hook of the claim template: admits a serial number on the allow-list, once, as its thing type',
+      provisioningHooks: [{ template: 'factory' }],
+      uses: { claimAllowList: 'readWrite' },
+      // IoT waits for the hook a few seconds; one conditional write is all it does.
+      timeoutSeconds: 5,
     },
     identityMqtt: {
       handler: 'identity-mqtt',
@@ -492,6 +507,7 @@ export const topology = {
   | 'things'
   | 'certificates'
   | 'identityTopics'
+  | 'claimAllowList'
 >;
 
 /** Names of the topology's resources. */

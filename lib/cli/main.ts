@@ -146,6 +146,7 @@ function parse(argv: readonly string[]) {
       csr: { type: 'string' },
       out: { type: 'string' },
       certificate: { type: 'string' },
+      again: { type: 'boolean' },
     },
   });
 }
@@ -255,7 +256,8 @@ async function dispatch(
     }
     case 'devices provision':
     case 'devices rotate':
-    case 'devices revoke': {
+    case 'devices revoke':
+    case 'devices allow': {
       const { answer, human } = await identityCommand(api, action as 'provision', rest, values, io, need);
       return print(answer, human);
     }

@@ -37,6 +37,8 @@ export interface ReservedApi {
     topic: string;
     payload: Buffer;
     clientId: string;
+    /** The certificate id the client connected with. */
+    principal: string;
   }): Promise<{ topic: string; payload: string }>;
 }
 
@@ -188,25 +190,32 @@ export async function startBroker(options: BrokerOptions): Promise<LocalBroker> 
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
     const api = client === null ? undefined : options.reservedApis?.find((r) => r.matches(packet.topic));
     if (api !== undefined && client !== null) {
-      api.answer({ topic: packet.topic, payload, clientId: client.id }).then(
-        (reply) => {
-          // The answer reaches the asking client only, and only if it may receive it.
-          if (!policies.get(client)?.('Receive', reply.topic)) return;
-          // aedes calls the callback once the packet is written (and acknowledged, at QoS 1).
-          client.publish(
-            {
-              cmd: 'publish',
-              topic: reply.topic,
-              payload: Buffer.from(reply.payload),
-              qos: 1,
-              retain: false,
-              dup: false,
-            },
-            () => {},
-          );
-        },
-        () => client.close(),
-      );
+      api
+        .answer({
+          topic: packet.topic,
+          payload,
+          clientId: client.id,
+          principal: principals.get(client) ?? '',
+        })
+        .then(
+          (reply) => {
+            // The answer reaches the asking client only, and only if it may receive it.
+            if (!policies.get(client)?.('Receive', reply.topic)) return;
+            // aedes calls the callback once the packet is written (and acknowledged, at QoS 1).
+            client.publish(
+              {
+                cmd: 'publish',
+                topic: reply.topic,
+                payload: Buffer.from(reply.payload),
+                qos: 1,
+                retain: false,
+                dup: false,
+              },
+              () => {},
+            );
+          },
+          () => client.close(),
+        );
       return;
     }
     const message: BrokerMessage = {

@@ -179,6 +179,20 @@ export interface KafkaTrigger {
   readonly startingPosition: 'TRIM_HORIZON' | 'LATEST';
 }
 
+/**
+ * The function is the pre-provisioning hook of an AWS IoT fleet provisioning template: IoT calls it
+ * synchronously on every RegisterThing of a device connected with a claim certificate, and provisions
+ * the device only if it answers `allowProvisioning: true`
+ * (https://docs.aws.amazon.com/iot/latest/developerguide/pre-provisioning-hook.html). The template is
+ * fleetkit's claim template (`lib/protocol/claim-policy.ts`), named `fleetkit-<stage>-<template>`, with
+ * an IoT policy for its claim certificates named `fleetkit-<stage>-<template>-claim`. In AWS it is an
+ * `AWS::IoT::ProvisioningTemplate`; locally the broker answers RegisterThing and invokes the hook.
+ */
+export interface ProvisioningHookTrigger {
+  /** Short name: lower-case letters, digits and inner hyphens. */
+  readonly template: string;
+}
+
 /** One function: its handler folder, what triggers it and what it may touch. */
 export interface FunctionSpec<R extends string = string> {
   /** Folder under `lambdas/handlers/`; holds `index.ts` (Lambda entry) and `app.ts` (`build(env)`). */
@@ -188,6 +202,7 @@ export interface FunctionSpec<R extends string = string> {
   readonly routes?: readonly RouteKey[];
   readonly schedules?: readonly ScheduleTrigger[];
   readonly kafka?: readonly KafkaTrigger[];
+  readonly provisioningHooks?: readonly ProvisioningHookTrigger[];
   readonly uses?: Readonly<Partial<Record<R, Access>>>;
   /**
    * Settings with their defaults (`SHADOW_MAX_STATE_BYTES: '8192'`): env vars in both runtimes. A

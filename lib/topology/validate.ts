@@ -74,6 +74,7 @@ export function validateTopology(topology: Topology): void {
   }
   const routes = new Map<string, string>();
   const handlers = new Map<string, string>();
+  const templates = new Map<string, string>();
   for (const [name, fn] of Object.entries(topology.functions)) {
     const where = `function '${name}'`;
     if (!HANDLER_NAME.test(fn.handler))
@@ -111,6 +112,20 @@ export function validateTopology(topology: Topology): void {
           `${where}: schedule everyMinutes must be a whole number >= 1, got ${schedule.everyMinutes}`,
         );
       }
+    }
+    for (const hook of fn.provisioningHooks ?? []) {
+      if (!/^[a-z][a-z0-9-]{0,13}$/.test(hook.template) || hook.template.endsWith('-')) {
+        throw new TopologyError(
+          `${where}: provisioning template '${hook.template}' must be 1-14 lower-case letters, digits or inner hyphens`,
+        );
+      }
+      const owner = templates.get(hook.template);
+      if (owner !== undefined) {
+        throw new TopologyError(
+          `${where}: provisioning template '${hook.template}' already has a hook ('${owner}'); IoT allows one`,
+        );
+      }
+      templates.set(hook.template, name);
     }
     for (const trigger of fn.kafka ?? []) {
       if (trigger.batchSize < 1 || trigger.batchSize > 10_000) {

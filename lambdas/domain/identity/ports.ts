@@ -1,3 +1,5 @@
+import type { AllowListEntry } from '../../../lib/protocol/fleet-provisioning.ts';
+
 /**
  * What device identity needs from the outside world: AWS IoT's registry of things and certificates
  * (`IotThingRegistry`, `@aws-sdk/client-iot` against IoT Core in AWS and against the local IoT
@@ -55,8 +57,11 @@ export interface ThingRegistry {
   thingPrincipals(thingName: string): Promise<readonly string[]>;
 }
 
-/** Where a certificate came from. */
-export type CertificateOrigin = 'provisioned' | 'rotation';
+/**
+ * Where a certificate came from: `POST /devices`, a rotation, or IoT's registry (made outside fleetkit's
+ * API — fleet provisioning by claim, the console — and recorded when the device first asked with it).
+ */
+export type CertificateOrigin = 'provisioned' | 'rotation' | 'registered';
 
 /** fleetkit's status of a certificate: IoT's, plus DELETED once IoT no longer has it. */
 export type CertificateRecordStatus = IotCertificateStatus | 'DELETED';
@@ -122,4 +127,20 @@ export interface DeviceIdentityRecords {
   requestRotation(deviceId: string, at: number): Promise<boolean>;
   /** Registered device ids of a type (a page at a time). */
   idsOfType(deviceType: string, nextToken?: string): Promise<{ ids: readonly string[]; nextToken?: string }>;
+}
+
+/** The serial numbers the claim template admits (`claimAllowList` table). */
+export interface ClaimAllowList {
+  get(serialNumber: string): Promise<AllowListEntry | undefined>;
+  /**
+   * Writes an entry the operator allowed, unless the serial was claimed since `current` was read.
+   * @returns false when it was (nothing written)
+   */
+  allow(entry: AllowListEntry, current: AllowListEntry | undefined): Promise<boolean>;
+  /**
+   * Marks the serial claimed by `entry.claimedBy`, only while it is still allowed or already claimed by
+   * that certificate: two devices presenting one serial at once cannot both be admitted.
+   * @returns false when the condition failed (nothing written)
+   */
+  claim(entry: AllowListEntry): Promise<boolean>;
 }
