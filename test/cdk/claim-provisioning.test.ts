@@ -99,7 +99,7 @@ describe('fleet provisioning by claim in AWS', () => {
     const report = new AwsSolutionsChecks(app).validateScope(fleetkit.runtime);
     const findings = report.violations.flatMap((v) =>
       v.violatingResources
-        .filter((r) => r.constructPath.includes('Provisioning'))
+        .filter((r) => r.constructPath?.includes('Provisioning'))
         .map((r) => `${v.ruleName} at ${r.constructPath}`),
     );
     expect(findings).toEqual([]);
