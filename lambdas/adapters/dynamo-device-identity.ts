@@ -94,6 +94,26 @@ export class DynamoDeviceIdentity implements DeviceIdentityRecords {
     }
   }
 
+  async recordClientIdConflict(deviceId: string, at: number): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { deviceId },
+          // The latest time wins (events may come out of order); the count is of events received.
+          UpdateExpression: 'ADD clientIdConflicts :one SET lastClientIdConflictAt = :at',
+          ConditionExpression:
+            'attribute_exists(deviceId) AND (attribute_not_exists(lastClientIdConflictAt) OR lastClientIdConflictAt < :at)',
+          ExpressionAttributeValues: { ':one': 1, ':at': at },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
   async idsOfType(deviceType: string, nextToken?: string) {
     const page = await this.client.send(
       new QueryCommand({

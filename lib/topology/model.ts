@@ -151,7 +151,10 @@ export type RuleExpression =
  * directly, so no SQL parser is needed (see `rule-sql.ts` and `rule-event.ts`).
  */
 export interface TopicRule {
-  /** MQTT topic filter, `+` and `#` allowed, e.g. `devices/+/+/status`. */
+  /**
+   * MQTT topic filter, `+` and `#` allowed, e.g. `devices/+/+/status`; of IoT's reserved topics only its
+   * lifecycle events (`$aws/events/...`), which rules may select.
+   */
   readonly topic: string;
   /**
    * `base64`: `SELECT encode(*, 'base64') AS payload, ...` — any payload reaches the handler, which parses it.
@@ -160,6 +163,11 @@ export interface TopicRule {
   readonly payload: 'base64' | 'json';
   /** Output field → SQL function, e.g. `{ deviceId: 'topic(3)' }`. */
   readonly add: Readonly<Record<string, RuleExpression>>;
+  /**
+   * Only messages whose JSON payload has `field` equal to `equals` (`WHERE field = 'equals'`); a `json`
+   * rule's only. @default every message on the topic
+   */
+  readonly where?: { readonly field: string; readonly equals: string };
 }
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';

@@ -19,7 +19,9 @@ function checkTopicFilter(filter: string, where: string): void {
     if (level.includes('+') && level !== '+')
       throw new TopologyError(`${where}: '+' must be a whole level in '${filter}'`);
   });
-  if (filter.startsWith('$')) throw new TopologyError(`${where}: '${filter}' is in a reserved namespace`);
+  // Rules may select IoT's lifecycle events (https://docs.aws.amazon.com/iot/latest/developerguide/life-cycle-events.html).
+  if (filter.startsWith('$') && !filter.startsWith('$aws/events/'))
+    throw new TopologyError(`${where}: '${filter}' is in a reserved namespace`);
 }
 
 /**
@@ -93,6 +95,16 @@ export function validateTopology(topology: Topology): void {
     }
     for (const rule of fn.rules ?? []) {
       checkTopicFilter(rule.topic, where);
+      if (
+        rule.where !== undefined &&
+        (rule.payload !== 'json' ||
+          !/^[A-Za-z_][A-Za-z0-9_]*$/.test(rule.where.field) ||
+          /['\\]/.test(rule.where.equals))
+      ) {
+        throw new TopologyError(
+          `${where}: a rule's where needs a json payload, a plain field name and a value without quotes; got ${JSON.stringify(rule.where)}`,
+        );
+      }
       const levels = rule.topic.split('/').length;
       for (const [field, expression] of Object.entries(rule.add)) {
         const n = /^topic\((\d+)\)$/.exec(expression)?.[1];

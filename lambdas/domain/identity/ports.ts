@@ -99,6 +99,8 @@ export interface CertificateStore {
   put(record: CertificateRecord): Promise<void>;
   /** Retired certificates whose grace period ended before `now`, from one shard of the retiring index. */
   dueForDeletion(shard: number, now: number, limit: number): Promise<readonly CertificateRecord[]>;
+  /** How many ACTIVE certificates of the fleet expire before `at` (an index query per shard, counts only). */
+  countActiveExpiringBefore(at: number): Promise<number>;
 }
 
 /** What the registry item of a device says of its identity (the rest is what the device reports). */
@@ -125,6 +127,11 @@ export interface DeviceIdentityRecords {
   recordRotated(deviceId: string, certificateId: string, at: number): Promise<void>;
   /** Marks an operator's rotation request on a registered device; false when the device is not registered. */
   requestRotation(deviceId: string, at: number): Promise<boolean>;
+  /**
+   * Records that IoT dropped a connection of the device because another came with its client id; an
+   * unregistered client id records nothing. @returns false when the device is not registered
+   */
+  recordClientIdConflict(deviceId: string, at: number): Promise<boolean>;
   /** Registered device ids of a type (a page at a time). */
   idsOfType(deviceType: string, nextToken?: string): Promise<{ ids: readonly string[]; nextToken?: string }>;
 }
