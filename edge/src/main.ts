@@ -14,8 +14,8 @@ import { sensorMetricResolutions, startCoapSensors } from './agent/coap-sensors.
 import { EdgeAgent } from './agent/edge-agent.ts';
 import { defaultModelDir, modelReport, readModelSource } from './agent/model-files.ts';
 import { type AgentSettings, readAgentSettings } from './agent/settings.ts';
-import { ClaimError, claimOnFirstStart } from './identity/claim.ts';
 import { exposureWarning, resolveCoapBinding } from './coap/exposure.ts';
+import { ClaimError, claimOnFirstStart } from './identity/claim.ts';
 import { IdentityFiles } from './identity/identity-files.ts';
 import { runProvision } from './identity/provision.ts';
 import { CertificateRotator } from './identity/rotation.ts';

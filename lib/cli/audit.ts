@@ -29,7 +29,11 @@ const when = (ms: number | undefined) => (ms === undefined ? 'never' : new Date(
  */
 export async function auditCommand(
   api: ApiClient,
-  options: { readonly check?: string | undefined; readonly device?: string | undefined; readonly all?: boolean },
+  options: {
+    readonly check?: string | undefined;
+    readonly device?: string | undefined;
+    readonly all?: boolean;
+  },
 ): Promise<{ answer: Report; human: string }> {
   const base = new URLSearchParams();
   if (options.check !== undefined) base.set('check', options.check);
