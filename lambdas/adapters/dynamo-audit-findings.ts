@@ -7,6 +7,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { StoredFinding } from '../domain/audit/findings.ts';
 import type { AuditState, FindingQuery, FindingStore } from '../domain/audit/ports.ts';
+import { InvalidTokenError } from '../domain/errors.ts';
 import type { Page } from '../ports.ts';
 import { decodePageToken, encodePageToken } from './page-token.ts';
 
@@ -82,6 +83,7 @@ export class DynamoAuditFindings implements FindingStore {
     const checks = query.check === undefined ? this.props.checks : [query.check];
     // Each check in turn: a token names the check it stopped in (and where, if within it).
     let index = start?.check === undefined ? 0 : checks.indexOf(start.check);
+    if (index < 0) throw new InvalidTokenError('nextToken names a check this listing does not go through');
     let key = start?.findingId === undefined ? undefined : start;
     const items: StoredFinding[] = [];
     while (index >= 0 && index < checks.length && items.length < query.limit) {
