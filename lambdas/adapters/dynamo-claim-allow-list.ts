@@ -21,7 +21,14 @@ async function conditional(send: () => Promise<unknown>): Promise<boolean> {
 }
 
 /**
- * The claim allow-list on DynamoDB: one item per serial number. Every write is a single-item conditional
+ * The key of a certificate's binding to the serial it registered: `#` is never in a serial number (nor
+ * in a thing name), so the item is never read as an entry.
+ */
+const bindingKey = (certificateId: string) => `certificate#${certificateId}`;
+
+/**
+ * The claim allow-list on DynamoDB: one item per serial number, and one per certificate that registered
+ * a serial (`certificate#<id>`, the serial it is bound to). Every write is a single-item conditional
  * put (no transactions: dynalite has none), so the hook's claim and an operator's allow never overwrite a
  * change they did not read.
  */
@@ -71,6 +78,31 @@ export class DynamoClaimAllowList implements ClaimAllowList {
           ConditionExpression: '#s = :allowed OR claimedBy = :c',
           ExpressionAttributeNames: { '#s': 'status' },
           ExpressionAttributeValues: { ':allowed': 'allowed', ':c': entry.claimedBy ?? '' },
+        }),
+      ),
+    );
+  }
+
+  async certificateSerial(certificateId: string): Promise<string | undefined> {
+    const found = await this.client.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { serialNumber: bindingKey(certificateId) },
+        ConsistentRead: true,
+      }),
+    );
+    const boundTo = found.Item?.boundTo;
+    return typeof boundTo === 'string' ? boundTo : undefined;
+  }
+
+  bindCertificate(certificateId: string, serialNumber: string): Promise<boolean> {
+    return conditional(() =>
+      this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { serialNumber: bindingKey(certificateId), certificateId, boundTo: serialNumber },
+          ConditionExpression: 'attribute_not_exists(serialNumber) OR boundTo = :s',
+          ExpressionAttributeValues: { ':s': serialNumber },
         }),
       ),
     );

@@ -44,6 +44,7 @@ export class ClaimService {
         entry: serial === undefined ? undefined : await allowList.get(serial),
         certificateId: event.certificateId,
         typeParameter: CLAIM_PARAMETERS.deviceType,
+        boundSerial: await allowList.certificateSerial(event.certificateId),
         now: now(),
       });
       if (!decision.allow) {
@@ -53,6 +54,8 @@ export class ClaimService {
           ...(serial === undefined ? {} : { serialNumber: serial }),
         };
       }
+      // The certificate first, then the serial: a lost race on either reads again.
+      if (!(await allowList.bindCertificate(event.certificateId, decision.entry.serialNumber))) continue;
       if (await allowList.claim(decision.entry)) {
         return {
           response: { allowProvisioning: true, parameterOverrides: { ...decision.overrides } },
@@ -62,7 +65,7 @@ export class ClaimService {
     }
     return {
       response: { allowProvisioning: false },
-      reason: `serial number '${serial}' was claimed by another certificate at the same time`,
+      reason: `serial number '${serial}' (or this certificate) was claimed by another request at the same time`,
       ...(serial === undefined ? {} : { serialNumber: serial }),
     };
   }

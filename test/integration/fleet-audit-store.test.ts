@@ -43,7 +43,7 @@ const certificate = (deviceId: string, id: string, extra: Partial<CertificateRec
   certificateArn: `arn:aws:iot:us-east-1:000000000000:cert/${id}`,
   deviceType: 'tracker',
   status: 'ACTIVE',
-  origin: 'provisioning',
+  origin: 'provisioned',
   publicKeySha256: '00',
   notBefore: NOW - DAY,
   notAfter: NOW + 365 * DAY,

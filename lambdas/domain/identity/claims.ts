@@ -29,17 +29,26 @@ export type ClaimDecision =
  * @param entry the allow-list entry of that serial
  * @param certificateId the certificate the device asks a thing for
  * @param typeParameter the parameter the template reads the thing type from
+ * @param boundSerial the serial the certificate registered before, if any (its ownership token was used)
  */
 export function decideClaim(input: {
   readonly serialNumber: string | undefined;
   readonly entry: AllowListEntry | undefined;
   readonly certificateId: string;
   readonly typeParameter: string;
+  readonly boundSerial?: string | undefined;
   readonly now: number;
 }): ClaimDecision {
-  const { serialNumber, entry, certificateId, now } = input;
+  const { serialNumber, entry, certificateId, now, boundSerial } = input;
   if (serialNumber === undefined) {
     return { allow: false, reason: 'the SerialNumber parameter is missing or not a valid serial number' };
+  }
+  // A used ownership token offered for another serial: the certificate would become two devices.
+  if (boundSerial !== undefined && boundSerial !== serialNumber) {
+    return {
+      allow: false,
+      reason: `certificate ${certificateId} registered serial number '${boundSerial}' already; one certificate is one device`,
+    };
   }
   if (entry === undefined) {
     return { allow: false, reason: `serial number '${serialNumber}' is not on the allow-list` };

@@ -150,4 +150,12 @@ export interface ClaimAllowList {
    * @returns false when the condition failed (nothing written)
    */
   claim(entry: AllowListEntry): Promise<boolean>;
+  /** The serial number a certificate registered (or is registering), if any. */
+  certificateSerial(certificateId: string): Promise<string | undefined>;
+  /**
+   * Binds a certificate to the serial it registers, unless it is bound to another: one certificate is
+   * one device, so its ownership token cannot register a second serial.
+   * @returns false when it is bound to another serial (nothing written)
+   */
+  bindCertificate(certificateId: string, serialNumber: string): Promise<boolean>;
 }

@@ -174,6 +174,46 @@ describe('provisioning by claim with the AWS IoT Device SDK identity client', ()
     expect(reset.registered?.thingName).toBe('SN-1002');
   });
 
+  it('refuses an ownership token used already for another serial, which stays free for its own device', async () => {
+    // Prepare: SN-1004 is provisioned; SN-1005 is allowed and not yet used
+    await call(t.platform, 'POST', '/devices/allow', {
+      deviceType: 'tracker',
+      serialNumbers: ['SN-1004', 'SN-1005'],
+    });
+    const first = await provisionBySdk('SN-1004');
+    expect(first.registered?.thingName).toBe('SN-1004');
+    const connection = await claimConnection('claim-SN-1005');
+    const identity = iotidentity.IotIdentityClientv2.newFromMqtt311(connection, {
+      maxRequestResponseSubscriptions: 4,
+      maxStreamingSubscriptions: 2,
+      operationTimeoutInSeconds: 10,
+    });
+
+    // Act: SN-1004's token (within its hour) offered for SN-1005
+    const error = await identity
+      .registerThing({
+        templateName: claim.templateName,
+        certificateOwnershipToken: first.created.certificateOwnershipToken ?? '',
+        parameters: { SerialNumber: 'SN-1005' },
+      })
+      .then(
+        () => undefined,
+        (e: { modeledError?: unknown }) => e.modeledError,
+      );
+    identity.close();
+    const own = await provisionBySdk('SN-1005');
+
+    // Assess: refused by the hook, nothing made, SN-1004's certificate on SN-1004 only; SN-1005's own device admitted
+    expect(error).toMatchObject({ statusCode: 403, errorCode: 'AccessDenied' });
+    expect(
+      t.platform.iot.listPrincipalThings(
+        t.platform.iot.describeCertificate(String(first.created.certificateId)).certificateDescription
+          .certificateArn,
+      ).things,
+    ).toEqual(['SN-1004']);
+    expect(own.registered?.thingName).toBe('SN-1005');
+  });
+
   it('refuses an ownership token CreateCertificateFromCsr never issued', async () => {
     // Prepare
     await call(t.platform, 'POST', '/devices/allow', { deviceType: 'tracker', serialNumbers: ['SN-1003'] });

@@ -46,6 +46,27 @@ describe('decideClaim', () => {
     expect(decision.allow).toBe(allow);
   });
 
+  it.each([
+    ['the serial it registered (a retried RegisterThing)', 'SN-1', true],
+    ['another serial (its ownership token used again)', 'SN-2', false],
+  ] as const)(
+    'admits a certificate that registered a serial for %s → allowed: %s',
+    (_rule, boundSerial, allow) => {
+      // Act
+      const decision = decideClaim({
+        serialNumber: 'SN-1',
+        entry: allowed,
+        certificateId: CERT,
+        typeParameter: 'DeviceType',
+        boundSerial,
+        now: NOW,
+      });
+
+      // Assess
+      expect(decision.allow).toBe(allow);
+    },
+  );
+
   it('marks an allowed serial claimed by the certificate, and sets the thing type from the list', () => {
     // Act
     const decision = decideClaim({
