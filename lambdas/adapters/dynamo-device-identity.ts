@@ -95,23 +95,31 @@ export class DynamoDeviceIdentity implements DeviceIdentityRecords {
   }
 
   async recordClientIdConflict(deviceId: string, at: number): Promise<boolean> {
-    try {
-      await this.client.send(
+    // The latest time wins (events may come out of order); the count is of events received.
+    const record = (setTime: boolean) =>
+      this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { deviceId },
-          // The latest time wins (events may come out of order); the count is of events received.
-          UpdateExpression: 'ADD clientIdConflicts :one SET lastClientIdConflictAt = :at',
-          ConditionExpression:
-            'attribute_exists(deviceId) AND (attribute_not_exists(lastClientIdConflictAt) OR lastClientIdConflictAt < :at)',
-          ExpressionAttributeValues: { ':one': 1, ':at': at },
+          UpdateExpression: setTime
+            ? 'ADD clientIdConflicts :one SET lastClientIdConflictAt = :at'
+            : 'ADD clientIdConflicts :one',
+          ConditionExpression: setTime
+            ? 'attribute_exists(deviceId) AND (attribute_not_exists(lastClientIdConflictAt) OR lastClientIdConflictAt < :at)'
+            : 'attribute_exists(deviceId)',
+          ExpressionAttributeValues: setTime ? { ':one': 1, ':at': at } : { ':one': 1 },
         }),
       );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
+    for (const setTime of [true, false]) {
+      try {
+        await record(setTime);
+        return true;
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      }
     }
+    // Not even counted: the device is not registered.
+    return false;
   }
 
   async idsOfType(deviceType: string, nextToken?: string) {
