@@ -96,10 +96,13 @@ describe('the fleet audit', () => {
       JSON.stringify({ firmwareVersion: '1.0.0', tlsVersion: 'TLSv1.2' }),
       { qos: 1 },
     );
-    await eventually(async () => {
+    const conflicted = await eventually(async () => {
       const item = (await getJson(t.platform, '/devices/audit-cloned')).body as Record<string, unknown>;
-      return item.lastClientIdConflictAt === undefined ? undefined : true;
+      return item.lastClientIdConflictAt === undefined ? undefined : item;
     });
+    // The API shows the conflict's time as it shows every time of a device
+    expect(conflicted.lastClientIdConflictAt).toMatch(/^\d{4}-\d\d-\d\dT.*Z$/);
+    expect(conflicted.clientIdConflicts).toBeGreaterThanOrEqual(1);
     await eventually(async () => {
       const item = (await getJson(t.platform, '/devices/audit-modem')).body as Record<string, unknown>;
       return item.tlsVersion === 'TLSv1.2' ? true : undefined;
