@@ -24,6 +24,7 @@ import {
   startDynamoRecorder,
   tableResource,
 } from '../support/dynamo-recorder.ts';
+import { PROVEN_BY_READING } from '../support/table-grants-explained.ts';
 
 /**
  * Every DynamoDB call a function makes is one its topology `uses` grants — the list the IAM policy is
@@ -40,18 +41,6 @@ const HOUR = 3_600_000;
 
 /** `resource:action` pairs some scenario made, for the coverage check at the end. */
 const exercised = new Set<string>();
-
-/** A declared extra no scenario here reaches, and the code that needs it. */
-const PROVEN_BY_READING: Readonly<Record<string, string>> = {
-  'streamProcessor:telemetryAggregates:batchWrite':
-    'StreamProcessor writes closed windows with DynamoAggregateStore.put (batchPut); telemetry-e2e covers it',
-  'streamProcessor:alerts:batchWrite': 'StreamProcessor records alerts with DynamoAlertStore.put (batchPut)',
-  'streamProcessor:telemetryRules:scan': 'cachedRules(DynamoRuleStore).list is a Scan',
-  'rolloutScheduler:telemetryRules:scan':
-    'RolloutHealth reads the rules (cachedRules → DynamoRuleStore.list, a Scan) to measure a health gate',
-  'fleetSweeper:telemetryAggregates:batchWrite':
-    'FleetSweeper closes idle windows with DynamoAggregateStore.put (batchPut) when a device state holds one',
-};
 
 let dynamo: LocalDynamo;
 let recorder: DynamoRecorder;
