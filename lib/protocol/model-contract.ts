@@ -1,5 +1,3 @@
-import type { ModelTensorInfo } from './model.ts';
-
 /**
  * The contract between an anomaly model and the agent that feeds it, in one place for both sides: the
  * training script writes these `metadata_props`, the edge agent checks them before it serves a model,
@@ -117,10 +115,15 @@ export function declaredModel(properties: Readonly<Record<string, string>>): Dec
   };
 }
 
+/** A model's input or output: its name, element type and shape (a size or a symbolic name per dimension). */
+export interface TensorSignature {
+  readonly name: string;
+  readonly type: string;
+  readonly shape: readonly (number | string)[];
+}
+
 /** A tensor as `name: type[d0, d1]`, for messages. */
-export function describeTensor(
-  t: Pick<ModelTensorInfo, 'name' | 'shape'> & { readonly type: string },
-): string {
+export function describeTensor(t: TensorSignature): string {
   return `${t.name}: ${t.type}[${t.shape.join(', ')}]`;
 }
 
@@ -129,8 +132,8 @@ export function describeTensor(
  * batch size and one float32 output `[batch, 1]`; undefined when they are.
  */
 export function signatureProblem(
-  inputs: readonly (Pick<ModelTensorInfo, 'name' | 'shape'> & { readonly type: string })[],
-  outputs: readonly (Pick<ModelTensorInfo, 'name' | 'shape'> & { readonly type: string })[],
+  inputs: readonly TensorSignature[],
+  outputs: readonly TensorSignature[],
   contract: FeatureContract,
 ): string | undefined {
   const [input] = inputs;
