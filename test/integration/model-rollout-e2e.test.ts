@@ -106,6 +106,7 @@ describe('model rollouts on the local platform with simulated devices', () => {
     );
     const good = await uploadModel('1.1.0');
     const listed = await cli('model', 'list', '--json');
+    const keys = JSON.parse((await cli('firmware', 'keys', '--json')).out).keys as Json[];
     // Assess
     expect(notOnnx.code).toBe(1);
     expect(notOnnx.err).toMatch(/^ModelContract: .*not an ONNX model/);
@@ -116,7 +117,9 @@ describe('model rollouts on the local platform with simulated devices', () => {
     expect(models.map((m) => m.version)).toEqual(['1.1.0', '1.0.0']);
     const signed = models[0];
     expect(signed).toMatchObject({ status: 'available', manifest: { purpose: 'model', version: '1.1.0' } });
-    expect(signed.keyId).toMatch(/model-signing/);
+    const keyOf = (purpose: string) => keys.find((k) => k.purposes.includes(purpose))?.keyId;
+    expect(signed.keyId).toBe(keyOf('model'));
+    expect(signed.keyId).not.toBe(keyOf('firmware'));
     // A refused model leaves no registration behind.
     expect((await call(t.platform, 'GET', '/models/1.0.1')).status).toBe(404);
   });
@@ -155,6 +158,14 @@ describe('model rollouts on the local platform with simulated devices', () => {
     // anomaly rule's 0.8, on devices whose sensors are as healthy as the control cohort's.
     expect((await uploadModel('1.2.0', 20)).code).toBe(0);
     const things = names(5, 8);
+    // Each device scores once its window holds 60 readings (18 s at 300 ms): a gate judging before
+    // would judge nothing.
+    const scored = () =>
+      things.map((thing) => {
+        const device = t.platform.fleet.devices.find((d) => d.thingName === thing);
+        return device?.agent?.metrics().telemetry.scoredWindows ?? 0;
+      });
+    await eventually(async () => (scored().every((n) => n > 0) ? true : undefined), 60_000);
     // Act
     const created = await createRollout(
       {
@@ -165,7 +176,8 @@ describe('model rollouts on the local platform with simulated devices', () => {
           maxWorsening: { absolute: 10 },
           windowMinutes: 60,
           controlPercentage: 50,
-          minDeviceHours: 0.005,
+          // 36 device-seconds per cohort: several windows of each updated device scored by the new model.
+          minDeviceHours: 0.01,
         },
       },
       '1.2.0',
