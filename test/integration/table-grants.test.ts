@@ -318,7 +318,7 @@ describe('each function calls DynamoDB only as its uses allow, and uses what the
           status: 'available',
           registeredAt: NOW - HOUR,
           upload: { mode: 'single' },
-          // Signed: the scheduler sends devices only an image with its signed manifest.
+          // Signed as issue 12 stores it: the scheduler refuses an image without a manifest and envelope.
           manifest: {
             purpose: 'firmware',
             version: '1.1.0',
@@ -326,8 +326,8 @@ describe('each function calls DynamoDB only as its uses allow, and uses what the
             size: 64,
             deviceTypes: ['tracker'],
             securityVersion: 0,
-            issuedAt: NOW / 1000 - 3600,
-            expiresAt: NOW / 1000 + 86_400,
+            issuedAt: (NOW - HOUR) / 1000,
+            expiresAt: (NOW + 365 * 24 * HOUR) / 1000,
           },
           envelope: {
             payloadType: 'application/vnd.fleetkit.statement+json',
@@ -362,7 +362,7 @@ describe('each function calls DynamoDB only as its uses allow, and uses what the
     const tick = await build('rolloutScheduler');
     // Act
     const calls = await callsDuring('rolloutScheduler', async () => {
-      await tick({});
+      expect(await tick({})).toMatchObject({ rollouts: [{ rolloutId: 'grant-rollout', queued: 2 }] });
     });
     // Assess
     expect(outsideGrants('rolloutScheduler', calls)).toEqual([]);
