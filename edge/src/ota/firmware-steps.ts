@@ -1,7 +1,11 @@
-import type { FirmwareJobDocument } from '../../../lib/protocol/jobs.ts';
-import { firmwareJobDocument } from '../../../lib/protocol/jobs.ts';
+import {
+  type FirmwareDelta,
+  type FirmwareJobDocument,
+  firmwareJobDocument,
+} from '../../../lib/protocol/jobs.ts';
 import { type AgentCore, raiseFloor } from './agent-core.ts';
 import { type AgentState, type JobRef, targetSlotFor } from './agent-state.ts';
+import { DeltaUnusableError, patchFromDelta } from './delta.ts';
 import { downloadToSlot, type FirmwareRef } from './download.ts';
 import { type JobEndedError, type OtaFailureReason, UpdateFailedError } from './errors.ts';
 import { details } from './execution-reporter.ts';
@@ -73,6 +77,7 @@ export class FirmwareSteps {
     const signal = this.core.jobSignal();
     const section = job.document.firmware;
     const manifest = section.manifest;
+    if ((await slots.size(job.target)) === 0) await this.tryDelta(job, signal);
     const progress = steppedProgress(this.core.options.progressStepPercent ?? 10, (percent) =>
       this.reportProgress(job, { step: 'downloading', progress: `${percent}%` }),
     );
@@ -103,6 +108,52 @@ export class FirmwareSteps {
     await verifySlotImage(slots, job.target, manifest);
     signal.throwIfAborted();
     await this.core.save({ phase: 'installing', job: this.jobOf(this.core.state()) });
+  }
+
+  /**
+   * The image made from a delta to the version the device runs, if the job offers one, into an empty
+   * slot (a resumed download goes on as it began). A delta that cannot make the signed image is logged
+   * and leaves the slot empty: the full image is downloaded instead.
+   */
+  private async tryDelta(job: JobRef, signal: AbortSignal): Promise<void> {
+    const delta = job.document.firmware.deltas?.find((d) => d.fromVersion === job.previousVersion);
+    if (delta === undefined) return;
+    const { slots, clock, downloader } = this.core.options;
+    await this.reportProgress(job, { step: 'downloading', detail: `delta from ${delta.fromVersion}` });
+    try {
+      const { deltaBytes } = await patchFromDelta({
+        slots,
+        base: job.previous,
+        target: job.target,
+        delta,
+        expected: job.document.firmware.manifest,
+        downloader,
+        clock,
+        signal,
+        renew: () => this.renewDelta(job, delta),
+        ...(this.core.options.download === undefined ? {} : { download: this.core.options.download }),
+      });
+      this.core.log('delta-applied', { jobId: job.jobId, fromVersion: delta.fromVersion, deltaBytes });
+    } catch (error) {
+      signal.throwIfAborted();
+      if (!(error instanceof DeltaUnusableError)) throw error;
+      this.core.log('delta-unusable', {
+        jobId: job.jobId,
+        fromVersion: delta.fromVersion,
+        detail: error.message,
+      });
+      await slots.discard(job.target);
+    }
+  }
+
+  /** A fresh URL for the delta: the renewed document must offer the same delta bytes. */
+  private async renewDelta(job: JobRef, delta: FirmwareDelta): Promise<FirmwareRef> {
+    const execution = await this.core.reporter.describeLive(job.jobId, true);
+    const parsed = firmwareJobDocument.safeParse(execution.jobDocument);
+    const fresh = parsed.data?.firmware.deltas?.find((d) => d.sha256 === delta.sha256);
+    if (fresh === undefined)
+      throw new UpdateFailedError('download', 'downloading', 'the renewed job document offers no such delta');
+    return fresh;
   }
 
   /**
