@@ -1,4 +1,4 @@
-import type { RolloutRequest } from '../../lib/protocol/rollouts.ts';
+import { type RolloutRequest, rolloutArtifact } from '../../lib/protocol/rollouts.ts';
 import type { DynamoRolloutPlanningStore, PlanEntry } from '../adapters/dynamo-rollout-planning-store.ts';
 import { redrawCohort } from '../domain/rollout/cohort.ts';
 import {
@@ -64,13 +64,14 @@ export async function cutPlan(
   total: PlanTally,
 ): Promise<CutPlan | PlanRefusal> {
   const n = total.eligible;
+  const artifact = rolloutArtifact(request);
   const k = controlCountOf(params, n);
   const selection = { targeted: total.targeted, eligible: n, control: k, skipped: total.skipped };
   if (n === 0)
     return {
       ok: false,
       code: 'NoEligibleDevices',
-      message: `no device is eligible for ${request.firmwareVersion}: ${total.targeted} targeted, none fit (see skipped)`,
+      message: `no device is eligible for ${artifact.purpose} ${artifact.version}: ${total.targeted} targeted, none fit (see skipped)`,
       details: { targeted: total.targeted, skipped: total.skipped },
       selection,
     };

@@ -1,3 +1,4 @@
+import { rolloutArtifact } from '../../lib/protocol/rollouts.ts';
 import type { DynamoDeviceRegistry } from '../adapters/dynamo-device-registry.ts';
 import {
   type DynamoRolloutPlanningStore,
@@ -193,7 +194,7 @@ export class RolloutPlanner {
   }> {
     const { rolloutId } = item;
     const request = { ...item.request, rolloutId };
-    const image = item.planning?.image ?? { version: request.firmwareVersion };
+    const image = item.planning?.image ?? rolloutArtifact(request);
     const states = new Map(initial.map((s) => [s.segment, s]));
     let stopped: 'budget' | 'canceled' | 'conflict' | 'failed' | undefined;
     let pages = 0;

@@ -1,5 +1,5 @@
 import type { JobExecutionStatus } from '../../lib/protocol/jobs.ts';
-import type { RolloutRequest } from '../../lib/protocol/rollouts.ts';
+import { type ArtifactPurpose, type RolloutRequest, rolloutArtifact } from '../../lib/protocol/rollouts.ts';
 import type { DynamoJobExecutionStore } from '../adapters/dynamo-job-execution-store.ts';
 import type { DynamoRolloutCounterStore } from '../adapters/dynamo-rollout-counters.ts';
 import type { DynamoRolloutPlanningStore, SegmentState } from '../adapters/dynamo-rollout-planning-store.ts';
@@ -33,7 +33,10 @@ export interface RolloutServiceProps {
   readonly planning: Pick<DynamoRolloutPlanningStore, 'segments'>;
   readonly executions: Pick<DynamoJobExecutionStore, 'listForJob'>;
   readonly counters: Pick<DynamoRolloutCounterStore, 'read'>;
-  readonly catalog: { get(version: string): Promise<FirmwareMetadata | undefined> };
+  /** The firmware registry, or the model registry for `purpose: 'model'`. */
+  readonly catalog: {
+    get(version: string, purpose: ArtifactPurpose): Promise<FirmwareMetadata | undefined>;
+  };
   /** Starts planning a rollout just accepted (an asynchronous invocation of the planner). */
   readonly startPlanning: (rolloutId: string) => Promise<void>;
   readonly log: Pick<Logger, 'warn'>;
@@ -47,6 +50,7 @@ export function rolloutDeviceOf(record: DeviceRecord): RolloutDevice {
     thingName: record.deviceId,
     deviceType: record.deviceType,
     firmwareVersion: record.firmwareVersion ?? '',
+    ...(record.modelVersion === undefined ? {} : { modelVersion: record.modelVersion }),
     ...(record.groups === undefined ? {} : { groups: record.groups }),
     ...(record.attributes === undefined ? {} : { attributes: record.attributes }),
     ...(record.signal?.rsrp === undefined ? {} : { rsrp: record.signal.rsrp }),
@@ -147,18 +151,20 @@ export class RolloutService {
    * reason in `planning.error`.
    */
   async create(request: RolloutRequest): Promise<ReturnType<typeof rolloutView>> {
-    const firmware = await this.props.catalog.get(request.firmwareVersion);
+    const artifact = rolloutArtifact(request);
+    const model = artifact.purpose === 'model';
+    const firmware = await this.props.catalog.get(artifact.version, artifact.purpose);
     if (firmware === undefined)
       throw new RolloutRefusedError(
-        'UnknownFirmware',
-        `firmware ${request.firmwareVersion} is not registered; register and upload it first (POST /firmware)`,
+        model ? 'UnknownModel' : 'UnknownFirmware',
+        `${artifact.purpose} ${artifact.version} is not registered; register and upload it first (POST /${model ? 'models' : 'firmware'})`,
       );
     if (firmware.status !== 'available')
       throw new RolloutRefusedError(
-        'FirmwareNotAvailable',
-        `firmware ${request.firmwareVersion} is ${firmware.status}; only a verified, signed image can be rolled out`,
+        model ? 'ModelNotAvailable' : 'FirmwareNotAvailable',
+        `${artifact.purpose} ${artifact.version} is ${firmware.status}; only a verified, signed ${model ? 'model' : 'image'} can be rolled out`,
       );
-    const image = imageOf(request, firmware);
+    const image = { ...imageOf(request, firmware), purpose: artifact.purpose };
     const rolloutId = request.rolloutId ?? this.props.newId();
     // The id is in the stored request: it salts the draw of the control cohort.
     const item: RolloutItem = {
@@ -258,7 +264,8 @@ export function summaryOf(item: RolloutItem) {
     rolloutId: item.rolloutId,
     status: item.status,
     ...(item.statusReason === undefined ? {} : { statusReason: item.statusReason }),
-    firmwareVersion: item.request.firmwareVersion,
+    ...(item.request.firmwareVersion === undefined ? {} : { firmwareVersion: item.request.firmwareVersion }),
+    ...(item.request.modelVersion === undefined ? {} : { modelVersion: item.request.modelVersion }),
     ...(item.request.description === undefined ? {} : { description: item.request.description }),
     planned: item.waveSizes.reduce((sum, n) => sum + n, 0),
     waves: item.waveSizes.length,

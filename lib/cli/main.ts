@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { ApiClient, ApiError, type ApiOptions } from './api.ts';
+import { AUDIT_HELP, auditCommand } from './audit.ts';
 import { IDENTITY_HELP, identityCommand } from './devices.ts';
 import { uploadFirmware } from './firmware.ts';
 import type { Output } from './progress.ts';
@@ -15,9 +16,15 @@ Firmware
   firmware upload <file> --version <v> --device-types <a,b> [--min-version <v>] [--notes <text>]
                   [--multipart] [--part-size <MiB>]
   firmware list | firmware show <version> | firmware keys | firmware withdraw <version>
+Edge models
+  model upload <file.onnx> --version <v> --device-types <a,b> [--notes <text>]
+                  checked against the device types' feature contract, then signed
+  model list | model show <version> | model withdraw <version>
 Rollouts
-  rollout create <request.json>        the POST /rollouts body (see README), from a file or - for stdin;
-                                       follows planning until the plan is cut (--json: answers at once)
+  rollout create <request.json> [--model <v>]
+                                       the POST /rollouts body (see README), from a file or - for stdin;
+                                       --model rolls out that edge model (model-update jobs); follows
+                                       planning until the plan is cut (--json: answers at once)
   rollout list
   rollout status <id> [--watch]        per-wave progress; --watch redraws until the rollout ends
   rollout executions <id> [--status FAILED]
@@ -27,6 +34,7 @@ Devices and fleet
   devices set <id> [--groups <a,b>] [--attr key=value ...] [--unset key ...]
 ${IDENTITY_HELP}
   fleet health | alerts [--device <id>]
+${AUDIT_HELP}
 Shadows
   shadow get <thing> [--name <shadow>] | shadow update <thing> <json> [--name <shadow>]
 
@@ -130,6 +138,7 @@ function parse(argv: readonly string[]) {
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'string' },
+      model: { type: 'string' },
       'device-types': { type: 'string' },
       'min-version': { type: 'string' },
       notes: { type: 'string' },
@@ -147,6 +156,9 @@ function parse(argv: readonly string[]) {
       csr: { type: 'string' },
       out: { type: 'string' },
       certificate: { type: 'string' },
+      again: { type: 'boolean' },
+      check: { type: 'string' },
+      all: { type: 'boolean' },
     },
   });
 }
@@ -181,6 +193,26 @@ async function dispatch(
         `firmware ${firmware.version} is ${firmware.status}, signed by ${firmware.keyId}\n`,
       );
     }
+    case 'model upload': {
+      const model = await uploadFirmware(
+        api,
+        {
+          registry: 'models',
+          file: need(rest[0], 'the model file'),
+          version: need(values.version, '--version'),
+          deviceTypes: list(need(values['device-types'], '--device-types')) ?? [],
+          ...(values.notes === undefined ? {} : { releaseNotes: values.notes }),
+        },
+        io.out,
+      );
+      return print(model, `model ${model.version} is ${model.status}, signed by ${model.keyId}\n`);
+    }
+    case 'model list':
+      return print(await api.call('GET', 'models'));
+    case 'model show':
+      return print(await api.call('GET', `models/${id('a version')}`));
+    case 'model withdraw':
+      return print(await api.call('DELETE', `models/${id('a version')}`));
     case 'firmware list':
       return print(await api.call('GET', 'firmware'));
     case 'firmware show':
@@ -200,6 +232,13 @@ async function dispatch(
         throw new UsageError(
           `${source} is not JSON: ${error instanceof Error ? error.message : String(error)}`,
         );
+      }
+      if (values.model !== undefined) {
+        if (typeof request !== 'object' || request === null || Array.isArray(request))
+          throw new UsageError(`${source} is not a JSON object`);
+        // An edge model instead of firmware: the rest of the request (targets, waves, gates) is the same.
+        const { firmwareVersion: _firmware, ...rest } = request as Record<string, unknown>;
+        request = { ...rest, modelVersion: values.model };
       }
       const accepted = await api.call('POST', 'rollouts', request);
       // With --json, the answer as it is (PLANNING); otherwise planning is followed to its end.
@@ -259,8 +298,17 @@ async function dispatch(
     }
     case 'devices provision':
     case 'devices rotate':
-    case 'devices revoke': {
+    case 'devices revoke':
+    case 'devices allow': {
       const { answer, human } = await identityCommand(api, action as 'provision', rest, values, io, need);
+      return print(answer, human);
+    }
+    case 'audit': {
+      const { answer, human } = await auditCommand(api, {
+        check: values.check,
+        device: values.device,
+        all: values.all === true,
+      });
       return print(answer, human);
     }
     case 'fleet health':

@@ -3,7 +3,7 @@ import { cohortOf } from '../../lambdas/domain/rollout/cohort.ts';
 import { planRollout } from '../../lambdas/domain/rollout/plan.ts';
 import { placeOf, planningParams } from '../../lambdas/domain/rollout/planning.ts';
 import { selectTargets } from '../../lambdas/domain/rollout/targets.ts';
-import type { RolloutRequest } from '../../lib/protocol/rollouts.ts';
+import { type RolloutRequest, rolloutArtifact } from '../../lib/protocol/rollouts.ts';
 import { type RolloutRig, startRolloutRig } from '../support/rollout-rig.ts';
 
 /**
@@ -43,7 +43,7 @@ function referencePlan(req: RolloutRequest) {
     deviceType: 'tracker',
     firmwareVersion: versionOf(i),
   }));
-  const selection = selectTargets(devices, req.targets, { version: req.firmwareVersion });
+  const selection = selectTargets(devices, req.targets, rolloutArtifact(req));
   const plan = planRollout(req, selection.eligible, 0);
   const params = planningParams(req);
   const pilotOn = (plan.waves[0]?.things.length ?? 0) >= 100;

@@ -1,6 +1,12 @@
 import type { RolloutRequest } from '../../../lib/protocol/rollouts.ts';
 import { bucketOf, cohortKey, type PlanningParams, type PlanTally, placeOf, positionOf } from './planning.ts';
-import { type FirmwareImage, type RolloutDevice, SKIP_REASONS, selectTargets } from './targets.ts';
+import {
+  type FirmwareImage,
+  installedVersion,
+  type RolloutDevice,
+  SKIP_REASONS,
+  selectTargets,
+} from './targets.ts';
 
 /** An eligible device as the planner writes it into the plan. */
 export interface PlannedDevice {
@@ -44,7 +50,8 @@ export function planPage(
     planned.push({
       thingName: device.thingName,
       position,
-      previousVersion: device.firmwareVersion,
+      // Where a rollback takes the device: the version of the artifact (firmware or model) it runs now.
+      previousVersion: installedVersion(device, image.purpose),
       pilot: place.pilot,
       ...(place.held && place.redraw !== undefined ? { heldKey: cohortKey(place.redraw) } : {}),
     });

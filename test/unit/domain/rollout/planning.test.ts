@@ -21,7 +21,7 @@ import {
 } from '../../../../lambdas/domain/rollout/planning.ts';
 import { type EligibleDevice, selectTargets } from '../../../../lambdas/domain/rollout/targets.ts';
 import { waveSizes } from '../../../../lambdas/domain/rollout/wave-sizes.ts';
-import type { RolloutRequest } from '../../../../lib/protocol/rollouts.ts';
+import { type RolloutRequest, rolloutArtifact } from '../../../../lib/protocol/rollouts.ts';
 import { MONDAY_10_UTC, request } from './support.ts';
 
 const gate = (controlPercentage: number) => ({
@@ -258,7 +258,7 @@ describe('planRollout with a pilot', () => {
     ['3,000 devices, one wave, 10 % control', 3000, gated({ waves: undefined, healthGate: gate(10) })],
   ])('%s: the same waves and control as the rule without a pilot', (_case, n, req) => {
     // Prepare
-    const eligible = selectTargets(fleet(n), req.targets, { version: req.firmwareVersion }).eligible;
+    const eligible = selectTargets(fleet(n), req.targets, rolloutArtifact(req)).eligible;
     const params = planningParams(req);
     const pilots = eligible.filter(
       (e) => pilotInEffect(req, params, eligible.length) && placeOf(params, e.cohort).pilot,
