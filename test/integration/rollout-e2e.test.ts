@@ -269,7 +269,9 @@ describe('rollouts on the local platform with simulated devices', () => {
     expect(created.accepted).toMatchObject({ status: 'PLANNING', waves: [] });
     expect(created.body).toMatchObject({
       status: 'CANCELED',
-      statusReason: expect.stringMatching(/^planning: no device is eligible for firmware 1\.0\.0: 1 targeted/),
+      statusReason: expect.stringMatching(
+        /^planning: no device is eligible for firmware 1\.0\.0: 1 targeted/,
+      ),
       planning: { error: { code: 'NoEligibleDevices', details: { targeted: 1, skipped: { downgrade: 1 } } } },
     });
     expect(after.body.progress.notified).toBe(0);
