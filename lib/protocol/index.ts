@@ -1,4 +1,7 @@
 export * from './coap.ts';
+export * from './command-api.ts';
+export * from './command-catalog.ts';
+export * from './commands.ts';
 export * from './device-config.ts';
 export * from './device-policy.ts';
 export * from './errors.ts';
