@@ -1,5 +1,6 @@
 import * as z from 'zod';
-import { epochMillis } from './messages.ts';
+import { deviceId, epochMillis } from './messages.ts';
+import { DEVICE_RULE_FIELDS, deviceRuleEvent } from './rule-events.ts';
 
 /**
  * Cloud-to-device commands on the wire: the request the platform publishes on the seed's
@@ -102,3 +103,32 @@ export const commandAnswer = z.object({
   answeredAt: epochMillis.optional(),
 });
 export type CommandAnswer = z.output<typeof commandAnswer>;
+
+/** The rule fields of an answer: the device rule's, and the topic's kind. */
+export const COMMAND_ANSWER_RULE_FIELDS = { ...DEVICE_RULE_FIELDS, kind: 'topic(4)' } as const;
+
+/**
+ * The rule fields of a device's sign of life (a status, telemetry): who and when, no payload — the
+ * commands function only needs to know that the device is listening now.
+ */
+export const DEVICE_SIGHTING_RULE_FIELDS = {
+  deviceId: 'topic(3)',
+  kind: 'topic(4)',
+  receivedAt: 'timestamp()',
+} as const;
+
+/** The event of an answer: the device rule's event (payload base64), and its kind. */
+export const commandAnswerRuleEvent = deviceRuleEvent.extend({ kind: z.literal('command-answers') });
+/** The event of a sign of life: who, which kind of message, and when. */
+export const deviceSightingRuleEvent = z.object({
+  kind: z.enum(['status', 'telemetry']),
+  deviceId,
+  receivedAt: epochMillis,
+});
+
+/** What the commands function's rules deliver: an answer, or a sign of life. */
+export const commandRuleEvent = z.discriminatedUnion('kind', [
+  commandAnswerRuleEvent,
+  deviceSightingRuleEvent,
+]);
+export type CommandRuleEvent = z.output<typeof commandRuleEvent>;

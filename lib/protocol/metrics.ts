@@ -37,6 +37,10 @@ export const METRICS = {
   rolloutPending: 'RolloutPending',
   /** rollout-scheduler: candidates held back by radio- or battery-aware pacing, by `RolloutId` (Count). */
   rolloutWaitingOnPacing: 'RolloutWaitingOnPacing',
+  /** commands-mqtt, commands-scheduler: executions that ended, with dimension `Status` as well (Count). */
+  commandsEnded: 'CommandsEnded',
+  /** commands-mqtt, commands-scheduler: executions that ended FAILED, REJECTED or TIMED_OUT (Count). */
+  commandsFailed: 'CommandsFailed',
 } as const;
 
 /** The `Service` dimension value of each emitting handler. */
@@ -45,4 +49,6 @@ export const METRIC_SERVICES = {
   fleetSweeper: 'fleet-sweeper',
   ingestStatus: 'ingest-status',
   rolloutScheduler: 'rollout-scheduler',
+  commandsMqtt: 'commands-mqtt',
+  commandsScheduler: 'commands-scheduler',
 } as const;

@@ -50,7 +50,9 @@ function evaluateExpression(expression: RuleExpression, input: RuleInput): strin
  */
 export function evaluateRule(rule: TopicRule, input: RuleInput): Record<string, unknown> {
   let base: Record<string, unknown>;
-  if (rule.payload === 'base64') {
+  if (rule.payload === 'none') {
+    base = {};
+  } else if (rule.payload === 'base64') {
     base = { payload: Buffer.from(input.payload).toString('base64') };
   } else {
     let parsed: unknown;

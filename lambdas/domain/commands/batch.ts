@@ -21,7 +21,8 @@ export interface CommandBatch {
   readonly description?: string;
   readonly ratePerMinute: number;
   readonly expiresAt: number;
-  readonly timeoutSeconds: number;
+  /** The request's timeout; each type's catalog timeout when absent. */
+  readonly timeoutSeconds?: number;
   readonly createdAt: number;
   readonly status: BatchStatus;
   /** Devices the targets selected. */

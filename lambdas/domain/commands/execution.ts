@@ -90,6 +90,19 @@ export function awaitsDevice(execution: Pick<CommandExecution, 'status'>): boole
   return execution.status === 'CREATED' || execution.status === 'SENT';
 }
 
+/**
+ * Whether a fleet command's execution waits for the batch's paced dispatch (never tried: neither sent
+ * nor held). A device's sign of life does not send those: the batch's rate does.
+ */
+export function awaitsDispatch(execution: CommandExecution): boolean {
+  return (
+    execution.batchId !== undefined &&
+    execution.status === 'CREATED' &&
+    execution.deliveries === 0 &&
+    execution.heldReason === undefined
+  );
+}
+
 /** The request as the device receives it. */
 export function requestOf(execution: CommandExecution): CommandRequest {
   return {

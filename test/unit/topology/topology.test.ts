@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { commandAnswerRuleEvent, deviceSightingRuleEvent } from '../../../lib/protocol/commands.ts';
 import { identityRuleEvent } from '../../../lib/protocol/identity.ts';
 import { deviceRuleEvent, shadowRuleEvent, thingRequestEvent } from '../../../lib/protocol/rule-events.ts';
 import { functionEnv } from '../../../lib/topology/env.ts';
@@ -18,14 +19,19 @@ const rules = functions.flatMap(([name, fn]) =>
  * The event schema each rule-triggered handler parses, with what it must hold for a sample message.
  * A new rule-triggered handler fails the tests below until it is added here.
  */
+type RuleEventSchema =
+  | typeof deviceRuleEvent
+  | typeof shadowRuleEvent
+  | typeof thingRequestEvent
+  | typeof identityRuleEvent
+  | typeof commandAnswerRuleEvent
+  | typeof deviceSightingRuleEvent;
+
 const EVENTS: Record<
   string,
   {
-    schema:
-      | typeof deviceRuleEvent
-      | typeof shadowRuleEvent
-      | typeof thingRequestEvent
-      | typeof identityRuleEvent;
+    /** The schema, or for a handler with rules of several shapes, the one of this rule. */
+    schema: RuleEventSchema | ((rule: TopicRule) => RuleEventSchema);
     expect: (topic: string) => object;
   }
 > = {
@@ -45,7 +51,20 @@ const EVENTS: Record<
     schema: identityRuleEvent,
     expect: (topic) => ({ topic, principal: PRINCIPAL, requestId: expect.stringMatching(/^[0-9a-f-]{36}$/) }),
   },
+  'commands-mqtt': {
+    schema: (rule) => (rule.payload === 'none' ? deviceSightingRuleEvent : commandAnswerRuleEvent),
+    expect: (topic) => {
+      const [, deviceType, deviceId, kind] = topic.split('/');
+      return kind === 'command-answers' ? { deviceType, deviceId, kind } : { deviceId, kind };
+    },
+  },
 };
+
+/** The schema a rule's event is parsed with. */
+function schemaOf(handler: string, rule: TopicRule): RuleEventSchema | undefined {
+  const schema = EVENTS[handler]?.schema;
+  return typeof schema === 'function' ? schema(rule) : schema;
+}
 
 /** The certificate id the sample messages come in on. */
 const PRINCIPAL = 'c'.repeat(64);
@@ -74,7 +93,9 @@ describe('the real topology', () => {
       const topic = sampleTopic(rule.topic);
       const payload = new TextEncoder().encode('{"firmwareVersion":"1.0.0"}');
       const event = EVENTS[handler];
-      if (event === undefined) throw new Error(`no event schema listed for handler ${handler}`);
+      const schema = schemaOf(handler, rule);
+      if (event === undefined || schema === undefined)
+        throw new Error(`no event schema listed for handler ${handler}`);
 
       // Act
       const produced = evaluateRule(rule, {
@@ -84,14 +105,15 @@ describe('the real topology', () => {
         principal: PRINCIPAL,
         receivedAt: 1764196408123,
       });
-      const parsed = event.schema.safeParse(produced);
+      const parsed = schema.safeParse(produced);
 
       // Assess
       expect(topicMatches(rule.topic, topic)).toBe(true);
       expect(parsed.error?.issues ?? []).toEqual([]);
       expect(parsed.data).toStrictEqual({
-        payload: 'eyJmaXJtd2FyZVZlcnNpb24iOiIxLjAuMCJ9',
-        clientId: 'dev-3',
+        // A rule that leaves the payload out (a sign of life) carries only what it adds.
+        ...(rule.payload === 'none' ? {} : { payload: 'eyJmaXJtd2FyZVZlcnNpb24iOiIxLjAuMCJ9' }),
+        ...('clientId' in rule.add ? { clientId: 'dev-3' } : {}),
         receivedAt: 1764196408123,
         ...event.expect(topic),
       });
@@ -106,7 +128,7 @@ describe('the real topology', () => {
       const selected = [...sql.matchAll(/ AS (\w+)/g)].map((m) => m[1]);
 
       // Assess
-      expect(selected.sort()).toEqual(Object.keys(EVENTS[handler]?.schema.shape ?? {}).sort());
+      expect(selected.sort()).toEqual(Object.keys(schemaOf(handler, rule)?.shape ?? {}).sort());
     },
   );
 
