@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MIN_SAMPLE_INTERVAL_SECONDS } from '../../../lib/protocol/coap.ts';
 import { deviceTopic } from '../../../lib/protocol/topics.ts';
 import { executionIn, type HandDevice, handDevice } from '../../support/commands.ts';
 import { eventually, startTestPlatform, type TestPlatform } from '../../support/platform.ts';
@@ -42,7 +43,7 @@ describe('commands to one device', () => {
       'a parameter out of range',
       { name: 'set-interval', parameters: { seconds: 0, for: 60 } },
       'parameters.seconds',
-      />= 1/,
+      new RegExp(`>= ${MIN_SAMPLE_INTERVAL_SECONDS}$`),
     ],
     [
       'a parameter the command does not take',

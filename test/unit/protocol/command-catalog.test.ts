@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as z from 'zod';
+import { MIN_SAMPLE_INTERVAL_SECONDS } from '../../../lib/protocol/coap.ts';
 import {
   BUILT_IN_COMMANDS,
   type CommandCatalog,
@@ -32,8 +33,8 @@ describe('checkCommand, one row per rule', () => {
       'set-interval with both parameters',
       'tracker',
       'set-interval',
-      { seconds: 5, for: 600 },
-      { seconds: 5, for: 600 },
+      { seconds: 60, for: 600 },
+      { seconds: 60, for: 600 },
     ],
     [
       'set-interval at its limits',
@@ -76,7 +77,7 @@ describe('checkCommand, one row per rule', () => {
       'a missing parameter',
       'tracker',
       'set-interval',
-      { seconds: 5 },
+      { seconds: 60 },
       [['parameters.for', /expected number/]],
     ],
     [
@@ -91,13 +92,13 @@ describe('checkCommand, one row per rule', () => {
       'tracker',
       'set-interval',
       { seconds: 0, for: 60 },
-      [['parameters.seconds', />= 1/]],
+      [['parameters.seconds', new RegExp(`>= ${MIN_SAMPLE_INTERVAL_SECONDS}$`)]],
     ],
     [
       'an override longer than a week',
       'tracker',
       'set-interval',
-      { seconds: 5, for: 604_801 },
+      { seconds: 60, for: 604_801 },
       [['parameters.for', /a week/]],
     ],
     ['parameters that are not an object', 'tracker', 'ping', [1], [['parameters', /expected object/]]],

@@ -14,6 +14,7 @@ import {
   tallyCommandCounters,
 } from '../../../../lambdas/domain/commands/counters.ts';
 import type { RolloutDevice } from '../../../../lambdas/domain/rollout/targets.ts';
+import { MIN_SAMPLE_INTERVAL_SECONDS } from '../../../../lib/protocol/coap.ts';
 import {
   BUILT_IN_COMMANDS,
   type CommandCatalog,
@@ -94,7 +95,7 @@ describe('selectBatchTargets', () => {
     // Assess
     expect(selection).toEqual({
       ok: false,
-      issues: [{ field: 'parameters.seconds', reason: 'must be >= 1' }],
+      issues: [{ field: 'parameters.seconds', reason: `must be >= ${MIN_SAMPLE_INTERVAL_SECONDS}` }],
     });
   });
 
