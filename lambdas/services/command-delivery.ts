@@ -100,7 +100,7 @@ export class CommandDelivery {
   }
 
   /**
-   * The device showed up (a status, telemetry, a connection): it listens now. Everything waiting for it
+   * The device showed up (a status, telemetry): it listens now. Everything waiting for it
    * goes out — held requests, and sent ones it has not answered for {@link RESEND_AFTER_MS} — unless
    * expired, which ends EXPIRED here rather than at the sweeper's next round. A fleet command's
    * executions the batch has not tried yet wait for the batch's pace.

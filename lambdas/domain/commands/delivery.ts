@@ -8,8 +8,9 @@ import type { GrantedPsm } from '../../../lib/protocol/messages.ts';
  * each contact, then sleeps until its periodic tracking area update, T3412 extended, when it reaches the
  * network again (TS 24.008 §10.5.7.3, §10.5.7.4a; the device reports both as the network granted them).
  * A request published while it sleeps would be lost (or sit in a broker session the device may not
- * resume): the platform holds it instead and sends it when the device next shows up (status, telemetry
- * or a new connection).
+ * resume): the platform holds it instead and sends it when the device next shows up (a status or
+ * telemetry). A bare connection is not taken as a sign of life: a device on a clean session subscribes
+ * after CONNACK, so a request sent on the connect event races its subscription and may be lost.
  */
 
 /** What delivery needs to know of a device: its registry record, as far as it goes. */
