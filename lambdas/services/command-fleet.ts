@@ -22,6 +22,7 @@ import { CommandRefusedError } from '../domain/commands/errors.ts';
 import { type CommandExecution, createExecution, hold, markSent } from '../domain/commands/execution.ts';
 import { NotFoundError } from '../domain/errors.ts';
 import type { DeviceRecord } from '../ports.ts';
+import { eachLimited } from '../shared/each-limited.ts';
 import { type CommandDelivery, counterUpdates } from './command-delivery.ts';
 import { rolloutDeviceOf } from './rollout-service.ts';
 
@@ -51,15 +52,6 @@ export function batchView(
 ) {
   const { version: _version, ...rest } = batch;
   return { ...rest, progress: batchProgress(tallyCommandCounters(counters.map((c) => c.counters))) };
-}
-
-/** Runs `task` over `items`, `concurrency` at a time. */
-async function eachLimited<T>(items: readonly T[], concurrency: number, task: (item: T) => Promise<unknown>) {
-  let next = 0;
-  const worker = async () => {
-    for (let item = items[next++]; item !== undefined; item = items[next++]) await task(item);
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
 }
 
 /**

@@ -9,10 +9,13 @@ import {
   hold,
   timeOut,
 } from '../domain/commands/execution.ts';
+import { eachLimited } from '../shared/each-limited.ts';
 import type { CommandDelivery } from './command-delivery.ts';
 
 /** Executions read per shard and round: a round is bounded, the next one (a minute on) takes the rest. */
 const PER_SHARD = 200;
+/** Executions changed at once: a round holds up to 16 × {@link PER_SHARD}, more than a client's sockets. */
+const CONCURRENCY = 32;
 
 export interface CommandSweeperProps {
   readonly store: Pick<DynamoCommandStore, 'due'>;
@@ -53,15 +56,13 @@ export class CommandSweeper {
       ]),
     );
     const counts = { EXPIRED: 0, TIMED_OUT: 0, CREATED: 0 };
-    await Promise.all(
-      due.map(async (execution) => {
-        const next = this.verdict(execution, contacts.get(execution.deviceId) ?? {}, now);
-        if (next === undefined || next instanceof CommandTransitionError) return;
-        if ((await this.props.delivery.commit(execution, next)) === undefined) return;
-        if (next.status === 'EXPIRED' || next.status === 'TIMED_OUT' || next.status === 'CREATED')
-          counts[next.status]++;
-      }),
-    );
+    await eachLimited(due, CONCURRENCY, async (execution) => {
+      const next = this.verdict(execution, contacts.get(execution.deviceId) ?? {}, now);
+      if (next === undefined || next instanceof CommandTransitionError) return;
+      if ((await this.props.delivery.commit(execution, next)) === undefined) return;
+      if (next.status === 'EXPIRED' || next.status === 'TIMED_OUT' || next.status === 'CREATED')
+        counts[next.status]++;
+    });
     return counts;
   }
 
