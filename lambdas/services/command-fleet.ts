@@ -148,10 +148,14 @@ export class CommandFleet {
     await publishing;
   }
 
+  /** The batch and its counters, read side by side: two requests' time is one round trip. */
   async status(batchId: string) {
-    const batch = await this.props.batches.get(batchId);
+    const [batch, counters] = await Promise.all([
+      this.props.batches.get(batchId),
+      this.props.counters.read(batchId),
+    ]);
     if (batch === undefined) throw new NotFoundError(`no fleet command ${batchId}`);
-    return batchView(batch, await this.props.counters.read(batchId));
+    return batchView(batch, counters);
   }
 
   /** One scheduler tick for every fleet command still dispatching. @returns executions tried */
