@@ -140,6 +140,30 @@ describe('commands to one device', () => {
     expect(after).not.toHaveProperty('reason');
   });
 
+  it('counts a failed outcome in the metrics the failure-rate alarm reads, and a duplicate answer by outcome', async () => {
+    // Prepare
+    const total = (name: string, dimensions: Record<string, string>) =>
+      t.platform.metrics.total(name, { Service: 'commands-mqtt', ...dimensions });
+    const failedBefore = total('CommandsFailed', {});
+    const endedBefore = total('CommandsEnded', { Status: 'FAILED' });
+    const duplicatesBefore = total('CommandAnswers', { Outcome: 'duplicate' });
+    const sent = await call(t.platform, 'POST', '/devices/cmd-awake/commands', { name: 'sample-now' });
+    const { executionId } = sent.body;
+
+    // Act
+    await awake.answer({ executionId, status: 'FAILED', reason: 'sensor bus stuck' });
+    await executionIn(t.platform, 'cmd-awake', executionId, 'FAILED');
+    await awake.answer({ executionId, status: 'FAILED', reason: 'sensor bus stuck' });
+    await eventually(async () =>
+      total('CommandAnswers', { Outcome: 'duplicate' }) > duplicatesBefore ? true : undefined,
+    );
+
+    // Assess
+    expect(total('CommandsFailed', {}) - failedBefore).toBe(1);
+    expect(total('CommandsEnded', { Status: 'FAILED' }) - endedBefore).toBe(1);
+    expect(total('CommandAnswers', { Outcome: 'duplicate' }) - duplicatesBefore).toBe(1);
+  });
+
   it('ends a command EXPIRED when its device did not show up before it expired, never silently', async () => {
     // Prepare
     await sleep(1_100);
