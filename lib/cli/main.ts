@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { ApiClient, ApiError, type ApiOptions } from './api.ts';
+import { AUDIT_HELP, auditCommand } from './audit.ts';
 import { COMMAND_HELP, commandCli } from './command.ts';
 import { IDENTITY_HELP, identityCommand } from './devices.ts';
 import { uploadFirmware } from './firmware.ts';
@@ -28,6 +29,7 @@ Devices and fleet
 ${IDENTITY_HELP}
   fleet health | alerts [--device <id>]
 ${COMMAND_HELP}
+${AUDIT_HELP}
 Shadows
   shadow get <thing> [--name <shadow>] | shadow update <thing> <json> [--name <shadow>]
 
@@ -153,6 +155,9 @@ function parse(argv: readonly string[]) {
       expires: { type: 'string' },
       devices: { type: 'string' },
       rate: { type: 'string' },
+      again: { type: 'boolean' },
+      check: { type: 'string' },
+      all: { type: 'boolean' },
     },
   });
 }
@@ -270,8 +275,17 @@ async function dispatch(
     }
     case 'devices provision':
     case 'devices rotate':
-    case 'devices revoke': {
+    case 'devices revoke':
+    case 'devices allow': {
       const { answer, human } = await identityCommand(api, action as 'provision', rest, values, io, need);
+      return print(answer, human);
+    }
+    case 'audit': {
+      const { answer, human } = await auditCommand(api, {
+        check: values.check,
+        device: values.device,
+        all: values.all === true,
+      });
       return print(answer, human);
     }
     case 'fleet health':

@@ -41,6 +41,8 @@ export const METRICS = {
   commandsEnded: 'CommandsEnded',
   /** commands-mqtt, commands-scheduler: executions that ended FAILED, REJECTED or TIMED_OUT (Count). */
   commandsFailed: 'CommandsFailed',
+  /** fleet-audit: ACTIVE certificates of the fleet expiring within `AUDIT_EXPIRY_DAYS` (Count). */
+  certificatesExpiringSoon: 'CertificatesExpiringSoon',
 } as const;
 
 /** The `Service` dimension value of each emitting handler. */
@@ -51,4 +53,5 @@ export const METRIC_SERVICES = {
   rolloutScheduler: 'rollout-scheduler',
   commandsMqtt: 'commands-mqtt',
   commandsScheduler: 'commands-scheduler',
+  fleetAudit: 'fleet-audit',
 } as const;
