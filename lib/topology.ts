@@ -20,11 +20,15 @@ const FIRMWARE_SETTINGS = {
   FIRMWARE_DOWNLOAD_URL_SECONDS: '900',
 } as const;
 
-/** What answering a device's jobs requests takes: executions, counters, firmware to send, topics to answer on. */
+/**
+ * What answering a device's jobs requests takes: executions, counters, firmware and models to send, topics
+ * to answer on.
+ */
 const jobUses = {
   jobExecutions: 'readWrite',
   rolloutCounters: 'write',
   firmwareCatalog: 'read',
+  modelCatalog: 'read',
   firmware: 'read',
   jobTopics: 'write',
 } as const;
@@ -129,12 +133,19 @@ export const topology = {
     },
     firmware: {
       kind: 'bucket',
-      description: 'Firmware images, versioned; signed images are never overwritten in place',
+      description:
+        'Firmware images (images/) and edge anomaly models (models/), versioned; signed objects are never overwritten in place',
       versioned: true,
     },
     firmwareCatalog: {
       kind: 'table',
       description: 'Firmware metadata: one item per version (declared size and SHA-256, signature, status)',
+      partitionKey: { name: 'version', type: 'S' },
+    },
+    modelCatalog: {
+      kind: 'table',
+      description:
+        'Edge anomaly model metadata: one item per version (declared size and SHA-256, signature, status)',
       partitionKey: { name: 'version', type: 'S' },
     },
     firmwareSigning: {
@@ -391,6 +402,36 @@ export const topology = {
       memoryMiB: 1769,
       timeoutSeconds: 29,
     },
+    apiModels: {
+      handler: 'api-models',
+      description:
+        'HTTP API: edge model registry (register, presigned upload, check against the feature contract, sign)',
+      routes: [
+        'POST /models',
+        'GET /models',
+        'GET /models/{version}',
+        'POST /models/{version}/complete',
+        'POST /models/{version}/approve',
+        'GET /models/{version}/download',
+        'DELETE /models/{version}',
+      ],
+      uses: {
+        // Models live beside the images, under models/.
+        firmware: 'readWrite',
+        // GET /models lists the catalog (a Scan); a refused upload's registration is deleted.
+        modelCatalog: ['readWrite', 'scan', 'delete'],
+        modelSigning: 'readWrite',
+        // Whether an unfinished rollout installs a model version: a Scan of the (few) rollouts.
+        rollouts: ['read', 'scan'],
+      },
+      settings: {
+        ...FIRMWARE_SETTINGS,
+        FIRMWARE_MANIFEST_VALIDITY_DAYS: '365',
+        FIRMWARE_REQUIRE_APPROVAL: 'false',
+      },
+      memoryMiB: 1024,
+      timeoutSeconds: 29,
+    },
     apiDevices: {
       handler: 'api-devices',
       description: 'HTTP API: list and describe devices; set their groups and attributes',
@@ -507,6 +548,7 @@ export const topology = {
         // Selecting devices without a type reads the registry whole (a Scan).
         registry: ['read', 'scan'],
         firmwareCatalog: 'read',
+        modelCatalog: 'read',
       },
       timeoutSeconds: 29,
       memoryMiB: 1024,
@@ -582,6 +624,7 @@ export const topology = {
   | 'registry'
   | 'firmware'
   | 'firmwareCatalog'
+  | 'modelCatalog'
   | 'firmwareSigning'
   | 'rollbackSigning'
   | 'modelSigning'

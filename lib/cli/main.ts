@@ -17,8 +17,14 @@ Firmware
   firmware upload <file> --version <v> --device-types <a,b> [--min-version <v>] [--notes <text>]
                   [--multipart] [--part-size <MiB>]
   firmware list | firmware show <version> | firmware keys | firmware withdraw <version>
+Edge models
+  model upload <file.onnx> --version <v> --device-types <a,b> [--notes <text>]
+                  checked against the device types' feature contract, then signed
+  model list | model show <version> | model withdraw <version>
 Rollouts
-  rollout create <request.json>        the POST /rollouts body (see README), from a file or - for stdin
+  rollout create <request.json> [--model <v>]
+                                       the POST /rollouts body (see README), from a file or - for stdin;
+                                       --model rolls out that edge model (model-update jobs)
   rollout list
   rollout status <id> [--watch]        per-wave progress; --watch redraws until the rollout ends
   rollout executions <id> [--status FAILED]
@@ -133,6 +139,7 @@ function parse(argv: readonly string[]) {
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'string' },
+      model: { type: 'string' },
       'device-types': { type: 'string' },
       'min-version': { type: 'string' },
       notes: { type: 'string' },
@@ -200,6 +207,26 @@ async function dispatch(
         `firmware ${firmware.version} is ${firmware.status}, signed by ${firmware.keyId}\n`,
       );
     }
+    case 'model upload': {
+      const model = await uploadFirmware(
+        api,
+        {
+          registry: 'models',
+          file: need(rest[0], 'the model file'),
+          version: need(values.version, '--version'),
+          deviceTypes: list(need(values['device-types'], '--device-types')) ?? [],
+          ...(values.notes === undefined ? {} : { releaseNotes: values.notes }),
+        },
+        io.out,
+      );
+      return print(model, `model ${model.version} is ${model.status}, signed by ${model.keyId}\n`);
+    }
+    case 'model list':
+      return print(await api.call('GET', 'models'));
+    case 'model show':
+      return print(await api.call('GET', `models/${id('a version')}`));
+    case 'model withdraw':
+      return print(await api.call('DELETE', `models/${id('a version')}`));
     case 'firmware list':
       return print(await api.call('GET', 'firmware'));
     case 'firmware show':
@@ -219,6 +246,13 @@ async function dispatch(
         throw new UsageError(
           `${source} is not JSON: ${error instanceof Error ? error.message : String(error)}`,
         );
+      }
+      if (values.model !== undefined) {
+        if (typeof request !== 'object' || request === null || Array.isArray(request))
+          throw new UsageError(`${source} is not a JSON object`);
+        // An edge model instead of firmware: the rest of the request (targets, waves, gates) is the same.
+        const { firmwareVersion: _firmware, ...rest } = request as Record<string, unknown>;
+        request = { ...rest, modelVersion: values.model };
       }
       const rollout = await api.call('POST', 'rollouts', request);
       return print(

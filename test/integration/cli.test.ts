@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runProvision } from '../../edge/src/identity/provision.ts';
 import { buildSimulatedFirmwareImage } from '../../lib/local/sim/firmware-behaviour.ts';
-import { runCliOn } from '../support/cli.ts';
+import { type CliRun, runCliOn } from '../support/cli.ts';
 import { eventually, startTestPlatform, type TestPlatform } from '../support/platform.ts';
 import { call, driveRollout } from '../support/rollouts.ts';
 
@@ -14,7 +14,9 @@ describe('fleetkit CLI on the local platform', () => {
   let t: TestPlatform;
   let dir: string;
 
-  const cli = (...argv: string[]) => runCliOn(t.platform, ...argv);
+  function cli(...argv: string[]): Promise<CliRun> {
+    return runCliOn(t.platform, argv);
+  }
 
   beforeAll(async () => {
     t = await startTestPlatform({

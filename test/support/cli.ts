@@ -1,14 +1,18 @@
 import { type CliIo, runCli } from '../../lib/cli/main.ts';
 import type { Platform } from '../../lib/local/platform.ts';
 
+/** What one CLI run printed and how it exited. */
+export interface CliRun {
+  readonly code: number;
+  readonly out: string;
+  readonly err: string;
+}
+
 /**
- * Runs the operator CLI against the local platform as `npm run cli` does (signing with the credentials
- * in the platform's data directory), stdout and stderr captured; stdout is not a terminal.
+ * Runs the operator CLI against a local platform, as `npm run cli` does, capturing stdout and stderr.
+ * The CLI signs with the credentials in the platform's data directory, as it does by default.
  */
-export async function runCliOn(
-  platform: Platform,
-  ...argv: string[]
-): Promise<{ code: number; out: string; err: string }> {
+export async function runCliOn(platform: Platform, argv: readonly string[]): Promise<CliRun> {
   let out = '';
   let err = '';
   const io: CliIo = {

@@ -16,7 +16,7 @@ describe('fleetkit CLI: command', () => {
     result: { echo: request.parameters },
   });
 
-  const cli = (...argv: string[]) => runCliOn(t.platform, ...argv);
+  const cli = (...argv: string[]) => runCliOn(t.platform, argv);
 
   beforeAll(async () => {
     t = await startTestPlatform();
