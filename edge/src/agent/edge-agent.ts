@@ -2,6 +2,11 @@ import type { DeviceConfig } from '../../../lib/protocol/device-config.ts';
 import type { Reading, StatusMessage } from '../../../lib/protocol/messages.ts';
 import type { ModemStatus } from '../../../lib/protocol/modem.ts';
 import { deviceTopic } from '../../../lib/protocol/topics.ts';
+import {
+  type AgentCommandsOptions,
+  type RunningCommands,
+  startAgentCommands,
+} from '../commands/agent-commands.ts';
 import type { Clock } from '../ota/ports.ts';
 import type {
   DeviceStateProviders,
@@ -55,6 +60,8 @@ export interface EdgeAgentOptions {
   readonly msPerSecond?: number;
   /** How often the shadow gets firmware, model, modem and health again. @default 900_000 */
   readonly shadowReportIntervalMs?: number;
+  /** Cloud-to-device commands (issue 11); without it the agent does not listen for commands. */
+  readonly commands?: AgentCommandsOptions;
   readonly log?: (event: string, fields?: Readonly<Record<string, unknown>>) => void;
 }
 
@@ -101,6 +108,7 @@ export class EdgeAgent {
   /** The PSM settings the modem was last sent successfully (JSON), undefined until then. */
   private sentPsm: string | undefined;
   private sendingPsm = false;
+  private commands: RunningCommands | undefined;
 
   constructor(private readonly options: EdgeAgentOptions) {
     this.config = options.defaults;
@@ -163,9 +171,12 @@ export class EdgeAgent {
         this.options.log?.('shadow-report-failed', { error: String(error) });
       });
     });
+    if (this.options.commands !== undefined)
+      this.commands = await startAgentCommands(this, this.options, this.options.commands);
   }
 
   async stop(): Promise<void> {
+    await this.commands?.stop();
     clearInterval(this.statusTimer);
     this.stopTransportWatch?.();
     this.stopModemWatch?.();
@@ -184,9 +195,9 @@ export class EdgeAgent {
     return this.config;
   }
 
-  /** Takes a sample now (tests, a CoAP `sample-now` command). */
-  sampleNow() {
-    return this.telemetry.sampleOnce();
+  /** Takes a sample now (tests, a CoAP or cloud `sample-now` command); `urgent` skips the batch. */
+  sampleNow(options?: { readonly urgent?: boolean }) {
+    return this.telemetry.sampleOnce(options);
   }
 
   /** The device's own last reading (the CoAP gateway's `GET /readings`). */
@@ -210,6 +221,11 @@ export class EdgeAgent {
       seconds,
       shadowSays: this.config.samplingIntervalS,
     });
+  }
+
+  /** Ends an {@link overrideSamplingInterval}: the settings' interval applies again. */
+  endSamplingOverride(): void {
+    this.telemetry.configure(this.config);
   }
 
   status(): StatusMessage {
