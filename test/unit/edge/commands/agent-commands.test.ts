@@ -136,7 +136,7 @@ describe('the edge agent with commands', () => {
     // Assess
     const answer = answersOn(broker)[0];
     expect(answer).toMatchObject({ executionId: 'sample-1', status: 'SUCCEEDED' });
-    const { reading } = answer?.result as { reading: { seq: number; values: Record<string, number> } };
+    const reading = answer?.result?.reading as { seq: number; values: Record<string, number> };
     expect(reading.values.temperature).toBe(21.25);
     const decoded = telemetry().map((m) => decodeUplinkBatch(m.payload));
     const seqs = decoded.flatMap((d) => (d.ok ? d.batch.readings.map((r) => r.seq) : []));
