@@ -171,8 +171,12 @@ export class EdgeAgent {
         this.options.log?.('shadow-report-failed', { error: String(error) });
       });
     });
-    if (this.options.commands !== undefined)
-      this.commands = await startAgentCommands(this, this.options, this.options.commands);
+    if (this.options.commands === undefined) return;
+    // Commands are an operator's convenience: telemetry, shadow and OTA must not depend on them.
+    this.commands = await startAgentCommands(this, this.options, this.options.commands).catch((error) => {
+      this.options.log?.('commands-unavailable', { error: String(error) });
+      return undefined;
+    });
   }
 
   async stop(): Promise<void> {

@@ -152,14 +152,20 @@ export class EdgeCommands {
     }
     this.outbox.start();
     const { thingType, thingName } = this.options;
-    this.unsubscribe = await this.options.transport.subscribe(
-      deviceTopic('commands', thingType, thingName),
-      (_topic, payload) => {
-        this.chain = this.chain
-          .then(() => this.take(payload))
-          .catch((error: unknown) => this.options.log?.('command-failed', { error: String(error) }));
-      },
-    );
+    try {
+      this.unsubscribe = await this.options.transport.subscribe(
+        deviceTopic('commands', thingType, thingName),
+        (_topic, payload) => {
+          this.chain = this.chain
+            .then(() => this.take(payload))
+            .catch((error: unknown) => this.options.log?.('command-failed', { error: String(error) }));
+        },
+      );
+    } catch (error) {
+      // Refused (a policy without the topic): close the queue; what it holds goes out on a later run.
+      await this.outbox.stop();
+      throw error;
+    }
   }
 
   /** Stops listening, lets the command under way finish, and closes the queue and the store. */

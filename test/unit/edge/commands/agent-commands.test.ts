@@ -29,10 +29,13 @@ afterEach(async () => {
 });
 
 /** The agent on an in-memory broker, with the modem emulator behind the real AT driver. */
-async function agentWithCommands(clock: Clock, options: { modem?: boolean } = {}) {
+async function agentWithCommands(
+  clock: Clock,
+  options: { modem?: boolean; refuse?: readonly string[]; log?: (event: string) => void } = {},
+) {
   const dir = await tempDir();
   const broker = new MemoryBroker();
-  const transport = broker.attach(DEVICE);
+  const transport = broker.attach(DEVICE, { refuse: options.refuse ?? [] });
   const uplink = await Uplink.open({
     directory: join(dir, 'uplink'),
     transport: { publish: (topic, payload) => transport.publish(topic, payload) },
@@ -68,6 +71,7 @@ async function agentWithCommands(clock: Clock, options: { modem?: boolean } = {}
       report: () => ({ version: 'iforest-9' }),
     },
     commands: { directory: join(dir, 'commands'), dataDir: dir, fsync: 'never' },
+    ...(options.log === undefined ? {} : { log: options.log }),
   });
   await agent.start();
   stops.push(() => agent.stop());
@@ -179,5 +183,21 @@ describe('the edge agent with commands', () => {
 
     // Assess
     expect(answersOn(broker)).toEqual([]);
+  });
+
+  it('runs without commands, and says why, when the broker refuses the commands topic', async () => {
+    // Arrange
+    const logged: string[] = [];
+    const { agent } = await agentWithCommands(new FakeClock(), {
+      modem: false,
+      refuse: [COMMANDS_TOPIC],
+      log: (event) => logged.push(event),
+    });
+
+    // Act
+    await until(() => agent.metrics().telemetry.samples > 0, 'a sample');
+
+    // Assess
+    expect(logged).toContain('commands-unavailable');
   });
 });
