@@ -62,6 +62,15 @@ export interface EdgeAgentOptions {
   readonly shadowReportIntervalMs?: number;
   /** Cloud-to-device commands (issue 11); without it the agent does not listen for commands. */
   readonly commands?: AgentCommandsOptions;
+  /**
+   * The CoAP gateway faces a network without DTLS or OSCORE (`coap/exposure.ts`): reported in the
+   * shadow's `health.coap`, so an audit of the fleet finds such devices.
+   */
+  readonly coapExposure?: {
+    readonly interface: string;
+    readonly address: string;
+    readonly allow: readonly string[];
+  };
   readonly log?: (event: string, fields?: Readonly<Record<string, unknown>>) => void;
 }
 
@@ -324,7 +333,7 @@ export class EdgeAgent {
   }
 
   private providers(): DeviceStateProviders {
-    const { model, modem, firmware } = this.options;
+    const { model, modem, firmware, coapExposure } = this.options;
     return {
       firmware,
       ...(model === undefined ? {} : { model: model.report }),
@@ -334,6 +343,11 @@ export class EdgeAgent {
         ...(this.lastReading?.values.battery === undefined
           ? {}
           : { batteryPct: this.lastReading.values.battery }),
+        ...(coapExposure === undefined
+          ? {}
+          : {
+              coap: { exposed: true, ...coapExposure, allow: [...coapExposure.allow], authenticated: false },
+            }),
       }),
     };
   }
