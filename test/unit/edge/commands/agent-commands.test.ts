@@ -153,7 +153,7 @@ describe('the edge agent with commands', () => {
     const { broker, agent, send } = await agentWithCommands(clock, { modem: false });
 
     // Act
-    send({ executionId: 'fast-1', name: 'set-interval', parameters: { seconds: 5, for: 120 } });
+    send({ executionId: 'fast-1', name: 'set-interval', parameters: { seconds: 30, for: 120 } });
     await until(() => answersOn(broker).length === 1, 'the answer');
     const during = agent.samplingIntervalS;
     clock.advance(119_000);
@@ -165,9 +165,9 @@ describe('the edge agent with commands', () => {
     // Assess
     expect(answersOn(broker)[0]).toMatchObject({
       status: 'SUCCEEDED',
-      result: { samplingIntervalS: 5, forSeconds: 120 },
+      result: { samplingIntervalS: 30, forSeconds: 120 },
     });
-    expect([during, justBefore]).toEqual([5, 5]);
+    expect([during, justBefore]).toEqual([30, 30]);
     expect(agent.samplingIntervalS).toBe(DEFAULT_DEVICE_CONFIG.samplingIntervalS);
   });
 
