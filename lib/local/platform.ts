@@ -23,7 +23,7 @@ import { type LocalS3, startS3 } from './s3.ts';
 import { type LocalScheduler, startScheduler } from './scheduler.ts';
 import { openSigningKeys } from './signing-keys.ts';
 import type { SimulatedOtaOptions } from './sim/device.ts';
-import { type SimulatedFleet, startFleet } from './sim/fleet.ts';
+import { type FleetPacing, type SimulatedFleet, startFleet } from './sim/fleet.ts';
 import { type LocalStreams, startLocalStreams } from './stream-runtime.ts';
 
 export interface PlatformOptions {
@@ -60,6 +60,8 @@ export interface PlatformOptions {
    * never update. @default {} (agents on, a 5 s health check after an update)
    */
   readonly ota?: false | Pick<SimulatedOtaOptions, 'healthCheckMs' | 'rebootDelayMs' | 'log'>;
+  /** How the simulated fleet comes up (connection rate, bring-up window). */
+  readonly simPacing?: FleetPacing;
 }
 
 /** The running local platform. */
@@ -253,8 +255,10 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     const mqttUrl = `mqtts://${isWildcardHost(host) ? '127.0.0.1' : host}:${broker.port}`;
     const fleet = await startFleet({
       count: options.devices ?? 0,
-      pki,
+      credentials: (thingName, thingType) => pki.deviceCredentials(thingName, thingType),
       brokerUrl: mqttUrl,
+      ...(options.simPacing === undefined ? {} : { pacing: options.simPacing }),
+      log: (event, fields) => log.event('warn', event, fields),
       dataDir,
       ...(options.statusEveryMs === undefined ? {} : { statusEveryMs: options.statusEveryMs }),
       ...(options.telemetryEveryMs === undefined ? {} : { telemetryEveryMs: options.telemetryEveryMs }),

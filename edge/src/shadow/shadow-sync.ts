@@ -88,6 +88,8 @@ export class ShadowSync {
   private copy: ShadowLocalCopy;
   /** Whether {@link copy} is what the store holds (loaded from it, or saved to it). */
   private copyStored = false;
+  private synced = false;
+  private readonly syncWaiters: Array<() => void> = [];
   /** The cloud's `state.reported`, as far as this device knows. */
   private cloudReported: JsonObject = {};
   /** The shadow's version as last seen; undefined while the thing has no shadow. */
@@ -148,6 +150,15 @@ export class ShadowSync {
       this.timer = setInterval(() => void this.reportState(), this.options.reportIntervalMs);
       this.timer.unref?.();
     }
+  }
+
+  /**
+   * Resolves once a sync (get, reconcile, report) has completed: the device and its shadow agree. A
+   * fleet bringing many devices up waits for it before it lets the next ones connect.
+   */
+  whenSynced(): Promise<void> {
+    if (this.synced) return Promise.resolve();
+    return new Promise((resolve) => this.syncWaiters.push(resolve));
   }
 
   /**
@@ -230,6 +241,8 @@ export class ShadowSync {
     // before (a shadow deleted and created again starts its versions over).
     await this.reconcile(document?.state?.desired?.[SHADOW_CONFIG_KEY], document?.version ?? 0, 'get');
     await this.report('all');
+    this.synced = true;
+    for (const resolve of this.syncWaiters.splice(0)) resolve();
   }
 
   private scheduleRetry(): void {

@@ -429,6 +429,27 @@ describe('shadow sync: offline and restarts', () => {
     expect(h.service.delta).toBeUndefined();
   });
 
+  it('tells when it has synced: not while offline, and once the get and the report are answered', async () => {
+    // Prepare
+    const h = harness({ connected: false });
+    let synced = false;
+    await h.sync.start();
+    const waiting = h.sync.whenSynced().then(() => {
+      synced = true;
+    });
+    await settle();
+    const offline = synced;
+
+    // Act
+    h.transport.connect();
+    await waiting;
+
+    // Assess
+    expect(offline).toBe(false);
+    expect(h.reported()?.health).toEqual({ uptimeS: 42, batteryPct: 88 });
+    await expect(h.sync.whenSynced()).resolves.toBeUndefined();
+  });
+
   it('keeps running its settings while offline and sends nothing', async () => {
     // Prepare
     const h = harness();
