@@ -23,7 +23,10 @@ import { type LocalS3, startS3 } from './s3.ts';
 import { type LocalScheduler, startScheduler } from './scheduler.ts';
 import { openSigningKeys } from './signing-keys.ts';
 import type { SimulatedOtaOptions } from './sim/device.ts';
+import { FaultBook } from './sim/fault-book.ts';
 import { type FleetPacing, type SimulatedFleet, startFleet } from './sim/fleet.ts';
+import { registryLookup } from './sim/registry-lookup.ts';
+import { type Simulator, simulatorRoutes } from './sim/routes.ts';
 import { type LocalStreams, startLocalStreams } from './stream-runtime.ts';
 
 export interface PlatformOptions {
@@ -87,6 +90,8 @@ export interface Platform {
   readonly scheduler: LocalScheduler;
   readonly functions: ReadonlyMap<string, LocalFunction>;
   readonly fleet: SimulatedFleet;
+  /** Faults injected into the simulated fleet (`POST /local/faults`). */
+  readonly faults: FaultBook;
   readonly denials: readonly DenialEvent[];
   readonly streams: LocalStreams;
   readonly log: PlatformLog;
@@ -229,6 +234,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     const scheduler = startScheduler(functions, log);
     stops.push(() => scheduler.stop());
 
+    const simulator: Simulator = {};
     const gateway: LocalGateway = await startGateway({
       functions,
       log,
@@ -246,6 +252,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
           headers: { 'content-type': 'application/json' },
           body: Buffer.from(JSON.stringify({ metrics: metrics.snapshot() })),
         }),
+        ...simulatorRoutes(simulator),
       },
     });
     stops.push(() => gateway.close());
@@ -280,7 +287,12 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
             },
           }),
     });
-    stops.push(() => fleet.stop());
+    const faults = new FaultBook(fleet.devices, registryLookup(dynamo.client, localResourceName('registry')));
+    Object.assign(simulator, { fleet, faults });
+    stops.push(async () => {
+      faults.close();
+      await fleet.stop();
+    });
 
     return {
       gatewayUrl: gateway.url,
@@ -300,6 +312,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       scheduler,
       functions,
       fleet,
+      faults,
       denials,
       streams,
       log,

@@ -72,6 +72,9 @@ export interface SimulatedDeviceOptions {
   readonly modem?: boolean;
 }
 
+/** Longest a device waits for its modem to register before it connects anyway. */
+const MODEM_ATTACH_WAIT_MS = 5_000;
+
 /** The configured sampling interval the simulator's `telemetryEveryMs` stands for (compressed time). */
 const SIM_SAMPLING_INTERVAL_S = 10;
 
@@ -216,7 +219,11 @@ export class SimulatedDevice {
       },
     });
     this.client = this.link.client;
+    const attached = this.startModem();
     this.faults.reapply(this.faultHooks());
+    // As a cellular device does: attach to the network first, then open MQTT. The first shadow report
+    // then already has the modem registered, rather than a second report following it.
+    await Promise.race([attached, delay(MODEM_ATTACH_WAIT_MS, undefined, { signal: this.lifetime.signal })]);
     await this.link.up(this.lifetime.signal);
     await this.startEdge(this.client);
     await this.firmware?.startAgent(this.client);
@@ -245,6 +252,29 @@ export class SimulatedDevice {
   }
 
   /**
+   * The emulated modem behind the real AT driver, when the device has one; resolves once it is
+   * registered (or has given up: the driver then keeps recovering by itself).
+   */
+  private async startModem(): Promise<void> {
+    if (this.options.modem === false) return;
+    const emulator = new ModemEmulator({
+      signal: { rsrpDbm: Math.round(this.ownRsrp), rsrqDb: -10 },
+      signalWalk: { seed: this.boots + this.thingName.length },
+      registrationDelayMs: 200,
+      bootDelayMs: 200,
+      // A simulated device runs for days: keep the last few commands, not every poll's.
+      transcriptLines: 20,
+    });
+    this.emulator = emulator;
+    this.modem = new ModemDriver({
+      link: createEmulatorLink(emulator),
+      apn: 'iot',
+      pollEveryMs: this.options.statusEveryMs ?? 30_000,
+    });
+    await this.modem.start().catch(() => {});
+  }
+
+  /**
    * The edge agent, as a real device runs it: sensors sampled into the compact uplink (batched, on a
    * disk queue), scored by the anomaly model, status, shadow sync, and a modem emulator behind the
    * real AT driver. Time is compressed: `telemetryEveryMs` stands for the 10 s sampling interval.
@@ -262,24 +292,6 @@ export class SimulatedDevice {
       batcher: { maxReadings: this.options.batchSize ?? 10, maxAgeMs: 3 * telemetryEvery },
       sender: { backoff: { initialMs: 200, maxMs: 2_000 } },
     });
-    if (this.options.modem !== false) {
-      const emulator = new ModemEmulator({
-        signal: { rsrpDbm: Math.round(this.ownRsrp), rsrqDb: -10 },
-        signalWalk: { seed: this.boots + this.thingName.length },
-        registrationDelayMs: 200,
-        bootDelayMs: 200,
-        // A simulated device runs for days: keep the last few commands, not every poll's.
-        transcriptLines: 20,
-      });
-      this.emulator = emulator;
-      this.faults.reapply(this.faultHooks());
-      this.modem = new ModemDriver({
-        link: createEmulatorLink(emulator),
-        apn: 'iot',
-        pollEveryMs: statusEvery,
-      });
-      this.modem.start().catch(() => {});
-    }
     this.edge = new EdgeAgent({
       thingName: this.thingName,
       thingType: this.thingType,

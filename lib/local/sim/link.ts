@@ -122,8 +122,9 @@ export class DeviceLink {
       connectTimeout: options.connectTimeoutMs ?? 10_000,
       // Reconnection is this link's job (paced, with backoff), not a fixed timer's.
       reconnectPeriod: 0,
-      // The edge transport makes its subscriptions again itself on every connection.
-      resubscribe: false,
+      // MQTT.js makes the subscriptions again after a reconnection: the OTA agent's jobs transport
+      // relies on it (the edge transport makes its own again as well; a repeat SUBSCRIBE replaces).
+      resubscribe: true,
       queueQoSZero: false,
       manualConnect: true,
     });
