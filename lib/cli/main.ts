@@ -5,6 +5,7 @@ import { uploadFirmware } from './firmware.ts';
 import type { Output } from './progress.ts';
 import { showRollout } from './rollout.ts';
 import { localSigner } from './sigv4.ts';
+import { runSim, SimUsageError } from './sim.ts';
 
 export const HELP = `fleetkit — operator CLI for a fleetkit deployment (the local platform or AWS)
 
@@ -26,6 +27,14 @@ Devices and fleet
   fleet health | alerts [--device <id>]
 Shadows
   shadow get <thing> [--name <shadow>] | shadow update <thing> <json> [--name <shadow>]
+Simulated fleet (the local platform only)
+  sim status                           devices up, connected, held offline; connection retries
+  sim faults                           the faults in force
+  sim fault <offline|weak-signal|drain-battery|overheat|firmware-failure>
+            [--things <a,b>] [--type <t>] [--groups <g>] [--percent <p>] [--salt <s>] [--for <seconds>]
+            [--rsrp <dBm> --rsrq <dB>] [--to-percent <p> --over <seconds>] [--celsius <c>]
+            [--version <v> --fail-at install|health-check]
+  sim clear <faultId> | sim clear --all
 
 Options
   --api <url>      the HTTP API (env FLEETKIT_API, default http://127.0.0.1:3000)
@@ -141,6 +150,17 @@ function parse(argv: readonly string[]) {
       attr: { type: 'string', multiple: true },
       unset: { type: 'string', multiple: true },
       name: { type: 'string' },
+      things: { type: 'string' },
+      percent: { type: 'string' },
+      salt: { type: 'string' },
+      for: { type: 'string' },
+      rsrp: { type: 'string' },
+      rsrq: { type: 'string' },
+      'to-percent': { type: 'string' },
+      over: { type: 'string' },
+      celsius: { type: 'string' },
+      'fail-at': { type: 'string' },
+      all: { type: 'boolean' },
     },
   });
 }
@@ -155,6 +175,14 @@ async function dispatch(
   print: (answer: unknown, human?: string) => void,
 ): Promise<void> {
   const id = (what: string) => encodeURIComponent(need(rest[0], what));
+  if (group === 'sim') {
+    try {
+      return await runSim(api, action, rest, values, print);
+    } catch (error) {
+      if (error instanceof SimUsageError) throw new UsageError(error.message);
+      throw error;
+    }
+  }
   switch (`${group} ${action ?? ''}`.trim()) {
     case 'firmware upload': {
       const firmware = await uploadFirmware(
