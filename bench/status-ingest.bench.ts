@@ -32,7 +32,7 @@ await ensureTable(raw, 'bench-raw-registry', topology.resources.registry);
 
 const clients: MqttClient[] = [];
 for (let d = 0; d < DEVICES; d++) {
-  const credentials = await platform.pki.deviceCredentials(`bench-${d}`, 'tracker');
+  const credentials = await platform.deviceCredentials(`bench-${d}`, 'tracker');
   clients.push(
     await mqtt.connectAsync(platform.mqttUrl, {
       clientId: `bench-${d}`,

@@ -1,24 +1,25 @@
+import { TelemetryLoop } from '../edge/src/agent/telemetry-loop.ts';
 import type { Clock } from '../edge/src/ota/ports.ts';
 import { gaussian, seededRandom } from '../edge/src/sensors/random.ts';
 import { simulatedSensors } from '../edge/src/sensors/simulated.ts';
 import { type BatchQueue, UplinkBatcher } from '../edge/src/uplink/batcher.ts';
 import { DEFAULT_DEVICE_CONFIG } from '../lib/protocol/device-config.ts';
-import type { Reading } from '../lib/protocol/messages.ts';
 import { decodeUplinkBatch } from '../lib/protocol/uplink/codec.ts';
 import { metric, progress } from './support.ts';
 
 /**
  * Bytes on the wire per reading as a device sends them with the settings it ships with: the agent's
- * own batcher (`UplinkBatcher` with its default limits: 60 readings or 10 minutes, whichever first),
- * every metric the agent sends (the simulated sensors' six, rsrq included, plus the model's anomaly
- * score at 0.001), `seq` counting from the clock's milliseconds as the telemetry loop does, and
- * timestamps with 0-4 ms of timer lateness. Time is virtual: a day of a device in a fraction of a second.
+ * own telemetry loop (`TelemetryLoop.sampleOnce`: sensors, thresholds of `DEFAULT_DEVICE_CONFIG`, a
+ * reading that crosses or clears one sent at once) into its own batcher (`UplinkBatcher` at its
+ * default limits: 60 readings or an hour, whichever first), every metric the agent sends (the
+ * simulated sensors' six, rsrq included, plus the model's anomaly score at 0.001), `seq` numbered as
+ * the uplink numbers it on a new device (from the clock's milliseconds, one by one), and timestamps
+ * with 0-4 ms of timer lateness. Time is virtual: a day of a device in a fraction of a second.
  *
  * uplink_bytes_per_reading_default = payload bytes ÷ readings at the default device configuration's
- *                                    sampling interval (`DEFAULT_DEVICE_CONFIG`, 60 s): batches of 10,
- *                                    closed by age
- * uplink_bytes_per_reading_10s     = the same at 10 s sampling (the agent's `FLEETKIT_SAMPLING_INTERVAL_S`
- *                                    default): batches of 60, closed by size
+ *                                    sampling interval (`DEFAULT_DEVICE_CONFIG`, 60 s, which the agent's
+ *                                    own settings default to as well)
+ * uplink_bytes_per_reading_10s     = the same at 10 s sampling
  * uplink_readings_per_batch_default / _10s: how full the batches were
  *
  * The anomaly score is drawn like the stream-rules bench draws it (|N(0,1)| × 0.2, at 0.001): the
@@ -80,17 +81,22 @@ async function deviceDay(
       return id;
     },
   };
-  const batcher = await UplinkBatcher.open({ queue, clock });
-  const sensors = simulatedSensors(deviceId, clock);
-  const random = seededRandom(`${deviceId}-timing`);
   let seq = clock.now();
+  const batcher = await UplinkBatcher.open({ queue, clock, sequence: { take: async () => seq++ } });
+  const random = seededRandom(`${deviceId}-timing`);
+  const loop = new TelemetryLoop({
+    sensors: simulatedSensors(deviceId, clock),
+    sink: batcher,
+    clock,
+    samplingIntervalS: intervalS,
+    thresholds: DEFAULT_DEVICE_CONFIG.thresholds,
+    // Stands in for the model (no onnxruntime session in a byte count): its score's range.
+    extra: () => ({ anomalyScore: Math.round(Math.min(1, Math.abs(gaussian(random)) * 0.2) * 1000) / 1000 }),
+  });
   let readings = 0;
   for (let due = START; due < START + DAY_MS; due += intervalS * 1000) {
     await clock.advanceTo(due + Math.floor(random() * 5));
-    const values = await sensors.read();
-    const anomalyScore = Math.round(Math.min(1, Math.abs(gaussian(random)) * 0.2) * 1000) / 1000;
-    const reading: Reading = { ts: clock.now(), seq: seq++, values: { ...values, anomalyScore } };
-    await batcher.add(reading);
+    await loop.sampleOnce();
     readings++;
   }
   await batcher.stop();

@@ -19,7 +19,10 @@ import { median, metric, progress } from './support.ts';
  * seed_json_bytes_per_reading        = JSON `{ts, seq, values}` bytes, one message per reading
  * json_batch_deflate_bytes_per_reading = raw DEFLATE (level 9) of `{"readings": [...]}` per batch
  * uplink_vs_seed_json_ratio          = seed bytes ÷ uplink bytes
- * uplink_header_bytes_per_reading    = the CBOR envelope (tag, version, column metadata) share
+ * uplink_envelope_bytes_per_reading  = the CBOR around the bit stream (tag, version, compression, byte
+ *                                      string head); version 2 keeps the column metadata in the stream
+ * uplink_v1_bytes_per_reading        = the same batches in format version 1 (column metadata in CBOR),
+ *                                      which older firmware sends
  * uplink_no_deflate / uplink_forced_deflate_bytes_per_reading: whether DEFLATE after Rice coding helps
  * uplink_decode_vs_json_parse_ratio  = readings/s decoding batches ÷ readings/s of JSON.parse of the same
  *                                      batches as JSON (the cloud's cost of the format)
@@ -52,7 +55,8 @@ const utf8 = new TextEncoder();
 const cbor = { decode: (bytes: Uint8Array) => decodeCbor(bytes) as unknown[] };
 
 let uplinkBytes = 0;
-let headerBytes = 0;
+let envelopeBytes = 0;
+let v1Bytes = 0;
 let plainBytes = 0;
 let forcedBytes = 0;
 let deflateChosen = 0;
@@ -65,8 +69,10 @@ for (const [b, readings] of batches.entries()) {
   payloads.push(payload);
   uplinkBytes += payload.length;
   const fields = cbor.decode(payload) as unknown[];
-  headerBytes += payload.length - (fields[5] as Uint8Array).length;
-  if (fields[3] === 1) deflateChosen++;
+  // Version 2: 55799([2, compression, data]).
+  envelopeBytes += payload.length - (fields[2] as Uint8Array).length;
+  if (fields[1] === 1) deflateChosen++;
+  v1Bytes += encodeUplinkBatch({ batchId: b + 1, readings }, { version: 1 }).length;
   plainBytes += encodeUplinkBatch({ batchId: b + 1, readings }, { compression: 'none' }).length;
   forcedBytes += encodeUplinkBatch({ batchId: b + 1, readings }, { compression: 'deflate' }).length;
   for (const reading of readings) seedBytes += utf8.encode(JSON.stringify(reading)).length;
@@ -119,7 +125,8 @@ metric('uplink_bytes_per_reading', uplinkBytes / readingCount);
 metric('seed_json_bytes_per_reading', seedBytes / readingCount);
 metric('json_batch_deflate_bytes_per_reading', jsonDeflateBytes / readingCount);
 metric('uplink_vs_seed_json_ratio', seedBytes / uplinkBytes);
-metric('uplink_header_bytes_per_reading', headerBytes / readingCount);
+metric('uplink_envelope_bytes_per_reading', envelopeBytes / readingCount);
+metric('uplink_v1_bytes_per_reading', v1Bytes / readingCount);
 metric('uplink_no_deflate_bytes_per_reading', plainBytes / readingCount);
 metric('uplink_forced_deflate_bytes_per_reading', forcedBytes / readingCount);
 metric('uplink_encode_us_per_batch', encodeMicros);

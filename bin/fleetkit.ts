@@ -7,7 +7,8 @@ import { buildFleetkit } from '../lib/stacks/fleetkit-app.ts';
  *
  * Context: `stage` (default `dev`), `account` / `region` (default the CLI's `CDK_DEFAULT_*`; without
  * either the stacks are environment-agnostic), `fleetkit:mskInstanceType`, `fleetkit:kafkaVersion`,
- * `fleetkit:logRetentionDays`, `fleetkit:alarmEmail`, and for the edge component (an `Edge` stack, only then)
+ * `fleetkit:logRetentionDays`, `fleetkit:alarmEmail`, `fleetkit:iotAccountLogging` (`false` for a second stage in
+ * one account: IoT logging is account-wide), and for the edge component (an `Edge` stack, only then)
  * `fleetkit:edgeArtifact` (the zip from `npm run build:edge`), `fleetkit:edgeVersion`,
  * `fleetkit:edgeTokenExchangeRole` (default `GreengrassV2TokenExchangeRole`). Example: `npx cdk deploy --all -c stage=prod -c region=eu-west-1`.
  */
@@ -29,11 +30,14 @@ const mskInstanceType = context('fleetkit:mskInstanceType');
 const kafkaVersion = context('fleetkit:kafkaVersion');
 const logRetentionDays = context('fleetkit:logRetentionDays');
 const iotDataEndpointHost = context('fleetkit:iotDataEndpoint');
+const deviceEndpointHost = context('fleetkit:deviceEndpoint');
 const settingsJson = context('fleetkit:settings');
 const alarmEmail = context('fleetkit:alarmEmail');
+const iotAccountLogging = context('fleetkit:iotAccountLogging');
 const edgeArtifact = context('fleetkit:edgeArtifact');
 const edgeVersion = context('fleetkit:edgeVersion');
 const edgeTokenExchangeRole = context('fleetkit:edgeTokenExchangeRole');
+const requireApproval = context('fleetkit:requireApproval');
 
 /** `-c fleetkit:settings='{"SHADOW_MAX_STATE_BYTES":"65536"}'`: a JSON object of strings. */
 function parseSettings(json: string): Record<string, string> {
@@ -49,6 +53,23 @@ function parseSettings(json: string): Record<string, string> {
   return Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, String(v)]));
 }
 
+/**
+ * `-c fleetkit:requireApproval=true`: release approval (issue 12), a shortcut for the firmware API's
+ * `FIRMWARE_REQUIRE_APPROVAL` setting; an explicit `fleetkit:settings` value wins.
+ */
+function approvalSettings(value: string | undefined): Record<string, string> {
+  if (value === undefined) return {};
+  if (value !== 'true' && value !== 'false') {
+    throw new Error(`context fleetkit:requireApproval must be true or false, got '${value}'`);
+  }
+  return { FIRMWARE_REQUIRE_APPROVAL: value };
+}
+
+const settings = {
+  ...approvalSettings(requireApproval),
+  ...(settingsJson === undefined ? {} : parseSettings(settingsJson)),
+};
+
 buildFleetkit(app, {
   stage: context('stage') ?? 'dev',
   ...(env === undefined ? {} : { env }),
@@ -56,8 +77,11 @@ buildFleetkit(app, {
   ...(kafkaVersion === undefined ? {} : { kafkaVersion }),
   ...(logRetentionDays === undefined ? {} : { logRetentionDays: Number(logRetentionDays) }),
   ...(iotDataEndpointHost === undefined ? {} : { iotDataEndpointHost }),
-  ...(settingsJson === undefined ? {} : { settings: parseSettings(settingsJson) }),
+  ...(deviceEndpointHost === undefined ? {} : { deviceEndpointHost }),
+  ...(Object.keys(settings).length === 0 ? {} : { settings }),
   ...(alarmEmail === undefined ? {} : { alarmEmail }),
+  // IoT logging is one per account and region: `-c fleetkit:iotAccountLogging=false` for a second stage.
+  ...(iotAccountLogging === undefined ? {} : { iotAccountLogging: iotAccountLogging !== 'false' }),
   ...(edgeArtifact === undefined
     ? {}
     : {

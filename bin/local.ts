@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { isLoopbackHost } from '../lib/local/endpoint-guard.ts';
 import { startPlatform } from '../lib/local/platform.ts';
 import type { Verbosity } from '../lib/local/platform-log.ts';
+import { type KafkaConnection, parseKafkaConnection } from '../lib/protocol/kafka-connection.ts';
 
 const HELP = `fleetkit local platform — everything on one machine, same handlers as in AWS
 
@@ -16,7 +17,9 @@ Usage: npm start -- [options]
   --host <addr>       address the MQTT broker and the HTTP API listen on (env FLEETKIT_HOST, default
                       127.0.0.1); e.g. 0.0.0.0 for devices on the network, with a warning. The internal
                       endpoints (DynamoDB, S3, KMS, IoT data) always stay on 127.0.0.1
-  env KAFKA_BROKERS    host:port,... of a Kafka to use instead of the embedded topic log
+  env KAFKA_BROKERS    host:port,... of a Kafka to use instead of the embedded topic log, with
+                      KAFKA_SSL=true, KAFKA_SSL_CA_FILE=<pem>, KAFKA_SASL_MECHANISM=scram-sha-512|
+                      scram-sha-256|aws-msk-iam, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD
   --set KEY=VALUE     override a function setting, e.g. --set SHADOW_MAX_STATE_BYTES=65536 (repeatable)
   --verbose           print every handler log line and metric
   --quiet             print only the banner
@@ -65,6 +68,18 @@ function settingsFrom(pairs: readonly string[]): Record<string, string> {
   return settings;
 }
 
+/** A real Kafka when KAFKA_BROKERS is set, with its SASL/SSL settings; a wrong one stops the start, named. */
+function kafkaFromEnv(): KafkaConnection | undefined {
+  if (!process.env.KAFKA_BROKERS) return undefined;
+  try {
+    return parseKafkaConnection(process.env);
+  } catch (error) {
+    console.error((error as Error).message);
+    process.exit(2);
+  }
+}
+const kafka = kafkaFromEnv();
+
 const host = values.host ?? process.env.FLEETKIT_HOST ?? '127.0.0.1';
 if (!isLoopbackHost(host)) {
   process.stderr.write(
@@ -88,9 +103,7 @@ const platform = await startPlatform({
   host,
   verbosity,
   settings: settingsFrom(values.set ?? []),
-  ...(process.env.KAFKA_BROKERS
-    ? { kafkaBrokers: process.env.KAFKA_BROKERS.split(',').map((b) => b.trim()) }
-    : {}),
+  ...(kafka === undefined ? {} : { kafka }),
 }).catch((error: Error & { code?: string }) => {
   if (error.code === 'EADDRINUSE') {
     console.error(

@@ -52,10 +52,24 @@ export interface DeviceStatusUpdate extends DeviceSighting {
   readonly firmwareVersion: string;
 }
 
-/** One device in the registry. */
-export interface DeviceRecord extends DeviceSighting {
+/**
+ * One device in the registry. A device provisioned through `POST /devices` is in the registry before
+ * it is first heard from: until then it has no `lastSeen` / `firstSeen`, and the fleet counters do not
+ * count it.
+ */
+export interface DeviceRecord extends Omit<DeviceSighting, 'lastSeen'> {
+  /** Broker receive time of the last sighting, epoch ms; absent until the device is first heard from. */
+  readonly lastSeen?: number;
   /** When the registry first heard from the device, epoch ms. */
-  readonly firstSeen: number;
+  readonly firstSeen?: number;
+  /** When the device was provisioned (`POST /devices`), epoch ms. */
+  readonly provisionedAt?: number;
+  /** The certificate the device last confirmed (provisioning counts as a confirmation). */
+  readonly certificateId?: string;
+  /** When the device last confirmed a rotated certificate, epoch ms. */
+  readonly lastRotatedAt?: number;
+  /** When an operator asked the device to rotate its certificate; cleared by the device's confirmation. */
+  readonly rotationRequestedAt?: number;
   /** False once the sweeper found it silent for longer than its heartbeat allows; true again on the next sighting. */
   readonly online?: boolean;
   /** Thing groups it belongs to, as provisioned (`PATCH /devices/{id}`); rollouts target by group. */
@@ -64,9 +78,12 @@ export interface DeviceRecord extends DeviceSighting {
   readonly attributes?: Readonly<Record<string, string>>;
 }
 
+/** A registry record of a device that has been heard from. */
+export type SeenDeviceRecord = DeviceRecord & { readonly lastSeen: number; readonly firstSeen: number };
+
 /** A sighting's effect: the record before and after, for the fleet health counters. */
 export type SightingResult =
-  | { readonly outcome: 'applied'; readonly before?: DeviceRecord; readonly after: DeviceRecord }
+  | { readonly outcome: 'applied'; readonly before?: DeviceRecord; readonly after: SeenDeviceRecord }
   | { readonly outcome: 'stale' };
 
 /** A page of results and the opaque token for the next one. */

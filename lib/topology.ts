@@ -1,3 +1,4 @@
+import { IDENTITY_RULE_FIELDS } from './protocol/identity.ts';
 import { DEVICE_RULE_FIELDS, SHADOW_RULE_FIELDS, THING_REQUEST_RULE_FIELDS } from './protocol/rule-events.ts';
 import { deviceTopicFilter, THING_TOPIC_ROOT } from './protocol/topics.ts';
 import type { Topology } from './topology/model.ts';
@@ -24,10 +25,18 @@ const jobUses = {
   rolloutCounters: 'write',
   firmwareCatalog: 'read',
   firmware: 'read',
-  thingTopics: 'write',
+  jobTopics: 'write',
 } as const;
 
-const shadowUses = { shadows: 'readWrite', thingTopics: 'write' } as const;
+const shadowUses = { shadows: 'readWrite', shadowTopics: 'write' } as const;
+
+/** What provisioning, rotation and revocation touch: IoT's registry, fleetkit's records, thing topics. */
+const identityUses = {
+  things: 'readWrite',
+  certificates: 'readWrite',
+  registry: 'readWrite',
+  identityTopics: 'write',
+} as const;
 
 /**
  * fleetkit's one table of resources and functions, and what triggers each function.
@@ -129,7 +138,24 @@ export const topology = {
     },
     firmwareSigning: {
       kind: 'signingKey',
-      description: 'Signs firmware image digests (ECDSA P-256, SHA-256); devices trust its public key',
+      description: 'Signs firmware release manifests (ECDSA P-256, SHA-256); devices trust it for firmware',
+      purpose: 'firmware',
+    },
+    modelSigning: {
+      kind: 'signingKey',
+      description: 'Signs anomaly model release manifests; devices trust it for models only',
+      purpose: 'model',
+    },
+    keySetSigning: {
+      kind: 'signingKey',
+      description: 'Signs the key set devices trust (key rollover documents): the root of their trust',
+      purpose: 'keyset',
+    },
+    rollbackSigning: {
+      kind: 'signingKey',
+      description:
+        'Signs rollback authorizations for the devices of one rollback job; devices trust it for rollback',
+      purpose: 'rollback',
     },
     shadows: {
       kind: 'table',
@@ -146,11 +172,22 @@ export const topology = {
         },
       ],
     },
-    thingTopics: {
+    // Two scopes, not `fleet/things/#`: a shadow function cannot answer as the jobs API, nor the reverse.
+    shadowTopics: {
+      kind: 'topics',
+      description: 'Shadow answers and notifications: accepted / rejected, update/delta, update/documents',
+      filter: `${THING_TOPIC_ROOT}/+/shadow/#`,
+    },
+    jobTopics: {
+      kind: 'topics',
+      description: 'Jobs answers and notifications: accepted / rejected, notify, notify-next',
+      filter: `${THING_TOPIC_ROOT}/+/jobs/#`,
+    },
+    identityTopics: {
       kind: 'topics',
       description:
-        'Responses and notifications on thing topics: shadow accepted / rejected / delta / documents, jobs',
-      prefix: THING_TOPIC_ROOT,
+        'Identity answers and notifications: get / activate / confirm accepted and rejected, notify',
+      filter: `${THING_TOPIC_ROOT}/+/identity/#`,
     },
     jobExecutions: {
       kind: 'table',
@@ -189,6 +226,25 @@ export const topology = {
       partitionKey: { name: 'rolloutId', type: 'S' },
       sortKey: { name: 'scope', type: 'S' },
     },
+    things: {
+      kind: 'things',
+      description: 'AWS IoT things, thing types, device certificates and the device policy',
+    },
+    certificates: {
+      kind: 'table',
+      description:
+        'Every certificate of every device: status, validity, when provisioned, activated, confirmed, deactivated, revoked, deleted (what the audit reads)',
+      partitionKey: { name: 'deviceId', type: 'S' },
+      sortKey: { name: 'certificateId', type: 'S' },
+      // Sparse, sharded: certificates retired by a rotation, by when their grace period ends.
+      indexes: [
+        {
+          name: 'retiring',
+          partitionKey: { name: 'retireShard', type: 'S' },
+          sortKey: { name: 'deleteAfter', type: 'N' },
+        },
+      ],
+    },
   },
   functions: {
     ingestStatus: {
@@ -196,8 +252,8 @@ export const topology = {
       description:
         'Records device status messages in the registry, keeps the fleet health counters, records reboots',
       rules: [{ topic: deviceTopicFilter('status'), payload: 'base64', add: DEVICE_RULE_FIELDS }],
-      // Alerts: a reboot (uptime went backwards) is recorded as an alert event.
-      uses: { registry: 'write', fleetHealth: 'write', alerts: 'write' },
+      // Alerts: a reboot (uptime went backwards) is recorded as an alert event (batch put).
+      uses: { registry: 'write', fleetHealth: 'write', alerts: ['write', 'batchWrite'] },
     },
     streamProcessor: {
       handler: 'stream-processor',
@@ -216,11 +272,13 @@ export const topology = {
         fleetAlerts: 'write',
         telemetryDeadLetters: 'write',
         deviceState: 'readWrite',
-        telemetryAggregates: 'write',
-        alerts: 'write',
+        // Windows and alerts go in batch puts.
+        telemetryAggregates: ['write', 'batchWrite'],
+        alerts: ['write', 'batchWrite'],
         registry: 'write',
         fleetHealth: 'write',
-        telemetryRules: 'read',
+        // The rules table is small and read whole (a Scan, cached a minute).
+        telemetryRules: ['read', 'scan'],
       },
       memoryMiB: 1024,
       timeoutSeconds: 60,
@@ -232,11 +290,12 @@ export const topology = {
       uses: {
         registry: 'readWrite',
         deviceState: 'readWrite',
-        telemetryAggregates: 'write',
-        alerts: 'write',
+        telemetryAggregates: ['write', 'batchWrite'],
+        alerts: ['write', 'batchWrite'],
         fleetAlerts: 'write',
-        fleetHealth: 'write',
-        telemetryRules: 'read',
+        // Reads the counters whole (a Scan of a handful of items) for the fleet-online metric.
+        fleetHealth: ['write', 'scan'],
+        telemetryRules: ['read', 'scan'],
       },
       timeoutSeconds: 60,
     },
@@ -244,7 +303,8 @@ export const topology = {
       handler: 'health-reconciler',
       description: 'Every hour: recounts the fleet health counters from the registry and fixes any drift',
       schedules: [{ everyMinutes: 60 }],
-      uses: { registry: 'read', fleetHealth: 'readWrite' },
+      // Recounts from a Scan of the registry; replaces the counter items, deleting dimensions now empty.
+      uses: { registry: ['read', 'scan'], fleetHealth: ['write', 'scan', 'delete'] },
       timeoutSeconds: 300,
     },
     apiFleet: {
@@ -258,7 +318,13 @@ export const topology = {
         'PUT /telemetry/rules/{ruleId}',
         'DELETE /telemetry/rules/{ruleId}',
       ],
-      uses: { fleetHealth: 'read', alerts: 'read', telemetryAggregates: 'read', telemetryRules: 'readWrite' },
+      // GET /fleet/health and GET /telemetry/rules read their (small) tables whole; rules are deleted.
+      uses: {
+        fleetHealth: ['read', 'scan'],
+        alerts: 'read',
+        telemetryAggregates: 'read',
+        telemetryRules: ['readWrite', 'scan', 'delete'],
+      },
     },
     apiFirmware: {
       handler: 'api-firmware',
@@ -268,18 +334,31 @@ export const topology = {
         'POST /firmware',
         'GET /firmware',
         'GET /firmware/keys',
+        'POST /firmware/keys/rollover',
         'GET /firmware/{version}',
         'POST /firmware/{version}/complete',
+        'POST /firmware/{version}/approve',
         'GET /firmware/{version}/download',
         'DELETE /firmware/{version}',
       ],
       uses: {
         firmware: 'readWrite',
-        firmwareCatalog: 'readWrite',
+        // GET /firmware lists the catalog (a Scan); a refused upload's registration is deleted.
+        firmwareCatalog: ['readWrite', 'scan', 'delete'],
         firmwareSigning: 'readWrite',
-        rollouts: 'read',
+        // The key set names every key devices trust, and is signed by the root.
+        modelSigning: 'read',
+        rollbackSigning: 'read',
+        keySetSigning: 'readWrite',
+        // Whether an unfinished rollout installs a version: a Scan of the (few) rollouts.
+        rollouts: ['read', 'scan'],
       },
-      settings: FIRMWARE_SETTINGS,
+      settings: {
+        ...FIRMWARE_SETTINGS,
+        FIRMWARE_MANIFEST_VALIDITY_DAYS: '365',
+        // `-c fleetkit:requireApproval=true`: a second principal approves before anything is signed.
+        FIRMWARE_REQUIRE_APPROVAL: 'false',
+      },
       memoryMiB: 1769,
       timeoutSeconds: 29,
     },
@@ -287,7 +366,32 @@ export const topology = {
       handler: 'api-devices',
       description: 'HTTP API: list and describe devices; set their groups and attributes',
       routes: ['GET /devices', 'GET /devices/{id}', 'PATCH /devices/{id}'],
-      uses: { registry: 'readWrite' },
+      // GET /devices without a type pages through the registry (a Scan); with one it queries byType.
+      uses: { registry: ['readWrite', 'scan'] },
+    },
+    apiIdentity: {
+      handler: 'api-identity',
+      description:
+        'HTTP API: provision a device by its CSR, ask devices to rotate certificates, revoke a device',
+      routes: ['POST /devices', 'POST /devices/rotate', 'POST /devices/{id}/revoke'],
+      uses: identityUses,
+      timeoutSeconds: 29,
+    },
+    identityMqtt: {
+      handler: 'identity-mqtt',
+      description:
+        'Device identity over MQTT: certificate status, activation of a rotated certificate, confirmation',
+      rules: [{ topic: `${THING_TOPIC_ROOT}/+/identity/+`, payload: 'base64', add: IDENTITY_RULE_FIELDS }],
+      uses: identityUses,
+      settings: { CERTIFICATE_GRACE_HOURS: '24' },
+    },
+    certificateSweeper: {
+      handler: 'certificate-sweeper',
+      description:
+        'Every hour: deletes certificates retired by a rotation once their grace period has passed',
+      schedules: [{ everyMinutes: 60 }],
+      uses: { things: 'write', certificates: 'readWrite' },
+      timeoutSeconds: 300,
     },
     jobsMqtt: {
       handler: 'jobs-mqtt',
@@ -314,11 +418,14 @@ export const topology = {
         'POST /rollouts/{rolloutId}/rollback',
       ],
       uses: {
-        rollouts: 'readWrite',
-        rolloutTargets: 'write',
+        // GET /rollouts pages through the rollouts (a Scan).
+        rollouts: ['readWrite', 'scan'],
+        // A create clears what an interrupted create left (Query, batch deletes), then batch-puts the plan.
+        rolloutTargets: ['read', 'batchWrite'],
         rolloutCounters: 'read',
         jobExecutions: 'read',
-        registry: 'read',
+        // Selecting devices without a type reads the registry whole (a Scan).
+        registry: ['read', 'scan'],
         firmwareCatalog: 'read',
       },
       timeoutSeconds: 29,
@@ -331,11 +438,16 @@ export const topology = {
       schedules: [{ everyMinutes: 1 }],
       uses: {
         ...jobUses,
-        rollouts: 'readWrite',
-        rolloutTargets: 'readWrite',
+        // The unfinished rollouts, by a Scan of the (few) rollouts.
+        rollouts: ['readWrite', 'scan'],
+        // Notified targets leave the plan in batch deletes.
+        rolloutTargets: ['read', 'batchWrite'],
+        // Gates read the rollout's counters (jobUses only counts executions).
+        rolloutCounters: 'readWrite',
         registry: 'read',
         alerts: 'read',
-        telemetryRules: 'read',
+        telemetryRules: ['read', 'scan'],
+        rollbackSigning: 'write',
       },
       settings: { ...FIRMWARE_SETTINGS, ROLLOUT_HEALTH_CHECK_SECONDS: '300' },
       timeoutSeconds: 60,
@@ -345,7 +457,7 @@ export const topology = {
       handler: 'rollout-reconciler',
       description: 'Every hour: recounts rollout counters from the executions and fixes any drift',
       schedules: [{ everyMinutes: 60 }],
-      uses: { rollouts: 'read', jobExecutions: 'read', rolloutCounters: 'readWrite' },
+      uses: { rollouts: ['read', 'scan'], jobExecutions: 'read', rolloutCounters: 'readWrite' },
       timeoutSeconds: 300,
     },
     shadowMqtt: {
@@ -373,6 +485,10 @@ export const topology = {
       settings: SHADOW_SETTINGS,
     },
   },
+  deviceTypes: {
+    tracker: { description: 'Asset tracker: position, motion and battery over LTE-M / NB-IoT' },
+    'env-sensor': { description: 'Environment sensor: temperature, humidity, air quality' },
+  },
   ingest: {
     telemetry: {
       description: 'Device telemetry into the iot-telemetry stream, keyed by device id so it stays ordered',
@@ -386,8 +502,12 @@ export const topology = {
   | 'firmware'
   | 'firmwareCatalog'
   | 'firmwareSigning'
+  | 'rollbackSigning'
+  | 'modelSigning'
+  | 'keySetSigning'
   | 'shadows'
-  | 'thingTopics'
+  | 'shadowTopics'
+  | 'jobTopics'
   | 'jobExecutions'
   | 'rollouts'
   | 'rolloutTargets'
@@ -401,6 +521,9 @@ export const topology = {
   | 'processedTelemetry'
   | 'fleetAlerts'
   | 'telemetryDeadLetters'
+  | 'things'
+  | 'certificates'
+  | 'identityTopics'
 >;
 
 /** Names of the topology's resources. */

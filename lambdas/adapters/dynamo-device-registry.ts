@@ -13,6 +13,7 @@ import type {
   DeviceRegistry,
   DeviceSighting,
   Page,
+  SeenDeviceRecord,
   SightingResult,
 } from '../ports.ts';
 import { batchGet } from './dynamo-batch.ts';
@@ -104,7 +105,7 @@ export class DynamoDeviceRegistry implements DeviceRegistry {
         lastSeen,
         firstSeen: before?.firstSeen ?? lastSeen,
         online: true,
-      } as DeviceRecord;
+      } as SeenDeviceRecord;
       return before === undefined ? { outcome: 'applied', after } : { outcome: 'applied', before, after };
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return { outcome: 'stale' };

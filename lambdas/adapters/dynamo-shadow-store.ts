@@ -40,7 +40,12 @@ interface ShadowItem {
   exists: boolean;
   /** `{state, metadata}` as JSON text: kept verbatim, whatever the nesting or number precision. */
   document: string;
-  tokens?: ClientTokenEntry[];
+  /**
+   * The recent request ids as JSON text, oldest first, like the history: one string attribute instead of
+   * a list of maps, which DynamoDB's wire format (and each SDK and server) would handle attribute by
+   * attribute on every read and write. Items written before hold the list; both are read.
+   */
+  tokens?: string | ClientTokenEntry[];
   /** The history entries as JSON text, oldest first. */
   history?: string;
   pendingPk?: string;
@@ -75,7 +80,10 @@ export class DynamoShadowStore implements ShadowStore {
     return {
       record: { state, metadata, version: item.version, timestamp: item.timestamp, exists: item.exists },
       revision: item.revision,
-      recentTokens: item.tokens ?? [],
+      recentTokens:
+        typeof item.tokens === 'string'
+          ? (JSON.parse(item.tokens) as ClientTokenEntry[])
+          : (item.tokens ?? []),
       history: item.history === undefined ? [] : (JSON.parse(item.history) as HistoryEntry[]),
     };
   }
@@ -94,7 +102,7 @@ export class DynamoShadowStore implements ShadowStore {
       timestamp: record.timestamp,
       exists: record.exists,
       document: JSON.stringify({ state: record.state, metadata: record.metadata }),
-      ...(next.recentTokens.length === 0 ? {} : { tokens: [...next.recentTokens] }),
+      ...(next.recentTokens.length === 0 ? {} : { tokens: JSON.stringify(next.recentTokens) }),
       ...(next.history.length === 0 ? {} : { history: JSON.stringify(next.history) }),
       ...(next.pending
         ? { pendingPk: `${shadowKey(id)}#${pendingShard(id.thingName)}`, pendingSk: id.thingName }

@@ -1,8 +1,9 @@
 import { GetBootstrapBrokersCommand, type KafkaClient } from '@aws-sdk/client-kafka';
-import { generateAuthToken } from 'aws-msk-iam-sasl-signer-js';
 import { type IHeaders, Kafka, type KafkaConfig, logLevel, Partitioners, type Producer } from 'kafkajs';
+import { parseKafkaConnection } from '../../lib/protocol/kafka-connection.ts';
 import type { OutgoingRecord, RecordProducer } from '../ports.ts';
 import type { HandlerEnv } from '../shared/runtime.ts';
+import { kafkajsConfig } from './kafkajs-config.ts';
 
 /** The Kafka settings in a function's env are missing or do not fit together. */
 export class KafkaConfigError extends Error {
@@ -49,35 +50,21 @@ export async function resolveBrokers(env: HandlerEnv, kafkaClient?: KafkaClient)
 }
 
 /**
- * kafkajs configuration from a function's env: SASL/OAUTHBEARER with an MSK IAM token
- * (aws-msk-iam-sasl-signer-js, signed for `AWS_REGION` with the function's credentials) over TLS
- * when `KAFKA_SASL_MECHANISM=aws-msk-iam`, plaintext without authentication otherwise.
+ * kafkajs configuration from a function's env: the connection the Kafka settings describe
+ * (`parseKafkaConnection`: TLS and its CA, SCRAM or MSK IAM) to `brokers`, as `kafkajsConfig` builds it.
+ *
+ * @throws KafkaConfigError naming the variable that is wrong
  */
 export function kafkaConfigFromEnv(env: HandlerEnv, brokers: readonly string[]): KafkaConfig {
-  const config: KafkaConfig = {
-    clientId: env.AWS_LAMBDA_FUNCTION_NAME || 'fleetkit',
-    brokers: [...brokers],
-    logLevel: logLevel.WARN,
-  };
-  const mechanism = env.KAFKA_SASL_MECHANISM;
-  if (!mechanism) return config;
-  if (mechanism !== IAM_MECHANISM) {
-    throw new KafkaConfigError(
-      `KAFKA_SASL_MECHANISM '${mechanism}' is not supported; use '${IAM_MECHANISM}' or leave it unset`,
-    );
+  try {
+    const config = kafkajsConfig(parseKafkaConnection(env, brokers), {
+      clientId: env.AWS_LAMBDA_FUNCTION_NAME || 'fleetkit',
+      region: env.AWS_REGION || env.AWS_DEFAULT_REGION || '',
+    });
+    return { ...config, logLevel: logLevel.WARN };
+  } catch (error) {
+    throw new KafkaConfigError((error as Error).message, { cause: error });
   }
-  const region = env.AWS_REGION || env.AWS_DEFAULT_REGION;
-  if (!region)
-    throw new KafkaConfigError(`KAFKA_SASL_MECHANISM=${IAM_MECHANISM} needs AWS_REGION to sign tokens for`);
-  return {
-    ...config,
-    ssl: true,
-    sasl: {
-      mechanism: 'oauthbearer',
-      // Called by kafkajs on every (re)authentication; tokens last 15 minutes.
-      oauthBearerProvider: async () => ({ value: (await generateAuthToken({ region })).token }),
-    },
-  };
 }
 
 /**

@@ -3,7 +3,8 @@ import type { DeviceRecord, FleetHealthStore } from '../ports.ts';
 
 /** A registry record as the fleet counters count it: online as the registry says (the sweeper decides). */
 export function countedHealth(record: DeviceRecord | undefined): DeviceHealth | undefined {
-  if (record === undefined) return undefined;
+  // A device provisioned but never heard from is not counted until its first sighting.
+  if (record === undefined || record.lastSeen === undefined) return undefined;
   const health = classifyHealth(
     {
       deviceType: record.deviceType,

@@ -37,7 +37,7 @@ export interface FleetSweeperProps {
   readonly now: () => number;
   /** Devices looked at per shard and run, so one run stays within its timeout. @default 1000 */
   readonly perShard?: number;
-  /** Offline after this long without a heartbeat rule for the device's type, ms. @default 180000 */
+  /** Offline after this long without a heartbeat rule for the device's type, ms. @default 900000 (3 × the agent's 300 s status interval) */
   readonly defaultOfflineAfterMs?: number;
 }
 
@@ -79,6 +79,8 @@ export class FleetSweeper {
     let wentOffline = 0;
 
     for (const device of quiet) {
+      // The online index holds only devices heard from; a record without lastSeen is not one.
+      if (device.lastSeen === undefined) continue;
       const stored = states.get(device.deviceId);
       let state: DeviceStreamState = stored?.state ?? {
         deviceId: device.deviceId,
@@ -132,6 +134,6 @@ export class FleetSweeper {
   /** The shortest heartbeat limit among the type's heartbeat rules, or the default. */
   private offlineAfterMs(rules: readonly TelemetryRule[], deviceType: string): number {
     const limits = rulesFor(rules, deviceType).heartbeats.map(heartbeatLimitMs);
-    return limits.length > 0 ? Math.min(...limits) : (this.props.defaultOfflineAfterMs ?? 180_000);
+    return limits.length > 0 ? Math.min(...limits) : (this.props.defaultOfflineAfterMs ?? 900_000);
   }
 }

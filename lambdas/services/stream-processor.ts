@@ -54,6 +54,8 @@ export interface BatchSummary {
   readonly windows: number;
   readonly rejected: number;
   readonly skipped: number;
+  /** Readings the devices had sent before, dropped by `(device, seq)`. */
+  readonly duplicates: number;
   /** Devices whose records showed that the topic's log started over. */
   readonly restartedLogs: number;
 }
@@ -111,7 +113,8 @@ function warnRestartedLogs(log: Logger, restarts: readonly LogRestart[]): void {
  * The state write is the commit point. Everything before it is safe to repeat — windows and alerts have
  * deterministic ids, the registry's conditional write counts a repeated sighting as no change — and a
  * redelivered batch is skipped record by record against the stored offsets, so a crash anywhere loses
- * nothing and counts nothing twice. Bad records never block the partition: they go to the dead-letter
+ * nothing and counts nothing twice. A batch the device published twice (two records) counts once too:
+ * its readings are dropped by `(device, seq)`. Bad records never block the partition: they go to the dead-letter
  * stream with their reason.
  */
 export class StreamProcessor {
@@ -195,6 +198,7 @@ export class StreamProcessor {
     props.metrics.put(METRICS.telemetryRecords, records.length);
     if (rejected.length > 0) props.metrics.put(METRICS.rejectedRecords, rejected.length);
     if (result.skipped > 0) props.metrics.put(METRICS.skippedRecords, result.skipped);
+    if (result.duplicates > 0) props.metrics.put(METRICS.duplicateReadings, result.duplicates);
     if (result.restartedLogs.length > 0) {
       props.metrics.put(METRICS.restartedLogs, result.restartedLogs.length);
       warnRestartedLogs(props.log, result.restartedLogs);
@@ -223,6 +227,7 @@ export class StreamProcessor {
       windows: result.closedWindows.length,
       rejected: rejected.length,
       skipped: result.skipped,
+      duplicates: result.duplicates,
       restartedLogs: result.restartedLogs.length,
     };
   }

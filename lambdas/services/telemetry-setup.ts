@@ -1,8 +1,8 @@
-import type { KafkaClient } from '@aws-sdk/client-kafka';
-import { DEFAULT_RULES, type TelemetryRule } from '../../lib/protocol/telemetry-rules.ts';
+import { KafkaClient } from '@aws-sdk/client-kafka';
 import { createKafkaFromEnv, KafkajsRecordProducer } from '../adapters/kafkajs-record-producer.ts';
 import { TopicLogRecordProducer } from '../adapters/topic-log-record-producer.ts';
-import type { RecordProducer, RuleStore } from '../ports.ts';
+import type { RecordProducer } from '../ports.ts';
+import { aws } from '../shared/aws-config.ts';
 import type { HandlerEnv } from '../shared/runtime.ts';
 
 /**
@@ -16,19 +16,10 @@ export function recordProducerFrom(env: HandlerEnv, kafkaClient?: KafkaClient): 
 }
 
 /**
- * The telemetry rules, read from the rules table at most once a minute per execution environment.
- * An empty table means the built-in defaults (the seed's HIGH_TEMPERATURE among them).
+ * {@link recordProducerFrom} with its own MSK control-plane client, for a function that loads this
+ * module only when it first produces (see `rare-record-producer.ts`): the client is built here so that
+ * loading the module is all it takes, and a named import keeps the bundle to the one command it sends.
  */
-export function cachedRules(
-  store: RuleStore,
-  now: () => number,
-  ttlMs = 60_000,
-): () => Promise<readonly TelemetryRule[]> {
-  let cached: { at: number; rules: readonly TelemetryRule[] } | undefined;
-  return async () => {
-    if (cached !== undefined && now() - cached.at < ttlMs) return cached.rules;
-    const stored = await store.list();
-    cached = { at: now(), rules: stored.length > 0 ? stored : DEFAULT_RULES };
-    return cached.rules;
-  };
+export function recordProducerWithClientFrom(env: HandlerEnv): RecordProducer {
+  return recordProducerFrom(env, env.TOPIC_LOG_ENDPOINT ? undefined : new KafkaClient(aws(env, 'KAFKA')));
 }

@@ -1,5 +1,6 @@
-import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { PayloadDecodeError, SchemaValidationError } from '../../lib/protocol/errors.ts';
+import { decodeJson } from '../../lib/protocol/parse.ts';
 import { InvalidTokenError, NotFoundError } from '../domain/errors.ts';
 import { describeError, type Logger } from './logger.ts';
 
@@ -10,6 +11,17 @@ export interface ErrorBody {
   readonly issues?: readonly { field: string; reason: string }[];
   /** What the caller needs to fix the request (counts, the state something is in). */
   readonly details?: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * The JSON body of an API Gateway v2 event (`{}` when there is none), decoded from base64 when the
+ * gateway encoded it.
+ *
+ * @throws PayloadDecodeError when it is not UTF-8 JSON
+ */
+export function requestBody(event: APIGatewayProxyEventV2, subject: string): unknown {
+  if (event.body === undefined || event.body === '') return {};
+  return decodeJson(event.isBase64Encoded ? Buffer.from(event.body, 'base64') : event.body, subject);
 }
 
 /** A JSON response. */

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { ApiClient, ApiError, type ApiOptions } from './api.ts';
+import { IDENTITY_HELP, identityCommand } from './devices.ts';
 import { uploadFirmware } from './firmware.ts';
 import type { Output } from './progress.ts';
 import { showRollout } from './rollout.ts';
@@ -24,6 +25,7 @@ Rollouts
 Devices and fleet
   devices list [--type <t>] | devices show <id>
   devices set <id> [--groups <a,b>] [--attr key=value ...] [--unset key ...]
+${IDENTITY_HELP}
   fleet health | alerts [--device <id>]
 Shadows
   shadow get <thing> [--name <shadow>] | shadow update <thing> <json> [--name <shadow>]
@@ -150,6 +152,9 @@ function parse(argv: readonly string[]) {
       attr: { type: 'string', multiple: true },
       unset: { type: 'string', multiple: true },
       name: { type: 'string' },
+      csr: { type: 'string' },
+      out: { type: 'string' },
+      certificate: { type: 'string' },
       things: { type: 'string' },
       percent: { type: 'string' },
       salt: { type: 'string' },
@@ -275,6 +280,12 @@ async function dispatch(
           ...(Object.keys(attributes).length === 0 ? {} : { attributes }),
         }),
       );
+    }
+    case 'devices provision':
+    case 'devices rotate':
+    case 'devices revoke': {
+      const { answer, human } = await identityCommand(api, action as 'provision', rest, values, io, need);
+      return print(answer, human);
     }
     case 'fleet health':
       return print(await api.call('GET', 'fleet/health'));

@@ -25,13 +25,23 @@ const RESOURCE_PREFIX: Readonly<Record<DeviceAction, string>> = {
  * Thing policy variables (https://docs.aws.amazon.com/iot/latest/developerguide/thing-policy-variables.html).
  * They reach the template as literal text: the ARN is a `Fn::Join`, which, unlike `Fn::Sub`, leaves
  * `${...}` alone, and IoT substitutes them per connection.
+ *
+ * Connect names the thing (`iot:Connection.Thing.ThingName`, only with `IsAttached`); every later
+ * request of that connection names it by `iot:ClientId`, which Connect made equal to the thing name.
+ * The shorter variable keeps the document under {@link IOT_POLICY_MAX_CHARS}.
  */
-const POLICY_VARIABLES: ReadonlyArray<readonly [string, string]> = [
+const THING_TYPE_VARIABLE: readonly [string, string] =
   // biome-ignore lint/suspicious/noTemplateCurlyInString: an IoT policy variable, literal on purpose
-  [THING_TYPE_PLACEHOLDER, '${iot:Connection.Thing.ThingTypeName}'],
+  [THING_TYPE_PLACEHOLDER, '${iot:Connection.Thing.ThingTypeName}'];
+const POLICY_VARIABLES: Readonly<Record<'connect' | 'request', ReadonlyArray<readonly [string, string]>>> = {
   // biome-ignore lint/suspicious/noTemplateCurlyInString: an IoT policy variable, literal on purpose
-  [THING_PLACEHOLDER, '${iot:Connection.Thing.ThingName}'],
-];
+  connect: [THING_TYPE_VARIABLE, [THING_PLACEHOLDER, '${iot:Connection.Thing.ThingName}']],
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: an IoT policy variable, literal on purpose
+  request: [THING_TYPE_VARIABLE, [THING_PLACEHOLDER, '${iot:ClientId}']],
+};
+
+/** `iot:Connection.Thing.IsAttached`: the certificate is attached to the thing the client id names. */
+const THING_ATTACHED_CONDITION = { Bool: { 'iot:Connection.Thing.IsAttached': 'true' } } as const;
 
 /**
  * IoT Core refuses policy documents over 2048 characters, whitespace excluded
@@ -44,6 +54,7 @@ export interface IotPolicyStatement {
   readonly Effect: 'Allow';
   readonly Action: string[];
   readonly Resource: string[];
+  readonly Condition?: typeof THING_ATTACHED_CONDITION;
 }
 
 /** An IoT policy document. */
@@ -57,9 +68,9 @@ export interface IotPolicyDocument {
  *
  * Resource ARNs carry `*` for region and account: `arn:<partition>:iot:*:*:topic/...`. An IoT policy
  * only authorizes requests made to the IoT endpoint of the account and region it lives in, so this
- * grants exactly what spelled-out ARNs would. It is needed for size: with today's 19 resources the
- * document is 1971 characters in `aws`; spelled out it is 2332 (us-east-1) to 2427 (ap-southeast-2),
- * over the {@link IOT_POLICY_MAX_CHARS} IoT accepts.
+ * grants exactly what spelled-out ARNs would. It is needed for size: with today's 20 resources the
+ * document is 1761 characters in `aws`; a region and account id in each ARN would add 20-25 characters
+ * a resource, near the {@link IOT_POLICY_MAX_CHARS} IoT accepts.
  *
  * @param partition the ARN partition; a token in a stack
  */
@@ -76,9 +87,11 @@ export function renderDevicePolicyDocument(
         if (resource.trim() === '' || resource === '*') {
           throw new Error(`device ${permission.action} resource must name something; got '${resource}'`);
         }
-        const withVariables = POLICY_VARIABLES.reduce((r, [from, to]) => r.replaceAll(from, to), resource);
+        const variables = POLICY_VARIABLES[permission.action === 'Connect' ? 'connect' : 'request'];
+        const withVariables = variables.reduce((r, [from, to]) => r.replaceAll(from, to), resource);
         return `arn:${partition}:iot:*:*:${RESOURCE_PREFIX[permission.action]}${withVariables}`;
       }),
+      ...(permission.requiresAttachedThing === true ? { Condition: THING_ATTACHED_CONDITION } : {}),
     })),
   };
 }

@@ -4,22 +4,16 @@ import { fileURLToPath } from 'node:url';
 import { Duration } from 'aws-cdk-lib';
 import type { ISecurityGroup, ISubnet, IVpc } from 'aws-cdk-lib/aws-ec2';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { Tracing } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { FLEET_ARCHITECTURE, FLEET_BUNDLING, FLEET_RUNTIME } from './bundling.ts';
 import { acknowledgeWildcardResource } from './nag.ts';
 
 /** The repository root: `lambdas/handlers/` and `package-lock.json` live there. */
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-
-/**
- * esbuild's ESM output has no `require`; a bundled CommonJS dependency that calls it (the AWS SDK
- * does, for Node built-ins) needs one made from `import.meta.url`.
- */
-const ESM_REQUIRE_BANNER =
-  "import { createRequire as __fleetkitCreateRequire } from 'node:module'; const require = __fleetkitCreateRequire(import.meta.url);";
 
 /** Where a function in a VPC runs. */
 export interface FleetFunctionNetwork {
@@ -48,7 +42,8 @@ export interface FleetFunctionProps {
   /** Folder under `lambdas/handlers/` whose `index.ts` exports `handler`. */
   readonly handler: string;
   /**
-   * @default - a name CloudFormation generates
+   * The function's name, and its role's (a key policy can then name the role before it exists).
+   * @default - names CloudFormation generates
    */
   readonly functionName?: string;
   /**
@@ -123,6 +118,8 @@ export class FleetFunction extends Construct {
     }
 
     this.role = new Role(this, 'Role', {
+      // Named as the function: a KMS key policy names its signer roles by ARN (issue 12).
+      ...(props.functionName === undefined ? {} : { roleName: props.functionName }),
       assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
       description: `Execution role of ${props.handler}`,
     });
@@ -152,8 +149,8 @@ export class FleetFunction extends Construct {
             vpcSubnets: { subnets: [...network.subnets] },
             securityGroups: [...network.securityGroups],
           }),
-      runtime: Runtime.NODEJS_24_X,
-      architecture: Architecture.ARM_64,
+      runtime: FLEET_RUNTIME,
+      architecture: FLEET_ARCHITECTURE,
       memorySize: memoryMiB,
       timeout: Duration.seconds(timeoutSeconds),
       tracing: Tracing.ACTIVE,
@@ -163,17 +160,7 @@ export class FleetFunction extends Construct {
       environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
       ...(props.deadLetterQueue === undefined ? {} : { deadLetterQueue: props.deadLetterQueue }),
       ...(props.retryAttempts === undefined ? {} : { retryAttempts: props.retryAttempts }),
-      bundling: {
-        format: OutputFormat.ESM,
-        mainFields: ['module', 'main'],
-        banner: ESM_REQUIRE_BANNER,
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        // The SDK is bundled so the code that runs is the version the tests ran, not the runtime's copy.
-        bundleAwsSDK: true,
-        forceDockerBundling: false,
-      },
+      bundling: FLEET_BUNDLING,
     });
 
     const defaultPolicy = this.role.node.tryFindChild('DefaultPolicy');

@@ -1,8 +1,8 @@
 import { Validations } from 'aws-cdk-lib';
-import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { AwsCustomResource, AwsCustomResourcePolicy, PhysicalResourceId } from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
+import { SdkLookupIdentity } from './sdk-lookup.ts';
 
 /** Properties of {@link IotDataEndpoint}. */
 export interface IotDataEndpointProps {
@@ -36,12 +36,7 @@ export class IotDataEndpoint extends Construct {
       this.url = `https://${props.host}`;
       return;
     }
-    // Our own role and log group: no AWS managed policy, no log-retention custom resource.
-    const role = new Role(this, 'LookupRole', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
-    const logGroup = new LogGroup(this, 'LookupLogs', {
-      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
-    });
-    logGroup.grantWrite(role);
+    const { role, logGroup } = SdkLookupIdentity.of(this, props.logRetention);
     const lookup = new AwsCustomResource(this, 'Lookup', {
       onUpdate: {
         service: 'Iot',

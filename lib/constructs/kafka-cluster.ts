@@ -40,14 +40,11 @@ export function kafkaReplication(brokerCount: number): {
  *   stream, with its own partition count), so a producer with a misspelt topic gets an error instead of
  *   silently creating a new, unconsumed topic. `num.partitions` only applies to topics created without a
  *   count.
- * - `allow.everyone.if.no.acl.found=true`: IAM clients (Lambda, the stream processor) are authorized by
- *   IAM policies and never by Kafka ACLs. SASL/SCRAM clients are authorized by ACLs only, and this
- *   cluster has none: with `false`, the IoT rule's SCRAM user could do nothing. The trade-off: whoever
- *   holds the SCRAM secret may do anything on the data plane (read, write, create, delete topics). The
- *   secret is readable only by the IoT rule role (IAM policy plus a customer-managed KMS key), the
- *   brokers accept connections only from the clients and broker security groups, and traffic is TLS.
- *   Per-user ACLs (WRITE and DESCRIBE on the ingest topics only) need a Kafka admin client at deploy
- *   time; with those in place this becomes `false`.
+ * - `allow.everyone.if.no.acl.found=false`: a SASL/SCRAM client (the IoT rules' users) may do only what
+ *   a Kafka ACL grants it (`KafkaAcls`: WRITE and DESCRIBE on the ingest topics). IAM clients (Lambda,
+ *   the stream processor, the ACL function) are not affected: they are authorized by IAM policies, and
+ *   this setting has no effect on them
+ *   (https://docs.aws.amazon.com/msk/latest/developerguide/iam-access-control.html).
  */
 export function kafkaServerProperties(brokerCount: number): string {
   const { replicationFactor, minInsyncReplicas } = kafkaReplication(brokerCount);
@@ -56,7 +53,7 @@ export function kafkaServerProperties(brokerCount: number): string {
     'num.partitions=6',
     `default.replication.factor=${replicationFactor}`,
     `min.insync.replicas=${minInsyncReplicas}`,
-    'allow.everyone.if.no.acl.found=true',
+    'allow.everyone.if.no.acl.found=false',
   ].join('\n');
 }
 
@@ -72,10 +69,11 @@ export interface KafkaClusterProps {
   /** One broker per subnet per round; their count must divide the broker count. */
   readonly subnets: readonly ISubnet[];
   readonly clusterName: string;
-  /** Must start with `AmazonMSK_`, or MSK refuses to associate it. */
-  readonly scramSecretName: string;
-  /** @default 'iot-rules' */
-  readonly scramUsername?: string;
+  /**
+   * The SCRAM users and the names of their secrets, which must start with `AmazonMSK_` or MSK refuses to
+   * associate them. Two, so their passwords can be rotated in turn (`KafkaClientCredentials`).
+   */
+  readonly scramUsers: readonly { readonly username: string; readonly secretName: string }[];
   /** @default 'kafka.t3.small' */
   readonly instanceType?: string;
   /** @default '3.9.x' */
@@ -109,8 +107,8 @@ export class KafkaCluster extends Construct {
   readonly brokerSecurityGroup: SecurityGroup;
   /** For clients in the VPC (an IoT rule VPC destination): may reach the brokers' TLS ports only. */
   readonly clientSecurityGroup: SecurityGroup;
-  /** SCRAM credentials (`{"username", "password"}`) for IoT rule actions. */
-  readonly scramSecret: Secret;
+  /** The SCRAM users and their MSK-associated secrets (`{"username", "password"}`). */
+  readonly scramUsers: ReadonlyArray<{ readonly username: string; readonly secret: Secret }>;
   /** Encrypts {@link scramSecret}; readers of the secret need decrypt on it. */
   readonly scramSecretKey: Key;
 
@@ -126,8 +124,10 @@ export class KafkaCluster extends Construct {
         `broker count must be a multiple of the ${props.subnets.length} client subnets; got ${brokerCount}`,
       );
     }
-    if (!props.scramSecretName.startsWith('AmazonMSK_')) {
-      throw new Error(`MSK SCRAM secret names must start with 'AmazonMSK_'; got '${props.scramSecretName}'`);
+    for (const { secretName } of props.scramUsers) {
+      if (!secretName.startsWith('AmazonMSK_')) {
+        throw new Error(`MSK SCRAM secret names must start with 'AmazonMSK_'; got '${secretName}'`);
+      }
     }
 
     this.brokerSecurityGroup = new SecurityGroup(this, 'BrokerSecurityGroup', {
@@ -164,25 +164,27 @@ export class KafkaCluster extends Construct {
       description: `Encrypts the SCRAM secrets of ${props.clusterName}; MSK refuses secrets under the default key`,
       enableKeyRotation: true,
     });
-    this.scramSecret = new Secret(this, 'IotRulesScramSecret', {
-      secretName: props.scramSecretName,
-      description: `SASL/SCRAM credentials IoT rule Kafka actions use for ${props.clusterName}`,
-      encryptionKey: this.scramSecretKey,
-      generateSecretString: {
-        secretStringTemplate: JSON.stringify({ username: props.scramUsername ?? 'iot-rules' }),
-        generateStringKey: 'password',
-        excludePunctuation: true,
-        passwordLength: 40,
-      },
+    this.scramUsers = props.scramUsers.map(({ username, secretName }, i) => {
+      const secret = new Secret(this, i === 0 ? 'IotRulesScramSecret' : `IotRulesScramSecret${i + 1}`, {
+        secretName,
+        description: `SASL/SCRAM credentials of Kafka user ${username} of ${props.clusterName}`,
+        encryptionKey: this.scramSecretKey,
+        generateSecretString: {
+          secretStringTemplate: JSON.stringify({ username }),
+          generateStringKey: 'password',
+          excludePunctuation: true,
+          passwordLength: 40,
+        },
+      });
+      Validations.of(secret).acknowledge({
+        id: 'AwsSolutions-SMG4',
+        reason:
+          'Rotated through the IoT client secret (KafkaClientCredentials): its rotation function writes a ' +
+          "new password here for the user IoT is not on. A schedule of this secret's own would change " +
+          'the password IoT is signed in with, which MSK stops accepting as soon as it loads the new one.',
+      });
+      return { username, secret };
     });
-    Validations.of(this.scramSecret).acknowledge({
-      id: 'AwsSolutions-SMG4',
-      reason:
-        'MSK SCRAM credentials have no managed rotation: rotating needs a custom function that updates ' +
-        'the secret while MSK and the IoT Kafka action (get_secret) pick it up. Planned; until then the ' +
-        'password is generated, 40 characters, and encrypted with a customer-managed, rotating key.',
-    });
-
     this.clusterName = props.clusterName;
     this.brokerCount = brokerCount;
     this.kafkaVersion = props.kafkaVersion ?? '3.9.x';
@@ -223,7 +225,7 @@ export class KafkaCluster extends Construct {
     this.clusterArn = this.cluster.attrArn;
     const scramSecrets = new CfnBatchScramSecret(this, 'ScramSecrets', {
       clusterArn: this.clusterArn,
-      secretArnList: [this.scramSecret.secretArn],
+      secretArnList: this.scramUsers.map((user) => user.secret.secretArn),
     });
     const bootstrapBrokers = new KafkaBootstrapBrokers(this, 'BootstrapBrokers', {
       clusterArn: this.clusterArn,

@@ -1,7 +1,9 @@
 import type { AddressInfo } from 'node:net';
 import { createServer, type TLSSocket } from 'node:tls';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
-import { compileDevicePolicy, type DeviceAction, type DeviceIdentity } from '../protocol/device-policy.ts';
+import { compileDevicePolicy, type DeviceAction } from '../protocol/device-policy.ts';
+import type { Identification } from './iot/registry.ts';
+import type { CertificateStatus } from './iot/state.ts';
 import type { LocalPki } from './pki.ts';
 
 /** IoT Core's largest message payload (https://docs.aws.amazon.com/general/latest/gr/iot-core.html). */
@@ -13,7 +15,29 @@ export interface BrokerMessage {
   readonly payload: Buffer;
   /** Empty for messages published by the platform itself (as IoT Core's data plane does). */
   readonly clientId: string;
+  /** The certificate id the client connected with (`principal()`); empty for the platform's messages. */
+  readonly principal: string;
   readonly receivedAt: number;
+}
+
+/** Who a client is: the IoT registry (`LocalIotRegistry`), consulted on every CONNECT. */
+export interface DeviceDirectory {
+  identify(certificateDer: Uint8Array, clientId: string): Identification;
+  /** Called when a certificate leaves ACTIVE: its live connections are dropped. */
+  onCertificateDeactivated(listener: (certificateId: string, status: CertificateStatus) => void): void;
+}
+
+/**
+ * One of IoT Core's reserved request/response APIs (CreateCertificateFromCsr, ...): the answer goes to
+ * the connection that asked and nowhere else, as IoT Core does.
+ */
+export interface ReservedApi {
+  matches(topic: string): boolean;
+  answer(request: {
+    topic: string;
+    payload: Buffer;
+    clientId: string;
+  }): Promise<{ topic: string; payload: string }>;
 }
 
 /** Something the policy refused: for the log, the counters and the tests. */
@@ -26,6 +50,9 @@ export interface DenialEvent {
 
 export interface BrokerOptions {
   readonly pki: LocalPki;
+  readonly directory: DeviceDirectory;
+  /** @default none */
+  readonly reservedApis?: readonly ReservedApi[];
   /** @default '127.0.0.1' */
   readonly host?: string;
   /** 0 picks a free port. @default 8883 */
@@ -49,23 +76,23 @@ function refuse(message: string): AuthenticateError {
   return Object.assign(new Error(message), { returnCode: 5 }) as AuthenticateError;
 }
 
-/** Reads the thing name (CN) and type (OU) from the client certificate the TLS layer verified. */
-function identityOf(client: Client): DeviceIdentity | undefined {
+/** The DER of the client certificate the TLS layer verified against the local CA, if any. */
+function verifiedCertificate(client: Client): Buffer | undefined {
   const socket = client.conn as TLSSocket;
   if (typeof socket.getPeerCertificate !== 'function' || !socket.authorized) return undefined;
-  const subject = socket.getPeerCertificate().subject;
-  const pick = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
-  const thingName = pick(subject?.CN);
-  const thingType = pick(subject?.OU);
-  return thingName && thingType ? { thingName, thingType } : undefined;
+  const raw = socket.getPeerCertificate().raw;
+  return raw === undefined || raw.length === 0 ? undefined : raw;
 }
 
 /**
  * An aedes MQTT 3.1.1 broker on TLS 1.3 only (no plaintext listener), with mutual TLS and the device policy of
  * `lib/protocol/device-policy.ts` enforced on connect, publish, subscribe and delivery — the same
- * rules the IoT policy enforces in AWS. As in IoT Core: a client connects only as its own thing name;
- * an unauthorized PUBLISH closes the connection (MQTT 3.1.1 has no negative PUBACK); an unauthorized
- * SUBSCRIBE is answered with SUBACK 0x80; messages it may not receive are not delivered.
+ * rules the IoT policy enforces in AWS. On CONNECT the IoT registry says who the client is: its
+ * certificate must be registered and ACTIVE, the policies attached to it are what it may do, and the
+ * client id names its thing (a certificate not attached to that thing may not connect as it). As in
+ * IoT Core: an unauthorized PUBLISH closes the connection (MQTT 3.1.1 has no negative PUBACK); an
+ * unauthorized SUBSCRIBE is answered with SUBACK 0x80; messages it may not receive are not delivered;
+ * a certificate that leaves ACTIVE (revoked, deactivated) loses its live connections at once.
  */
 export async function startBroker(options: BrokerOptions): Promise<LocalBroker> {
   const now = options.now ?? Date.now;
@@ -73,29 +100,40 @@ export async function startBroker(options: BrokerOptions): Promise<LocalBroker> 
   const listeners: Array<(message: BrokerMessage) => void> = [];
   const denied = (event: DenialEvent) => options.onDenied?.(event);
 
+  const principals = new WeakMap<Client, string>();
+  const connections = new Map<string, Set<Client>>();
+  options.directory.onCertificateDeactivated((certificateId) => {
+    for (const client of connections.get(certificateId) ?? []) client.close();
+  });
+
   const aedes = await Aedes.createBroker({
     authenticate(client, _username, _password, done) {
-      const identity = identityOf(client);
-      if (identity === undefined) {
-        denied({
-          clientId: client.id,
-          action: 'Authenticate',
-          resource: client.id,
-          reason: 'no verified certificate',
-        });
-        return done(refuse('client certificate missing or not issued by the local CA'), false);
+      const refuseWith = (action: DenialEvent['action'], reason: string, message: string) => {
+        denied({ clientId: client.id, action, resource: client.id, reason });
+        done(refuse(message), false);
+      };
+      const certificate = verifiedCertificate(client);
+      if (certificate === undefined) {
+        return refuseWith(
+          'Authenticate',
+          'no verified certificate',
+          'client certificate missing or not issued by the local CA',
+        );
       }
-      const allows = compileDevicePolicy(identity);
+      const found = options.directory.identify(certificate, client.id);
+      if (!found.ok) return refuseWith('Authenticate', found.reason, `certificate refused: ${found.reason}`);
+      const allows = compileDevicePolicy(found.identity, found.permissions);
       if (!allows('Connect', client.id)) {
-        denied({
-          clientId: client.id,
-          action: 'Connect',
-          resource: client.id,
-          reason: `certificate is for ${identity.thingName}`,
-        });
-        return done(refuse(`client id must be the thing name '${identity.thingName}'`), false);
+        const reason = found.identity.attached
+          ? "the certificate's policies do not allow this client id"
+          : `certificate is not attached to thing '${client.id}'`;
+        return refuseWith('Connect', reason, `not authorized to connect as '${client.id}': ${reason}`);
       }
       policies.set(client, allows);
+      principals.set(client, found.certificateId);
+      const live = connections.get(found.certificateId) ?? new Set<Client>();
+      live.add(client);
+      connections.set(found.certificateId, live);
       done(null, true);
     },
     authorizePublish(client, packet, done) {
@@ -140,12 +178,42 @@ export async function startBroker(options: BrokerOptions): Promise<LocalBroker> 
     },
   });
 
+  aedes.on('clientDisconnect', (client) => {
+    const certificateId = principals.get(client);
+    if (certificateId !== undefined) connections.get(certificateId)?.delete(client);
+  });
+
   aedes.on('publish', (packet, client) => {
     if (packet.topic.startsWith('$SYS/')) return;
+    const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+    const api = client === null ? undefined : options.reservedApis?.find((r) => r.matches(packet.topic));
+    if (api !== undefined && client !== null) {
+      api.answer({ topic: packet.topic, payload, clientId: client.id }).then(
+        (reply) => {
+          // The answer reaches the asking client only, and only if it may receive it.
+          if (!policies.get(client)?.('Receive', reply.topic)) return;
+          // aedes calls the callback once the packet is written (and acknowledged, at QoS 1).
+          client.publish(
+            {
+              cmd: 'publish',
+              topic: reply.topic,
+              payload: Buffer.from(reply.payload),
+              qos: 1,
+              retain: false,
+              dup: false,
+            },
+            () => {},
+          );
+        },
+        () => client.close(),
+      );
+      return;
+    }
     const message: BrokerMessage = {
       topic: packet.topic,
-      payload: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload),
+      payload,
       clientId: client?.id ?? '',
+      principal: client === null ? '' : (principals.get(client) ?? ''),
       receivedAt: now(),
     };
     for (const listener of listeners) listener(message);

@@ -1,8 +1,8 @@
 import type { HandlerEnv, HandlerRuntime } from '../../lambdas/shared/runtime.ts';
-import { fixedResourceName, functionEnv, signingKeyAlias } from '../topology/env.ts';
+import { fixedResourceName, functionEnv, signingKeyAlias, usesOf } from '../topology/env.ts';
 import type { FunctionSpec, Topology } from '../topology/model.ts';
 import type { AccessKey } from './credentials.ts';
-import { LOCAL_REGION, LOCAL_STAGE, localResourceName } from './names.ts';
+import { LOCAL_DEVICE_POLICY_NAME, LOCAL_REGION, LOCAL_STAGE, localResourceName } from './names.ts';
 
 /** A topology function, built once and invoked like Lambda would invoke it. */
 export interface LocalFunction {
@@ -18,10 +18,20 @@ export interface LocalEndpoints {
   readonly iotData: string;
   /** The loopback KMS serving the topology's signing keys. */
   readonly kms?: string;
+  /**
+   * The loopback IoT control plane, and what provisioning hands devices: the broker's URL and the CA
+   * that signed its certificate.
+   */
+  readonly iot?: { readonly endpoint: string; readonly deviceEndpoint: string; readonly caPem: string };
   /** How functions reach the streams: `TOPIC_LOG_ENDPOINT` or `KAFKA_BROKERS`. */
   readonly streams?: Readonly<Record<string, string>>;
   /** The key pair a function's SDK clients sign with: its own, as each Lambda function has its own role. */
   readonly credentials: (functionName: string) => AccessKey;
+}
+
+/** Whether a function uses the IoT registry (a `things` resource): it then gets the IoT endpoints. */
+function usesThings(topology: Topology, spec: FunctionSpec): boolean {
+  return usesOf(topology, spec).some((use) => use.resource.kind === 'things');
 }
 
 /**
@@ -43,7 +53,11 @@ export function localFunctionEnv(
       spec,
       (name, resource) =>
         fixedResourceName(resource) ??
-        (resource.kind === 'signingKey' ? signingKeyAlias(LOCAL_STAGE, name) : localResourceName(name)),
+        (resource.kind === 'signingKey'
+          ? signingKeyAlias(LOCAL_STAGE, name)
+          : resource.kind === 'things'
+            ? LOCAL_DEVICE_POLICY_NAME
+            : localResourceName(name)),
       settings,
     ),
     STAGE: LOCAL_STAGE,
@@ -54,6 +68,13 @@ export function localFunctionEnv(
     AWS_ENDPOINT_URL_S3: endpoints.s3,
     AWS_ENDPOINT_URL_IOT_DATA_PLANE: endpoints.iotData,
     ...(endpoints.kms === undefined ? {} : { AWS_ENDPOINT_URL_KMS: endpoints.kms }),
+    ...(endpoints.iot === undefined || !usesThings(topology, spec)
+      ? {}
+      : {
+          AWS_ENDPOINT_URL_IOT: endpoints.iot.endpoint,
+          DEVICE_ENDPOINT: endpoints.iot.deviceEndpoint,
+          DEVICE_CA_PEM: endpoints.iot.caPem,
+        }),
     ...endpoints.streams,
   };
 }

@@ -36,7 +36,8 @@ interface KmsCall {
 }
 
 /** The exception KMS names for each way a signature fails. */
-const SIGNATURE_ERRORS: Readonly<Record<Exclude<GuardResult, { ok: true }>['code'], string>> = {
+/** The exception an AWS API names for each way a request can fail the guard. */
+export const SIGNATURE_ERRORS: Readonly<Record<Exclude<GuardResult, { ok: true }>['code'], string>> = {
   ForbiddenHost: 'AccessDeniedException',
   MissingAuthenticationToken: 'MissingAuthenticationTokenException',
   IncompleteSignature: 'IncompleteSignatureException',

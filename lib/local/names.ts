@@ -13,6 +13,8 @@ export const LOCAL_CREDENTIALS = {
 } as const;
 /** The local stage: physical names are `fleetkit-local-<resource>`. */
 export const LOCAL_STAGE = 'local';
+/** The device IoT policy's name, as the CDK app names it for a stage (`fleetkit-<stage>-device`). */
+export const LOCAL_DEVICE_POLICY_NAME = `fleetkit-${LOCAL_STAGE}-device`;
 
 /**
  * Physical name of a topology resource on the local platform: the stage naming of the CDK app, without

@@ -136,18 +136,20 @@ export class LocalPki {
     return new LocalPki(dir, ca, keys.privateKey);
   }
 
-  private async issue(subject: string, extensions: x509.Extension[], now: number): Promise<CertifiedKey> {
-    const keys = (await webcrypto.subtle.generateKey(ALGORITHM, true, [
-      'sign',
-      'verify',
-    ])) as webcrypto.CryptoKeyPair;
+  private async certify(
+    subject: string,
+    publicKey: webcrypto.CryptoKey | x509.PublicKey,
+    extensions: x509.Extension[],
+    notBefore: number,
+    notAfter: number,
+  ): Promise<string> {
     const cert = await x509.X509CertificateGenerator.create({
       serialNumber: serial(),
       subject,
       issuer: this.ca.subject,
-      notBefore: new Date(now - DAY_MS),
-      notAfter: new Date(now + 365 * DAY_MS),
-      publicKey: keys.publicKey,
+      notBefore: new Date(notBefore),
+      notAfter: new Date(notAfter),
+      publicKey,
       signingKey: this.caKey,
       signingAlgorithm: ALGORITHM,
       extensions: [
@@ -157,7 +159,32 @@ export class LocalPki {
         ...extensions,
       ],
     });
-    return { certPem: cert.toString('pem'), keyPem: await exportKey(keys.privateKey) };
+    return cert.toString('pem');
+  }
+
+  private async issue(subject: string, extensions: x509.Extension[], now: number): Promise<CertifiedKey> {
+    const keys = (await webcrypto.subtle.generateKey(ALGORITHM, true, [
+      'sign',
+      'verify',
+    ])) as webcrypto.CryptoKeyPair;
+    const certPem = await this.certify(subject, keys.publicKey, extensions, now - DAY_MS, now + 365 * DAY_MS);
+    return { certPem, keyPem: await exportKey(keys.privateKey) };
+  }
+
+  /**
+   * Signs a device's CSR (checked by the caller) as a client certificate for its key and subject, as
+   * AWS IoT's CreateCertificateFromCsr does: the device's private key is never seen here.
+   *
+   * @param validityMs how long from `now` the certificate is valid
+   */
+  async signCsr(request: x509.Pkcs10CertificateRequest, now: number, validityMs: number): Promise<string> {
+    return this.certify(
+      request.subject,
+      request.publicKey,
+      [new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth])],
+      now - 60_000,
+      now + validityMs,
+    );
   }
 
   private async stored(name: string, make: () => Promise<CertifiedKey>, now: number): Promise<CertifiedKey> {

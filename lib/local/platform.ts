@@ -1,27 +1,33 @@
-import { createPublicKey } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
+import { DEVICE_PERMISSIONS } from '../protocol/device-policy.ts';
+import type { KafkaConnection } from '../protocol/kafka-connection.ts';
 import type { Topology } from '../topology/model.ts';
 import { validateSettings, validateTopology } from '../topology/validate.ts';
 import { topology as defaultTopology } from '../topology.ts';
 import { type DenialEvent, type LocalBroker, startBroker } from './broker.ts';
-import { type OperatorCredentials, openOperatorCredentials } from './credentials.ts';
+import { type OperatorCredentials, openOperatorCredentials, operatorProfiles } from './credentials.ts';
 import { ensureTable, type LocalDynamo, startDynamo } from './dynamo.ts';
 import { endpointGuard, isLoopbackHost, isWildcardHost } from './endpoint-guard.ts';
 import { type LocalFunction, loadFunctions } from './functions.ts';
 import { type LocalGateway, startGateway } from './gateway.ts';
+import { mayUseThings } from './iot/access.ts';
+import { startIotControlPlane } from './iot/control-plane.ts';
+import { createFromCsrApi } from './iot/create-from-csr.ts';
+import { platformDeviceCredentials } from './iot/platform-credentials.ts';
+import { LocalIotRegistry } from './iot/registry.ts';
 import { startIotData } from './iot-data.ts';
 import { startLocalKms } from './kms.ts';
 import { LocalMetrics } from './metrics-store.ts';
-import { localResourceName } from './names.ts';
-import { LocalPki } from './pki.ts';
+import { LOCAL_DEVICE_POLICY_NAME, LOCAL_REGION, localResourceName } from './names.ts';
+import { type DeviceCredentials, LocalPki } from './pki.ts';
 import { createPlatformLog, type PlatformLog, type Verbosity } from './platform-log.ts';
 import { type LocalPrincipals, localPrincipals } from './principals.ts';
 import { type RulesRunner, startRulesRunner } from './rules-runner.ts';
 import { type LocalS3, startS3 } from './s3.ts';
 import { type LocalScheduler, startScheduler } from './scheduler.ts';
-import { openSigningKeys } from './signing-keys.ts';
+import { LOCAL_ACCOUNT_ID, openSigningKeys } from './signing-keys.ts';
 import type { SimulatedOtaOptions } from './sim/device.ts';
 import { FaultBook } from './sim/fault-book.ts';
 import { type FleetPacing, type SimulatedFleet, startFleet } from './sim/fleet.ts';
@@ -47,6 +53,11 @@ export interface PlatformOptions {
   readonly s3Port?: number;
   /** How many simulated devices to start. @default 0 */
   readonly devices?: number;
+  /**
+   * More operator profiles to make in `<dataDir>/credentials` if missing (every profile there is an
+   * operator, each a principal of its own: a release approver must not be the uploader).
+   */
+  readonly operatorProfiles?: readonly string[];
   readonly statusEveryMs?: number;
   readonly telemetryEveryMs?: number;
   /** @default 'normal' */
@@ -54,8 +65,8 @@ export interface PlatformOptions {
   readonly out?: (line: string) => void;
   /** @default the topology of `lib/topology.ts` */
   readonly topology?: Topology;
-  /** A Kafka to use instead of the embedded topic log (`KAFKA_BROKERS`). */
-  readonly kafkaBrokers?: readonly string[];
+  /** A Kafka to use instead of the embedded topic log (`KAFKA_BROKERS` and its SASL/SSL settings). */
+  readonly kafka?: KafkaConnection;
   /** Overrides of function settings (`SHADOW_MAX_STATE_BYTES`, ...). */
   readonly settings?: Readonly<Record<string, string>>;
   /**
@@ -65,6 +76,8 @@ export interface PlatformOptions {
   readonly ota?: false | Pick<SimulatedOtaOptions, 'healthCheckMs' | 'rebootDelayMs' | 'log'>;
   /** How the simulated fleet comes up (connection rate, bring-up window). */
   readonly simPacing?: FleetPacing;
+  /** How long certificates made from CSRs are valid (provisioning, rotation). @default 365 days */
+  readonly certificateValidityMs?: number;
 }
 
 /** The running local platform. */
@@ -84,6 +97,15 @@ export interface Platform {
   readonly principals: LocalPrincipals;
   readonly dataDir: string;
   readonly pki: LocalPki;
+  /** The local AWS IoT registry: things, certificates, attachments. */
+  readonly iot: LocalIotRegistry;
+  /** The loopback AWS IoT control plane API serving {@link iot} (`AWS_ENDPOINT_URL_IOT`). */
+  readonly iotEndpoint: string;
+  /**
+   * Platform-made credentials of a device, registered and attached (the simulated fleet's and tests'
+   * factory path); devices that make their own keys use `POST /devices` instead.
+   */
+  deviceCredentials(thingName: string, thingType: string): Promise<DeviceCredentials>;
   readonly metrics: LocalMetrics;
   readonly broker: LocalBroker;
   readonly rules: RulesRunner;
@@ -130,9 +152,25 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
 
   try {
     const credentials = await openOperatorCredentials(dataDir);
-    const principals = localPrincipals(credentials, topology);
+    const operators = await operatorProfiles(dataDir, options.operatorProfiles);
+    const principals = localPrincipals(credentials, topology, operators);
     const guard = (service: string, listenHost: string) => endpointGuard({ service, principals, listenHost });
     const pki = await LocalPki.open(dataDir);
+    const iot = await LocalIotRegistry.open({
+      dataDir,
+      pki,
+      region: LOCAL_REGION,
+      accountId: LOCAL_ACCOUNT_ID,
+      policies: { [LOCAL_DEVICE_POLICY_NAME]: DEVICE_PERMISSIONS },
+      ...(options.certificateValidityMs === undefined
+        ? {}
+        : { certificateValidityMs: options.certificateValidityMs }),
+    });
+    // Thing types are made from the topology, as the CDK app makes them at deploy.
+    for (const [name, type] of Object.entries(topology.deviceTypes ?? {}))
+      if (!iot.hasThingType(name)) await iot.createThingType(name, type.description);
+    const deviceCredentials = (thingName: string, thingType: string) =>
+      platformDeviceCredentials(iot, pki, thingName, thingType, LOCAL_DEVICE_POLICY_NAME);
     const dynamo: LocalDynamo = await startDynamo({
       path: join(dataDir, 'dynamo'),
       host: internalHost,
@@ -144,7 +182,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     for (const [name, resource] of Object.entries(topology.resources)) {
       if (resource.kind === 'table') await ensureTable(dynamo.client, localResourceName(name), resource);
       else if (resource.kind === 'signingKey') signingKeys.push(name);
-      else buckets.push(localResourceName(name));
+      else if (resource.kind === 'bucket') buckets.push(localResourceName(name));
     }
     const keys = await openSigningKeys(dataDir, signingKeys);
     const kms = await startLocalKms({ keys, host: internalHost, guard: guard('kms', internalHost) });
@@ -163,6 +201,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     const denials: DenialEvent[] = [];
     const broker = await startBroker({
       pki,
+      directory: iot,
+      reservedApis: [createFromCsrApi(iot)],
       host,
       port: options.mqttPort ?? 8883,
       onDenied: (event) => {
@@ -192,12 +232,22 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       guard: guard('iotdata', internalHost),
     });
     stops.push(() => iotData.close());
+    const mqttUrl = `mqtts://${isWildcardHost(host) ? '127.0.0.1' : host}:${broker.port}`;
+    const iotControlPlane = await startIotControlPlane({
+      registry: iot,
+      endpointAddress: new URL(mqttUrl).hostname,
+      host: internalHost,
+      guard: guard('iot', internalHost),
+      // A function may call the registry as its role may: the `things` resource it uses, read or write.
+      may: (principal, access) => mayUseThings(topology, principal, access),
+    });
+    stops.push(() => iotControlPlane.close());
     const streams = await startLocalStreams({
       dataDir,
       topology,
       log,
       host: internalHost,
-      ...(options.kafkaBrokers === undefined ? {} : { kafkaBrokers: options.kafkaBrokers }),
+      ...(options.kafka === undefined ? {} : { kafka: options.kafka }),
     });
     stops.push(() => streams.stop());
     const functions = await loadFunctions(
@@ -207,6 +257,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
         s3: s3.endpoint,
         iotData: iotData.endpoint,
         kms: kms.endpoint,
+        iot: { endpoint: iotControlPlane.endpoint, deviceEndpoint: mqttUrl, caPem: pki.caPem },
         streams: streams.functionEnv,
         credentials: (name) => principals.functionKey(name),
       },
@@ -259,10 +310,9 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     // Runs after the fleet has stopped: in-flight rule invocations finish before the stores go away.
     stops.push(() => rules.idle());
 
-    const mqttUrl = `mqtts://${isWildcardHost(host) ? '127.0.0.1' : host}:${broker.port}`;
     const fleet = await startFleet({
       count: options.devices ?? 0,
-      credentials: (thingName, thingType) => pki.deviceCredentials(thingName, thingType),
+      credentials: deviceCredentials,
       brokerUrl: mqttUrl,
       ...(options.simPacing === undefined ? {} : { pacing: options.simPacing }),
       log: (event, fields) => log.event('warn', event, fields),
@@ -274,15 +324,22 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
         : {
             ota: {
               dataDir,
-              // Devices trust the signing keys by the id the job document names them with (the key ARN).
-              trustedKeys: Object.fromEntries(
-                [...keys.values()].map((key) => [
-                  key.arn,
-                  createPublicKey({ key: Buffer.from(key.publicKeyDer), format: 'der', type: 'spki' })
-                    .export({ format: 'pem', type: 'spki' })
-                    .toString(),
-                ]),
-              ),
+              // Provisioned as a device would be: each key by the id signatures name it with (the key ARN),
+              // trusted for its topology purpose only.
+              keySet: {
+                purpose: 'keyset',
+                version: 0,
+                issuedAt: 0,
+                keys: [...keys.values()].map((key) => {
+                  const resource = topology.resources[key.name as keyof typeof topology.resources];
+                  if (resource?.kind !== 'signingKey') throw new Error(`${key.name} is not a signing key`);
+                  return {
+                    keyid: key.arn,
+                    purposes: [resource.purpose],
+                    publicKey: Buffer.from(key.publicKeyDer).toString('base64'),
+                  };
+                }),
+              },
               ...options.ota,
             },
           }),
@@ -306,6 +363,9 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       principals,
       dataDir,
       pki,
+      iot,
+      iotEndpoint: iotControlPlane.endpoint,
+      deviceCredentials,
       metrics,
       broker,
       rules,

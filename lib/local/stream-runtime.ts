@@ -1,8 +1,11 @@
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
+import { kafkajsConfig } from '../../lambdas/adapters/kafkajs-config.ts';
 import { describeError } from '../../lambdas/shared/logger.ts';
+import { type KafkaConnection, kafkaConnectionEnv } from '../protocol/kafka-connection.ts';
 import type { Topology } from '../topology/model.ts';
 import type { LocalFunction } from './functions.ts';
+import { LOCAL_REGION } from './names.ts';
 import type { PlatformLog } from './platform-log.ts';
 import type { Consumer, TopicBackend } from './streams/backend.ts';
 import { EmbeddedLog } from './streams/embedded-log.ts';
@@ -15,7 +18,7 @@ export interface LocalStreams {
   readonly backend: TopicBackend;
   /** Where it lives, for the banner: a directory or the Kafka brokers. */
   readonly description: string;
-  /** Env every function gets to produce: `TOPIC_LOG_ENDPOINT`, or `KAFKA_BROKERS`. */
+  /** Env every function gets to produce: `TOPIC_LOG_ENDPOINT`, or `KAFKA_BROKERS` and its settings. */
   readonly functionEnv: Readonly<Record<string, string>>;
   /** Starts one consumer group per Kafka trigger, feeding its function MSK-shaped events. */
   startConsumers(functions: ReadonlyMap<string, LocalFunction>): Promise<void>;
@@ -24,7 +27,7 @@ export interface LocalStreams {
 
 /**
  * Streams on one machine: the embedded, durable topic log under `<dataDir>/streams` (reached by
- * functions through its loopback HTTP API), or, with `kafkaBrokers`, a real Kafka through the same
+ * functions through its loopback HTTP API), or, with `kafka`, a real Kafka through the same
  * kafkajs code that runs in AWS. Every stream resource of the topology becomes a topic.
  */
 export async function startLocalStreams(options: {
@@ -32,22 +35,25 @@ export async function startLocalStreams(options: {
   readonly topology: Topology;
   readonly log: PlatformLog;
   readonly host: string;
-  readonly kafkaBrokers?: readonly string[];
+  readonly kafka?: KafkaConnection;
 }): Promise<LocalStreams> {
   let backend: TopicBackend;
   let api: TopicLogApi | undefined;
   let functionEnv: Record<string, string>;
   let description: string;
-  const bootstrapServers = options.kafkaBrokers ?? [];
-  if (options.kafkaBrokers !== undefined && options.kafkaBrokers.length > 0) {
+  const bootstrapServers = options.kafka?.brokers ?? [];
+  if (options.kafka !== undefined) {
+    // The same connection for the platform's own client and, through the env, every function's.
     const kafka = new Kafka({
-      clientId: 'fleetkit-local',
-      brokers: [...options.kafkaBrokers],
+      ...kafkajsConfig(options.kafka, { clientId: 'fleetkit-local', region: LOCAL_REGION }),
       logLevel: logLevel.NOTHING,
     });
     backend = new KafkajsBackend({ kafka });
-    functionEnv = { KAFKA_BROKERS: options.kafkaBrokers.join(',') };
-    description = `Kafka at ${options.kafkaBrokers.join(',')}`;
+    functionEnv = kafkaConnectionEnv(options.kafka);
+    const security = [options.kafka.ssl === false ? 'plaintext' : 'TLS', options.kafka.sasl?.mechanism]
+      .filter(Boolean)
+      .join(', ');
+    description = `Kafka at ${options.kafka.brokers.join(',')} (${security})`;
   } else {
     const log = await EmbeddedLog.open({
       dir: join(options.dataDir, 'streams'),

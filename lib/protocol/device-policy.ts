@@ -1,3 +1,4 @@
+import { CREATE_FROM_CSR_TOPIC, IDENTITY_OPERATIONS, identityTopic } from './identity-topics.ts';
 import { deviceTopic, jobsTopic, shadowTopic } from './topics.ts';
 
 /**
@@ -22,6 +23,13 @@ export const THING_TYPE_PLACEHOLDER = '{thingType}';
 export interface DevicePermission {
   readonly action: DeviceAction;
   readonly resources: readonly string[];
+  /**
+   * Granted only when the connecting certificate is attached to the thing the client id names:
+   * `iot:Connection.Thing.IsAttached` in AWS
+   * (https://docs.aws.amazon.com/iot/latest/developerguide/thing-policy-variables.html), the IoT
+   * registry's attachments locally. A valid certificate of another thing gets nothing.
+   */
+  readonly requiresAttachedThing?: boolean;
 }
 
 const thing = THING_PLACEHOLDER;
@@ -33,31 +41,48 @@ function template(build: (thingName: string, thingType: string) => string): stri
   return build('THING', 'THINGTYPE').replace('THINGTYPE', type).replace('THING', thing);
 }
 
-const ownShadowRequests = [
-  ...shadowOps.map((operation) => template((t) => shadowTopic({ thingName: t, operation }))),
-  ...shadowOps.map((operation) =>
-    template((t) => shadowTopic({ thingName: t, shadowName: 'SHADOWNAME', operation })).replace(
-      'SHADOWNAME',
-      '*',
-    ),
+/**
+ * Shadow requests, classic and named, one resource per operation: `.../shadow/*get` is the classic
+ * `.../shadow/get` and every named `.../shadow/name/{name}/get`. Responses never end in an operation
+ * name (they end in accepted, rejected, delta or documents), so the merge grants no response topic.
+ */
+const ownShadowRequests = shadowOps.map((operation) =>
+  template((t) => shadowTopic({ thingName: t, shadowName: 'SHADOWNAME', operation })).replace(
+    'name/SHADOWNAME/',
+    '*',
   ),
-];
+);
 const ownJobsRequests = [
   template((t) => jobsTopic({ thingName: t, operation: 'get' })),
   template((t) => jobsTopic({ thingName: t, operation: 'start-next' })),
   template((t) => jobsTopic({ thingName: t, jobId: 'JOBID', operation: 'get' })).replace('JOBID', '*'),
   template((t) => jobsTopic({ thingName: t, jobId: 'JOBID', operation: 'update' })).replace('JOBID', '*'),
 ];
-const ownShadowResponses = `fleet/things/${thing}/shadow/*`;
-const ownJobsResponses = `fleet/things/${thing}/jobs/*`;
+/**
+ * Everything the platform sends a thing on its own prefix: shadow, jobs and identity responses and
+ * notifications. One resource rather than one per service keeps the IoT policy under 2048 characters;
+ * it also covers the thing's own request topics, which only the thing itself may publish to.
+ */
+const ownThingTopics = `fleet/things/${thing}/*`;
 const ownCommands = template((t, ty) => deviceTopic('commands', ty, t));
+const ownIdentityRequests = IDENTITY_OPERATIONS.map((operation) =>
+  template((t) => identityTopic({ thingName: t, operation })),
+);
+/**
+ * IoT Core answers CreateCertificateFromCsr on the connection that asked only, so the shared topic
+ * names leak nothing between devices (https://docs.aws.amazon.com/iot/latest/developerguide/fleet-provision-api.html).
+ */
+const createFromCsrResponses = `${CREATE_FROM_CSR_TOPIC}/*`;
+
+const ownSubscriptions = [ownCommands, ownThingTopics, createFromCsrResponses];
 
 /**
- * Least privilege for a device: it connects only as its own thing name, publishes only its own
- * telemetry, status, shadow and jobs requests, and hears only its own commands and responses.
+ * Least privilege for a device: it connects only as its own thing name, with a certificate attached to
+ * that thing; publishes only its own telemetry, status, shadow, jobs and identity requests and CSRs for
+ * its next certificate; and hears only its own commands and responses.
  */
 export const DEVICE_PERMISSIONS: readonly DevicePermission[] = [
-  { action: 'Connect', resources: [thing] },
+  { action: 'Connect', resources: [thing], requiresAttachedThing: true },
   {
     action: 'Publish',
     resources: [
@@ -65,16 +90,20 @@ export const DEVICE_PERMISSIONS: readonly DevicePermission[] = [
       template((t, ty) => deviceTopic('status', ty, t)),
       ...ownShadowRequests,
       ...ownJobsRequests,
+      ...ownIdentityRequests,
+      CREATE_FROM_CSR_TOPIC,
     ],
   },
-  { action: 'Subscribe', resources: [ownCommands, ownShadowResponses, ownJobsResponses] },
-  { action: 'Receive', resources: [ownCommands, ownShadowResponses, ownJobsResponses] },
+  { action: 'Subscribe', resources: ownSubscriptions },
+  { action: 'Receive', resources: ownSubscriptions },
 ];
 
-/** Who is asking: taken from the certificate in both runtimes. */
+/** Who is asking: the thing the client id names, per the registry, in both runtimes. */
 export interface DeviceIdentity {
   readonly thingName: string;
   readonly thingType: string;
+  /** Whether the connection's certificate is attached to this thing. @default false */
+  readonly attached?: boolean;
 }
 
 function globToRegExp(glob: string): RegExp {
@@ -103,6 +132,7 @@ export function compileDevicePolicy(
 ): (action: DeviceAction, resource: string) => boolean {
   const byAction = new Map<DeviceAction, RegExp[]>();
   for (const permission of permissions) {
+    if (permission.requiresAttachedThing === true && identity.attached !== true) continue;
     const compiled = permission.resources.map((r) => globToRegExp(resolveResource(r, identity)));
     byAction.set(permission.action, [...(byAction.get(permission.action) ?? []), ...compiled]);
   }

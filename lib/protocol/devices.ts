@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { attributeName, thingGroupName } from './rollouts.ts';
 
 /** Most attributes a device carries, as AWS IoT allows per thing. */

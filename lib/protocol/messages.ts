@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { THING_NAME_PATTERN, THING_TYPE_PATTERN } from './topics.ts';
 
 /**

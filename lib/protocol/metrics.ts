@@ -11,6 +11,8 @@ export const METRICS = {
   telemetryRecords: 'TelemetryRecords',
   /** stream-processor: redelivered records already applied, skipped (Count). */
   skippedRecords: 'SkippedRecords',
+  /** stream-processor: readings a device sent again (same seq, new record), dropped (Count). */
+  duplicateReadings: 'DuplicateReadings',
   /** stream-processor: devices whose records showed that the topic's log started over (Count). */
   restartedLogs: 'RestartedLogs',
   /** stream-processor: records sent to the dead-letter stream (Count). */

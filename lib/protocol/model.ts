@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { sha256Hex } from './firmware.ts';
 import { version } from './messages.ts';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { type FieldIssue, SchemaValidationError } from './errors.ts';
 import { JOB_EXECUTION_STATUSES } from './jobs.ts';
 import { deviceId, deviceType, version } from './messages.ts';

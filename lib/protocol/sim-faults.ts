@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { version } from './messages.ts';
 import { rolloutTargets } from './rollouts.ts';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { deviceType, metricName } from './messages.ts';
 
 /**
@@ -148,7 +148,9 @@ export const DEFAULT_RULES: TelemetryRuleSet = telemetryRuleSet.parse([
   {
     kind: 'heartbeat',
     id: 'heartbeat-lost',
-    expectedIntervalSeconds: 60,
+    // The edge agent's status interval (FLEETKIT_STATUS_INTERVAL_S, 300 s) is its most frequent contact
+    // at the default settings (telemetry goes in batches of up to an hour), so 3 missed statuses.
+    expectedIntervalSeconds: 300,
     missedIntervals: 3,
     alert: 'HEARTBEAT_LOST',
     severity: 'critical',

@@ -4,12 +4,13 @@ import type { Construct } from 'constructs';
 import { kafkaResourceArn } from '../constructs/kafka-cluster.ts';
 import type { ResourceRef } from '../constructs/resource-access.ts';
 import type { Topology } from '../topology/model.ts';
+import { topicIamPattern } from '../topology/topic-scope.ts';
 import { validateSettings, validateTopology } from '../topology/validate.ts';
 import { topology as fleetkitTopology } from '../topology.ts';
 import { DataStack } from './data-stack.ts';
 import { EdgeStack, type EdgeStackProps } from './edge-stack.ts';
 import { MonitoringStack } from './monitoring-stack.ts';
-import { FleetkitNames } from './names.ts';
+import { FleetkitNames, regionalArn } from './names.ts';
 import { RuntimeStack } from './runtime-stack.ts';
 import { StreamingStack } from './streaming-stack.ts';
 
@@ -39,6 +40,11 @@ export interface FleetkitProps {
    */
   readonly iotDataEndpointHost?: string;
   /**
+   * The host of the TLS 1.3 device endpoint (the IoT domain configuration), when known.
+   * @default - looked up at deploy time
+   */
+  readonly deviceEndpointHost?: string;
+  /**
    * Overrides of function settings, e.g. `{ SHADOW_MAX_STATE_BYTES: '65536' }`. A key no function
    * declares is refused, so a typo cannot pass silently.
    * @default - the topology's defaults
@@ -58,7 +64,14 @@ export interface FleetkitProps {
     readonly alertsPer5MinutesAbove?: number;
     readonly consumerOffsetLagAbove?: number;
     readonly consumerErrorsPer5Minutes?: number;
+    readonly iotAuthNErrorsPer5MinutesAbove?: number;
+    readonly iotAuthZErrorsPer5MinutesAbove?: number;
   };
+  /**
+   * Configure IoT Core's account-wide logging (one per account and region) from this stage.
+   * @default true
+   */
+  readonly iotAccountLogging?: boolean;
   /**
    * The edge agent's Greengrass component: built only with an artifact from `npm run build:edge`.
    * @default - no edge stack
@@ -86,8 +99,9 @@ function retention(days: number): RetentionDays {
 }
 
 /**
- * MQTT topics and Kafka topics are not CloudFormation resources (MQTT topics exist by being used, Kafka
- * topics are created by the cluster on first use); they only need a name and an ARN.
+ * MQTT topics, Kafka topics and the IoT registry are not CloudFormation resources of the data stack
+ * (MQTT topics exist by being used, Kafka topics are created by the cluster on first use, the registry
+ * is the account's); they only need a name and an ARN.
  */
 function topicRefs(
   topology: Topology,
@@ -97,7 +111,21 @@ function topicRefs(
   const refs: Record<string, ResourceRef> = {};
   for (const [name, resource] of Object.entries(topology.resources)) {
     if (resource.kind === 'topics') {
-      refs[name] = { name, resource, physicalName: resource.prefix, arn: names.topicArn(resource.prefix) };
+      refs[name] = {
+        name,
+        resource,
+        physicalName: resource.filter,
+        arn: names.topicArn(topicIamPattern(resource.filter)),
+      };
+    }
+    if (resource.kind === 'things') {
+      // The registry is the account's; the resource stands for the device policy functions attach.
+      refs[name] = {
+        name,
+        resource,
+        physicalName: names.devicePolicy,
+        arn: regionalArn('iot', `policy/${names.devicePolicy}`),
+      };
     }
     if (resource.kind === 'stream') {
       refs[name] = {
@@ -158,14 +186,15 @@ export function buildFleetkit(scope: Construct, props: FleetkitProps): Fleetkit 
       awsApiSecurityGroup: streaming.awsApiSecurityGroup,
       bootstrapBrokersSaslScram: streaming.kafka.bootstrapBrokersSaslScram,
       scramSecret: {
-        name: names.iotRulesScramSecret,
-        arn: streaming.kafka.scramSecret.secretArn,
+        name: names.iotKafkaClientSecret,
+        arn: streaming.kafkaCredentials.secret.secretArn,
         keyArn: streaming.kafka.scramSecretKey.keyArn,
       },
       ...(data.kafkaDlqRef === undefined ? {} : { kafkaDlq: data.kafkaDlqRef }),
     },
     logRetention,
     ...(props.iotDataEndpointHost === undefined ? {} : { iotDataEndpointHost: props.iotDataEndpointHost }),
+    ...(props.deviceEndpointHost === undefined ? {} : { deviceEndpointHost: props.deviceEndpointHost }),
     ...(props.settings === undefined ? {} : { settings: props.settings }),
   });
   runtime.addStackDependency(data, 'functions use tables and buckets by name');
@@ -181,6 +210,7 @@ export function buildFleetkit(scope: Construct, props: FleetkitProps): Fleetkit 
     kafka: { clusterName: streaming.kafka.clusterName, brokerCount: streaming.kafka.brokerCount },
     ...(data.kafkaDlqRef === undefined ? {} : { kafkaDlqBucketName: data.kafkaDlqRef.bucketName }),
     ...props.alarmThresholds,
+    ...(props.iotAccountLogging === undefined ? {} : { iotAccountLogging: props.iotAccountLogging }),
     ...(props.alarmEmail === undefined ? {} : { alarmEmail: props.alarmEmail }),
   });
   monitoring.addStackDependency(runtime, 'alarms watch the functions, queues and rules it makes');

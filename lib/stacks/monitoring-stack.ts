@@ -15,6 +15,12 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
 import { buildFleetDashboard } from '../constructs/fleet-dashboard.ts';
+import {
+  IOT_AUTHENTICATION_METRICS,
+  IOT_AUTHORIZATION_METRICS,
+  IotLogging,
+  iotErrorSum,
+} from '../constructs/iot-security-monitoring.ts';
 import { FIVE_MINUTES, fleetkitMetric, lambdaMetric, pascalCase } from '../constructs/monitoring-metrics.ts';
 import { ALL_REQUESTS_FILTER } from '../constructs/secure-bucket.ts';
 import { METRIC_SERVICES, METRICS } from '../protocol/metrics.ts';
@@ -59,6 +65,21 @@ export interface MonitoringStackProps extends StackProps {
   /** Alarm when a rollout's failed share of ended executions exceeds this (percent, 5 minutes). @default 10 */
   readonly rolloutFailurePercentAbove?: number;
   /**
+   * Alarm when IoT Core refuses more connections than this for failed authentication in 5 minutes
+   * (`Connection.AuthNError`, internet scanners included). @default 100
+   */
+  readonly iotAuthNErrorsPer5MinutesAbove?: number;
+  /**
+   * Alarm when IoT Core's policy refuses more connects, publishes or subscribes of authenticated clients
+   * than this in 5 minutes. @default 0
+   */
+  readonly iotAuthZErrorsPer5MinutesAbove?: number;
+  /**
+   * Configure IoT Core's account-wide logging (WARN) from this stack. One stage per account and region
+   * may: turn it off for the others. @default true
+   */
+  readonly iotAccountLogging?: boolean;
+  /**
    * An address that receives every alarm (it must confirm the subscription).
    * @default - no subscription; subscribe to the topic `names.alarmTopic`
    */
@@ -68,7 +89,7 @@ export interface MonitoringStackProps extends StackProps {
 /**
  * Alarms and a dashboard for one stage: an SNS topic (KMS-encrypted, TLS only) that every alarm
  * notifies, alarms on the fleet (online share, alert storms), the stream (consumer lag, errors, dead
- * letters) and a dashboard of the pipeline, the functions, the HTTP API, IoT rules and the MSK brokers.
+ * letters), IoT Core's refused authentications and authorizations (with its logging at WARN), and a dashboard of the pipeline, the functions, the HTTP API, IoT rules and the MSK brokers.
  *
  * Everything is found by name (`FleetkitNames`), not through CloudFormation exports, except the HTTP
  * API's id, which AWS assigns.
@@ -78,6 +99,9 @@ export class MonitoringStack extends Stack {
   readonly dashboard: Dashboard;
   /** Alarms by construct id. */
   readonly alarms: Readonly<Record<string, Alarm>>;
+
+  /** IoT Core's account logging, unless `iotAccountLogging` is false. */
+  iotLogging?: IotLogging;
 
   private readonly props: MonitoringStackProps;
   private readonly alarmMap: Record<string, Alarm> = {};
@@ -256,8 +280,33 @@ export class MonitoringStack extends Stack {
         treatMissingData: TreatMissingData.NOT_BREACHING,
       });
     }
+    this.watchIotAuth();
     this.alarms = this.alarmMap;
     this.dashboard = buildFleetDashboard(this, props, kafkaFunctions);
+  }
+
+  /** IoT Core's logging, and alarms on refused authentication and authorization of devices. */
+  private watchIotAuth(): void {
+    const { props } = this;
+    if (props.iotAccountLogging !== false) this.iotLogging = new IotLogging(this, 'IotLogging');
+    const authN = props.iotAuthNErrorsPer5MinutesAbove ?? 100;
+    this.alarm('IotAuthenticationFailures', {
+      description: `IoT Core refused more than ${authN} connections for failed authentication in 5 minutes (unknown, revoked or inactive certificates)`,
+      metric: iotErrorSum(IOT_AUTHENTICATION_METRICS, 'Connections refused, authentication'),
+      threshold: authN,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    const authZ = props.iotAuthZErrorsPer5MinutesAbove ?? 0;
+    this.alarm('IotAuthorizationFailures', {
+      description: `IoT Core's device policy refused more than ${authZ} connects, publishes or subscribes in 5 minutes: the IoT logs (AWSIotLogsV2) name the client`,
+      metric: iotErrorSum(IOT_AUTHORIZATION_METRICS, 'Requests refused, authorization'),
+      threshold: authZ,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
   }
 
   private alarm(

@@ -81,9 +81,9 @@ export class FleetkitNames {
     return `arn:${Aws.PARTITION}:s3:::${this.bucket(resourceName)}`;
   }
 
-  /** `arn:…:iot:<region>:<account>:topic/<prefix>`: the topics a `topics` resource stands for. */
-  topicArn(prefix: string): string {
-    return regionalArn('iot', `topic/${prefix}`);
+  /** `arn:…:iot:<region>:<account>:topic/<pattern>`: the topics a `topics` resource stands for. */
+  topicArn(pattern: string): string {
+    return regionalArn('iot', `topic/${pattern}`);
   }
 
   /** IoT rule names allow only `[a-zA-Z0-9_]`: `fleetkit_dev_ingestStatus`, `fleetkit_dev_ingestStatus_2`. */
@@ -106,14 +106,34 @@ export class FleetkitNames {
     return `fleetkit-${this.stage}-device`;
   }
 
+  /** The IoT domain configuration devices connect to (TLS 1.3 only). */
+  get deviceDomainConfiguration(): string {
+    return `fleetkit-${this.stage}-devices`;
+  }
+
   /** The MSK cluster. */
   get kafkaCluster(): string {
     return `fleetkit-${this.stage}`;
   }
 
-  /** MSK only associates SCRAM secrets whose name starts with `AmazonMSK_`. */
-  get iotRulesScramSecret(): string {
-    return `AmazonMSK_fleetkit-${this.stage}-iot-rules`;
+  /**
+   * The two SCRAM users IoT rules sign in as, in turn, and their secrets: MSK only associates secrets
+   * whose name starts with `AmazonMSK_`. The first keeps the name of the single secret before rotation,
+   * so a deployed stage keeps it.
+   */
+  get iotRulesScramUsers(): [
+    { readonly username: string; readonly secretName: string },
+    { readonly username: string; readonly secretName: string },
+  ] {
+    return [
+      { username: 'iot-rules', secretName: `AmazonMSK_fleetkit-${this.stage}-iot-rules` },
+      { username: 'iot-rules-2', secretName: `AmazonMSK_fleetkit-${this.stage}-iot-rules-2` },
+    ];
+  }
+
+  /** The credentials IoT rules read with `get_secret` (one of the two users'); MSK does not load it. */
+  get iotKafkaClientSecret(): string {
+    return `fleetkit-${this.stage}-iot-kafka-client`;
   }
 
   /**

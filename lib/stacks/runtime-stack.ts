@@ -6,6 +6,7 @@ import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { DeviceEndpoint, ThingTypes } from '../constructs/device-identity.ts';
 import { DevicePolicy } from '../constructs/device-policy.ts';
 import { DeviceTopicRule, RuleErrorRole } from '../constructs/device-topic-rule.ts';
 import { FleetFunction } from '../constructs/fleet-function.ts';
@@ -14,6 +15,7 @@ import { IotDataEndpoint } from '../constructs/iot-data-endpoint.ts';
 import { KafkaConsumer } from '../constructs/kafka-consumer.ts';
 import { grantResourceAccess, type ResourceRef } from '../constructs/resource-access.ts';
 import { KafkaRuleDestination, StreamIngestRule } from '../constructs/stream-ingest-rule.ts';
+import { accessLevel } from '../topology/access.ts';
 import { functionEnv, usesOf } from '../topology/env.ts';
 import type { FunctionSpec, StreamIngest, StreamResource, Topology } from '../topology/model.ts';
 import { consumeStrongReferences, type FleetkitNames } from './names.ts';
@@ -71,6 +73,11 @@ export interface RuntimeStackProps extends StackProps {
    */
   readonly iotDataEndpointHost?: string;
   /**
+   * The host of the TLS 1.3 device endpoint (the domain configuration's domain name), when known.
+   * @default - looked up at deploy time (DescribeDomainConfiguration custom resource)
+   */
+  readonly deviceEndpointHost?: string;
+  /**
    * Overrides of the functions' declared settings (see `FunctionSpec.settings`).
    * @default - the topology's defaults
    */
@@ -101,6 +108,8 @@ export class RuntimeStack extends Stack {
   /** The HTTP API, if any function has routes. */
   readonly httpApi?: FleetHttpApi;
   readonly devicePolicy: DevicePolicy;
+  /** The topology's device types as IoT thing types, if it has any. */
+  readonly thingTypes?: ThingTypes;
   /** Ingest rules by topology ingest name. */
   readonly ingestRules: Readonly<Record<string, StreamIngestRule>>;
   /** Every Kafka trigger. */
@@ -111,6 +120,7 @@ export class RuntimeStack extends Stack {
   private kafkaRuleDestination?: KafkaRuleDestination;
   private asyncFailureQueue?: Queue;
   private iotDataEndpoint?: IotDataEndpoint;
+  private devicesEndpoint?: DeviceEndpoint;
   private ruleErrorRole?: RuleErrorRole;
 
   constructor(scope: Construct, id: string, props: RuntimeStackProps) {
@@ -158,6 +168,8 @@ export class RuntimeStack extends Stack {
     }
 
     this.devicePolicy = new DevicePolicy(this, 'DevicePolicy', { policyName: names.devicePolicy });
+    if (topology.deviceTypes !== undefined)
+      this.thingTypes = new ThingTypes(this, 'ThingTypes', topology.deviceTypes);
     new CfnOutput(this, 'DevicePolicyName', {
       value: this.devicePolicy.policyName,
       exportName: `${names.stack('device-policy')}-name`,
@@ -202,6 +214,10 @@ export class RuntimeStack extends Stack {
         ...(uses.some((use) => use.resource.kind === 'topics')
           ? { AWS_ENDPOINT_URL_IOT_DATA_PLANE: this.dataEndpoint().url }
           : {}),
+        // Provisioning hands devices the TLS 1.3 domain configuration, not the account's default endpoint.
+        ...(uses.some((use) => use.resource.kind === 'things')
+          ? { DEVICE_ENDPOINT: this.deviceEndpoint().host }
+          : {}),
         // Brokers are resolved at cold start (kafka:GetBootstrapBrokers), so a broker change needs no deploy.
         ...(streaming === undefined
           ? {}
@@ -221,7 +237,7 @@ export class RuntimeStack extends Stack {
           actions: [
             'kafka-cluster:Connect',
             // An idempotent producer (kafkajs `idempotent: true`) asks the cluster for a producer id.
-            ...(streamUses.some((use) => use.access !== 'read')
+            ...(streamUses.some((use) => accessLevel(use.access) !== 'read')
               ? ['kafka-cluster:WriteDataIdempotently']
               : []),
           ],
@@ -324,6 +340,15 @@ export class RuntimeStack extends Stack {
       ...(this.props.logRetention === undefined ? {} : { logRetention: this.props.logRetention }),
     });
     return this.iotDataEndpoint;
+  }
+
+  private deviceEndpoint(): DeviceEndpoint {
+    this.devicesEndpoint ??= new DeviceEndpoint(this, 'DeviceEndpoint', {
+      domainConfigurationName: this.props.names.deviceDomainConfiguration,
+      ...(this.props.deviceEndpointHost === undefined ? {} : { host: this.props.deviceEndpointHost }),
+      ...(this.props.logRetention === undefined ? {} : { logRetention: this.props.logRetention }),
+    });
+    return this.devicesEndpoint;
   }
 
   /** One queue for the stack: failed asynchronous invocations, kept 14 days for inspection and redrive. */

@@ -12,6 +12,8 @@ import {
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { CfnTopic } from 'aws-cdk-lib/aws-msk';
 import type { Construct } from 'constructs';
+import { ingestProducerAcls, KafkaAcls } from '../constructs/kafka-acls.ts';
+import { KafkaClientCredentials } from '../constructs/kafka-client-credentials.ts';
 import { KafkaCluster } from '../constructs/kafka-cluster.ts';
 import type { Topology } from '../topology/model.ts';
 import type { FleetkitNames } from './names.ts';
@@ -52,6 +54,10 @@ export class StreamingStack extends Stack {
    * reaches only the brokers, so the IoT rule's VPC destination gets no route anywhere else.
    */
   readonly awsApiSecurityGroup: SecurityGroup;
+  /** The Kafka ACLs of the IoT rules' SCRAM users. */
+  readonly kafkaAcls: KafkaAcls;
+  /** The credentials IoT rules read, rotated between the two SCRAM users. */
+  readonly kafkaCredentials: KafkaClientCredentials;
 
   constructor(scope: Construct, id: string, props: StreamingStackProps) {
     super(scope, id, props);
@@ -88,7 +94,7 @@ export class StreamingStack extends Stack {
       vpc: this.vpc,
       subnets: this.vpc.privateSubnets,
       clusterName: props.names.kafkaCluster,
-      scramSecretName: props.names.iotRulesScramSecret,
+      scramUsers: props.names.iotRulesScramUsers,
       logRetention: retention,
       ...(props.mskInstanceType === undefined ? {} : { instanceType: props.mskInstanceType }),
       ...(props.kafkaVersion === undefined ? {} : { kafkaVersion: props.kafkaVersion }),
@@ -102,8 +108,36 @@ export class StreamingStack extends Stack {
     }
     this.topics = topics;
 
+    // IoT rules sign in with SASL/SCRAM; with allow.everyone.if.no.acl.found=false they may do only
+    // what these ACLs grant: produce to the ingest topics.
+    const topology = props.topology ?? { resources: {}, functions: {} };
+    const functionNetwork = {
+      vpc: this.vpc,
+      subnets: this.vpc.privateSubnets,
+      securityGroups: [this.kafka.clientSecurityGroup, this.awsApiSecurityGroup],
+      logRetention: retention,
+    };
+    const usernames = this.kafka.scramUsers.map((user) => user.username);
+    this.kafkaAcls = new KafkaAcls(this, 'KafkaAcls', {
+      ...functionNetwork,
+      clusterArn: this.kafka.clusterArn,
+      usernames,
+      acls: ingestProducerAcls(topology, usernames),
+    });
+    const [first, second] = this.kafka.scramUsers;
+    if (first === undefined || second === undefined) throw new Error('the cluster needs two SCRAM users');
+    const probeTopic = ingestProducerAcls(topology, usernames)[0]?.resourceName;
+    this.kafkaCredentials = new KafkaClientCredentials(this, 'KafkaClientCredentials', {
+      ...functionNetwork,
+      secretName: props.names.iotKafkaClientSecret,
+      users: [first, second],
+      key: this.kafka.scramSecretKey,
+      clusterArn: this.kafka.clusterArn,
+      ...(probeTopic === undefined ? {} : { probeTopic }),
+    });
+
     new CfnOutput(this, 'KafkaClusterArn', { value: this.kafka.clusterArn });
-    new CfnOutput(this, 'KafkaScramSecretArn', { value: this.kafka.scramSecret.secretArn });
+    new CfnOutput(this, 'KafkaClientSecretArn', { value: this.kafkaCredentials.secret.secretArn });
     new CfnOutput(this, 'KafkaClientSecurityGroupId', {
       value: this.kafka.clientSecurityGroup.securityGroupId,
     });

@@ -35,24 +35,25 @@ export function signingKeyAlias(stage: string, resourceName: string): string {
   return `alias/${stageResourceName(stage, resourceName)}`;
 }
 
-/** The env var through which a function learns a resource's physical name: `REGISTRY_TABLE_NAME`, `SHADOW_TOPICS_TOPIC_PREFIX`, `FIRMWARE_SIGNING_KEY_ID`. */
+/** The env var through which a function learns a resource's physical name: `REGISTRY_TABLE_NAME`, `SHADOW_TOPICS_TOPIC_FILTER`, `FIRMWARE_SIGNING_KEY_ID`. */
 export function resourceEnvName(resourceName: string, resource: Resource): string {
   const suffix = {
     table: 'TABLE_NAME',
     bucket: 'BUCKET_NAME',
-    topics: 'TOPIC_PREFIX',
+    topics: 'TOPIC_FILTER',
     stream: 'STREAM_TOPIC',
     signingKey: 'KEY_ID',
+    things: 'POLICY_NAME',
   }[resource.kind];
   return `${screamingSnake(resourceName)}_${suffix}`;
 }
 
 /**
- * The name a resource has in every deployment: an MQTT topic prefix or a Kafka topic is the same in AWS
+ * The name a resource has in every deployment: an MQTT topic filter or a Kafka topic is the same in AWS
  * and locally. Tables and buckets are named per stage instead (undefined here).
  */
 export function fixedResourceName(resource: Resource): string | undefined {
-  if (resource.kind === 'topics') return resource.prefix;
+  if (resource.kind === 'topics') return resource.filter;
   if (resource.kind === 'stream') return resource.topic;
   return undefined;
 }

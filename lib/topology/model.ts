@@ -1,3 +1,5 @@
+import type { KeyPurpose } from '../protocol/manifest.ts';
+
 /**
  * The vocabulary of `lib/topology.ts`: resources, functions and what triggers them.
  *
@@ -7,7 +9,19 @@
  */
 
 /** How a function may use a resource. Grants in AWS, documentation and env locally. */
-export type Access = 'read' | 'write' | 'readWrite';
+export type AccessLevel = 'read' | 'write' | 'readWrite';
+
+/**
+ * Table operations a function asks for by name, after its level (`['readWrite', 'scan']`), because
+ * each reaches or removes items the caller does not name one by one:
+ * - `scan`: Scan the table;
+ * - `delete`: DeleteItem;
+ * - `batchWrite`: BatchWriteItem, whose requests may put or delete (one IAM action for both).
+ */
+export type TableExtra = 'scan' | 'delete' | 'batchWrite';
+
+/** A level, or for a table a level and the extra operations it needs. */
+export type Access = AccessLevel | readonly [AccessLevel, ...TableExtra[]];
 
 /** A DynamoDB key attribute. */
 export interface KeyAttribute {
@@ -47,8 +61,12 @@ export interface BucketResource {
 export interface TopicsResource {
   readonly kind: 'topics';
   readonly description: string;
-  /** Topic prefix without a trailing slash, e.g. `fleet/things`; grants cover `<prefix>/*`. */
-  readonly prefix: string;
+  /**
+   * The topics, as an MQTT topic filter whose first level is literal, e.g. `fleet/things/+/shadow/#`
+   * (`+` one level, `#` the rest). The one scope of the grant: AWS renders it as an `iot:Publish`
+   * resource (`topicIamPattern`), the local platform matches topics against it (`topicMatches`).
+   */
+  readonly filter: string;
 }
 
 /**
@@ -73,9 +91,41 @@ export interface StreamResource {
 export interface SigningKeyResource {
   readonly kind: 'signingKey';
   readonly description: string;
+  /**
+   * What its signatures vouch for (issue 12: a key per purpose): devices trust each key only for its
+   * purpose, so a model key cannot sign firmware, nor a firmware key a rollback.
+   */
+  readonly purpose: KeyPurpose;
 }
 
-export type Resource = TableResource | BucketResource | TopicsResource | StreamResource | SigningKeyResource;
+/**
+ * AWS IoT's registry: things, thing types, device certificates and the device policy (IoT Core in AWS,
+ * the local IoT control plane locally, both through `@aws-sdk/client-iot`). `read` describes and lists;
+ * `write` creates things and certificates from CSRs, changes certificate status, attaches and detaches
+ * the device policy and things, and deletes certificates. Functions learn the device policy's name as
+ * `<NAME>_POLICY_NAME`, the endpoint devices connect to as `DEVICE_ENDPOINT`, and the CA that endpoint
+ * presents as `DEVICE_CA_PEM` (locally) or `DEVICE_CA_URL` (AWS: Amazon Root CA 1).
+ */
+export interface ThingsResource {
+  readonly kind: 'things';
+  readonly description: string;
+}
+
+export type Resource =
+  | TableResource
+  | BucketResource
+  | TopicsResource
+  | StreamResource
+  | SigningKeyResource
+  | ThingsResource;
+
+/**
+ * A kind of device: an AWS IoT thing type, made at deploy (and by the local platform at start). The
+ * device policy names the type (`iot:Connection.Thing.ThingTypeName`), so a thing needs one.
+ */
+export interface DeviceTypeSpec {
+  readonly description: string;
+}
 
 /**
  * An IoT topic rule whose action appends to a stream rather than invoking a function: IoT Core's
@@ -91,7 +141,17 @@ export interface StreamIngest<R extends string = string> {
 }
 
 /** The IoT SQL functions a rule may add to its output (https://docs.aws.amazon.com/iot/latest/developerguide/iot-sql-functions.html). */
-export type RuleExpression = 'topic()' | `topic(${number})` | 'clientid()' | 'timestamp()' | 'newuuid()';
+/**
+ * IoT SQL functions a rule may add. `principal()` is the certificate id of an X.509 connection
+ * (https://docs.aws.amazon.com/iot/latest/developerguide/iot-sql-functions.html#iot-function-principal).
+ */
+export type RuleExpression =
+  | 'topic()'
+  | `topic(${number})`
+  | 'clientid()'
+  | 'principal()'
+  | 'timestamp()'
+  | 'newuuid()';
 
 /**
  * An IoT topic rule, as data. The CDK app renders it to IoT SQL; the local rules runner evaluates it
@@ -153,4 +213,6 @@ export interface Topology<R extends string = string> {
   readonly functions: Readonly<Record<string, FunctionSpec<R>>>;
   /** IoT rules that feed streams directly. */
   readonly ingest?: Readonly<Record<string, StreamIngest<R>>>;
+  /** Device types by thing type name (`[a-zA-Z0-9:_-]{1,128}`). */
+  readonly deviceTypes?: Readonly<Record<string, DeviceTypeSpec>>;
 }

@@ -6,6 +6,8 @@ export interface RuleInput {
   readonly topic: string;
   readonly payload: Uint8Array;
   readonly clientId: string;
+  /** The certificate id the message came in on; empty for the platform's own messages. */
+  readonly principal?: string;
   /** Broker receive time, epoch ms: what `timestamp()` returns. */
   readonly receivedAt: number;
 }
@@ -31,6 +33,7 @@ export function topicMatches(filter: string, topic: string): boolean {
 
 function evaluateExpression(expression: RuleExpression, input: RuleInput): string | number | undefined {
   if (expression === 'clientid()') return input.clientId;
+  if (expression === 'principal()') return input.principal || undefined;
   if (expression === 'timestamp()') return input.receivedAt;
   if (expression === 'topic()') return input.topic;
   // A fresh id per message; a redelivery of the same event to the function keeps it (Lambda retries).

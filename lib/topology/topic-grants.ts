@@ -1,8 +1,11 @@
+import { accessLevel } from './access.ts';
 import type { Access, Topology } from './model.ts';
+import { topicIamPattern } from './topic-scope.ts';
 
 /**
  * The MQTT topics a function may publish to as the platform, as IAM resource patterns below IoT's
- * `topic/` ARN prefix: `<prefix>/*` for each `topics` resource it `uses` with write access. The CDK app
+ * `topic/` ARN prefix: the filter of each `topics` resource it `uses` with write access, as IAM spells
+ * it (`fleet/things/+/shadow/#` → `fleet/things/*\/shadow/*`, `topicIamPattern`). The CDK app
  * grants `iot:Publish` on exactly these (`lib/constructs/resource-access.ts`), and the local IoT data
  * endpoint allows exactly these, so both runtimes draw the line in the same place.
  */
@@ -13,8 +16,8 @@ export function topicPublishGrants(
   const grants: string[] = [];
   for (const [name, access] of Object.entries(uses ?? {})) {
     const resource = topology.resources[name];
-    if (resource?.kind === 'topics' && (access === 'write' || access === 'readWrite')) {
-      grants.push(`${resource.prefix}/*`);
+    if (resource?.kind === 'topics' && access !== undefined && accessLevel(access) !== 'read') {
+      grants.push(topicIamPattern(resource.filter));
     }
   }
   return grants;

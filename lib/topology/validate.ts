@@ -1,3 +1,4 @@
+import { accessExtras, accessLevel } from './access.ts';
 import type { Topology } from './model.ts';
 
 const HANDLER_NAME = /^[a-z][a-z0-9-]{1,62}$/;
@@ -19,6 +20,23 @@ function checkTopicFilter(filter: string, where: string): void {
       throw new TopologyError(`${where}: '+' must be a whole level in '${filter}'`);
   });
   if (filter.startsWith('$')) throw new TopologyError(`${where}: '${filter}' is in a reserved namespace`);
+}
+
+/**
+ * A `topics` resource's filter: a valid MQTT filter whose first level is literal, so its grant never
+ * becomes `topic/*`, and whose levels IAM can name (no `*` or `?`, which are wildcards there).
+ */
+function checkTopicsFilter(filter: string, where: string): void {
+  checkTopicFilter(filter, where);
+  const levels = filter.split('/');
+  if (!/^[A-Za-z0-9_:-]+$/.test(levels[0] ?? '')) {
+    throw new TopologyError(`${where}: topic filter '${filter}' must start with a literal level`);
+  }
+  if (levels.some((level) => level !== '+' && level !== '#' && !/^[A-Za-z0-9_:-]+$/.test(level))) {
+    throw new TopologyError(
+      `${where}: topic filter '${filter}' may hold only [A-Za-z0-9_:-] levels, '+' and a last '#'`,
+    );
+  }
 }
 
 /**
@@ -47,10 +65,11 @@ export function validateTopology(topology: Topology): void {
         );
       }
     }
-    if (resource.kind === 'topics' && !/^[A-Za-z0-9_:-]+(\/[A-Za-z0-9_:-]+)*$/.test(resource.prefix)) {
-      throw new TopologyError(
-        `resource '${name}': topic prefix must be plain levels without wildcards or slashes at the ends, got '${resource.prefix}'`,
-      );
+    if (resource.kind === 'topics') checkTopicsFilter(resource.filter, `resource '${name}'`);
+  }
+  for (const name of Object.keys(topology.deviceTypes ?? {})) {
+    if (!/^[a-zA-Z0-9:_-]{1,128}$/.test(name)) {
+      throw new TopologyError(`device type '${name}': AWS IoT thing type names allow [a-zA-Z0-9:_-]{1,128}`);
     }
   }
   const routes = new Map<string, string>();
@@ -105,7 +124,8 @@ export function validateTopology(topology: Topology): void {
           `${where}: kafka trigger on '${trigger.topic}', which no stream resource declares`,
         );
       }
-      if (fn.uses?.[consumed[0]] !== 'read' && fn.uses?.[consumed[0]] !== 'readWrite') {
+      const use = fn.uses?.[consumed[0]];
+      if (use === undefined || accessLevel(use) === 'write') {
         throw new TopologyError(
           `${where}: consumes stream '${consumed[0]}' and must declare it in uses as 'read'`,
         );
@@ -117,6 +137,17 @@ export function validateTopology(topology: Topology): void {
       if (topology.resources[resource]?.kind === 'topics' && access !== 'write') {
         throw new TopologyError(
           `${where}: topics resource '${resource}' can only be used with 'write' (publish), got '${access}'`,
+        );
+      }
+      const extras = access === undefined ? [] : accessExtras(access);
+      if (extras.length > 0 && topology.resources[resource]?.kind !== 'table') {
+        throw new TopologyError(
+          `${where}: '${extras.join("', '")}' applies to tables only; '${resource}' is a ${topology.resources[resource]?.kind}`,
+        );
+      }
+      if (new Set(extras).size !== extras.length) {
+        throw new TopologyError(
+          `${where}: '${resource}' names an operation twice: ${JSON.stringify(access)}`,
         );
       }
     }

@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { App, Stack } from 'aws-cdk-lib';
+import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { esbuildOptions } from '../../lib/constructs/bundling.ts';
 import { FleetFunction } from '../../lib/constructs/fleet-function.ts';
 
 /**
@@ -40,6 +42,17 @@ describe('FleetFunction bundling', () => {
     expect(code).toContain('REGISTRY_TABLE_NAME');
     expect(code.startsWith('import { createRequire')).toBe(true);
     expect(existsSync(`${bundle}.map`)).toBe(true);
+  });
+
+  it('is what esbuildOptions builds, so the cold-start bench measures the deployed bundle', async () => {
+    // Act
+    const outfile = join(outdir, 'bench', 'index.mjs');
+    await build({
+      ...esbuildOptions(join('lambdas', 'handlers', 'ingest-status', 'index.ts'), outfile),
+      logLevel: 'error',
+    });
+    // Assess
+    expect(readFileSync(outfile, 'utf8')).toBe(readFileSync(bundle, 'utf8'));
   });
 
   it('loads under Node as a module and exports the handler', () => {

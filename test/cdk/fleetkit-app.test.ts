@@ -10,8 +10,19 @@ import { DEVICE_PERMISSIONS, type DevicePermission } from '../../lib/protocol/de
 import { buildFleetkit, type Fleetkit } from '../../lib/stacks/fleetkit-app.ts';
 import { FleetkitNames } from '../../lib/stacks/names.ts';
 import { kebabCase, signingKeyAlias } from '../../lib/topology/env.ts';
-import { IOT_SQL_VERSION, renderRuleSql, resourceEnvName, type Topology } from '../../lib/topology/index.ts';
+import {
+  type Access,
+  accessExtras,
+  accessLevel,
+  IOT_SQL_VERSION,
+  renderRuleSql,
+  resourceEnvName,
+  TABLE_EXTRA_ACTIONS,
+  type Topology,
+  topicIamPattern,
+} from '../../lib/topology/index.ts';
 import { topology } from '../../lib/topology.ts';
+import { flat } from './stream-topology.ts';
 
 /** The feature flags `cdk synth` uses, so tests synthesize what deploys. */
 const CDK_CONTEXT = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')).context;
@@ -26,20 +37,6 @@ function synth(): { app: App; fleetkit: Fleetkit } {
     builtinCloudFormationValidation: false,
   });
   return { app, fleetkit: buildFleetkit(app, { stage: STAGE }) };
-}
-
-/** A template value as readable text: `Fn::Join` joined, `Ref` → `<X>`, `Fn::GetAtt` → `<X.Attr>`. */
-function flat(value: unknown): string {
-  if (typeof value === 'string') return value;
-  if (Array.isArray(value)) return value.map(flat).join(',');
-  const v = value as Record<string, unknown>;
-  if (Array.isArray(v['Fn::Join'])) {
-    const [delimiter, parts] = v['Fn::Join'] as [string, unknown[]];
-    return parts.map(flat).join(delimiter);
-  }
-  if (typeof v.Ref === 'string') return `<${v.Ref}>`;
-  if (Array.isArray(v['Fn::GetAtt'])) return `<${(v['Fn::GetAtt'] as string[]).join('.')}>`;
-  return JSON.stringify(value);
 }
 
 interface Statement {
@@ -65,24 +62,52 @@ function statementsOf(name: string): Statement[] {
   return Object.values(runtime.findResources('AWS::IAM::Policy'))
     .filter((policy) => JSON.stringify(policy.Properties.Roles).includes(`"${roleId}"`))
     .flatMap((policy) => policy.Properties.PolicyDocument.Statement)
-    .map((s: { Action: string | string[]; Resource: unknown }) => ({
-      actions: [s.Action].flat(),
-      resources: [s.Resource].flat().map(flat),
-    }));
+    .map(
+      (s: {
+        Action: string | string[];
+        Resource: unknown;
+        Condition?: Record<string, Record<string, unknown>>;
+      }) => {
+        // A key is granted on `key/*` with its alias as a condition: the alias names which key it is.
+        const aliases = [s.Condition?.['ForAnyValue:StringEquals']?.['kms:ResourceAliases'] ?? []].flat();
+        const resources = [s.Resource].flat().map(flat);
+        return {
+          actions: [s.Action].flat(),
+          resources:
+            aliases.length === 0
+              ? resources
+              : resources.flatMap((r) => aliases.map((alias) => `${r}#${alias}`)),
+        };
+      },
+    );
 }
 
-const TABLE_READS = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:BatchGetItem'];
-const TABLE_WRITES = [
-  'dynamodb:PutItem',
-  'dynamodb:UpdateItem',
-  'dynamodb:DeleteItem',
-  'dynamodb:BatchWriteItem',
-];
+const TABLE_READS = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'];
+const TABLE_WRITES = ['dynamodb:PutItem', 'dynamodb:UpdateItem'];
 const BUCKET_READS = ['s3:GetObject', 's3:ListBucket'];
 const BUCKET_WRITES = ['s3:PutObject', 's3:DeleteObject'];
 const TOPIC_WRITES = ['iot:Publish'];
 const STREAM_READS = ['kafka-cluster:ReadData'];
 const STREAM_WRITES = ['kafka-cluster:WriteData'];
+/** The IoT registry: describing and listing; making, changing, attaching, deleting. */
+const THINGS_READS = [
+  'iot:DescribeCertificate',
+  'iot:DescribeThing',
+  'iot:DescribeThingType',
+  'iot:ListThingPrincipals',
+  'iot:ListPrincipalThings',
+  'iot:ListAttachedPolicies',
+];
+const THINGS_WRITES = [
+  'iot:UpdateCertificate',
+  'iot:CreateThing',
+  'iot:CreateCertificateFromCsr',
+  'iot:DeleteCertificate',
+  'iot:AttachPolicy',
+  'iot:DetachPolicy',
+  'iot:AttachThingPrincipal',
+  'iot:DetachThingPrincipal',
+];
 /**
  * What any function may hold besides its declared uses: its logs, tracing, the async dead-letter queue,
  * and for stream users the VPC network interfaces and the cluster-level Kafka actions (connect, find
@@ -94,9 +119,10 @@ const PLATFORM_ACTIONS =
 /** A physical name as the template spells it: `fleetkit-test-firmware-<AWS::AccountId>-<AWS::Region>`. */
 function physicalName(resourceName: string): string {
   const resource = resources[resourceName];
-  if (resource?.kind === 'topics') return resource.prefix;
+  if (resource?.kind === 'topics') return resource.filter;
   if (resource?.kind === 'stream') return resource.topic;
   if (resource?.kind === 'signingKey') return signingKeyAlias(fleetkit.names.stage, resourceName);
+  if (resource?.kind === 'things') return fleetkit.names.devicePolicy;
   const name =
     resource?.kind === 'table' ? fleetkit.names.table(resourceName) : fleetkit.names.bucket(resourceName);
   return flat(fleetkit.runtime.resolve(name));
@@ -110,10 +136,24 @@ function isArnOf(arn: string, resourceName: string): boolean {
   const kind = resources[resourceName]?.kind;
   const name = physicalName(resourceName);
   if (kind === 'stream') return arn.includes(':topic/') && arn.endsWith(`/${name}`);
-  if (kind === 'topics') return arn.includes(`:topic/${name}/`);
+  if (kind === 'topics') return arn.endsWith(`:topic/${topicIamPattern(name)}`);
   // Keys are granted by alias (a condition), on `key/*`: the key id is generated at deploy time.
-  if (kind === 'signingKey') return arn.includes(':kms:') && arn.endsWith(':key/*');
+  if (kind === 'signingKey') return arn.includes(':kms:') && arn.endsWith(`:key/*#${name}`);
+  // Things and certificates are named at run time (CreateCertificateFromCsr: see onlyCreateFromCsr).
+  if (kind === 'things') return /:iot:.*:(thing|thingtype|cert)\/\*$/.test(arn);
   return arn.includes(kind === 'table' ? `:table/${name}` : `:::${name}`);
+}
+
+/**
+ * iot:CreateCertificateFromCsr has no resource-level permission: its statement names `*` (policy
+ * minimization may merge it with the platform's own `*` actions, X-Ray's).
+ */
+function onlyCreateFromCsr(statement: { actions: string[]; resources: string[] }): boolean {
+  return (
+    statement.resources.every((r) => r === '*') &&
+    statement.actions.includes('iot:CreateCertificateFromCsr') &&
+    statement.actions.every((a) => a === 'iot:CreateCertificateFromCsr' || PLATFORM_ACTIONS.test(a))
+  );
 }
 
 beforeAll(() => {
@@ -212,6 +252,12 @@ describe('functions', () => {
           /^https:\/\/<IotDataEndpointLookup\w+\.endpointAddress>$/,
         ) as unknown as string;
       }
+      // Provisioning hands devices the TLS 1.3 domain configuration, looked up at deploy time.
+      if (resource.kind === 'things') {
+        expected.DEVICE_ENDPOINT = expect.stringMatching(
+          /^<DeviceEndpointLookup\w+\.domainName>$/,
+        ) as unknown as string;
+      }
     }
     // Act
     const env: Record<string, unknown> =
@@ -261,14 +307,19 @@ describe('least privilege', () => {
 
   it.each(Object.keys(functions))('%s may touch only what it uses, in the way it uses it', (name) => {
     // Prepare
-    const uses: Readonly<Record<string, string | undefined>> = functions[name]?.uses ?? {};
+    const uses: Readonly<Record<string, Access | undefined>> = functions[name]?.uses ?? {};
     // Act
     const statements = statementsOf(name);
     // Assess
     for (const resourceName of Object.keys(resources)) {
-      const onIt = statements.filter((s) => s.resources.some((r) => isArnOf(r, resourceName)));
+      const onIt = statements.filter(
+        (s) =>
+          s.resources.some((r) => isArnOf(r, resourceName)) ||
+          (resources[resourceName]?.kind === 'things' && onlyCreateFromCsr(s)),
+      );
       const actions = onIt.flatMap((s) => s.actions);
-      const access = uses[resourceName];
+      const use = uses[resourceName];
+      const access = use === undefined ? undefined : accessLevel(use);
       const resource = resources[resourceName];
       const kind = resource?.kind;
       // A stream is read through a Kafka trigger only; a `read` use without one needs no grant.
@@ -284,19 +335,29 @@ describe('least privilege', () => {
               ? [consumed ? STREAM_READS : [], STREAM_WRITES]
               : kind === 'signingKey'
                 ? [['kms:GetPublicKey'], ['kms:Sign']]
-                : [BUCKET_READS, BUCKET_WRITES];
+                : kind === 'things'
+                  ? [THINGS_READS, THINGS_WRITES]
+                  : [BUCKET_READS, BUCKET_WRITES];
       if (access === undefined) expect(onIt, `${name} on ${resourceName}`).toEqual([]);
       if (access === 'read') expect(actions.filter((a) => writes.includes(a))).toEqual([]);
       if (access === 'write') expect(actions.filter((a) => reads.includes(a))).toEqual([]);
       if ((access === 'read' || access === 'readWrite') && reads.length > 0)
         expect(actions).toContain(reads[0]);
       if (access === 'write' || access === 'readWrite') expect(actions).toContain(writes[0]);
+      // Scan, DeleteItem and BatchWriteItem only where the use names them.
+      if (kind === 'table') {
+        const extras = Object.values(TABLE_EXTRA_ACTIONS);
+        expect(new Set(actions.filter((a) => extras.includes(a))), `${name} on ${resourceName}`).toEqual(
+          new Set(accessExtras(use ?? 'read').map((extra) => TABLE_EXTRA_ACTIONS[extra])),
+        );
+      }
     }
     const other = statements.filter(
       (s) =>
         // Policy minimization may merge one statement over several used resources: each must be declared.
         !s.resources.every((res) => Object.keys(uses).some((r) => isArnOf(res, r))) &&
         !s.actions.every((a) => PLATFORM_ACTIONS.test(a)) &&
+        !(onlyCreateFromCsr(s) && Object.keys(uses).some((r) => resources[r]?.kind === 'things')) &&
         // Kafka triggers write the batches they give up on to the Kafka DLQ bucket.
         !(
           s.resources.every((res) => res.includes(':::fleetkit-test-kafka-dlq-')) &&
@@ -584,17 +645,17 @@ describe('streaming', () => {
     });
   });
 
-  it('associates an AmazonMSK_ secret under a customer-managed key', () => {
-    streaming.hasResourceProperties('AWS::SecretsManager::Secret', {
-      Name: `AmazonMSK_fleetkit-${STAGE}-iot-rules`,
-      KmsKeyId: { 'Fn::GetAtt': [Match.anyValue(), 'Arn'] },
-      GenerateSecretString: Match.objectLike({
-        SecretStringTemplate: JSON.stringify({ username: 'iot-rules' }),
-      }),
-    });
+  it('associates two AmazonMSK_ secrets under a customer-managed key', () => {
+    for (const { username, secretName } of fleetkit.names.iotRulesScramUsers) {
+      streaming.hasResourceProperties('AWS::SecretsManager::Secret', {
+        Name: secretName,
+        KmsKeyId: { 'Fn::GetAtt': [Match.anyValue(), 'Arn'] },
+        GenerateSecretString: Match.objectLike({ SecretStringTemplate: JSON.stringify({ username }) }),
+      });
+    }
     streaming.hasResourceProperties('AWS::MSK::BatchScramSecret', {
       ClusterArn: { 'Fn::GetAtt': [Match.anyValue(), 'Arn'] },
-      SecretArnList: [{ Ref: Match.anyValue() }],
+      SecretArnList: [{ Ref: Match.anyValue() }, { Ref: Match.anyValue() }],
     });
   });
 

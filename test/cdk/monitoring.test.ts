@@ -282,7 +282,7 @@ describe('alarms', () => {
     // Act
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
     // Assess
-    expect(alarms).toHaveLength(8);
+    expect(alarms).toHaveLength(10);
     for (const alarm of alarms) {
       expect(flat(alarm.Properties.AlarmActions)).toMatch(/^<AlarmTopic\w+>$/);
       expect(flat(alarm.Properties.OKActions)).toMatch(/^<AlarmTopic\w+>$/);
@@ -304,7 +304,15 @@ describe('alarms', () => {
       Object.values(alarms)
         .map((a) => a.Properties.AlarmName)
         .sort(),
-    ).toEqual([alarmName('AsyncFailures'), alarmName('KafkaDlq')].sort());
+    ).toEqual(
+      [
+        alarmName('AsyncFailures'),
+        alarmName('KafkaDlq'),
+        // Devices connect whatever functions the topology has.
+        alarmName('IotAuthenticationFailures'),
+        alarmName('IotAuthorizationFailures'),
+      ].sort(),
+    );
   });
 });
 

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { App, type CfnElement, type Stack } from 'aws-cdk-lib';
+import type { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import type { Topology } from '../../lib/topology/model.ts';
 
@@ -94,4 +95,24 @@ export function flat(value: unknown): string {
   if (Array.isArray(v['Fn::GetAtt'])) return `<${(v['Fn::GetAtt'] as string[]).join('.')}>`;
   if (typeof v['Fn::ImportValue'] === 'string') return `<import ${v['Fn::ImportValue']}>`;
   return JSON.stringify(value);
+}
+
+/** One Allow statement, its resources as `flat` text. */
+export interface StatementText {
+  actions: string[];
+  resources: string[];
+  conditions: unknown;
+}
+
+/** Every Allow statement of the policies attached to `role`, a construct of `stack` (whose template is `template`). */
+export function roleStatements(stack: Stack, template: Template, role: IConstruct): StatementText[] {
+  const roleId = logicalId(stack, role);
+  return Object.values(template.findResources('AWS::IAM::Policy'))
+    .filter((policy) => JSON.stringify(policy.Properties.Roles).includes(`"${roleId}"`))
+    .flatMap((policy) => policy.Properties.PolicyDocument.Statement)
+    .map((s: { Action: string | string[]; Resource: unknown; Condition?: unknown }) => ({
+      actions: [s.Action].flat(),
+      resources: [s.Resource].flat().map(flat),
+      conditions: s.Condition,
+    }));
 }

@@ -6,7 +6,14 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { kafkaServerProperties } from '../../lib/constructs/kafka-cluster.ts';
 import { buildFleetkit, type Fleetkit } from '../../lib/stacks/fleetkit-app.ts';
 import { IOT_SQL_VERSION, renderRuleSql } from '../../lib/topology/rule-sql.ts';
-import { fastApp, flat, logicalId, streamTopology } from './stream-topology.ts';
+import {
+  fastApp,
+  flat,
+  logicalId,
+  roleStatements,
+  type StatementText,
+  streamTopology,
+} from './stream-topology.ts';
 
 const STAGE = 'strm';
 
@@ -16,23 +23,11 @@ let data: Template;
 let streaming: Template;
 let runtime: Template;
 
-interface Statement {
-  actions: string[];
-  resources: string[];
-  conditions: unknown;
-}
+type Statement = StatementText;
 
 /** Every Allow statement of the policies attached to `role` (a construct in the runtime stack). */
 function statementsOfRole(role: IConstruct): Statement[] {
-  const roleId = logicalId(fleetkit.runtime, role);
-  return Object.values(runtime.findResources('AWS::IAM::Policy'))
-    .filter((policy) => JSON.stringify(policy.Properties.Roles).includes(`"${roleId}"`))
-    .flatMap((policy) => policy.Properties.PolicyDocument.Statement)
-    .map((s: { Action: string | string[]; Resource: unknown; Condition?: unknown }) => ({
-      actions: [s.Action].flat(),
-      resources: [s.Resource].flat().map(flat),
-      conditions: s.Condition,
-    }));
+  return roleStatements(fleetkit.runtime, runtime, role);
 }
 
 function statementsOf(name: keyof typeof streamTopology.functions): Statement[] {
@@ -100,24 +95,27 @@ describe('ingest rule (IoT Kafka action)', () => {
     });
   });
 
-  it.each(['username', 'password'])('reads the SCRAM %s with get_secret, naming the secret role', (field) => {
-    // Prepare
-    const secretRole = logicalId(
-      fleetkit.runtime,
-      fleetkit.runtime.node.findChild('KafkaRuleDestination').node.findChild('SecretRole'),
-    );
-    // Act
-    const [rule] = Object.values(
-      runtime.findResources('AWS::IoT::TopicRule', { Properties: { RuleName: ruleName } }),
-    );
-    const value = flat(
-      rule?.Properties.TopicRulePayload.Actions[0].Kafka.ClientProperties[`sasl.scram.${field}`],
-    );
-    // Assess
-    expect(value).toBe(
-      `\${get_secret('AmazonMSK_fleetkit-${STAGE}-iot-rules', 'SecretString', '${field}', '<${secretRole}.Arn>')}`,
-    );
-  });
+  it.each(['username', 'password'])(
+    'reads the SCRAM %s of the rotated client secret with get_secret, naming the secret role',
+    (field) => {
+      // Prepare
+      const secretRole = logicalId(
+        fleetkit.runtime,
+        fleetkit.runtime.node.findChild('KafkaRuleDestination').node.findChild('SecretRole'),
+      );
+      // Act
+      const [rule] = Object.values(
+        runtime.findResources('AWS::IoT::TopicRule', { Properties: { RuleName: ruleName } }),
+      );
+      const value = flat(
+        rule?.Properties.TopicRulePayload.Actions[0].Kafka.ClientProperties[`sasl.scram.${field}`],
+      );
+      // Assess
+      expect(value).toBe(
+        `\${get_secret('fleetkit-${STAGE}-iot-kafka-client', 'SecretString', '${field}', '<${secretRole}.Arn>')}`,
+      );
+    },
+  );
 
   it('takes its bootstrap servers from the deploy-time GetBootstrapBrokers lookup', () => {
     runtime.hasResourceProperties('AWS::IoT::TopicRule', {
@@ -205,7 +203,7 @@ describe('ingest rule (IoT Kafka action)', () => {
     );
   });
 
-  it('lets the secret role read only the SCRAM secret and decrypt only through Secrets Manager', () => {
+  it('lets the secret role read only the client secret and decrypt only through Secrets Manager', () => {
     // Act
     const statements = statementsOfRole(
       fleetkit.runtime.node.findChild('KafkaRuleDestination').node.findChild('SecretRole'),
@@ -214,7 +212,7 @@ describe('ingest rule (IoT Kafka action)', () => {
     expect(statements).toEqual([
       {
         actions: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
-        resources: [expect.stringMatching(/^<import .*IotRulesScramSecret/)],
+        resources: [expect.stringMatching(/^<import .*KafkaClientCredentialsSecret/)],
         conditions: undefined,
       },
       {
@@ -296,7 +294,7 @@ describe('streaming configuration', () => {
     });
   });
 
-  it('declares topics instead of auto-creating them, replicates twice on two brokers, keeps SCRAM usable without ACLs', () => {
+  it('declares topics instead of auto-creating them, replicates twice on two brokers, lets SCRAM users do only what ACLs grant', () => {
     // Act
     const [configuration] = Object.values(streaming.findResources('AWS::MSK::Configuration'));
     const lines = String(configuration?.Properties.ServerProperties).split('\n');
@@ -306,7 +304,7 @@ describe('streaming configuration', () => {
         'auto.create.topics.enable=false',
         'default.replication.factor=2',
         'min.insync.replicas=1',
-        'allow.everyone.if.no.acl.found=true',
+        'allow.everyone.if.no.acl.found=false',
       ]),
     );
     expect(configuration?.Properties.KafkaVersionsList).toEqual(['3.9.x']);

@@ -6,6 +6,7 @@ import { type SecureVersion, connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalBroker, startBroker } from '../../lib/local/broker.ts';
 import { LocalPki } from '../../lib/local/pki.ts';
+import { openTestRegistry } from '../support/iot.ts';
 
 /**
  * The local broker's transport, below MQTT: TLS 1.3 only, mutual TLS only, nothing in plaintext. (The
@@ -14,13 +15,15 @@ import { LocalPki } from '../../lib/local/pki.ts';
  */
 describe('local broker transport', () => {
   let dataDir: string;
+  let iot: Awaited<ReturnType<typeof openTestRegistry>>;
   let pki: LocalPki;
   let broker: LocalBroker;
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'fleetkit-broker-tls-'));
     pki = await LocalPki.open(dataDir);
-    broker = await startBroker({ pki, port: 0 });
+    iot = await openTestRegistry(dataDir, pki);
+    broker = await startBroker({ pki, directory: iot.registry, port: 0 });
   });
   afterAll(async () => {
     await broker.close();
@@ -29,7 +32,7 @@ describe('local broker transport', () => {
 
   /** A TLS handshake with a valid device certificate, offering at most `maxVersion`. */
   async function handshake(maxVersion: SecureVersion): Promise<string> {
-    const device = await pki.deviceCredentials('tls-probe', 'tracker');
+    const device = await iot.credentials('tls-probe', 'tracker');
     return new Promise((resolve) => {
       const socket = tlsConnect({
         host: '127.0.0.1',

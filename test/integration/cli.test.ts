@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runProvision } from '../../edge/src/identity/provision.ts';
 import { type CliIo, runCli } from '../../lib/cli/main.ts';
 import { buildSimulatedFirmwareImage } from '../../lib/local/sim/firmware-behaviour.ts';
 import { eventually, startTestPlatform, type TestPlatform } from '../support/platform.ts';
@@ -164,5 +165,55 @@ describe('fleetkit CLI on the local platform', () => {
     // Assess
     expect(result.code).toBe(code);
     expect(result.err).toMatch(message);
+  });
+  it('provisions a device by its CSR, asks it to rotate and revokes it (devices provision | rotate | revoke)', async () => {
+    // Prepare: the device makes its key and CSR (the edge agent's provision command)
+    const keyFile = join(dir, 'cli-dev.key');
+    const csrFile = join(dir, 'cli-dev.csr');
+    await runProvision(['csr', '--thing', 'cli-dev', '--key-file', keyFile, '--csr-file', csrFile], {
+      env: {},
+      out: () => {},
+    });
+    const answerFile = join(dir, 'cli-dev.json');
+
+    // Act
+    const provisioned = await cli(
+      'devices',
+      'provision',
+      'cli-dev',
+      '--type',
+      'tracker',
+      '--csr',
+      csrFile,
+      '--out',
+      answerFile,
+    );
+    await runProvision(
+      [
+        'install',
+        '--response',
+        answerFile,
+        '--key-file',
+        keyFile,
+        '--cert-file',
+        join(dir, 'cli-dev.crt'),
+        '--ca-file',
+        join(dir, 'ca.pem'),
+      ],
+      { env: {}, out: () => {} },
+    );
+    const rotate = await cli('devices', 'rotate', 'cli-dev', 'nobody');
+    const revoke = await cli('devices', 'revoke', 'cli-dev', '--reason', 'decommissioned');
+    const again = await cli('devices', 'revoke', 'cli-dev');
+
+    // Assess
+    expect(provisioned).toMatchObject({ code: 0, err: '' });
+    expect(provisioned.out).toMatch(/^cli-dev provisioned with certificate [0-9a-f]{64}; endpoint mqtts:/);
+    expect(rotate.out).toBe('rotation requested of 1 device(s); not registered: nobody\n');
+    expect(revoke.out).toBe('cli-dev: 1 certificate(s) revoked\n');
+    expect(again.out).toBe('cli-dev: 0 certificate(s) revoked\n');
+    expect((await cli('devices', 'provision', 'cli-dev', '--type', 'tracker', '--csr', csrFile)).code).toBe(
+      1,
+    );
   });
 });

@@ -1,4 +1,4 @@
-import { createHash, sign } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,10 +10,11 @@ import {
   buildSimulatedFirmwareImage,
   type SimFirmwareManifestInput,
 } from '../../lib/local/sim/firmware-behaviour.ts';
-import { type FirmwareJobDocument, SIGNATURE_ALGORITHM } from '../../lib/protocol/jobs.ts';
+import type { FirmwareJobDocument } from '../../lib/protocol/jobs.ts';
 import { decodeUplinkBatch } from '../../lib/protocol/uplink/codec.ts';
+import { openTestRegistry } from '../support/iot.ts';
 import { type ImageServer, startImageServer } from '../unit/edge/ota/image-server.ts';
-import { FakeJobsService, makeKey, until } from '../unit/edge/ota/support.ts';
+import { FakeJobsService, firmwareDocument, makeKey, trustOf, until } from '../unit/edge/ota/support.ts';
 
 /**
  * Simulated devices updating over the real local broker (mutual TLS, the device policy enforced on
@@ -26,6 +27,7 @@ const key = makeKey('sim-test-key');
 const images = new Map<string, Buffer>();
 let dataDir: string;
 let pki: LocalPki;
+let iot: Awaited<ReturnType<typeof openTestRegistry>>;
 let broker: LocalBroker;
 let server: ImageServer;
 const statuses = new Map<string, string[]>();
@@ -35,7 +37,8 @@ const services = new Map<string, FakeJobsService>();
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'fleetkit-ota-sim-'));
   pki = await LocalPki.open(dataDir);
-  broker = await startBroker({ pki, port: 0 });
+  iot = await openTestRegistry(dataDir, pki);
+  broker = await startBroker({ pki, directory: iot.registry, port: 0 });
   server = await startImageServer(images);
   broker.onMessage((message) => {
     const parts = message.topic.split('/');
@@ -66,24 +69,19 @@ function publishFirmware(manifest: SimFirmwareManifestInput, size = 48 * 1024): 
   const image = buildSimulatedFirmwareImage(manifest, size);
   const path = `/fw/${manifest.version}-${createHash('sha256').update(image).digest('hex').slice(0, 8)}.bin`;
   images.set(path, image);
-  return {
-    operation: 'firmware-update',
-    rolloutId: 'rollout-1',
-    firmware: {
-      version: manifest.version,
-      url: server.urlFor(path, Math.floor(Date.now() / 1000) + 3600),
-      urlExpiresAt: Math.floor(Date.now() / 1000) + 3600,
-      size: image.length,
-      sha256: createHash('sha256').update(image).digest('hex'),
-      signature: sign('sha256', image, key.privateKey).toString('base64'),
-      signatureAlgorithm: SIGNATURE_ALGORITHM,
-      keyId: key.keyId,
-    },
-  };
+  // The devices run on the real clock: a manifest issued now.
+  const issuedAt = Math.floor(Date.now() / 1000) - 60;
+  return firmwareDocument(image, key, {
+    version: manifest.version,
+    url: server.urlFor(path, issuedAt + 3600),
+    urlExpiresAt: issuedAt + 3600,
+    issuedAt,
+    expiresAt: issuedAt + 3600,
+  });
 }
 
 async function startDevice(thingName: string, withOta = true) {
-  const credentials = await pki.deviceCredentials(thingName, 'tracker');
+  const credentials = await iot.credentials(thingName, 'tracker');
   const service = new FakeJobsService(thingName);
   services.set(thingName, service);
   service.attach({ deliver: (topic, body) => void broker.publish(topic, JSON.stringify(body)) });
@@ -98,7 +96,7 @@ async function startDevice(thingName: string, withOta = true) {
       ? {
           ota: {
             dataDir,
-            trustedKeys: { [key.keyId]: key.publicKeyPem },
+            keySet: trustOf([key]).keySet,
             healthCheckMs: 300,
             rebootDelayMs: 50,
           },

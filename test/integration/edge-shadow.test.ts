@@ -35,7 +35,7 @@ afterEach(async () => {
 
 /** A device process: MQTT transport with its certificate, shadow sync on a file copy. */
 async function startDevice(thingName: string) {
-  const credentials = await t.platform.pki.deviceCredentials(thingName, 'sensor');
+  const credentials = await t.platform.deviceCredentials(thingName, 'sensor');
   const transport = connectMqttTransport({
     url: t.platform.mqttUrl,
     thingName,

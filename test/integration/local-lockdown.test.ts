@@ -339,6 +339,7 @@ describe('--host 0.0.0.0', () => {
         s3: await listening('127.0.0.2', portOf(p.s3Endpoint)),
         kms: await listening('127.0.0.2', portOf(p.kmsEndpoint)),
         iotData: await listening('127.0.0.2', portOf(p.iotDataEndpoint)),
+        iot: await listening('127.0.0.2', portOf(p.iotEndpoint)),
       };
       // Assess
       expect(reachable).toEqual({
@@ -348,8 +349,15 @@ describe('--host 0.0.0.0', () => {
         s3: false,
         kms: false,
         iotData: false,
+        iot: false,
       });
-      for (const endpoint of [p.dynamoEndpoint, p.s3Endpoint, p.kmsEndpoint, p.iotDataEndpoint]) {
+      for (const endpoint of [
+        p.dynamoEndpoint,
+        p.s3Endpoint,
+        p.kmsEndpoint,
+        p.iotDataEndpoint,
+        p.iotEndpoint,
+      ]) {
         expect(endpoint).toMatch(/^http:\/\/127\.0\.0\.1:/);
       }
       const warning = t.lines.map((line) => JSON.parse(line)).find((line) => line.level === 'warn');

@@ -202,7 +202,7 @@ describe('local platform', () => {
   });
 
   it('accepts a client with a certificate the local CA issued (control for the refusals below)', async () => {
-    const own = await t.platform.pki.deviceCredentials('dev-ok', 'tracker');
+    const own = await t.platform.deviceCredentials('dev-ok', 'tracker');
 
     const outcome = await tryConnect(t.platform.mqttUrl, {
       clientId: 'dev-ok',
@@ -328,7 +328,7 @@ describe('local platform restart', () => {
       (await getJson(t.platform, '/devices/dev-persist')).status === 200 ? true : undefined,
     );
     await device.endAsync();
-    const certBefore = (await t.platform.pki.deviceCredentials('dev-persist', 'tracker')).certPem;
+    const certBefore = (await t.platform.deviceCredentials('dev-persist', 'tracker')).certPem;
 
     // Act
     await t.restart();
@@ -337,7 +337,7 @@ describe('local platform restart', () => {
     const after = await getJson(t.platform, '/devices/dev-persist');
     expect(after.status).toBe(200);
     expect(after.body.firmwareVersion).toBe('1.2.3');
-    expect((await t.platform.pki.deviceCredentials('dev-persist', 'tracker')).certPem).toBe(certBefore);
+    expect((await t.platform.deviceCredentials('dev-persist', 'tracker')).certPem).toBe(certBefore);
     const again = await connectDevice(t.platform, 'dev-persist', 'tracker');
     expect(again.connected).toBe(true);
     await again.endAsync();

@@ -150,6 +150,45 @@ describe('the edge uplink on the local platform', () => {
     await device.endAsync();
   });
 
+  it('counts a batch once when the device publishes it again after a power cut (a new record)', async () => {
+    // Prepare: the broker takes the batch, the device dies before the PUBACK arrives. Its ten minutes
+    // close nine windows and leave the tenth open, where a copy would count twice.
+    const readings = tenMinutes('uplink-once').map(({ seq: _seq, ...r }) => r);
+    const device = await connectDevice(t.platform, 'cbor-once', 'sensor');
+    const topic = deviceTopic('telemetry', 'sensor', 'cbor-once');
+    const send = async (to: string, payload: Uint8Array) =>
+      void (await device.publishAsync(to, Buffer.from(payload), { qos: 1 }));
+    const open = (publish: (to: string, payload: Uint8Array) => Promise<void>) =>
+      Uplink.open({ directory: join(directory, 'cbor-once'), topic, transport: { publish } });
+    const dying = await open(async (to, payload) => {
+      await send(to, payload);
+      await new Promise(() => {});
+    });
+    dying.start();
+    for (const reading of readings) await dying.add(reading);
+    await closedWindows(t, 'cbor-once', readings);
+    await dying.stop();
+
+    // Act: after the restart the queue sends its unacknowledged head again; a reading a minute on
+    // then closes the tenth window
+    const restarted = await open(send);
+    restarted.start();
+    await eventually(async () => (restarted.metrics().queue.sentRecords >= 1 ? true : undefined), 15_000);
+    const tenth = (readings[0] as Reading).ts + 9 * 60_000;
+    await restarted.add({ ...(readings[0] as Reading), ts: tenth + 60_000 });
+    await restarted.batcher.flush();
+
+    // Assess
+    const windows = await closedWindows(t, 'cbor-once', [...readings, { ts: tenth + 60_000, values: {} }]);
+    expect(windows.find((w) => w.start === tenth)?.metrics.temperature?.count).toBe(6);
+    expect(windows.reduce((n, w) => n + (w.metrics.temperature?.count ?? 0), 0)).toBe(60);
+    // The handler emits its metrics after its writes.
+    const duplicates = () => t.platform.metrics.total('DuplicateReadings');
+    expect(await eventually(async () => (duplicates() > 0 ? duplicates() : undefined))).toBe(60);
+    await restarted.stop();
+    await device.endAsync();
+  });
+
   it('dead-letters a damaged batch with the decoder’s reason, and keeps going', async () => {
     // Prepare
     const dead: ConsumedRecord[] = [];

@@ -16,7 +16,7 @@ export async function agentEnvironment(
   dir: string,
   extra: Readonly<Record<string, string>> = {},
 ): Promise<Record<string, string>> {
-  const credentials = await platform.pki.deviceCredentials(thingName, 'tracker');
+  const credentials = await platform.deviceCredentials(thingName, 'tracker');
   await writeFile(join(dir, 'device.crt'), credentials.certPem);
   await writeFile(join(dir, 'device.key'), credentials.keyPem);
   await writeFile(join(dir, 'ca.crt'), credentials.caPem);

@@ -56,7 +56,7 @@ export async function connectDevice(
   thingType: string,
   overrides: IClientOptions = {},
 ): Promise<MqttClient> {
-  const credentials = await platform.pki.deviceCredentials(thingName, thingType);
+  const credentials = await platform.deviceCredentials(thingName, thingType);
   return mqtt.connectAsync(platform.mqttUrl, {
     clientId: thingName,
     protocolVersion: 4,

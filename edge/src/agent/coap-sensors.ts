@@ -20,9 +20,11 @@ export const sensorMetricResolutions = (name: string): MetricResolution | undefi
 export interface CoapSensorsOptions {
   readonly agent: EdgeAgent;
   /** The uplink's `add` (readings journaled before it resolves). */
-  readonly add: (reading: Reading) => Promise<void>;
+  readonly add: (reading: Reading) => Promise<unknown>;
   readonly port: number;
   readonly host?: string;
+  /** Sources allowed to send requests (`coap/exposure.ts`); undefined on loopback. */
+  readonly allowedSources?: readonly string[];
   readonly log?: (event: string, detail: Record<string, unknown>) => void;
 }
 
@@ -33,7 +35,7 @@ export interface CoapSensorsOptions {
  */
 export function sensorGatewayOptions(
   agent: EdgeAgent,
-  add: (reading: Reading) => Promise<void>,
+  add: (reading: Reading) => Promise<unknown>,
 ): Pick<CoapGatewayOptions, 'sink' | 'latest' | 'onCommand'> {
   return {
     sink: async (readings) => {
@@ -64,6 +66,7 @@ export async function startCoapSensors(options: CoapSensorsOptions): Promise<Coa
   const gateway = new CoapGateway({
     port: options.port,
     ...(options.host === undefined ? {} : { host: options.host }),
+    ...(options.allowedSources === undefined ? {} : { allowedSources: options.allowedSources }),
     ...sensorGatewayOptions(agent, add),
     ...(log === undefined ? {} : { log }),
   });

@@ -14,11 +14,11 @@ import { ShadowSync } from '../shadow/shadow-sync.ts';
 import type { DeviceTransport } from '../transport/ports.ts';
 import type { Uplink } from '../uplink/uplink.ts';
 import {
+  type FeatureScorer,
   type SensorSource,
   TelemetryLoop,
   type TelemetryLoopMetrics,
   type TelemetryLoopOptions,
-  type WindowScorer,
 } from './telemetry-loop.ts';
 
 /** The parts of the modem driver the agent uses (`ModemDriver`). */
@@ -45,7 +45,7 @@ export interface EdgeAgentOptions {
   /** The shadow's local copy; without it the agent does not sync its shadow. */
   readonly shadowStore?: ShadowCopyStore;
   /** The anomaly model, and what the shadow reports about it. */
-  readonly model?: { readonly scorer: WindowScorer; readonly report: () => ModelReport };
+  readonly model?: { readonly scorer: FeatureScorer; readonly report: () => ModelReport };
   readonly modem?: AgentModem;
   /** The firmware running (the OTA agent's booted slot). */
   readonly firmware: () => FirmwareReport;
@@ -55,6 +55,15 @@ export interface EdgeAgentOptions {
   readonly msPerSecond?: number;
   /** How often the shadow gets firmware, model, modem and health again. @default 900_000 */
   readonly shadowReportIntervalMs?: number;
+  /**
+   * The CoAP gateway faces a network without DTLS or OSCORE (`coap/exposure.ts`): reported in the
+   * shadow's `health.coap`, so an audit of the fleet finds such devices.
+   */
+  readonly coapExposure?: {
+    readonly interface: string;
+    readonly address: string;
+    readonly allow: readonly string[];
+  };
   readonly log?: (event: string, fields?: Readonly<Record<string, unknown>>) => void;
 }
 
@@ -309,7 +318,7 @@ export class EdgeAgent {
   }
 
   private providers(): DeviceStateProviders {
-    const { model, modem, firmware } = this.options;
+    const { model, modem, firmware, coapExposure } = this.options;
     return {
       firmware,
       ...(model === undefined ? {} : { model: model.report }),
@@ -319,6 +328,11 @@ export class EdgeAgent {
         ...(this.lastReading?.values.battery === undefined
           ? {}
           : { batteryPct: this.lastReading.values.battery }),
+        ...(coapExposure === undefined
+          ? {}
+          : {
+              coap: { exposed: true, ...coapExposure, allow: [...coapExposure.allow], authenticated: false },
+            }),
       }),
     };
   }

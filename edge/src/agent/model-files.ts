@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ModelInfo } from '../../../lib/protocol/model.ts';
 import { modelRef } from '../../../lib/protocol/model.ts';
 import { parseWith } from '../../../lib/protocol/parse.ts';

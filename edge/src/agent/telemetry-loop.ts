@@ -1,19 +1,24 @@
 import type { ThresholdRange } from '../../../lib/protocol/device-config.ts';
 import type { Reading } from '../../../lib/protocol/messages.ts';
-import type { WindowScorer } from '../ml/batching-scorer.ts';
-import { WINDOW_LENGTH } from '../ml/features.ts';
+import type { FeatureScorer, WindowScorer } from '../ml/batching-scorer.ts';
+import { FeatureWindow } from '../ml/feature-window.ts';
+import { FEATURE_COUNT, WINDOW_LENGTH } from '../ml/features.ts';
 import type { Clock } from '../ota/ports.ts';
 
-export type { WindowScorer };
+export type { FeatureScorer, WindowScorer };
 
 /** The device's sensors: one sample of every metric it measures, in each sensor's resolution. */
 export interface SensorSource {
   read(): Record<string, number> | Promise<Record<string, number>>;
 }
 
-/** Where readings go: the uplink's batcher (which journals them before `add` resolves). */
+/**
+ * Where readings go: the uplink (which numbers them with the device's persisted `seq` and journals
+ * them before `add` resolves, with the reading as it will be sent).
+ */
 export interface ReadingSink {
-  add(reading: Reading): Promise<void>;
+  /** `urgent`: send it now rather than with the batch (the uplink closes its open batch). */
+  add(reading: Reading, options?: { readonly urgent?: boolean }): Promise<Reading | undefined>;
 }
 
 /** A metric outside its configured bounds in one reading. */
@@ -37,10 +42,11 @@ export interface TelemetryLoopOptions {
   readonly msPerSecond?: number;
   readonly thresholds?: Readonly<Record<string, ThresholdRange>>;
   /**
-   * Scores the last {@link WINDOW_LENGTH} readings; its score joins each reading as `anomalyScore`,
-   * unless the sensors measured one themselves (a sensor with its own model).
+   * Scores the features of the last {@link WINDOW_LENGTH} readings, kept up to date reading by reading
+   * (`FeatureWindow`); its score joins each reading as `anomalyScore`, unless the sensors measured one
+   * themselves (a sensor with its own model).
    */
-  readonly scorer?: WindowScorer;
+  readonly scorer?: FeatureScorer;
   /** Metrics measured elsewhere (the modem's RSRP and RSRQ) added to each sample. */
   readonly extra?: () => Record<string, number>;
   /** Called for every reading sent, with the thresholds it crossed (for local alerts, the shadow's health). */
@@ -86,15 +92,12 @@ const roundScore = (score: number) => Math.round(score * 1000) / 1000;
  * counted, and the loop goes on.
  */
 export class TelemetryLoop {
-  private readonly window: Reading[] = [];
+  private readonly window = new FeatureWindow();
+  private readonly row = new Float32Array(FEATURE_COUNT);
   private interval: number;
   private thresholds: Readonly<Record<string, ThresholdRange>>;
-  /**
-   * The next reading's sequence number. It starts at the clock's milliseconds, so it keeps rising
-   * across restarts (a device samples far less than once a millisecond) and a replayed batch can be
-   * told from new readings by `(device, seq)`.
-   */
-  private seq: number;
+  /** The thresholds the previous reading crossed, as `metric:bound` keys. */
+  private crossed = '';
   private running: AbortController | undefined;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
@@ -110,7 +113,6 @@ export class TelemetryLoop {
   constructor(private readonly options: TelemetryLoopOptions) {
     this.interval = options.samplingIntervalS;
     this.thresholds = options.thresholds ?? {};
-    this.seq = options.clock.now();
   }
 
   /** Starts sampling: the first sample at once, then every interval. */
@@ -146,17 +148,21 @@ export class TelemetryLoop {
       ...(await this.options.sensors.read()),
       ...(this.options.extra?.() ?? {}),
     };
-    const reading: Reading = { ts: this.options.clock.now(), seq: this.seq++, values };
+    const reading: Reading = { ts: this.options.clock.now(), values };
     this.window.push(reading);
-    if (this.window.length > WINDOW_LENGTH) this.window.shift();
     const score = await this.scoreWindow();
     if (score !== undefined && values.anomalyScore === undefined) values.anomalyScore = score;
     const crossings = crossedThresholds(values, this.thresholds);
     this.counters.samples++;
     this.counters.thresholdCrossings += crossings.length;
-    await this.options.sink.add(reading);
-    this.options.onReading?.(reading, crossings);
-    return reading;
+    // A threshold crossed or cleared goes out at once, so the cloud's rules see the change without
+    // waiting for the batch; a reading that stays out of bounds does not close batch after batch.
+    const crossed = crossings.map((c) => `${c.metric}:${c.bound}`).join(',');
+    const urgent = crossed !== this.crossed;
+    this.crossed = crossed;
+    const sent = (await this.options.sink.add(reading, { urgent })) ?? reading;
+    this.options.onReading?.(sent, crossings);
+    return sent;
   }
 
   metrics(): TelemetryLoopMetrics {
@@ -171,14 +177,15 @@ export class TelemetryLoop {
   private async scoreWindow(): Promise<number | undefined> {
     const scorer = this.options.scorer;
     if (scorer === undefined) return undefined;
-    if (this.window.length < WINDOW_LENGTH) return this.unscored('window-filling');
+    if (this.window.size < WINDOW_LENGTH) return this.unscored('window-filling');
+    const outcome = this.window.extract(this.row, 0, scorer.intervalRange);
+    if (typeof outcome !== 'number') return this.unscored(outcome.reason);
     try {
-      // A copy: a batching scorer reads it a tick later, when another sample may have moved the window.
-      const [result] = await scorer.score([this.window.slice()]);
-      if (result === undefined) return this.unscored('no-result');
-      if (!result.ok) return this.unscored(result.reason);
+      // A copy: a batching scorer reads it a tick later, when the next sample may have changed the row.
+      const [score] = await scorer.scoreFeatures(this.row.slice(), 1);
+      if (score === undefined || !Number.isFinite(score)) return this.unscored('no-result');
       this.counters.scoredWindows++;
-      this.counters.lastAnomalyScore = roundScore(result.score);
+      this.counters.lastAnomalyScore = roundScore(score);
       return this.counters.lastAnomalyScore;
     } catch (error) {
       this.options.log?.('anomaly-score-failed', { error: String(error) });

@@ -101,6 +101,11 @@ export class AnomalyDetector {
     return this.current.info;
   }
 
+  /** The sampling intervals (s) the serving model was trained for: windows outside it are not scored. */
+  get intervalRange(): { readonly min: number; readonly max: number } {
+    return this.current.intervalRange;
+  }
+
   /**
    * Scores each window (in order). Valid windows go to the model together, at most `maxBatch` per
    * run; a refused window gets its reason and does not affect the others. The whole call uses the

@@ -59,7 +59,8 @@ export interface WindowRejection {
   readonly detail: string;
 }
 
-const reject = (reason: WindowRejectionReason, detail: string): WindowRejection => ({
+/** A refusal of a window. */
+export const reject = (reason: WindowRejectionReason, detail: string): WindowRejection => ({
   ok: false,
   reason,
   detail,
@@ -183,7 +184,7 @@ function loadWindow(window: readonly Reading[], scratch: Float64Array): number |
       !Number.isFinite(pressure) ||
       !Number.isFinite(battery)
     )
-      return badValue(values, i);
+      return badValue(values, `reading ${i}`);
     scratch[i] = temperature as number;
     scratch[WINDOW_LENGTH + i] = humidity as number;
     scratch[2 * WINDOW_LENGTH + i] = pressure as number;
@@ -199,15 +200,18 @@ function loadWindow(window: readonly Reading[], scratch: Float64Array): number |
   return meanGapMs / 1000;
 }
 
-/** Says which metric of reading `i` is missing or not a finite number. */
-function badValue(values: Readonly<Record<string, unknown>>, i: number): WindowRejection {
+/** Says which metric of a reading (named `which`, as `reading 7`) is missing or not a finite number. */
+export function badValue(
+  values: Readonly<Record<string, unknown>> | undefined,
+  which: string,
+): WindowRejection {
   for (const { metric } of SENSOR_CHANNELS) {
-    const value = values[metric];
-    if (value === undefined) return reject('missing-metric', `reading ${i} has no ${metric}`);
+    const value = values?.[metric];
+    if (value === undefined) return reject('missing-metric', `${which} has no ${metric}`);
     if (typeof value !== 'number' || !Number.isFinite(value))
-      return reject('not-finite', `reading ${i} has ${metric} = ${String(value)}`);
+      return reject('not-finite', `${which} has ${metric} = ${String(value)}`);
   }
-  return reject('not-finite', `reading ${i} has a value that is not a finite number`);
+  return reject('not-finite', `${which} has a value that is not a finite number`);
 }
 
 function writeChannelFeatures(

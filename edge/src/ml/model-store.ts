@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { version as semanticVersion } from '../../../lib/protocol/messages.ts';
 import { modelRef } from '../../../lib/protocol/model.ts';
 import { readFileIfExists, syncDirectory, writeFileAtomic } from '../ota/atomic-file.ts';

@@ -1,8 +1,9 @@
 import { decodeString, MalformedProtobufError, readFields } from './protobuf.ts';
 
 /**
- * Field numbers of onnx.proto (https://github.com/onnx/onnx/blob/main/onnx/onnx.proto) that fleetkit
- * reads and writes. The training script's writer uses the same table.
+ * Field numbers of onnx.proto (https://github.com/onnx/onnx/blob/main/onnx/onnx.proto) that the agent
+ * reads. The training script writes models with `onnx-proto` (the same schema, compiled); a test reads
+ * what it writes with this table.
  */
 export const OnnxField = {
   model: {
@@ -28,11 +29,6 @@ export const OnnxField = {
   shape: { dim: 1 },
   dimension: { dimValue: 1, dimParam: 2 },
 } as const;
-
-/** `AttributeProto.AttributeType` values used here. */
-export const OnnxAttributeType = { float: 1, int: 2 } as const;
-/** `TensorProto.DataType` values used here. */
-export const OnnxDataType = { float: 1, int64: 7 } as const;
 
 /** What a model file says about itself, outside its graph. */
 export interface OnnxModelMetadata {

@@ -2,8 +2,8 @@
  * The protobuf wire format (https://protobuf.dev/programming-guides/encoding/), just the parts an
  * ONNX file needs: varints (wire type 0), 32-bit little-endian values (wire type 5) and
  * length-delimited bytes, strings and sub-messages (wire type 2). 64-bit fixed values (wire type 1)
- * are only skipped. No dependency: the agent reads a model's metadata with it, the training script
- * writes the model with it.
+ * are only skipped. No dependency: the agent reads a model's metadata with it (the training side
+ * writes models with `onnx-proto`, which would add about 250 KB to the edge bundle).
  */
 
 /** Wire types of the protobuf encoding. */
@@ -14,74 +14,7 @@ export class MalformedProtobufError extends Error {
   override readonly name = 'MalformedProtobufError';
 }
 
-const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder('utf-8', { fatal: true });
-
-/**
- * Builds one message. Values are appended in call order; repeated fields are written by calling
- * the same method again. Integers must be non-negative and at most 2^53 − 1 (ONNX dims, versions
- * and enums are): a negative int64 would need ten bytes of two's complement, which nothing here uses.
- */
-export class ProtobufWriter {
-  private readonly bytes: number[] = [];
-
-  private tag(field: number, wireType: number): void {
-    this.rawVarint(field * 8 + wireType);
-  }
-
-  private rawVarint(value: number): void {
-    if (!Number.isSafeInteger(value) || value < 0)
-      throw new RangeError(`varint must be a non-negative safe integer, got ${value}`);
-    let v = value;
-    // Seven bits per byte, least significant group first, high bit set on all but the last byte.
-    while (v >= 0x80) {
-      this.bytes.push((v % 0x80) | 0x80);
-      v = Math.floor(v / 0x80);
-    }
-    this.bytes.push(v);
-  }
-
-  /** A varint field (`int32`, `int64`, enum). */
-  varint(field: number, value: number): this {
-    this.tag(field, WireType.varint);
-    this.rawVarint(value);
-    return this;
-  }
-
-  /** A `float` field: 32-bit IEEE 754, little-endian. */
-  float(field: number, value: number): this {
-    this.tag(field, WireType.fixed32);
-    const buffer = new DataView(new ArrayBuffer(4));
-    buffer.setFloat32(0, value, true);
-    for (let i = 0; i < 4; i++) this.bytes.push(buffer.getUint8(i));
-    return this;
-  }
-
-  /** A `bytes` field. */
-  bytesField(field: number, data: Uint8Array): this {
-    this.tag(field, WireType.lengthDelimited);
-    this.rawVarint(data.length);
-    for (const b of data) this.bytes.push(b);
-    return this;
-  }
-
-  /** A `string` field, UTF-8. */
-  string(field: number, value: string): this {
-    return this.bytesField(field, utf8.encode(value));
-  }
-
-  /** A sub-message field, built by `build` on a fresh writer. */
-  message(field: number, build: (writer: ProtobufWriter) => void): this {
-    const child = new ProtobufWriter();
-    build(child);
-    return this.bytesField(field, child.finish());
-  }
-
-  /** The encoded message. */
-  finish(): Uint8Array {
-    return Uint8Array.from(this.bytes);
-  }
-}
 
 /** One field as read off the wire: a number for varint and fixed32 fields, the bytes otherwise. */
 export type ProtobufField =

@@ -1,7 +1,7 @@
 import { constants, createReadStream } from 'node:fs';
 import { mkdir, open, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type FsyncPolicy, readFileIfExists, syncDirectory, writeFileAtomic } from './atomic-file.ts';
 import {
   assertWritable,

@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { configErrorReport, deviceConfig } from '../../../lib/protocol/device-config.ts';
 import { decodeJson, parseWith } from '../../../lib/protocol/parse.ts';
 import { type FsyncPolicy, readFileIfExists, writeFileAtomic } from '../ota/atomic-file.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * What the shadow service sends a device, parsed leniently (unknown keys kept out, sections as plain

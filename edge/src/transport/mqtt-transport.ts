@@ -100,6 +100,26 @@ export class MqttDeviceTransport implements DeviceTransport {
     return this.cell.listen(listener);
   }
 
+  /**
+   * Connects with another key and certificate from now on (certificate rotation): the connection is
+   * dropped and MQTT.js makes it again with them after its reconnect period, subscriptions and
+   * unacknowledged QoS 1 publishes included; a client that gave up after a refusal tries again at
+   * once. Resolves once the old connection is gone.
+   */
+  async reconnectWith(credentials: { readonly keyPem: string; readonly certPem: string }): Promise<void> {
+    this.client.options.key = credentials.keyPem;
+    this.client.options.cert = credentials.certPem;
+    if (!this.client.connected) {
+      // MQTT.js gives up after a refused CONNACK (`reconnectOnConnackError` is off): connect with the
+      // new credentials now (a scheduled reconnect is cleared first).
+      if (this.cell.value !== 'closed') this.client.connect();
+      return;
+    }
+    const closed = new Promise<void>((resolve) => this.client.once('close', () => resolve()));
+    this.client.stream.destroy();
+    await closed;
+  }
+
   async close(): Promise<void> {
     this.cell.set('closed');
     for (const detach of this.detach.splice(0)) detach();

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { z } from 'zod';
+import * as z from 'zod';
 import { toFieldIssues } from '../../../lib/protocol/parse.ts';
 import { THING_NAME_PATTERN } from '../../../lib/protocol/topics.ts';
 import type { Clock } from '../ota/ports.ts';

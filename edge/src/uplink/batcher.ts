@@ -23,7 +23,14 @@ export interface UplinkBatcherOptions {
   readonly queue: BatchQueue;
   /** A batch is closed when it holds this many readings (1…1000). @default 60 */
   readonly maxReadings?: number;
-  /** ...or when its first reading has waited this long. @default 600000 (10 minutes) */
+  /**
+   * ...or when its first reading has waited this long. An hour, the periodic TAU of the default
+   * device configuration: a PSM modem wakes for it anyway, so a batch an hour adds no radio wake-up,
+   * and at a reading a minute the batch is long enough that its fixed cost (about 60 bytes) stays
+   * near one byte per reading. Nothing waits in RAM alone: the journal keeps every reading of the open
+   * batch, and a reading that crosses a threshold closes it at once (`add`'s `urgent`).
+   * @default 3600000 (1 hour)
+   */
   readonly maxAgeMs?: number;
   /** Resolutions of metrics beyond the known ones (see `KNOWN_UPLINK_METRICS`). */
   readonly resolutions?: MetricResolutions;
@@ -39,6 +46,11 @@ export interface UplinkBatcherOptions {
   /** fsync each journal entry before `add` resolves. @default 'always' */
   readonly fsync?: 'always' | 'never';
   readonly log?: (event: string, detail: Record<string, unknown>) => void;
+  /**
+   * Numbers the readings that come without a `seq` (the device's own samples and its CoAP sensors'),
+   * in the order they are added: see `SequenceNumbers`. Without it, readings keep the `seq` they have.
+   */
+  readonly sequence?: { take(): Promise<number> };
 }
 
 /** A reading the batcher refused: it would not pass the cloud's schema, or the wire format cannot carry it. */
@@ -88,7 +100,7 @@ export class UplinkBatcher {
     private readonly journal: ReadingJournal | undefined,
   ) {
     this.maxReadings = options.maxReadings ?? 60;
-    this.maxAgeMs = options.maxAgeMs ?? 600_000;
+    this.maxAgeMs = options.maxAgeMs ?? 3_600_000;
     this.clock = options.clock ?? systemClock;
     this.log = options.log ?? (() => {});
     if (!Number.isInteger(this.maxReadings) || this.maxReadings < 1 || this.maxReadings > 1000)
@@ -120,13 +132,15 @@ export class UplinkBatcher {
   }
 
   /**
-   * Adds a reading to the open batch, closing the batch when it is full. Resolves once the reading is
-   * journaled (and, when it filled the batch, once the batch is queued).
+   * Adds a reading to the open batch, numbering it when it has no `seq` and the batcher has a sequence,
+   * and closes the batch when it is full, or at once when the reading is `urgent` (news the cloud's
+   * rules should not wait an hour for). Resolves with the reading as batched once it is journaled
+   * (and, when it closed the batch, once the batch is queued).
    *
    * @throws UplinkReadingError when the reading would be refused by the cloud's schema or cannot be
    *   encoded; nothing is changed
    */
-  add(reading: Reading): Promise<void> {
+  add(reading: Reading, options: { readonly urgent?: boolean } = {}): Promise<Reading> {
     return this.serialized(async () => {
       const parsed = readingSchema.safeParse(reading);
       const problem = parsed.success
@@ -138,11 +152,17 @@ export class UplinkBatcher {
         this.counters.rejectedReadings++;
         throw new UplinkReadingError(`reading refused: ${problem}`);
       }
-      await this.journal?.append(this.options.queue.nextId, parsed.data);
-      this.pending.push(parsed.data);
+      const sequence = this.options.sequence;
+      const batched =
+        parsed.data.seq === undefined && sequence !== undefined
+          ? { ts: parsed.data.ts, seq: await sequence.take(), values: parsed.data.values }
+          : parsed.data;
+      await this.journal?.append(this.options.queue.nextId, batched);
+      this.pending.push(batched);
       this.counters.acceptedReadings++;
-      if (this.pending.length >= this.maxReadings) await this.closeBatch();
+      if (this.pending.length >= this.maxReadings || options.urgent === true) await this.closeBatch();
       else if (this.pending.length === 1) this.armTimer();
+      return batched;
     });
   }
 

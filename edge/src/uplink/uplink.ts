@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { Reading } from '../../../lib/protocol/messages.ts';
+import { systemClock } from '../ota/clock.ts';
 import type { Clock } from '../ota/ports.ts';
 import { UplinkBatcher, type UplinkBatcherMetrics, type UplinkBatcherOptions } from './batcher.ts';
 import { DiskQueue, type DiskQueueOptions, type UplinkQueueMetrics } from './disk-queue.ts';
@@ -9,6 +10,7 @@ import {
   type UplinkSenderOptions,
   type UplinkTransport,
 } from './sender.ts';
+import { SEQUENCE_FILE, SequenceNumbers } from './sequence.ts';
 
 export interface UplinkOptions {
   /** Where the queue's segments, cursor and the open batch's journal live. */
@@ -19,7 +21,10 @@ export interface UplinkOptions {
   readonly clock?: Clock;
   readonly fsync?: 'always' | 'never';
   readonly queue?: Omit<DiskQueueOptions, 'directory' | 'fsync' | 'log'>;
-  readonly batcher?: Omit<UplinkBatcherOptions, 'queue' | 'clock' | 'journalPath' | 'fsync' | 'log'>;
+  readonly batcher?: Omit<
+    UplinkBatcherOptions,
+    'queue' | 'clock' | 'journalPath' | 'fsync' | 'log' | 'sequence'
+  >;
   readonly sender?: Omit<UplinkSenderOptions, 'queue' | 'transport' | 'topic' | 'clock' | 'log'>;
   readonly log?: (event: string, detail: Record<string, unknown>) => void;
 }
@@ -34,7 +39,8 @@ export interface UplinkMetrics {
 export const JOURNAL_FILE = 'open-batch.journal';
 
 /**
- * The device's telemetry path: readings → batcher (journaled) → disk queue → sender → transport.
+ * The device's telemetry path: readings → numbered (`seq`, persisted: `sequence.ts`) → batcher
+ * (journaled) → disk queue → sender → transport.
  * `add` readings; `start` sends; `stop` sends nothing more, queues the open batch and closes the files.
  */
 export class Uplink {
@@ -44,17 +50,26 @@ export class Uplink {
     readonly sender: UplinkSender,
   ) {}
 
-  /** Opens the queue and the journal in `options.directory`, recovering what a crash left. */
+  /**
+   * Opens the queue, the journal and the sequence numbers in `options.directory`, recovering what a
+   * crash left.
+   */
   static async open(options: UplinkOptions): Promise<Uplink> {
     const log = options.log ?? (() => {});
     const clock = options.clock === undefined ? {} : { clock: options.clock };
     const fsync = options.fsync === undefined ? {} : { fsync: options.fsync };
     const queue = await DiskQueue.open({ ...options.queue, directory: options.directory, log, ...fsync });
+    const sequence = await SequenceNumbers.open({
+      path: join(options.directory, SEQUENCE_FILE),
+      clock: options.clock ?? systemClock,
+      ...fsync,
+    });
     const batcher = await UplinkBatcher.open({
       ...options.batcher,
       queue,
       journalPath: join(options.directory, JOURNAL_FILE),
       log,
+      sequence,
       ...clock,
       ...fsync,
     });
@@ -70,8 +85,8 @@ export class Uplink {
   }
 
   /** See {@link UplinkBatcher.add}. */
-  add(reading: Reading): Promise<void> {
-    return this.batcher.add(reading);
+  add(reading: Reading, options?: { readonly urgent?: boolean }): Promise<Reading> {
+    return this.batcher.add(reading, options);
   }
 
   start(): void {

@@ -21,11 +21,15 @@ interface Uptime {
  *
  * @returns the raised and cleared edges, or none when there was no earlier uptime or it did not drop
  */
-export function rebootAlerts(before: Uptime | undefined, after: Uptime): TelemetryAlert[] {
+export function rebootAlerts(
+  before: (Omit<Uptime, 'lastSeen'> & { readonly lastSeen?: number }) | undefined,
+  after: Uptime,
+): TelemetryAlert[] {
   const was = before?.uptimeSeconds;
   const now = after.uptimeSeconds;
   if (was === undefined || now === undefined || now >= was || before === undefined) return [];
-  if (after.lastSeen <= before.lastSeen) return [];
+  // A record provisioned but never heard from has no lastSeen (and no uptime): nothing to compare.
+  if (before.lastSeen === undefined || after.lastSeen <= before.lastSeen) return [];
   const edge = {
     id: alertId(after.deviceId, REBOOT_RULE_ID, after.lastSeen),
     deviceId: after.deviceId,

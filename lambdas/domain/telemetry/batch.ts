@@ -8,6 +8,7 @@ import {
   PAYLOAD_FORMATS,
   type PayloadFormat,
 } from './decode.ts';
+import { judgeSeq, startSeqWindow } from './dedup.ts';
 import { applyRules, clearOrphanedAlerts } from './engine.ts';
 import { type DeviceStreamState, draftOf, type StateDraft, stateOf } from './state.ts';
 import { addToWindow, type WindowAggregate } from './windows.ts';
@@ -72,12 +73,28 @@ export interface BatchResult {
   readonly lateReadings: number;
   /** Records skipped because the device's state already holds them (redelivered after a crash). */
   readonly skipped: number;
+  /**
+   * Readings dropped because their `(device, seq)` was applied before: the device sent them again, in
+   * a new record (see `dedup.ts`).
+   */
+  readonly duplicates: number;
   /** Devices whose records showed that their log started over (at most one entry per device). */
   readonly restartedLogs: LogRestart[];
 }
 
 /** Kafka offsets are non-negative 64-bit integers: at most 19 decimal digits. */
 const OFFSET = /^\d{1,19}$/;
+
+/**
+ * `offset <= applied` for decimal offsets. They pass 2^53 on a busy, long-lived topic, so they are not
+ * compared as Numbers: without leading zeros (as Kafka and Lambda write them) the longer string is
+ * the larger number and strings of one length compare as text; anything else as 64-bit integers.
+ */
+function offsetAtOrBelow(offset: string, applied: string): boolean {
+  const plain = (text: string) => text.length === 1 || text.charCodeAt(0) !== 0x30;
+  if (!plain(offset) || !plain(applied)) return BigInt(offset) <= BigInt(applied);
+  return offset.length === applied.length ? offset <= applied : offset.length < applied.length;
+}
 
 /**
  * Runs one Kafka batch through decoding, rules and windows.
@@ -92,6 +109,10 @@ const OFFSET = /^\d{1,19}$/;
  * its offsets may have started again from 0, and comparing them with the old log's would drop every
  * record until the new offsets passed the old ones. The device's offsets then count in the new log,
  * and a record at or below the old offset is reported in `restartedLogs`.
+ *
+ * Offsets cannot see a batch the device itself published again (a new record, a new offset): its
+ * readings are dropped one by one by `(device, seq)` against a bounded window of the seqs applied
+ * (`dedup.ts`), and counted in `duplicates`.
  *
  * @param states the stored states of (at least) the batch's devices; not changed
  * @param now the processor's clock, epoch ms: only stamps `updatedAt`, so results do not depend on it
@@ -110,6 +131,7 @@ export function processBatch(
   const rejected: RejectedRecord[] = [];
   let lateReadings = 0;
   let skipped = 0;
+  let duplicates = 0;
   const restartedLogs: LogRestart[] = [];
   const rulesFor = rulesByType(rules);
 
@@ -135,8 +157,7 @@ export function processBatch(
     // so that a batch redelivered across the upgrade is still skipped.
     const sameLog = known?.log === undefined || known.log === log;
     const applied = known?.offsets[partitionKey];
-    // Offsets pass 2^53 on a busy, long-lived topic: compare them as 64-bit integers, not as Numbers.
-    const atOrBelow = applied !== undefined && BigInt(offset) <= BigInt(applied);
+    const atOrBelow = applied !== undefined && offsetAtOrBelow(offset, applied);
     if (sameLog && atOrBelow) {
       skipped++;
       continue;
@@ -172,6 +193,13 @@ export function processBatch(
     const first = decoded.readings[0];
     if (first !== undefined) clearOrphanedAlerts(draft, forType, first.ts, alerts);
     for (const { ts, seq, values } of decoded.readings) {
+      if (seq !== undefined) {
+        if (draft.seqs === undefined) draft.seqs = startSeqWindow(seq);
+        else if (judgeSeq(draft.seqs, seq, ts, draft.lastReadingTs) === 'repeat') {
+          duplicates++;
+          continue;
+        }
+      }
       const processed: ProcessedReading =
         seq === undefined
           ? { deviceId, deviceType, ts, values, receivedAt }
@@ -194,6 +222,7 @@ export function processBatch(
     rejected,
     lateReadings,
     skipped,
+    duplicates,
     restartedLogs,
   };
 }

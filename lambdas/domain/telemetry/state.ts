@@ -1,4 +1,5 @@
 import type { AlertSeverity } from '../../../lib/protocol/telemetry-rules.ts';
+import { type SeqWindowDraft, type SeqWindowState, seqWindowDraft, seqWindowState } from './dedup.ts';
 
 /**
  * What the stream processor remembers about one device between records and batches. Plain JSON (no
@@ -78,6 +79,8 @@ export interface DeviceStreamState {
    * written before logs were told apart, and in one that no record has reached yet.
    */
   readonly log?: string;
+  /** The seqs of the readings applied lately, so a reading the device sent again is dropped (`dedup.ts`). */
+  readonly seqs?: SeqWindowState;
   /** When the processor last wrote this state, epoch ms (for the state table's expiry of gone devices). */
   readonly updatedAt?: number;
 }
@@ -101,6 +104,7 @@ export interface StateDraft {
   lateBefore: number | undefined;
   offsets: Record<string, string>;
   log: string | undefined;
+  seqs: SeqWindowDraft | undefined;
   updatedAt: number | undefined;
 }
 
@@ -128,6 +132,7 @@ export function draftOf(state: DeviceStreamState | undefined, device: DeviceRef)
       lateBefore: undefined,
       offsets: {},
       log: undefined,
+      seqs: undefined,
       updatedAt: undefined,
     };
   }
@@ -142,6 +147,7 @@ export function draftOf(state: DeviceStreamState | undefined, device: DeviceRef)
     lateBefore: state.lateBefore,
     offsets: { ...state.offsets },
     log: state.log,
+    seqs: state.seqs === undefined ? undefined : seqWindowDraft(state.seqs),
     updatedAt: state.updatedAt,
   };
 }
@@ -155,6 +161,7 @@ export function stateOf(draft: StateDraft): DeviceStreamState {
   if (draft.window !== undefined) state.window = draft.window;
   if (draft.lateBefore !== undefined) state.lateBefore = draft.lateBefore;
   if (draft.log !== undefined) state.log = draft.log;
+  if (draft.seqs !== undefined) state.seqs = seqWindowState(draft.seqs);
   if (draft.updatedAt !== undefined) state.updatedAt = draft.updatedAt;
   return state;
 }

@@ -1,7 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { deviceId } from '../../../lib/protocol/messages.ts';
 import { decodeJson, parseWith } from '../../../lib/protocol/parse.ts';
 import { DEFAULT_RULES, telemetryRule } from '../../../lib/protocol/telemetry-rules.ts';

@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { IoTDataPlaneClient } from '@aws-sdk/client-iot-data-plane';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseWith } from '../../../lib/protocol/parse.ts';
 import { SHADOW_NAME_PATTERN, THING_NAME_PATTERN } from '../../../lib/protocol/topics.ts';
 import type { ShadowResult } from '../../services/shadow-service.ts';

@@ -1,5 +1,4 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { KafkaClient } from '@aws-sdk/client-kafka';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoAggregateStore } from '../../adapters/dynamo-aggregate-store.ts';
 import { DynamoAlertStore } from '../../adapters/dynamo-alert-store.ts';
@@ -7,8 +6,9 @@ import { DynamoDeviceRegistry } from '../../adapters/dynamo-device-registry.ts';
 import { DynamoDeviceStateStore } from '../../adapters/dynamo-device-state-store.ts';
 import { DynamoFleetHealthStore } from '../../adapters/dynamo-fleet-health-store.ts';
 import { DynamoRuleStore } from '../../adapters/dynamo-rule-store.ts';
+import { cachedRules } from '../../services/cached-rules.ts';
 import { FleetSweeper, type SweepSummary } from '../../services/fleet-sweeper.ts';
-import { cachedRules, recordProducerFrom } from '../../services/telemetry-setup.ts';
+import { rareRecordProducerFrom } from '../../services/rare-record-producer.ts';
 import { aws } from '../../shared/aws-config.ts';
 import { createLogger } from '../../shared/logger.ts';
 import { createEmfMetrics } from '../../shared/metrics.ts';
@@ -22,7 +22,6 @@ export function build(env: HandlerEnv, runtime: HandlerRuntime = processRuntime)
   const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient(aws(env, 'DYNAMODB')), {
     marshallOptions: { removeUndefinedValues: true },
   });
-  const kafka = new KafkaClient(aws(env, 'KAFKA'));
   const table = (name: string) => ({ client: dynamo, tableName: requireEnv(env, name) });
   const sweeper = new FleetSweeper({
     registry: new DynamoDeviceRegistry(table('REGISTRY_TABLE_NAME')),
@@ -30,7 +29,8 @@ export function build(env: HandlerEnv, runtime: HandlerRuntime = processRuntime)
     alerts: new DynamoAlertStore(table('ALERTS_TABLE_NAME')),
     aggregates: new DynamoAggregateStore(table('TELEMETRY_AGGREGATES_TABLE_NAME')),
     health: new DynamoFleetHealthStore(table('FLEET_HEALTH_TABLE_NAME')),
-    producer: recordProducerFrom(env, kafka),
+    // Alerts go to Kafka only when a device goes silent: kafkajs and the MSK client load then.
+    producer: rareRecordProducerFrom(env),
     alertsTopic: requireEnv(env, 'FLEET_ALERTS_STREAM_TOPIC'),
     rules: cachedRules(new DynamoRuleStore(table('TELEMETRY_RULES_TABLE_NAME')), runtime.now),
     metrics: createEmfMetrics(SERVICE, runtime),

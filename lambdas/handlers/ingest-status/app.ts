@@ -73,12 +73,13 @@ export function build(env: HandlerEnv, runtime: HandlerRuntime = processRuntime)
     }
     const result = await registry.recordSighting(update);
     if (result.outcome === 'applied') {
-      await recordHealthChange(health, result.before, result.after);
       const reboot = rebootAlerts(result.before, result.after);
-      if (reboot.length > 0) {
-        await alerts.put(reboot);
-        metrics.put('Reboots', 1, 'Count', { DeviceType: result.after.deviceType });
-      }
+      // Both follow from the images the registry's write returned; neither waits for the other.
+      await Promise.all([
+        recordHealthChange(health, result.before, result.after),
+        reboot.length > 0 ? alerts.put(reboot) : undefined,
+      ]);
+      if (reboot.length > 0) metrics.put('Reboots', 1, 'Count', { DeviceType: result.after.deviceType });
     }
     metrics.put('StatusMessages', 1, 'Count', { Outcome: result.outcome });
     return { outcome: result.outcome };

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { MqttClient } from 'mqtt';
 import { EdgeAgent } from '../../../edge/src/agent/edge-agent.ts';
-import type { WindowScorer } from '../../../edge/src/ml/batching-scorer.ts';
+import type { FeatureScorer } from '../../../edge/src/ml/batching-scorer.ts';
 import { ModemEmulator } from '../../../edge/src/modem/emulator.ts';
 import { createEmulatorLink } from '../../../edge/src/modem/emulator-transports.ts';
 import { ModemDriver } from '../../../edge/src/modem/modem-driver.ts';
@@ -65,7 +65,7 @@ export interface SimulatedDeviceOptions {
   /** Where the edge agent keeps its uplink queue and shadow copy: `<dataDir>/sim/<thing>/`. @default the OTA data dir, else a temp dir */
   readonly dataDir?: string;
   /** The fleet's anomaly model (one session shared by every simulated device); without it readings carry no model score. */
-  readonly model?: { readonly scorer: WindowScorer; readonly report: () => ModelReport };
+  readonly model?: { readonly scorer: FeatureScorer; readonly report: () => ModelReport };
   /** Readings per uplink batch. @default 10 */
   readonly batchSize?: number;
   /** Gives the device an emulated cellular modem behind the real driver. @default true */
@@ -136,6 +136,7 @@ export class SimulatedDevice {
             options.firmwareVersion ?? '1.0.0',
             {
               thingName: this.thingName,
+              thingType: this.thingType,
               connected: () => this.client?.connected === true,
               sensorsReadable: () => Number.isFinite(this.last.temperature),
               injectedFailure: (version) => this.faults.firmwareFailure(version),

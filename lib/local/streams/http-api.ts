@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { z } from 'zod';
+import * as z from 'zod';
 import { SchemaValidationError } from '../../protocol/errors.ts';
 import { parseWith } from '../../protocol/parse.ts';
 import type { EmbeddedLog } from './embedded-log.ts';

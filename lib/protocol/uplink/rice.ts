@@ -79,7 +79,10 @@ export class BitStreamError extends Error {
   override readonly name = 'BitStreamError';
 }
 
-/** Reads what {@link BitWriter} wrote. */
+/**
+ * Reads what {@link BitWriter} wrote. A byte at a time rather than a bit at a time: the stream
+ * processor decodes every reading of every batch through it.
+ */
 export class BitReader {
   private position = 0;
   private readonly length: number;
@@ -93,23 +96,55 @@ export class BitReader {
     return this.length - this.position;
   }
 
-  private bit(): number {
-    if (this.position >= this.length) throw new BitStreamError('bit stream ends inside a value');
-    const byte = this.bytes[this.position >>> 3] as number;
-    const b = (byte >>> (7 - (this.position & 7))) & 1;
-    this.position++;
-    return b;
-  }
-
   bits(count: number): number {
+    if (count === 0) return 0;
+    let position = this.position;
+    if (position + count > this.length) throw new BitStreamError('bit stream ends inside a value');
+    if (count <= 24) {
+      // The common case (headers, Rice remainders): one 32-bit load, since offset + count < 32.
+      const at = position >>> 3;
+      const bytes = this.bytes;
+      const word =
+        ((bytes[at] as number) << 24) |
+        ((bytes[at + 1] ?? 0) << 16) |
+        ((bytes[at + 2] ?? 0) << 8) |
+        (bytes[at + 3] ?? 0);
+      this.position = position + count;
+      return (word << (position & 7)) >>> (32 - count);
+    }
     let value = 0;
-    for (let i = 0; i < count; i++) value = value * 2 + this.bit();
+    let left = count;
+    while (left > 0) {
+      const available = 8 - (position & 7);
+      const take = Math.min(available, left);
+      const chunk = ((this.bytes[position >>> 3] as number) >>> (available - take)) & ((1 << take) - 1);
+      // Multiply rather than shift: values go past 32 bits.
+      value = value * (1 << take) + chunk;
+      position += take;
+      left -= take;
+    }
+    this.position = position;
     return value;
   }
 
   rice(k: number): number {
+    // The unary part: count the one-bits up to the first zero, a byte at a time.
     let q = 0;
-    while (this.bit() === 1) q++;
+    let position = this.position;
+    for (;;) {
+      if (position >= this.length) throw new BitStreamError('bit stream ends inside a value');
+      const offset = position & 7;
+      const inverted = ~((this.bytes[position >>> 3] as number) << offset) & 0xff;
+      const ones = Math.clz32(inverted) - 24;
+      if (ones < 8 - offset) {
+        q += ones;
+        position += ones + 1;
+        break;
+      }
+      q += 8 - offset;
+      position += 8 - offset;
+    }
+    this.position = position;
     const value = q * (POW2[k] as number) + this.bits(k);
     if (!Number.isSafeInteger(value)) throw new BitStreamError('a residual exceeds 2^53');
     return value;
@@ -117,7 +152,7 @@ export class BitReader {
 
   /** Whether every bit left (the padding of the last byte) is zero. */
   restIsZero(): boolean {
-    while (this.position < this.length) if (this.bit() !== 0) return false;
+    while (this.position < this.length) if (this.bits(1) !== 0) return false;
     return true;
   }
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { AGENT_ENV } from '../../../edge/src/agent/settings.ts';
+import { AGENT_ENV, readAgentSettings } from '../../../edge/src/agent/settings.ts';
 import { TRANSPORT_ENV } from '../../../edge/src/transport/open-transport.ts';
 import { DEFAULT_DEVICE_CONFIG, MAX_SAMPLING_INTERVAL_S } from '../../../lib/protocol/device-config.ts';
 import { DEVICE_PERMISSIONS, type DeviceAction } from '../../../lib/protocol/device-policy.ts';
@@ -76,15 +76,26 @@ function resourcesFor(operation: string): string[] {
  * `*` segment inside a topic is one level (`+`), a trailing `/*` the rest (`/#`).
  */
 function expectedFromDevicePolicy(action: DeviceAction): string[] {
-  return DEVICE_PERMISSIONS.filter((p) => p.action === action)
-    .flatMap((p) => p.resources)
-    .map((resource) =>
-      resource
-        .replaceAll('{thing}', '{iot:thingName}')
-        .replaceAll('{thingType}', defaults.thingType)
-        .replace(/\/\*$/, '/#')
-        .replaceAll('/*/', '/+/'),
-    );
+  return (
+    DEVICE_PERMISSIONS.filter((p) => p.action === action)
+      .flatMap((p) => p.resources)
+      // A core device's certificate is the nucleus's: the agent does not rotate it, so a core gets
+      // neither fleetkit's identity requests nor AWS's CreateCertificateFromCsr.
+      .filter((resource) => !resource.includes('/identity/') && !resource.startsWith('$aws/'))
+      // IPC resources are MQTT filters: `shadow/*get` (classic and named) is two of them.
+      .flatMap((resource) =>
+        /\/shadow\/\*\w+$/.test(resource)
+          ? [resource.replace('/shadow/*', '/shadow/'), resource.replace('/shadow/*', '/shadow/name/+/')]
+          : [resource],
+      )
+      .map((resource) =>
+        resource
+          .replaceAll('{thing}', '{iot:thingName}')
+          .replaceAll('{thingType}', defaults.thingType)
+          .replace(/\/\*$/, '/#')
+          .replaceAll('/*/', '/+/'),
+      )
+  );
 }
 
 /** MQTT topic-filter matching, as the nucleus applies a resource to a requested topic. */
@@ -130,6 +141,10 @@ describe('recipe.yaml: default configuration', () => {
     expect(defaults.thingType).toMatch(THING_TYPE_PATTERN);
     expect(defaults.samplingIntervalS).toBe(DEFAULT_DEVICE_CONFIG.samplingIntervalS);
     expect(defaults.samplingIntervalS).toBeLessThanOrEqual(MAX_SAMPLING_INTERVAL_S);
+  });
+
+  it('is also the interval of an agent started without the recipe (standalone, nothing set)', () => {
+    expect(readAgentSettings({}).samplingIntervalS).toBe(DEFAULT_DEVICE_CONFIG.samplingIntervalS);
   });
 
   it.each(Object.entries(recipe.Lifecycle.Setenv))(

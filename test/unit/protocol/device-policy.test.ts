@@ -6,8 +6,8 @@ import {
   resolveResource,
 } from '../../../lib/protocol/device-policy.ts';
 
-describe('compileDevicePolicy for thing A of type tracker', () => {
-  const allows = compileDevicePolicy({ thingName: 'A', thingType: 'tracker' });
+describe('compileDevicePolicy for thing A of type tracker, its certificate attached', () => {
+  const allows = compileDevicePolicy({ thingName: 'A', thingType: 'tracker', attached: true });
 
   it.each<[string, DeviceAction, string, boolean]>([
     ['connect as itself', 'Connect', 'A', true],
@@ -84,13 +84,64 @@ describe('compileDevicePolicy for thing A of type tracker', () => {
     ["receive another thing's jobs notify-next", 'Receive', 'fleet/things/B/jobs/notify-next', false],
     ['subscribe to the whole fleet namespace', 'Subscribe', 'fleet/#', false],
     ['subscribe to every thing with + (literal)', 'Subscribe', 'fleet/things/+/shadow/#', false],
+    ['publish an identity get', 'Publish', 'fleet/things/A/identity/get', true],
+    ['publish an identity activate', 'Publish', 'fleet/things/A/identity/activate', true],
+    ['publish an identity confirm', 'Publish', 'fleet/things/A/identity/confirm', true],
+    ['publish identity notify (only the service does)', 'Publish', 'fleet/things/A/identity/notify', false],
+    [
+      'publish an identity response (only the service does)',
+      'Publish',
+      'fleet/things/A/identity/activate/accepted',
+      false,
+    ],
+    ["publish another thing's identity activate", 'Publish', 'fleet/things/B/identity/activate', false],
+    ['subscribe to its identity responses', 'Subscribe', 'fleet/things/A/identity/get/accepted', true],
+    ['receive its identity notify', 'Receive', 'fleet/things/A/identity/notify', true],
+    ["subscribe to another thing's identity", 'Subscribe', 'fleet/things/B/identity/notify', false],
+    ['publish a CSR to CreateCertificateFromCsr', 'Publish', '$aws/certificates/create-from-csr/json', true],
+    [
+      'subscribe to CreateCertificateFromCsr accepted',
+      'Subscribe',
+      '$aws/certificates/create-from-csr/json/accepted',
+      true,
+    ],
+    [
+      'receive CreateCertificateFromCsr rejected',
+      'Receive',
+      '$aws/certificates/create-from-csr/json/rejected',
+      true,
+    ],
+    [
+      'publish to CreateKeysAndCertificate (keys made by AWS)',
+      'Publish',
+      '$aws/certificates/create/json',
+      false,
+    ],
+    [
+      'publish to the CBOR CreateCertificateFromCsr',
+      'Publish',
+      '$aws/certificates/create-from-csr/cbor',
+      false,
+    ],
+    [
+      'publish a CreateCertificateFromCsr answer (only IoT does)',
+      'Publish',
+      '$aws/certificates/create-from-csr/json/accepted',
+      false,
+    ],
+    [
+      'publish to a provisioning template (claim certificates only)',
+      'Publish',
+      '$aws/provisioning-templates/fleet/provision/json',
+      false,
+    ],
   ])('%s → %s %s allowed: %s', (_rule, action, resource, expected) => {
     expect(allows(action, resource)).toBe(expected);
   });
 });
 
 describe('identity values are substituted literally', () => {
-  const allowsA = compileDevicePolicy({ thingName: 'A', thingType: 'tracker' });
+  const allowsA = compileDevicePolicy({ thingName: 'A', thingType: 'tracker', attached: true });
 
   it.each<[string, DeviceAction, string]>([
     ['Connect', 'Connect', 'AB'],
@@ -112,7 +163,7 @@ describe('identity values are substituted literally', () => {
 
   it('thing AB is allowed what thing A is denied, so the denial above is about identity', () => {
     // Prepare
-    const allowsAB = compileDevicePolicy({ thingName: 'AB', thingType: 'tracker' });
+    const allowsAB = compileDevicePolicy({ thingName: 'AB', thingType: 'tracker', attached: true });
 
     // Act
     const decisions = [
@@ -138,7 +189,11 @@ describe('identity values are substituted literally', () => {
     'a name using every allowed punctuation matches only itself: %s %s → %s',
     (action, resource, expected) => {
       // Prepare
-      const allows = compileDevicePolicy({ thingName: 'dev:01_x-Y', thingType: 'gw_v2-b:1' });
+      const allows = compileDevicePolicy({
+        thingName: 'dev:01_x-Y',
+        thingType: 'gw_v2-b:1',
+        attached: true,
+      });
 
       // Act
       const decision = allows(action, resource);
@@ -158,18 +213,51 @@ describe('DEVICE_PERMISSIONS and resolveResource', () => {
     expect(resolveResource(template, { thingName: 'A', thingType: 'tracker' })).toBe(expected);
   });
 
-  it('templates every resource on the connecting thing, so the AWS policy can use policy variables', () => {
+  it('templates every resource on the connecting thing, but for the per-connection CreateCertificateFromCsr API', () => {
     // Act
     const resources = DEVICE_PERMISSIONS.flatMap((permission) => permission.resources);
+    const shared = resources.filter((resource) => !resource.includes('{thing}'));
 
-    // Assess
-    expect(resources.length).toBeGreaterThan(0);
-    for (const resource of resources) expect(resource).toContain('{thing}');
+    // Assess: IoT Core answers CreateCertificateFromCsr on the asking connection only.
+    expect(resources.length).toBeGreaterThan(shared.length);
+    expect(new Set(shared)).toEqual(
+      new Set(['$aws/certificates/create-from-csr/json', '$aws/certificates/create-from-csr/json/*']),
+    );
   });
 
-  it('grants Connect only on the thing name itself', () => {
+  it('grants Connect only on the thing name itself, and only to a certificate attached to it', () => {
     expect(DEVICE_PERMISSIONS.filter((p) => p.action === 'Connect')).toEqual([
-      { action: 'Connect', resources: ['{thing}'] },
+      { action: 'Connect', resources: ['{thing}'], requiresAttachedThing: true },
     ]);
+  });
+
+  it.each<[string, boolean | undefined, boolean]>([
+    ['attached', true, true],
+    ['not attached', false, false],
+    ['attachment unknown', undefined, false],
+  ])('a certificate %s to thing A may connect as A: %s', (_case, attached, expected) => {
+    // Prepare
+    const allows = compileDevicePolicy({
+      thingName: 'A',
+      thingType: 'tracker',
+      ...(attached === undefined ? {} : { attached }),
+    });
+
+    // Act
+    const decision = allows('Connect', 'A');
+
+    // Assess
+    expect(decision).toBe(expected);
+  });
+
+  it.each<[string, string, boolean]>([
+    ['a named shadow get', 'fleet/things/A/shadow/name/cfg/get', true],
+    ['a named shadow update response', 'fleet/things/A/shadow/name/cfg/update/accepted', false],
+    ['a named shadow delta', 'fleet/things/A/shadow/name/cfg/update/delta', false],
+    ['a named shadow documents', 'fleet/things/A/shadow/name/cfg/update/documents', false],
+    ['a classic delete response', 'fleet/things/A/shadow/delete/rejected', false],
+  ])('merged shadow request resources: publish %s → %s', (_case, topic, expected) => {
+    const allows = compileDevicePolicy({ thingName: 'A', thingType: 'tracker', attached: true });
+    expect(allows('Publish', topic)).toBe(expected);
   });
 });

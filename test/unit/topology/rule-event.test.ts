@@ -87,6 +87,18 @@ describe('evaluateRule', () => {
       { payload: 'eyJhIjoxfQ==', c: 'A', at: 1764196408123 },
     ],
     [
+      'principal() is the certificate id the message came in on',
+      { topic: 'devices/+/+/status', payload: 'base64', add: { p: 'principal()' } },
+      { ...input, principal: 'c'.repeat(64) },
+      { payload: 'eyJhIjoxfQ==', p: 'c'.repeat(64) },
+    ],
+    [
+      'principal() of a message the platform published is left out',
+      { topic: 'devices/+/+/status', payload: 'base64', add: { p: 'principal()' } },
+      { ...input, principal: '' },
+      { payload: 'eyJhIjoxfQ==' },
+    ],
+    [
       'topic(n) past the last level is left out, as IoT SQL leaves out Undefined',
       { topic: 'devices/#', payload: 'base64', add: { nine: 'topic(9)' } },
       input,

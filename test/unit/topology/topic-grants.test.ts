@@ -4,8 +4,8 @@ import { topology } from '../../../lib/topology.ts';
 
 describe('topicPublishGrants: where a function may publish, from its uses', () => {
   it.each([
-    ['shadowMqtt', ['fleet/things/*']],
-    ['jobsMqtt', ['fleet/things/*']],
+    ['shadowMqtt', ['fleet/things/*/shadow/*']],
+    ['jobsMqtt', ['fleet/things/*/jobs/*']],
     ['apiDevices', []],
     ['ingestStatus', []],
   ])('%s → %j', (name, grants) => {

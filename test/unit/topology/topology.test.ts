@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { identityRuleEvent } from '../../../lib/protocol/identity.ts';
 import { deviceRuleEvent, shadowRuleEvent, thingRequestEvent } from '../../../lib/protocol/rule-events.ts';
 import { functionEnv } from '../../../lib/topology/env.ts';
 import type { FunctionSpec, TopicRule, Topology } from '../../../lib/topology/model.ts';
@@ -20,7 +21,11 @@ const rules = functions.flatMap(([name, fn]) =>
 const EVENTS: Record<
   string,
   {
-    schema: typeof deviceRuleEvent | typeof shadowRuleEvent | typeof thingRequestEvent;
+    schema:
+      | typeof deviceRuleEvent
+      | typeof shadowRuleEvent
+      | typeof thingRequestEvent
+      | typeof identityRuleEvent;
     expect: (topic: string) => object;
   }
 > = {
@@ -36,7 +41,14 @@ const EVENTS: Record<
     schema: thingRequestEvent,
     expect: (topic) => ({ topic, requestId: expect.stringMatching(/^[0-9a-f-]{36}$/) }),
   },
+  'identity-mqtt': {
+    schema: identityRuleEvent,
+    expect: (topic) => ({ topic, principal: PRINCIPAL, requestId: expect.stringMatching(/^[0-9a-f-]{36}$/) }),
+  },
 };
+
+/** The certificate id the sample messages come in on. */
+const PRINCIPAL = 'c'.repeat(64);
 
 /** A concrete topic a device could publish that the filter matches: `+` → a sample id, `#` → two levels. */
 function sampleTopic(filter: string): string {
@@ -65,7 +77,13 @@ describe('the real topology', () => {
       if (event === undefined) throw new Error(`no event schema listed for handler ${handler}`);
 
       // Act
-      const produced = evaluateRule(rule, { topic, payload, clientId: 'dev-3', receivedAt: 1764196408123 });
+      const produced = evaluateRule(rule, {
+        topic,
+        payload,
+        clientId: 'dev-3',
+        principal: PRINCIPAL,
+        receivedAt: 1764196408123,
+      });
       const parsed = event.schema.safeParse(produced);
 
       // Assess

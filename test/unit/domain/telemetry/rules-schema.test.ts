@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { AGENT_DEFAULTS } from '../../../../edge/src/agent/settings.ts';
 import { SchemaValidationError } from '../../../../lib/protocol/errors.ts';
 import { parseWith } from '../../../../lib/protocol/parse.ts';
 import { DEFAULT_RULES, telemetryRuleSet } from '../../../../lib/protocol/telemetry-rules.ts';
@@ -102,7 +103,7 @@ describe('DEFAULT_RULES', () => {
     ['poor-signal', { kind: 'threshold', metric: 'rsrp', op: '<', value: -115, alert: 'POOR_SIGNAL' }],
     [
       'heartbeat-lost',
-      { kind: 'heartbeat', expectedIntervalSeconds: 60, missedIntervals: 3, alert: 'HEARTBEAT_LOST' },
+      { kind: 'heartbeat', expectedIntervalSeconds: 300, missedIntervals: 3, alert: 'HEARTBEAT_LOST' },
     ],
     ['anomaly', { kind: 'anomaly', metric: 'anomalyScore', above: 0.8, alert: 'ANOMALY' }],
     [
@@ -111,5 +112,12 @@ describe('DEFAULT_RULES', () => {
     ],
   ])('hold %s', (id, expected) => {
     expect(DEFAULT_RULES.find((rule) => rule.id === id)).toMatchObject(expected);
+  });
+
+  it("expect a heartbeat no more often than the edge agent's default status interval", () => {
+    // A device at the default settings is heard from by its status (telemetry comes in batches of up
+    // to an hour): a shorter heartbeat would take every such device offline between two statuses.
+    const heartbeat = DEFAULT_RULES.find((rule) => rule.id === 'heartbeat-lost');
+    expect(heartbeat).toMatchObject({ expectedIntervalSeconds: Number(AGENT_DEFAULTS.statusIntervalS) });
   });
 });

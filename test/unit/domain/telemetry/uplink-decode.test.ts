@@ -92,13 +92,13 @@ describe('the stream processor refuses bad uplink batches with a stage and a rea
       'a truncated batch',
       ruleRecordValue(envelope, good.subarray(0, good.length - 7)),
       'payload',
-      /^invalid telemetry payload: uplink batch: not well-formed CBOR/,
+      /^invalid telemetry payload: uplink batch: data is cut short/,
     ],
     [
       'another version',
-      ruleRecordValue(envelope, new Uint8Array([0xd9, 0xd9, 0xf7, 0x81, 0x02])),
+      ruleRecordValue(envelope, new Uint8Array([0xd9, 0xd9, 0xf7, 0x81, 0x07])),
       'payload',
-      /^invalid telemetry payload: uplink batch: unsupported version 2/,
+      /^invalid telemetry payload: uplink batch: unsupported version 7/,
     ],
     [
       'garbage after the tag',

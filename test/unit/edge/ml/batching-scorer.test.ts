@@ -54,4 +54,31 @@ describe('BatchingScorer', () => {
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
     expect(failing.calls).toEqual([[1, 2]]);
   });
+
+  it('sends the feature rows of one tick to the model in one run, each caller getting its rows’ scores', async () => {
+    // Arrange: rows of width 2 whose first value is the row's id; the model scores id / 100
+    const runs: number[][] = [];
+    const model = {
+      ...recordingModel().model,
+      intervalRange: { min: 5, max: 60 },
+      scoreFeatures: async (features: Float32Array, rows: number) => {
+        const ids = Array.from({ length: rows }, (_, r) => features[r * 2] as number);
+        runs.push(ids);
+        return Float32Array.from(ids, (id) => id / 100);
+      },
+    };
+    const scorer = new BatchingScorer(model);
+
+    // Act
+    const [a, b] = await Promise.all([
+      scorer.scoreFeatures(Float32Array.of(1, 0), 1),
+      scorer.scoreFeatures(Float32Array.of(2, 0, 3, 0), 2),
+    ]);
+
+    // Assess
+    expect(runs).toEqual([[1, 2, 3]]);
+    expect([...(a ?? [])]).toEqual([Math.fround(0.01)]);
+    expect([...(b ?? [])]).toEqual([Math.fround(0.02), Math.fround(0.03)]);
+    expect(scorer.intervalRange).toEqual({ min: 5, max: 60 });
+  });
 });

@@ -15,6 +15,7 @@ import {
 } from '../../../../edge/src/transport/open-transport.ts';
 import { type LocalBroker, startBroker } from '../../../../lib/local/broker.ts';
 import { LocalPki } from '../../../../lib/local/pki.ts';
+import { openTestRegistry } from '../../../support/iot.ts';
 import { until } from '../shadow/support.ts';
 
 /**
@@ -23,6 +24,7 @@ import { until } from '../shadow/support.ts';
  */
 const THING = 'sensor-tls';
 let dataDir: string;
+let iot: Awaited<ReturnType<typeof openTestRegistry>>;
 let pki: LocalPki;
 const open: MqttDeviceTransport[] = [];
 
@@ -35,7 +37,7 @@ const ENV = {
 };
 
 async function transportTo(port: number, tlsMinVersion?: 'TLSv1.2' | 'TLSv1.3') {
-  const credentials = await pki.deviceCredentials(THING, 'sensor');
+  const credentials = await iot.credentials(THING, 'sensor');
   const transport = connectMqttTransport({
     url: `mqtts://127.0.0.1:${port}`,
     thingName: THING,
@@ -66,6 +68,7 @@ async function tls12Server(): Promise<{ server: Server; port: number; outcome: (
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'fleetkit-edge-tls-'));
   pki = await LocalPki.open(dataDir);
+  iot = await openTestRegistry(dataDir, pki);
 });
 afterEach(async () => {
   await Promise.all(open.splice(0).map((transport) => transport.close()));
@@ -117,7 +120,11 @@ describe('the edge MQTT client over TLS', () => {
 
   it('reports the TLS version it negotiated with the broker while connected, none once closed', async () => {
     // Prepare
-    const broker: LocalBroker = await startBroker({ pki, port: 0 });
+    const broker: LocalBroker = await startBroker({
+      pki,
+      directory: iot.registry,
+      port: 0,
+    });
     const transport = await transportTo(broker.port);
     // Act
     await until(() => transport.state === 'connected', 'connected');

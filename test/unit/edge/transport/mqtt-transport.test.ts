@@ -16,6 +16,7 @@ import {
 import type { ConnectionState } from '../../../../edge/src/transport/ports.ts';
 import { type BrokerMessage, type LocalBroker, startBroker } from '../../../../lib/local/broker.ts';
 import { LocalPki } from '../../../../lib/local/pki.ts';
+import { openTestRegistry } from '../../../support/iot.ts';
 import { until } from '../shadow/support.ts';
 
 /**
@@ -29,19 +30,20 @@ const text = (bytes: Uint8Array) => Buffer.from(bytes).toString();
 
 let dataDir: string;
 let pki: LocalPki;
+let iot: Awaited<ReturnType<typeof openTestRegistry>>;
 let broker: LocalBroker;
 let port: number;
 const heardByBroker: BrokerMessage[] = [];
 const open: MqttDeviceTransport[] = [];
 
 async function startLocalBroker(atPort = 0): Promise<void> {
-  broker = await startBroker({ pki, port: atPort });
+  broker = await startBroker({ pki, directory: iot.registry, port: atPort });
   port = broker.port;
   broker.onMessage((message) => heardByBroker.push(message));
 }
 
 async function deviceConfig(overrides: Partial<MqttTransportConfig> = {}): Promise<MqttTransportConfig> {
-  const credentials = await pki.deviceCredentials(THING, 'sensor');
+  const credentials = await iot.credentials(THING, 'sensor');
   return {
     url: `mqtts://127.0.0.1:${port}`,
     thingName: THING,
@@ -67,6 +69,7 @@ async function connect(overrides: Partial<MqttTransportConfig> = {}) {
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'fleetkit-mqtt-transport-'));
   pki = await LocalPki.open(dataDir);
+  iot = await openTestRegistry(dataDir, pki);
   await startLocalBroker();
 });
 

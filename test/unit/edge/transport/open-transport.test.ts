@@ -14,6 +14,7 @@ import {
 import type { DeviceTransport } from '../../../../edge/src/transport/ports.ts';
 import { type LocalBroker, startBroker } from '../../../../lib/local/broker.ts';
 import { LocalPki } from '../../../../lib/local/pki.ts';
+import { openTestRegistry } from '../../../support/iot.ts';
 import { FakeClock } from '../ota/support.ts';
 import { until } from '../shadow/support.ts';
 import { FakeIpcClient, fakeNucleus } from './fake-ipc-client.ts';
@@ -96,13 +97,15 @@ describe('reading the transport settings from the environment', () => {
 describe('opening the transport', () => {
   let dataDir: string;
   let pki: LocalPki;
+  let iot: Awaited<ReturnType<typeof openTestRegistry>>;
   let broker: LocalBroker;
   const open: DeviceTransport[] = [];
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'fleetkit-open-transport-'));
     pki = await LocalPki.open(dataDir);
-    broker = await startBroker({ pki, port: 0 });
+    iot = await openTestRegistry(dataDir, pki);
+    broker = await startBroker({ pki, directory: iot.registry, port: 0 });
   });
 
   afterEach(async () => {
@@ -116,7 +119,7 @@ describe('opening the transport', () => {
 
   it('opens MQTT over mutual TLS from certificate, key and CA files', async () => {
     // Prepare
-    const credentials = await pki.deviceCredentials('sensor-7', 'sensor');
+    const credentials = await iot.credentials('sensor-7', 'sensor');
     const files = {
       cert: join(dataDir, 'device.pem'),
       key: join(dataDir, 'device.key'),

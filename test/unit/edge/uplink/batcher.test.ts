@@ -61,7 +61,7 @@ describe('UplinkBatcher', () => {
     for (const reading of readingsFrom(0, 5)) await batcher.add(reading);
 
     // Act
-    clock.advance(599_999);
+    clock.advance(3_599_999);
     await settle();
     const early = queue.metrics().queuedRecords;
     clock.advance(1);
@@ -73,21 +73,36 @@ describe('UplinkBatcher', () => {
     expect(clock.pending).toBe(0);
   });
 
+  it('closes the open batch at once after an urgent reading, and starts the next one empty', async () => {
+    // Prepare
+    const { queue, batcher } = await openPair(await tempDir());
+    const readings = readingsFrom(0, 6);
+    for (const reading of readings.slice(0, 3)) await batcher.add(reading);
+
+    // Act
+    await batcher.add(readings[3] as Reading, { urgent: true });
+    for (const reading of readings.slice(4)) await batcher.add(reading);
+    await batcher.flush();
+
+    // Assess
+    expect((await queuedBatches(queue)).map((b) => b.readings.length)).toEqual([4, 2]);
+  });
+
   it('starts the age over with the next batch', async () => {
     // Prepare
     const clock = new ManualClock();
     const { queue, batcher } = await openPair(await tempDir(), { clock, maxReadings: 3 });
     for (const reading of readingsFrom(0, 3)) await batcher.add(reading);
-    clock.advance(500_000);
+    clock.advance(3_000_000);
 
     // Act
     await batcher.add(readingsFrom(3, 1)[0] as Reading);
-    clock.advance(500_000);
+    clock.advance(3_000_000);
     await settle();
 
-    // Assess: the fourth reading has waited 500 s, not 600
+    // Assess: the fourth reading has waited 3,000 s, not the hour
     expect(queue.metrics().queuedRecords).toBe(1);
-    clock.advance(100_000);
+    clock.advance(600_000);
     await until(() => queue.metrics().queuedRecords === 2);
   });
 

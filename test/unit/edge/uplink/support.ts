@@ -27,13 +27,17 @@ export const settle = async (rounds = 5) => {
   for (let i = 0; i < rounds; i++) await new Promise((resolve) => setImmediate(resolve));
 };
 
-/** Polls `condition` between macrotasks (real file I/O needs them) until it holds; fails after `rounds`. */
-export async function until(condition: () => boolean, rounds = 20_000): Promise<void> {
-  for (let i = 0; i < rounds; i++) {
-    if (condition()) return;
+/**
+ * Polls `condition` between macrotasks (real file I/O needs them) until it holds; fails after
+ * `timeoutMs` of real time. A deadline, not a count of polls: on a loaded machine an fsync can take
+ * longer than any fixed number of event-loop turns.
+ */
+export async function until(condition: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
     await new Promise((resolve) => setImmediate(resolve));
   }
-  throw new Error('condition not met');
 }
 
 /** A clock whose sleeps end on the next macrotask, moving time on by what they slept; it records them. */

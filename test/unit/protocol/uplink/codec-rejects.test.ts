@@ -7,7 +7,10 @@ import { sensorReadings, T0 } from './support.ts';
 /** Builds version-1 batches by hand (and breaks them), with a plain CBOR encoder. */
 const tagged = (fields: unknown): Uint8Array => encodeCbor(new Tag(55799, fields));
 
-const valid = encodeUplinkBatch({ batchId: 9, readings: sensorReadings(seededRandom('rejects'), 60) });
+const valid = encodeUplinkBatch(
+  { batchId: 9, readings: sensorReadings(seededRandom('rejects'), 60) },
+  { version: 1 },
+);
 /** The valid batch's fields, decoded, to change one at a time. */
 const fields = (): unknown[] => decodeCbor(valid) as unknown[];
 /** The valid batch with `change` applied to its fields. */
@@ -22,14 +25,21 @@ const data = (f: unknown[]) => f[5] as Uint8Array;
 /** A one-reading batch whose ts column takes exactly one bit, so its padding is known. */
 const oneBit = (last: number) => tagged([1, 1, 1, 0, [[0, 0, 0, BigInt(T0), []]], new Uint8Array([last])]);
 
-describe('decodeUplinkBatch refuses, with a reason, and never throws', () => {
+describe('decodeUplinkBatch refuses a damaged version-1 batch, with a reason, and never throws', () => {
   it.each<[string, Uint8Array, RegExp]>([
     [
       'another version',
       changed((f) => {
+        f[0] = 7;
+      }),
+      /^uplink batch: unsupported version 7 \(this decoder reads versions 1 and 2\)$/,
+    ],
+    [
+      'version 2 in the layout of version 1',
+      changed((f) => {
         f[0] = 2;
       }),
-      /^uplink batch: unsupported version 2 \(this decoder reads version 1\)$/,
+      /^uplink batch: version 2 is an array of 3, got 6$/,
     ],
     [
       'a version that is not a number',

@@ -1,0 +1,70 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import type { ApiClient } from './api.ts';
+
+/** Options the identity commands read. */
+export interface IdentityOptions {
+  readonly type?: string | undefined;
+  readonly csr?: string | undefined;
+  readonly out?: string | undefined;
+  readonly certificate?: string | undefined;
+  readonly reason?: string | undefined;
+}
+
+/** The help lines of the identity commands. */
+export const IDENTITY_HELP = `  devices provision <thing> --type <t> --csr <file|-> [--out <answer.json>]
+                                       admit a device by the CSR it made (edge: provision csr); the
+                                       answer goes to the device (edge: provision install --response)
+  devices rotate <id...> | devices rotate --type <t>    ask devices to rotate their certificates
+  devices revoke <id> [--certificate <id>] [--reason <text>]`;
+
+/**
+ * `devices provision | rotate | revoke`: the operator's half of device identity. Only a CSR is sent
+ * and only public material comes back; the private key stays on the device.
+ *
+ * @returns the API's answer, and a line for people
+ */
+export async function identityCommand(
+  api: ApiClient,
+  action: 'provision' | 'rotate' | 'revoke',
+  ids: readonly string[],
+  options: IdentityOptions,
+  read: { stdin?: () => Promise<string> },
+  need: (value: string | undefined, what: string) => string,
+): Promise<{ answer: unknown; human: string }> {
+  if (action === 'provision') {
+    const thingName = need(ids[0], 'a thing name');
+    const source = need(options.csr, '--csr');
+    const csr =
+      source === '-' ? await (read.stdin?.() ?? Promise.resolve('')) : await readFile(source, 'utf8');
+    const answer = (await api.call('POST', 'devices', {
+      thingName,
+      thingType: need(options.type, '--type'),
+      csr,
+    })) as { certificateId: string; endpoint: string };
+    if (options.out !== undefined) await writeFile(options.out, `${JSON.stringify(answer, null, 2)}\n`);
+    return {
+      answer,
+      human:
+        `${thingName} provisioned with certificate ${answer.certificateId}; endpoint ${answer.endpoint}\n` +
+        (options.out === undefined
+          ? ''
+          : `install it on the device: provision install --response ${options.out}\n`),
+    };
+  }
+  if (action === 'rotate') {
+    const body =
+      ids.length > 0 ? { deviceIds: [...ids] } : { deviceType: need(options.type, 'device ids or --type') };
+    const answer = (await api.call('POST', 'devices/rotate', body)) as {
+      requested: string[];
+      unknown: string[];
+    };
+    const unknown = answer.unknown.length === 0 ? '' : `; not registered: ${answer.unknown.join(', ')}`;
+    return { answer, human: `rotation requested of ${answer.requested.length} device(s)${unknown}\n` };
+  }
+  const deviceId = need(ids[0], 'a device id');
+  const answer = (await api.call('POST', `devices/${encodeURIComponent(deviceId)}/revoke`, {
+    ...(options.certificate === undefined ? {} : { certificateId: options.certificate }),
+    ...(options.reason === undefined ? {} : { reason: options.reason }),
+  })) as { revoked: string[] };
+  return { answer, human: `${deviceId}: ${answer.revoked.length} certificate(s) revoked\n` };
+}
