@@ -32,9 +32,9 @@ Shadows
 Simulated fleet (the local platform only)
   sim status                           devices up, connected, held offline; connection retries
   sim faults                           the faults in force
-  sim fault <offline|weak-signal|drain-battery|overheat|firmware-failure>
+  sim fault <offline|flaky-link|weak-signal|drain-battery|overheat|firmware-failure>
             [--things <a,b>] [--type <t>] [--groups <g>] [--percent <p>] [--salt <s>] [--for <seconds>]
-            [--rsrp <dBm> --rsrq <dB>] [--to-percent <p> --over <seconds>] [--celsius <c>]
+            [--every <s> --down <s>] [--rsrp <dBm> --rsrq <dB>] [--to-percent <p> --over <seconds>] [--celsius <c>]
             [--version <v> --fail-at install|health-check]
   sim clear <faultId> | sim clear --all
 
@@ -165,6 +165,8 @@ function parse(argv: readonly string[]) {
       over: { type: 'string' },
       celsius: { type: 'string' },
       'fail-at': { type: 'string' },
+      every: { type: 'string' },
+      down: { type: 'string' },
       all: { type: 'boolean' },
     },
   });

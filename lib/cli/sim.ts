@@ -10,6 +10,8 @@ export interface SimFaultOptions {
   readonly percent?: string;
   readonly salt?: string;
   readonly for?: string;
+  readonly every?: string;
+  readonly down?: string;
   readonly rsrp?: string;
   readonly rsrq?: string;
   readonly 'to-percent'?: string;
@@ -58,6 +60,8 @@ export function simFaultFromOptions(kind: string | undefined, options: SimFaultO
       'say which devices: --things a,b, --type t, --groups g and/or --percent p (all must hold)',
     );
   const settings: Record<string, unknown> = {
+    dropEverySeconds: number(options.every, 'every'),
+    downSeconds: number(options.down, 'down'),
     rsrpDbm: number(options.rsrp, 'rsrp'),
     rsrqDb: number(options.rsrq, 'rsrq'),
     toPercent: number(options['to-percent'], 'to-percent'),

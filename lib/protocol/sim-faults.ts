@@ -5,7 +5,7 @@ import { rolloutTargets } from './rollouts.ts';
 /**
  * Faults the local platform can inject into its simulated fleet (`POST /local/faults`, `fleetkit sim
  * fault ...`), so every view of the fleet has something real to show: devices that drop off, weak
- * radio, flat batteries, firmware that fails on some devices, sensors that overheat. They act on the
+ * radio, unreliable links, flat batteries, firmware that fails on some devices, sensors that overheat. They act on the
  * simulated devices themselves — the platform sees only what a real fleet would send.
  *
  * Objects are strict, as the rollout request's: a misspelt knob is refused, not ignored.
@@ -19,6 +19,15 @@ export type SimFaultTargets = z.output<typeof simFaultTargets>;
 export const simFaultEffect = z.discriminatedUnion('kind', [
   /** The devices lose the network: the connection drops and stays down, readings queue on the device. */
   z.strictObject({ kind: z.literal('offline') }),
+  /**
+   * The link is unreliable: the connection drops (as a lost network drops it, no DISCONNECT) about every
+   * `dropEverySeconds` (±50 %), stays down `downSeconds`, and comes back through the fleet's pacer.
+   */
+  z.strictObject({
+    kind: z.literal('flaky-link'),
+    dropEverySeconds: z.number().min(1).max(3_600).default(20),
+    downSeconds: z.number().min(0).max(600).default(2),
+  }),
   /** The modem measures a weak cell (3GPP TS 36.133: RSRP -140..-44 dBm, RSRQ -19.5..-3 dB). */
   z.strictObject({
     kind: z.literal('weak-signal'),
@@ -50,6 +59,7 @@ export type SimFaultEffect = z.output<typeof simFaultEffect>;
 export type SimFaultKind = SimFaultEffect['kind'];
 export const SIM_FAULT_KINDS = [
   'offline',
+  'flaky-link',
   'weak-signal',
   'drain-battery',
   'overheat',

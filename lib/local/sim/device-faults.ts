@@ -5,6 +5,8 @@ import type { SimFaultEffect, SimFaultKind } from '../../protocol/sim-faults.ts'
 export interface FaultHooks {
   /** The network is gone (true) or back (false). */
   offline(on: boolean): void;
+  /** The link drops every so often (settings), or no more (undefined). */
+  flaky(settings: { readonly everyMs: number; readonly downMs: number } | undefined): void;
   /** The radio's mean signal: a weak cell, or undefined for the device's own again. */
   signal(signal: { readonly rsrpDbm: number; readonly rsrqDb: number } | undefined): void;
 }
@@ -60,7 +62,8 @@ export class DeviceFaults {
   /** New hooks (a power-on made a new link and modem): they get the faults in force. */
   reapply(hooks: FaultHooks | undefined): void {
     this.hooks = hooks;
-    for (const kind of ['offline', 'weak-signal'] as const) if (this.active.has(kind)) this.apply(kind);
+    for (const kind of ['offline', 'flaky-link', 'weak-signal'] as const)
+      if (this.active.has(kind)) this.apply(kind);
   }
 
   /**
@@ -93,6 +96,14 @@ export class DeviceFaults {
 
   private apply(kind: SimFaultKind): void {
     if (kind === 'offline') this.hooks?.offline(this.active.has('offline'));
+    if (kind === 'flaky-link') {
+      const flaky = this.active.get('flaky-link')?.effect as Effect<'flaky-link'> | undefined;
+      this.hooks?.flaky(
+        flaky === undefined
+          ? undefined
+          : { everyMs: flaky.dropEverySeconds * 1000, downMs: flaky.downSeconds * 1000 },
+      );
+    }
     if (kind === 'weak-signal') {
       const weak = this.active.get('weak-signal')?.effect as Effect<'weak-signal'> | undefined;
       this.hooks?.signal(weak === undefined ? undefined : { rsrpDbm: weak.rsrpDbm, rsrqDb: weak.rsrqDb });

@@ -26,14 +26,13 @@ import type { StatusMessage } from '../../protocol/messages.ts';
 import type { SimFaultEffect, SimFaultKind } from '../../protocol/sim-faults.ts';
 import { deviceTopic } from '../../protocol/topics.ts';
 import type { DeviceCredentials } from '../pki.ts';
-import { DeviceFaults } from './device-faults.ts';
+import { DeviceFaults, type FaultHooks } from './device-faults.ts';
 import { SimulatedFirmware, type SimulatedOtaOptions } from './device-firmware.ts';
 import { applyFirmwareTelemetry, type SimFirmwareManifest } from './firmware-behaviour.ts';
 import { DeviceLink, DeviceTls, type LinkFailure, type LinkState } from './link.ts';
 import { ConnectionPacer } from './pacing.ts';
 
 export type { SimulatedOtaOptions };
-
 /** A device's certificate and key, or how to get them on its first power-on (issued then, reused after). */
 export type CredentialsSource =
   | DeviceCredentials
@@ -236,7 +235,7 @@ export class SimulatedDevice {
   }
 
   /** What faults do to this power-on's link and modem. */
-  private faultHooks() {
+  private faultHooks(): FaultHooks {
     const link = this.link;
     return {
       offline: (on: boolean) => {
@@ -244,7 +243,8 @@ export class SimulatedDevice {
         else link?.release();
         this.emulator?.setFaults({ network: on ? 'none' : 'available' });
       },
-      signal: (signal: { rsrpDbm: number; rsrqDb: number } | undefined) => {
+      flaky: (settings) => link?.flaky(settings),
+      signal: (signal) => {
         const own = { rsrpDbm: Math.round(this.ownRsrp), rsrqDb: -10 };
         if (this.emulator !== undefined) this.emulator.setSignal(signal ?? own);
         else this.state.rsrpBase = signal?.rsrpDbm ?? this.ownRsrp;

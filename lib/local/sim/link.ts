@@ -1,5 +1,5 @@
 import { createSecureContext, type SecureContext, type TLSSocket, connect as tlsConnect } from 'node:tls';
-import { MqttClient } from 'mqtt';
+import { MqttClient, type Packet } from 'mqtt';
 import type { Clock } from '../../../edge/src/ota/ports.ts';
 import type { DeviceCredentials } from '../pki.ts';
 import { type ConnectionPacer, pacedRetry } from './pacing.ts';
@@ -111,6 +111,11 @@ export class DeviceLink {
   /** Ends the bring-up's retries (a hold, a close). */
   private retries: AbortController | undefined;
   private bringingUp: Promise<void> | undefined;
+  /** A flaky link's next drop, and the end of the current one (no reconnection until then). */
+  private flakyTimer: NodeJS.Timeout | undefined;
+  private dropped: NodeJS.Timeout | undefined;
+  /** Topic filter → QoS of the device's subscriptions, made again at each reconnection. */
+  private readonly subscriptions = new Map<string, 0 | 1 | 2>();
 
   constructor(private readonly options: DeviceLinkOptions) {
     this.url = new URL(options.url);
@@ -122,16 +127,21 @@ export class DeviceLink {
       connectTimeout: options.connectTimeoutMs ?? 10_000,
       // Reconnection is this link's job (paced, with backoff), not a fixed timer's.
       reconnectPeriod: 0,
-      // MQTT.js makes the subscriptions again after a reconnection: the OTA agent's jobs transport
-      // relies on it (the edge transport makes its own again as well; a repeat SUBSCRIBE replaces).
-      resubscribe: true,
+      // MQTT.js keeps subscriptions to make again only while its own reconnect timer is on
+      // (reconnectPeriod > 0): this link keeps them itself (see resubscribe).
+      resubscribe: false,
       queueQoSZero: false,
       manualConnect: true,
     });
+    this.client.on('packetsend', (packet) => this.track(packet));
+    // Registered before any user of the client registers its own: the SUBSCRIBE goes out ahead of what
+    // they send on a reconnection (the OTA agent's start-next, whose answer needs the subscription).
+    this.client.on('connect', () => this.resubscribe());
     // Without a listener an 'error' (a refused CONNACK, a reset) would throw; attempts read it themselves.
     this.client.on('error', () => {});
     this.client.on('close', () => {
-      if (this.wantUp && this.held === undefined && !this.closed) void this.up().catch(() => {});
+      if (this.wantUp && this.held === undefined && this.dropped === undefined && !this.closed)
+        void this.up().catch(() => {});
     });
   }
 
@@ -184,9 +194,43 @@ export class DeviceLink {
     if (this.wantUp && !this.closed && !this.client.connected) void this.up().catch(() => {});
   }
 
+  /**
+   * Makes the link unreliable: the connection drops about every `everyMs` (±50 %, so a fleet's drops do
+   * not line up) and stays down `downMs` before reconnecting through the pacer; undefined ends it.
+   * A drop while the link is held or not connected is skipped.
+   */
+  flaky(settings: { readonly everyMs: number; readonly downMs: number } | undefined): void {
+    clearTimeout(this.flakyTimer);
+    this.flakyTimer = undefined;
+    if (settings === undefined || this.closed) return;
+    const random = this.options.random ?? Math.random;
+    this.flakyTimer = setTimeout(
+      () => {
+        this.drop(settings.downMs);
+        this.flaky(settings);
+      },
+      settings.everyMs * (0.5 + random()),
+    );
+  }
+
+  /** Drops the connection as a lost network would, and reconnects after `downMs`. */
+  private drop(downMs: number): void {
+    if (this.held !== undefined || this.closed || this.dropped !== undefined || !this.client.connected)
+      return;
+    this.dropped = setTimeout(() => {
+      this.dropped = undefined;
+      if (this.wantUp && this.held === undefined && !this.closed && !this.client.connected)
+        void this.up().catch(() => {});
+    }, downMs);
+    this.client.stream?.destroy();
+  }
+
   /** Closes for good: a DISCONNECT if connected, no more reconnections. */
   async close(): Promise<void> {
     this.closed = true;
+    clearTimeout(this.flakyTimer);
+    clearTimeout(this.dropped);
+    this.dropped = undefined;
     this.retries?.abort(new LinkHeldError('link closed'));
     this.held?.resolve();
     await this.client.endAsync();
@@ -215,6 +259,21 @@ export class DeviceLink {
         this.retries = undefined;
       }
     }
+  }
+
+  /** Keeps what the device subscribed to (a clean session: the broker forgets it at every connection). */
+  private track(packet: Packet): void {
+    if (packet.cmd === 'subscribe')
+      for (const { topic, qos } of packet.subscriptions) this.subscriptions.set(topic, qos);
+    if (packet.cmd === 'unsubscribe')
+      for (const topic of packet.unsubscriptions) this.subscriptions.delete(topic);
+  }
+
+  /** Makes the device's subscriptions again after a reconnection (the first connection has none yet). */
+  private resubscribe(): void {
+    if (!this.everConnected || this.subscriptions.size === 0) return;
+    const topics = Object.fromEntries([...this.subscriptions].map(([topic, qos]) => [topic, { qos }]));
+    this.client.subscribe(topics, () => {});
   }
 
   /** One connection attempt: resolves on CONNACK, rejects with why the connection ended first. */

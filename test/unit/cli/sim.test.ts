@@ -10,6 +10,15 @@ describe('sim fault: the request from the command line', () => {
       { targets: { groups: ['north', 'south'] }, effect: { kind: 'offline' }, durationS: 60 },
     ],
     [
+      'a flaky link on the trackers, dropping every 10 s for 3 s',
+      'flaky-link',
+      { type: 'tracker', every: '10', down: '3' },
+      {
+        targets: { deviceTypes: ['tracker'] },
+        effect: { kind: 'flaky-link', dropEverySeconds: 10, downSeconds: 3 },
+      },
+    ],
+    [
       'a weak cell on a tenth of the trackers',
       'weak-signal',
       { type: 'tracker', percent: '10', rsrp: '-128' },
@@ -41,7 +50,7 @@ describe('sim fault: the request from the command line', () => {
   });
 
   it.each<[string, string | undefined, SimFaultOptions, RegExp]>([
-    ['no kind', undefined, { things: 'sim-0001' }, /needs one of offline, weak-signal/],
+    ['no kind', undefined, { things: 'sim-0001' }, /needs one of offline, flaky-link, weak-signal/],
     ['no devices named', 'overheat', {}, /say which devices/],
     [
       'a number that is not one',

@@ -20,6 +20,8 @@ function recordingHooks() {
   const hooks: FaultHooks = {
     offline: (on) => calls.push(`offline ${on}`),
     signal: (signal) => calls.push(`signal ${signal === undefined ? 'own' : signal.rsrpDbm}`),
+    flaky: (settings) =>
+      calls.push(`flaky ${settings === undefined ? 'off' : `${settings.everyMs}/${settings.downMs}`}`),
   };
   return { calls, hooks };
 }
@@ -80,15 +82,24 @@ describe('DeviceFaults', () => {
     const faults = new DeviceFaults(sensors(), () => 0, first.hooks);
     faults.set(effect({ kind: 'offline' }));
     faults.set(effect({ kind: 'weak-signal', rsrpDbm: -128 }));
+    faults.set(effect({ kind: 'flaky-link', dropEverySeconds: 30, downSeconds: 1.5 }));
     const second = recordingHooks();
 
     // Act: a reboot gives the faults a new link and modem
     faults.reapply(second.hooks);
     faults.clear('offline');
     faults.clear('weak-signal');
+    faults.clear('flaky-link');
 
     // Assess
-    expect(first.calls).toEqual(['offline true', 'signal -128']);
-    expect(second.calls).toEqual(['offline true', 'signal -128', 'offline false', 'signal own']);
+    expect(first.calls).toEqual(['offline true', 'signal -128', 'flaky 30000/1500']);
+    expect(second.calls).toEqual([
+      'offline true',
+      'flaky 30000/1500',
+      'signal -128',
+      'offline false',
+      'signal own',
+      'flaky off',
+    ]);
   });
 });
