@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { defaultModelDir, modelReport, readModelSource } from '../../../edge/src/agent/model-files.ts';
 import { AnomalyDetector } from '../../../edge/src/ml/anomaly-detector.ts';
 import { BatchingScorer } from '../../../edge/src/ml/batching-scorer.ts';
@@ -111,6 +112,8 @@ export async function startFleet(options: SimulatedFleetOptions): Promise<Simula
     clock: systemClock,
   });
   const stopping = new AbortController();
+  // Every device waiting for a slot or its first sync listens to it: a thousand listeners is the design.
+  setMaxListeners(0, stopping.signal);
   const devices: SimulatedDevice[] = [];
   for (let n = 1; n <= options.count; n++) {
     const thingName = simulatedDeviceName(n);
