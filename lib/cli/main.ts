@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { ApiClient, ApiError, type ApiOptions } from './api.ts';
+import { AUDIT_HELP, auditCommand } from './audit.ts';
 import { IDENTITY_HELP, identityCommand } from './devices.ts';
 import { uploadFirmware } from './firmware.ts';
 import type { Output } from './progress.ts';
@@ -27,6 +28,7 @@ Devices and fleet
   devices set <id> [--groups <a,b>] [--attr key=value ...] [--unset key ...]
 ${IDENTITY_HELP}
   fleet health | alerts [--device <id>]
+${AUDIT_HELP}
 Shadows
   shadow get <thing> [--name <shadow>] | shadow update <thing> <json> [--name <shadow>]
 Simulated fleet (the local platform only)
@@ -155,6 +157,8 @@ function parse(argv: readonly string[]) {
       csr: { type: 'string' },
       out: { type: 'string' },
       certificate: { type: 'string' },
+      again: { type: 'boolean' },
+      check: { type: 'string' },
       things: { type: 'string' },
       percent: { type: 'string' },
       salt: { type: 'string' },
@@ -285,8 +289,17 @@ async function dispatch(
     }
     case 'devices provision':
     case 'devices rotate':
-    case 'devices revoke': {
+    case 'devices revoke':
+    case 'devices allow': {
       const { answer, human } = await identityCommand(api, action as 'provision', rest, values, io, need);
+      return print(answer, human);
+    }
+    case 'audit': {
+      const { answer, human } = await auditCommand(api, {
+        check: values.check,
+        device: values.device,
+        all: values.all === true,
+      });
       return print(answer, human);
     }
     case 'fleet health':
