@@ -1,5 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock } from '../../edge/src/ota/clock.ts';
 import { simulatedDeviceName } from '../../lib/local/sim/fleet.ts';
+import { DeviceLink, DeviceTls } from '../../lib/local/sim/link.ts';
+import { ConnectionPacer } from '../../lib/local/sim/pacing.ts';
+import { deviceTopic } from '../../lib/protocol/topics.ts';
 import { eventually, getJson, startTestPlatform, type TestPlatform } from '../support/platform.ts';
 import { call, type Json } from '../support/rollouts.ts';
 
@@ -118,6 +122,42 @@ describe('simulated fleet', () => {
     expect(alert).toMatchObject({ deviceId: device(5), state: 'raised' });
     expect(alert.value).toBeGreaterThan(50);
   }, 30_000);
+
+  it('sends a QoS 1 publish that was in flight when the link dropped once it is back, and makes its subscriptions again', async () => {
+    // Prepare: a device's link on its own, as the simulated devices have it
+    const credentials = await t.platform.deviceCredentials('link-test', 'tracker');
+    const link = new DeviceLink({
+      url: t.platform.mqttUrl,
+      clientId: 'link-test',
+      tls: new DeviceTls(credentials),
+      pacer: new ConnectionPacer({ ratePerSecond: 10, burst: 10, clock: systemClock }),
+      clock: systemClock,
+    });
+    await link.up();
+    await link.client.subscribeAsync('fleet/things/link-test/shadow/get/+', { qos: 1 });
+
+    // Act: the network goes before the broker's PUBACK can arrive, and comes back
+    const published = link.client.publishAsync(
+      deviceTopic('status', 'tracker', 'link-test'),
+      JSON.stringify({ firmwareVersion: '1.0.0' }),
+      { qos: 1 },
+    );
+    link.hold();
+    link.release();
+    await published;
+    await link.up();
+    const answer = new Promise<string>((resolve) =>
+      link.client.on('message', (topic) => {
+        if (topic.startsWith('fleet/things/link-test/shadow/get/')) resolve(topic);
+      }),
+    );
+    await link.client.publishAsync('fleet/things/link-test/shadow/get', '', { qos: 1 });
+
+    // Assess: the publish settled (it hung for ever when the reconnection dropped MQTT.js's stores), and the
+    // shadow answer reached the subscription made before the drop
+    expect(await answer).toMatch(/^fleet\/things\/link-test\/shadow\/get\/(accepted|rejected)$/);
+    await link.close();
+  }, 20_000);
 
   it('refuses a fault request that names an unknown effect, or selects no device', async () => {
     // Act

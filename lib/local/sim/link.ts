@@ -301,7 +301,15 @@ export class DeviceLink {
       this.client.on('connect', onConnect);
       this.client.on('close', onClose);
       this.client.on('error', onError);
-      if (this.everConnected || this.client.stream !== undefined) this.client.reconnect();
+      // reconnect() without stores starts new, empty ones: QoS 1 publishes in flight at the drop would
+      // never be sent again nor settle (an uplink waiting on its PUBACK, and a reboot waiting on the
+      // uplink, would hang). With the same stores they go out again once connected, as after MQTT.js's
+      // own reconnection.
+      if (this.everConnected || this.client.stream !== undefined)
+        this.client.reconnect({
+          incomingStore: this.client.incomingStore,
+          outgoingStore: this.client.outgoingStore,
+        });
       else this.client.connect();
     });
   }
