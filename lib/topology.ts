@@ -1,6 +1,7 @@
 import { IDENTITY_RULE_FIELDS } from './protocol/identity.ts';
 import { DEVICE_RULE_FIELDS, SHADOW_RULE_FIELDS, THING_REQUEST_RULE_FIELDS } from './protocol/rule-events.ts';
 import { deviceTopicFilter, THING_TOPIC_ROOT } from './protocol/topics.ts';
+import { COMMAND_FUNCTIONS, COMMAND_RESOURCES } from './topology/commands.ts';
 import type { Topology } from './topology/model.ts';
 import { validateTopology } from './topology/validate.ts';
 
@@ -19,11 +20,15 @@ const FIRMWARE_SETTINGS = {
   FIRMWARE_DOWNLOAD_URL_SECONDS: '900',
 } as const;
 
-/** What answering a device's jobs requests takes: executions, counters, firmware to send, topics to answer on. */
+/**
+ * What answering a device's jobs requests takes: executions, counters, firmware and models to send, topics
+ * to answer on.
+ */
 const jobUses = {
   jobExecutions: 'readWrite',
   rolloutCounters: 'write',
   firmwareCatalog: 'read',
+  modelCatalog: 'read',
   firmware: 'read',
   jobTopics: 'write',
 } as const;
@@ -128,12 +133,19 @@ export const topology = {
     },
     firmware: {
       kind: 'bucket',
-      description: 'Firmware images, versioned; signed images are never overwritten in place',
+      description:
+        'Firmware images (images/) and edge anomaly models (models/), versioned; signed objects are never overwritten in place',
       versioned: true,
     },
     firmwareCatalog: {
       kind: 'table',
       description: 'Firmware metadata: one item per version (declared size and SHA-256, signature, status)',
+      partitionKey: { name: 'version', type: 'S' },
+    },
+    modelCatalog: {
+      kind: 'table',
+      description:
+        'Edge anomaly model metadata: one item per version (declared size and SHA-256, signature, status)',
       partitionKey: { name: 'version', type: 'S' },
     },
     firmwareSigning: {
@@ -272,6 +284,7 @@ export const topology = {
         'Serial numbers the claim provisioning template admits, with their thing type; each admits one device unless allowed again',
       partitionKey: { name: 'serialNumber', type: 'S' },
     },
+    ...COMMAND_RESOURCES,
   },
   functions: {
     ingestStatus: {
@@ -387,6 +400,36 @@ export const topology = {
         FIRMWARE_REQUIRE_APPROVAL: 'false',
       },
       memoryMiB: 1769,
+      timeoutSeconds: 29,
+    },
+    apiModels: {
+      handler: 'api-models',
+      description:
+        'HTTP API: edge model registry (register, presigned upload, check against the feature contract, sign)',
+      routes: [
+        'POST /models',
+        'GET /models',
+        'GET /models/{version}',
+        'POST /models/{version}/complete',
+        'POST /models/{version}/approve',
+        'GET /models/{version}/download',
+        'DELETE /models/{version}',
+      ],
+      uses: {
+        // Models live beside the images, under models/.
+        firmware: 'readWrite',
+        // GET /models lists the catalog (a Scan); a refused upload's registration is deleted.
+        modelCatalog: ['readWrite', 'scan', 'delete'],
+        modelSigning: 'readWrite',
+        // Whether an unfinished rollout installs a model version: a Scan of the (few) rollouts.
+        rollouts: ['read', 'scan'],
+      },
+      settings: {
+        ...FIRMWARE_SETTINGS,
+        FIRMWARE_MANIFEST_VALIDITY_DAYS: '365',
+        FIRMWARE_REQUIRE_APPROVAL: 'false',
+      },
+      memoryMiB: 1024,
       timeoutSeconds: 29,
     },
     apiDevices: {
@@ -505,6 +548,7 @@ export const topology = {
         // Selecting devices without a type reads the registry whole (a Scan).
         registry: ['read', 'scan'],
         firmwareCatalog: 'read',
+        modelCatalog: 'read',
       },
       timeoutSeconds: 29,
       memoryMiB: 1024,
@@ -562,6 +606,7 @@ export const topology = {
       uses: shadowUses,
       settings: SHADOW_SETTINGS,
     },
+    ...COMMAND_FUNCTIONS,
   },
   deviceTypes: {
     tracker: { description: 'Asset tracker: position, motion and battery over LTE-M / NB-IoT' },
@@ -579,6 +624,7 @@ export const topology = {
   | 'registry'
   | 'firmware'
   | 'firmwareCatalog'
+  | 'modelCatalog'
   | 'firmwareSigning'
   | 'rollbackSigning'
   | 'modelSigning'
@@ -604,6 +650,7 @@ export const topology = {
   | 'identityTopics'
   | 'claimAllowList'
   | 'auditFindings'
+  | keyof typeof COMMAND_RESOURCES
 >;
 
 /** Names of the topology's resources. */

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { ApiClient, ApiError, type ApiOptions } from './api.ts';
 import { AUDIT_HELP, auditCommand } from './audit.ts';
+import { COMMAND_HELP, commandCli } from './command.ts';
 import { IDENTITY_HELP, identityCommand } from './devices.ts';
 import { uploadFirmware } from './firmware.ts';
 import type { Output } from './progress.ts';
@@ -17,8 +18,14 @@ Firmware
   firmware upload <file> --version <v> --device-types <a,b> [--min-version <v>] [--notes <text>]
                   [--multipart] [--part-size <MiB>]
   firmware list | firmware show <version> | firmware keys | firmware withdraw <version>
+Edge models
+  model upload <file.onnx> --version <v> --device-types <a,b> [--notes <text>]
+                  checked against the device types' feature contract, then signed
+  model list | model show <version> | model withdraw <version>
 Rollouts
-  rollout create <request.json>        the POST /rollouts body (see README), from a file or - for stdin
+  rollout create <request.json> [--model <v>]
+                                       the POST /rollouts body (see README), from a file or - for stdin;
+                                       --model rolls out that edge model (model-update jobs)
   rollout list
   rollout status <id> [--watch]        per-wave progress; --watch redraws until the rollout ends
   rollout executions <id> [--status FAILED]
@@ -28,6 +35,7 @@ Devices and fleet
   devices set <id> [--groups <a,b>] [--attr key=value ...] [--unset key ...]
 ${IDENTITY_HELP}
   fleet health | alerts [--device <id>]
+${COMMAND_HELP}
 ${AUDIT_HELP}
 Shadows
   shadow get <thing> [--name <shadow>] | shadow update <thing> <json> [--name <shadow>]
@@ -140,6 +148,7 @@ function parse(argv: readonly string[]) {
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'string' },
+      model: { type: 'string' },
       'device-types': { type: 'string' },
       'min-version': { type: 'string' },
       notes: { type: 'string' },
@@ -157,6 +166,11 @@ function parse(argv: readonly string[]) {
       csr: { type: 'string' },
       out: { type: 'string' },
       certificate: { type: 'string' },
+      param: { type: 'string', multiple: true },
+      wait: { type: 'boolean' },
+      expires: { type: 'string' },
+      devices: { type: 'string' },
+      rate: { type: 'string' },
       again: { type: 'boolean' },
       check: { type: 'string' },
       things: { type: 'string' },
@@ -186,6 +200,14 @@ async function dispatch(
   print: (answer: unknown, human?: string) => void,
 ): Promise<void> {
   const id = (what: string) => encodeURIComponent(need(rest[0], what));
+  if (group === 'command') {
+    const { answer, human } = await commandCli(api, action, rest, values, {
+      out: io.out,
+      need,
+      usage: (message) => new UsageError(message),
+    });
+    return print(answer, human);
+  }
   if (group === 'sim') {
     try {
       return await runSim(api, action, rest, values, print);
@@ -214,6 +236,26 @@ async function dispatch(
         `firmware ${firmware.version} is ${firmware.status}, signed by ${firmware.keyId}\n`,
       );
     }
+    case 'model upload': {
+      const model = await uploadFirmware(
+        api,
+        {
+          registry: 'models',
+          file: need(rest[0], 'the model file'),
+          version: need(values.version, '--version'),
+          deviceTypes: list(need(values['device-types'], '--device-types')) ?? [],
+          ...(values.notes === undefined ? {} : { releaseNotes: values.notes }),
+        },
+        io.out,
+      );
+      return print(model, `model ${model.version} is ${model.status}, signed by ${model.keyId}\n`);
+    }
+    case 'model list':
+      return print(await api.call('GET', 'models'));
+    case 'model show':
+      return print(await api.call('GET', `models/${id('a version')}`));
+    case 'model withdraw':
+      return print(await api.call('DELETE', `models/${id('a version')}`));
     case 'firmware list':
       return print(await api.call('GET', 'firmware'));
     case 'firmware show':
@@ -233,6 +275,13 @@ async function dispatch(
         throw new UsageError(
           `${source} is not JSON: ${error instanceof Error ? error.message : String(error)}`,
         );
+      }
+      if (values.model !== undefined) {
+        if (typeof request !== 'object' || request === null || Array.isArray(request))
+          throw new UsageError(`${source} is not a JSON object`);
+        // An edge model instead of firmware: the rest of the request (targets, waves, gates) is the same.
+        const { firmwareVersion: _firmware, ...rest } = request as Record<string, unknown>;
+        request = { ...rest, modelVersion: values.model };
       }
       const rollout = await api.call('POST', 'rollouts', request);
       return print(

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runProvision } from '../../edge/src/identity/provision.ts';
-import { type CliIo, runCli } from '../../lib/cli/main.ts';
 import { buildSimulatedFirmwareImage } from '../../lib/local/sim/firmware-behaviour.ts';
+import { type CliRun, runCliOn } from '../support/cli.ts';
 import { eventually, startTestPlatform, type TestPlatform } from '../support/platform.ts';
 import { call, driveRollout } from '../support/rollouts.ts';
 
@@ -14,26 +14,8 @@ describe('fleetkit CLI on the local platform', () => {
   let t: TestPlatform;
   let dir: string;
 
-  async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-    let out = '';
-    let err = '';
-    const io: CliIo = {
-      out: {
-        write: (text) => {
-          out += text;
-        },
-        isTTY: false,
-      },
-      err: {
-        write: (text) => {
-          err += text;
-        },
-      },
-      // The CLI signs with the credentials in the platform's data directory, as it does by default.
-      env: { FLEETKIT_API: t.platform.gatewayUrl, FLEETKIT_DATA_DIR: t.platform.dataDir },
-    };
-    const code = await runCli(argv, io);
-    return { code, out, err };
+  function cli(...argv: string[]): Promise<CliRun> {
+    return runCliOn(t.platform, argv);
   }
 
   beforeAll(async () => {

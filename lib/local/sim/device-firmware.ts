@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { MqttClient } from 'mqtt';
-import { OtaAgent, type OtaAgentStatus } from '../../../edge/src/ota/agent.ts';
+import { OtaAgent, type OtaAgentOptions, type OtaAgentStatus } from '../../../edge/src/ota/agent.ts';
 import { systemClock } from '../../../edge/src/ota/clock.ts';
 import { FileSlotStore } from '../../../edge/src/ota/fs-slot-store.ts';
 import { HttpDownloader } from '../../../edge/src/ota/http-downloader.ts';
@@ -90,8 +90,8 @@ export class SimulatedFirmware {
     this.manifest = await readSimulatedFirmwareManifest(this.slots.read(this.boot.booted));
   }
 
-  /** Starts the OTA agent on the device's MQTT connection. */
-  async startAgent(client: MqttClient): Promise<void> {
+  /** Starts the OTA agent on the device's MQTT connection; with `models`, model-update jobs change them. */
+  async startAgent(client: MqttClient, models?: OtaAgentOptions['models']): Promise<void> {
     const slots = this.slots;
     if (slots === undefined) return;
     const { options } = this;
@@ -112,6 +112,7 @@ export class SimulatedFirmware {
       healthCheck: (context) => this.healthCheck(context),
       install: (context) => this.install(context),
       reboot: () => this.host.reboot(),
+      ...(models === undefined ? {} : { models }),
       ...(options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: options.requestTimeoutMs }),
       ...(log === undefined ? {} : { log }),
     });

@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { MqttClient } from 'mqtt';
 import { EdgeAgent } from '../../../edge/src/agent/edge-agent.ts';
-import type { FeatureScorer } from '../../../edge/src/ml/batching-scorer.ts';
 import { ModemEmulator } from '../../../edge/src/modem/emulator.ts';
 import { createEmulatorLink } from '../../../edge/src/modem/emulator-transports.ts';
 import { ModemDriver } from '../../../edge/src/modem/modem-driver.ts';
@@ -18,7 +17,6 @@ import {
   stepSensors,
 } from '../../../edge/src/sensors/sensor-model.ts';
 import { FileShadowCopyStore } from '../../../edge/src/shadow/copy-store.ts';
-import type { ModelReport } from '../../../edge/src/shadow/ports.ts';
 import { MqttDeviceTransport } from '../../../edge/src/transport/mqtt-transport.ts';
 import { Uplink } from '../../../edge/src/uplink/uplink.ts';
 import { DEFAULT_DEVICE_CONFIG } from '../../protocol/device-config.ts';
@@ -28,48 +26,14 @@ import { deviceTopic } from '../../protocol/topics.ts';
 import type { DeviceCredentials } from '../pki.ts';
 import { DeviceFaults, type FaultHooks } from './device-faults.ts';
 import { SimulatedFirmware, type SimulatedOtaOptions } from './device-firmware.ts';
+import type { LinkFailureCounts, SimulatedDeviceOptions } from './device-options.ts';
 import { applyFirmwareTelemetry, type SimFirmwareManifest } from './firmware-behaviour.ts';
 import { DeviceLink, DeviceTls, type LinkFailure, type LinkState } from './link.ts';
+import { SimulatedDeviceModel } from './models.ts';
 import { ConnectionPacer } from './pacing.ts';
 
+export type { CredentialsSource, LinkFailureCounts, SimulatedDeviceOptions } from './device-options.ts';
 export type { SimulatedOtaOptions };
-/** A device's certificate and key, or how to get them on its first power-on (issued then, reused after). */
-export type CredentialsSource =
-  | DeviceCredentials
-  | {
-      readonly thingName: string;
-      readonly thingType: string;
-      readonly issue: () => Promise<DeviceCredentials>;
-    };
-
-/** Connection attempts the device counted, by how they failed. */
-export type LinkFailureCounts = Readonly<Record<LinkFailure, number>>;
-
-export interface SimulatedDeviceOptions {
-  readonly credentials: CredentialsSource;
-  readonly brokerUrl: string;
-  /**
-   * Paces this device's connection attempts with the rest of its fleet; without one the device has
-   * its own (10 attempts a second).
-   */
-  readonly pacer?: ConnectionPacer;
-  /** Factory firmware version (slot a's, the first time the device's OTA directory is created). @default '1.0.0' */
-  readonly firmwareVersion?: string;
-  /** @default 30_000 */
-  readonly statusEveryMs?: number;
-  /** @default 10_000 */
-  readonly telemetryEveryMs?: number;
-  /** Gives the device an A/B OTA agent; without it the device never updates (and behaves as before OTA existed). */
-  readonly ota?: SimulatedOtaOptions;
-  /** Where the edge agent keeps its uplink queue and shadow copy: `<dataDir>/sim/<thing>/`. @default the OTA data dir, else a temp dir */
-  readonly dataDir?: string;
-  /** The fleet's anomaly model (one session shared by every simulated device); without it readings carry no model score. */
-  readonly model?: { readonly scorer: FeatureScorer; readonly report: () => ModelReport };
-  /** Readings per uplink batch. @default 10 */
-  readonly batchSize?: number;
-  /** Gives the device an emulated cellular modem behind the real driver. @default true */
-  readonly modem?: boolean;
-}
 
 /** Longest a device waits for its modem to register before it connects anyway. */
 const MODEM_ATTACH_WAIT_MS = 5_000;
@@ -116,6 +80,7 @@ export class SimulatedDevice {
   };
   /** Faults injected into this device (`POST /local/faults`); they outlive reboots. */
   readonly faults: DeviceFaults;
+  private model: SimulatedDeviceModel | undefined;
 
   constructor(private readonly options: SimulatedDeviceOptions) {
     this.thingName = options.credentials.thingName;
@@ -226,7 +191,7 @@ export class SimulatedDevice {
     await Promise.race([attached, delay(MODEM_ATTACH_WAIT_MS, undefined, { signal: this.lifetime.signal })]);
     await this.link.up(this.lifetime.signal);
     await this.startEdge(this.client);
-    await this.firmware?.startAgent(this.client);
+    await this.firmware?.startAgent(this.client, this.model);
   }
 
   private async credentials(): Promise<DeviceCredentials> {
@@ -293,6 +258,14 @@ export class SimulatedDevice {
       batcher: { maxReadings: this.options.batchSize ?? 10, maxAgeMs: 3 * telemetryEvery },
       sender: { backoff: { initialMs: 200, maxMs: 2_000 } },
     });
+    const models = this.options.models;
+    this.model =
+      models === undefined
+        ? undefined
+        : await SimulatedDeviceModel.open(models, join(directory, 'models'), () => {
+            void this.edge?.stateChanged();
+          });
+    const model = this.model;
     this.edge = new EdgeAgent({
       thingName: this.thingName,
       thingType: this.thingType,
@@ -306,11 +279,18 @@ export class SimulatedDevice {
       shadowReportIntervalMs: 10 * statusEvery,
       // A simulated device has no power to lose: its stores skip fsync (they stay atomic).
       shadowStore: new FileShadowCopyStore(join(directory, 'shadow.json'), 'never'),
-      ...(this.options.model === undefined ? {} : { model: this.options.model }),
+      ...(model === undefined ? {} : { model: { scorer: model, report: () => model.report() } }),
       ...(this.modem === undefined ? {} : { modem: this.modem }),
       firmware: () => {
         const slot = this.firmware?.bootedSlot;
         return { version: this.firmwareVersion(), ...(slot === undefined ? {} : { slot }) };
+      },
+      // Cloud-to-device commands as a real device takes them; `reboot` restarts the simulated device.
+      commands: {
+        directory: join(directory, 'commands'),
+        fsync: 'never',
+        restart: () => this.reboot(),
+        answerBackoff: { initialMs: 200, maxMs: 2_000 },
       },
     });
     await this.edge.start();
@@ -381,6 +361,8 @@ export class SimulatedDevice {
     await this.firmware?.stopAgent();
     await this.edge?.stop();
     this.edge = undefined;
+    await this.model?.close();
+    this.model = undefined;
     await this.modem?.stop();
     this.modem = undefined;
     this.emulator?.close();

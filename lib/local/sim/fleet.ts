@@ -1,11 +1,10 @@
 import { setMaxListeners } from 'node:events';
-import { defaultModelDir, modelReport, readModelSource } from '../../../edge/src/agent/model-files.ts';
-import { AnomalyDetector } from '../../../edge/src/ml/anomaly-detector.ts';
-import { BatchingScorer } from '../../../edge/src/ml/batching-scorer.ts';
+import { defaultModelDir, readModelSource } from '../../../edge/src/agent/model-files.ts';
 import { backoffDelay } from '../../../edge/src/modem/backoff.ts';
 import { systemClock } from '../../../edge/src/ota/clock.ts';
 import type { DeviceCredentials } from '../pki.ts';
 import { type LinkFailureCounts, SimulatedDevice, type SimulatedOtaOptions } from './device.ts';
+import { SimulatedModels } from './models.ts';
 import { CONNECT_BACKOFF, ConnectionPacer, type PacerStats } from './pacing.ts';
 
 /** Device types the simulated fleet is made of, in rotation. */
@@ -37,7 +36,10 @@ export interface SimulatedFleetOptions {
   readonly ota?: SimulatedOtaOptions;
   /** Where the devices' edge agents keep their uplink queues and shadow copies (`<dataDir>/sim/<thing>/`). */
   readonly dataDir?: string;
-  /** Runs the edge anomaly model (one onnxruntime session for the whole fleet). @default true */
+  /**
+   * Runs the edge anomaly model: each device serves its own (a model-update job changes one device's),
+   * devices serving the same file share one onnxruntime session. @default true
+   */
   readonly model?: boolean;
   /** Gives each device an emulated modem behind the real AT driver. @default true */
   readonly modem?: boolean;
@@ -90,15 +92,11 @@ export function simulatedDeviceName(n: number): string {
  */
 export async function startFleet(options: SimulatedFleetOptions): Promise<SimulatedFleet> {
   const startedAt = Date.now();
-  const detector =
+  const modelDir = defaultModelDir();
+  const models =
     options.count > 0 && options.model !== false
-      ? await AnomalyDetector.load(await readModelSource(defaultModelDir()))
+      ? new SimulatedModels(() => readModelSource(modelDir))
       : undefined;
-  // Devices sampling in the same tick share one session.run.
-  const model =
-    detector === undefined
-      ? undefined
-      : { scorer: new BatchingScorer(detector), report: () => modelReport(detector.info) };
   const pacing = options.pacing ?? {};
   const connections = new ConnectionPacer({
     ratePerSecond: pacing.connectsPerSecond ?? 100,
@@ -127,7 +125,7 @@ export async function startFleet(options: SimulatedFleetOptions): Promise<Simula
         ...(options.telemetryEveryMs === undefined ? {} : { telemetryEveryMs: options.telemetryEveryMs }),
         ...(options.ota === undefined ? {} : { ota: options.ota }),
         ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
-        ...(model === undefined ? {} : { model }),
+        ...(models === undefined ? {} : { models }),
         ...(options.modem === undefined ? {} : { modem: options.modem }),
         ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
       }),
@@ -216,7 +214,7 @@ export async function startFleet(options: SimulatedFleetOptions): Promise<Simula
       window.close(stopping.signal.reason);
       await Promise.all(devices.map((d) => d.stop()));
       await Promise.all(bringingUp);
-      await detector?.close();
+      await models?.close();
     },
   };
 }

@@ -1,0 +1,34 @@
+import { type CliIo, runCli } from '../../lib/cli/main.ts';
+import type { Platform } from '../../lib/local/platform.ts';
+
+/** What one CLI run printed and how it exited. */
+export interface CliRun {
+  readonly code: number;
+  readonly out: string;
+  readonly err: string;
+}
+
+/**
+ * Runs the operator CLI against a local platform, as `npm run cli` does, capturing stdout and stderr.
+ * The CLI signs with the credentials in the platform's data directory, as it does by default.
+ */
+export async function runCliOn(platform: Platform, argv: readonly string[]): Promise<CliRun> {
+  let out = '';
+  let err = '';
+  const io: CliIo = {
+    out: {
+      write: (text) => {
+        out += text;
+      },
+      isTTY: false,
+    },
+    err: {
+      write: (text) => {
+        err += text;
+      },
+    },
+    env: { FLEETKIT_API: platform.gatewayUrl, FLEETKIT_DATA_DIR: platform.dataDir },
+  };
+  const code = await runCli(argv, io);
+  return { code, out, err };
+}
