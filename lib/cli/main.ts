@@ -3,11 +3,12 @@ import { parseArgs } from 'node:util';
 import { ApiClient, ApiError, type ApiOptions } from './api.ts';
 import { AUDIT_HELP, auditCommand } from './audit.ts';
 import { COMMAND_HELP, commandCli } from './command.ts';
-import { IDENTITY_HELP, identityCommand } from './devices.ts';
+import { IDENTITY_HELP, identityCommand, rotatesAsFleetCommand, rotationFleetOptions } from './devices.ts';
 import { uploadFirmware } from './firmware.ts';
 import type { Output } from './progress.ts';
 import { followPlanning, showRollout } from './rollout.ts';
 import { localSigner } from './sigv4.ts';
+import { runSim, SimUsageError } from './sim.ts';
 
 export const HELP = `fleetkit — operator CLI for a fleetkit deployment (the local platform or AWS)
 
@@ -39,6 +40,14 @@ ${COMMAND_HELP}
 ${AUDIT_HELP}
 Shadows
   shadow get <thing> [--name <shadow>] | shadow update <thing> <json> [--name <shadow>]
+Simulated fleet (the local platform only)
+  sim status                           devices up, connected, held offline; connection retries
+  sim faults                           the faults in force
+  sim fault <offline|flaky-link|weak-signal|drain-battery|overheat|firmware-failure>
+            [--things <a,b>] [--type <t>] [--groups <g>] [--percent <p>] [--salt <s>] [--for <seconds>]
+            [--every <s> --down <s>] [--rsrp <dBm> --rsrq <dB>] [--to-percent <p> --over <seconds>] [--celsius <c>]
+            [--version <v> --fail-at install|health-check]
+  sim clear <faultId> | sim clear --all
 
 Options
   --api <url>      the HTTP API (env FLEETKIT_API, default http://127.0.0.1:3000)
@@ -165,7 +174,20 @@ function parse(argv: readonly string[]) {
       rate: { type: 'string' },
       again: { type: 'boolean' },
       check: { type: 'string' },
+      things: { type: 'string' },
+      percent: { type: 'string' },
+      salt: { type: 'string' },
+      for: { type: 'string' },
+      rsrp: { type: 'string' },
+      rsrq: { type: 'string' },
+      'to-percent': { type: 'string' },
+      over: { type: 'string' },
+      celsius: { type: 'string' },
+      'fail-at': { type: 'string' },
+      every: { type: 'string' },
+      down: { type: 'string' },
       all: { type: 'boolean' },
+      'all-at-once': { type: 'boolean' },
     },
   });
 }
@@ -180,13 +202,24 @@ async function dispatch(
   print: (answer: unknown, human?: string) => void,
 ): Promise<void> {
   const id = (what: string) => encodeURIComponent(need(rest[0], what));
+  const commandContext = { out: io.out, need, usage: (message: string) => new UsageError(message) };
   if (group === 'command') {
-    const { answer, human } = await commandCli(api, action, rest, values, {
-      out: io.out,
-      need,
-      usage: (message) => new UsageError(message),
-    });
+    const { answer, human } = await commandCli(api, action, rest, values, commandContext);
     return print(answer, human);
+  }
+  if (group === 'sim') {
+    try {
+      return await runSim(api, action, rest, values, print);
+    } catch (error) {
+      if (error instanceof SimUsageError) throw new UsageError(error.message);
+      throw error;
+    }
+  }
+  if (group === 'devices' && action === 'rotate' && rotatesAsFleetCommand(rest, values)) {
+    // A whole type: paced and tracked, as `command fleet rotate-certificate` (see devices.ts).
+    const options = rotationFleetOptions(values);
+    const fleet = await commandCli(api, 'fleet', ['rotate-certificate'], options, commandContext);
+    return print(fleet.answer, fleet.human);
   }
   switch (`${group} ${action ?? ''}`.trim()) {
     case 'firmware upload': {
