@@ -376,6 +376,8 @@ export const topology = {
         'GET /firmware/{version}',
         'POST /firmware/{version}/complete',
         'POST /firmware/{version}/approve',
+        'POST /firmware/{version}/deltas',
+        'POST /firmware/{version}/deltas/{fromVersion}/complete',
         'GET /firmware/{version}/download',
         'DELETE /firmware/{version}',
       ],
