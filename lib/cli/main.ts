@@ -4,6 +4,7 @@ import { ApiClient, ApiError, type ApiOptions } from './api.ts';
 import { AUDIT_HELP, auditCommand } from './audit.ts';
 import { IDENTITY_HELP, identityCommand } from './devices.ts';
 import { uploadFirmware } from './firmware.ts';
+import { type DeltaOptions, uploadDeltas } from './firmware-deltas.ts';
 import type { Output } from './progress.ts';
 import { showRollout } from './rollout.ts';
 import { localSigner } from './sigv4.ts';
@@ -14,7 +15,12 @@ Usage: npm run cli -- <command> [options]
 
 Firmware
   firmware upload <file> --version <v> --device-types <a,b> [--min-version <v>] [--notes <text>]
-                  [--multipart] [--part-size <MiB>]
+                  [--multipart] [--part-size <MiB>] [--max-deltas <n>] [--base-dir <dir>]
+                  also uploads a VCDIFF delta (xdelta3) from each of the newest available versions it
+                  may be installed over (default 3; 0: none); --base-dir holds earlier images named by
+                  version, others are downloaded
+  firmware deltas <file> --version <v> [--max-deltas <n>] [--base-dir <dir>]
+                  makes the deltas of an image uploaded already (after its approval, say)
   firmware list | firmware show <version> | firmware keys | firmware withdraw <version>
 Edge models
   model upload <file.onnx> --version <v> --device-types <a,b> [--notes <text>]
@@ -143,6 +149,8 @@ function parse(argv: readonly string[]) {
       notes: { type: 'string' },
       multipart: { type: 'boolean' },
       'part-size': { type: 'string' },
+      'max-deltas': { type: 'string' },
+      'base-dir': { type: 'string' },
       watch: { type: 'boolean' },
       status: { type: 'string' },
       reason: { type: 'string' },
@@ -163,6 +171,18 @@ function parse(argv: readonly string[]) {
 }
 
 type Values = ReturnType<typeof parse>['values'];
+
+/** `--max-deltas` and `--base-dir` of `firmware upload` and `firmware deltas`. */
+function deltaOptions(rest: readonly string[], values: Values): DeltaOptions {
+  const max = values['max-deltas'];
+  if (max !== undefined && !/^\d+$/.test(max))
+    throw new UsageError(`--max-deltas must be a whole number, got '${max}'`);
+  return {
+    file: need(rest[0], 'the image file'),
+    ...(max === undefined ? {} : { maxDeltas: Number(max) }),
+    ...(values['base-dir'] === undefined ? {} : { baseDir: values['base-dir'] }),
+  };
+}
 
 async function dispatch(
   api: ApiClient,
@@ -187,9 +207,24 @@ async function dispatch(
         },
         io.out,
       );
+      const deltas =
+        firmware.status === 'available'
+          ? await uploadDeltas(api, firmware, deltaOptions(rest, values), io.out)
+          : [];
       return print(
-        firmware,
-        `firmware ${firmware.version} is ${firmware.status}, signed by ${firmware.keyId}\n`,
+        { ...firmware, deltas },
+        `firmware ${firmware.version} is ${firmware.status}, signed by ${firmware.keyId}${deltas.length === 0 ? '' : `; deltas from ${deltas.join(', ')}`}\n`,
+      );
+    }
+    case 'firmware deltas': {
+      const firmware = await api.call(
+        'GET',
+        `firmware/${encodeURIComponent(need(values.version, '--version'))}`,
+      );
+      const deltas = await uploadDeltas(api, firmware, deltaOptions(rest, values), io.out);
+      return print(
+        { version: firmware.version, deltas },
+        `firmware ${firmware.version}: deltas from ${deltas.join(', ') || 'no version'}\n`,
       );
     }
     case 'model upload': {
