@@ -56,7 +56,8 @@ export class FirmwareDeltaService {
 
   /**
    * Plans a delta's upload: a presigned PUT of exactly `size` bytes. A delta no smaller than the image
-   * saves nothing and is refused; so is one more base than a version keeps.
+   * saves nothing and is refused; so is a second one from the same base, and one more base than a
+   * version keeps.
    *
    * @throws DeltaRefusedError, NotFoundError
    */
@@ -68,8 +69,15 @@ export class FirmwareDeltaService {
         request.fromVersion,
         `a delta of ${request.size} bytes saves nothing on an image of ${target.size}`,
       );
-    const others = Object.keys(target.deltas ?? {}).filter((from) => from !== request.fromVersion);
-    if (others.length >= MAX_DELTAS_PER_VERSION)
+    // Verified deltas are never overwritten, as versions are not: a second upload to the same key would
+    // replace (and, refused, delete) the bytes job documents already point at.
+    if (target.deltas?.[request.fromVersion] !== undefined)
+      throw new DeltaRefusedError(
+        version,
+        request.fromVersion,
+        `a verified delta from ${request.fromVersion} exists already`,
+      );
+    if (Object.keys(target.deltas ?? {}).length >= MAX_DELTAS_PER_VERSION)
       throw new DeltaRefusedError(
         version,
         request.fromVersion,
@@ -86,7 +94,7 @@ export class FirmwareDeltaService {
   /**
    * Verifies an uploaded delta and records it: decodes it against the stored base image (itself checked
    * against the base's signed SHA-256) and compares the result with the new image's signed size and
-   * SHA-256. Anything else deletes the delta and refuses it.
+   * SHA-256. Anything else deletes the delta and refuses it. Completing a recorded delta answers it.
    *
    * @throws DeltaRefusedError when it does not make the signed image; UploadIncompleteError when nothing
    *   was uploaded; FirmwareStateError when the version stopped being available meanwhile
@@ -94,6 +102,9 @@ export class FirmwareDeltaService {
   async complete(version: string, fromVersion: string): Promise<StoredDelta> {
     const { deltas, images, catalog, log, now } = this.deps;
     const [target, base] = await this.pair(version, fromVersion);
+    // Completing again answers what was verified, and never measures (or deletes) the object again.
+    const recorded = target.deltas?.[fromVersion];
+    if (recorded !== undefined) return recorded;
     const id = deltaObjectId(version, fromVersion);
     const keep = { maxBytes: MAX_DELTA_IMAGE_BYTES };
     const [delta, baseImage] = await Promise.all([deltas.digest(id, keep), images.digest(fromVersion, keep)]);
