@@ -3,7 +3,9 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LOCAL_REGION, localResourceName } from '../../lib/local/names.ts';
 import { buildSimulatedFirmwareImage } from '../../lib/local/sim/firmware-behaviour.ts';
 import { simulatedDeviceName } from '../../lib/local/sim/fleet.ts';
 import { runCliOn } from '../support/cli.ts';
@@ -53,6 +55,7 @@ describe.skipIf(skipWithout('xdelta3'))('firmware deltas on the local platform',
       ['1.0.0', 0],
       ['1.1.0', 1],
       ['1.2.0', 2],
+      ['1.3.0', 3],
     ] as const)
       await writeFile(join(dir, version), release(version, offset));
     t = await startTestPlatform({
@@ -180,4 +183,35 @@ describe.skipIf(skipWithout('xdelta3'))('firmware deltas on the local platform',
     expect(again.status).toBe(400);
     expect(again.body.reason).toMatch(/exists already/);
   }, 60_000);
+
+  it('a delta damaged in the bucket after it was verified: the device falls back to the full image and ends on 1.3.0', async () => {
+    // Prepare: 1.3.0 with a verified delta from 1.2.0 (what the device runs), then other bytes of the
+    // same length written over the delta's object, as a fault or an attacker at the source would.
+    const uploaded = await upload('1.3.0', '--max-deltas', '1');
+    expect(uploaded.err).toBe('');
+    expect(uploaded.out).toMatch(/delta from 1\.2\.0: .* verified/);
+    const { body } = await call(t.platform, 'GET', '/firmware/1.3.0');
+    const [delta] = body.deltas as Json[];
+    const s3 = new S3Client({
+      endpoint: t.platform.s3Endpoint,
+      region: LOCAL_REGION,
+      credentials: t.platform.credentials,
+      forcePathStyle: true,
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+    });
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: localResourceName('firmware'),
+        Key: delta.key,
+        Body: Buffer.alloc(delta.size, 7),
+      }),
+    );
+    events.length = 0;
+    // Act
+    await rollOut('to-130', '1.3.0');
+    // Assess: the delta was tried and given up, the full image installed and verified.
+    expect(events.filter((e) => e.event === 'delta-applied')).toEqual([]);
+    expect(events.find((e) => e.event === 'delta-unusable')?.fields).toMatchObject({ fromVersion: '1.2.0' });
+    expect(t.platform.fleet.devices.find((d) => d.thingName === thing)?.firmwareVersion()).toBe('1.3.0');
+  }, 120_000);
 });
