@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { chooseDeltaBases, type DeltaTarget } from '../../../lib/cli/firmware-deltas.ts';
+import type { ApiClient } from '../../../lib/cli/api.ts';
+import { chooseDeltaBases, type DeltaTarget, uploadDeltas } from '../../../lib/cli/firmware-deltas.ts';
 import type { FirmwareView } from '../../../lib/protocol/firmware.ts';
 import { MAX_DELTA_IMAGE_BYTES } from '../../../lib/protocol/firmware-deltas.ts';
 
@@ -92,5 +93,32 @@ describe('chooseDeltaBases', () => {
     const chosen = chooseDeltaBases(catalog, to, max).map((v) => v.version);
     // Assess
     expect(chosen).toEqual(expected);
+  });
+});
+
+describe('uploadDeltas without xdelta3', () => {
+  it('says so in one line, makes no delta and asks the registry for nothing more than the catalog (a fake API)', async () => {
+    // Prepare
+    const calls: string[] = [];
+    const api = {
+      call: async (method: string, path: string) => {
+        calls.push(`${method} ${path}`);
+        return { firmware: [view('1.0.0')] };
+      },
+    } as unknown as ApiClient;
+    let out = '';
+    // Act
+    const made = await uploadDeltas(
+      api,
+      target,
+      { file: '/nonexistent/2.0.0', xdelta3: 'fleetkit-no-such-xdelta3' },
+      { write: (text) => void (out += text) },
+    );
+    // Assess
+    expect(made).toEqual([]);
+    expect(out).toBe(
+      'fleetkit-no-such-xdelta3 not found: uploading the full image only, no deltas (apt-get install xdelta3)\n',
+    );
+    expect(calls).toEqual(['GET firmware?status=available&limit=100']);
   });
 });
