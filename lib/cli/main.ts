@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { ApiClient, ApiError, type ApiOptions } from './api.ts';
 import { AUDIT_HELP, auditCommand } from './audit.ts';
+import { COMMAND_HELP, commandCli } from './command.ts';
 import { IDENTITY_HELP, identityCommand } from './devices.ts';
 import { uploadFirmware } from './firmware.ts';
 import { type DeltaOptions, uploadDeltas } from './firmware-deltas.ts';
@@ -39,6 +40,7 @@ Devices and fleet
   devices set <id> [--groups <a,b>] [--attr key=value ...] [--unset key ...]
 ${IDENTITY_HELP}
   fleet health | alerts [--device <id>]
+${COMMAND_HELP}
 ${AUDIT_HELP}
 Shadows
   shadow get <thing> [--name <shadow>] | shadow update <thing> <json> [--name <shadow>]
@@ -163,6 +165,11 @@ function parse(argv: readonly string[]) {
       csr: { type: 'string' },
       out: { type: 'string' },
       certificate: { type: 'string' },
+      param: { type: 'string', multiple: true },
+      wait: { type: 'boolean' },
+      expires: { type: 'string' },
+      devices: { type: 'string' },
+      rate: { type: 'string' },
       again: { type: 'boolean' },
       check: { type: 'string' },
       all: { type: 'boolean' },
@@ -192,6 +199,14 @@ async function dispatch(
   print: (answer: unknown, human?: string) => void,
 ): Promise<void> {
   const id = (what: string) => encodeURIComponent(need(rest[0], what));
+  if (group === 'command') {
+    const { answer, human } = await commandCli(api, action, rest, values, {
+      out: io.out,
+      need,
+      usage: (message) => new UsageError(message),
+    });
+    return print(answer, human);
+  }
   switch (`${group} ${action ?? ''}`.trim()) {
     case 'firmware upload': {
       const firmware = await uploadFirmware(
