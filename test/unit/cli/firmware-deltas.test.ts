@@ -112,7 +112,11 @@ describe('uploadDeltas without xdelta3', () => {
       api,
       target,
       { file: '/nonexistent/2.0.0', xdelta3: 'fleetkit-no-such-xdelta3' },
-      { write: (text) => void (out += text) },
+      {
+        write: (text) => {
+          out += text;
+        },
+      },
     );
     // Assess
     expect(made).toEqual([]);
