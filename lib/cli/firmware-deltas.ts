@@ -19,6 +19,8 @@ export interface DeltaTarget {
   readonly deviceTypes: readonly string[];
   readonly minVersion?: string;
   readonly size: number;
+  /** The deltas it has already (`firmware deltas` run again): those bases are skipped. */
+  readonly deltas?: readonly { readonly fromVersion: string }[];
 }
 
 /**
@@ -102,7 +104,10 @@ export async function uploadDeltas(
   out: Output,
 ): Promise<readonly string[]> {
   const xdelta3 = options.xdelta3 ?? 'xdelta3';
-  const bases = chooseDeltaBases(await catalogOf(api), target, options.maxDeltas);
+  const made = new Set((target.deltas ?? []).map((delta) => delta.fromVersion));
+  const bases = chooseDeltaBases(await catalogOf(api), target, options.maxDeltas).filter(
+    (base) => !made.has(base.version),
+  );
   if (bases.length === 0) return [];
   if (spawnSync(xdelta3, ['-V'], { stdio: 'ignore' }).error !== undefined) {
     out.write(`${xdelta3} not found: uploading the full image only, no deltas (apt-get install xdelta3)\n`);

@@ -226,8 +226,13 @@ async function dispatch(
         firmware.status === 'available'
           ? await uploadDeltas(api, firmware, deltaOptions(rest, values), io.out)
           : [];
+      // With deltas, the image as the registry now describes it: its `deltas` name what was verified.
+      const described =
+        deltas.length === 0
+          ? firmware
+          : await api.call('GET', `firmware/${encodeURIComponent(firmware.version)}`);
       return print(
-        { ...firmware, deltas },
+        described,
         `firmware ${firmware.version} is ${firmware.status}, signed by ${firmware.keyId}${deltas.length === 0 ? '' : `; deltas from ${deltas.join(', ')}`}\n`,
       );
     }
@@ -238,7 +243,7 @@ async function dispatch(
       );
       const deltas = await uploadDeltas(api, firmware, deltaOptions(rest, values), io.out);
       return print(
-        { version: firmware.version, deltas },
+        await api.call('GET', `firmware/${encodeURIComponent(firmware.version)}`),
         `firmware ${firmware.version}: deltas from ${deltas.join(', ') || 'no version'}\n`,
       );
     }

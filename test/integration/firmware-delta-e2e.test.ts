@@ -208,8 +208,25 @@ describe.skipIf(skipWithout('xdelta3'))('firmware deltas on the local platform',
     );
     events.length = 0;
     // Act
+    const more = await cli(
+      'firmware',
+      'deltas',
+      join(dir, '1.3.0'),
+      '--version',
+      '1.3.0',
+      '--max-deltas',
+      '2',
+      '--json',
+    );
     await rollOut('to-130', '1.3.0');
-    // Assess: the delta was tried and given up, the full image installed and verified.
+    // Assess: `firmware deltas` added the next base only, keeping the one made at upload.
+    expect(more.out).toMatch(/^delta from 1\.1\.0: .* verified\n/);
+    expect(
+      JSON.parse(more.out.slice(more.out.indexOf('{')))
+        .deltas.map((d: Json) => d.fromVersion)
+        .sort(),
+    ).toEqual(['1.1.0', '1.2.0']);
+    // The damaged delta was tried and given up, the full image installed and verified.
     expect(events.filter((e) => e.event === 'delta-applied')).toEqual([]);
     expect(events.find((e) => e.event === 'delta-unusable')?.fields).toMatchObject({ fromVersion: '1.2.0' });
     expect(t.platform.fleet.devices.find((d) => d.thingName === thing)?.firmwareVersion()).toBe('1.3.0');
