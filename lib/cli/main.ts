@@ -9,6 +9,7 @@ import { type DeltaOptions, uploadDeltas } from './firmware-deltas.ts';
 import type { Output } from './progress.ts';
 import { showRollout } from './rollout.ts';
 import { localSigner } from './sigv4.ts';
+import { runSim, SimUsageError } from './sim.ts';
 
 export const HELP = `fleetkit — operator CLI for a fleetkit deployment (the local platform or AWS)
 
@@ -44,6 +45,14 @@ ${COMMAND_HELP}
 ${AUDIT_HELP}
 Shadows
   shadow get <thing> [--name <shadow>] | shadow update <thing> <json> [--name <shadow>]
+Simulated fleet (the local platform only)
+  sim status                           devices up, connected, held offline; connection retries
+  sim faults                           the faults in force
+  sim fault <offline|flaky-link|weak-signal|drain-battery|overheat|firmware-failure>
+            [--things <a,b>] [--type <t>] [--groups <g>] [--percent <p>] [--salt <s>] [--for <seconds>]
+            [--every <s> --down <s>] [--rsrp <dBm> --rsrq <dB>] [--to-percent <p> --over <seconds>] [--celsius <c>]
+            [--version <v> --fail-at install|health-check]
+  sim clear <faultId> | sim clear --all
 
 Options
   --api <url>      the HTTP API (env FLEETKIT_API, default http://127.0.0.1:3000)
@@ -172,6 +181,18 @@ function parse(argv: readonly string[]) {
       rate: { type: 'string' },
       again: { type: 'boolean' },
       check: { type: 'string' },
+      things: { type: 'string' },
+      percent: { type: 'string' },
+      salt: { type: 'string' },
+      for: { type: 'string' },
+      rsrp: { type: 'string' },
+      rsrq: { type: 'string' },
+      'to-percent': { type: 'string' },
+      over: { type: 'string' },
+      celsius: { type: 'string' },
+      'fail-at': { type: 'string' },
+      every: { type: 'string' },
+      down: { type: 'string' },
       all: { type: 'boolean' },
     },
   });
@@ -206,6 +227,14 @@ async function dispatch(
       usage: (message) => new UsageError(message),
     });
     return print(answer, human);
+  }
+  if (group === 'sim') {
+    try {
+      return await runSim(api, action, rest, values, print);
+    } catch (error) {
+      if (error instanceof SimUsageError) throw new UsageError(error.message);
+      throw error;
+    }
   }
   switch (`${group} ${action ?? ''}`.trim()) {
     case 'firmware upload': {
