@@ -5,7 +5,7 @@ import { AUDIT_HELP, auditCommand } from './audit.ts';
 import { COMMAND_HELP, commandCli } from './command.ts';
 import { IDENTITY_HELP, identityCommand } from './devices.ts';
 import { uploadFirmware } from './firmware.ts';
-import { type DeltaOptions, uploadDeltas } from './firmware-deltas.ts';
+import { DELTA_HELP, DELTA_OPTIONS, firmwareDeltasCli } from './firmware-delta-command.ts';
 import type { Output } from './progress.ts';
 import { showRollout } from './rollout.ts';
 import { localSigner } from './sigv4.ts';
@@ -17,12 +17,8 @@ Usage: npm run cli -- <command> [options]
 
 Firmware
   firmware upload <file> --version <v> --device-types <a,b> [--min-version <v>] [--notes <text>]
-                  [--multipart] [--part-size <MiB>] [--max-deltas <n>] [--base-dir <dir>]
-                  also uploads a VCDIFF delta (xdelta3) from each of the newest available versions it
-                  may be installed over (default 3; 0: none); --base-dir holds earlier images named by
-                  version, others are downloaded
-  firmware deltas <file> --version <v> [--max-deltas <n>] [--base-dir <dir>]
-                  makes the deltas of an image uploaded already (after its approval, say)
+                  [--multipart] [--part-size <MiB>]
+${DELTA_HELP}
   firmware list | firmware show <version> | firmware keys | firmware withdraw <version>
 Edge models
   model upload <file.onnx> --version <v> --device-types <a,b> [--notes <text>]
@@ -160,8 +156,7 @@ function parse(argv: readonly string[]) {
       notes: { type: 'string' },
       multipart: { type: 'boolean' },
       'part-size': { type: 'string' },
-      'max-deltas': { type: 'string' },
-      'base-dir': { type: 'string' },
+      ...DELTA_OPTIONS,
       watch: { type: 'boolean' },
       status: { type: 'string' },
       reason: { type: 'string' },
@@ -200,18 +195,6 @@ function parse(argv: readonly string[]) {
 
 type Values = ReturnType<typeof parse>['values'];
 
-/** `--max-deltas` and `--base-dir` of `firmware upload` and `firmware deltas`. */
-function deltaOptions(rest: readonly string[], values: Values): DeltaOptions {
-  const max = values['max-deltas'];
-  if (max !== undefined && !/^\d+$/.test(max))
-    throw new UsageError(`--max-deltas must be a whole number, got '${max}'`);
-  return {
-    file: need(rest[0], 'the image file'),
-    ...(max === undefined ? {} : { maxDeltas: Number(max) }),
-    ...(values['base-dir'] === undefined ? {} : { baseDir: values['base-dir'] }),
-  };
-}
-
 async function dispatch(
   api: ApiClient,
   [group, action, ...rest]: readonly string[],
@@ -220,6 +203,7 @@ async function dispatch(
   print: (answer: unknown, human?: string) => void,
 ): Promise<void> {
   const id = (what: string) => encodeURIComponent(need(rest[0], what));
+  const deltaContext = { out: io.out, need, usage: (message: string) => new UsageError(message) };
   if (group === 'command') {
     const { answer, human } = await commandCli(api, action, rest, values, {
       out: io.out,
@@ -251,30 +235,12 @@ async function dispatch(
         },
         io.out,
       );
-      const deltas =
-        firmware.status === 'available'
-          ? await uploadDeltas(api, firmware, deltaOptions(rest, values), io.out)
-          : [];
-      // With deltas, the image as the registry now describes it: its `deltas` name what was verified.
-      const described =
-        deltas.length === 0
-          ? firmware
-          : await api.call('GET', `firmware/${encodeURIComponent(firmware.version)}`);
-      return print(
-        described,
-        `firmware ${firmware.version} is ${firmware.status}, signed by ${firmware.keyId}${deltas.length === 0 ? '' : `; deltas from ${deltas.join(', ')}`}\n`,
-      );
+      const { answer, human } = await firmwareDeltasCli(api, rest[0], values, deltaContext, firmware);
+      return print(answer, human);
     }
     case 'firmware deltas': {
-      const firmware = await api.call(
-        'GET',
-        `firmware/${encodeURIComponent(need(values.version, '--version'))}`,
-      );
-      const deltas = await uploadDeltas(api, firmware, deltaOptions(rest, values), io.out);
-      return print(
-        await api.call('GET', `firmware/${encodeURIComponent(firmware.version)}`),
-        `firmware ${firmware.version}: deltas from ${deltas.join(', ') || 'no version'}\n`,
-      );
+      const { answer, human } = await firmwareDeltasCli(api, rest[0], values, deltaContext);
+      return print(answer, human);
     }
     case 'model upload': {
       const model = await uploadFirmware(
