@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { ApiClient, ApiError, type ApiOptions } from './api.ts';
 import { AUDIT_HELP, auditCommand } from './audit.ts';
 import { COMMAND_HELP, commandCli } from './command.ts';
-import { IDENTITY_HELP, identityCommand } from './devices.ts';
+import { IDENTITY_HELP, identityCommand, rotatesAsFleetCommand, rotationFleetOptions } from './devices.ts';
 import { uploadFirmware } from './firmware.ts';
 import { DELTA_HELP, DELTA_OPTIONS, firmwareDeltasCli } from './firmware-delta-command.ts';
 import type { Output } from './progress.ts';
@@ -189,6 +189,7 @@ function parse(argv: readonly string[]) {
       every: { type: 'string' },
       down: { type: 'string' },
       all: { type: 'boolean' },
+      'all-at-once': { type: 'boolean' },
     },
   });
 }
@@ -203,13 +204,9 @@ async function dispatch(
   print: (answer: unknown, human?: string) => void,
 ): Promise<void> {
   const id = (what: string) => encodeURIComponent(need(rest[0], what));
-  const deltaContext = { out: io.out, need, usage: (message: string) => new UsageError(message) };
+  const commandContext = { out: io.out, need, usage: (message: string) => new UsageError(message) };
   if (group === 'command') {
-    const { answer, human } = await commandCli(api, action, rest, values, {
-      out: io.out,
-      need,
-      usage: (message) => new UsageError(message),
-    });
+    const { answer, human } = await commandCli(api, action, rest, values, commandContext);
     return print(answer, human);
   }
   if (group === 'sim') {
@@ -219,6 +216,12 @@ async function dispatch(
       if (error instanceof SimUsageError) throw new UsageError(error.message);
       throw error;
     }
+  }
+  if (group === 'devices' && action === 'rotate' && rotatesAsFleetCommand(rest, values)) {
+    // A whole type: paced and tracked, as `command fleet rotate-certificate` (see devices.ts).
+    const options = rotationFleetOptions(values);
+    const fleet = await commandCli(api, 'fleet', ['rotate-certificate'], options, commandContext);
+    return print(fleet.answer, fleet.human);
   }
   switch (`${group} ${action ?? ''}`.trim()) {
     case 'firmware upload': {
@@ -235,11 +238,11 @@ async function dispatch(
         },
         io.out,
       );
-      const { answer, human } = await firmwareDeltasCli(api, rest[0], values, deltaContext, firmware);
+      const { answer, human } = await firmwareDeltasCli(api, rest[0], values, commandContext, firmware);
       return print(answer, human);
     }
     case 'firmware deltas': {
-      const { answer, human } = await firmwareDeltasCli(api, rest[0], values, deltaContext);
+      const { answer, human } = await firmwareDeltasCli(api, rest[0], values, commandContext);
       return print(answer, human);
     }
     case 'model upload': {
