@@ -5,6 +5,7 @@ import { AUDIT_HELP, auditCommand } from './audit.ts';
 import { COMMAND_HELP, commandCli } from './command.ts';
 import { IDENTITY_HELP, identityCommand, rotatesAsFleetCommand, rotationFleetOptions } from './devices.ts';
 import { uploadFirmware } from './firmware.ts';
+import { DELTA_HELP, DELTA_OPTIONS, firmwareDeltasCli } from './firmware-delta-command.ts';
 import type { Output } from './progress.ts';
 import { followPlanning, showRollout } from './rollout.ts';
 import { localSigner } from './sigv4.ts';
@@ -17,6 +18,7 @@ Usage: npm run cli -- <command> [options]
 Firmware
   firmware upload <file> --version <v> --device-types <a,b> [--min-version <v>] [--notes <text>]
                   [--multipart] [--part-size <MiB>]
+${DELTA_HELP}
   firmware list | firmware show <version> | firmware keys | firmware withdraw <version>
 Edge models
   model upload <file.onnx> --version <v> --device-types <a,b> [--notes <text>]
@@ -155,6 +157,7 @@ function parse(argv: readonly string[]) {
       notes: { type: 'string' },
       multipart: { type: 'boolean' },
       'part-size': { type: 'string' },
+      ...DELTA_OPTIONS,
       watch: { type: 'boolean' },
       status: { type: 'string' },
       reason: { type: 'string' },
@@ -236,10 +239,12 @@ async function dispatch(
         },
         io.out,
       );
-      return print(
-        firmware,
-        `firmware ${firmware.version} is ${firmware.status}, signed by ${firmware.keyId}\n`,
-      );
+      const { answer, human } = await firmwareDeltasCli(api, rest[0], values, commandContext, firmware);
+      return print(answer, human);
+    }
+    case 'firmware deltas': {
+      const { answer, human } = await firmwareDeltasCli(api, rest[0], values, commandContext);
+      return print(answer, human);
     }
     case 'model upload': {
       const model = await uploadFirmware(
