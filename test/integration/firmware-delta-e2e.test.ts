@@ -10,7 +10,7 @@ import { buildSimulatedFirmwareImage } from '../../lib/local/sim/firmware-behavi
 import { simulatedDeviceName } from '../../lib/local/sim/fleet.ts';
 import { runCliOn } from '../support/cli.ts';
 import { eventually, startTestPlatform, type TestPlatform } from '../support/platform.ts';
-import { call, driveRollout, type Json } from '../support/rollouts.ts';
+import { call, createRollout, driveRollout, type Json } from '../support/rollouts.ts';
 import { skipWithout } from '../support/tools.ts';
 
 /**
@@ -76,13 +76,13 @@ describe.skipIf(skipWithout('xdelta3'))('firmware deltas on the local platform',
   });
 
   async function rollOut(rolloutId: string, version: string) {
-    const created = await call(t.platform, 'POST', '/rollouts', {
+    const created = await createRollout(t.platform, {
       rolloutId,
       firmwareVersion: version,
       targets: { things: [thing] },
       waves: { sizes: [100], gate: { successPercentage: 100 } },
     });
-    expect(created.status).toBe(201);
+    expect(created.status).toBe(202);
     const seen = await driveRollout(
       t.platform,
       rolloutId,
