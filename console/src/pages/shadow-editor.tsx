@@ -1,0 +1,152 @@
+import { useEffect, useState } from 'preact/hooks';
+import { ApiError, get, post } from '../api/client.ts';
+import type { Shadow } from '../api/types.ts';
+import { ErrorBox } from '../components/layout.tsx';
+
+type Json = Record<string, unknown>;
+const isObject = (value: unknown): value is Json =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * The update that turns `before` into `after` under the shadow's merge rules: keys are merged, so a key
+ * the operator deleted in the editor must be sent as `null` to be removed (AWS IoT Device Shadow: a null
+ * value deletes the key), and a nested object is patched key by key.
+ */
+export function desiredPatch(before: Json, after: Json): Json {
+  const patch: Json = {};
+  for (const key of Object.keys(before)) if (!(key in after)) patch[key] = null;
+  for (const [key, value] of Object.entries(after)) {
+    const old = before[key];
+    if (isObject(old) && isObject(value)) {
+      const inner = desiredPatch(old, value);
+      if (Object.keys(inner).length > 0) patch[key] = inner;
+    } else if (JSON.stringify(old) !== JSON.stringify(value)) patch[key] = value;
+  }
+  return patch;
+}
+
+const pretty = (value: unknown) => JSON.stringify(value ?? {}, null, 2);
+
+/**
+ * The editor of a shadow's desired state. The edit is based on the version it was loaded from and sent
+ * with it: if someone changed the shadow meanwhile the API answers 409 and nothing is applied; the editor
+ * says so and offers to load their change. While the text is untouched it follows the live shadow.
+ */
+export function DesiredEditor(props: { thingName: string; shadow: Shadow | undefined; onSaved: () => void }) {
+  const live = props.shadow;
+  const [base, setBase] = useState<{ version: number | undefined; desired: Json }>({
+    version: undefined,
+    desired: {},
+  });
+  const [text, setText] = useState('{}');
+  const [touched, setTouched] = useState(false);
+  const [error, setError] = useState<Error | undefined>(undefined);
+  const [conflict, setConflict] = useState(false);
+  const [saved, setSaved] = useState<number | undefined>(undefined);
+  const [busy, setBusy] = useState(false);
+
+  const load = () => {
+    const desired = (live?.state?.desired ?? {}) as Json;
+    setBase({ version: live?.version, desired });
+    setText(pretty(desired));
+    setTouched(false);
+    setConflict(false);
+    setError(undefined);
+  };
+  useEffect(() => {
+    if (!touched) load();
+  }, [live?.version, touched]);
+
+  const save = async (event: Event) => {
+    event.preventDefault();
+    setError(undefined);
+    setSaved(undefined);
+    let edited: unknown;
+    try {
+      edited = JSON.parse(text);
+    } catch (failure) {
+      setError(new Error(`the desired state is not JSON: ${(failure as Error).message}`));
+      return;
+    }
+    if (!isObject(edited)) {
+      setError(new Error('the desired state must be a JSON object'));
+      return;
+    }
+    const patch = desiredPatch(base.desired, edited);
+    if (Object.keys(patch).length === 0) {
+      setError(new Error('nothing changed'));
+      return;
+    }
+    setBusy(true);
+    const path = `/things/${encodeURIComponent(props.thingName)}/shadow`;
+    try {
+      let version = base.version;
+      // The version counts every change of the document, the device's reports too. A report that came in
+      // meanwhile leaves desired as the edit saw it: send again on the new version. A change of desired by
+      // someone else is a real conflict, shown as such.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const answer = await post<{ version: number }>(path, {
+            state: { desired: patch },
+            ...(version === undefined ? {} : { version }),
+          });
+          setSaved(answer.version);
+          setTouched(false);
+          props.onSaved();
+          return;
+        } catch (failure) {
+          if (!(failure instanceof ApiError) || failure.status !== 409 || attempt >= 2) throw failure;
+          const now = await get<Shadow>(path);
+          if (pretty(now.state?.desired) !== pretty(base.desired)) throw failure;
+          version = now.version;
+        }
+      }
+    } catch (failure) {
+      if (failure instanceof ApiError && failure.status === 409) setConflict(true);
+      else setError(failure as Error);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <form class="shadow-editor" onSubmit={save}>
+      <label for="desired-editor">
+        Desired state (edit and save; based on version {base.version ?? 'none'})
+      </label>
+      <textarea
+        id="desired-editor"
+        name="desired"
+        rows={10}
+        spellcheck={false}
+        value={text}
+        onInput={(e) => {
+          setText(e.currentTarget.value);
+          setTouched(true);
+        }}
+      />
+      {conflict && (
+        <div class="error" role="alert" id="shadow-conflict">
+          <strong>409 Conflict: </strong>
+          someone else changed this shadow after you loaded version {base.version} (it is at version{' '}
+          {live?.version ?? '?'} now). Nothing was saved. Load their change, then edit again.{' '}
+          <button type="button" onClick={load}>
+            Load the current desired state
+          </button>
+        </div>
+      )}
+      <ErrorBox error={error} what="shadow update" />
+      <div class="actions">
+        <button type="submit" disabled={busy}>
+          {busy ? 'Saving…' : 'Save desired'}
+        </button>
+        {touched && (
+          <button type="button" class="secondary" onClick={load}>
+            Discard
+          </button>
+        )}
+        {saved !== undefined && <span class="ok">Saved as version {saved}; the device gets the delta.</span>}
+      </div>
+    </form>
+  );
+}
