@@ -130,7 +130,9 @@ Ctrl+C to stop.
 `);
 
 // Bundled now, off the start's path, so the first visit to the console does not wait for esbuild.
-platform.console.prepare().catch((error: Error) => console.error(`the console could not be built: ${error.message}`));
+platform.console
+  .prepare()
+  .catch((error: Error) => console.error(`the console could not be built: ${error.message}`));
 
 let stopping = false;
 const shutdown = async (signal: string) => {

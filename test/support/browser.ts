@@ -57,7 +57,9 @@ export function watchPage(page: Page): PageProblems {
   });
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
   page.on('requestfailed', (request) =>
-    problems.push(`request failed: ${request.method()} ${request.url()} ${request.failure()?.errorText ?? ''}`),
+    problems.push(
+      `request failed: ${request.method()} ${request.url()} ${request.failure()?.errorText ?? ''}`,
+    ),
   );
   page.on('response', (response) => {
     if (response.status() >= 400)

@@ -2,28 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { ApiError, get, post } from '../api/client.ts';
 import type { Shadow } from '../api/types.ts';
 import { ErrorBox } from '../components/layout.tsx';
-
-type Json = Record<string, unknown>;
-const isObject = (value: unknown): value is Json =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
-/**
- * The update that turns `before` into `after` under the shadow's merge rules: keys are merged, so a key
- * the operator deleted in the editor must be sent as `null` to be removed (AWS IoT Device Shadow: a null
- * value deletes the key), and a nested object is patched key by key.
- */
-export function desiredPatch(before: Json, after: Json): Json {
-  const patch: Json = {};
-  for (const key of Object.keys(before)) if (!(key in after)) patch[key] = null;
-  for (const [key, value] of Object.entries(after)) {
-    const old = before[key];
-    if (isObject(old) && isObject(value)) {
-      const inner = desiredPatch(old, value);
-      if (Object.keys(inner).length > 0) patch[key] = inner;
-    } else if (JSON.stringify(old) !== JSON.stringify(value)) patch[key] = value;
-  }
-  return patch;
-}
+import { desiredPatch, isObject, type Json } from './shadow-patch.ts';
 
 const pretty = (value: unknown) => JSON.stringify(value ?? {}, null, 2);
 
@@ -45,16 +24,19 @@ export function DesiredEditor(props: { thingName: string; shadow: Shadow | undef
   const [saved, setSaved] = useState<number | undefined>(undefined);
   const [busy, setBusy] = useState(false);
 
-  const load = () => {
-    const desired = (live?.state?.desired ?? {}) as Json;
-    setBase({ version: live?.version, desired });
+  const [current, setCurrent] = useState<Shadow | undefined>(undefined);
+  const load = (shadow: Shadow | undefined = live) => {
+    const desired = (shadow?.state?.desired ?? {}) as Json;
+    setBase({ version: shadow?.version, desired });
+    setCurrent(undefined);
     setText(pretty(desired));
     setTouched(false);
     setConflict(false);
     setError(undefined);
   };
+  // An untouched editor follows the live shadow forward, never back to an older poll's answer.
   useEffect(() => {
-    if (!touched) load();
+    if (!touched && (base.version === undefined || (live?.version ?? 0) > base.version)) load();
   }, [live?.version, touched]);
 
   const save = async (event: Event) => {
@@ -97,7 +79,10 @@ export function DesiredEditor(props: { thingName: string; shadow: Shadow | undef
         } catch (failure) {
           if (!(failure instanceof ApiError) || failure.status !== 409 || attempt >= 2) throw failure;
           const now = await get<Shadow>(path);
-          if (pretty(now.state?.desired) !== pretty(base.desired)) throw failure;
+          if (pretty(now.state?.desired) !== pretty(base.desired)) {
+            setCurrent(now);
+            throw failure;
+          }
           version = now.version;
         }
       }
@@ -128,9 +113,10 @@ export function DesiredEditor(props: { thingName: string; shadow: Shadow | undef
       {conflict && (
         <div class="error" role="alert" id="shadow-conflict">
           <strong>409 Conflict: </strong>
-          someone else changed this shadow after you loaded version {base.version} (it is at version{' '}
-          {live?.version ?? '?'} now). Nothing was saved. Load their change, then edit again.{' '}
-          <button type="button" onClick={load}>
+          someone else changed the desired state after you loaded version {base.version} (it is at version{' '}
+          {current?.version ?? live?.version ?? '?'} now). Nothing was saved. Load their change, then edit
+          again.{' '}
+          <button type="button" onClick={() => load(current ?? live)}>
             Load the current desired state
           </button>
         </div>
@@ -141,7 +127,7 @@ export function DesiredEditor(props: { thingName: string; shadow: Shadow | undef
           {busy ? 'Saving…' : 'Save desired'}
         </button>
         {touched && (
-          <button type="button" class="secondary" onClick={load}>
+          <button type="button" class="secondary" onClick={() => load()}>
             Discard
           </button>
         )}

@@ -6,5 +6,6 @@ import { buildConsole, writeConsole } from './build.ts';
 const outDir = resolve(process.argv[2] ?? 'console/dist');
 const assets = await buildConsole();
 await writeConsole(assets, outDir);
-for (const [name, bytes] of assets) process.stdout.write(`${name.padEnd(12)} ${(bytes.length / 1024).toFixed(1)} KiB\n`);
+for (const [name, bytes] of assets)
+  process.stdout.write(`${name.padEnd(12)} ${(bytes.length / 1024).toFixed(1)} KiB\n`);
 process.stdout.write(`written to ${outDir}\n`);

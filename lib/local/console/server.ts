@@ -115,7 +115,8 @@ export function localConsole(options: {
       }
       if (method !== 'GET' && method !== 'HEAD')
         return jsonAnswer(405, { code: 'MethodNotAllowed', message: `${method} ${path}` });
-      if (name === 'config.json') return jsonAnswer(200, { mode: 'local', region: options.region, routes: options.routes() });
+      if (name === 'config.json')
+        return jsonAnswer(200, { mode: 'local', region: options.region, routes: options.routes() });
       const file = (await built()).get(name);
       if (file === undefined)
         return jsonAnswer(404, { code: 'NotFound', message: `no console file ${name}` });
