@@ -24,8 +24,6 @@ import { useRoute } from './router.ts';
 import './styles.css';
 
 const root = document.getElementById('app') as HTMLElement;
-// The static "loading" line is the page's until the app takes over; render() does not replace it.
-root.textContent = '';
 
 function App(props: { config: ConsoleConfig; onSignOut: () => void }) {
   const route = useRoute();
