@@ -37,6 +37,7 @@ const iotAccountLogging = context('fleetkit:iotAccountLogging');
 const edgeArtifact = context('fleetkit:edgeArtifact');
 const edgeVersion = context('fleetkit:edgeVersion');
 const edgeTokenExchangeRole = context('fleetkit:edgeTokenExchangeRole');
+const requireApproval = context('fleetkit:requireApproval');
 
 /** `-c fleetkit:settings='{"SHADOW_MAX_STATE_BYTES":"65536"}'`: a JSON object of strings. */
 function parseSettings(json: string): Record<string, string> {
@@ -52,6 +53,23 @@ function parseSettings(json: string): Record<string, string> {
   return Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, String(v)]));
 }
 
+/**
+ * `-c fleetkit:requireApproval=true`: release approval (issue 12), a shortcut for the firmware API's
+ * `FIRMWARE_REQUIRE_APPROVAL` setting; an explicit `fleetkit:settings` value wins.
+ */
+function approvalSettings(value: string | undefined): Record<string, string> {
+  if (value === undefined) return {};
+  if (value !== 'true' && value !== 'false') {
+    throw new Error(`context fleetkit:requireApproval must be true or false, got '${value}'`);
+  }
+  return { FIRMWARE_REQUIRE_APPROVAL: value };
+}
+
+const settings = {
+  ...approvalSettings(requireApproval),
+  ...(settingsJson === undefined ? {} : parseSettings(settingsJson)),
+};
+
 buildFleetkit(app, {
   stage: context('stage') ?? 'dev',
   ...(env === undefined ? {} : { env }),
@@ -60,7 +78,7 @@ buildFleetkit(app, {
   ...(logRetentionDays === undefined ? {} : { logRetentionDays: Number(logRetentionDays) }),
   ...(iotDataEndpointHost === undefined ? {} : { iotDataEndpointHost }),
   ...(deviceEndpointHost === undefined ? {} : { deviceEndpointHost }),
-  ...(settingsJson === undefined ? {} : { settings: parseSettings(settingsJson) }),
+  ...(Object.keys(settings).length === 0 ? {} : { settings }),
   ...(alarmEmail === undefined ? {} : { alarmEmail }),
   // IoT logging is one per account and region: `-c fleetkit:iotAccountLogging=false` for a second stage.
   ...(iotAccountLogging === undefined ? {} : { iotAccountLogging: iotAccountLogging !== 'false' }),

@@ -138,7 +138,24 @@ export const topology = {
     },
     firmwareSigning: {
       kind: 'signingKey',
-      description: 'Signs firmware image digests (ECDSA P-256, SHA-256); devices trust its public key',
+      description: 'Signs firmware release manifests (ECDSA P-256, SHA-256); devices trust it for firmware',
+      purpose: 'firmware',
+    },
+    modelSigning: {
+      kind: 'signingKey',
+      description: 'Signs anomaly model release manifests; devices trust it for models only',
+      purpose: 'model',
+    },
+    keySetSigning: {
+      kind: 'signingKey',
+      description: 'Signs the key set devices trust (key rollover documents): the root of their trust',
+      purpose: 'keyset',
+    },
+    rollbackSigning: {
+      kind: 'signingKey',
+      description:
+        'Signs rollback authorizations for the devices of one rollback job; devices trust it for rollback',
+      purpose: 'rollback',
     },
     shadows: {
       kind: 'table',
@@ -317,8 +334,10 @@ export const topology = {
         'POST /firmware',
         'GET /firmware',
         'GET /firmware/keys',
+        'POST /firmware/keys/rollover',
         'GET /firmware/{version}',
         'POST /firmware/{version}/complete',
+        'POST /firmware/{version}/approve',
         'GET /firmware/{version}/download',
         'DELETE /firmware/{version}',
       ],
@@ -327,10 +346,19 @@ export const topology = {
         // GET /firmware lists the catalog (a Scan); a refused upload's registration is deleted.
         firmwareCatalog: ['readWrite', 'scan', 'delete'],
         firmwareSigning: 'readWrite',
+        // The key set names every key devices trust, and is signed by the root.
+        modelSigning: 'read',
+        rollbackSigning: 'read',
+        keySetSigning: 'readWrite',
         // Whether an unfinished rollout installs a version: a Scan of the (few) rollouts.
         rollouts: ['read', 'scan'],
       },
-      settings: FIRMWARE_SETTINGS,
+      settings: {
+        ...FIRMWARE_SETTINGS,
+        FIRMWARE_MANIFEST_VALIDITY_DAYS: '365',
+        // `-c fleetkit:requireApproval=true`: a second principal approves before anything is signed.
+        FIRMWARE_REQUIRE_APPROVAL: 'false',
+      },
       memoryMiB: 1769,
       timeoutSeconds: 29,
     },
@@ -422,6 +450,7 @@ export const topology = {
         registry: 'read',
         alerts: 'read',
         telemetryRules: ['read', 'scan'],
+        rollbackSigning: 'write',
       },
       settings: { ...FIRMWARE_SETTINGS, ROLLOUT_HEALTH_CHECK_SECONDS: '300' },
       timeoutSeconds: 60,
@@ -476,6 +505,9 @@ export const topology = {
   | 'firmware'
   | 'firmwareCatalog'
   | 'firmwareSigning'
+  | 'rollbackSigning'
+  | 'modelSigning'
+  | 'keySetSigning'
   | 'shadows'
   | 'shadowTopics'
   | 'jobTopics'

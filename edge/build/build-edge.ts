@@ -7,6 +7,7 @@ import { ZipFile } from 'yazl';
 import { EdgeBundleError, EdgeEntryMissingError, ModelDigestMismatchError } from './errors.ts';
 import { ARTIFACT_FILE_NAME, readComponentSource, renderPublishRecipe } from './recipe.ts';
 import { collectRuntimePackages, type RuntimePackage, TARGETS } from './runtime-packages.ts';
+import { buildSbom, bundledPackages, SBOM_FILE_NAME } from './sbom.ts';
 
 /** The bundle's file name inside the artifact; the recipe's Run step starts it. */
 export const AGENT_FILE_NAME = 'agent.mjs';
@@ -204,6 +205,24 @@ export async function buildEdge(options: BuildEdgeOptions): Promise<EdgeBuildRes
     model: { file: `model/${MODEL_FILES[0]}`, sha256: model.sha256 },
     packages: Object.fromEntries(runtimePackages.map((pkg) => [pkg.artifactDir, pkg.version])),
   };
+  const manifest = JSON.parse(model.manifest.toString('utf8')) as { name?: string; version?: string };
+  const sbom = buildSbom({
+    componentName: source.componentName,
+    componentVersion: source.componentVersion,
+    bundle: { name: AGENT_FILE_NAME, bytes: bundled.code },
+    // esbuild names its inputs relative to its working directory, the process's.
+    bundled: bundledPackages(bundled.metafile, process.cwd()),
+    copied: runtimePackages,
+    model: {
+      name: manifest.name ?? MODEL_FILES[0],
+      version: manifest.version ?? 'unknown',
+      file: `model/${MODEL_FILES[0]}`,
+      sha256: model.sha256,
+    },
+  });
+  const sbomText = Buffer.from(`${JSON.stringify(sbom, null, 2)}\n`);
+  const components = (sbom.components as unknown[]).length;
+  log(`sbom      ${SBOM_FILE_NAME} CycloneDX 1.5, ${components} components with versions and SHA-256`);
   const zip = new ZipFile();
   const entries: string[] = [];
   const addBuffer = (buffer: Buffer, name: string) => {
@@ -213,6 +232,7 @@ export async function buildEdge(options: BuildEdgeOptions): Promise<EdgeBuildRes
   addBuffer(bundled.code, AGENT_FILE_NAME);
   addBuffer(bundled.map, `${AGENT_FILE_NAME}.map`);
   addBuffer(Buffer.from(`${JSON.stringify(buildInfo, null, 2)}\n`), BUILD_INFO_FILE_NAME);
+  addBuffer(sbomText, SBOM_FILE_NAME);
   addBuffer(model.onnx, `model/${MODEL_FILES[0]}`);
   addBuffer(model.manifest, `model/${MODEL_FILES[1]}`);
   for (const pkg of runtimePackages) {
@@ -228,6 +248,8 @@ export async function buildEdge(options: BuildEdgeOptions): Promise<EdgeBuildRes
   rmSync(artifactDir, { recursive: true, force: true });
   mkdirSync(artifactDir, { recursive: true });
   const artifactFile = join(artifactDir, ARTIFACT_FILE_NAME);
+  // Beside the zip too, for scanners that read SBOMs without unpacking artifacts.
+  writeFileSync(join(artifactDir, SBOM_FILE_NAME), sbomText);
   const hash = createHash('sha256');
   let sizeBytes = 0;
   zip.outputStream.on('data', (chunk: Buffer) => {

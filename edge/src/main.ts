@@ -5,6 +5,7 @@
  * without touching the network.
  */
 import { readFile } from 'node:fs/promises';
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { SerialPort } from 'serialport';
 import { DEFAULT_DEVICE_CONFIG } from '../../lib/protocol/device-config.ts';
@@ -13,6 +14,7 @@ import { sensorMetricResolutions, startCoapSensors } from './agent/coap-sensors.
 import { EdgeAgent } from './agent/edge-agent.ts';
 import { defaultModelDir, modelReport, readModelSource } from './agent/model-files.ts';
 import { type AgentSettings, readAgentSettings } from './agent/settings.ts';
+import { exposureWarning, resolveCoapBinding } from './coap/exposure.ts';
 import { IdentityFiles } from './identity/identity-files.ts';
 import { runProvision } from './identity/provision.ts';
 import { CertificateRotator } from './identity/rotation.ts';
@@ -26,6 +28,7 @@ import { systemClock } from './ota/clock.ts';
 import { FileSlotStore } from './ota/fs-slot-store.ts';
 import { HttpDownloader } from './ota/http-downloader.ts';
 import { FileAgentStateStore } from './ota/state-store.ts';
+import { type DeviceTrust, FileTrustStore, provisionedKeySet, provisionedTrust } from './ota/trust-store.ts';
 import { simulatedSensors } from './sensors/simulated.ts';
 import { FileShadowCopyStore } from './shadow/copy-store.ts';
 import { asJobsTransport } from './transport/jobs-transport.ts';
@@ -83,15 +86,11 @@ async function loadModel(models: ModelStore, modelDir: string): Promise<AnomalyD
 }
 
 /** The firmware signing keys, or none (OTA off) when the file is missing or not a JSON object of PEMs. */
-async function readTrustedKeys(file: string | undefined): Promise<Record<string, string> | undefined> {
+/** The key set the device was provisioned with (its keys file), or undefined: no OTA without one. */
+async function readTrustedKeys(file: string | undefined): Promise<DeviceTrust | undefined> {
   if (file === undefined) return undefined;
   try {
-    const keys: unknown = JSON.parse(await readFile(file, 'utf8'));
-    if (typeof keys !== 'object' || keys === null || Array.isArray(keys))
-      throw new Error('not a JSON object');
-    if (!Object.values(keys).every((pem) => typeof pem === 'string'))
-      throw new Error('values must be PEM strings');
-    return keys as Record<string, string>;
+    return provisionedTrust(provisionedKeySet(JSON.parse(await readFile(file, 'utf8'))));
   } catch (error) {
     log('ota-disabled', { file, error: String(error), next: 'fix FLEETKIT_FIRMWARE_KEYS_FILE and restart' });
     return undefined;
@@ -173,6 +172,10 @@ async function main(argv: readonly string[]): Promise<void> {
     batcher: { maxReadings: settings.batchSize, resolutions: sensorMetricResolutions },
     log,
   });
+  // Decided before anything starts: a CoAP setting that does not hold stops the agent with its reason.
+  const coapBinding = resolveCoapBinding(settings.coapInterface, settings.coapAllow, networkInterfaces());
+  if (coapBinding.exposure !== undefined)
+    log('coap-exposed', { warning: exposureWarning(coapBinding.exposure) });
   const agent = new EdgeAgent({
     thingName,
     thingType,
@@ -188,6 +191,7 @@ async function main(argv: readonly string[]): Promise<void> {
     ...(modem === undefined ? {} : { modem }),
     firmware,
     statusEveryMs: settings.statusIntervalS * 1000,
+    ...(coapBinding.exposure === undefined ? {} : { coapExposure: coapBinding.exposure }),
     log,
   });
   // The modem registers in the background (minutes on a cold NB-IoT attach); the agent sends it the
@@ -200,6 +204,8 @@ async function main(argv: readonly string[]): Promise<void> {
       agent,
       add: (reading) => uplink.add(reading),
       port: settings.coapPort,
+      host: coapBinding.host,
+      ...(coapBinding.allowedSources === undefined ? {} : { allowedSources: coapBinding.allowedSources }),
       log,
     });
     stops.push(['coap', () => coap.stop()]);
@@ -216,7 +222,9 @@ async function main(argv: readonly string[]): Promise<void> {
         log('ota-state-corrupt', { error: String(error) }),
       ),
       clock: systemClock,
-      trustedKeys,
+      deviceType: thingType,
+      // The key set may roll over and the anti-rollback floors rise: kept beside the agent's state.
+      trust: new FileTrustStore(join(dataDir, 'ota'), trustedKeys),
       // The new image must have run a while, connected, and sampled its sensors since it started.
       healthCheck: async (context) => {
         const before = agent.metrics().telemetry.samples;

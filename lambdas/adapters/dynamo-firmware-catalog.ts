@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { FirmwareMetadata } from '../domain/firmware/metadata.ts';
 import type { FirmwareCatalog } from '../domain/firmware/ports.ts';
+import { KEY_SET_ITEM } from './dynamo-key-set-store.ts';
 
 export interface DynamoFirmwareCatalogProps {
   readonly client: DynamoDBDocumentClient;
@@ -58,6 +59,10 @@ export class DynamoFirmwareCatalog implements FirmwareCatalog {
       const page = await this.client.send(
         new ScanCommand({
           TableName: this.tableName,
+          // The key set shares the table (dynamo-key-set-store.ts); it is no firmware.
+          FilterExpression: '#version <> :keySet',
+          ExpressionAttributeNames: { '#version': 'version' },
+          ExpressionAttributeValues: { ':keySet': KEY_SET_ITEM },
           ...(start === undefined ? {} : { ExclusiveStartKey: start }),
         }),
       );

@@ -1,20 +1,17 @@
 import { SchemaValidationError } from '../../lib/protocol/errors.ts';
-import {
-  type CompleteFirmwareRequest,
-  type FirmwarePublicKey,
-  type FirmwareStatus,
-  type RegisterFirmwareRequest,
-  SIGNATURE_ALGORITHM,
-  SIGNING_KEY_SPEC,
-  type UploadPlan,
+import type {
+  CompleteFirmwareRequest,
+  FirmwareStatus,
+  RegisterFirmwareRequest,
+  UploadPlan,
 } from '../../lib/protocol/firmware.ts';
-import type { FirmwareJobDocument } from '../../lib/protocol/jobs.ts';
 import { decodePageToken, encodePageToken } from '../adapters/page-token.ts';
 import { NotFoundError } from '../domain/errors.ts';
 import {
   FirmwareExistsError,
   FirmwareInUseError,
   FirmwareStateError,
+  UnknownPrincipalError,
   UploadIncompleteError,
   UploadMismatchError,
 } from '../domain/firmware/errors.ts';
@@ -26,72 +23,23 @@ import {
   type SignedFirmware,
   type UploadRecord,
 } from '../domain/firmware/metadata.ts';
-import type { FirmwareCatalog, FirmwareStore, FirmwareUsage, Signer } from '../domain/firmware/ports.ts';
+import type { FirmwareUsage, Signer } from '../domain/firmware/ports.ts';
 import {
+  approvalOf,
   completionStep,
   markAvailable,
+  markVerified,
   planUpload,
   registerFirmware,
+  releaseManifest,
+  type VerifiedUpload,
   verifyUpload,
   withdrawFirmware,
 } from '../domain/firmware/upload.ts';
 import type { Page } from '../ports.ts';
 import type { Logger } from '../shared/logger.ts';
-
-/** What a device (through its job document) is sent: the signed metadata and a fresh presigned GET. */
-export interface FirmwareForDevice {
-  readonly metadata: SignedFirmware;
-  readonly url: string;
-  /** Epoch seconds. */
-  readonly urlExpiresAt: number;
-}
-
-/** What {@link firmwareForDevice} needs: read access to the catalog and the bucket, nothing else. */
-export interface FirmwareDownloads {
-  readonly catalog: FirmwareCatalog;
-  readonly store: FirmwareStore;
-  /** Lifetime of a device download URL. */
-  readonly downloadUrlSeconds: number;
-}
-
-/**
- * The firmware a device is to install, with a presigned GET made for this call (every call a fresh URL,
- * so a device that asks again after `urlExpiresAt` gets a working one). The rollout / jobs service calls
- * this when it builds or renews a job document.
- *
- * @throws NotFoundError when the version is not registered
- * @throws FirmwareStateError when it is not available (pending upload, or withdrawn)
- */
-export async function firmwareForDevice(
-  deps: FirmwareDownloads,
-  version: string,
-): Promise<FirmwareForDevice> {
-  const firmware = await deps.catalog.get(version);
-  if (firmware === undefined) throw new NotFoundError(`no firmware ${version}`);
-  if (firmware.status !== 'available' || !isSigned(firmware)) {
-    throw new FirmwareStateError(version, firmware.status, 'send devices');
-  }
-  const { url, expiresAt } = await deps.store.presignDownload(
-    version,
-    firmware.objectVersion,
-    deps.downloadUrlSeconds,
-  );
-  return { metadata: firmware, url, urlExpiresAt: expiresAt };
-}
-
-/** The `firmware` block of a firmware job document (`lib/protocol/jobs.ts`). */
-export function jobDocumentFirmware(target: FirmwareForDevice): FirmwareJobDocument['firmware'] {
-  return {
-    version: target.metadata.version,
-    url: target.url,
-    urlExpiresAt: target.urlExpiresAt,
-    size: target.metadata.size,
-    sha256: target.metadata.sha256,
-    signature: target.metadata.signature,
-    signatureAlgorithm: SIGNATURE_ALGORITHM,
-    keyId: target.metadata.keyId,
-  };
-}
+import { type FirmwareDownloads, type FirmwareForDevice, firmwareForDevice } from './firmware-downloads.ts';
+import { signStatement } from './statement-signer.ts';
 
 /** Dependencies of the {@link FirmwareService}. */
 export interface FirmwareServiceDeps extends FirmwareDownloads {
@@ -101,6 +49,13 @@ export interface FirmwareServiceDeps extends FirmwareDownloads {
   readonly now: () => number;
   /** Lifetime of upload URLs (single PUT and parts). */
   readonly uploadUrlSeconds: number;
+  /** How long a signed release manifest is valid: devices refuse it after (a freeze attack replays stale ones). */
+  readonly manifestValiditySeconds: number;
+  /**
+   * Release approval (`-c fleetkit:requireApproval=true`): a verified upload waits in
+   * `pending-approval` and is signed only when another principal approves it.
+   */
+  readonly requireApproval: boolean;
 }
 
 /** `GET /firmware` filters and page. */
@@ -136,7 +91,10 @@ export class FirmwareService {
    * declaration answers a fresh plan (expired URLs, a lost response); anything else that exists is a
    * {@link FirmwareExistsError}.
    */
-  async register(request: RegisterFirmwareRequest): Promise<{
+  async register(
+    request: RegisterFirmwareRequest,
+    principal?: string,
+  ): Promise<{
     readonly firmware: FirmwareMetadata;
     readonly upload: UploadPlan;
     readonly created: boolean;
@@ -158,7 +116,10 @@ export class FirmwareService {
             uploadId: await store.startMultipartUpload(request.version),
             partSize: shape.partSize,
           };
-    const firmware = registerFirmware(request, upload, now());
+    const firmware = {
+      ...registerFirmware(request, upload, now()),
+      ...(principal === undefined ? {} : { registeredBy: principal }),
+    };
     if ((await catalog.create(firmware)) === 'exists') {
       // Another registration won the race: its upload is the one that counts.
       if (upload.mode === 'multipart') await this.abandon(request.version, upload.uploadId);
@@ -203,13 +164,25 @@ export class FirmwareService {
 
   /**
    * Finishes an upload: assembles the parts (multipart), measures the stored image, refuses it unless
-   * size and SHA-256 are as declared (deleting it and dropping the registration), signs the digest, and
-   * makes the version available. Completing an available version again answers it unchanged.
+   * size and SHA-256 are as declared (deleting it and dropping the registration), signs its release
+   * manifest, and makes the version available — or, under release approval, leaves it verified and
+   * unsigned in `pending-approval`. Completing again answers what is stored, unchanged.
+   *
+   * @param principal who completes it (the API Gateway IAM authorizer's principal), recorded as uploader
    */
-  async complete(version: string, request: CompleteFirmwareRequest): Promise<SignedFirmware> {
-    const { catalog, store, signer, log, now } = this.deps;
+  async complete(
+    version: string,
+    request: CompleteFirmwareRequest,
+    principal?: string,
+  ): Promise<FirmwareMetadata> {
+    const { catalog, store, log, now } = this.deps;
     const firmware = await this.get(version);
-    if (completionStep(firmware) === 'done' && isSigned(firmware)) return firmware;
+    if (completionStep(firmware) === 'done') return firmware;
+    if (this.deps.requireApproval && principal === undefined) {
+      throw new UnknownPrincipalError(
+        'release approval needs to know who uploads: call the API with IAM credentials',
+      );
+    }
     if (firmware.upload.mode === 'multipart') {
       if (request.parts === undefined) {
         throw new SchemaValidationError('complete request', [
@@ -239,20 +212,66 @@ export class FirmwareService {
         { size: stored.size, sha256: stored.sha256 },
       );
     }
-    const signed = await signer.sign(Buffer.from(verified.upload.sha256, 'hex'));
+    const uploaded = { ...firmware, ...(principal === undefined ? {} : { uploadedBy: principal }) };
+    if (this.deps.requireApproval) {
+      const waiting = markVerified(uploaded, verified.upload, now());
+      if ((await catalog.replace(waiting, 'pending-upload')) === 'conflict') return this.get(version);
+      log.info('firmware verified, waiting for approval', { version, uploadedBy: principal });
+      return waiting;
+    }
+    return this.sign(uploaded, verified.upload, 'pending-upload');
+  }
+
+  /**
+   * Release approval: another principal than the one who registered or uploaded the image approves it,
+   * and only then is its manifest signed and the image available.
+   *
+   * @throws SelfApprovalError when the approver registered or uploaded it
+   * @throws FirmwareStateError unless it waits for approval (approving an available image answers it)
+   */
+  async approve(version: string, principal: string | undefined): Promise<FirmwareMetadata> {
+    if (principal === undefined) {
+      throw new UnknownPrincipalError(
+        'an approval needs to know who approves: call the API with IAM credentials',
+      );
+    }
+    const firmware = await this.get(version);
+    if (firmware.status === 'available' && firmware.approvedBy !== undefined) return firmware;
+    return this.sign(firmware, approvalOf(firmware, principal), 'pending-approval', principal);
+  }
+
+  /** Signs the release manifest of a verified upload and makes the image available. */
+  private async sign(
+    firmware: FirmwareMetadata,
+    upload: VerifiedUpload,
+    from: FirmwareStatus,
+    approvedBy?: string,
+  ): Promise<SignedFirmware> {
+    const { catalog, signer, log, now } = this.deps;
+    const signed = await signStatement(
+      signer,
+      releaseManifest(firmware, upload, now(), this.deps.manifestValiditySeconds),
+    );
     const available = markAvailable(
       firmware,
-      verified.upload,
-      { signature: Buffer.from(signed.signature).toString('base64'), keyId: signed.keyId },
+      upload,
+      signed,
       now(),
+      approvedBy === undefined ? undefined : { approvedBy },
     );
-    if ((await catalog.replace(available, 'pending-upload')) === 'conflict') {
+    if ((await catalog.replace(available, from)) === 'conflict') {
       // A concurrent complete (or a withdraw) got there first: answer what is stored now.
-      const current = await this.get(version);
+      const current = await this.get(firmware.version);
       if (current.status === 'available' && isSigned(current)) return current;
-      throw new FirmwareStateError(version, current.status, 'complete the upload of');
+      throw new FirmwareStateError(firmware.version, current.status, 'sign');
     }
-    log.info('firmware available', { version, sha256: available.sha256, keyId: available.keyId });
+    log.info('firmware available', {
+      version: firmware.version,
+      sha256: available.sha256,
+      securityVersion: available.manifest.securityVersion,
+      keyId: available.envelope.signatures[0]?.keyid,
+      ...(approvedBy === undefined ? {} : { approvedBy, uploadedBy: firmware.uploadedBy }),
+    });
     return available;
   }
 
@@ -321,19 +340,6 @@ export class FirmwareService {
   /** See {@link firmwareForDevice}. */
   forDevice(version: string): Promise<FirmwareForDevice> {
     return firmwareForDevice(this.deps, version);
-  }
-
-  /** The public keys devices trust: today the signer's one key, by the id signatures carry. */
-  async publicKeys(): Promise<readonly FirmwarePublicKey[]> {
-    const key = await this.deps.signer.publicKey();
-    return [
-      {
-        keyId: key.keyId,
-        keySpec: SIGNING_KEY_SPEC,
-        signingAlgorithm: SIGNATURE_ALGORITHM,
-        publicKeyPem: key.pem,
-      },
-    ];
   }
 
   /**

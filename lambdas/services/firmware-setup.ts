@@ -2,21 +2,29 @@ import type { KMSClient } from '@aws-sdk/client-kms';
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoFirmwareCatalog } from '../adapters/dynamo-firmware-catalog.ts';
+import { DynamoKeySetStore } from '../adapters/dynamo-key-set-store.ts';
 import { KmsSigner } from '../adapters/kms-signer.ts';
 import { S3FirmwareStore } from '../adapters/s3-firmware-store.ts';
 import type { FirmwareUsage } from '../domain/firmware/ports.ts';
 import { aws } from '../shared/aws-config.ts';
 import type { Logger } from '../shared/logger.ts';
 import { type HandlerEnv, requireEnv } from '../shared/runtime.ts';
-import { type FirmwareDownloads, FirmwareService } from './firmware-service.ts';
+import type { FirmwareDownloads } from './firmware-downloads.ts';
+import { FirmwareService } from './firmware-service.ts';
+import { KeySetService } from './key-set-service.ts';
 
 /** Env of the firmware registry: the topology's resources and the function's settings. */
 export const FIRMWARE_ENV = {
   bucket: 'FIRMWARE_BUCKET_NAME',
   catalog: 'FIRMWARE_CATALOG_TABLE_NAME',
   signingKey: 'FIRMWARE_SIGNING_KEY_ID',
+  modelSigningKey: 'MODEL_SIGNING_KEY_ID',
+  rollbackSigningKey: 'ROLLBACK_SIGNING_KEY_ID',
+  keySetSigningKey: 'KEY_SET_SIGNING_KEY_ID',
   uploadUrlSeconds: 'FIRMWARE_UPLOAD_URL_SECONDS',
   downloadUrlSeconds: 'FIRMWARE_DOWNLOAD_URL_SECONDS',
+  manifestValidityDays: 'FIRMWARE_MANIFEST_VALIDITY_DAYS',
+  requireApproval: 'FIRMWARE_REQUIRE_APPROVAL',
 } as const;
 
 /** Settings the firmware functions declare in the topology, with their defaults. */
@@ -40,6 +48,30 @@ function urlSeconds(env: HandlerEnv, name: string, fallback: number): number {
     );
   }
   return value;
+}
+
+/** A `true` / `false` setting; absent is false. */
+function flag(env: HandlerEnv, name: string): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '' || raw === 'false') return false;
+  if (raw === 'true') return true;
+  throw new Error(`setting ${name} must be true or false, got '${raw}'`);
+}
+
+/** A year, unless the deployment says: how long a release manifest may be sent to devices. */
+const DEFAULT_MANIFEST_VALIDITY_DAYS = 365;
+
+/** The release manifests' validity from the function's settings, in seconds. */
+export function manifestValiditySeconds(env: HandlerEnv): number {
+  const raw = env[FIRMWARE_ENV.manifestValidityDays];
+  if (raw === undefined || raw === '') return DEFAULT_MANIFEST_VALIDITY_DAYS * 86_400;
+  const days = Number(raw);
+  if (!Number.isInteger(days) || days < 1 || days > 3650) {
+    throw new Error(
+      `setting ${FIRMWARE_ENV.manifestValidityDays} must be a whole number of days from 1 to 3650, got '${raw}'`,
+    );
+  }
+  return days * 86_400;
 }
 
 /**
@@ -102,5 +134,34 @@ export function firmwareServiceFrom(deps: {
     log: deps.log,
     now: deps.now,
     uploadUrlSeconds: urlSeconds(deps.env, FIRMWARE_ENV.uploadUrlSeconds, 3600),
+    manifestValiditySeconds: manifestValiditySeconds(deps.env),
+    requireApproval: flag(deps.env, FIRMWARE_ENV.requireApproval),
   });
+}
+
+/** The key set service: every purpose key's public key, the root to sign the set. */
+export function keySetServiceFrom(deps: {
+  readonly kms: KMSClient;
+  readonly dynamo: DynamoDBDocumentClient;
+  readonly env: HandlerEnv;
+  readonly log: Logger;
+  readonly now: () => number;
+}): KeySetService {
+  const signer = (name: string) => new KmsSigner({ client: deps.kms, keyId: requireEnv(deps.env, name) });
+  return new KeySetService({
+    store: keySetStoreFrom(deps.dynamo, deps.env),
+    signers: {
+      firmware: signer(FIRMWARE_ENV.signingKey),
+      model: signer(FIRMWARE_ENV.modelSigningKey),
+      rollback: signer(FIRMWARE_ENV.rollbackSigningKey),
+      keyset: signer(FIRMWARE_ENV.keySetSigningKey),
+    },
+    log: deps.log,
+    now: deps.now,
+  });
+}
+
+/** The stored key set (an item of the firmware catalog). Needs `firmwareCatalog` in the function's uses. */
+export function keySetStoreFrom(dynamo: DynamoDBDocumentClient, env: HandlerEnv): DynamoKeySetStore {
+  return new DynamoKeySetStore({ client: dynamo, tableName: requireEnv(env, FIRMWARE_ENV.catalog) });
 }

@@ -1,7 +1,7 @@
 import { PayloadDecodeError, SchemaValidationError } from '../../lib/protocol/errors.ts';
 import {
+  type DeviceJobDocument,
   describeExecutionRequest,
-  type FirmwareJobDocument,
   getPendingJobsRequest,
   startNextRequest,
   updateExecutionRequest,
@@ -15,7 +15,7 @@ import { describeExecution, pendingSummary } from '../domain/jobs/pending.ts';
 import type { Publisher } from '../ports.ts';
 
 /** Builds an execution's job document: a fresh download URL every time (the URL is short-lived). */
-export type JobDocumentSource = (execution: JobExecution) => Promise<FirmwareJobDocument>;
+export type JobDocumentSource = (execution: JobExecution) => Promise<DeviceJobDocument>;
 
 /** Called for every stored change of an execution, with the before and after images (rollout counters). */
 export type ExecutionChangeListener = (
@@ -182,7 +182,7 @@ export class JobsService {
   private async documentIf(
     execution: JobExecution,
     include: boolean | undefined,
-  ): Promise<FirmwareJobDocument | undefined> {
+  ): Promise<DeviceJobDocument | undefined> {
     return include === true ? this.props.jobDocument(execution) : undefined;
   }
 

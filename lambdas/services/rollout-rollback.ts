@@ -1,5 +1,6 @@
 import type { DynamoJobExecutionStore } from '../adapters/dynamo-job-execution-store.ts';
 import type { DynamoRolloutPlanStore } from '../adapters/dynamo-rollout-store.ts';
+import type { Signer } from '../domain/firmware/ports.ts';
 import { epochSeconds, type JobExecution, queueExecution } from '../domain/jobs/execution.ts';
 import { cancelExecution } from '../domain/jobs/service.ts';
 import {
@@ -10,10 +11,12 @@ import {
   rollbackJobsOf,
   rollbackPlan,
 } from '../domain/rollout/rollback.ts';
+import { rollbackGrant } from '../domain/rollout/rollback-grant.ts';
 import type { DeviceRecord } from '../ports.ts';
 import type { Logger } from '../shared/logger.ts';
 import { changeEach, type ExecutionWrites, inBatches, queueNew } from './rollout-execution-writes.ts';
 import type { RollbackJobRecord, RolloutItem } from './rollout-item.ts';
+import { signStatement } from './statement-signer.ts';
 
 /** Devices owed a check that one tick reads again (one registry BatchGet per hundred). */
 export const OWED_PAGE = 1000;
@@ -22,8 +25,10 @@ export interface RolloutRollbacksProps extends ExecutionWrites {
   readonly executions: Pick<DynamoJobExecutionStore, 'get' | 'save' | 'allOf'>;
   readonly registry: { getMany(ids: readonly string[]): Promise<DeviceRecord[]> };
   readonly plans: Pick<DynamoRolloutPlanStore, 'putOwed' | 'owed' | 'removeOwed'>;
-  /** Firmware versions a rollback can send (available in the registry). */
-  readonly firmwareAvailable: (version: string) => Promise<boolean>;
+  /** The image a rollback can send, by version: its SHA-256 when it is available in the registry. */
+  readonly rollbackImage: (version: string) => Promise<{ readonly sha256: string } | undefined>;
+  /** Signs rollback authorizations (the `rollbackSigning` KMS key). */
+  readonly rollbackSigner: Signer;
   readonly log: Logger;
   readonly now: () => number;
 }
@@ -170,14 +175,28 @@ export class RolloutRollbacks {
       const at = records.findIndex((r) => r.toVersion === job.toVersion);
       const record = records[at];
       const jobId = record?.jobId ?? rollbackJobId(rolloutId, records.length);
+      const image = record?.blocked === undefined ? await this.props.rollbackImage(job.toVersion) : undefined;
       const blocked =
-        record === undefined
-          ? (await this.props.firmwareAvailable(job.toVersion))
-            ? undefined
-            : `firmware ${job.toVersion} is not available in the registry: upload it, then roll these devices back with a new rollout`
-          : record.blocked;
-      if (blocked === undefined)
+        record?.blocked ??
+        (image === undefined
+          ? `firmware ${job.toVersion} is not available in the registry: upload it, then roll these devices back with a new rollout`
+          : undefined);
+      if (blocked === undefined && image !== undefined) {
+        // One signature for the batch; each execution carries its device's proof (rollback-grant.ts).
+        const grant = rollbackGrant(
+          {
+            rolloutId,
+            jobId,
+            target: 'firmware',
+            version: job.toVersion,
+            sha256: image.sha256,
+            things: job.things,
+          },
+          this.props.now(),
+        );
+        const { envelope } = await signStatement(this.props.rollbackSigner, grant.manifest);
         await inBatches(job.things, async (thingName) => {
+          const proof = grant.proofs.get(thingName);
           await queueNew(
             this.props,
             queueExecution(
@@ -187,11 +206,13 @@ export class RolloutRollbacks {
                 firmwareVersion: job.toVersion,
                 previousVersion: job.fromVersion,
                 rollback: true,
+                ...(proof === undefined ? {} : { authorization: { envelope, proof } }),
               },
               this.props.now(),
             ),
           );
         });
+      }
       if (blocked === undefined) sent += job.things.length;
       const things = (record?.things ?? 0) + job.things.length;
       const next = { jobId, toVersion: job.toVersion, things, ...(blocked === undefined ? {} : { blocked }) };

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IoTDataPlaneClient } from '@aws-sdk/client-iot-data-plane';
+import type { KMSClient } from '@aws-sdk/client-kms';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoAlertStore } from '../adapters/dynamo-alert-store.ts';
@@ -7,6 +8,8 @@ import { DynamoDeviceRegistry } from '../adapters/dynamo-device-registry.ts';
 import { DynamoFirmwareCatalog } from '../adapters/dynamo-firmware-catalog.ts';
 import { DynamoRolloutPlanStore, DynamoRolloutStore } from '../adapters/dynamo-rollout-store.ts';
 import { DynamoRuleStore } from '../adapters/dynamo-rule-store.ts';
+import { KmsSigner } from '../adapters/kms-signer.ts';
+import { isSigned } from '../domain/firmware/metadata.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { Metrics } from '../shared/metrics.ts';
 import { type HandlerEnv, requireEnv } from '../shared/runtime.ts';
@@ -26,6 +29,7 @@ export const ROLLOUT_ENV = {
   alerts: 'ALERTS_TABLE_NAME',
   rules: 'TELEMETRY_RULES_TABLE_NAME',
   healthCheckSeconds: 'ROLLOUT_HEALTH_CHECK_SECONDS',
+  rollbackSigningKey: 'ROLLBACK_SIGNING_KEY_ID',
 } as const;
 
 /** Five minutes between two health-gate measurements of a rollout, unless the function's settings say. */
@@ -72,6 +76,7 @@ export function rolloutSchedulerFrom(deps: {
   readonly dynamo: DynamoDBDocumentClient;
   readonly s3: S3Client;
   readonly iotData: IoTDataPlaneClient;
+  readonly kms: KMSClient;
   readonly env: HandlerEnv;
   readonly log: Logger;
   readonly metrics: Metrics;
@@ -106,7 +111,14 @@ export function rolloutSchedulerFrom(deps: {
       }),
       rules: { list: cachedRules(rules, deps.now) },
     }),
-    firmwareAvailable: async (version) => (await catalog.get(version))?.status === 'available',
+    rollbackImage: async (version) => {
+      const firmware = await catalog.get(version);
+      return firmware?.status === 'available' && isSigned(firmware) ? { sha256: firmware.sha256 } : undefined;
+    },
+    rollbackSigner: new KmsSigner({
+      client: deps.kms,
+      keyId: requireEnv(deps.env, ROLLOUT_ENV.rollbackSigningKey),
+    }),
     healthCheckSeconds:
       Number.isFinite(healthCheck) && healthCheck >= 0 ? healthCheck : DEFAULT_HEALTH_CHECK_SECONDS,
     log: deps.log,

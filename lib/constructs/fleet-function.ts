@@ -42,7 +42,8 @@ export interface FleetFunctionProps {
   /** Folder under `lambdas/handlers/` whose `index.ts` exports `handler`. */
   readonly handler: string;
   /**
-   * @default - a name CloudFormation generates
+   * The function's name, and its role's (a key policy can then name the role before it exists).
+   * @default - names CloudFormation generates
    */
   readonly functionName?: string;
   /**
@@ -117,6 +118,8 @@ export class FleetFunction extends Construct {
     }
 
     this.role = new Role(this, 'Role', {
+      // Named as the function: a KMS key policy names its signer roles by ARN (issue 12).
+      ...(props.functionName === undefined ? {} : { roleName: props.functionName }),
       assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
       description: `Execution role of ${props.handler}`,
     });

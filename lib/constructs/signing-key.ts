@@ -1,5 +1,11 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import { AccountRootPrincipal, PolicyDocument, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import {
+  AccountRootPrincipal,
+  AnyPrincipal,
+  Effect,
+  PolicyDocument,
+  PolicyStatement,
+} from 'aws-cdk-lib/aws-iam';
 import { Alias, Key, KeySpec, KeyUsage } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 
@@ -34,6 +40,13 @@ export interface SigningKeyProps {
   readonly aliasName: string;
   readonly description: string;
   /**
+   * ARNs of the roles that may sign with the key (issue 12: only the signer role signs). The key policy
+   * allows `kms:Sign` to them alone and denies it to every other principal of the account, administrators
+   * included. Roles are named by ARN, not referenced: they live in another stack and may not exist yet
+   * (a key policy naming a missing principal is refused, `aws:PrincipalArn` in a condition is not).
+   */
+  readonly signerRoleArns: readonly string[];
+  /**
    * Devices trust the key's public key for as long as they run firmware it signed, so the key outlives
    * its stack by default.
    * @default RemovalPolicy.RETAIN
@@ -52,9 +65,11 @@ const ALIAS_NAME = /^alias\/[a-zA-Z0-9/_-]{1,250}$/;
  * An asymmetric KMS key that signs SHA-256 digests with ECDSA P-256 (`ECC_NIST_P256`, `SIGN_VERIFY`),
  * behind an alias.
  *
- * The key policy gives the account administration of the key and lets IAM policies grant `kms:Sign` only
- * for `ECDSA_SHA_256` over a `DIGEST`; it grants no principal anything directly. Functions get `kms:Sign`
- * or `kms:GetPublicKey` from their roles (see `resource-access.ts`), on keys carrying this alias. KMS
+ * The key policy gives the account administration of the key, and `kms:Sign` (of `ECDSA_SHA_256` over a
+ * `DIGEST`) only to the signer roles, denying it to every other principal: a role with `kms:Sign` on `*`
+ * cannot sign with it. Functions still need `kms:Sign` or `kms:GetPublicKey` in their roles (see
+ * `resource-access.ts`), on keys carrying this alias. The administrators can change the key policy
+ * (`kms:PutKeyPolicy`): that is the key's last resort, and a CloudTrail event. KMS
  * rotates only symmetric keys automatically, so rotation is off: a new key means a new alias target and
  * devices trusting its public key first.
  */
@@ -91,17 +106,33 @@ export class SigningKey extends Construct {
             actions: KEY_ADMIN_ACTIONS,
             resources: ['*'],
           }),
+          ...(props.signerRoleArns.length === 0
+            ? []
+            : [
+                new PolicyStatement({
+                  sid: 'SignDigestsOnlyBySignerRoles',
+                  principals: [account],
+                  actions: ['kms:Sign'],
+                  resources: ['*'],
+                  conditions: {
+                    StringEquals: {
+                      'kms:SigningAlgorithm': SIGNING_ALGORITHM,
+                      'kms:MessageType': SIGN_MESSAGE_TYPE,
+                    },
+                    ArnEquals: { 'aws:PrincipalArn': [...props.signerRoleArns] },
+                  },
+                }),
+              ]),
+          // An IAM policy with kms:Sign on * (an administrator's) cannot sign either: an explicit deny wins.
           new PolicyStatement({
-            sid: 'SignDigestsThroughIamPolicies',
-            principals: [account],
+            sid: 'DenySignToAnyoneElse',
+            effect: Effect.DENY,
+            principals: [new AnyPrincipal()],
             actions: ['kms:Sign'],
             resources: ['*'],
-            conditions: {
-              StringEquals: {
-                'kms:SigningAlgorithm': SIGNING_ALGORITHM,
-                'kms:MessageType': SIGN_MESSAGE_TYPE,
-              },
-            },
+            ...(props.signerRoleArns.length === 0
+              ? {}
+              : { conditions: { ArnNotEquals: { 'aws:PrincipalArn': [...props.signerRoleArns] } } }),
           }),
         ],
       }),

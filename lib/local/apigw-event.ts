@@ -13,6 +13,26 @@ export interface GatewayRequest {
   readonly routeKey: RouteKey;
   readonly pathParameters: Record<string, string>;
   readonly now: number;
+  /** Who signed the request (SigV4), as API Gateway's IAM authorizer describes the caller. */
+  readonly caller?: { readonly accessKey: string; readonly name: string };
+}
+
+/**
+ * `requestContext.authorizer.iam` as API Gateway fills it for an IAM-authorized route (payload format
+ * 2.0): the local operator profile `name` is an IAM user of that name in the local account.
+ */
+function iamAuthorizer(caller: { readonly accessKey: string; readonly name: string }) {
+  return {
+    iam: {
+      accessKey: caller.accessKey,
+      accountId: '000000000000',
+      callerId: `FKLU${caller.name.toUpperCase().replace(/[^A-Z0-9]/g, '')}`,
+      cognitoIdentity: null,
+      principalOrgId: null,
+      userArn: `arn:aws:iam::000000000000:user/${caller.name}`,
+      userId: `FKLU${caller.name.toUpperCase().replace(/[^A-Z0-9]/g, '')}`,
+    },
+  };
 }
 
 const TEXT_TYPES = /^(text\/|application\/(json|xml|x-www-form-urlencoded|[a-z.+-]*\+json))/i;
@@ -58,6 +78,7 @@ export function toApiGatewayEvent(request: GatewayRequest): APIGatewayProxyEvent
     ...(Object.keys(query).length === 0 ? {} : { queryStringParameters: query }),
     ...(Object.keys(request.pathParameters).length === 0 ? {} : { pathParameters: request.pathParameters }),
     requestContext: {
+      ...(request.caller === undefined ? {} : { authorizer: iamAuthorizer(request.caller) }),
       accountId: '000000000000',
       apiId: 'local',
       domainName: headers.host ?? 'localhost',

@@ -50,8 +50,13 @@ function credentialsFileText(key: AccessKey): string {
 
 /** Reads the `[default]` profile's key pair from shared credentials file text. */
 export function parseCredentialsFile(text: string): AccessKey | undefined {
+  return parseCredentialProfiles(text).get('default');
+}
+
+/** Every profile's key pair in shared credentials file text, by profile name. */
+export function parseCredentialProfiles(text: string): Map<string, AccessKey> {
   let profile = '';
-  const values: Record<string, string> = {};
+  const values = new Map<string, Record<string, string>>();
   for (const raw of text.split(/\r?\n/)) {
     const line = raw.trim();
     if (line === '' || line.startsWith('#') || line.startsWith(';')) continue;
@@ -61,11 +66,47 @@ export function parseCredentialsFile(text: string): AccessKey | undefined {
       continue;
     }
     const pair = /^([A-Za-z0-9_]+)\s*=\s*(.*)$/.exec(line);
-    if (pair !== null && profile === 'default') values[pair[1] as string] = (pair[2] as string).trim();
+    if (pair === null || profile === '') continue;
+    const entry = values.get(profile) ?? {};
+    entry[pair[1] as string] = (pair[2] as string).trim();
+    values.set(profile, entry);
   }
-  const accessKeyId = values.aws_access_key_id;
-  const secretAccessKey = values.aws_secret_access_key;
-  return accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey } : undefined;
+  const profiles = new Map<string, AccessKey>();
+  for (const [name, entry] of values) {
+    const accessKeyId = entry.aws_access_key_id;
+    const secretAccessKey = entry.aws_secret_access_key;
+    if (accessKeyId && secretAccessKey) profiles.set(name, { accessKeyId, secretAccessKey });
+  }
+  return profiles;
+}
+
+/**
+ * The credentials file's other profiles: more operators (people), each with a key of their own. Those
+ * named in `ensure` are made (random keys appended to the file, 0600) when missing: `release-approver`
+ * lets one laptop show the two-person release approval.
+ */
+export async function operatorProfiles(
+  dataDir: string,
+  ensure: readonly string[] = [],
+): Promise<Map<string, AccessKey>> {
+  const file = join(dataDir, CREDENTIALS_FILE);
+  let text = await readFile(file, 'utf8');
+  let profiles = parseCredentialProfiles(text);
+  const missing = ensure.filter((name) => !profiles.has(name));
+  for (const name of missing) {
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(name))
+      throw new LocalCredentialsError(`'${name}' is not a profile name`);
+    const key = {
+      accessKeyId: accessKeyIdFrom('FKLO', randomBytes(20)),
+      secretAccessKey: randomBytes(30).toString('base64url'),
+    };
+    text = `${text.trimEnd()}\n\n[${name}]\naws_access_key_id = ${key.accessKeyId}\naws_secret_access_key = ${key.secretAccessKey}\n`;
+  }
+  if (missing.length > 0) {
+    await writeFile(file, text, { mode: 0o600 });
+    profiles = parseCredentialProfiles(text);
+  }
+  return profiles;
 }
 
 /**
@@ -74,7 +115,7 @@ export function parseCredentialsFile(text: string): AccessKey | undefined {
  *
  * @throws LocalCredentialsError when the file is missing or holds no `[default]` key pair
  */
-export async function readLocalCredentials(dataDir: string): Promise<AccessKey> {
+export async function readLocalCredentials(dataDir: string, profile = 'default'): Promise<AccessKey> {
   const file = join(dataDir, CREDENTIALS_FILE);
   let text: string;
   try {
@@ -85,9 +126,11 @@ export async function readLocalCredentials(dataDir: string): Promise<AccessKey> 
         'once (npm start) or name its data directory with --data-dir / FLEETKIT_DATA_DIR',
     );
   }
-  const key = parseCredentialsFile(text);
+  const key = parseCredentialProfiles(text).get(profile);
   if (key === undefined) {
-    throw new LocalCredentialsError(`${file} holds no [default] aws_access_key_id / aws_secret_access_key`);
+    throw new LocalCredentialsError(
+      `${file} holds no [${profile}] aws_access_key_id / aws_secret_access_key`,
+    );
   }
   return key;
 }

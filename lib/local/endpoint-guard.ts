@@ -70,7 +70,7 @@ export async function readBody(
 
 /** A request the guard let through, and who signed it. */
 export type GuardResult =
-  | { readonly ok: true; readonly principal: Principal }
+  | { readonly ok: true; readonly principal: Principal; readonly accessKeyId: string }
   | {
       readonly ok: false;
       readonly code: 'ForbiddenHost' | SignatureRefusal['code'];

@@ -122,6 +122,7 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
       routeKey: match.route.routeKey,
       pathParameters: match.pathParameters,
       now: Date.now(),
+      caller: { accessKey: signed.accessKeyId, name: signed.principal.name },
     });
     try {
       return fromHandlerResult(await match.route.target.invoke(event));

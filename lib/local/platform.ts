@@ -1,4 +1,3 @@
-import { createPublicKey } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -9,7 +8,7 @@ import { validateSettings, validateTopology } from '../topology/validate.ts';
 import { topology as defaultTopology } from '../topology.ts';
 import { type DenialEvent, type LocalBroker, startBroker } from './broker.ts';
 import { browsableUrl, type LocalConsole, setUpConsole } from './console/index.ts';
-import { type OperatorCredentials, openOperatorCredentials } from './credentials.ts';
+import { type OperatorCredentials, openOperatorCredentials, operatorProfiles } from './credentials.ts';
 import { ensureTable, type LocalDynamo, startDynamo } from './dynamo.ts';
 import { endpointGuard, isLoopbackHost, isWildcardHost } from './endpoint-guard.ts';
 import { type LocalFunction, loadFunctions } from './functions.ts';
@@ -52,6 +51,11 @@ export interface PlatformOptions {
   readonly s3Port?: number;
   /** How many simulated devices to start. @default 0 */
   readonly devices?: number;
+  /**
+   * More operator profiles to make in `<dataDir>/credentials` if missing (every profile there is an
+   * operator, each a principal of its own: a release approver must not be the uploader).
+   */
+  readonly operatorProfiles?: readonly string[];
   readonly statusEveryMs?: number;
   readonly telemetryEveryMs?: number;
   /** @default 'normal' */
@@ -146,7 +150,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
 
   try {
     const credentials = await openOperatorCredentials(dataDir);
-    const principals = localPrincipals(credentials, topology);
+    const operators = await operatorProfiles(dataDir, options.operatorProfiles);
+    const principals = localPrincipals(credentials, topology, operators);
     const guard = (service: string, listenHost: string) => endpointGuard({ service, principals, listenHost });
     const pki = await LocalPki.open(dataDir);
     const iot = await LocalIotRegistry.open({
@@ -332,15 +337,22 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
         : {
             ota: {
               dataDir,
-              // Devices trust the signing keys by the id the job document names them with (the key ARN).
-              trustedKeys: Object.fromEntries(
-                [...keys.values()].map((key) => [
-                  key.arn,
-                  createPublicKey({ key: Buffer.from(key.publicKeyDer), format: 'der', type: 'spki' })
-                    .export({ format: 'pem', type: 'spki' })
-                    .toString(),
-                ]),
-              ),
+              // Provisioned as a device would be: each key by the id signatures name it with (the key ARN),
+              // trusted for its topology purpose only.
+              keySet: {
+                purpose: 'keyset',
+                version: 0,
+                issuedAt: 0,
+                keys: [...keys.values()].map((key) => {
+                  const resource = topology.resources[key.name as keyof typeof topology.resources];
+                  if (resource?.kind !== 'signingKey') throw new Error(`${key.name} is not a signing key`);
+                  return {
+                    keyid: key.arn,
+                    purposes: [resource.purpose],
+                    publicKey: Buffer.from(key.publicKeyDer).toString('base64'),
+                  };
+                }),
+              },
               ...options.ota,
             },
           }),

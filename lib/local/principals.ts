@@ -8,7 +8,11 @@ import { type AccessKey, functionAccessKey } from './credentials.ts';
  * what its role may do in AWS and nothing else.
  */
 export type Principal =
-  | { readonly kind: 'operator' }
+  | {
+      readonly kind: 'operator';
+      /** The profile of `<dataDir>/credentials` it signs with (`default`, `release-approver`, ...). */
+      readonly name: string;
+    }
   | {
       readonly kind: 'function';
       readonly name: string;
@@ -30,10 +34,21 @@ export interface LocalPrincipals {
   mayPublish(principal: Principal, topic: string): boolean;
 }
 
-/** The operator and one principal per topology function, each with its own key pair. */
-export function localPrincipals(operator: AccessKey, topology: Topology): LocalPrincipals {
+/**
+ * The operator and one principal per topology function, each with its own key pair. `others` are more
+ * operators (the other profiles of the credentials file): people, each with their own key, so a release
+ * approval can tell the approver from the uploader.
+ */
+export function localPrincipals(
+  operator: AccessKey,
+  topology: Topology,
+  others: ReadonlyMap<string, AccessKey> = new Map(),
+): LocalPrincipals {
   const byId = new Map<string, { key: AccessKey; principal: Principal }>();
-  byId.set(operator.accessKeyId, { key: operator, principal: { kind: 'operator' } });
+  byId.set(operator.accessKeyId, { key: operator, principal: { kind: 'operator', name: 'default' } });
+  for (const [name, key] of others) {
+    if (name !== 'default') byId.set(key.accessKeyId, { key, principal: { kind: 'operator', name } });
+  }
   const byName = new Map<string, AccessKey>();
   const allPublishes = new Set<string>();
   for (const [name, spec] of Object.entries(topology.functions)) {
@@ -48,7 +63,11 @@ export function localPrincipals(operator: AccessKey, topology: Topology): LocalP
   }
   return {
     operator,
-    keys: [operator, ...byName.values()],
+    keys: [
+      operator,
+      ...[...others.entries()].filter(([n]) => n !== 'default').map(([, k]) => k),
+      ...byName.values(),
+    ],
     functionKey(name) {
       const key = byName.get(name);
       if (key === undefined) throw new Error(`no function '${name}' in the topology`);

@@ -28,7 +28,9 @@ export interface SignatureRefusal {
   readonly message: string;
 }
 
-export type SignatureCheck<P> = { readonly ok: true; readonly principal: P } | SignatureRefusal;
+export type SignatureCheck<P> =
+  | { readonly ok: true; readonly principal: P; readonly accessKeyId: string }
+  | SignatureRefusal;
 
 export interface VerifyOptions<P> {
   /** The signing name of the service (`execute-api`, `kms`, `iotdata`). */
@@ -152,5 +154,5 @@ export async function verifySigV4<P>(
       'the request signature we calculated does not match the signature you provided; check your key and signing method',
     );
   }
-  return { ok: true, principal: found.principal };
+  return { ok: true, principal: found.principal, accessKeyId: found.key.accessKeyId };
 }

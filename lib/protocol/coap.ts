@@ -84,8 +84,13 @@ export const sensorReadingsMessage = z.unknown().transform((input, ctx): readonl
   return z.NEVER;
 });
 
-/** Shortest and longest sampling interval a `set-interval` command may ask for. */
-export const MIN_SAMPLE_INTERVAL_SECONDS = 1;
+/**
+ * Shortest and longest sampling interval a `set-interval` command may ask for. The floor is half the
+ * fleet's default interval (60 s): CoAP on the device's link is not authenticated (issue 12), so a local
+ * command can speed sampling up only so far, not drain the battery at one sample a second. The shadow,
+ * which is authenticated, may still set any interval from 1 s.
+ */
+export const MIN_SAMPLE_INTERVAL_SECONDS = 30;
 export const MAX_SAMPLE_INTERVAL_SECONDS = 86_400;
 
 /**

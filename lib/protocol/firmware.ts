@@ -1,20 +1,17 @@
-import { createVerify } from 'node:crypto';
 import * as z from 'zod';
-import { SIGNATURE_ALGORITHM } from './jobs.ts';
+import { SIGNATURE_ALGORITHM, signedKeySet } from './jobs.ts';
+import { type DsseEnvelope, KEY_PURPOSES, type UpdateManifest } from './manifest.ts';
 import { deviceType } from './messages.ts';
 
 /**
- * The firmware registry's wire contract: the operator HTTP API (`/firmware...`) and what a device needs to
- * check an image — the public keys at `GET /firmware/keys` and {@link firmwareSignatureVerifier}.
+ * The firmware registry's wire contract: the operator HTTP API (`/firmware...`) and the public keys
+ * devices trust (`GET /firmware/keys`).
  *
- * An image's signature is ECDSA P-256 over the SHA-256 digest of the image (KMS `Sign` with
- * `SigningAlgorithm: ECDSA_SHA_256`, `MessageType: DIGEST`), DER-encoded, base64 on the wire. Signing the
- * digest is exactly ECDSA-with-SHA-256 of the image, so a device verifies it as an ordinary
- * `ECDSA_SHA_256` signature *of the image bytes*: feed the image to a SHA-256 verifier (OpenSSL
- * `EVP_DigestVerify` with SHA-256, Node `createVerify('sha256')`), never to one that hashes the digest
- * again. A device library with a prehashed entry point (mbedTLS `mbedtls_pk_verify(…, MBEDTLS_MD_SHA256,
- * digest, …)`, `@noble/curves` `p256.verify(sig, digest, pub, { prehash: false, format: 'der' })`) may
- * verify the 32-byte digest directly instead. Node's `crypto.verify(null, digest, key, sig)` is wrong:
+ * What is signed is not the image but its release manifest (`manifest.ts`: version, SHA-256, size, device
+ * types, minimum version, security version, validity), in a DSSE envelope; the image is held to the
+ * manifest's SHA-256. KMS signs SHA-256 of the envelope's PAE with `ECDSA_SHA_256` and `MessageType:
+ * DIGEST`, which is ECDSA-with-SHA-256 of the PAE bytes: verify it with an ordinary SHA-256 verifier
+ * over those bytes (`verifyEnvelopeSignature`). Node's `crypto.verify(null, digest, key, sig)` is wrong:
  * for EC keys `null` means SHA-256, so it hashes the digest a second time and always fails.
  */
 
@@ -68,6 +65,17 @@ export const registerFirmwareRequest = z.object({
     .max(MAX_FIRMWARE_BYTES, `must be at most ${MAX_FIRMWARE_BYTES} bytes`),
   sha256: sha256Hex,
   releaseNotes: z.string().max(4096, 'must be at most 4096 characters').optional(),
+  /**
+   * Anti-rollback counter, signed into the manifest: devices never install an image with a lower one than
+   * they have committed, except through a rollback job signed for them. Raise it with every release that
+   * fixes a vulnerability. @default 0
+   */
+  securityVersion: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 31 - 1)
+    .optional(),
   /** `single` (one presigned PUT) or `multipart` (presigned part URLs). @default by size */
   upload: z.enum(['single', 'multipart']).optional(),
   /** Part size for a multipart upload, raised if needed to keep within {@link MAX_PARTS}. @default 16 MiB */
@@ -91,7 +99,7 @@ export const completeFirmwareRequest = z.object({
 export type CompleteFirmwareRequest = z.output<typeof completeFirmwareRequest>;
 
 /** Where the image's upload stands. */
-export const FIRMWARE_STATUSES = ['pending-upload', 'available', 'withdrawn'] as const;
+export const FIRMWARE_STATUSES = ['pending-upload', 'pending-approval', 'available', 'withdrawn'] as const;
 export type FirmwareStatus = (typeof FIRMWARE_STATUSES)[number];
 
 /** `GET /firmware` query. */
@@ -109,16 +117,25 @@ export interface FirmwareView {
   readonly minVersion?: string;
   readonly size: number;
   readonly sha256: string;
-  /** base64 DER ECDSA P-256 signature over the image's SHA-256 digest. */
+  readonly securityVersion: number;
+  /** base64 DER ECDSA P-256 signature of the signed manifest (DSSE over its canonical bytes). */
   readonly signature?: string;
   readonly signatureAlgorithm?: typeof SIGNATURE_ALGORITHM;
   readonly keyId?: string;
+  /** The signed release manifest, once the image is available. */
+  readonly manifest?: UpdateManifest;
+  readonly envelope?: DsseEnvelope;
   readonly releaseNotes?: string;
   readonly status: FirmwareStatus;
   /** ISO 8601 times. */
   readonly registeredAt: string;
   readonly uploadedAt?: string;
   readonly withdrawnAt?: string;
+  /** Who registered, uploaded (completed) and approved the image: IAM principal ARNs. */
+  readonly registeredBy?: string;
+  readonly uploadedBy?: string;
+  readonly approvedBy?: string;
+  readonly approvedAt?: string;
 }
 
 /** How to upload a registered image: one presigned PUT, or presigned parts to complete with their ETags. */
@@ -149,33 +166,19 @@ export const firmwarePublicKey = z.object({
   signingAlgorithm: z.literal(SIGNATURE_ALGORITHM),
   /** SubjectPublicKeyInfo, PEM. */
   publicKeyPem: z.string().startsWith('-----BEGIN PUBLIC KEY-----'),
+  /** What it signs (issue 12: a key per purpose). */
+  purposes: z.array(z.enum(KEY_PURPOSES)).min(1),
 });
 export type FirmwarePublicKey = z.output<typeof firmwarePublicKey>;
 
-/** `GET /firmware/keys`. */
-export const firmwareKeysResponse = z.object({ keys: z.array(firmwarePublicKey) });
-export type FirmwareKeysResponse = z.output<typeof firmwareKeysResponse>;
-
-/** Checks an image against its signature while it streams: feed every chunk in order, then verify. */
-export interface FirmwareSignatureVerifier {
-  update(chunk: Uint8Array): void;
-  /** @param signature base64 DER, as in the job document and the firmware metadata */
-  verify(signature: string): boolean;
-}
-
 /**
- * A verifier for fleetkit firmware signatures: ECDSA P-256 with SHA-256 over the image bytes, which is
- * what a KMS `DIGEST` signature of the image's SHA-256 is (see the module comment). The device computes
- * the image's SHA-256 anyway; it can feed the same chunks here.
+ * `GET /firmware/keys`: the keys signed with now, and the signed key set devices trust (what a device is
+ * provisioned with: its keys file).
  */
-export function firmwareSignatureVerifier(publicKeyPem: string): FirmwareSignatureVerifier {
-  const verifier = createVerify('sha256');
-  return {
-    update(chunk) {
-      verifier.update(chunk);
-    },
-    verify(signature) {
-      return verifier.verify({ key: publicKeyPem, dsaEncoding: 'der' }, Buffer.from(signature, 'base64'));
-    },
-  };
-}
+export const firmwareKeysResponse = z.object({ keys: z.array(firmwarePublicKey), keySet: signedKeySet });
+
+/** `POST /firmware/keys/rollover`: issue the next key set, leaving out the keys named in `retire`. */
+export const keyRolloverRequest = z.strictObject({
+  retire: z.array(z.string().min(1).max(2048)).max(32).optional(),
+});
+export type FirmwareKeysResponse = z.output<typeof firmwareKeysResponse>;

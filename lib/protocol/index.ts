@@ -1,3 +1,4 @@
+export * from './canonical-json.ts';
 export * from './coap.ts';
 export * from './device-config.ts';
 export * from './device-policy.ts';
@@ -5,6 +6,8 @@ export * from './errors.ts';
 export * from './identity.ts';
 export * from './identity-topics.ts';
 export * from './jobs.ts';
+export * from './manifest.ts';
+export * from './merkle.ts';
 export * from './messages.ts';
 export * from './metrics.ts';
 export * from './model.ts';

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { version as semanticVersion } from './messages.ts';
+import { keySetManifest, rollbackAuthorization, signedStatement, updateManifest } from './manifest.ts';
 import { JOB_ID_PATTERN } from './topics.ts';
 
 /**
@@ -123,47 +123,55 @@ export const CODES_WITH_EXECUTION_STATE: readonly JobErrorCode[] = [
 /** ECDSA over P-256 with SHA-256, the only signature fleetkit firmware carries. */
 export const SIGNATURE_ALGORITHM = 'ECDSA_SHA_256';
 
-/**
- * A signed file to fetch: where, until when, and how to check it. Firmware images and anomaly models
- * are delivered the same way, and a device verifies both the same way.
- */
-const signedArtifact = z.object({
-  version: z.string().min(1).max(64),
-  /** A short-lived presigned HTTPS GET URL; Range requests work, so a download can resume. */
+/** Where a file is fetched from: a short-lived presigned HTTPS GET; Range requests work, so a download resumes. */
+const location = {
   url: z.url(),
   /** Seconds since the epoch after which `url` stops working: ask for the execution again to renew it. */
   urlExpiresAt: z.number().int(),
-  size: z.number().int().min(1),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex digits'),
-  /** base64 DER ECDSA signature over the file's SHA-256 digest. */
-  signature: z.base64(),
-  signatureAlgorithm: z.literal(SIGNATURE_ALGORITHM),
-  /** Which public key verifies `signature` (devices keep the keys they trust, by id). */
-  keyId: z.string().min(1).max(128),
-});
+};
+
+/**
+ * A signed file to fetch: the signed manifest (readable and in its envelope), where to get the bytes,
+ * and for firmware an optional delta. Firmware images and anomaly models are delivered and checked the
+ * same way; the manifest's `purpose` says which it is.
+ */
+export const signedArtifact = signedStatement(updateManifest).extend(location);
 /** The `firmware` or `model` section of a device job document. */
 export type SignedArtifact = z.output<typeof signedArtifact>;
+
+/** The key set devices trust, signed by a key they trust for `keyset`: a device adopts a newer one first. */
+export const signedKeySet = signedStatement(keySetManifest);
+export type SignedKeySet = z.output<typeof signedKeySet>;
+
+/** What every job document may carry besides its artifact. */
+const jobDocumentCommon = {
+  rolloutId: jobId,
+  /**
+   * Present on a rollback job: the service's permission for this device to go below its anti-rollback
+   * floor, for this rollout and job (see `manifest.ts`).
+   */
+  rollback: rollbackAuthorization.optional(),
+  /** The service's current key set. */
+  keys: signedKeySet.optional(),
+};
 
 /** fleetkit's firmware job document: what to install, where to get it, how to check it. */
 export const firmwareJobDocument = z.object({
   operation: z.literal('firmware-update'),
-  rolloutId: jobId,
   firmware: signedArtifact,
-  /** True when the platform sends a device back to the version it had (health-gated rollback). */
-  rollback: z.boolean().optional(),
+  ...jobDocumentCommon,
 });
 export type FirmwareJobDocument = z.output<typeof firmwareJobDocument>;
 
 /**
- * fleetkit's anomaly-model job document: a new model version for the edge agent, signed like
- * firmware (ECDSA P-256 over the file's SHA-256, by a key the device trusts). The version is a
- * semantic version: it is also the model's file name on the device and must match the version the
- * ONNX file declares in its metadata.
+ * fleetkit's anomaly-model job document: a new model version for the edge agent, signed like firmware
+ * (a manifest with purpose `model`, by a key the device trusts for models). The version is also the
+ * model's file name on the device and must match the version the ONNX file declares in its metadata.
  */
 export const modelJobDocument = z.object({
   operation: z.literal('model-update'),
-  rolloutId: jobId,
-  model: signedArtifact.extend({ version: semanticVersion }),
+  model: signedArtifact,
+  ...jobDocumentCommon,
 });
 export type ModelJobDocument = z.output<typeof modelJobDocument>;
 
@@ -182,5 +190,5 @@ export interface JobExecutionView {
   readonly lastUpdatedAt: number;
   readonly versionNumber: number;
   readonly executionNumber: number;
-  readonly jobDocument?: FirmwareJobDocument;
+  readonly jobDocument?: DeviceJobDocument;
 }

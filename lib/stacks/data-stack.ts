@@ -1,4 +1,4 @@
-import { CfnOutput, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { Aws, CfnOutput, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import type { Construct } from 'constructs';
 import type { ResourceRef } from '../constructs/resource-access.ts';
@@ -124,6 +124,13 @@ export class DataStack extends Stack {
         signingKeys[name] = new SigningKey(this, `${pascalCase(name)}SigningKey`, {
           aliasName,
           description: resource.description,
+          // The functions that write the key (topology `uses`) are its only signers, by their fixed role names.
+          signerRoleArns: Object.entries(props.topology.functions)
+            .filter(([, fn]) => {
+              const access = (fn.uses as Record<string, string> | undefined)?.[name];
+              return access === 'write' || access === 'readWrite';
+            })
+            .map(([fnName]) => `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:role/${names.function(fnName)}`),
         });
         refs[name] = { name, resource, physicalName: aliasName, arn: regionalArn('kms', aliasName) };
         new CfnOutput(this, `${pascalCase(name)}KeyAlias`, { value: aliasName });

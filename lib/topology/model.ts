@@ -1,3 +1,5 @@
+import type { KeyPurpose } from '../protocol/manifest.ts';
+
 /**
  * The vocabulary of `lib/topology.ts`: resources, functions and what triggers them.
  *
@@ -89,6 +91,11 @@ export interface StreamResource {
 export interface SigningKeyResource {
   readonly kind: 'signingKey';
   readonly description: string;
+  /**
+   * What its signatures vouch for (issue 12: a key per purpose): devices trust each key only for its
+   * purpose, so a model key cannot sign firmware, nor a firmware key a rollback.
+   */
+  readonly purpose: KeyPurpose;
 }
 
 /**

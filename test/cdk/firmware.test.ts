@@ -5,7 +5,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildFleetkit, type Fleetkit } from '../../lib/stacks/fleetkit-app.ts';
 import type { Topology } from '../../lib/topology/model.ts';
-import { firmwareTopology } from '../integration/firmware-topology.ts';
+import { type FirmwareResource, firmwareTopology } from '../integration/firmware-topology.ts';
 
 /**
  * The firmware registry's topology entries, plus a function that may only read the signing key (as the
@@ -22,7 +22,7 @@ const topology = {
       uses: { firmwareSigning: 'read', firmwareCatalog: 'read', firmware: 'read' },
     },
   },
-} as const satisfies Topology<'firmware' | 'firmwareCatalog' | 'firmwareSigning' | 'rollouts'>;
+} as const satisfies Topology<FirmwareResource>;
 
 const CDK_CONTEXT = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')).context;
 const ALIAS = 'alias/fleetkit-fw-firmware-signing';
@@ -83,12 +83,33 @@ describe('signing key', () => {
     const statements = key?.Properties.KeyPolicy.Statement as Statement[];
     // Assess
     expect(actionsOf(statements)).not.toContain('kms:*');
-    expect(actionsOf(statements).filter((a) => /Sign|Verify|crypt|GenerateDataKey/.test(a))).toEqual([
+    const allows = statements.filter((s) => (s as { Effect?: string }).Effect === 'Allow');
+    expect(actionsOf(allows).filter((a) => /Sign|Verify|crypt|GenerateDataKey/.test(a))).toEqual([
       'kms:Sign',
     ]);
-    expect(statements.find((s) => actionsOf([s]).includes('kms:Sign'))?.Condition).toEqual({
+    expect(allows.find((s) => actionsOf([s]).includes('kms:Sign'))?.Condition).toMatchObject({
       StringEquals: { 'kms:SigningAlgorithm': 'ECDSA_SHA_256', 'kms:MessageType': 'DIGEST' },
     });
+  });
+
+  it('lets only the signer role sign: allowed by its role ARN, denied to every other principal', () => {
+    // Act
+    const [key] = Object.values(data.findResources('AWS::KMS::Key'));
+    const statements = key?.Properties.KeyPolicy.Statement as Array<
+      Statement & { Effect: string; Principal: unknown }
+    >;
+    const signers = (s: Statement | undefined) => JSON.stringify(s?.Condition);
+    const allow = statements.find((s) => s.Effect === 'Allow' && actionsOf([s]).includes('kms:Sign'));
+    const deny = statements.find((s) => s.Effect === 'Deny' && actionsOf([s]).includes('kms:Sign'));
+    // Assess: the firmware API (write) signs; the key reader (read) does not, nor anyone else.
+    expect(signers(allow)).toMatch(/ArnEquals.*aws:PrincipalArn.*:role\/fleetkit-fw-api-firmware"/);
+    expect(signers(allow)).not.toMatch(/key-reader/);
+    expect(deny?.Principal).toEqual({ AWS: '*' });
+    expect(signers(deny)).toMatch(/ArnNotEquals.*aws:PrincipalArn.*:role\/fleetkit-fw-api-firmware"/);
+  });
+
+  it('names each function role as its function, so a key policy can name it', () => {
+    runtime.hasResourceProperties('AWS::IAM::Role', { RoleName: 'fleetkit-fw-api-firmware' });
   });
 });
 

@@ -62,10 +62,24 @@ function statementsOf(name: string): Statement[] {
   return Object.values(runtime.findResources('AWS::IAM::Policy'))
     .filter((policy) => JSON.stringify(policy.Properties.Roles).includes(`"${roleId}"`))
     .flatMap((policy) => policy.Properties.PolicyDocument.Statement)
-    .map((s: { Action: string | string[]; Resource: unknown }) => ({
-      actions: [s.Action].flat(),
-      resources: [s.Resource].flat().map(flat),
-    }));
+    .map(
+      (s: {
+        Action: string | string[];
+        Resource: unknown;
+        Condition?: Record<string, Record<string, unknown>>;
+      }) => {
+        // A key is granted on `key/*` with its alias as a condition: the alias names which key it is.
+        const aliases = [s.Condition?.['ForAnyValue:StringEquals']?.['kms:ResourceAliases'] ?? []].flat();
+        const resources = [s.Resource].flat().map(flat);
+        return {
+          actions: [s.Action].flat(),
+          resources:
+            aliases.length === 0
+              ? resources
+              : resources.flatMap((r) => aliases.map((alias) => `${r}#${alias}`)),
+        };
+      },
+    );
 }
 
 const TABLE_READS = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'];
@@ -124,7 +138,7 @@ function isArnOf(arn: string, resourceName: string): boolean {
   if (kind === 'stream') return arn.includes(':topic/') && arn.endsWith(`/${name}`);
   if (kind === 'topics') return arn.endsWith(`:topic/${topicIamPattern(name)}`);
   // Keys are granted by alias (a condition), on `key/*`: the key id is generated at deploy time.
-  if (kind === 'signingKey') return arn.includes(':kms:') && arn.endsWith(':key/*');
+  if (kind === 'signingKey') return arn.includes(':kms:') && arn.endsWith(`:key/*#${name}`);
   // Things and certificates are named at run time (CreateCertificateFromCsr: see onlyCreateFromCsr).
   if (kind === 'things') return /:iot:.*:(thing|thingtype|cert)\/\*$/.test(arn);
   return arn.includes(kind === 'table' ? `:table/${name}` : `:::${name}`);

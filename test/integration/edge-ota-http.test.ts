@@ -4,17 +4,20 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { OtaAgent } from '../../edge/src/ota/agent.ts';
 import { systemClock } from '../../edge/src/ota/clock.ts';
-import { downloadToSlot } from '../../edge/src/ota/download.ts';
+import { downloadToSlot, type FirmwareRef } from '../../edge/src/ota/download.ts';
 import { FileSlotStore } from '../../edge/src/ota/fs-slot-store.ts';
 import { HttpDownloader } from '../../edge/src/ota/http-downloader.ts';
 import { FileAgentStateStore } from '../../edge/src/ota/state-store.ts';
+import { MemoryTrustStore } from '../../edge/src/ota/trust-store.ts';
 import { type ImageServer, startImageServer } from '../unit/edge/ota/image-server.ts';
 import {
+  DEVICE_TYPE,
   FakeJobsService,
   FakeTransport,
   firmwareDocument,
   makeImage,
   makeKey,
+  trustOf,
   until,
 } from '../unit/edge/ota/support.ts';
 
@@ -55,6 +58,12 @@ const realFast = {
   sleep: (ms: number, signal?: AbortSignal) => systemClock.sleep(Math.min(ms, 20), signal),
 };
 
+/** What a download needs, for the test image. */
+function downloadRef(url: string, urlExpiresAt: number): FirmwareRef {
+  const { manifest } = firmwareDocument(image, key).firmware;
+  return { url, urlExpiresAt, size: manifest.size, sha256: manifest.sha256 };
+}
+
 describe('resumable download over real HTTP', () => {
   it.each([1, 65_536, 200_000])(
     'connection cut after %i bytes → resumes with Range from what the slot holds',
@@ -62,10 +71,7 @@ describe('resumable download over real HTTP', () => {
       // Prepare
       const slots = await FileSlotStore.open(await tempDir(), { initialVersion: '1.0.0' });
       server.cuts.push(cut);
-      const firmware = {
-        ...firmwareDocument(image, key).firmware,
-        url: server.urlFor('/fw/2.0.0.bin', later()),
-      };
+      const firmware = downloadRef(server.urlFor('/fw/2.0.0.bin', later()), later());
       // Act
       await downloadToSlot({
         slots,
@@ -89,11 +95,7 @@ describe('resumable download over real HTTP', () => {
     // Prepare
     const slots = await FileSlotStore.open(await tempDir(), { initialVersion: '1.0.0' });
     const expired = Math.floor(Date.now() / 1000) - 5;
-    const firmware = {
-      ...firmwareDocument(image, key).firmware,
-      url: server.urlFor('/fw/2.0.0.bin', expired),
-      urlExpiresAt: later(),
-    };
+    const firmware = downloadRef(server.urlFor('/fw/2.0.0.bin', expired), later());
     let renewals = 0;
     // Act
     await downloadToSlot({
@@ -133,7 +135,8 @@ describe('the OTA agent over real HTTP and files', () => {
         slots,
         state: new FileAgentStateStore(dir),
         clock: realFast,
-        trustedKeys: { [key.keyId]: key.publicKeyPem },
+        deviceType: DEVICE_TYPE,
+        trust: new MemoryTrustStore(trustOf([key])),
         healthCheck: async () => ({ healthy: true }),
         reboot: () => void setImmediate(() => void powerOn()),
       });
@@ -141,10 +144,16 @@ describe('the OTA agent over real HTTP and files', () => {
     };
     await powerOn();
     // Act
-    service.addJob('job-1', {
-      ...firmwareDocument(image, key),
-      firmware: { ...firmwareDocument(image, key).firmware, url: server.urlFor('/fw/2.0.0.bin', later()) },
-    });
+    // The agent runs on the real clock here: a manifest issued now.
+    const issuedAt = Math.floor(Date.now() / 1000) - 60;
+    service.addJob(
+      'job-1',
+      firmwareDocument(image, key, {
+        url: server.urlFor('/fw/2.0.0.bin', later()),
+        issuedAt,
+        expiresAt: issuedAt + 3600,
+      }),
+    );
     await until(() => service.statusOf('job-1') === 'SUCCEEDED', 'SUCCEEDED', 10_000);
     await agent?.settled();
     // Assess

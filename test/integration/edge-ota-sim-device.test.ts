@@ -1,4 +1,4 @@
-import { createHash, sign } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,11 +10,11 @@ import {
   buildSimulatedFirmwareImage,
   type SimFirmwareManifestInput,
 } from '../../lib/local/sim/firmware-behaviour.ts';
-import { type FirmwareJobDocument, SIGNATURE_ALGORITHM } from '../../lib/protocol/jobs.ts';
+import type { FirmwareJobDocument } from '../../lib/protocol/jobs.ts';
 import { decodeUplinkBatch } from '../../lib/protocol/uplink/codec.ts';
 import { openTestRegistry } from '../support/iot.ts';
 import { type ImageServer, startImageServer } from '../unit/edge/ota/image-server.ts';
-import { FakeJobsService, makeKey, until } from '../unit/edge/ota/support.ts';
+import { FakeJobsService, firmwareDocument, makeKey, trustOf, until } from '../unit/edge/ota/support.ts';
 
 /**
  * Simulated devices updating over the real local broker (mutual TLS, the device policy enforced on
@@ -69,20 +69,15 @@ function publishFirmware(manifest: SimFirmwareManifestInput, size = 48 * 1024): 
   const image = buildSimulatedFirmwareImage(manifest, size);
   const path = `/fw/${manifest.version}-${createHash('sha256').update(image).digest('hex').slice(0, 8)}.bin`;
   images.set(path, image);
-  return {
-    operation: 'firmware-update',
-    rolloutId: 'rollout-1',
-    firmware: {
-      version: manifest.version,
-      url: server.urlFor(path, Math.floor(Date.now() / 1000) + 3600),
-      urlExpiresAt: Math.floor(Date.now() / 1000) + 3600,
-      size: image.length,
-      sha256: createHash('sha256').update(image).digest('hex'),
-      signature: sign('sha256', image, key.privateKey).toString('base64'),
-      signatureAlgorithm: SIGNATURE_ALGORITHM,
-      keyId: key.keyId,
-    },
-  };
+  // The devices run on the real clock: a manifest issued now.
+  const issuedAt = Math.floor(Date.now() / 1000) - 60;
+  return firmwareDocument(image, key, {
+    version: manifest.version,
+    url: server.urlFor(path, issuedAt + 3600),
+    urlExpiresAt: issuedAt + 3600,
+    issuedAt,
+    expiresAt: issuedAt + 3600,
+  });
 }
 
 async function startDevice(thingName: string, withOta = true) {
@@ -99,7 +94,7 @@ async function startDevice(thingName: string, withOta = true) {
       ? {
           ota: {
             dataDir,
-            trustedKeys: { [key.keyId]: key.publicKeyPem },
+            keySet: trustOf([key]).keySet,
             healthCheckMs: 300,
             rebootDelayMs: 50,
           },

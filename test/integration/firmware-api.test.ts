@@ -1,4 +1,4 @@
-import { createHash, randomBytes, verify } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -8,7 +8,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { imageKey } from '../../lambdas/adapters/s3-firmware-store.ts';
 import { FirmwareInUseError, FirmwareStateError } from '../../lambdas/domain/firmware/errors.ts';
-import { firmwareForDevice, jobDocumentFirmware } from '../../lambdas/services/firmware-service.ts';
+import { firmwareForDevice, jobDocumentFirmware } from '../../lambdas/services/firmware-downloads.ts';
 import {
   firmwareDownloadsFrom,
   firmwareS3Config,
@@ -17,12 +17,10 @@ import {
 import { aws } from '../../lambdas/shared/aws-config.ts';
 import { createLogger } from '../../lambdas/shared/logger.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, localResourceName } from '../../lib/local/names.ts';
-import {
-  FIRMWARE_KEYS_PATH,
-  firmwareKeysResponse,
-  firmwareSignatureVerifier,
-} from '../../lib/protocol/firmware.ts';
+import { canonicalJson } from '../../lib/protocol/canonical-json.ts';
+import { FIRMWARE_KEYS_PATH, firmwareKeysResponse } from '../../lib/protocol/firmware.ts';
 import { firmwareJobDocument } from '../../lib/protocol/jobs.ts';
+import { verifyEnvelopeSignature } from '../../lib/protocol/manifest.ts';
 import { startTestPlatform, type TestPlatform } from '../support/platform.ts';
 import { call as callPlatform } from '../support/rollouts.ts';
 import { firmwareTopology } from './firmware-topology.ts';
@@ -114,19 +112,67 @@ describe('firmware registry over HTTP on the local platform', () => {
         size: img.size,
         sha256: img.sha256,
         status: 'available',
+        securityVersion: 0,
         signatureAlgorithm: 'ECDSA_SHA_256',
         keyId: expect.stringMatching(/^arn:aws:kms:us-east-1:000000000000:key\/[0-9a-f-]{36}$/),
         uploadedAt: expect.any(String),
+        manifest: {
+          purpose: 'firmware',
+          version: '1.0.0',
+          sha256: img.sha256,
+          size: img.size,
+          deviceTypes: ['tracker'],
+          securityVersion: 0,
+          issuedAt: expect.any(Number),
+          expiresAt: expect.any(Number),
+        },
       });
+      // Valid for the deployment's FIRMWARE_MANIFEST_VALIDITY_DAYS (365 by default).
+      expect(described.body.manifest.expiresAt - described.body.manifest.issuedAt).toBe(365 * 86_400);
     });
 
-    it('publishes the public key devices verify with, by the key id signatures carry', () => {
+    it('signs the manifest: its canonical bytes in a DSSE envelope, verified with the published key', () => {
+      const key = keys.keys[0].publicKeyPem as string;
+      const { envelope, manifest } = completed;
+      expect(Buffer.from(envelope.payload, 'base64').toString('utf8')).toBe(canonicalJson(manifest));
+      expect(envelope.signatures).toEqual([{ keyid: completed.keyId, sig: completed.signature }]);
+      expect(verifyEnvelopeSignature(envelope, completed.signature, key)).toBe(true);
+      // The payload is what is signed: another manifest under the same signature does not verify.
+      const forged = {
+        ...envelope,
+        payload: Buffer.from(canonicalJson({ ...manifest, securityVersion: 9 })).toString('base64'),
+      };
+      expect(verifyEnvelopeSignature(forged, completed.signature, key)).toBe(false);
+    });
+
+    it('publishes a key per purpose, and the key set devices trust, signed by the key-set key', () => {
       const parsed = firmwareKeysResponse.parse(keys);
-      expect(parsed.keys.map((k) => k.keyId)).toEqual([completed.keyId]);
-      expect(parsed.keys[0]?.publicKeyPem).toMatch(/^-----BEGIN PUBLIC KEY-----\n/);
+      expect(parsed.keys.map((k) => k.purposes)).toEqual([['firmware'], ['model'], ['rollback'], ['keyset']]);
+      expect(parsed.keys[0]?.keyId).toBe(completed.keyId);
+      expect(new Set(parsed.keys.map((k) => k.keyId)).size).toBe(4);
+      const { manifest, envelope } = parsed.keySet;
+      expect(manifest).toMatchObject({ purpose: 'keyset', version: 1 });
+      expect(manifest.keys.map((k) => k.purposes).sort()).toEqual([
+        ['firmware'],
+        ['keyset'],
+        ['model'],
+        ['rollback'],
+      ]);
+      const root = parsed.keys[3];
+      expect(envelope.signatures[0]?.keyid).toBe(root?.keyId);
+      expect(
+        verifyEnvelopeSignature(envelope, envelope.signatures[0]?.sig ?? '', root?.publicKeyPem ?? ''),
+      ).toBe(true);
     });
 
-    it('downloads in two Range requests that add up to the image, SHA-256 and signature intact', async () => {
+    it('issues no new key set while the keys stay the same, and refuses to retire a key in use', async () => {
+      const again = await call('POST', '/firmware/keys/rollover', {});
+      const retire = await call('POST', '/firmware/keys/rollover', { retire: [completed.keyId] });
+      expect(again).toMatchObject({ status: 200, body: { changed: false, keySet: keys.keySet } });
+      expect(retire).toMatchObject({ status: 400, body: { code: 'RetireCurrentKey' } });
+    });
+
+    it('downloads in two Range requests that add up to the image the signed manifest names', async () => {
       // Prepare
       const { body: download } = await call('GET', '/firmware/1.0.0/download');
       const half = Math.floor(img.size / 2);
@@ -141,18 +187,8 @@ describe('firmware registry over HTTP on the local platform', () => {
       expect([first.status, second.status]).toEqual([206, 206]);
       expect(second.headers.get('content-range')).toBe(`bytes ${half}-${img.size - 1}/${img.size}`);
       expect(bytes.length).toBe(img.size);
-      expect(sha256Of(bytes)).toBe(completed.sha256);
-      const key = keys.keys[0].publicKeyPem as string;
-      const signature = Buffer.from(completed.signature as string, 'base64');
-      // A KMS DIGEST signature of SHA-256(image) is ECDSA-with-SHA-256 of the image: verify the image bytes.
-      expect(verify('sha256', bytes, key, signature)).toBe(true);
-      const streaming = firmwareSignatureVerifier(key);
-      streaming.update(bytes.subarray(0, half));
-      streaming.update(bytes.subarray(half));
-      expect(streaming.verify(completed.signature)).toBe(true);
-      // The trap: `null` means SHA-256 for EC keys, so this hashes the digest again and never verifies.
-      expect(verify(null, Buffer.from(completed.sha256, 'hex'), key, signature)).toBe(false);
-      expect(verify('sha256', Buffer.concat([bytes, Buffer.from([0])]), key, signature)).toBe(false);
+      // The bytes are the ones the signed manifest names.
+      expect(sha256Of(bytes)).toBe(completed.manifest.sha256);
       expect(download.expiresAt - Date.now() / 1000).toBeLessThanOrEqual(900);
     });
 
@@ -211,7 +247,7 @@ describe('firmware registry over HTTP on the local platform', () => {
     expect(second.url).not.toBe(first.url);
     expect(second.urlExpiresAt - first.urlExpiresAt).toBe(60);
     expect(first.urlExpiresAt).toBe(Math.floor((clock - 60_000) / 1000) + 900);
-    expect(job.firmware).toMatchObject({ version: '1.1.0', size: img.size, sha256: img.sha256 });
+    expect(job.firmware.manifest).toMatchObject({ version: '1.1.0', size: img.size, sha256: img.sha256 });
     expect(sha256Of(fetched)).toBe(img.sha256);
     await expect(firmwareForDevice(downloads, '9.9.9')).rejects.toThrow('no firmware 9.9.9');
     client.destroy();
@@ -477,7 +513,6 @@ describe('firmware registry over HTTP on the local platform', () => {
     await expect(withdrawal).rejects.toBeInstanceOf(FirmwareInUseError);
     expect(asked).toEqual(['0.8.0']);
     expect((await call('GET', '/firmware/0.8.0')).body.status).toBe('available');
-    expect((await service.publicKeys())[0]?.keyId).toBe((await call('GET', '/firmware/0.8.0')).body.keyId);
     clients.s3.destroy();
     clients.kms.destroy();
     clients.dynamo.destroy();

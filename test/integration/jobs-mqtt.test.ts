@@ -1,5 +1,6 @@
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { firmwareJobDocument } from '../../lib/protocol/jobs.ts';
 import { deviceTopic } from '../../lib/protocol/topics.ts';
 import sdk from '../fixtures/jobs/embedded-sdk-requests.json' with { type: 'json' };
 import { connectDevice, eventually, startTestPlatform, type TestPlatform } from '../support/platform.ts';
@@ -103,9 +104,13 @@ describe('jobs MQTT API', () => {
       executionNumber: 1,
       jobDocument: {
         operation: 'firmware-update',
-        firmware: { version: '2.0.0', signatureAlgorithm: 'ECDSA_SHA_256' },
+        firmware: {
+          manifest: { purpose: 'firmware', version: '2.0.0' },
+          envelope: { payloadType: 'application/vnd.fleetkit.statement+json' },
+        },
       },
     });
+    expect(firmwareJobDocument.safeParse(notified.body.execution.jobDocument).success).toBe(true);
     expect(notified.body.execution.jobDocument.firmware.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\//);
   });
 

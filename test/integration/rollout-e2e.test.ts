@@ -116,12 +116,14 @@ describe('rollouts on the local platform with simulated devices', () => {
   }, 90_000);
 
   it('rolls back an image that installs fine but makes telemetry worse than the control cohort', async () => {
-    // Prepare: the image raises every device's anomaly score above the anomaly rule's 0.8.
-    await publishSimFirmware(t.platform, {
-      fleetkitSimFirmware: 1,
-      version: '3.0.0',
-      telemetry: { anomalyScore: 0.95 },
-    });
+    // Prepare: the image raises every device's anomaly score above the anomaly rule's 0.8. It also raises
+    // the security version, so going back below it takes the rollback authorization the scheduler signs.
+    await publishSimFirmware(
+      t.platform,
+      { fleetkitSimFirmware: 1, version: '3.0.0', telemetry: { anomalyScore: 0.95 } },
+      ['tracker', 'env-sensor'],
+      { securityVersion: 1 },
+    );
     const things = names(13, 16);
     // Act
     await call(t.platform, 'POST', '/rollouts', {
@@ -156,6 +158,19 @@ describe('rollouts on the local platform with simulated devices', () => {
       async () => (things.every((thing) => firmwareOf(t, thing) === '1.0.0') ? true : undefined),
       30_000,
     );
+    // Those that ran 3.0.0 keep its floor, and remember the authorization they used once their rollback
+    // committed (the control cohort never committed anything, so it has no trust file).
+    const readTrusts = () =>
+      Promise.all(
+        things.map((thing) =>
+          readFile(join(t.dataDir, 'sim', thing, 'trust.json'), 'utf8').then(JSON.parse, () => undefined),
+        ),
+      );
+    const rolledBackDevices = await eventually(async () => {
+      const back = (await readTrusts()).filter((trust) => trust?.usedRollbacks.length === 1);
+      return back.length === 2 ? back : undefined;
+    }, 30_000);
+    for (const trust of rolledBackDevices) expect(trust.floors.firmware).toBe(1);
   }, 120_000);
 
   it('reports FAILED when the stored image was tampered with after it was signed', async () => {

@@ -24,6 +24,7 @@ import { ensureTable, type LocalDynamo, startDynamo } from '../../lib/local/dyna
 import type { JobExecutionStatus } from '../../lib/protocol/jobs.ts';
 import type { RolloutRequest } from '../../lib/protocol/rollouts.ts';
 import { topology } from '../../lib/topology.ts';
+import { testSigner } from '../support/test-signer.ts';
 
 /**
  * The rollout services over a fleet of 100,000 registered devices on dynalite: the API's create (scan,
@@ -108,9 +109,6 @@ const firmware: FirmwareMetadata = {
   status: 'available',
   registeredAt: START - 86_400_000,
   upload: { mode: 'single' },
-  signature: 'MEUCIQ==',
-  signatureAlgorithm: 'ECDSA_SHA_256',
-  keyId: 'test-key',
   uploadedAt: START - 86_400_000,
 };
 
@@ -321,7 +319,8 @@ describe('a rollout over 100,000 devices on dynalite', () => {
           sampled: 2,
         }),
       },
-      firmwareAvailable: async () => true,
+      rollbackImage: async () => ({ sha256: 'ab'.repeat(32) }),
+      rollbackSigner: testSigner(),
       healthCheckSeconds: 300,
       log: createLogger('rollout-scheduler', runtime),
       metrics: createEmfMetrics('rollout-scheduler', runtime),

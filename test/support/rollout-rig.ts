@@ -16,6 +16,7 @@ import { createEmfMetrics } from '../../lambdas/shared/metrics.ts';
 import { ensureTable, type LocalDynamo, startDynamo } from '../../lib/local/dynamo.ts';
 import type { StatusDetails, UpdateExecutionRequest } from '../../lib/protocol/jobs.ts';
 import { topology } from '../../lib/topology.ts';
+import { testSigner } from './test-signer.ts';
 
 /**
  * The rollout service and scheduler on dynalite with an injected clock, as `rollouts-setup.ts` wires
@@ -138,7 +139,8 @@ export async function startRolloutRig(
     health: {
       measure: async () => (health === undefined ? undefined : { ...health, sampled: 2 }),
     },
-    firmwareAvailable: async () => true,
+    rollbackImage: async () => ({ sha256: 'ab'.repeat(32) }),
+    rollbackSigner: testSigner(),
     healthCheckSeconds: 0,
     log: createLogger('rollout-scheduler', runtime),
     metrics: createEmfMetrics('rollout-scheduler', runtime),

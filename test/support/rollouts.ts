@@ -32,6 +32,7 @@ export async function publishSimFirmware(
   platform: Platform,
   manifest: SimFirmwareManifestInput,
   deviceTypes: readonly string[] = ['tracker', 'env-sensor'],
+  registration: { readonly securityVersion?: number } = {},
 ): Promise<Buffer> {
   const image = buildSimulatedFirmwareImage(manifest, 16 * 1024);
   const registered = await call(platform, 'POST', '/firmware', {
@@ -39,6 +40,7 @@ export async function publishSimFirmware(
     deviceTypes,
     size: image.length,
     sha256: createHash('sha256').update(image).digest('hex'),
+    ...registration,
   });
   expect(registered.status).toBe(201);
   const put = await fetch(registered.body.upload.url, { method: 'PUT', body: image });

@@ -23,6 +23,8 @@ export interface CoapSensorsOptions {
   readonly add: (reading: Reading) => Promise<unknown>;
   readonly port: number;
   readonly host?: string;
+  /** Sources allowed to send requests (`coap/exposure.ts`); undefined on loopback. */
+  readonly allowedSources?: readonly string[];
   readonly log?: (event: string, detail: Record<string, unknown>) => void;
 }
 
@@ -64,6 +66,7 @@ export async function startCoapSensors(options: CoapSensorsOptions): Promise<Coa
   const gateway = new CoapGateway({
     port: options.port,
     ...(options.host === undefined ? {} : { host: options.host }),
+    ...(options.allowedSources === undefined ? {} : { allowedSources: options.allowedSources }),
     ...sensorGatewayOptions(agent, add),
     ...(log === undefined ? {} : { log }),
   });

@@ -55,6 +55,15 @@ export interface EdgeAgentOptions {
   readonly msPerSecond?: number;
   /** How often the shadow gets firmware, model, modem and health again. @default 900_000 */
   readonly shadowReportIntervalMs?: number;
+  /**
+   * The CoAP gateway faces a network without DTLS or OSCORE (`coap/exposure.ts`): reported in the
+   * shadow's `health.coap`, so an audit of the fleet finds such devices.
+   */
+  readonly coapExposure?: {
+    readonly interface: string;
+    readonly address: string;
+    readonly allow: readonly string[];
+  };
   readonly log?: (event: string, fields?: Readonly<Record<string, unknown>>) => void;
 }
 
@@ -304,7 +313,7 @@ export class EdgeAgent {
   }
 
   private providers(): DeviceStateProviders {
-    const { model, modem, firmware } = this.options;
+    const { model, modem, firmware, coapExposure } = this.options;
     return {
       firmware,
       ...(model === undefined ? {} : { model: model.report }),
@@ -314,6 +323,11 @@ export class EdgeAgent {
         ...(this.lastReading?.values.battery === undefined
           ? {}
           : { batteryPct: this.lastReading.values.battery }),
+        ...(coapExposure === undefined
+          ? {}
+          : {
+              coap: { exposed: true, ...coapExposure, allow: [...coapExposure.allow], authenticated: false },
+            }),
       }),
     };
   }

@@ -17,6 +17,8 @@ export const AGENT_ENV = {
   apn: 'FLEETKIT_APN',
   sensors: 'FLEETKIT_SENSORS',
   coapPort: 'FLEETKIT_COAP_PORT',
+  coapInterface: 'FLEETKIT_COAP_INTERFACE',
+  coapAllow: 'FLEETKIT_COAP_ALLOW',
   firmwareKeysFile: 'FLEETKIT_FIRMWARE_KEYS_FILE',
   firmwareVersion: 'FLEETKIT_FIRMWARE_VERSION',
   statusIntervalS: 'FLEETKIT_STATUS_INTERVAL_S',
@@ -48,6 +50,18 @@ const settingsSchema = z.object({
   sensors: z.enum(['simulated', 'none']),
   /** UDP port of the CoAP gateway; 0 turns it off. */
   coapPort: intFrom(0, 65_535),
+  /** The network interface the CoAP gateway faces; loopback when absent (see `coap/exposure.ts`). */
+  coapInterface: z.string().min(1).max(64).optional(),
+  /** The sensors' addresses allowed to send CoAP requests, comma-separated: needed with an interface. */
+  coapAllow: z
+    .string()
+    .transform((list) =>
+      list
+        .split(',')
+        .map((a) => a.trim())
+        .filter((a) => a !== ''),
+    )
+    .optional(),
   firmwareKeysFile: z.string().min(1).optional(),
   firmwareVersion: z.string().min(1),
   statusIntervalS: intFrom(1, 86_400),

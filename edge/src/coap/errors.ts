@@ -29,6 +29,8 @@ export const COAP_REJECTION_REASONS = [
   'sink-unavailable',
   'command-rejected',
   'command-failed',
+  /** From a source address not on the allow-list (`exposure.ts`). */
+  'forbidden-source',
   'internal',
 ] as const;
 export type CoapRejectionReason = (typeof COAP_REJECTION_REASONS)[number];

@@ -47,8 +47,13 @@ export type CoapCommandResult = Readonly<Record<string, unknown>> | undefined;
 export interface CoapGatewayOptions {
   /** UDP port; 0 picks a free one. @default 5683 (RFC 7252 §6.1) */
   readonly port?: number;
-  /** Address to bind. @default '0.0.0.0' (node-coap's default, every IPv4 interface) */
+  /** Address to bind. @default '127.0.0.1': only local processes (see `exposure.ts`) */
   readonly host?: string;
+  /**
+   * Source addresses allowed to send requests; a request from any other is refused with 4.03 before it
+   * is read (nothing reaches the sink or the commands). @default every source (for a loopback binding)
+   */
+  readonly allowedSources?: readonly string[];
   /**
    * Takes a sensor request's readings, already mapped to device readings (metrics named
    * `<sensorId>_<metric>`), all of them or none. Reject with `UplinkReadingError` when they are
@@ -185,7 +190,7 @@ export class CoapGateway {
     });
     server.on('error', (error: Error) => this.log('coap.server-error', { error: error.message }));
     await new Promise<void>((resolve, reject) => {
-      server.listen(this.options.port ?? 5683, this.options.host ?? '0.0.0.0', (error?: Error) =>
+      server.listen(this.options.port ?? 5683, this.options.host ?? '127.0.0.1', (error?: Error) =>
         error ? reject(error) : resolve(),
       );
     });
@@ -424,6 +429,14 @@ export class CoapGateway {
 
   private async serve(req: IncomingMessage, res: OutgoingMessage | ObserveWriteStream): Promise<void> {
     try {
+      const allowed = this.options.allowedSources;
+      if (allowed !== undefined && !allowed.includes(req.rsinfo.address)) {
+        this.counters.requests++;
+        this.counters.rejected['forbidden-source']++;
+        this.log('coap.forbidden-source', { source: req.rsinfo.address });
+        sendOnce(res, { code: '4.03', payload: new TextEncoder().encode('source address not allowed') });
+        return;
+      }
       const request = toRequestInfo(req);
       const observeKey = `${req.rsinfo.address}:${req.rsinfo.port}/${req._packet.token?.toString('hex') ?? ''}`;
       // RFC 7641 §3.6: a GET with Observe: 1 deregisters, and is otherwise answered as a plain GET.

@@ -23,6 +23,10 @@ const jobRef = z.object({
   previous: slotName,
   /** Version running when the job started. */
   previousVersion: z.string().optional(),
+  /** The signed manifest's anti-rollback counter: the floor rises to it when the update commits. */
+  securityVersion: z.number().int().min(0).optional(),
+  /** The rollback authorization the job uses, remembered once it commits so it cannot be replayed. */
+  grant: z.object({ digest: z.string(), expiresAt: z.number().int() }).optional(),
 });
 export type JobRef = z.output<typeof jobRef>;
 

@@ -1,6 +1,6 @@
 import {
+  type DeviceJobDocument,
   deviceJobDocument,
-  type FirmwareJobDocument,
   firmwareJobDocument,
   type JobExecutionStatus,
   type ModelJobDocument,
@@ -17,16 +17,18 @@ import {
   type NextAction,
   targetSlotFor,
 } from './agent-state.ts';
-import { type DownloadOptions, downloadToSlot } from './download.ts';
+import { type DownloadOptions, downloadToSlot, type FirmwareRef } from './download.ts';
 import {
   endedStatus,
   JobEndedError,
+  JobRefusedError,
   JobsRequestRejectedError,
   ModelUpdateFailedError,
   type OtaFailureReason,
   type OtaStep,
   UpdateFailedError,
 } from './errors.ts';
+import { type CheckedJob, checkJobDocument } from './job-checks.ts';
 import { JobsClient } from './jobs-client.ts';
 import type { JobExecutionMessage } from './jobs-messages.ts';
 import { installDeliveredModel } from './model-job.ts';
@@ -43,17 +45,24 @@ import type {
 } from './ports.ts';
 import { steppedProgress } from './progress.ts';
 import type { AgentStateStore } from './state-store.ts';
-import { type TrustedKeys, verifySlotImage } from './verify.ts';
+import { afterCommit } from './statements.ts';
+import type { TrustStore } from './trust-store.ts';
+import { verifySlotImage } from './verify.ts';
 
 export interface OtaAgentOptions {
   readonly thingName: string;
+  /** The device's type: a signed manifest must name it. */
+  readonly deviceType: string;
   readonly transport: JobsTransport;
   readonly downloader: Downloader;
   readonly slots: SlotStore;
   readonly state: AgentStateStore;
   readonly clock: Clock;
-  /** keyId → SPKI PEM of the P-256 keys whose signatures this device accepts. */
-  readonly trustedKeys: TrustedKeys;
+  /**
+   * What the device trusts (key set, anti-rollback floors, used rollback authorizations), durable: see
+   * `trust-store.ts`.
+   */
+  readonly trust: TrustStore;
   /** Runs on the trial boot of a new slot. */
   readonly healthCheck: HealthCheck;
   /**
@@ -294,13 +303,15 @@ export class OtaAgent {
       });
       return;
     }
+    const running = boot.versions[boot.booted];
+    const checked = await this.checkDocument(jobId, versionNumber, parsed.data, running);
+    if (checked === undefined) return;
     if (parsed.data.operation === 'model-update') {
-      await this.runModelJob(jobId, versionNumber, parsed.data);
+      await this.runModelJob(jobId, versionNumber, parsed.data, checked);
       return;
     }
     const document = parsed.data;
-    const running = boot.versions[boot.booted];
-    const version = document.firmware.version;
+    const version = document.firmware.manifest.version;
     if (running === version) {
       await this.save({
         phase: 'reporting',
@@ -316,22 +327,6 @@ export class OtaAgent {
       });
       return;
     }
-    if (!Object.hasOwn(this.options.trustedKeys, document.firmware.keyId)) {
-      // Refused before downloading anything: no key, no way to verify, nothing worth fetching.
-      await this.save({
-        phase: 'reporting',
-        jobId,
-        versionNumber,
-        status: 'FAILED',
-        statusDetails: details({
-          step: 'verifying',
-          reason: 'signature',
-          firmwareVersion: version,
-          detail: `key '${document.firmware.keyId}' is not trusted by this device`,
-        }),
-      });
-      return;
-    }
     const target = targetSlotFor(boot);
     // A new job starts from an empty slot: whatever is there belongs to some other image.
     await this.options.slots.discard(target);
@@ -342,9 +337,55 @@ export class OtaAgent {
       target,
       previous: boot.committed,
       ...(running === undefined ? {} : { previousVersion: running }),
+      securityVersion: checked.securityVersion,
+      ...(checked.grant === undefined ? {} : { grant: checked.grant }),
     };
     this.log('job-started', { jobId, version, target });
     await this.save({ phase: 'downloading', job });
+  }
+
+  /**
+   * Every check before a download (`job-checks.ts`); a refusal is saved as REJECTED with the reason and
+   * the job document's field at fault, and nothing is downloaded.
+   *
+   * @returns what the checks found, or undefined when the job was refused
+   */
+  private async checkDocument(
+    jobId: string,
+    versionNumber: number,
+    document: DeviceJobDocument,
+    runningFirmware: string | undefined,
+  ): Promise<CheckedJob | undefined> {
+    const model = document.operation === 'model-update';
+    try {
+      return await checkJobDocument(document, this.options.trust, {
+        thingName: this.options.thingName,
+        deviceType: this.options.deviceType,
+        jobId,
+        now: Math.floor(this.options.clock.now() / 1000),
+        ...((model ? this.options.models?.servingVersion() : runningFirmware) === undefined
+          ? {}
+          : { running: model ? this.options.models?.servingVersion() : runningFirmware }),
+      });
+    } catch (error) {
+      if (!(error instanceof JobRefusedError)) throw error;
+      const artifact = model ? document.model : document.firmware;
+      this.log('job-refused', { jobId, reason: error.reason, field: error.field, detail: error.detail });
+      await this.save({
+        phase: 'reporting',
+        jobId,
+        versionNumber,
+        status: 'REJECTED',
+        statusDetails: details({
+          step: 'verifying',
+          reason: error.reason,
+          field: error.field,
+          detail: error.detail,
+          [model ? 'modelVersion' : 'firmwareVersion']: artifact.manifest.version,
+        }),
+      });
+      return undefined;
+    }
   }
 
   /**
@@ -353,8 +394,13 @@ export class OtaAgent {
    * installer (the detector's swap). Firmware state and slots are not touched. The outcome is saved as
    * `reporting`, like firmware's; a restart before that runs the job again from start-next.
    */
-  private async runModelJob(jobId: string, versionNumber: number, document: ModelJobDocument): Promise<void> {
-    const model = document.model;
+  private async runModelJob(
+    jobId: string,
+    versionNumber: number,
+    document: ModelJobDocument,
+    checked: CheckedJob,
+  ): Promise<void> {
+    const model = document.model.manifest;
     const conclude = (status: 'SUCCEEDED' | 'FAILED' | 'REJECTED', fields: Record<string, string>) =>
       this.save({
         phase: 'reporting',
@@ -386,19 +432,19 @@ export class OtaAgent {
         {
           downloader: this.options.downloader,
           clock: this.options.clock,
-          trustedKeys: this.options.trustedKeys,
           ...(this.options.download === undefined ? {} : { download: this.options.download }),
           ...(this.options.progressStepPercent === undefined
             ? {}
             : { progressStepPercent: this.options.progressStepPercent }),
           signal: this.jobAbort.signal,
           report: (fields) => this.reportJobProgress(jobId, fields),
-          renew: () => this.renewModelUrl(jobId, model),
+          renew: () => this.renewModelUrl(jobId, document.model),
           log: (event, fields) => this.log(event, { jobId, ...fields }),
         },
-        model,
+        document.model,
         installer,
       );
+      await this.raiseFloor('model', checked.securityVersion, checked.grant);
       this.log('model-committed', { jobId, version: model.version });
       await conclude('SUCCEEDED', { step: 'committed', progress: '100%' });
     } catch (error) {
@@ -423,7 +469,7 @@ export class OtaAgent {
   ): Promise<ModelJobDocument['model']> {
     const execution = await this.describeLive(jobId, true);
     const parsed = modelJobDocument.safeParse(execution.jobDocument);
-    if (!parsed.success || parsed.data.model.version !== declared.version) {
+    if (!parsed.success || parsed.data.model.manifest.sha256 !== declared.manifest.sha256) {
       throw new UpdateFailedError(
         'download',
         'downloading',
@@ -444,17 +490,23 @@ export class OtaAgent {
     const job = this.jobOf(this.state);
     const { slots, clock, downloader } = this.options;
     const signal = this.jobAbort.signal;
-    const firmware = job.document.firmware;
+    const section = job.document.firmware;
+    const manifest = section.manifest;
     const progress = steppedProgress(this.options.progressStepPercent ?? 10, (percent) =>
       this.reportProgress(job, { step: 'downloading', progress: `${percent}%` }),
     );
-    await progress(await slots.size(job.target), firmware.size);
+    await progress(await slots.size(job.target), manifest.size);
     const result = await downloadToSlot({
       slots,
       slot: job.target,
       downloader,
       clock,
-      firmware,
+      firmware: {
+        url: section.url,
+        urlExpiresAt: section.urlExpiresAt,
+        size: manifest.size,
+        sha256: manifest.sha256,
+      },
       signal,
       renew: () => this.renewUrl(job),
       onProgress: progress,
@@ -462,31 +514,43 @@ export class OtaAgent {
     });
     this.log('downloaded', { jobId: job.jobId, resumedFrom: result.resumedFrom, requests: result.requests });
     await this.reportProgress(job, { step: 'verifying' });
-    await verifySlotImage(slots, job.target, result.firmware, this.options.trustedKeys);
+    // Held to the manifest checked before the download (and kept across URL renewals).
+    await verifySlotImage(slots, job.target, manifest);
     signal.throwIfAborted();
     await this.save({ phase: 'installing', job: this.jobOf(this.state) });
   }
 
-  private async renewUrl(job: JobRef): Promise<FirmwareJobDocument['firmware']> {
+  /**
+   * A fresh URL for the job's image. Only the location is taken from the renewed document: the
+   * manifest stays the one checked before the download, and a document that now names other bytes
+   * fails the download.
+   */
+  private async renewUrl(job: JobRef): Promise<FirmwareRef> {
     const execution = await this.describeLive(job.jobId, true);
     const parsed = firmwareJobDocument.safeParse(execution.jobDocument);
-    if (!parsed.success) {
+    const manifest = job.document.firmware.manifest;
+    if (!parsed.success || parsed.data.firmware.manifest.sha256 !== manifest.sha256) {
       throw new UpdateFailedError(
         'download',
         'downloading',
-        'the job document fetched to renew the URL does not parse',
+        'the job document fetched to renew the URL does not parse as the same image',
       );
     }
-    this.log('url-renewed', { jobId: job.jobId, urlExpiresAt: parsed.data.firmware.urlExpiresAt });
+    const { url, urlExpiresAt } = parsed.data.firmware;
+    this.log('url-renewed', { jobId: job.jobId, urlExpiresAt });
     if (this.state.phase === 'downloading') {
-      this.state = { ...this.state, job: { ...this.state.job, document: parsed.data } };
+      const document = {
+        ...this.state.job.document,
+        firmware: { ...this.state.job.document.firmware, url, urlExpiresAt },
+      };
+      this.state = { ...this.state, job: { ...this.state.job, document } };
     }
-    return parsed.data.firmware;
+    return { url, urlExpiresAt, size: manifest.size, sha256: manifest.sha256 };
   }
 
   private async install(): Promise<void> {
     const job = this.jobOf(this.state);
-    const version = job.document.firmware.version;
+    const version = job.document.firmware.manifest.version;
     const signal = this.jobAbort.signal;
     await this.reportProgress(job, { step: 'installing' });
     try {
@@ -501,6 +565,23 @@ export class OtaAgent {
     await this.reportProgress(job, { step: 'rebooting' });
   }
 
+  /** After a commit: the anti-rollback floor rises, and a used rollback authorization is remembered. */
+  private async raiseFloor(
+    purpose: 'firmware' | 'model',
+    securityVersion: number,
+    grant: CheckedJob['grant'],
+  ): Promise<void> {
+    const trust = await this.options.trust.load();
+    const next = afterCommit(
+      trust,
+      purpose,
+      securityVersion,
+      grant,
+      Math.floor(this.options.clock.now() / 1000),
+    );
+    if (JSON.stringify(next) !== JSON.stringify(trust)) await this.options.trust.save(next);
+  }
+
   private async rebootDevice(why: string): Promise<void> {
     this.log('reboot', { why });
     // Keep the execution version the progress reports reached, so the first report after the boot matches.
@@ -511,7 +592,7 @@ export class OtaAgent {
 
   private async checkHealth(): Promise<boolean> {
     const job = this.jobOf(this.state);
-    const version = job.document.firmware.version;
+    const version = job.document.firmware.manifest.version;
     const signal = this.jobAbort.signal;
     await this.reportProgress(job, {
       step: 'rebooting',
@@ -528,6 +609,7 @@ export class OtaAgent {
     signal.throwIfAborted();
     if (result.healthy) {
       await this.options.slots.commit();
+      await this.raiseFloor('firmware', job.securityVersion ?? 0, job.grant);
       this.log('committed', { jobId: job.jobId, slot: job.target, version });
       await this.save({
         phase: 'reporting',
@@ -562,7 +644,9 @@ export class OtaAgent {
       await this.save({ phase: 'idle' });
       return;
     }
-    const version = job.document.firmware.version;
+    // A power cut between the commit and the floor's rise ends here: raising it again is harmless.
+    if (outcome === 'SUCCEEDED') await this.raiseFloor('firmware', job.securityVersion ?? 0, job.grant);
+    const version = job.document.firmware.manifest.version;
     const statusDetails =
       outcome === 'SUCCEEDED'
         ? details({ step: 'committed', progress: '100%', firmwareVersion: version })
@@ -590,7 +674,7 @@ export class OtaAgent {
       statusDetails: details({
         step: error.step,
         reason: error.reason satisfies OtaFailureReason,
-        firmwareVersion: job.document.firmware.version,
+        firmwareVersion: job.document.firmware.manifest.version,
         detail: error.detail,
       }),
     });
@@ -646,7 +730,10 @@ export class OtaAgent {
     job: JobRef,
     fields: Readonly<Record<string, string | undefined>>,
   ): Promise<void> {
-    await this.reportJobProgress(job.jobId, { ...fields, firmwareVersion: job.document.firmware.version });
+    await this.reportJobProgress(job.jobId, {
+      ...fields,
+      firmwareVersion: job.document.firmware.manifest.version,
+    });
   }
 
   private async reportJobProgress(

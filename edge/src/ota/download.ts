@@ -1,9 +1,16 @@
-import type { SignedArtifact } from '../../../lib/protocol/jobs.ts';
 import { RefusedUrlError, UpdateFailedError } from './errors.ts';
 import type { Clock, Downloader, DownloadResponse, DownloadTarget, SlotName, SlotStore } from './ports.ts';
 
-/** The `firmware` (or `model`) section of a job document: what is downloaded and how it is checked. */
-export type FirmwareRef = SignedArtifact;
+/**
+ * What a download needs: where (a presigned URL, renewable) and what to expect (size and SHA-256, from
+ * the signed manifest, or a delta's own).
+ */
+export interface FirmwareRef {
+  readonly url: string;
+  readonly urlExpiresAt: number;
+  readonly size: number;
+  readonly sha256: string;
+}
 
 export interface DownloadOptions {
   readonly slots: SlotStore;

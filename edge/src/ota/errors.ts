@@ -23,6 +23,44 @@ export const OTA_FAILURE_REASONS = [
 ] as const;
 export type OtaFailureReason = (typeof OTA_FAILURE_REASONS)[number];
 
+/**
+ * Why a device refused a job document before downloading anything, as reported in `statusDetails.reason`
+ * (the job ends REJECTED, with the offending field in `statusDetails.field`).
+ */
+export const JOB_REFUSAL_REASONS = [
+  /** No valid signature by a key this device trusts for the purpose. */
+  'signature',
+  /** The readable manifest is not what was signed, or the signed payload does not parse. */
+  'manifest',
+  /** Past its `expiresAt`, or issued in the future (a replayed or forged statement). */
+  'expired',
+  /** Not built for this device's type. */
+  'device-type',
+  /** The device runs something older than the manifest's `minVersion`. */
+  'min-version',
+  /** Below the device's anti-rollback floor, and no rollback authorization for it. */
+  'anti-rollback',
+  /** A rollback authorization that is not for this rollout, job, image or device, expired or used. */
+  'rollback-authorization',
+  /** A newer key set that its current keys did not sign. */
+  'key-set',
+] as const;
+export type JobRefusalReason = (typeof JOB_REFUSAL_REASONS)[number];
+
+/** The device refuses a job document: REJECTED, nothing downloaded, with the field at fault. */
+export class JobRefusedError extends Error {
+  override readonly name = 'JobRefusedError';
+
+  constructor(
+    readonly reason: JobRefusalReason,
+    /** Dotted path in the job document (`firmware.manifest.version`). */
+    readonly field: string,
+    readonly detail: string,
+  ) {
+    super(`${field}: ${reason}: ${detail}`);
+  }
+}
+
 /** An update failed for a reason the device reports: the job ends FAILED with `reason` and `step`. */
 export class UpdateFailedError extends Error {
   override readonly name = 'UpdateFailedError';

@@ -12,4 +12,5 @@ export * from './mqtt-jobs-transport.ts';
 export * from './ports.ts';
 export * from './signature.ts';
 export * from './state-store.ts';
+export * from './trust-store.ts';
 export * from './verify.ts';

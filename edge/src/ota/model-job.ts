@@ -3,13 +3,12 @@ import { type DownloadOptions, downloadFile } from './download.ts';
 import { ModelUpdateFailedError, UpdateFailedError } from './errors.ts';
 import type { Clock, Downloader, ModelInstaller } from './ports.ts';
 import { steppedProgress } from './progress.ts';
-import { type TrustedKeys, verifyDeclaredSignature, verifyFile } from './verify.ts';
+import { verifyFile } from './verify.ts';
 
 /** What installing a delivered model needs from the OTA agent running its job. */
 export interface ModelJobContext {
   readonly downloader: Downloader;
   readonly clock: Clock;
-  readonly trustedKeys: TrustedKeys;
   readonly download?: Pick<
     DownloadOptions,
     'maxAttempts' | 'maxRenewals' | 'backoffMs' | 'expiryMarginSeconds'
@@ -25,9 +24,9 @@ export interface ModelJobContext {
 }
 
 /**
- * A `model-update` job's work: the signature over the declared digest, a resumable download to the
- * installer's staging file, size + SHA-256 + signature over the bytes, then the installer (the
- * detector's verified swap). Nothing serves until every check has passed.
+ * A `model-update` job's work once its signed manifest passed every check (`job-checks.ts`): a
+ * resumable download to the installer's staging file, size + SHA-256 against the signed manifest, then
+ * the installer (the detector's verified swap). Nothing serves until every check has passed.
  *
  * @throws ModelUpdateFailedError with the reason the job reports (`download`, `verification`,
  *   `model-rejected`, `install`)
@@ -48,33 +47,41 @@ export async function installDeliveredModel(
     }
     throw error;
   };
-  try {
-    verifyDeclaredSignature(declared, context.trustedKeys);
-  } catch (error) {
-    asFailure(error);
-  }
-  const staging = await installer.staging(declared.version);
-  const modelVersion = declared.version;
+  const manifest = declared.manifest;
+  const modelVersion = manifest.version;
+  const staging = await installer.staging(modelVersion);
   const progress = steppedProgress(context.progressStepPercent ?? 10, (percent) =>
     context.report({ step: 'downloading', progress: `${percent}%`, modelVersion }),
   );
-  await progress(await staging.size(), declared.size);
-  let model = declared;
+  await progress(await staging.size(), manifest.size);
   try {
     const result = await downloadFile({
       target: staging,
       downloader: context.downloader,
       clock: context.clock,
-      firmware: declared,
+      firmware: {
+        url: declared.url,
+        urlExpiresAt: declared.urlExpiresAt,
+        size: manifest.size,
+        sha256: manifest.sha256,
+      },
       signal,
-      renew: context.renew,
+      renew: async () => {
+        const fresh = await context.renew();
+        return {
+          url: fresh.url,
+          urlExpiresAt: fresh.urlExpiresAt,
+          size: fresh.manifest.size,
+          sha256: fresh.manifest.sha256,
+        };
+      },
       onProgress: progress,
       ...context.download,
     });
-    model = { ...result.firmware, version: modelVersion };
     context.log('downloaded', { resumedFrom: result.resumedFrom, requests: result.requests });
     await context.report({ step: 'verifying', modelVersion });
-    await verifyFile(staging, model, context.trustedKeys);
+    // Held to the manifest checked before the download, whatever a renewed document said.
+    await verifyFile(staging, manifest);
   } catch (error) {
     signal.throwIfAborted();
     // Bytes that do not verify are no start for the next attempt.
@@ -85,7 +92,7 @@ export async function installDeliveredModel(
   await context.report({ step: 'installing', modelVersion });
   try {
     await installer.install(
-      { version: model.version, path: staging.path, sha256: model.sha256, sizeBytes: model.size },
+      { version: modelVersion, path: staging.path, sha256: manifest.sha256, sizeBytes: manifest.size },
       signal,
     );
   } catch (error) {

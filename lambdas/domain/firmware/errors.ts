@@ -62,3 +62,24 @@ export class FirmwareInUseError extends Error {
     super(`firmware ${version} is used by an active rollout; cancel or finish the rollout first`);
   }
 }
+
+/**
+ * Release approval (issue 12): the approver is the principal who registered or uploaded the image. Two
+ * people must see a release before devices may trust it. Maps to HTTP 403.
+ */
+export class SelfApprovalError extends Error {
+  override readonly name = 'SelfApprovalError';
+  constructor(
+    readonly version: string,
+    readonly principal: string,
+  ) {
+    super(
+      `firmware ${version} was registered or uploaded by ${principal}; another principal must approve it`,
+    );
+  }
+}
+
+/** An approval (or an upload under approval) with no authenticated principal to record. Maps to HTTP 403. */
+export class UnknownPrincipalError extends Error {
+  override readonly name = 'UnknownPrincipalError';
+}

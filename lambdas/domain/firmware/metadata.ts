@@ -1,4 +1,9 @@
-import type { FirmwareStatus, FirmwareView, SIGNATURE_ALGORITHM } from '../../../lib/protocol/firmware.ts';
+import {
+  type FirmwareStatus,
+  type FirmwareView,
+  SIGNATURE_ALGORITHM,
+} from '../../../lib/protocol/firmware.ts';
+import type { DsseEnvelope, UpdateManifest } from '../../../lib/protocol/manifest.ts';
 import { compareSemver } from './semver.ts';
 
 /** How an image is being uploaded: one PUT, or a multipart upload S3 knows by its id. */
@@ -16,32 +21,40 @@ export interface FirmwareMetadata {
   readonly size: number;
   readonly sha256: string;
   readonly releaseNotes?: string;
+  /**
+   * Anti-rollback counter (issue 12): devices never install an image below the highest they committed,
+   * except by a signed rollback. Absent in items registered before it existed: 0.
+   */
+  readonly securityVersion?: number;
   readonly status: FirmwareStatus;
   readonly registeredAt: number;
   readonly upload: UploadRecord;
-  /** base64 DER ECDSA P-256 signature over the SHA-256 digest; set when the image became available. */
-  readonly signature?: string;
-  readonly signatureAlgorithm?: typeof SIGNATURE_ALGORITHM;
-  readonly keyId?: string;
+  /** The signed release manifest and its DSSE envelope; set when the image became available. */
+  readonly manifest?: UpdateManifest;
+  readonly envelope?: DsseEnvelope;
   /** When the upload was verified and signed. */
   readonly uploadedAt?: number;
   /** The S3 object version that was verified and signed, where the bucket is versioned. */
   readonly objectVersion?: string;
   readonly withdrawnAt?: number;
+  /** Who registered it, who completed its upload, who approved it (IAM principal ARNs; issue 12). */
+  readonly registeredBy?: string;
+  readonly uploadedBy?: string;
+  readonly approvedBy?: string;
+  readonly approvedAt?: number;
 }
 
 /** An image that was verified and signed: what devices may be sent. */
 export interface SignedFirmware extends FirmwareMetadata {
-  readonly signature: string;
-  readonly signatureAlgorithm: typeof SIGNATURE_ALGORITHM;
-  readonly keyId: string;
+  readonly manifest: UpdateManifest;
+  readonly envelope: DsseEnvelope;
   readonly uploadedAt: number;
 }
 
-/** True when the image carries its signature (available, or withdrawn after it was available). */
+/** True when the image carries its signed manifest (available, or withdrawn after it was available). */
 export function isSigned(firmware: FirmwareMetadata): firmware is SignedFirmware {
   return (
-    firmware.signature !== undefined && firmware.keyId !== undefined && firmware.uploadedAt !== undefined
+    firmware.manifest !== undefined && firmware.envelope !== undefined && firmware.uploadedAt !== undefined
   );
 }
 
@@ -128,14 +141,21 @@ export function toFirmwareView(firmware: FirmwareMetadata): FirmwareView {
     minVersion: firmware.minVersion,
     size: firmware.size,
     sha256: firmware.sha256,
-    signature: firmware.signature,
-    signatureAlgorithm: firmware.signatureAlgorithm,
-    keyId: firmware.keyId,
+    securityVersion: firmware.securityVersion ?? 0,
+    signature: firmware.envelope?.signatures[0]?.sig,
+    signatureAlgorithm: firmware.envelope === undefined ? undefined : SIGNATURE_ALGORITHM,
+    keyId: firmware.envelope?.signatures[0]?.keyid,
+    manifest: firmware.manifest,
+    envelope: firmware.envelope,
     releaseNotes: firmware.releaseNotes,
     status: firmware.status,
     registeredAt: new Date(firmware.registeredAt).toISOString(),
     uploadedAt: iso(firmware.uploadedAt),
     withdrawnAt: iso(firmware.withdrawnAt),
+    registeredBy: firmware.registeredBy,
+    uploadedBy: firmware.uploadedBy,
+    approvedBy: firmware.approvedBy,
+    approvedAt: iso(firmware.approvedAt),
   };
   return Object.fromEntries(
     Object.entries(view).filter(([, v]) => v !== undefined),

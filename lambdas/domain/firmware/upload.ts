@@ -5,9 +5,9 @@ import {
   MIN_PART_BYTES,
   MULTIPART_THRESHOLD_BYTES,
   type RegisterFirmwareRequest,
-  SIGNATURE_ALGORITHM,
 } from '../../../lib/protocol/firmware.ts';
-import { FirmwareStateError, type ImageDigest } from './errors.ts';
+import type { DsseEnvelope, UpdateManifest } from '../../../lib/protocol/manifest.ts';
+import { FirmwareStateError, type ImageDigest, SelfApprovalError } from './errors.ts';
 import type { FirmwareMetadata, SignedFirmware, UploadRecord } from './metadata.ts';
 import { compareSemver } from './semver.ts';
 
@@ -16,9 +16,10 @@ import { compareSemver } from './semver.ts';
  * but withdrawn.
  *
  * ```
- *   register ──▶ pending-upload ──(uploaded, verified, signed)──▶ available
- *                      │                                              │
- *                      └──────────────── withdraw ───────────────────┴──▶ withdrawn
+ *   register ──▶ pending-upload ──(uploaded, verified, signed)──────────────────▶ available
+ *                      │   └──(verified; approval required)──▶ pending-approval ──┘ (approved by
+ *                      │                                          │                another, signed)
+ *                      └──────────────── withdraw ───────────────┴───────────────────┴──▶ withdrawn
  * ```
  *
  * A refused upload (size or SHA-256 not as declared) leaves no state: the object is deleted and the
@@ -27,7 +28,9 @@ import { compareSemver } from './semver.ts';
 
 /** Which status may follow which. */
 export const FIRMWARE_TRANSITIONS: Readonly<Record<FirmwareStatus, readonly FirmwareStatus[]>> = {
-  'pending-upload': ['available', 'withdrawn'],
+  'pending-upload': ['available', 'pending-approval', 'withdrawn'],
+  // Verified, not signed: devices may not trust it before another principal approved it.
+  'pending-approval': ['available', 'withdrawn'],
   available: ['withdrawn'],
   withdrawn: [],
 };
@@ -92,6 +95,7 @@ export function registerFirmware(
     size: request.size,
     sha256: request.sha256,
     ...(request.releaseNotes === undefined ? {} : { releaseNotes: request.releaseNotes }),
+    securityVersion: request.securityVersion ?? 0,
     status: 'pending-upload',
     registeredAt: now,
     upload,
@@ -104,7 +108,7 @@ export function registerFirmware(
  */
 export function completionStep(firmware: FirmwareMetadata): 'verify' | 'done' {
   if (firmware.status === 'pending-upload') return 'verify';
-  if (firmware.status === 'available') return 'done';
+  if (firmware.status === 'available' || firmware.status === 'pending-approval') return 'done';
   throw new FirmwareStateError(firmware.version, firmware.status, 'complete the upload of');
 }
 
@@ -126,14 +130,40 @@ export function verifyUpload(
   return { ok: true, upload: { version: firmware.version, ...stored, verified: true } };
 }
 
-/** The last step: a verified upload and its signature make the image available. */
+/**
+ * The release manifest of a verified image (issue 12): everything a device decides on, valid from `now`
+ * for `validitySeconds`. Signing it (KMS) is the service's part.
+ */
+export function releaseManifest(
+  firmware: FirmwareMetadata,
+  upload: VerifiedUpload,
+  now: number,
+  validitySeconds: number,
+): UpdateManifest {
+  const issuedAt = Math.floor(now / 1000);
+  return {
+    purpose: 'firmware',
+    version: firmware.version,
+    sha256: upload.sha256,
+    size: upload.size,
+    deviceTypes: [...firmware.deviceTypes],
+    ...(firmware.minVersion === undefined ? {} : { minVersion: firmware.minVersion }),
+    securityVersion: firmware.securityVersion ?? 0,
+    issuedAt,
+    expiresAt: issuedAt + validitySeconds,
+  };
+}
+
+/** The last step: a verified upload and its signed manifest make the image available. */
 export function markAvailable(
   firmware: FirmwareMetadata,
   upload: VerifiedUpload,
-  signed: { readonly signature: string; readonly keyId: string },
+  signed: { readonly manifest: UpdateManifest; readonly envelope: DsseEnvelope },
   now: number,
+  approval?: { readonly approvedBy: string },
 ): SignedFirmware {
-  if (firmware.status !== 'pending-upload') {
+  const from: FirmwareStatus = approval === undefined ? 'pending-upload' : 'pending-approval';
+  if (firmware.status !== from) {
     throw new FirmwareStateError(firmware.version, firmware.status, 'make available');
   }
   if (upload.version !== firmware.version || upload.sha256 !== firmware.sha256) {
@@ -142,11 +172,53 @@ export function markAvailable(
   return {
     ...firmware,
     status: 'available',
-    signature: signed.signature,
-    signatureAlgorithm: SIGNATURE_ALGORITHM,
-    keyId: signed.keyId,
+    manifest: signed.manifest,
+    envelope: signed.envelope,
+    uploadedAt: firmware.uploadedAt ?? now,
+    ...(upload.objectVersion === undefined ? {} : { objectVersion: upload.objectVersion }),
+    ...(approval === undefined ? {} : { approvedBy: approval.approvedBy, approvedAt: now }),
+  };
+}
+
+/**
+ * A verified upload that waits for another principal's approval before it is signed (release
+ * approval, `-c fleetkit:requireApproval=true`).
+ */
+export function markVerified(
+  firmware: FirmwareMetadata,
+  upload: VerifiedUpload,
+  now: number,
+): FirmwareMetadata {
+  if (firmware.status !== 'pending-upload') {
+    throw new FirmwareStateError(firmware.version, firmware.status, 'verify the upload of');
+  }
+  return {
+    ...firmware,
+    status: 'pending-approval',
     uploadedAt: now,
     ...(upload.objectVersion === undefined ? {} : { objectVersion: upload.objectVersion }),
+  };
+}
+
+/**
+ * The upload an approval signs: what `complete` measured, recorded on the image.
+ *
+ * @throws FirmwareStateError unless the image waits for approval
+ * @throws SelfApprovalError when `approver` registered or uploaded it
+ */
+export function approvalOf(firmware: FirmwareMetadata, approver: string): VerifiedUpload {
+  if (firmware.status !== 'pending-approval') {
+    throw new FirmwareStateError(firmware.version, firmware.status, 'approve');
+  }
+  if (approver === firmware.registeredBy || approver === firmware.uploadedBy) {
+    throw new SelfApprovalError(firmware.version, approver);
+  }
+  return {
+    version: firmware.version,
+    size: firmware.size,
+    sha256: firmware.sha256,
+    ...(firmware.objectVersion === undefined ? {} : { objectVersion: firmware.objectVersion }),
+    verified: true,
   };
 }
 

@@ -4,7 +4,15 @@ import {
   type JobExecutionStatus,
   type StatusDetails,
 } from '../../../lib/protocol/jobs.ts';
+import type { DsseEnvelope } from '../../../lib/protocol/manifest.ts';
+import type { InclusionProof } from '../../../lib/protocol/merkle.ts';
 import type { RetryConfig } from '../../../lib/protocol/rollouts.ts';
+
+/** A rollback execution's signed permission to go below the device's anti-rollback floor (issue 12). */
+export interface StoredRollbackAuthorization {
+  readonly envelope: DsseEnvelope;
+  readonly proof: InclusionProof;
+}
 
 /**
  * One thing's execution of one rollout, as AWS IoT Jobs keeps it
@@ -43,6 +51,8 @@ export interface JobExecution {
   readonly wave?: number;
   /** True for an execution that sends the device back to `firmwareVersion` after a failed health gate. */
   readonly rollback?: boolean;
+  /** For a rollback: the service's signed permission for this device. */
+  readonly authorization?: StoredRollbackAuthorization;
   /** The rollout's retry config, copied at queue time so the store can index when a retry is due. */
   readonly retries?: RetryConfig;
 }
@@ -55,6 +65,7 @@ export interface NewExecution {
   readonly previousVersion: string;
   readonly wave?: number;
   readonly rollback?: boolean;
+  readonly authorization?: StoredRollbackAuthorization;
   readonly inProgressTimeoutMinutes?: number;
   readonly retries?: RetryConfig;
 }

@@ -1,4 +1,4 @@
-import type { FirmwareJobDocument, JobExecutionView } from '../../../lib/protocol/jobs.ts';
+import type { DeviceJobDocument, JobExecutionView } from '../../../lib/protocol/jobs.ts';
 import { type JobExecution, JobRequestError } from './execution.ts';
 
 /** One entry of GetPendingJobExecutions' lists (JobExecutionSummary in AWS IoT's jobs data plane). */
@@ -56,7 +56,7 @@ export interface DescribeOptions {
 export function describeExecution(
   execution: JobExecution,
   options: DescribeOptions = {},
-  jobDocument?: FirmwareJobDocument,
+  jobDocument?: DeviceJobDocument,
 ): JobExecutionView | JobRequestError {
   if (options.executionNumber !== undefined && options.executionNumber !== execution.executionNumber)
     return new JobRequestError(

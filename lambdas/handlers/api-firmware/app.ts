@@ -7,6 +7,7 @@ import * as z from 'zod';
 import {
   completeFirmwareRequest,
   firmwareVersion,
+  keyRolloverRequest,
   listFirmwareQuery,
   registerFirmwareRequest,
 } from '../../../lib/protocol/firmware.ts';
@@ -15,11 +16,14 @@ import {
   FirmwareExistsError,
   FirmwareInUseError,
   FirmwareStateError,
+  SelfApprovalError,
+  UnknownPrincipalError,
   UploadIncompleteError,
   UploadMismatchError,
 } from '../../domain/firmware/errors.ts';
+import { RetireCurrentKeyError, RootRotationError } from '../../domain/firmware/key-set.ts';
 import { toFirmwareView } from '../../domain/firmware/metadata.ts';
-import { firmwareS3Config, firmwareServiceFrom } from '../../services/firmware-setup.ts';
+import { firmwareS3Config, firmwareServiceFrom, keySetServiceFrom } from '../../services/firmware-setup.ts';
 import { rolloutStoreFrom } from '../../services/rollouts-setup.ts';
 import { aws } from '../../shared/aws-config.ts';
 import { errorResponse, httpErrorResponse, json, unknownRoute } from '../../shared/http.ts';
@@ -34,6 +38,16 @@ const versionPath = z.object({ version: firmwareVersion });
 function body(event: APIGatewayProxyEventV2, subject: string): unknown {
   if (event.body === undefined || event.body === '') return {};
   return decodeJson(event.isBase64Encoded ? Buffer.from(event.body, 'base64') : event.body, subject);
+}
+
+/**
+ * Who called: the IAM principal API Gateway's IAM authorizer puts in the event (`requestContext.authorizer.iam`,
+ * payload format 2.0; the local gateway fills it from the SigV4 access key).
+ */
+function principalOf(event: APIGatewayProxyEventV2): string | undefined {
+  const context = event.requestContext as { authorizer?: { iam?: { userArn?: unknown } } };
+  const arn = context.authorizer?.iam?.userArn;
+  return typeof arn === 'string' && arn !== '' ? arn : undefined;
 }
 
 /** The registry's own errors, then the house mapping (validation 400, not found 404, anything else 500). */
@@ -54,6 +68,14 @@ function firmwareErrorResponse(error: unknown, log: Logger): APIGatewayProxyStru
     return errorResponse(409, { code: 'InvalidState', message: error.message });
   if (error instanceof UploadIncompleteError)
     return errorResponse(409, { code: 'UploadIncomplete', message: error.message });
+  if (error instanceof SelfApprovalError)
+    return errorResponse(403, { code: 'SelfApproval', message: error.message });
+  if (error instanceof UnknownPrincipalError)
+    return errorResponse(403, { code: 'UnknownPrincipal', message: error.message });
+  if (error instanceof RootRotationError)
+    return errorResponse(409, { code: 'RootRotation', message: error.message });
+  if (error instanceof RetireCurrentKeyError)
+    return errorResponse(400, { code: 'RetireCurrentKey', message: error.message });
   return httpErrorResponse(error, log);
 }
 
@@ -72,6 +94,7 @@ export function build(env: HandlerEnv, runtime: HandlerRuntime = processRuntime)
   // A version an unfinished rollout installs cannot be withdrawn.
   const usage = rolloutStoreFrom(dynamo, env);
   const firmware = firmwareServiceFrom({ s3, kms, dynamo, env, log, now: runtime.now, usage });
+  const trust = keySetServiceFrom({ kms, dynamo, env, log, now: runtime.now });
 
   return async function handler(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
     try {
@@ -82,7 +105,7 @@ export function build(env: HandlerEnv, runtime: HandlerRuntime = processRuntime)
             body(event, 'firmware registration'),
             'firmware registration',
           );
-          const result = await firmware.register(request);
+          const result = await firmware.register(request, principalOf(event));
           return json(result.created ? 201 : 200, {
             firmware: toFirmwareView(result.firmware),
             upload: result.upload,
@@ -97,8 +120,14 @@ export function build(env: HandlerEnv, runtime: HandlerRuntime = processRuntime)
           const page = await firmware.list(query);
           return json(200, { firmware: page.items.map(toFirmwareView), nextToken: page.nextToken });
         }
-        case 'GET /firmware/keys':
-          return json(200, { keys: await firmware.publicKeys() });
+        case 'GET /firmware/keys': {
+          const [keys, keySet] = await Promise.all([trust.published(), trust.current()]);
+          return json(200, { keys, keySet });
+        }
+        case 'POST /firmware/keys/rollover': {
+          const request = parseWith(keyRolloverRequest, body(event, 'key rollover'), 'key rollover');
+          return json(200, await trust.rollover(request.retire));
+        }
       }
       const { version } = parseWith(versionPath, event.pathParameters ?? {}, 'firmware path');
       switch (event.routeKey) {
@@ -110,8 +139,10 @@ export function build(env: HandlerEnv, runtime: HandlerRuntime = processRuntime)
             body(event, 'complete request'),
             'complete request',
           );
-          return json(200, toFirmwareView(await firmware.complete(version, request)));
+          return json(200, toFirmwareView(await firmware.complete(version, request, principalOf(event))));
         }
+        case 'POST /firmware/{version}/approve':
+          return json(200, toFirmwareView(await firmware.approve(version, principalOf(event))));
         case 'GET /firmware/{version}/download':
           return json(200, await firmware.downloadUrl(version));
         case 'DELETE /firmware/{version}':

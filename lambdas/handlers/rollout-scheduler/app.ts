@@ -1,5 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { IoTDataPlaneClient } from '@aws-sdk/client-iot-data-plane';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { firmwareS3Config } from '../../services/firmware-setup.ts';
@@ -25,6 +26,8 @@ export function build(env: HandlerEnv, runtime: HandlerRuntime = processRuntime)
     dynamo,
     s3: new S3Client(firmwareS3Config(env)),
     iotData: new IoTDataPlaneClient(aws(env, 'IOT_DATA_PLANE')),
+    // Signs rollback authorizations (issue 12) with the rollback key, and nothing else.
+    kms: new KMSClient(aws(env, 'KMS')),
     env,
     log,
     metrics,

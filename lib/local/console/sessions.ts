@@ -109,9 +109,10 @@ export function consoleSessions(options: {
       const endsAt = fromBase32(accessKeyId.slice(PREFIX.length, PREFIX.length + EXPIRY_DIGITS));
       if (endsAt === undefined || endsAt * 1000 <= now()) return undefined;
       if (fromBase32(accessKeyId.slice(PREFIX.length + EXPIRY_DIGITS)) === undefined) return undefined;
+      // The default operator's own sessions: the console acts with that operator's identity.
       return {
         key: { accessKeyId, secretAccessKey: secretOf(accessKeyId) },
-        principal: { kind: 'operator' },
+        principal: { kind: 'operator', name: 'default' },
       };
     },
   };

@@ -15,6 +15,7 @@ import { HttpDownloader } from '../../../edge/src/ota/http-downloader.ts';
 import { MqttJobsTransport } from '../../../edge/src/ota/mqtt-jobs-transport.ts';
 import type { BootState, HealthResult, UpdateContext } from '../../../edge/src/ota/ports.ts';
 import { FileAgentStateStore } from '../../../edge/src/ota/state-store.ts';
+import { type DeviceTrust, FileTrustStore, provisionedTrust } from '../../../edge/src/ota/trust-store.ts';
 import { seededRandom } from '../../../edge/src/sensors/random.ts';
 import {
   initialSensorState,
@@ -41,8 +42,8 @@ import {
 export interface SimulatedOtaOptions {
   /** The platform data dir; slots and agent state go to `<dataDir>/sim/<thing>/`. */
   readonly dataDir: string;
-  /** keyId → SPKI PEM of the P-256 keys firmware must be signed with (the platform serves them at `GET /firmware/keys`). */
-  readonly trustedKeys: Readonly<Record<string, string>>;
+  /** The key set the device is provisioned with (the platform's signing keys, each for its purpose). */
+  readonly keySet: DeviceTrust['keySet'];
   /** How long new firmware must run, connected and with readable sensors, before it commits. @default 5_000 */
   readonly healthCheckMs?: number;
   /** How long a simulated reboot keeps the device off the broker. @default 200 */
@@ -252,7 +253,8 @@ export class SimulatedDevice {
         log?.('agent-state-corrupt', { error: String(error) }),
       ),
       clock: systemClock,
-      trustedKeys: ota.trustedKeys,
+      deviceType: this.thingType,
+      trust: new FileTrustStore(this.otaDirectory ?? '', provisionedTrust(ota.keySet)),
       healthCheck: (context) => this.healthCheck(ota, context),
       install: (context) => this.install(context),
       reboot: () => this.reboot(),

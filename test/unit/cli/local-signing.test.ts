@@ -54,8 +54,8 @@ describe('the CLI against the local platform', () => {
     await api.call('PATCH', 'devices/dev%201', { groups: ['eu-west'] });
     // Assess
     expect(checks).toEqual([
-      { ok: true, principal: 'operator' },
-      { ok: true, principal: 'operator' },
+      { ok: true, principal: 'operator', accessKeyId: operator.accessKeyId },
+      { ok: true, principal: 'operator', accessKeyId: operator.accessKeyId },
     ]);
   });
 

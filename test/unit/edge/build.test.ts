@@ -16,6 +16,7 @@ import {
   RuntimePackageMissingError,
 } from '../../../edge/build/errors.ts';
 import { collectRuntimePackages } from '../../../edge/build/runtime-packages.ts';
+import { filesDigest } from '../../../edge/build/sbom.ts';
 
 /**
  * `npm run build:edge` for real: esbuild bundles edge/src/main.ts, and the zip is opened and its agent
@@ -145,6 +146,49 @@ describe('build:edge with the agent (edge/src/main.ts)', () => {
     expect(names.filter((n) => /node_modules\/(adm-zip|global-agent|node-addon-api)\//.test(n))).toEqual([]);
     expect(names.filter((n) => /\.d\.ts$|\/src\/.*\.cc$|binding\.gyp$/.test(n))).toEqual([]);
     expect(result.sizeBytes).toBeLessThan(40 * 1024 * 1024);
+  });
+
+  it('records what it bundles in a CycloneDX SBOM: exact versions and SHA-256s that match the artifact', () => {
+    // Prepare
+    const sbom = JSON.parse((files.get('fleetkit-edge.cdx.json') as Buffer).toString('utf8'));
+    const component = (name: string, inclusion?: string) =>
+      sbom.components.find(
+        (c: { name: string; properties?: Array<{ name: string; value: string }> }) =>
+          c.name === name && (inclusion === undefined || c.properties?.some((p) => p.value === inclusion)),
+      );
+    const version = (name: string) =>
+      JSON.parse(readFileSync(join(root, 'node_modules', name, 'package.json'), 'utf8')).version;
+    // Assess: the document
+    expect(sbom).toMatchObject({ bomFormat: 'CycloneDX', specVersion: '1.5', version: 1 });
+    expect(sbom.serialNumber).toMatch(/^urn:uuid:[0-9a-f-]{36}$/);
+    expect(sbom.metadata.component).toMatchObject({
+      name: 'com.fleetkit.EdgeAgent',
+      version: result.componentVersion,
+    });
+    // The bundle and the model, by the SHA-256 of the files in the zip
+    expect(component('agent.mjs').hashes).toEqual([
+      { alg: 'SHA-256', content: sha256(files.get('agent.mjs') as Buffer) },
+    ]);
+    expect(component('fleetkit_anomaly_mlp')).toMatchObject({
+      type: 'machine-learning-model',
+      hashes: [{ alg: 'SHA-256', content: sha256(files.get('model/anomaly-detector.onnx') as Buffer) }],
+    });
+    // An inlined package, at its installed version, and a copied one hashed over the files in the zip
+    expect(component('zod', 'bundled')).toMatchObject({
+      version: version('zod'),
+      purl: `pkg:npm/zod@${version('zod')}`,
+    });
+    const onnx = component('onnxruntime-node', 'copied');
+    expect(onnx.version).toBe(version('onnxruntime-node'));
+    const prefix = 'node_modules/onnxruntime-node/';
+    const copied = new Map(
+      [...files].filter(([n]) => n.startsWith(prefix)).map(([n, d]) => [n.slice(prefix.length), d]),
+    );
+    expect(onnx.hashes).toEqual([{ alg: 'SHA-256', content: filesDigest(copied) }]);
+    // And beside the zip, the same document
+    expect(readFileSync(join(dirname(result.artifactFile), 'fleetkit-edge.cdx.json'))).toEqual(
+      files.get('fleetkit-edge.cdx.json'),
+    );
   });
 
   it('writes the publish recipe with the artifact URI and its digest', () => {

@@ -20,9 +20,22 @@ const available: FirmwareMetadata = {
   status: 'available',
   registeredAt: Date.UTC(2026, 10, 1),
   upload: { mode: 'single' },
-  signature: 'MEUCIQ==',
-  signatureAlgorithm: 'ECDSA_SHA_256',
-  keyId: 'arn:aws:kms:eu-west-1:111122223333:key/k',
+  manifest: {
+    purpose: 'firmware',
+    version: '2.0.0',
+    sha256: 'a'.repeat(64),
+    size: 1024,
+    deviceTypes: ['tracker', 'gateway'],
+    minVersion: '1.5.0',
+    securityVersion: 0,
+    issuedAt: 1_793_491_500,
+    expiresAt: 1_825_027_500,
+  },
+  envelope: {
+    payloadType: 'application/vnd.fleetkit.statement+json',
+    payload: 'e30=',
+    signatures: [{ keyid: 'arn:aws:kms:eu-west-1:111122223333:key/k', sig: 'MEUCIQ==' }],
+  },
   uploadedAt: Date.UTC(2026, 10, 1, 0, 5),
 };
 const withoutMinimum: FirmwareMetadata = { ...available, version: '2.1.0', minVersion: undefined };
@@ -135,21 +148,28 @@ describe('the checks on their own', () => {
     expect(canUpgradeFrom(withoutMinimum, current)).toBe(true);
   });
 
-  it('knows an image as signed only with signature, key id and upload time', () => {
+  it('knows an image as signed only with its manifest, envelope and upload time', () => {
     expect(isSigned(available)).toBe(true);
-    expect(isSigned({ ...available, keyId: undefined })).toBe(false);
+    expect(isSigned({ ...available, envelope: undefined })).toBe(false);
+    expect(isSigned({ ...available, manifest: undefined })).toBe(false);
   });
 });
 
 describe('toFirmwareView', () => {
   it('shows ISO times, no upload bookkeeping, no absent fields', () => {
     expect(
-      toFirmwareView({ ...withoutMinimum, upload: { mode: 'multipart', uploadId: 'u', partSize: 5 } }),
+      toFirmwareView({
+        ...withoutMinimum,
+        upload: { mode: 'multipart', uploadId: 'u', partSize: 5 },
+        manifest: undefined,
+      }),
     ).toEqual({
       version: '2.1.0',
       deviceTypes: ['tracker', 'gateway'],
       size: 1024,
       sha256: 'a'.repeat(64),
+      securityVersion: 0,
+      envelope: available.envelope,
       signature: 'MEUCIQ==',
       signatureAlgorithm: 'ECDSA_SHA_256',
       keyId: 'arn:aws:kms:eu-west-1:111122223333:key/k',

@@ -1,12 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { FirmwareStateError } from '../../../../lambdas/domain/firmware/errors.ts';
+import { FirmwareStateError, SelfApprovalError } from '../../../../lambdas/domain/firmware/errors.ts';
 import type { FirmwareMetadata } from '../../../../lambdas/domain/firmware/metadata.ts';
 import {
+  approvalOf,
   completionStep,
   FIRMWARE_TRANSITIONS,
   markAvailable,
+  markVerified,
   planUpload,
   registerFirmware,
+  releaseManifest,
   verifyUpload,
   withdrawFirmware,
 } from '../../../../lambdas/domain/firmware/upload.ts';
@@ -25,6 +28,10 @@ const request: RegisterFirmwareRequest = {
 };
 const pending = registerFirmware(request, { mode: 'single' }, NOW);
 const stored = { size: 3000, sha256: 'c'.repeat(64) };
+const signed = {
+  manifest: releaseManifest(pending, { version: '1.2.0', ...stored, verified: true }, NOW, 60),
+  envelope: { payloadType: 't', payload: 'e30=', signatures: [{ keyid: 'k', sig: 'c2ln' }] },
+};
 
 describe('planUpload', () => {
   it.each([
@@ -83,6 +90,7 @@ describe('the upload state machine', () => {
       size: 3000,
       sha256: 'c'.repeat(64),
       releaseNotes: 'Fixes GNSS cold start',
+      securityVersion: 0,
       status: 'pending-upload',
       registeredAt: NOW,
       upload: { mode: 'single' },
@@ -103,19 +111,38 @@ describe('the upload state machine', () => {
     expect(verifyUpload(pending, measured).ok).toBe(ok);
   });
 
+  it('builds the release manifest from what was verified, valid from now for the given time', () => {
+    // Prepare
+    const verified = verifyUpload({ ...pending, securityVersion: 3 }, stored);
+    if (!verified.ok) throw new Error('fixture does not verify');
+    // Act
+    const manifest = releaseManifest({ ...pending, securityVersion: 3 }, verified.upload, NOW + 999, 86_400);
+    // Assess
+    expect(manifest).toEqual({
+      purpose: 'firmware',
+      version: '1.2.0',
+      sha256: 'c'.repeat(64),
+      size: 3000,
+      deviceTypes: ['tracker'],
+      minVersion: '1.0.0',
+      securityVersion: 3,
+      issuedAt: NOW / 1000,
+      expiresAt: NOW / 1000 + 86_400,
+    });
+    expect(pending.securityVersion).toBe(0);
+  });
+
   it('makes a verified, signed upload available, recording the object version it measured', () => {
     // Prepare
     const verified = verifyUpload(pending, { ...stored, objectVersion: 'v-1' });
     if (!verified.ok) throw new Error('fixture does not verify');
     // Act
-    const available = markAvailable(pending, verified.upload, { signature: 'c2ln', keyId: 'k' }, NOW + 5);
+    const available = markAvailable(pending, verified.upload, signed, NOW + 5);
     // Assess
     expect(available).toEqual({
       ...pending,
       status: 'available',
-      signature: 'c2ln',
-      signatureAlgorithm: 'ECDSA_SHA_256',
-      keyId: 'k',
+      ...signed,
       uploadedAt: NOW + 5,
       objectVersion: 'v-1',
     });
@@ -127,13 +154,11 @@ describe('the upload state machine', () => {
     const verified = verifyUpload(pending, stored);
     if (!verified.ok) throw new Error('fixture does not verify');
     const other = { ...pending, version: '9.9.9' };
-    expect(() => markAvailable(other, verified.upload, { signature: 's', keyId: 'k' }, NOW)).toThrow(
+    expect(() => markAvailable(other, verified.upload, signed, NOW)).toThrow(
       'does not belong to firmware 9.9.9',
     );
     const withdrawn: FirmwareMetadata = withdrawFirmware(pending, NOW);
-    expect(() => markAvailable(withdrawn, verified.upload, { signature: 's', keyId: 'k' }, NOW)).toThrow(
-      FirmwareStateError,
-    );
+    expect(() => markAvailable(withdrawn, verified.upload, signed, NOW)).toThrow(FirmwareStateError);
   });
 
   it('withdraws from pending or available, once; a withdrawn image cannot be completed', () => {
@@ -148,10 +173,47 @@ describe('the upload state machine', () => {
   });
 
   it.each([
-    ['pending-upload', ['available', 'withdrawn']],
+    ['pending-upload', ['available', 'pending-approval', 'withdrawn']],
+    ['pending-approval', ['available', 'withdrawn']],
     ['available', ['withdrawn']],
     ['withdrawn', []],
   ] as const)('lets %s become only %j', (from, to) => {
     expect(FIRMWARE_TRANSITIONS[from]).toEqual(to);
+  });
+});
+
+describe('release approval', () => {
+  const uploaded = { ...pending, registeredBy: 'arn:user/alice', uploadedBy: 'arn:user/bob' };
+  const verified = verifyUpload(uploaded, { ...stored, objectVersion: 'v-7' });
+  if (!verified.ok) throw new Error('fixture does not verify');
+  const waiting = markVerified(uploaded, verified.upload, NOW + 1);
+
+  it('leaves a verified upload unsigned, waiting for approval, with the object version it measured', () => {
+    expect(waiting).toMatchObject({ status: 'pending-approval', uploadedAt: NOW + 1, objectVersion: 'v-7' });
+    expect(waiting.manifest).toBeUndefined();
+    expect(completionStep(waiting)).toBe('done');
+  });
+
+  it.each([
+    ['the registrant', 'arn:user/alice'],
+    ['the uploader', 'arn:user/bob'],
+  ])('refuses approval by %s', (_who, principal) => {
+    expect(() => approvalOf(waiting, principal)).toThrow(SelfApprovalError);
+  });
+
+  it('lets another principal approve exactly what was verified, and records who', () => {
+    // Act
+    const upload = approvalOf(waiting, 'arn:user/carol');
+    const available = markAvailable(waiting, upload, signed, NOW + 9, { approvedBy: 'arn:user/carol' });
+    // Assess
+    expect(upload).toEqual({ version: '1.2.0', ...stored, objectVersion: 'v-7', verified: true });
+    expect(available).toMatchObject({
+      status: 'available',
+      uploadedBy: 'arn:user/bob',
+      approvedBy: 'arn:user/carol',
+      approvedAt: NOW + 9,
+      uploadedAt: NOW + 1,
+    });
+    expect(() => approvalOf(pending, 'arn:user/carol')).toThrow(FirmwareStateError);
   });
 });

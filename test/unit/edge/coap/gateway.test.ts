@@ -263,7 +263,7 @@ describe('CoAP rejections', () => {
       req: { method: 'POST' as const, pathname: '/commands', body: { name: 'set-interval', seconds: 0 } },
       code: '4.00',
       reason: 'invalid-payload',
-      diagnostic: 'seconds: must be >= 1',
+      diagnostic: 'seconds: must be >= 30',
     },
     {
       rule: 'an invalid sensor id',

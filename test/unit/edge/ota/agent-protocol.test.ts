@@ -169,18 +169,30 @@ describe('OTA agent: job documents it cannot use', () => {
     ['no firmware', { operation: 'firmware-update', rolloutId: 'r1' }, 'firmware'],
     [
       'upper-case sha256',
-      { ...good, firmware: { ...good.firmware, sha256: good.firmware.sha256.toUpperCase() } },
-      'firmware.sha256',
+      {
+        ...good,
+        firmware: {
+          ...good.firmware,
+          manifest: { ...good.firmware.manifest, sha256: good.firmware.manifest.sha256.toUpperCase() },
+        },
+      },
+      'firmware.manifest.sha256',
     ],
     [
       'signature not base64',
-      { ...good, firmware: { ...good.firmware, signature: '***' } },
-      'firmware.signature',
+      {
+        ...good,
+        firmware: {
+          ...good.firmware,
+          envelope: { ...good.firmware.envelope, signatures: [{ keyid: 'k', sig: '***' }] },
+        },
+      },
+      'firmware.envelope.signatures.0.sig',
     ],
     [
-      'another algorithm',
-      { ...good, firmware: { ...good.firmware, signatureAlgorithm: 'RSASSA_PSS_SHA_256' } },
-      'firmware.signatureAlgorithm',
+      'an unknown field in the manifest',
+      { ...good, firmware: { ...good.firmware, manifest: { ...good.firmware.manifest, bootloader: 'any' } } },
+      'firmware.manifest',
     ],
     ['no job document at all', undefined, '(root)'],
   ])(

@@ -22,7 +22,14 @@ function setup(plans: ServePlan[] = [], firmwareOverrides: Partial<FirmwareRef> 
   const downloader = new FakeDownloader(image);
   downloader.plans = plans;
   const clock = new FakeClock();
-  const firmware = { ...firmwareDocument(image, key).firmware, ...firmwareOverrides };
+  const section = firmwareDocument(image, key).firmware;
+  const firmware: FirmwareRef = {
+    url: section.url,
+    urlExpiresAt: section.urlExpiresAt,
+    size: section.manifest.size,
+    sha256: section.manifest.sha256,
+    ...firmwareOverrides,
+  };
   const renewals: number[] = [];
   const run = (extra: { maxAttempts?: number; maxRenewals?: number } = {}) =>
     downloadToSlot({

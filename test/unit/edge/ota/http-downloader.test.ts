@@ -3,7 +3,7 @@ import { downloadToSlot } from '../../../../edge/src/ota/download.ts';
 import { RefusedUrlError, UpdateFailedError } from '../../../../edge/src/ota/errors.ts';
 import { HttpDownloader, urlRefusal } from '../../../../edge/src/ota/http-downloader.ts';
 import { MemorySlotStore } from '../../../../edge/src/ota/memory-slot-store.ts';
-import { FakeClock, firmwareDocument, makeImage, makeKey } from './support.ts';
+import { BASE_TIME, FakeClock, firmwareDocument, makeImage, makeKey } from './support.ts';
 
 /** The downloader fetches firmware over https; plain http only from a loopback development endpoint. */
 describe('which URLs the downloader fetches', () => {
@@ -44,9 +44,12 @@ describe('which URLs the downloader fetches', () => {
   it('fails an update at once on a plaintext URL, without retrying it', async () => {
     // Prepare
     const image = makeImage(1000);
+    const { manifest } = firmwareDocument(image, makeKey()).firmware;
     const firmware = {
-      ...firmwareDocument(image, makeKey()).firmware,
       url: 'http://firmware.example/fw.bin',
+      urlExpiresAt: Math.floor(BASE_TIME / 1000) + 3600,
+      size: manifest.size,
+      sha256: manifest.sha256,
     };
     const http = new HttpDownloader();
     const asked: string[] = [];

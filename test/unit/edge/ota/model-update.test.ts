@@ -142,23 +142,32 @@ describe('model-update job', () => {
     [
       'a signature by a key the device does not trust (same keyId)',
       (bytes) => modelDocument(bytes, stranger),
-      'FAILED',
-      { step: 'verifying', reason: 'verification' },
+      'REJECTED',
+      { step: 'verifying', reason: 'signature', field: 'model.envelope' },
     ],
     [
       'an unknown keyId',
-      (bytes) => modelDocument(bytes, key, { keyId: 'fleetkit-other' }),
-      'FAILED',
-      { step: 'verifying', reason: 'verification' },
+      (bytes) => modelDocument(bytes, { ...key, keyId: 'fleetkit-other' }),
+      'REJECTED',
+      { step: 'verifying', reason: 'signature', field: 'model.envelope.signatures' },
     ],
     [
-      'a signature over another digest',
-      (bytes) => ({
-        ...modelDocument(bytes, key),
-        model: { ...modelDocument(bytes, key).model, sha256: 'ab'.repeat(32) },
-      }),
-      'FAILED',
-      { step: 'verifying', reason: 'verification' },
+      'a readable digest other than the signed one',
+      (bytes) => {
+        const document = modelDocument(bytes, key);
+        return {
+          ...document,
+          model: { ...document.model, manifest: { ...document.model.manifest, sha256: 'ab'.repeat(32) } },
+        };
+      },
+      'REJECTED',
+      { step: 'verifying', reason: 'manifest', field: 'model.manifest.sha256' },
+    ],
+    [
+      'a firmware manifest sent as a model',
+      (bytes) => modelDocument(bytes, key, { purpose: 'firmware' }),
+      'REJECTED',
+      { step: 'verifying', reason: 'manifest', field: 'model.manifest.purpose' },
     ],
     [
       'a version that is not a semantic version',

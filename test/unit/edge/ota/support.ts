@@ -13,14 +13,29 @@ import type {
 } from '../../../../edge/src/ota/ports.ts';
 import { type AgentStateStore, MemoryAgentStateStore } from '../../../../edge/src/ota/state-store.ts';
 import {
+  type DeviceTrust,
+  keySetFromKeys,
+  MemoryTrustStore,
+  provisionedTrust,
+} from '../../../../edge/src/ota/trust-store.ts';
+import {
   type FirmwareJobDocument,
   type JobExecutionStatus,
   type ModelJobDocument,
-  SIGNATURE_ALGORITHM,
   type StatusDetails,
   TERMINAL_STATUSES,
   updateExecutionRequest,
 } from '../../../../lib/protocol/jobs.ts';
+import {
+  type DsseEnvelope,
+  envelopeOf,
+  type KeyPurpose,
+  type Manifest,
+  manifestPayload,
+  preAuthEncoding,
+  STATEMENT_PAYLOAD_TYPE,
+  type UpdateManifest,
+} from '../../../../lib/protocol/manifest.ts';
 import { parseJobsTopic } from '../../../../lib/protocol/topics.ts';
 
 /** Fakes for the OTA agent's ports, and a device harness that can lose power between any two steps. */
@@ -409,52 +424,83 @@ export function makeImage(size: number, seed = 'image'): Buffer {
   return out;
 }
 
-/** The firmware job document for `image`, signed as the cloud signs it (ECDSA P-256 over SHA-256(image)). */
-export function firmwareDocument(
-  image: Buffer,
+/** A manifest signed with a test key, as the service signs one (DSSE over its RFC 8785 bytes). */
+export function signManifest<M extends Manifest>(
+  manifest: M,
   key: TestKey,
-  overrides: Partial<FirmwareJobDocument['firmware']> & { rolloutId?: string } = {},
-): FirmwareJobDocument {
-  const { rolloutId, ...firmware } = overrides;
+): { manifest: M; envelope: DsseEnvelope } {
+  const payload = manifestPayload(manifest);
+  const sig = sign('sha256', preAuthEncoding(STATEMENT_PAYLOAD_TYPE, payload), key.privateKey);
+  return { manifest, envelope: envelopeOf(manifest, { keyid: key.keyId, sig }) };
+}
+
+/** Manifest fields a test sets, and where to fetch. */
+export type ArtifactOverrides = Partial<UpdateManifest> & {
+  readonly rolloutId?: string;
+  readonly url?: string;
+  readonly urlExpiresAt?: number;
+};
+
+/** The device type of the test device: manifests are built for it unless told otherwise. */
+export const DEVICE_TYPE = 'tracker';
+
+function signedArtifactOf(
+  file: Buffer,
+  key: TestKey,
+  defaults: Pick<UpdateManifest, 'purpose' | 'version'>,
+  url: string,
+  overrides: ArtifactOverrides,
+) {
+  const { rolloutId: _r, url: givenUrl, urlExpiresAt, ...fields } = overrides;
+  const issuedAt = Math.floor(BASE_TIME / 1000) - 60;
+  const manifest: UpdateManifest = {
+    ...defaults,
+    sha256: createHash('sha256').update(file).digest('hex'),
+    size: file.length,
+    deviceTypes: [DEVICE_TYPE],
+    securityVersion: 0,
+    issuedAt,
+    expiresAt: issuedAt + 30 * 86_400,
+    ...fields,
+  };
   return {
-    operation: 'firmware-update',
-    rolloutId: rolloutId ?? 'rollout-1',
-    firmware: {
-      version: '2.0.0',
-      url: IMAGE_URL,
-      urlExpiresAt: Math.floor(BASE_TIME / 1000) + 3600,
-      size: image.length,
-      sha256: createHash('sha256').update(image).digest('hex'),
-      signature: sign('sha256', image, key.privateKey).toString('base64'),
-      signatureAlgorithm: SIGNATURE_ALGORITHM,
-      keyId: key.keyId,
-      ...firmware,
-    },
+    ...signManifest(manifest, key),
+    url: givenUrl ?? url,
+    urlExpiresAt: urlExpiresAt ?? Math.floor(BASE_TIME / 1000) + 3600,
   };
 }
 
-/** The model job document for `file`, signed as firmware is (ECDSA P-256 over SHA-256(file)). */
+/** The firmware job document for `image`, with a release manifest signed by `key`. */
+export function firmwareDocument(
+  image: Buffer,
+  key: TestKey,
+  overrides: ArtifactOverrides = {},
+): FirmwareJobDocument {
+  return {
+    operation: 'firmware-update',
+    rolloutId: overrides.rolloutId ?? 'rollout-1',
+    firmware: signedArtifactOf(image, key, { purpose: 'firmware', version: '2.0.0' }, IMAGE_URL, overrides),
+  };
+}
+
+/** The model job document for `file`, with a model manifest signed by `key`. */
 export function modelDocument(
   file: Buffer,
   key: TestKey,
-  overrides: Partial<ModelJobDocument['model']> & { rolloutId?: string } = {},
+  overrides: ArtifactOverrides = {},
 ): ModelJobDocument {
-  const { rolloutId, ...model } = overrides;
   return {
     operation: 'model-update',
-    rolloutId: rolloutId ?? 'model-rollout-1',
-    model: {
-      version: '1.1.0',
-      url: MODEL_URL,
-      urlExpiresAt: Math.floor(BASE_TIME / 1000) + 3600,
-      size: file.length,
-      sha256: createHash('sha256').update(file).digest('hex'),
-      signature: sign('sha256', file, key.privateKey).toString('base64'),
-      signatureAlgorithm: SIGNATURE_ALGORITHM,
-      keyId: key.keyId,
-      ...model,
-    },
+    rolloutId: overrides.rolloutId ?? 'model-rollout-1',
+    model: signedArtifactOf(file, key, { purpose: 'model', version: '1.1.0' }, MODEL_URL, overrides),
   };
+}
+
+/** The trust of a device provisioned with `keys`, each for every purpose unless told. */
+export function trustOf(keys: readonly TestKey[], purposes?: readonly KeyPurpose[]): DeviceTrust {
+  return provisionedTrust(
+    keySetFromKeys(Object.fromEntries(keys.map((k) => [k.keyId, k.publicKeyPem])), purposes),
+  );
 }
 
 /** Polls `condition` (real time) until true; throws with `what` after `timeoutMs`. */
@@ -479,6 +525,8 @@ export interface DeviceHarnessOptions {
   /** Lose power just before the durable step with this index (0-based), once. */
   readonly cutAt?: number;
   readonly initialImage?: Buffer;
+  /** What the device trusts. @default `key`, for every purpose */
+  readonly trust?: DeviceTrust;
   readonly extra?: Partial<OtaAgentOptions>;
 }
 
@@ -492,6 +540,7 @@ export interface DeviceHarnessOptions {
 export class DeviceHarness {
   readonly slots: MemorySlotStore;
   readonly stateStore = new MemoryAgentStateStore();
+  readonly trustStore: MemoryTrustStore;
   readonly clock: FakeClock;
   readonly steps: StepLog = [];
   readonly events: Array<{ event: string; fields?: Readonly<Record<string, unknown>> }> = [];
@@ -505,6 +554,7 @@ export class DeviceHarness {
 
   constructor(private readonly options: DeviceHarnessOptions) {
     this.clock = options.clock ?? new FakeClock();
+    this.trustStore = new MemoryTrustStore(options.trust ?? trustOf([options.key]));
     this.cutAt = options.cutAt;
     this.slots = new MemorySlotStore({
       initialVersion: '1.0.0',
@@ -526,7 +576,8 @@ export class DeviceHarness {
       slots: this.guardSlots(generation),
       state: this.guardState(generation),
       clock: this.clock,
-      trustedKeys: { [this.options.key.keyId]: this.options.key.publicKeyPem },
+      deviceType: DEVICE_TYPE,
+      trust: this.trustStore,
       healthCheck: async ({ signal }) =>
         this.options.health ? this.options.health(this, signal) : { healthy: true },
       reboot: () => {

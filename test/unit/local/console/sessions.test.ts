@@ -25,7 +25,7 @@ describe('console sessions', () => {
     expect(first).toBeDefined();
     expect(again).toBeUndefined();
     const found = sessions.lookup(first?.accessKeyId ?? '');
-    expect(found?.principal).toEqual({ kind: 'operator' });
+    expect(found?.principal).toEqual({ kind: 'operator', name: 'default' });
     expect(found?.key.secretAccessKey).toBe(first?.secretAccessKey);
     expect(first?.secretAccessKey).not.toBe(operator.secretAccessKey);
     expect(Date.parse(first?.expiration ?? '')).toBeLessThanOrEqual(time.now() + SESSION_TTL_MS);
