@@ -1,11 +1,15 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { ApiClient, ApiError, type ApiOptions } from './api.ts';
+import { suggestCommands } from './commands.ts';
+import { bashCompletion, zshCompletion } from './completion.ts';
 import { IDENTITY_HELP, identityCommand } from './devices.ts';
 import { uploadFirmware } from './firmware.ts';
+import { nextStep } from './hints.ts';
 import type { Output } from './progress.ts';
 import { showRollout } from './rollout.ts';
 import { localSigner } from './sigv4.ts';
+import { HUMAN } from './tables.ts';
 
 export const HELP = `fleetkit — operator CLI for a fleetkit deployment (the local platform or AWS)
 
@@ -17,6 +21,7 @@ Firmware
   firmware list | firmware show <version> | firmware keys | firmware withdraw <version>
 Rollouts
   rollout create <request.json>        the POST /rollouts body (see README), from a file or - for stdin
+  rollout preview <request.json>       the plan it would make: devices per wave, who is skipped and why
   rollout list
   rollout status <id> [--watch]        per-wave progress; --watch redraws until the rollout ends
   rollout executions <id> [--status FAILED]
@@ -28,6 +33,9 @@ ${IDENTITY_HELP}
   fleet health | alerts [--device <id>]
 Shadows
   shadow get <thing> [--name <shadow>] | shadow update <thing> <json> [--name <shadow>]
+Console and shell
+  console                              a one-time sign-in link to the local platform's console
+  completion [bash|zsh]                a shell completion script, e.g. source <(npm run -s cli -- completion)
 
 Options
   --api <url>      the HTTP API (env FLEETKIT_API, default http://127.0.0.1:3000)
@@ -35,7 +43,8 @@ Options
                    (env FLEETKIT_DATA_DIR, default .fleetkit)
   --aws            sign requests with SigV4 (IAM) for the deployed API, in AWS_REGION with the usual
                    AWS credentials (env, profile, SSO); or set FLEETKIT_AWS_REGION
-  --json           print the API's JSON answers as they are
+  --json           print the API's JSON answers as they are, on stdout (one line per update with
+                   --watch); progress goes to stderr, and errors are JSON there too: {"error": {...}}
   -h, --help       this text
 `;
 
@@ -52,6 +61,13 @@ export interface CliIo {
 /** Thrown for a command line that cannot be run; the message says how to fix it. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';
+  constructor(
+    message: string,
+    /** What to run instead, when there is a good guess. */
+    readonly hint?: string,
+  ) {
+    super(message);
+  }
 }
 
 const list = (value: string | undefined) =>
@@ -80,7 +96,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   try {
     parsed = parse(argv);
   } catch (error) {
-    io.err.write(`${error instanceof Error ? error.message : String(error)}\n\n${HELP}`);
+    const message = error instanceof Error ? error.message : String(error);
+    if (argv.includes('--json'))
+      io.err.write(`${JSON.stringify({ error: { code: 'UsageError', message } })}\n`);
+    else io.err.write(`${message}\nsee: npm run cli -- --help\n`);
     return 2;
   }
   const { values, positionals } = parsed;
@@ -93,27 +112,56 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     // The local API requires SigV4 as the deployed one does: sign with the platform's own credentials.
     sign: io.sign ?? localSigner(values['data-dir'] ?? io.env.FLEETKIT_DATA_DIR ?? '.fleetkit'),
   });
-  const print = (answer: unknown, human?: string) => {
-    io.out.write(
-      values.json === true || human === undefined ? `${JSON.stringify(answer, null, 2)}\n` : human,
-    );
+  const json = values.json === true;
+  const command = positionals.slice(0, 2).join(' ');
+  const print: Print = (answer, human, line = false) => {
+    if (json && line) return io.out.write(`${JSON.stringify(answer)}\n`);
+    const text = human ?? HUMAN[command]?.(answer) ?? HUMAN[positionals[0] ?? '']?.(answer);
+    io.out.write(json || text === undefined ? `${JSON.stringify(answer, null, 2)}\n` : text);
+  };
+  const fail = (error: {
+    code: string;
+    message: string;
+    status?: number;
+    issues?: unknown;
+    hint?: string;
+  }) => {
+    if (json) {
+      io.err.write(`${JSON.stringify({ error })}\n`);
+      return;
+    }
+    io.err.write(`${error.code === 'UsageError' ? '' : `${error.code}: `}${error.message}\n`);
+    for (const issue of (error.issues as { field: string; reason: string }[] | undefined) ?? [])
+      io.err.write(`  ${issue.field}: ${issue.reason}\n`);
+    if (error.hint !== undefined) io.err.write(`next: ${error.hint}\n`);
   };
   try {
-    await dispatch(api, positionals, values, io, print);
+    // With --json, stdout holds JSON only: progress bars go to stderr.
+    await dispatch(api, positionals, values, { ...io, out: json ? io.err : io.out }, print);
     return 0;
   } catch (error) {
     if (error instanceof UsageError) {
-      io.err.write(`${error.message}\n`);
+      fail({
+        code: 'UsageError',
+        message: error.message,
+        ...(error.hint === undefined ? {} : { hint: error.hint }),
+      });
       return 2;
     }
     if (error instanceof ApiError) {
-      io.err.write(`${error.code}: ${error.message}\n`);
-      const issues = error.body?.issues as { field: string; reason: string }[] | undefined;
-      for (const issue of issues ?? []) io.err.write(`  ${issue.field}: ${issue.reason}\n`);
-      if (error.body?.details !== undefined) io.err.write(`  ${JSON.stringify(error.body.details)}\n`);
+      const hint = nextStep(error, positionals);
+      fail({
+        code: error.code,
+        message: error.message,
+        status: error.status,
+        ...(error.body?.issues === undefined ? {} : { issues: error.body.issues }),
+        ...(hint === undefined ? {} : { hint }),
+      });
+      if (!json && error.body?.details !== undefined)
+        io.err.write(`  ${JSON.stringify(error.body.details)}\n`);
       return 1;
     }
-    io.err.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    fail({ code: 'Error', message: error instanceof Error ? error.message : String(error) });
     return 1;
   }
 }
@@ -152,12 +200,15 @@ function parse(argv: readonly string[]) {
 
 type Values = ReturnType<typeof parse>['values'];
 
+/** Prints an answer: JSON with --json (one line when `line`), else `human` or the command's table. */
+type Print = (answer: unknown, human?: string, line?: boolean) => void;
+
 async function dispatch(
   api: ApiClient,
   [group, action, ...rest]: readonly string[],
   values: Values,
   io: CliIo,
-  print: (answer: unknown, human?: string) => void,
+  print: Print,
 ): Promise<void> {
   const id = (what: string) => encodeURIComponent(need(rest[0], what));
   switch (`${group} ${action ?? ''}`.trim()) {
@@ -188,19 +239,10 @@ async function dispatch(
       return print(await api.call('GET', 'firmware/keys'));
     case 'firmware withdraw':
       return print(await api.call('DELETE', `firmware/${id('a version')}`));
+    case 'rollout preview':
+      return print(await api.call('POST', 'rollouts/preview', await requestFile(rest[0], io)));
     case 'rollout create': {
-      const source = need(rest[0], 'a request file (or - for stdin)');
-      const text =
-        source === '-' ? await (io.stdin?.() ?? Promise.resolve('')) : await readFile(source, 'utf8');
-      let request: unknown;
-      try {
-        request = JSON.parse(text);
-      } catch (error) {
-        throw new UsageError(
-          `${source} is not JSON: ${error instanceof Error ? error.message : String(error)}`,
-        );
-      }
-      const rollout = await api.call('POST', 'rollouts', request);
+      const rollout = await api.call('POST', 'rollouts', await requestFile(rest[0], io));
       return print(
         rollout,
         `rollout ${rollout.rolloutId} is ${rollout.status}: ${rollout.selection.eligible} devices in ${rollout.waves.length} waves; follow it with: rollout status ${rollout.rolloutId} --watch\n`,
@@ -209,7 +251,16 @@ async function dispatch(
     case 'rollout list':
       return print(await api.call('GET', 'rollouts'));
     case 'rollout status': {
-      if (values.json === true) return print(await api.call('GET', `rollouts/${id('a rollout id')}`));
+      if (values.json === true) {
+        // One JSON document per line (NDJSON) while watching, so a script can follow it.
+        for (;;) {
+          const rollout = await api.call('GET', `rollouts/${id('a rollout id')}`);
+          if (values.watch !== true) return print(rollout);
+          print(rollout, undefined, true);
+          if (['COMPLETED', 'CANCELED', 'ROLLED_BACK'].includes(rollout.status)) return;
+          await new Promise((resolve) => setTimeout(resolve, 5000));
+        }
+      }
       await showRollout(api, need(rest[0], 'a rollout id'), io.out, { watch: values.watch === true });
       return;
     }
@@ -291,7 +342,31 @@ async function dispatch(
         ),
       );
     }
-    default:
-      throw new UsageError(`unknown command '${[group, action].filter(Boolean).join(' ')}' (see --help)`);
+    case 'console':
+      return print(await api.call('POST', 'local/console-links'));
+    case 'completion':
+    case 'completion bash':
+    case 'completion zsh':
+      io.out.write(action === 'zsh' ? zshCompletion() : bashCompletion());
+      return;
+    default: {
+      const typed = [group, action].filter((word): word is string => word !== undefined);
+      const guesses = suggestCommands(typed);
+      throw new UsageError(
+        `unknown command '${typed.join(' ')}' (see --help)`,
+        guesses.length === 0 ? undefined : `did you mean: ${guesses.join(' | ')}`,
+      );
+    }
+  }
+}
+
+/** A JSON request body from a file, or stdin for `-`. */
+async function requestFile(source: string | undefined, io: CliIo): Promise<unknown> {
+  const file = need(source, 'a request file (or - for stdin)');
+  const text = file === '-' ? await (io.stdin?.() ?? Promise.resolve('')) : await readFile(file, 'utf8');
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`${file} is not JSON: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
