@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CliIo, runCli } from '../../lib/cli/main.ts';
+import { runCapturedCli } from '../support/cli.ts';
 import { eventually, startTestPlatform, type TestPlatform } from '../support/platform.ts';
 import { call, publishSimFirmware } from '../support/rollouts.ts';
 
@@ -7,21 +7,8 @@ import { call, publishSimFirmware } from '../support/rollouts.ts';
 describe('fleetkit CLI output', () => {
   let t: TestPlatform;
 
-  async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-    let out = '';
-    let err = '';
-    const io: CliIo = {
-      out: {
-        write: (text) => {
-          out += text;
-        },
-        isTTY: false,
-      },
-      err: {
-        write: (text) => {
-          err += text;
-        },
-      },
+  const cli = (...argv: string[]) =>
+    runCapturedCli(argv, {
       env: { FLEETKIT_API: t.platform.gatewayUrl, FLEETKIT_DATA_DIR: t.platform.dataDir },
       stdin: async () =>
         JSON.stringify({
@@ -29,10 +16,7 @@ describe('fleetkit CLI output', () => {
           targets: { percentage: 100 },
           waves: { sizes: [50, 100] },
         }),
-    };
-    const code = await runCli(argv, io);
-    return { code, out, err };
-  }
+    });
 
   beforeAll(async () => {
     t = await startTestPlatform({ devices: 2, statusEveryMs: 500 });

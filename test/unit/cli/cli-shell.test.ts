@@ -4,30 +4,16 @@ import { ApiError } from '../../../lib/cli/api.ts';
 import { COMMANDS, suggestCommands } from '../../../lib/cli/commands.ts';
 import { bashCompletion } from '../../../lib/cli/completion.ts';
 import { nextStep } from '../../../lib/cli/hints.ts';
-import { type CliIo, HELP, runCli } from '../../../lib/cli/main.ts';
+import { HELP } from '../../../lib/cli/main.ts';
 import { HUMAN, table } from '../../../lib/cli/tables.ts';
+import { runCapturedCli } from '../../support/cli.ts';
 
-async function cli(...argv: string[]) {
-  let out = '';
-  let err = '';
-  const io: CliIo = {
-    out: {
-      write: (text) => {
-        out += text;
-      },
-    },
-    err: {
-      write: (text) => {
-        err += text;
-      },
-    },
+const cli = (...argv: string[]) =>
+  runCapturedCli(argv, {
     // Nothing listens on port 9: an API call fails as Unreachable.
     env: { FLEETKIT_API: 'http://127.0.0.1:9', FLEETKIT_DATA_DIR: '/nonexistent' },
     sign: async (request) => request.headers,
-  };
-  const code = await runCli(argv, io);
-  return { code, out, err };
-}
+  });
 
 /** What bash completes for a command line (the cursor after its last word). */
 function complete(line: string): string[] {
