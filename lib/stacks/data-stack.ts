@@ -16,6 +16,11 @@ export const RULE_ERRORS = RULE_ERRORS_RESOURCE;
 export interface DataStackProps extends StackProps {
   readonly names: FleetkitNames;
   readonly topology: Topology;
+  /**
+   * Browser origins that may upload to the topology's buckets with presigned URLs (the console's).
+   * @default - none
+   */
+  readonly browserUploadOrigins?: readonly string[];
   /** @default 30 */
   readonly ruleErrorsExpiryDays?: number;
   /** @default 365 */
@@ -116,6 +121,9 @@ export class DataStack extends Stack {
           versioned: resource.versioned,
           serverAccessLogsBucket: this.accessLogsBucket,
           serverAccessLogsPrefix: `${name}/`,
+          ...(props.browserUploadOrigins === undefined
+            ? {}
+            : { browserUploadOrigins: props.browserUploadOrigins }),
         });
         refs[name] = { name, resource, physicalName: names.bucket(name), arn: names.bucketArn(name) };
         new CfnOutput(this, `${pascalCase(name)}BucketName`, { value: names.bucket(name) });

@@ -7,6 +7,7 @@ import type { Topology } from '../topology/model.ts';
 import { topicIamPattern } from '../topology/topic-scope.ts';
 import { validateSettings, validateTopology } from '../topology/validate.ts';
 import { topology as fleetkitTopology } from '../topology.ts';
+import { ConsoleSiteStack, ConsoleStack } from './console-stack.ts';
 import { DataStack } from './data-stack.ts';
 import { EdgeStack, type EdgeStackProps } from './edge-stack.ts';
 import { MonitoringStack } from './monitoring-stack.ts';
@@ -77,6 +78,16 @@ export interface FleetkitProps {
    * @default - no edge stack
    */
   readonly edge?: Omit<EdgeStackProps, 'names'>;
+  /**
+   * The operator console: a static site (S3 + CloudFront), Cognito sign-in, CORS on the HTTP API.
+   * @default true
+   */
+  readonly console?: boolean;
+  /**
+   * More origins the console is served from (a custom domain in front of it), for CORS.
+   * @default - the distribution's own
+   */
+  readonly consoleOrigins?: readonly string[];
 }
 
 /** The stacks of one stage. */
@@ -88,6 +99,9 @@ export interface Fleetkit {
   readonly monitoring: MonitoringStack;
   /** Present when the app was given an edge artifact. */
   readonly edge?: EdgeStack;
+  /** The console's site and its sign-in, unless `console: false`. */
+  readonly consoleSite?: ConsoleSiteStack;
+  readonly console?: ConsoleStack;
 }
 
 function retention(days: number): RetentionDays {
@@ -161,6 +175,11 @@ export function buildFleetkit(scope: Construct, props: FleetkitProps): Fleetkit 
     stackName: names.stack('data'),
     description: 'fleetkit: tables and buckets (retained on delete)',
     topology,
+    // The console uploads firmware with presigned PUTs. Its CloudFront domain comes later (its stack
+    // follows this one), and S3 CORS takes a wildcard: any CloudFront origin, plus custom domains.
+    ...(props.console === false
+      ? {}
+      : { browserUploadOrigins: ['https://*.cloudfront.net', ...(props.consoleOrigins ?? [])] }),
   });
   const streaming = new StreamingStack(scope, 'Streaming', {
     ...common,
@@ -171,8 +190,20 @@ export function buildFleetkit(scope: Construct, props: FleetkitProps): Fleetkit 
     ...(props.mskInstanceType === undefined ? {} : { mskInstanceType: props.mskInstanceType }),
     ...(props.kafkaVersion === undefined ? {} : { kafkaVersion: props.kafkaVersion }),
   });
+  const consoleSite =
+    props.console === false
+      ? undefined
+      : new ConsoleSiteStack(scope, 'ConsoleSite', {
+          ...common,
+          stackName: names.stack('console-site'),
+          description: "fleetkit: the operator console's static site (S3 + CloudFront)",
+          accessLogsBucketName: data.accessLogsBucket.bucketName,
+        });
+  const consoleOrigins =
+    consoleSite === undefined ? undefined : [consoleSite.site.origin, ...(props.consoleOrigins ?? [])];
   const runtime = new RuntimeStack(scope, 'Runtime', {
     ...common,
+    ...(consoleOrigins === undefined ? {} : { consoleOrigins }),
     stackName: names.stack('runtime'),
     description: 'fleetkit: functions, IoT rules, HTTP API, schedules, Kafka triggers, device policy',
     topology,
@@ -225,8 +256,32 @@ export function buildFleetkit(scope: Construct, props: FleetkitProps): Fleetkit 
           description: 'fleetkit: the edge agent as a Greengrass v2 component version',
         });
 
-  for (const stack of [data, streaming, runtime, monitoring, ...(edge === undefined ? [] : [edge])]) {
-    Tags.of(stack).add('fleetkit:stage', names.stage);
-  }
-  return { names, data, streaming, runtime, monitoring, ...(edge === undefined ? {} : { edge }) };
+  const consoleStack =
+    consoleSite === undefined || runtime.httpApi === undefined
+      ? undefined
+      : new ConsoleStack(scope, 'Console', {
+          ...common,
+          stackName: names.stack('console'),
+          description: "fleetkit: the operator console's sign-in (Cognito) and files",
+          site: consoleSite.site,
+          httpApiId: runtime.httpApi.api.apiId,
+          httpApiUrl: runtime.httpApi.url,
+          routes: Object.values(topology.functions).flatMap((fn) => fn.routes ?? []),
+          logRetention,
+        });
+
+  const stacks = [data, streaming, runtime, monitoring, edge, consoleSite, consoleStack].filter(
+    (stack) => stack !== undefined,
+  );
+  for (const stack of stacks) Tags.of(stack).add('fleetkit:stage', names.stage);
+  return {
+    names,
+    data,
+    streaming,
+    runtime,
+    monitoring,
+    ...(edge === undefined ? {} : { edge }),
+    ...(consoleSite === undefined ? {} : { consoleSite }),
+    ...(consoleStack === undefined ? {} : { console: consoleStack }),
+  };
 }

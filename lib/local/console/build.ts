@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -48,4 +48,10 @@ export function buildConsoleSync(minify = true): ConsoleAssets {
 export async function writeConsole(assets: ConsoleAssets, outDir: string): Promise<void> {
   await mkdir(outDir, { recursive: true });
   for (const [name, bytes] of assets) await writeFile(join(outDir, name), bytes);
+}
+
+/** Builds and writes the console synchronously (CDK's local bundling of the static site). */
+export function writeConsoleSync(outDir: string): void {
+  mkdirSync(outDir, { recursive: true });
+  for (const [name, bytes] of buildConsoleSync()) writeFileSync(join(outDir, name), bytes);
 }
