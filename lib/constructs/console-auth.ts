@@ -55,9 +55,9 @@ export class ConsoleAuth extends Construct {
       featurePlan: FeaturePlan.ESSENTIALS,
     });
     Validations.of(this.userPool).acknowledge({
-      id: 'AwsSolutions-COG3',
+      id: 'AwsSolutions-COG8',
       reason:
-        'Threat protection (advanced security) needs the Plus feature plan, billed per monthly active user; operators are few, created by an administrator and sign in with TOTP MFA. Raise featurePlan to PLUS where policy asks for it.',
+        'Threat protection (advanced security) is the Plus feature plan, billed per monthly active user; operators are few, created by an administrator and sign in with TOTP MFA. Raise featurePlan to PLUS where policy asks for it.',
     });
     this.domain = this.userPool.addDomain('Login', { cognitoDomain: { domainPrefix: props.domainPrefix } });
     this.client = this.userPool.addClient('Console', {

@@ -1,4 +1,4 @@
-import { Aws, Duration, Validations } from 'aws-cdk-lib';
+import { Annotations, Aws, Duration, Validations } from 'aws-cdk-lib';
 import {
   Distribution,
   HeadersFrameOption,
@@ -12,8 +12,13 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { SecureBucket } from './secure-bucket.ts';
 
+/** The prefix of the site bucket's server access logs in the stage's access-log bucket. */
+export const CONSOLE_LOG_PREFIX = 'console';
+
 /** Properties of a {@link ConsoleSite}. */
 export interface ConsoleSiteProps {
+  /** The site bucket's name: known before it exists, so the access-log bucket can let its logs in. */
+  readonly bucketName: string;
   /** Where the site bucket's S3 server access logs go. */
   readonly accessLogsBucket: IBucket;
 }
@@ -31,9 +36,14 @@ export class ConsoleSite extends Construct {
   constructor(scope: Construct, id: string, props: ConsoleSiteProps) {
     super(scope, id);
     this.bucket = new SecureBucket(this, 'Bucket', {
+      bucketName: props.bucketName,
       serverAccessLogsBucket: props.accessLogsBucket,
-      serverAccessLogsPrefix: 'console/',
+      serverAccessLogsPrefix: `${CONSOLE_LOG_PREFIX}/`,
     });
+    Annotations.of(this.bucket).acknowledgeWarning(
+      '@aws-cdk/aws-s3:accessLogsPolicyNotAdded',
+      "The log bucket is another stack's: its policy lets this bucket's logs in (DataStack accessLogSources).",
+    );
     const region = Aws.REGION;
     const connect = [
       `https://*.execute-api.${region}.amazonaws.com`,

@@ -1,13 +1,14 @@
 import { type Environment, Tags } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { CONSOLE_LOG_PREFIX } from '../constructs/console-site.ts';
 import { kafkaResourceArn } from '../constructs/kafka-cluster.ts';
 import type { ResourceRef } from '../constructs/resource-access.ts';
 import type { Topology } from '../topology/model.ts';
 import { topicIamPattern } from '../topology/topic-scope.ts';
 import { validateSettings, validateTopology } from '../topology/validate.ts';
 import { topology as fleetkitTopology } from '../topology.ts';
-import { ConsoleSiteStack, ConsoleStack } from './console-stack.ts';
+import { CONSOLE_BUCKET, ConsoleSiteStack, ConsoleStack } from './console-stack.ts';
 import { DataStack } from './data-stack.ts';
 import { EdgeStack, type EdgeStackProps } from './edge-stack.ts';
 import { MonitoringStack } from './monitoring-stack.ts';
@@ -179,7 +180,10 @@ export function buildFleetkit(scope: Construct, props: FleetkitProps): Fleetkit 
     // follows this one), and S3 CORS takes a wildcard: any CloudFront origin, plus custom domains.
     ...(props.console === false
       ? {}
-      : { browserUploadOrigins: ['https://*.cloudfront.net', ...(props.consoleOrigins ?? [])] }),
+      : {
+          browserUploadOrigins: ['https://*.cloudfront.net', ...(props.consoleOrigins ?? [])],
+          accessLogSources: { [CONSOLE_LOG_PREFIX]: names.bucketArn(CONSOLE_BUCKET) },
+        }),
   });
   const streaming = new StreamingStack(scope, 'Streaming', {
     ...common,
@@ -200,7 +204,7 @@ export function buildFleetkit(scope: Construct, props: FleetkitProps): Fleetkit 
           accessLogsBucketName: data.accessLogsBucket.bucketName,
         });
   const consoleOrigins =
-    consoleSite === undefined ? undefined : [consoleSite.site.origin, ...(props.consoleOrigins ?? [])];
+    consoleSite === undefined ? undefined : [consoleSite.exported.origin, ...(props.consoleOrigins ?? [])];
   const runtime = new RuntimeStack(scope, 'Runtime', {
     ...common,
     ...(consoleOrigins === undefined ? {} : { consoleOrigins }),
@@ -263,12 +267,21 @@ export function buildFleetkit(scope: Construct, props: FleetkitProps): Fleetkit 
           ...common,
           stackName: names.stack('console'),
           description: "fleetkit: the operator console's sign-in (Cognito) and files",
-          site: consoleSite.site,
-          httpApiId: runtime.httpApi.api.apiId,
+          site: consoleSite.exported,
+          httpApiId: runtime.exportValue(runtime.httpApi.api.apiId, {
+            name: names.stack('runtime-http-api'),
+          }),
           httpApiUrl: runtime.httpApi.url,
           routes: Object.values(topology.functions).flatMap((fn) => fn.routes ?? []),
           logRetention,
         });
+  // Explicit exports are imported by name, which CDK does not count as a reference: order the stacks here.
+  if (consoleSite !== undefined)
+    runtime.addStackDependency(consoleSite, "CORS allows the console site's origin");
+  if (consoleSite !== undefined && consoleStack !== undefined) {
+    consoleStack.addStackDependency(consoleSite, 'the console files go to the site bucket');
+    consoleStack.addStackDependency(runtime, 'operators signed in may invoke the HTTP API');
+  }
 
   const stacks = [data, streaming, runtime, monitoring, edge, consoleSite, consoleStack].filter(
     (stack) => stack !== undefined,
