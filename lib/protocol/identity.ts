@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { deviceId, deviceType, epochMillis } from './messages.ts';
 import { SHADOW_RULE_FIELDS, shadowRuleEvent } from './rule-events.ts';
 

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { type FieldIssue, PayloadDecodeError, SchemaValidationError } from './errors.ts';
 
 /** Turns zod issues into field / reason pairs that name the field in dotted form. */

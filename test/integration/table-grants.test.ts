@@ -319,9 +319,22 @@ describe('each function calls DynamoDB only as its uses allow, and uses what the
           status: 'available',
           registeredAt: NOW - HOUR,
           upload: { mode: 'single' },
-          signature: 'c2lnbmF0dXJl',
-          signatureAlgorithm: 'ECDSA_SHA_256',
-          keyId: 'alias/fleetkit-local-firmware-signing',
+          // Signed as issue 12 stores it: the scheduler refuses an image without a manifest and envelope.
+          manifest: {
+            purpose: 'firmware',
+            version: '1.1.0',
+            sha256: 'cd'.repeat(32),
+            size: 64,
+            deviceTypes: ['tracker'],
+            securityVersion: 0,
+            issuedAt: (NOW - HOUR) / 1000,
+            expiresAt: (NOW + 365 * 24 * HOUR) / 1000,
+          },
+          envelope: {
+            payloadType: 'application/vnd.fleetkit.statement+json',
+            payload: 'e30=',
+            signatures: [{ keyid: 'alias/fleetkit-local-firmware-signing', sig: 'c2lnbmF0dXJl' }],
+          },
           uploadedAt: NOW - HOUR,
         },
       }),
@@ -350,7 +363,7 @@ describe('each function calls DynamoDB only as its uses allow, and uses what the
     const tick = await build('rolloutScheduler');
     // Act
     const calls = await callsDuring('rolloutScheduler', async () => {
-      await tick({});
+      expect(await tick({})).toMatchObject({ rollouts: [{ rolloutId: 'grant-rollout', queued: 2 }] });
     });
     // Assess
     expect(outsideGrants('rolloutScheduler', calls)).toEqual([]);

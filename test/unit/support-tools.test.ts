@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { filesNeedingTools } from '../support/global-setup.ts';
-import { missingToolLine, toolsRequired } from '../support/tools.ts';
+import { missingToolLine, OPTIONAL_TOOLS, toolsRequired } from '../support/tools.ts';
 
 const testRoot = fileURLToPath(new URL('..', import.meta.url));
 
@@ -70,5 +70,20 @@ describe('every test that starts a Debian tool goes through skipWithout', () => 
 
     // Assess
     expect(unguarded).toEqual([]);
+  });
+});
+
+describe('.ci/run installs every Debian tool a test needs', () => {
+  it('lists the package of each tool some test file calls skipWithout for', async () => {
+    // Prepare: the packages .ci/run installs (its DEBIAN_PACKAGES array).
+    const script = await readFile(join(testRoot, '..', '.ci', 'run'), 'utf8');
+    const listed = /^DEBIAN_PACKAGES=\(([^)]*)\)/m.exec(script)?.[1]?.split(/\s+/).filter(Boolean) ?? [];
+
+    // Act
+    const needed = [...(await filesNeedingTools()).keys()].map((tool) => OPTIONAL_TOOLS[tool].debianPackage);
+
+    // Assess: otherwise CI (where tools are required) fails on the first test file that needs it.
+    expect(listed.length).toBeGreaterThan(0);
+    expect(needed.filter((pkg) => !listed.includes(pkg))).toEqual([]);
   });
 });

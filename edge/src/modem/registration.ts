@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { radioAccessTechnology } from '../../../lib/protocol/messages.ts';
 import { REGISTRATION_STATES, type RegistrationState } from '../../../lib/protocol/modem.ts';
 import { type AtField, splitFields } from './at-parser.ts';

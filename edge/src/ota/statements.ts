@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { canonicalJson } from '../../../lib/protocol/canonical-json.ts';
 import type { SignedKeySet } from '../../../lib/protocol/jobs.ts';
 import {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { decodeJson, parseWith } from '../../../lib/protocol/parse.ts';
 import { type ShadowOperation, type ShadowTopicSuffix, shadowTopic } from '../../../lib/protocol/topics.ts';
 import type { DeviceTransport, Unsubscribe } from '../transport/ports.ts';

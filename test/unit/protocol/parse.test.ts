@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { PayloadDecodeError, SchemaValidationError } from '../../../lib/protocol/errors.ts';
 import { statusMessage } from '../../../lib/protocol/messages.ts';
 import { decodeJson, parseJsonMessage, parseWith, toFieldIssues } from '../../../lib/protocol/parse.ts';

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { seededRandom } from '../../../../edge/src/sensors/random.ts';
 import { fastRuleEvent, fastTelemetry } from '../../../../lambdas/domain/telemetry/fast-path.ts';
 import { readingBatch, readingsOf, telemetryMessage } from '../../../../lib/protocol/messages.ts';
