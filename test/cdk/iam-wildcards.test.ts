@@ -164,9 +164,7 @@ const ALLOWED: readonly Allowed[] = [
     reason: 'Lambda names the objects of the Kafka batches it gave up on.',
   },
   {
-    resource: new RegExp(
-      `^arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<import fleetkit-test-runtime-http-api>/\\$default/\\*$`,
-    ),
+    resource: new RegExp(`^${ACCOUNT}:<import fleetkit-test-runtime-http-api>/\\$default/\\*$`),
     actions: ['execute-api:Invoke'],
     reason:
       'Operators signed in to the console call every route of this one HTTP API, as the operator CLI does.',
