@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runProvision } from '../../edge/src/identity/provision.ts';
-import { type CliIo, runCli } from '../../lib/cli/main.ts';
 import { buildSimulatedFirmwareImage } from '../../lib/local/sim/firmware-behaviour.ts';
+import { runCapturedCli } from '../support/cli.ts';
 import { eventually, startTestPlatform, type TestPlatform } from '../support/platform.ts';
 import { call, driveRollout } from '../support/rollouts.ts';
 
@@ -14,27 +14,11 @@ describe('fleetkit CLI on the local platform', () => {
   let t: TestPlatform;
   let dir: string;
 
-  async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-    let out = '';
-    let err = '';
-    const io: CliIo = {
-      out: {
-        write: (text) => {
-          out += text;
-        },
-        isTTY: false,
-      },
-      err: {
-        write: (text) => {
-          err += text;
-        },
-      },
-      // The CLI signs with the credentials in the platform's data directory, as it does by default.
+  // The CLI signs with the credentials in the platform's data directory, as it does by default.
+  const cli = (...argv: string[]) =>
+    runCapturedCli(argv, {
       env: { FLEETKIT_API: t.platform.gatewayUrl, FLEETKIT_DATA_DIR: t.platform.dataDir },
-    };
-    const code = await runCli(argv, io);
-    return { code, out, err };
-  }
+    });
 
   beforeAll(async () => {
     t = await startTestPlatform({
@@ -81,6 +65,27 @@ describe('fleetkit CLI on the local platform', () => {
       12,
     );
     expect(result.out).toMatch(/firmware 2\.0\.0 is available, signed by arn:aws:kms:/);
+  }, 60_000);
+
+  it('keeps stdout JSON only with --json: the answer there, the progress on stderr', async () => {
+    // Prepare
+    const file = join(dir, 'fw-2.0.1.bin');
+    await writeFile(file, buildSimulatedFirmwareImage({ fleetkitSimFirmware: 1, version: '2.0.1' }, 4096));
+    // Act
+    const result = await cli(
+      'firmware',
+      'upload',
+      file,
+      '--version',
+      '2.0.1',
+      '--device-types',
+      'tracker',
+      '--json',
+    );
+    // Assess
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.out)).toMatchObject({ version: '2.0.1', status: 'available' });
+    expect(result.err).toMatch(/uploading \[#{30}\] 100 %/);
   }, 60_000);
 
   it('creates a rollout from a file and shows its waves until it completes', async () => {
