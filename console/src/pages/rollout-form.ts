@@ -1,3 +1,4 @@
+import { compareVersions } from '../../../lib/protocol/semver.ts';
 /** The new-rollout form's fields, as text and flags the inputs hold. */
 export interface RolloutForm {
   readonly rolloutId: string;
@@ -108,3 +109,12 @@ export const SKIP_WORDS: Readonly<Record<string, string>> = {
   belowMinVersion: 'below the minimum version the image upgrades from',
   outsidePercentage: 'outside the percentage',
 };
+
+/**
+ * The version the form starts with: the newest available image (SemVer order), the one an operator who
+ * just uploaded it means to roll out — the oldest is usually what the fleet already runs, and its
+ * preview would only be the API's refusal (no device eligible).
+ */
+export function newestVersion(versions: readonly string[]): string | undefined {
+  return [...versions].sort((a, b) => compareVersions(b, a) ?? b.localeCompare(a))[0];
+}

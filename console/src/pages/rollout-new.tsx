@@ -4,7 +4,7 @@ import type { Firmware, FleetHealth, RolloutPreview } from '../api/types.ts';
 import { Card, ErrorBox } from '../components/layout.tsx';
 import { useAction, usePoll } from '../hooks.ts';
 import { href } from '../router.ts';
-import { EMPTY_FORM, type RolloutForm, rolloutRequestOf, SKIP_WORDS } from './rollout-form.ts';
+import { EMPTY_FORM, newestVersion, type RolloutForm, rolloutRequestOf, SKIP_WORDS } from './rollout-form.ts';
 
 /** The plan the API would make: devices per wave, the control cohort, and who is skipped and why. */
 function PreviewTable(props: { preview: RolloutPreview }) {
@@ -70,8 +70,9 @@ export function NewRolloutPage() {
   const types = Object.keys(health.data?.byType ?? {});
 
   useEffect(() => {
-    if (form.firmwareVersion === '' && available[0] !== undefined)
-      setForm((f) => ({ ...f, firmwareVersion: available[0]?.version ?? '' }));
+    const newest = newestVersion(available.map((f) => f.version));
+    if (form.firmwareVersion === '' && newest !== undefined)
+      setForm((f) => ({ ...f, firmwareVersion: newest }));
   }, [available.length]);
 
   // The preview follows the form, a moment after the last keystroke.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EMPTY_FORM, rolloutRequestOf } from '../../../console/src/pages/rollout-form.ts';
+import { EMPTY_FORM, newestVersion, rolloutRequestOf } from '../../../console/src/pages/rollout-form.ts';
 import { desiredPatch } from '../../../console/src/pages/shadow-patch.ts';
 import { parseRoute } from '../../../console/src/router.ts';
 import { parseRolloutRequest } from '../../../lib/protocol/rollouts.ts';
@@ -49,6 +49,11 @@ describe('the new-rollout form', () => {
         controlPercentage: 10,
       },
     });
+  });
+
+  it('starts with the newest available image, in SemVer order, not the first listed', () => {
+    expect(newestVersion(['1.1.0', '1.10.0', '1.2.0', '1.10.0-rc.1'])).toBe('1.10.0');
+    expect(newestVersion([])).toBeUndefined();
   });
 });
 
