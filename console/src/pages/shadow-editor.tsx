@@ -62,10 +62,16 @@ export function DesiredEditor(props: { thingName: string; shadow: Shadow | undef
     setBusy(true);
     const path = `/things/${encodeURIComponent(props.thingName)}/shadow`;
     try {
-      let version = base.version;
       // The version counts every change of the document, the device's reports too. A report that came in
-      // meanwhile leaves desired as the edit saw it: send again on the new version. A change of desired by
-      // someone else is a real conflict, shown as such.
+      // meanwhile leaves desired as the edit saw it: read first and send on the current version, so a
+      // chatty device does not turn every save into a refused request. A change of desired by someone
+      // else is a real conflict: sent on the edit's version, the API refuses it (409), shown as such.
+      const before = await get<Shadow>(path).catch(() => undefined);
+      let version =
+        before !== undefined && pretty(before.state?.desired ?? {}) === pretty(base.desired)
+          ? before.version
+          : base.version;
+      // A report can still land between that read and the write: then send again on the new version.
       for (let attempt = 0; ; attempt++) {
         try {
           const answer = await post<{ version: number }>(path, {
@@ -79,7 +85,7 @@ export function DesiredEditor(props: { thingName: string; shadow: Shadow | undef
         } catch (failure) {
           if (!(failure instanceof ApiError) || failure.status !== 409 || attempt >= 2) throw failure;
           const now = await get<Shadow>(path);
-          if (pretty(now.state?.desired) !== pretty(base.desired)) {
+          if (pretty(now.state?.desired ?? {}) !== pretty(base.desired)) {
             setCurrent(now);
             throw failure;
           }

@@ -158,8 +158,14 @@ describe.skipIf(skipWithout('chromium'))('the guided tour', () => {
       types.filter((a: string) => a.startsWith('HIGH_TEMPERATURE')),
       types.join(', '),
     ).not.toEqual([]);
+    // The fleet page lists them; a hot device's page shows its own, with the reading that crossed 50 °C.
     await open('#/');
     await page.locator('#alerts:has-text("HIGH_TEMPERATURE")').waitFor({ timeout: 30_000 });
+    const hot = body.alerts.find((a: Json) => a.type === 'HIGH_TEMPERATURE').deviceId;
+    await open(`#/devices/${hot}`);
+    const row = page.locator('tr:has-text("HIGH_TEMPERATURE")').first();
+    await row.waitFor({ timeout: 30_000 });
+    await row.scrollIntoViewIfNeeded();
     await page.waitForTimeout(800);
     await shoot('6-overheat-alert');
     expect(problems).toEqual([]);
