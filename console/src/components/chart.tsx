@@ -88,5 +88,7 @@ export function TimeChart(props: {
   });
 
   if (!ready) return <p class="muted">Plotted once there are two points or more.</p>;
-  return <div class="chart" ref={box} role="img" aria-label={props.title} />;
+  // The latest value of each series, as text: what the chart shows last, readable without the canvas.
+  const latest = props.series.map((s) => s.values.at(-1) ?? '').join(',');
+  return <div class="chart" ref={box} role="img" aria-label={props.title} data-latest={latest} />;
 }

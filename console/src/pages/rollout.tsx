@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useMemo, useState } from 'preact/hooks';
 import { get, post } from '../api/client.ts';
 import type { Rollout, RolloutWave } from '../api/types.ts';
 import { Progress } from '../components/bars.tsx';
@@ -58,7 +58,9 @@ export function RolloutPage(props: { rolloutId: string }) {
   });
   const r = rollout.data;
 
-  useEffect(() => {
+  // Recorded while rendering (an effect runs after it, so the chart drew one answer behind and, once a
+  // finished rollout stopped changing, never showed its last state).
+  useMemo(() => {
     if (r === undefined) return;
     const points = history.get(r.rolloutId) ?? [];
     points.push({

@@ -125,6 +125,9 @@ describe.skipIf(skipWithout('chromium'))('the guided tour', () => {
     await page.waitForURL(/#\/rollouts\/tour-waves$/);
     await driveRollout(t.platform, 'tour-waves', (r: Json) => r.status === 'COMPLETED');
     await page.locator('#rollout-status:has-text("COMPLETED")').waitFor({ timeout: 30_000 });
+    // Drawn from the same answer as the status: both waves at 100 %, not the poll before.
+    const chart = page.locator('[aria-label="progress per wave over time"]');
+    expect(await chart.getAttribute('data-latest')).toBe('100,100');
     await page.waitForTimeout(800);
     await shoot('4-rollout-waves');
     expect(problems).toEqual([]);
