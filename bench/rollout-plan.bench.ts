@@ -1,7 +1,7 @@
 import { seededRandom } from '../edge/src/sensors/random.ts';
 import { planRollout } from '../lambdas/domain/rollout/plan.ts';
 import { type RolloutDevice, selectTargets } from '../lambdas/domain/rollout/targets.ts';
-import { parseRolloutRequest } from '../lib/protocol/rollouts.ts';
+import { parseRolloutRequest, rolloutArtifact } from '../lib/protocol/rollouts.ts';
 import { median, metric, progress } from './support.ts';
 
 /**
@@ -66,7 +66,7 @@ const NOW = Date.UTC(2026, 2, 2, 10);
 function plan(request: typeof mixed): { ms: number; eligible: number; firstWave: number } {
   const start = performance.now();
   const selection = selectTargets(fleet, request.targets, {
-    version: request.firmwareVersion,
+    version: rolloutArtifact(request).version,
     ...(request.minVersion === undefined ? {} : { minVersion: request.minVersion }),
   });
   const result = planRollout(request, selection.eligible, NOW);

@@ -3,6 +3,8 @@ import { isLoopbackHost } from '../lib/local/endpoint-guard.ts';
 import { startPlatform } from '../lib/local/platform.ts';
 import type { Verbosity } from '../lib/local/platform-log.ts';
 import { type KafkaConnection, parseKafkaConnection } from '../lib/protocol/kafka-connection.ts';
+import type { Topology } from '../lib/topology/model.ts';
+import { topology } from '../lib/topology.ts';
 
 const HELP = `fleetkit local platform — everything on one machine, same handlers as in AWS
 
@@ -106,6 +108,12 @@ const platform = await startPlatform({
   process.exit(1);
 });
 
+// Each provisioning template's claim certificate, as a factory would install it on its devices.
+const functions: Topology['functions'] = topology.functions;
+const claimTemplates = Object.values(functions).flatMap((fn) =>
+  (fn.provisioningHooks ?? []).map((hook) => hook.template),
+);
+const claims = await Promise.all(claimTemplates.map((template) => platform.claimCredentials(template)));
 const readyMs = Math.round(performance.now() - started);
 // The secret stays in the file (0600): a banner ends up in terminal scrollback, CI logs and screenshots.
 const { credentials } = platform;
@@ -124,7 +132,7 @@ fleetkit local platform ready in ${readyMs} ms
   KMS, IoT data (SigV4)    ${platform.kmsEndpoint}, ${platform.iotDataEndpoint}
   streams (MSK)            ${platform.streams.description}
   device certificates      ${platform.dataDir}/pki (CA: ca.crt, devices/<type>.<thing>.crt)
-  simulated devices        ${platform.fleet.devices.length}
+${claims.map((c, i) => `  claim certificate        ${platform.dataDir}/pki/claims/${claimTemplates[i]}.crt, template ${c.templateName} (allow serials: npm run cli -- devices allow <serial> --type <t>)\n`).join('')}  simulated devices        ${platform.fleet.devices.length}
   data                     ${platform.dataDir} (kept across restarts)
 Ctrl+C to stop.
 `);

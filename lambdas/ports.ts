@@ -70,6 +70,10 @@ export interface DeviceRecord extends Omit<DeviceSighting, 'lastSeen'> {
   readonly lastRotatedAt?: number;
   /** When an operator asked the device to rotate its certificate; cleared by the device's confirmation. */
   readonly rotationRequestedAt?: number;
+  /** When IoT last dropped a connection of it for another with its client id (`DUPLICATE_CLIENTID`). */
+  readonly lastClientIdConflictAt?: number;
+  /** How many such disconnections were recorded. */
+  readonly clientIdConflicts?: number;
   /** False once the sweeper found it silent for longer than its heartbeat allows; true again on the next sighting. */
   readonly online?: boolean;
   /** Thing groups it belongs to, as provisioned (`PATCH /devices/{id}`); rollouts target by group. */

@@ -19,11 +19,15 @@ const FIRMWARE_SETTINGS = {
   FIRMWARE_DOWNLOAD_URL_SECONDS: '900',
 } as const;
 
-/** What answering a device's jobs requests takes: executions, counters, firmware to send, topics to answer on. */
+/**
+ * What answering a device's jobs requests takes: executions, counters, firmware and models to send, topics
+ * to answer on.
+ */
 const jobUses = {
   jobExecutions: 'readWrite',
   rolloutCounters: 'write',
   firmwareCatalog: 'read',
+  modelCatalog: 'read',
   firmware: 'read',
   jobTopics: 'write',
 } as const;
@@ -128,12 +132,19 @@ export const topology = {
     },
     firmware: {
       kind: 'bucket',
-      description: 'Firmware images, versioned; signed images are never overwritten in place',
+      description:
+        'Firmware images (images/) and edge anomaly models (models/), versioned; signed objects are never overwritten in place',
       versioned: true,
     },
     firmwareCatalog: {
       kind: 'table',
       description: 'Firmware metadata: one item per version (declared size and SHA-256, signature, status)',
+      partitionKey: { name: 'version', type: 'S' },
+    },
+    modelCatalog: {
+      kind: 'table',
+      description:
+        'Edge anomaly model metadata: one item per version (declared size and SHA-256, signature, status)',
       partitionKey: { name: 'version', type: 'S' },
     },
     firmwareSigning: {
@@ -236,14 +247,41 @@ export const topology = {
         'Every certificate of every device: status, validity, when provisioned, activated, confirmed, deactivated, revoked, deleted (what the audit reads)',
       partitionKey: { name: 'deviceId', type: 'S' },
       sortKey: { name: 'certificateId', type: 'S' },
-      // Sparse, sharded: certificates retired by a rotation, by when their grace period ends.
       indexes: [
+        // Sparse, sharded: certificates retired by a rotation, by when their grace period ends.
         {
           name: 'retiring',
           partitionKey: { name: 'retireShard', type: 'S' },
           sortKey: { name: 'deleteAfter', type: 'N' },
         },
+        // Sparse, sharded: ACTIVE certificates by expiry — the audit counts those expiring soon.
+        {
+          name: 'active',
+          partitionKey: { name: 'activeShard', type: 'S' },
+          sortKey: { name: 'notAfter', type: 'N' },
+        },
       ],
+    },
+    auditFindings: {
+      kind: 'table',
+      description:
+        "Audit findings per device (check, resource, severity, message, fix), by check; and the scheduled audit's place in its pass",
+      partitionKey: { name: 'deviceId', type: 'S' },
+      sortKey: { name: 'findingId', type: 'S' },
+      indexes: [
+        {
+          name: 'byCheck',
+          partitionKey: { name: 'check', type: 'S' },
+          sortKey: { name: 'deviceId', type: 'S' },
+        },
+      ],
+      timeToLiveAttribute: 'expiresAt',
+    },
+    claimAllowList: {
+      kind: 'table',
+      description:
+        'Serial numbers the claim provisioning template admits, with their thing type; each admits one device unless allowed again',
+      partitionKey: { name: 'serialNumber', type: 'S' },
     },
   },
   functions: {
@@ -362,6 +400,36 @@ export const topology = {
       memoryMiB: 1769,
       timeoutSeconds: 29,
     },
+    apiModels: {
+      handler: 'api-models',
+      description:
+        'HTTP API: edge model registry (register, presigned upload, check against the feature contract, sign)',
+      routes: [
+        'POST /models',
+        'GET /models',
+        'GET /models/{version}',
+        'POST /models/{version}/complete',
+        'POST /models/{version}/approve',
+        'GET /models/{version}/download',
+        'DELETE /models/{version}',
+      ],
+      uses: {
+        // Models live beside the images, under models/.
+        firmware: 'readWrite',
+        // GET /models lists the catalog (a Scan); a refused upload's registration is deleted.
+        modelCatalog: ['readWrite', 'scan', 'delete'],
+        modelSigning: 'readWrite',
+        // Whether an unfinished rollout installs a model version: a Scan of the (few) rollouts.
+        rollouts: ['read', 'scan'],
+      },
+      settings: {
+        ...FIRMWARE_SETTINGS,
+        FIRMWARE_MANIFEST_VALIDITY_DAYS: '365',
+        FIRMWARE_REQUIRE_APPROVAL: 'false',
+      },
+      memoryMiB: 1024,
+      timeoutSeconds: 29,
+    },
     apiDevices: {
       handler: 'api-devices',
       description: 'HTTP API: list and describe devices; set their groups and attributes',
@@ -373,9 +441,18 @@ export const topology = {
       handler: 'api-identity',
       description:
         'HTTP API: provision a device by its CSR, ask devices to rotate certificates, revoke a device',
-      routes: ['POST /devices', 'POST /devices/rotate', 'POST /devices/{id}/revoke'],
-      uses: identityUses,
+      routes: ['POST /devices', 'POST /devices/rotate', 'POST /devices/{id}/revoke', 'POST /devices/allow'],
+      uses: { ...identityUses, claimAllowList: 'readWrite' },
       timeoutSeconds: 29,
+    },
+    claimHook: {
+      handler: 'claim-hook',
+      description:
+        'Pre-provisioning hook of the claim template: admits a serial number on the allow-list, once, as its thing type',
+      provisioningHooks: [{ template: 'factory' }],
+      uses: { claimAllowList: 'readWrite' },
+      // IoT waits for the hook a few seconds; one conditional write is all it does.
+      timeoutSeconds: 5,
     },
     identityMqtt: {
       handler: 'identity-mqtt',
@@ -392,6 +469,48 @@ export const topology = {
       schedules: [{ everyMinutes: 60 }],
       uses: { things: 'write', certificates: 'readWrite' },
       timeoutSeconds: 300,
+    },
+    fleetAudit: {
+      handler: 'fleet-audit',
+      description:
+        'Every 10 minutes: audits the next devices of the registry (Device Defender-style checks), keeps their findings, counts certificates expiring soon',
+      schedules: [{ everyMinutes: 10 }],
+      // A page of a registry Scan per run, resumed from a cursor: bounded work, the whole fleet per pass.
+      uses: {
+        registry: ['read', 'scan'],
+        certificates: 'read',
+        things: 'read',
+        auditFindings: ['readWrite', 'delete'],
+      },
+      settings: {
+        AUDIT_DEVICES_PER_RUN: '200',
+        AUDIT_EXPIRY_DAYS: '30',
+        AUDIT_NEVER_SEEN_HOURS: '24',
+        AUDIT_CLIENT_ID_CONFLICT_HOURS: '168',
+        AUDIT_UNCONFIRMED_ROTATION_HOURS: '24',
+        AUDIT_FINDING_TTL_DAYS: '30',
+      },
+      timeoutSeconds: 300,
+    },
+    apiAudit: {
+      handler: 'api-audit',
+      description: 'HTTP API: the audit findings, by device or by check, and where the audit is',
+      routes: ['GET /audit'],
+      uses: { auditFindings: 'read' },
+    },
+    presenceEvents: {
+      handler: 'presence-events',
+      description:
+        "IoT lifecycle events: records on the device's registry item when IoT dropped a connection for a duplicate client id",
+      rules: [
+        {
+          topic: '$aws/events/presence/disconnected/+',
+          payload: 'json',
+          add: {},
+          where: { field: 'disconnectReason', equals: 'DUPLICATE_CLIENTID' },
+        },
+      ],
+      uses: { registry: 'write' },
     },
     jobsMqtt: {
       handler: 'jobs-mqtt',
@@ -430,6 +549,7 @@ export const topology = {
         // Selecting devices without a type reads the registry whole (a Scan).
         registry: ['read', 'scan'],
         firmwareCatalog: 'read',
+        modelCatalog: 'read',
       },
       timeoutSeconds: 29,
       memoryMiB: 1024,
@@ -504,6 +624,7 @@ export const topology = {
   | 'registry'
   | 'firmware'
   | 'firmwareCatalog'
+  | 'modelCatalog'
   | 'firmwareSigning'
   | 'rollbackSigning'
   | 'modelSigning'
@@ -527,6 +648,8 @@ export const topology = {
   | 'things'
   | 'certificates'
   | 'identityTopics'
+  | 'claimAllowList'
+  | 'auditFindings'
 >;
 
 /** Names of the topology's resources. */

@@ -1,3 +1,4 @@
+import { FLEETKIT_PRODUCER, ModelProperty } from '../../lib/protocol/model-contract.ts';
 import {
   createFeatureScratch,
   extractFeatures,
@@ -6,7 +7,6 @@ import {
   FEATURE_SET,
   WINDOW_LENGTH,
 } from '../src/ml/features.ts';
-import { FLEETKIT_PRODUCER, ModelProperty } from '../src/ml/model-contract.ts';
 import { generateWindows, type LabelledWindow, SAMPLING_INTERVALS } from './dataset.ts';
 import { type Mlp, type TrainingCurve, trainMlp } from './mlp.ts';
 import { encodeOnnxModel, type OnnxModelSpec } from './onnx-writer.ts';

@@ -3,7 +3,7 @@ import onnxProto from 'onnx-proto';
 /**
  * Serialises an ONNX model with `onnx-proto` (onnx.proto compiled for protobufjs): the training
  * side's writer, run by `npm run train:model` and the tests, never shipped to a device (the agent
- * reads a model's metadata with its own small reader, `edge/src/ml/onnx-metadata.ts`, which keeps
+ * reads a model's metadata with its own small reader, `lib/protocol/onnx/onnx-metadata.ts`, which keeps
  * protobufjs and the whole ONNX schema — about 250 KB — out of the edge bundle). protobufjs writes
  * fields in the schema's order, so the same spec always gives the same bytes.
  */

@@ -15,6 +15,7 @@ import { EdgeAgent } from './agent/edge-agent.ts';
 import { defaultModelDir, modelReport, readModelSource } from './agent/model-files.ts';
 import { type AgentSettings, readAgentSettings } from './agent/settings.ts';
 import { exposureWarning, resolveCoapBinding } from './coap/exposure.ts';
+import { ClaimError, claimOnFirstStart } from './identity/claim.ts';
 import { IdentityFiles } from './identity/identity-files.ts';
 import { runProvision } from './identity/provision.ts';
 import { CertificateRotator } from './identity/rotation.ts';
@@ -32,7 +33,7 @@ import { type DeviceTrust, FileTrustStore, provisionedKeySet, provisionedTrust }
 import { simulatedSensors } from './sensors/simulated.ts';
 import { FileShadowCopyStore } from './shadow/copy-store.ts';
 import { asJobsTransport } from './transport/jobs-transport.ts';
-import { MqttDeviceTransport } from './transport/mqtt-transport.ts';
+import { connectMqttTransport, MqttDeviceTransport, TLS_MIN_VERSIONS } from './transport/mqtt-transport.ts';
 import { openTransport, readTransportSettings } from './transport/open-transport.ts';
 import { Uplink } from './uplink/uplink.ts';
 
@@ -106,9 +107,31 @@ async function main(argv: readonly string[]): Promise<void> {
     });
     return;
   }
-  const settings = readAgentSettings(process.env);
+  if (argv.includes('--check')) {
+    const checked = readAgentSettings(process.env);
+    return check(checked, checked.modelDir ?? defaultModelDir());
+  }
+  // A device with a claim certificate and no certificate of its own provisions itself first.
+  const env = await claimOnFirstStart(process.env, {
+    clock: systemClock,
+    log,
+    connect: ({ clientId, certPem, keyPem, caPem }) => {
+      const url = process.env.FLEETKIT_MQTT_URL;
+      if (!url) throw new ClaimError('provisioning by claim needs FLEETKIT_MQTT_URL');
+      const tls = TLS_MIN_VERSIONS.find((v) => v === process.env.FLEETKIT_TLS_MIN_VERSION) ?? 'TLSv1.3';
+      return connectMqttTransport({
+        url,
+        thingName: clientId,
+        certPem,
+        keyPem,
+        caPem,
+        tlsMinVersion: tls,
+        log,
+      });
+    },
+  });
+  const settings = readAgentSettings(env);
   const modelDir = settings.modelDir ?? defaultModelDir();
-  if (argv.includes('--check')) return check(settings, modelDir);
 
   // Stop steps, added as parts start: a signal during start-up stops what is already running.
   const stops: Array<[string, () => Promise<void> | void]> = [];
@@ -134,7 +157,7 @@ async function main(argv: readonly string[]): Promise<void> {
   process.on('SIGTERM', () => void shutdown(0));
   process.on('SIGINT', () => void shutdown(0));
 
-  const transportSettings = readTransportSettings(process.env);
+  const transportSettings = readTransportSettings(env);
   const { thingName } = transportSettings;
   const { thingType, dataDir } = settings;
   const models = new ModelStore(join(dataDir, 'models'));

@@ -6,7 +6,10 @@ export const RETIRING_INDEX = 'retiring';
 /** Shards of the retiring index, so a fleet-wide rotation is not one hot partition. */
 export const RETIRING_SHARDS = 8;
 
-/** The retiring-index shard of a device: a stable hash of its id. */
+/** The certificates table's sparse index of ACTIVE certificates, sharded, by expiry (`notAfter`). */
+export const ACTIVE_INDEX = 'active';
+
+/** The retiring-index shard of a device: a stable hash of its id (the active index uses it too). */
 export function retiringShard(deviceId: string): number {
   let h = 2166136261;
   for (let i = 0; i < deviceId.length; i++) h = Math.imul(h ^ deviceId.charCodeAt(i), 16777619);
@@ -20,14 +23,15 @@ export interface DynamoCertificateStoreProps {
 
 /** An item as a record: the index bookkeeping stays in the adapter. */
 function toRecord(item: Record<string, unknown>): CertificateRecord {
-  const { retireShard: _shard, ...record } = item;
+  const { retireShard: _shard, activeShard: _active, ...record } = item;
   return record as unknown as CertificateRecord;
 }
 
 /**
  * Every certificate a device had, on DynamoDB: one item per device and certificate. An INACTIVE
  * certificate with a `deleteAfter` is in the sparse `retiring` index (sharded by device) until the
- * sweeper deletes it; any other status takes it out.
+ * sweeper deletes it; any other status takes it out. An ACTIVE one is in the sparse `active` index by
+ * `notAfter`, which the audit counts expiring certificates from.
  */
 export class DynamoCertificateStore implements CertificateStore {
   private readonly client: DynamoDBDocumentClient;
@@ -58,10 +62,15 @@ export class DynamoCertificateStore implements CertificateStore {
 
   async put(record: CertificateRecord): Promise<void> {
     const retiring = record.status === 'INACTIVE' && record.deleteAfter !== undefined;
+    const shard = retiringShard(record.deviceId);
     await this.client.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: retiring ? { ...record, retireShard: `retire#${retiringShard(record.deviceId)}` } : record,
+        Item: {
+          ...record,
+          ...(retiring ? { retireShard: `retire#${shard}` } : {}),
+          ...(record.status === 'ACTIVE' ? { activeShard: `active#${shard}` } : {}),
+        },
       }),
     );
   }
@@ -77,5 +86,27 @@ export class DynamoCertificateStore implements CertificateStore {
       }),
     );
     return (page.Items ?? []).map(toRecord);
+  }
+
+  async countActiveExpiringBefore(at: number): Promise<number> {
+    let count = 0;
+    for (let shard = 0; shard < RETIRING_SHARDS; shard++) {
+      let start: Record<string, unknown> | undefined;
+      do {
+        const page = await this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            IndexName: ACTIVE_INDEX,
+            KeyConditionExpression: 'activeShard = :s AND notAfter < :at',
+            ExpressionAttributeValues: { ':s': `active#${shard}`, ':at': at },
+            Select: 'COUNT',
+            ExclusiveStartKey: start,
+          }),
+        );
+        count += page.Count ?? 0;
+        start = page.LastEvaluatedKey;
+      } while (start !== undefined);
+    }
+    return count;
   }
 }

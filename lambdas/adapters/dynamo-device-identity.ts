@@ -94,6 +94,34 @@ export class DynamoDeviceIdentity implements DeviceIdentityRecords {
     }
   }
 
+  async recordClientIdConflict(deviceId: string, at: number): Promise<boolean> {
+    // The latest time wins (events may come out of order); the count is of events received.
+    const record = (setTime: boolean) =>
+      this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { deviceId },
+          UpdateExpression: setTime
+            ? 'ADD clientIdConflicts :one SET lastClientIdConflictAt = :at'
+            : 'ADD clientIdConflicts :one',
+          ConditionExpression: setTime
+            ? 'attribute_exists(deviceId) AND (attribute_not_exists(lastClientIdConflictAt) OR lastClientIdConflictAt < :at)'
+            : 'attribute_exists(deviceId)',
+          ExpressionAttributeValues: setTime ? { ':one': 1, ':at': at } : { ':one': 1 },
+        }),
+      );
+    for (const setTime of [true, false]) {
+      try {
+        await record(setTime);
+        return true;
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      }
+    }
+    // Not even counted: the device is not registered.
+    return false;
+  }
+
   async idsOfType(deviceType: string, nextToken?: string) {
     const page = await this.client.send(
       new QueryCommand({

@@ -6,6 +6,7 @@ import {
   QueryCommand,
   ScanCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { type ArtifactPurpose, rolloutArtifact } from '../../lib/protocol/rollouts.ts';
 import type { OwedCheck } from '../domain/rollout/rollback.ts';
 import type { Page } from '../ports.ts';
 import { ACTIVE_ROLLOUT_STATUSES, type RolloutItem } from '../services/rollout-item.ts';
@@ -128,13 +129,19 @@ export class DynamoRolloutStore {
     return out;
   }
 
-  /** Whether a rollout that is not finished installs `version` (the registry refuses to withdraw it). */
-  async isInUse(version: string): Promise<boolean> {
-    return (await this.active()).some(
-      (item) =>
-        item.request.firmwareVersion === version &&
-        (ACTIVE_ROLLOUT_STATUSES as readonly string[]).includes(item.status),
-    );
+  /**
+   * Whether a rollout that is not finished installs `version` of `purpose` (the registry refuses to
+   * withdraw it).
+   */
+  async isInUse(version: string, purpose: ArtifactPurpose = 'firmware'): Promise<boolean> {
+    return (await this.active()).some((item) => {
+      const artifact = rolloutArtifact(item.request);
+      return (
+        artifact.purpose === purpose &&
+        artifact.version === version &&
+        (ACTIVE_ROLLOUT_STATUSES as readonly string[]).includes(item.status)
+      );
+    });
   }
 }
 

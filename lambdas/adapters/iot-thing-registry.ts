@@ -10,10 +10,13 @@ import {
   DetachPolicyCommand,
   DetachThingPrincipalCommand,
   type IoTClient,
+  ListAttachedPoliciesCommand,
+  ListPrincipalThingsCommand,
   ListThingPrincipalsCommand,
   ResourceNotFoundException,
   UpdateCertificateCommand,
 } from '@aws-sdk/client-iot';
+import type { IotInspector } from '../domain/audit/ports.ts';
 import type {
   IotCertificate,
   IotCertificateStatus,
@@ -47,7 +50,7 @@ export function certificateIdOfArn(arn: string): string {
  * (`AWS_ENDPOINT_URL_IOT`) on the local platform. Detaching and deleting what is already gone
  * succeeds, so every step can be repeated.
  */
-export class IotThingRegistry implements ThingRegistry {
+export class IotThingRegistry implements ThingRegistry, IotInspector {
   private readonly client: IoTClient;
   private readonly policyName: string;
 
@@ -156,5 +159,37 @@ export class IotThingRegistry implements ThingRegistry {
       nextToken = page.nextToken;
     } while (nextToken !== undefined);
     return principals;
+  }
+
+  async principalThings(certificateArn: string): Promise<readonly string[]> {
+    const things: string[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await unlessNotFound(
+        this.client.send(new ListPrincipalThingsCommand({ principal: certificateArn, nextToken })),
+      );
+      if (page === undefined) return [];
+      things.push(...(page.things ?? []));
+      nextToken = page.nextToken;
+    } while (nextToken !== undefined);
+    return things;
+  }
+
+  async attachedPolicies(certificateArn: string): Promise<readonly string[]> {
+    const names: string[] = [];
+    let marker: string | undefined;
+    do {
+      const page = await unlessNotFound(
+        this.client.send(
+          new ListAttachedPoliciesCommand({ target: certificateArn, marker, recursive: false }),
+        ),
+      );
+      if (page === undefined) return [];
+      names.push(
+        ...(page.policies ?? []).flatMap((policy) => (policy.policyName ? [policy.policyName] : [])),
+      );
+      marker = page.nextMarker;
+    } while (marker !== undefined);
+    return names;
   }
 }

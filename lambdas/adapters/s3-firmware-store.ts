@@ -19,6 +19,8 @@ export interface S3FirmwareStoreProps {
    */
   readonly client: S3Client;
   readonly bucketName: string;
+  /** Key prefix of this registry's objects (see {@link OBJECT_PREFIXES}). @default 'images/' */
+  readonly prefix?: string;
   /** @default Date.now */
   readonly now?: () => number;
 }
@@ -26,9 +28,14 @@ export interface S3FirmwareStoreProps {
 /** S3 error names that mean "no such upload or part": the uploader has not finished, or never started. */
 const MISSING = new Set(['NoSuchUpload', 'InvalidPart', 'InvalidPartOrder', 'NoSuchKey']);
 
-/** The object key of a version's image. Versions are `[0-9A-Za-z.-]`, so keys need no escaping. */
-export function imageKey(version: string): string {
-  return `images/${version}`;
+/** Where a registry keeps its objects in the bucket: firmware images, and anomaly models beside them. */
+export const OBJECT_PREFIXES = { firmware: 'images/', model: 'models/' } as const;
+
+/**
+ * The object key of a version's image (or model). Versions are `[0-9A-Za-z.-]`, so keys need no escaping.
+ */
+export function imageKey(version: string, prefix: string = OBJECT_PREFIXES.firmware): string {
+  return `${prefix}${version}`;
 }
 
 /**
@@ -42,11 +49,17 @@ export class S3FirmwareStore implements FirmwareStore {
   private readonly client: S3Client;
   private readonly bucket: string;
   private readonly now: () => number;
+  private readonly prefix: string;
 
   constructor(props: S3FirmwareStoreProps) {
     this.client = props.client;
     this.bucket = props.bucketName;
     this.now = props.now ?? Date.now;
+    this.prefix = props.prefix ?? OBJECT_PREFIXES.firmware;
+  }
+
+  private key(version: string): string {
+    return imageKey(version, this.prefix);
   }
 
   /** Presigns with the injected clock, and says when the URL expires (epoch seconds). */
@@ -65,7 +78,7 @@ export class S3FirmwareStore implements FirmwareStore {
       (options) =>
         getSignedUrl(
           this.client,
-          new PutObjectCommand({ Bucket: this.bucket, Key: imageKey(version), ContentLength: size }),
+          new PutObjectCommand({ Bucket: this.bucket, Key: this.key(version), ContentLength: size }),
           options,
         ),
       expiresInSeconds,
@@ -74,7 +87,7 @@ export class S3FirmwareStore implements FirmwareStore {
 
   async startMultipartUpload(version: string): Promise<string> {
     const result = await this.client.send(
-      new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: imageKey(version) }),
+      new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: this.key(version) }),
     );
     if (result.UploadId === undefined)
       throw new Error('S3 CreateMultipartUpload answered without an UploadId');
@@ -94,7 +107,7 @@ export class S3FirmwareStore implements FirmwareStore {
           this.client,
           new UploadPartCommand({
             Bucket: this.bucket,
-            Key: imageKey(version),
+            Key: this.key(version),
             UploadId: uploadId,
             PartNumber: partNumber,
             ContentLength: size,
@@ -114,7 +127,7 @@ export class S3FirmwareStore implements FirmwareStore {
       await this.client.send(
         new CompleteMultipartUploadCommand({
           Bucket: this.bucket,
-          Key: imageKey(version),
+          Key: this.key(version),
           UploadId: uploadId,
           MultipartUpload: {
             // S3 wants parts in ascending order.
@@ -134,7 +147,7 @@ export class S3FirmwareStore implements FirmwareStore {
   async abortMultipartUpload(version: string, uploadId: string): Promise<void> {
     try {
       await this.client.send(
-        new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: imageKey(version), UploadId: uploadId }),
+        new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.key(version), UploadId: uploadId }),
       );
     } catch (error) {
       // Completed or aborted already: there is nothing left to abort.
@@ -142,13 +155,16 @@ export class S3FirmwareStore implements FirmwareStore {
     }
   }
 
-  /** Streams the object through SHA-256: memory stays flat whatever the image's size. */
-  async digest(version: string): Promise<StoredImage | undefined> {
+  /**
+   * Streams the object through SHA-256: memory stays flat whatever the image's size, unless `keep` asks
+   * for the bytes too (a model, to inspect what was measured).
+   */
+  async digest(version: string, keep?: { readonly maxBytes: number }): Promise<StoredImage | undefined> {
     let body: AsyncIterable<Uint8Array>;
     let objectVersion: string | undefined;
     try {
       const result = await this.client.send(
-        new GetObjectCommand({ Bucket: this.bucket, Key: imageKey(version) }),
+        new GetObjectCommand({ Bucket: this.bucket, Key: this.key(version) }),
       );
       if (result.Body === undefined) return undefined;
       body = result.Body as AsyncIterable<Uint8Array>;
@@ -159,20 +175,23 @@ export class S3FirmwareStore implements FirmwareStore {
     }
     const hash = createHash('sha256');
     let size = 0;
+    const kept: Uint8Array[] = [];
     for await (const chunk of body) {
       hash.update(chunk);
       size += chunk.length;
+      if (keep !== undefined && size <= keep.maxBytes) kept.push(chunk);
     }
     return {
       size,
       sha256: hash.digest('hex'),
+      ...(keep !== undefined && size <= keep.maxBytes ? { bytes: Buffer.concat(kept) } : {}),
       // "null" is S3's version id of an object written while versioning was off: not worth pinning.
       ...(objectVersion === undefined || objectVersion === 'null' ? {} : { objectVersion }),
     };
   }
 
   async discard(version: string): Promise<void> {
-    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: imageKey(version) }));
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(version) }));
   }
 
   presignDownload(
@@ -186,7 +205,7 @@ export class S3FirmwareStore implements FirmwareStore {
           this.client,
           new GetObjectCommand({
             Bucket: this.bucket,
-            Key: imageKey(version),
+            Key: this.key(version),
             ...(objectVersion === undefined ? {} : { VersionId: objectVersion }),
           }),
           options,

@@ -1,4 +1,5 @@
 import type { SignedArtifact } from '../../lib/protocol/jobs.ts';
+import type { ArtifactPurpose } from '../../lib/protocol/rollouts.ts';
 import { NotFoundError } from '../domain/errors.ts';
 import { FirmwareStateError } from '../domain/firmware/errors.ts';
 import { isSigned, type SignedFirmware } from '../domain/firmware/metadata.ts';
@@ -31,11 +32,12 @@ export interface FirmwareDownloads {
 export async function firmwareForDevice(
   deps: FirmwareDownloads,
   version: string,
+  purpose: ArtifactPurpose = 'firmware',
 ): Promise<FirmwareForDevice> {
   const firmware = await deps.catalog.get(version);
-  if (firmware === undefined) throw new NotFoundError(`no firmware ${version}`);
+  if (firmware === undefined) throw new NotFoundError(`no ${purpose} ${version}`);
   if (firmware.status !== 'available' || !isSigned(firmware)) {
-    throw new FirmwareStateError(version, firmware.status, 'send devices');
+    throw new FirmwareStateError(version, firmware.status, 'send devices', purpose);
   }
   const { url, expiresAt } = await deps.store.presignDownload(
     version,
@@ -45,7 +47,10 @@ export async function firmwareForDevice(
   return { metadata: firmware, url, urlExpiresAt: expiresAt };
 }
 
-/** The `firmware` block of a firmware job document (`lib/protocol/jobs.ts`): the signed manifest and where to fetch. */
+/**
+ * The `firmware` block of a firmware job document, or the `model` block of a model job document
+ * (`lib/protocol/jobs.ts`): the signed manifest and where to fetch.
+ */
 export function jobDocumentFirmware(target: FirmwareForDevice): SignedArtifact {
   return {
     manifest: target.metadata.manifest,

@@ -5,12 +5,14 @@ import type {
   RegisterFirmwareRequest,
   UploadPlan,
 } from '../../lib/protocol/firmware.ts';
+import type { ArtifactPurpose } from '../../lib/protocol/rollouts.ts';
 import { decodePageToken, encodePageToken } from '../adapters/page-token.ts';
 import { NotFoundError } from '../domain/errors.ts';
 import {
   FirmwareExistsError,
   FirmwareInUseError,
   FirmwareStateError,
+  ModelContractError,
   UnknownPrincipalError,
   UploadIncompleteError,
   UploadMismatchError,
@@ -56,6 +58,21 @@ export interface FirmwareServiceDeps extends FirmwareDownloads {
    * `pending-approval` and is signed only when another principal approves it.
    */
   readonly requireApproval: boolean;
+  /**
+   * What this registry holds: firmware images, or anomaly models (the model registry: `/models`, its own
+   * catalog, key prefix and signing key). It names the manifest's purpose. @default 'firmware'
+   */
+  readonly purpose?: ArtifactPurpose;
+  /**
+   * Looks inside a verified upload before it is signed: the problems that make it unfit for the device
+   * types it is registered for (a model against their feature contract). Any problem refuses the upload
+   * like a digest mismatch.
+   */
+  readonly inspect?: {
+    /** Largest upload it reads (the registration refuses larger ones already). */
+    readonly maxBytes: number;
+    readonly problems: (artifact: FirmwareMetadata, bytes: Uint8Array) => readonly string[];
+  };
 }
 
 /** `GET /firmware` filters and page. */
@@ -81,10 +98,16 @@ function sameDeclaration(stored: FirmwareMetadata, request: RegisterFirmwareRequ
 /**
  * The firmware registry: registers images, hands out presigned transfers, verifies and signs uploads,
  * lists, withdraws. Signing happens only after the stored bytes were measured and found to be what the
- * uploader declared; what is signed is the SHA-256 the registry computed itself.
+ * uploader declared; what is signed is the SHA-256 the registry computed itself. The model registry is
+ * the same service with `purpose: 'model'` and an inspection of the model against the device types'
+ * feature contract.
  */
 export class FirmwareService {
-  constructor(private readonly deps: FirmwareServiceDeps) {}
+  private readonly purpose: ArtifactPurpose;
+
+  constructor(private readonly deps: FirmwareServiceDeps) {
+    this.purpose = deps.purpose ?? 'firmware';
+  }
 
   /**
    * Registers a version and plans its upload. Registering a pending version again with the same
@@ -103,7 +126,7 @@ export class FirmwareService {
     const existing = await catalog.get(request.version);
     if (existing !== undefined) {
       if (existing.status !== 'pending-upload' || !sameDeclaration(existing, request)) {
-        throw new FirmwareExistsError(request.version);
+        throw new FirmwareExistsError(request.version, this.purpose);
       }
       return { firmware: existing, upload: await this.plan(existing), created: false };
     }
@@ -123,9 +146,9 @@ export class FirmwareService {
     if ((await catalog.create(firmware)) === 'exists') {
       // Another registration won the race: its upload is the one that counts.
       if (upload.mode === 'multipart') await this.abandon(request.version, upload.uploadId);
-      throw new FirmwareExistsError(request.version);
+      throw new FirmwareExistsError(request.version, this.purpose);
     }
-    this.deps.log.info('firmware registered', {
+    this.deps.log.info(`${this.purpose} registered`, {
       version: firmware.version,
       size: firmware.size,
       upload: upload.mode,
@@ -177,7 +200,7 @@ export class FirmwareService {
   ): Promise<FirmwareMetadata> {
     const { catalog, store, log, now } = this.deps;
     const firmware = await this.get(version);
-    if (completionStep(firmware) === 'done') return firmware;
+    if (completionStep(firmware, this.purpose) === 'done') return firmware;
     if (this.deps.requireApproval && principal === undefined) {
       throw new UnknownPrincipalError(
         'release approval needs to know who uploads: call the API with IAM credentials',
@@ -192,16 +215,20 @@ export class FirmwareService {
       // `missing` may also mean a retry after S3 assembled the parts: the measurement below decides.
       await store.completeMultipartUpload(version, firmware.upload.uploadId, request.parts);
     }
-    const stored = await store.digest(version);
+    const inspect = this.deps.inspect;
+    const stored = await store.digest(
+      version,
+      inspect === undefined ? undefined : { maxBytes: inspect.maxBytes },
+    );
     if (stored === undefined) {
       throw new UploadIncompleteError(
-        `nothing is uploaded for firmware ${version} yet: upload the image with its upload plan, then complete`,
+        `nothing is uploaded for ${this.purpose} ${version} yet: upload it with its upload plan, then complete`,
       );
     }
     const verified = verifyUpload(firmware, stored);
     if (!verified.ok) {
       await this.refuse(firmware);
-      log.warn('firmware upload refused', {
+      log.warn(`${this.purpose} upload refused`, {
         version,
         declared: { size: firmware.size, sha256: firmware.sha256 },
         received: { size: stored.size, sha256: stored.sha256 },
@@ -210,13 +237,22 @@ export class FirmwareService {
         version,
         { size: firmware.size, sha256: firmware.sha256 },
         { size: stored.size, sha256: stored.sha256 },
+        this.purpose,
       );
+    }
+    // The very bytes that were measured: what is signed is what was looked at.
+    const problems =
+      inspect === undefined ? [] : inspect.problems(firmware, stored.bytes ?? new Uint8Array());
+    if (problems.length > 0) {
+      await this.refuse(firmware);
+      log.warn(`${this.purpose} upload refused`, { version, problems });
+      throw new ModelContractError(version, problems);
     }
     const uploaded = { ...firmware, ...(principal === undefined ? {} : { uploadedBy: principal }) };
     if (this.deps.requireApproval) {
       const waiting = markVerified(uploaded, verified.upload, now());
       if ((await catalog.replace(waiting, 'pending-upload')) === 'conflict') return this.get(version);
-      log.info('firmware verified, waiting for approval', { version, uploadedBy: principal });
+      log.info(`${this.purpose} verified, waiting for approval`, { version, uploadedBy: principal });
       return waiting;
     }
     return this.sign(uploaded, verified.upload, 'pending-upload');
@@ -237,7 +273,7 @@ export class FirmwareService {
     }
     const firmware = await this.get(version);
     if (firmware.status === 'available' && firmware.approvedBy !== undefined) return firmware;
-    return this.sign(firmware, approvalOf(firmware, principal), 'pending-approval', principal);
+    return this.sign(firmware, approvalOf(firmware, principal, this.purpose), 'pending-approval', principal);
   }
 
   /** Signs the release manifest of a verified upload and makes the image available. */
@@ -250,7 +286,7 @@ export class FirmwareService {
     const { catalog, signer, log, now } = this.deps;
     const signed = await signStatement(
       signer,
-      releaseManifest(firmware, upload, now(), this.deps.manifestValiditySeconds),
+      releaseManifest(firmware, upload, now(), this.deps.manifestValiditySeconds, this.purpose),
     );
     const available = markAvailable(
       firmware,
@@ -263,9 +299,9 @@ export class FirmwareService {
       // A concurrent complete (or a withdraw) got there first: answer what is stored now.
       const current = await this.get(firmware.version);
       if (current.status === 'available' && isSigned(current)) return current;
-      throw new FirmwareStateError(firmware.version, current.status, 'sign');
+      throw new FirmwareStateError(firmware.version, current.status, 'sign', this.purpose);
     }
-    log.info('firmware available', {
+    log.info(`${this.purpose} available`, {
       version: firmware.version,
       sha256: available.sha256,
       securityVersion: available.manifest.securityVersion,
@@ -283,7 +319,7 @@ export class FirmwareService {
     try {
       await this.deps.store.discard(firmware.version);
     } catch (error) {
-      this.deps.log.warn('could not delete a refused firmware image', {
+      this.deps.log.warn(`could not delete a refused ${this.purpose} upload`, {
         version: firmware.version,
         errorType: error instanceof Error ? error.name : typeof error,
       });
@@ -310,7 +346,7 @@ export class FirmwareService {
   /** @throws NotFoundError when the version is not registered */
   async get(version: string): Promise<FirmwareMetadata> {
     const firmware = await this.deps.catalog.get(version);
-    if (firmware === undefined) throw new NotFoundError(`no firmware ${version}`);
+    if (firmware === undefined) throw new NotFoundError(`no ${this.purpose} ${version}`);
     return firmware;
   }
 
@@ -333,13 +369,13 @@ export class FirmwareService {
   /** A short-lived presigned GET for an operator: any signed image, withdrawn ones included. */
   async downloadUrl(version: string): Promise<{ readonly url: string; readonly expiresAt: number }> {
     const firmware = await this.get(version);
-    if (!isSigned(firmware)) throw new FirmwareStateError(version, firmware.status, 'download');
+    if (!isSigned(firmware)) throw new FirmwareStateError(version, firmware.status, 'download', this.purpose);
     return this.deps.store.presignDownload(version, firmware.objectVersion, this.deps.downloadUrlSeconds);
   }
 
   /** See {@link firmwareForDevice}. */
   forDevice(version: string): Promise<FirmwareForDevice> {
-    return firmwareForDevice(this.deps, version);
+    return firmwareForDevice(this.deps, version, this.purpose);
   }
 
   /**
@@ -353,17 +389,17 @@ export class FirmwareService {
     for (let attempt = 0; ; attempt++) {
       const firmware = await this.get(version);
       if (firmware.status === 'withdrawn') return firmware;
-      if (await usage.isInUse(version)) throw new FirmwareInUseError(version);
+      if (await usage.isInUse(version, this.purpose)) throw new FirmwareInUseError(version, this.purpose);
       const next = withdrawFirmware(firmware, now());
       if ((await catalog.replace(next, firmware.status)) === 'saved') {
         if (firmware.status === 'pending-upload' && firmware.upload.mode === 'multipart') {
           await this.abandon(version, firmware.upload.uploadId);
         }
-        log.info('firmware withdrawn', { version, was: firmware.status });
+        log.info(`${this.purpose} withdrawn`, { version, was: firmware.status });
         return next;
       }
       // The status moved under us (an upload completed): read it again, a few times at most.
-      if (attempt >= 2) throw new FirmwareStateError(version, firmware.status, 'withdraw');
+      if (attempt >= 2) throw new FirmwareStateError(version, firmware.status, 'withdraw', this.purpose);
     }
   }
 }

@@ -1,10 +1,13 @@
 import type { KMSClient } from '@aws-sdk/client-kms';
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { MAX_MODEL_BYTES } from '../../lib/protocol/model.ts';
+import type { ArtifactPurpose } from '../../lib/protocol/rollouts.ts';
 import { DynamoFirmwareCatalog } from '../adapters/dynamo-firmware-catalog.ts';
 import { DynamoKeySetStore } from '../adapters/dynamo-key-set-store.ts';
 import { KmsSigner } from '../adapters/kms-signer.ts';
-import { S3FirmwareStore } from '../adapters/s3-firmware-store.ts';
+import { OBJECT_PREFIXES, S3FirmwareStore } from '../adapters/s3-firmware-store.ts';
+import { modelContractProblems } from '../domain/firmware/model-check.ts';
 import type { FirmwareUsage } from '../domain/firmware/ports.ts';
 import { aws } from '../shared/aws-config.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -17,6 +20,7 @@ import { KeySetService } from './key-set-service.ts';
 export const FIRMWARE_ENV = {
   bucket: 'FIRMWARE_BUCKET_NAME',
   catalog: 'FIRMWARE_CATALOG_TABLE_NAME',
+  modelCatalog: 'MODEL_CATALOG_TABLE_NAME',
   signingKey: 'FIRMWARE_SIGNING_KEY_ID',
   modelSigningKey: 'MODEL_SIGNING_KEY_ID',
   rollbackSigningKey: 'ROLLBACK_SIGNING_KEY_ID',
@@ -92,44 +96,67 @@ export function firmwareS3Config(env: HandlerEnv): S3ClientConfig {
 /** Until rollouts exist, no version is in use by one. The rollout service replaces this with its own. */
 export const NO_ROLLOUTS: FirmwareUsage = { isInUse: async () => false };
 
+/** Each registry's catalog table (its env var): firmware images, or anomaly models. */
+const CATALOG_ENV: Readonly<Record<ArtifactPurpose, string>> = {
+  firmware: FIRMWARE_ENV.catalog,
+  model: FIRMWARE_ENV.modelCatalog,
+};
+
 /**
- * What the rollout / jobs service needs to send firmware: catalog and bucket, read only. Pass it to
- * `firmwareForDevice`. Needs `uses: { firmwareCatalog: 'read', firmware: 'read' }`.
+ * What the rollout / jobs service needs to send firmware (or, with `purpose: 'model'`, models): catalog
+ * and bucket, read only. Pass it to `firmwareForDevice`. Needs `uses: { firmwareCatalog: 'read', firmware:
+ * 'read' }` (`modelCatalog` for models).
  */
-export function firmwareDownloadsFrom(deps: {
-  readonly s3: S3Client;
-  readonly dynamo: DynamoDBDocumentClient;
-  readonly env: HandlerEnv;
-  readonly now?: () => number;
-}): FirmwareDownloads {
+export function firmwareDownloadsFrom(
+  deps: {
+    readonly s3: S3Client;
+    readonly dynamo: DynamoDBDocumentClient;
+    readonly env: HandlerEnv;
+    readonly now?: () => number;
+  },
+  purpose: ArtifactPurpose = 'firmware',
+): FirmwareDownloads {
   return {
     catalog: new DynamoFirmwareCatalog({
       client: deps.dynamo,
-      tableName: requireEnv(deps.env, FIRMWARE_ENV.catalog),
+      tableName: requireEnv(deps.env, CATALOG_ENV[purpose]),
     }),
     store: new S3FirmwareStore({
       client: deps.s3,
       bucketName: requireEnv(deps.env, FIRMWARE_ENV.bucket),
+      prefix: OBJECT_PREFIXES[purpose],
       ...(deps.now === undefined ? {} : { now: deps.now }),
     }),
     downloadUrlSeconds: urlSeconds(deps.env, FIRMWARE_ENV.downloadUrlSeconds, 900),
   };
 }
 
-/** Builds the firmware service from the clients a handler created once, and its env. */
-export function firmwareServiceFrom(deps: {
-  readonly s3: S3Client;
-  readonly kms: KMSClient;
-  readonly dynamo: DynamoDBDocumentClient;
-  readonly env: HandlerEnv;
-  readonly log: Logger;
-  readonly now: () => number;
-  /** @default {@link NO_ROLLOUTS} */
-  readonly usage?: FirmwareUsage;
-}): FirmwareService {
+/**
+ * Builds the firmware service (or, with `purpose: 'model'`, the model registry: the model catalog, the
+ * `models/` prefix, the model signing key, and every upload checked against the feature contract of the
+ * device types it is registered for) from the clients a handler created once, and its env.
+ */
+export function firmwareServiceFrom(
+  deps: {
+    readonly s3: S3Client;
+    readonly kms: KMSClient;
+    readonly dynamo: DynamoDBDocumentClient;
+    readonly env: HandlerEnv;
+    readonly log: Logger;
+    readonly now: () => number;
+    /** @default {@link NO_ROLLOUTS} */
+    readonly usage?: FirmwareUsage;
+  },
+  purpose: ArtifactPurpose = 'firmware',
+): FirmwareService {
+  const signingKey = purpose === 'model' ? FIRMWARE_ENV.modelSigningKey : FIRMWARE_ENV.signingKey;
   return new FirmwareService({
-    ...firmwareDownloadsFrom(deps),
-    signer: new KmsSigner({ client: deps.kms, keyId: requireEnv(deps.env, FIRMWARE_ENV.signingKey) }),
+    ...firmwareDownloadsFrom(deps, purpose),
+    purpose,
+    ...(purpose === 'model'
+      ? { inspect: { maxBytes: MAX_MODEL_BYTES, problems: modelContractProblems } }
+      : {}),
+    signer: new KmsSigner({ client: deps.kms, keyId: requireEnv(deps.env, signingKey) }),
     usage: deps.usage ?? NO_ROLLOUTS,
     log: deps.log,
     now: deps.now,

@@ -7,7 +7,7 @@ import {
 } from '../../lib/protocol/identity.ts';
 import { type IdentityOperation, identityTopic } from '../../lib/protocol/identity-topics.ts';
 import { decodeJson, parseWith } from '../../lib/protocol/parse.ts';
-import { planActivation, planConfirmation } from '../domain/identity/decisions.ts';
+import { planActivation, planAdoption, planConfirmation } from '../domain/identity/decisions.ts';
 import { IdentityRefusedError } from '../domain/identity/errors.ts';
 import type { CertificateStore, DeviceIdentityRecords, ThingRegistry } from '../domain/identity/ports.ts';
 import type { Publisher } from '../ports.ts';
@@ -101,6 +101,7 @@ export class IdentityRequests {
     const { thingName } = request;
     if (request.operation === 'get') {
       token(parseWith(identityGetRequest, body, 'identity get request').clientToken);
+      await this.adopt(thingName, request.principal);
       const device = await this.props.devices.get(thingName);
       return {
         ...(device?.certificateId === undefined ? {} : { certificateId: device.certificateId }),
@@ -116,6 +117,39 @@ export class IdentityRequests {
     const parsed = parseWith(identityConfirmRequest, body, 'identity confirm request');
     token(parsed.clientToken);
     return this.confirm(thingName, request.principal, parsed.certificateId);
+  }
+
+  /**
+   * Records the certificate a device asks with when fleetkit has no record of it and IoT says it is this
+   * thing's (provisioned by claim, say), so rotation, revocation and the audit know it. Once per
+   * certificate: afterwards the record is there.
+   */
+  private async adopt(thingName: string, principal: string): Promise<void> {
+    const { things, certificates, devices, now } = this.props;
+    if ((await certificates.forDevice(thingName)).some((r) => r.certificateId === principal)) return;
+    const thing = await things.describeThing(thingName);
+    const described = await things.describeCertificate(principal);
+    const record = planAdoption({
+      thingName,
+      thing,
+      certificate:
+        described === undefined
+          ? undefined
+          : {
+              ...inspectCertificate(described.certificatePem),
+              certificateArn: described.certificateArn,
+              status: described.status,
+            },
+      attached: thing === undefined ? [] : await things.thingPrincipals(thingName),
+      now: now(),
+    });
+    if (record === undefined) return;
+    await certificates.put(record);
+    await devices.recordProvisioned(thingName, {
+      deviceType: record.deviceType,
+      certificateId: record.certificateId,
+      provisionedAt: record.createdAt,
+    });
   }
 
   private async activate(thingName: string, principal: string, certificateId: string): Promise<object> {

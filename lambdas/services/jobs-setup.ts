@@ -89,12 +89,16 @@ export function jobsServiceFrom(deps: {
 } {
   const { executions, counters } = jobStoresFrom(deps.dynamo, deps.env);
   const downloads = firmwareDownloadsFrom({ s3: deps.s3, dynamo: deps.dynamo, env: deps.env, now: deps.now });
+  const models = firmwareDownloadsFrom(
+    { s3: deps.s3, dynamo: deps.dynamo, env: deps.env, now: deps.now },
+    'model',
+  );
   const onChange = countExecutionChange(counters);
   const keySet = cachedKeySet(keySetStoreFrom(deps.dynamo, deps.env), deps.now);
   const service = new JobsService({
     executions,
     publisher: new IotDataPublisher({ client: deps.iotData }),
-    jobDocument: (execution) => jobDocumentFor({ firmware: downloads, keySet }, execution),
+    jobDocument: (execution) => jobDocumentFor({ firmware: downloads, models, keySet }, execution),
     onChange,
     now: deps.now,
   });

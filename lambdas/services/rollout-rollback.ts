@@ -1,3 +1,4 @@
+import { type ArtifactPurpose, rolloutArtifact } from '../../lib/protocol/rollouts.ts';
 import type { DynamoJobExecutionStore } from '../adapters/dynamo-job-execution-store.ts';
 import type { DynamoRolloutPlanStore } from '../adapters/dynamo-rollout-store.ts';
 import type { Signer } from '../domain/firmware/ports.ts';
@@ -25,8 +26,14 @@ export interface RolloutRollbacksProps extends ExecutionWrites {
   readonly executions: Pick<DynamoJobExecutionStore, 'get' | 'save' | 'allOf'>;
   readonly registry: { getMany(ids: readonly string[]): Promise<DeviceRecord[]> };
   readonly plans: Pick<DynamoRolloutPlanStore, 'putOwed' | 'owed' | 'removeOwed'>;
-  /** The image a rollback can send, by version: its SHA-256 when it is available in the registry. */
-  readonly rollbackImage: (version: string) => Promise<{ readonly sha256: string } | undefined>;
+  /**
+   * The image (or model) a rollback can send, by version: its SHA-256 when it is available in the
+   * firmware (or model) registry.
+   */
+  readonly rollbackImage: (
+    version: string,
+    purpose: ArtifactPurpose,
+  ) => Promise<{ readonly sha256: string } | undefined>;
   /** Signs rollback authorizations (the `rollbackSigning` KMS key). */
   readonly rollbackSigner: Signer;
   readonly log: Logger;
@@ -115,11 +122,17 @@ export class RolloutRollbacks {
       return { rollbackJobs: existing, sentBack: 0 };
     }
     const reported = await this.reported(page.owed.map((o) => o.thingName));
-    const back = devicesToSendBack(page.owed, (thing) => reported.get(thing), item.request.firmwareVersion);
+    const artifact = rolloutArtifact(item.request);
+    const back = devicesToSendBack(
+      page.owed,
+      (thing) => reported.get(thing),
+      artifact.version,
+      artifact.purpose,
+    );
     const { records: rollbackJobs, sent } = await this.send(
       item.rolloutId,
       existing,
-      rollbackJobsOf(back, item.request.firmwareVersion),
+      rollbackJobsOf(back, artifact.version, artifact.purpose),
     );
     await this.props.plans.removeOwed(
       item.rolloutId,
@@ -175,11 +188,13 @@ export class RolloutRollbacks {
       const at = records.findIndex((r) => r.toVersion === job.toVersion);
       const record = records[at];
       const jobId = record?.jobId ?? rollbackJobId(rolloutId, records.length);
-      const image = record?.blocked === undefined ? await this.props.rollbackImage(job.toVersion) : undefined;
+      const purpose = job.purpose ?? 'firmware';
+      const image =
+        record?.blocked === undefined ? await this.props.rollbackImage(job.toVersion, purpose) : undefined;
       const blocked =
         record?.blocked ??
         (image === undefined
-          ? `firmware ${job.toVersion} is not available in the registry: upload it, then roll these devices back with a new rollout`
+          ? `${purpose} ${job.toVersion} is not available in the registry: upload it, then roll these devices back with a new rollout`
           : undefined);
       if (blocked === undefined && image !== undefined) {
         // One signature for the batch; each execution carries its device's proof (rollback-grant.ts).
@@ -187,7 +202,7 @@ export class RolloutRollbacks {
           {
             rolloutId,
             jobId,
-            target: 'firmware',
+            target: purpose,
             version: job.toVersion,
             sha256: image.sha256,
             things: job.things,
@@ -203,6 +218,8 @@ export class RolloutRollbacks {
               {
                 jobId,
                 thingName,
+                // The way back is the same kind of job as the way there: a model-update for a model.
+                ...(purpose === 'firmware' ? {} : { purpose }),
                 firmwareVersion: job.toVersion,
                 previousVersion: job.fromVersion,
                 rollback: true,

@@ -1,4 +1,5 @@
 import { METRICS } from '../../lib/protocol/metrics.ts';
+import { rolloutArtifact } from '../../lib/protocol/rollouts.ts';
 import type { DynamoJobExecutionStore } from '../adapters/dynamo-job-execution-store.ts';
 import type { DynamoRolloutCounterStore } from '../adapters/dynamo-rollout-counters.ts';
 import type { DynamoRolloutPlanStore, DynamoRolloutStore } from '../adapters/dynamo-rollout-store.ts';
@@ -236,12 +237,15 @@ export class RolloutScheduler {
   ): Promise<number> {
     let queued = 0;
     const timeout = item.request.timeouts?.inProgressTimeoutInMinutes;
+    const artifact = rolloutArtifact(item.request);
     await inBatches(candidates, async (candidate) => {
       const execution = queueExecution(
         {
           jobId: item.rolloutId,
           thingName: candidate.thingName,
-          firmwareVersion: item.request.firmwareVersion,
+          // A model rollout's executions are model-update jobs; a firmware one's carry no purpose (the default).
+          ...(artifact.purpose === 'model' ? { purpose: 'model' as const } : {}),
+          firmwareVersion: artifact.version,
           previousVersion: candidate.firmwareVersion,
           wave: candidate.wave,
           ...(timeout === undefined ? {} : { inProgressTimeoutMinutes: timeout }),

@@ -1,5 +1,5 @@
 import type { JobExecutionStatus } from '../../lib/protocol/jobs.ts';
-import type { RolloutRequest } from '../../lib/protocol/rollouts.ts';
+import { type ArtifactPurpose, type RolloutRequest, rolloutArtifact } from '../../lib/protocol/rollouts.ts';
 import type { DynamoJobExecutionStore } from '../adapters/dynamo-job-execution-store.ts';
 import type { DynamoRolloutCounterStore } from '../adapters/dynamo-rollout-counters.ts';
 import type {
@@ -19,6 +19,7 @@ import { compareVersions } from '../domain/rollout/semver.ts';
 import {
   type EligibleDevice,
   type FirmwareImage,
+  installedVersion,
   mergeSelections,
   type RolloutDevice,
   selectTargets,
@@ -39,7 +40,10 @@ export interface RolloutServiceProps {
   readonly executions: Pick<DynamoJobExecutionStore, 'listForJob' | 'forThing'>;
   readonly counters: Pick<DynamoRolloutCounterStore, 'read'>;
   readonly registry: Pick<DeviceRegistry, 'scan'>;
-  readonly catalog: { get(version: string): Promise<FirmwareMetadata | undefined> };
+  /** The firmware registry, or the model registry for `purpose: 'model'`. */
+  readonly catalog: {
+    get(version: string, purpose: ArtifactPurpose): Promise<FirmwareMetadata | undefined>;
+  };
   readonly newId: () => string;
   readonly now: () => number;
 }
@@ -50,6 +54,7 @@ export function rolloutDeviceOf(record: DeviceRecord): RolloutDevice {
     thingName: record.deviceId,
     deviceType: record.deviceType,
     firmwareVersion: record.firmwareVersion ?? '',
+    ...(record.modelVersion === undefined ? {} : { modelVersion: record.modelVersion }),
     ...(record.groups === undefined ? {} : { groups: record.groups }),
     ...(record.attributes === undefined ? {} : { attributes: record.attributes }),
     ...(record.signal?.rsrp === undefined ? {} : { rsrp: record.signal.rsrp }),
@@ -111,8 +116,11 @@ export class RolloutService {
     if ((await this.props.rollouts.get(rolloutId)) !== undefined)
       throw new RolloutRefusedError('RolloutExists', `rollout ${rolloutId} exists; choose another id`);
     const nowMs = this.props.now();
-    const { selection, plan } = await this.planFor({ ...request, rolloutId }, nowMs);
-    const versionOf = new Map(selection.eligible.map((e) => [e.device.thingName, e.device.firmwareVersion]));
+    const { selection, plan, artifact } = await this.planFor({ ...request, rolloutId }, nowMs);
+    // Where a rollback takes each device: the version of the artifact it runs now.
+    const versionOf = new Map(
+      selection.eligible.map((e) => [e.device.thingName, installedVersion(e.device, artifact.purpose)]),
+    );
     const targets: RolloutTarget[] = plan.waves.flatMap((wave) =>
       wave.things.map((thingName, index) => ({
         thingName,
@@ -167,24 +175,30 @@ export class RolloutService {
     };
   }
 
-  /** The checks every plan passes (a signed image, devices to update, a control cohort for a gate), and the plan. */
+  /**
+   * The checks every plan passes (a signed image or model, devices to update, a control cohort for a gate),
+   * and the plan.
+   */
   private async planFor(request: RolloutRequest & { rolloutId: string }, nowMs: number) {
-    const firmware = await this.props.catalog.get(request.firmwareVersion);
+    const artifact = rolloutArtifact(request);
+    const model = artifact.purpose === 'model';
+    const firmware = await this.props.catalog.get(artifact.version, artifact.purpose);
     if (firmware === undefined)
       throw new RolloutRefusedError(
-        'UnknownFirmware',
-        `firmware ${request.firmwareVersion} is not registered; register and upload it first (POST /firmware)`,
+        model ? 'UnknownModel' : 'UnknownFirmware',
+        `${artifact.purpose} ${artifact.version} is not registered; register and upload it first (POST /${model ? 'models' : 'firmware'})`,
       );
     if (firmware.status !== 'available')
       throw new RolloutRefusedError(
-        'FirmwareNotAvailable',
-        `firmware ${request.firmwareVersion} is ${firmware.status}; only a verified, signed image can be rolled out`,
+        model ? 'ModelNotAvailable' : 'FirmwareNotAvailable',
+        `${artifact.purpose} ${artifact.version} is ${firmware.status}; only a verified, signed ${model ? 'model' : 'image'} can be rolled out`,
       );
-    const selection = await this.select(request, imageOf(request, firmware));
+    const image = { ...imageOf(request, firmware), purpose: artifact.purpose };
+    const selection = await this.select(request, image);
     if (selection.eligible.length === 0)
       throw new RolloutRefusedError(
         'NoEligibleDevices',
-        `no device is eligible for ${request.firmwareVersion}: ${selection.targeted} targeted, none fit (see skipped)`,
+        `no device is eligible for ${artifact.purpose} ${artifact.version}: ${selection.targeted} targeted, none fit (see skipped)`,
         { targeted: selection.targeted, skipped: selection.skipped },
       );
     // The id is in the request the plan sees: it salts the draw of the control cohort.
@@ -197,7 +211,7 @@ export class RolloutService {
         `controlPercentage ${request.healthGate.controlPercentage} % of ${selection.eligible.length} eligible devices holds back none: the health gate could never compare; target more devices, raise controlPercentage, or drop the gate`,
         { eligible: selection.eligible.length, controlPercentage: request.healthGate.controlPercentage },
       );
-    return { selection, plan };
+    return { selection, plan, artifact };
   }
 
   /** A device's OTA job executions (`GET /devices/{id}/jobs`), as the rollout executions list shows them. */
@@ -292,7 +306,8 @@ export function summaryOf(item: RolloutItem) {
     rolloutId: item.rolloutId,
     status: item.status,
     ...(item.statusReason === undefined ? {} : { statusReason: item.statusReason }),
-    firmwareVersion: item.request.firmwareVersion,
+    ...(item.request.firmwareVersion === undefined ? {} : { firmwareVersion: item.request.firmwareVersion }),
+    ...(item.request.modelVersion === undefined ? {} : { modelVersion: item.request.modelVersion }),
     ...(item.request.description === undefined ? {} : { description: item.request.description }),
     planned: item.waveSizes.reduce((sum, n) => sum + n, 0),
     waves: item.waveSizes.length,

@@ -3,6 +3,7 @@ import type { IoTDataPlaneClient } from '@aws-sdk/client-iot-data-plane';
 import type { KMSClient } from '@aws-sdk/client-kms';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { ArtifactPurpose } from '../../lib/protocol/rollouts.ts';
 import { DynamoAlertStore } from '../adapters/dynamo-alert-store.ts';
 import { DynamoDeviceRegistry } from '../adapters/dynamo-device-registry.ts';
 import { DynamoFirmwareCatalog } from '../adapters/dynamo-firmware-catalog.ts';
@@ -44,8 +45,18 @@ function planStoreFrom(dynamo: DynamoDBDocumentClient, env: HandlerEnv): DynamoR
   return new DynamoRolloutPlanStore({ client: dynamo, tableName: requireEnv(env, ROLLOUT_ENV.targets) });
 }
 
-function catalogFrom(dynamo: DynamoDBDocumentClient, env: HandlerEnv): DynamoFirmwareCatalog {
-  return new DynamoFirmwareCatalog({ client: dynamo, tableName: requireEnv(env, FIRMWARE_ENV.catalog) });
+/** The firmware catalog and the model catalog, by what a rollout installs. */
+function catalogsFrom(
+  dynamo: DynamoDBDocumentClient,
+  env: HandlerEnv,
+): Readonly<Record<ArtifactPurpose, DynamoFirmwareCatalog>> {
+  return {
+    firmware: new DynamoFirmwareCatalog({ client: dynamo, tableName: requireEnv(env, FIRMWARE_ENV.catalog) }),
+    model: new DynamoFirmwareCatalog({
+      client: dynamo,
+      tableName: requireEnv(env, FIRMWARE_ENV.modelCatalog),
+    }),
+  };
 }
 
 /** The rollout API's service. Needs rollouts, targets and counters, the registry, the firmware catalog. */
@@ -56,6 +67,7 @@ export function rolloutServiceFrom(deps: {
 }): RolloutService {
   const counters = rolloutCountersFrom(deps.dynamo, deps.env);
   const { executions } = jobStoresFrom(deps.dynamo, deps.env);
+  const catalogs = catalogsFrom(deps.dynamo, deps.env);
   return new RolloutService({
     executions,
     rollouts: rolloutStoreFrom(deps.dynamo, deps.env),
@@ -65,7 +77,7 @@ export function rolloutServiceFrom(deps: {
       client: deps.dynamo,
       tableName: requireEnv(deps.env, ROLLOUT_ENV.registry),
     }),
-    catalog: catalogFrom(deps.dynamo, deps.env),
+    catalog: { get: (version, purpose) => catalogs[purpose].get(version) },
     newId: () => `rollout-${randomUUID()}`,
     now: deps.now,
   });
@@ -85,7 +97,7 @@ export function rolloutSchedulerFrom(deps: {
   const jobs = jobsServiceFrom(deps);
   const rollouts = rolloutStoreFrom(deps.dynamo, deps.env);
   const plans = planStoreFrom(deps.dynamo, deps.env);
-  const catalog = catalogFrom(deps.dynamo, deps.env);
+  const catalogs = catalogsFrom(deps.dynamo, deps.env);
   const rules = new DynamoRuleStore({
     client: deps.dynamo,
     tableName: requireEnv(deps.env, ROLLOUT_ENV.rules),
@@ -111,8 +123,8 @@ export function rolloutSchedulerFrom(deps: {
       }),
       rules: { list: cachedRules(rules, deps.now) },
     }),
-    rollbackImage: async (version) => {
-      const firmware = await catalog.get(version);
+    rollbackImage: async (version, purpose) => {
+      const firmware = await catalogs[purpose].get(version);
       return firmware?.status === 'available' && isSigned(firmware) ? { sha256: firmware.sha256 } : undefined;
     },
     rollbackSigner: new KmsSigner({

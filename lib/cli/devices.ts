@@ -8,6 +8,7 @@ export interface IdentityOptions {
   readonly out?: string | undefined;
   readonly certificate?: string | undefined;
   readonly reason?: string | undefined;
+  readonly again?: boolean | undefined;
 }
 
 /** The help lines of the identity commands. */
@@ -15,17 +16,20 @@ export const IDENTITY_HELP = `  devices provision <thing> --type <t> --csr <file
                                        admit a device by the CSR it made (edge: provision csr); the
                                        answer goes to the device (edge: provision install --response)
   devices rotate <id...> | devices rotate --type <t>    ask devices to rotate their certificates
-  devices revoke <id> [--certificate <id>] [--reason <text>]`;
+  devices revoke <id> [--certificate <id>] [--reason <text>]
+  devices allow <serial...> --type <t> [--again]
+                                       let devices with these serial numbers provision themselves by
+                                       claim, as type <t>, once each (--again: serials used already)`;
 
 /**
- * `devices provision | rotate | revoke`: the operator's half of device identity. Only a CSR is sent
- * and only public material comes back; the private key stays on the device.
+ * `devices provision | rotate | revoke | allow`: the operator's half of device identity. Only a CSR is
+ * sent and only public material comes back; the private key stays on the device.
  *
  * @returns the API's answer, and a line for people
  */
 export async function identityCommand(
   api: ApiClient,
-  action: 'provision' | 'rotate' | 'revoke',
+  action: 'provision' | 'rotate' | 'revoke' | 'allow',
   ids: readonly string[],
   options: IdentityOptions,
   read: { stdin?: () => Promise<string> },
@@ -60,6 +64,19 @@ export async function identityCommand(
     };
     const unknown = answer.unknown.length === 0 ? '' : `; not registered: ${answer.unknown.join(', ')}`;
     return { answer, human: `rotation requested of ${answer.requested.length} device(s)${unknown}\n` };
+  }
+  if (action === 'allow') {
+    if (ids.length === 0) need(undefined, 'serial numbers');
+    const answer = (await api.call('POST', 'devices/allow', {
+      deviceType: need(options.type, '--type'),
+      serialNumbers: [...ids],
+      ...(options.again === true ? { again: true } : {}),
+    })) as { allowed: string[]; alreadyClaimed: string[] };
+    const used =
+      answer.alreadyClaimed.length === 0
+        ? ''
+        : `; used already (allow them again with --again): ${answer.alreadyClaimed.join(', ')}`;
+    return { answer, human: `${answer.allowed.length} serial number(s) allowed${used}\n` };
   }
   const deviceId = need(ids[0], 'a device id');
   const answer = (await api.call('POST', `devices/${encodeURIComponent(deviceId)}/revoke`, {

@@ -7,6 +7,8 @@ import type { ApiClient } from './api.ts';
 import { formatBytes, type Output, progressBar } from './progress.ts';
 
 export interface UploadOptions {
+  /** Which registry: firmware images (`/firmware`) or edge anomaly models (`/models`). @default 'firmware' */
+  readonly registry?: 'firmware' | 'models';
   readonly file: string;
   readonly version: string;
   readonly deviceTypes: readonly string[];
@@ -57,13 +59,15 @@ async function put(url: string, file: string, start: number, end: number, sent: 
 }
 
 /**
- * Registers, uploads and completes a firmware image: the registry answers with a presigned PUT or with
- * presigned part URLs (several in flight), the CLI streams the file to them with a progress bar, then
- * asks the registry to verify (size and SHA-256, server-side) and sign it.
+ * Registers, uploads and completes a firmware image (or, with `registry: 'models'`, an edge model): the
+ * registry answers with a presigned PUT or with presigned part URLs (several in flight), the CLI streams
+ * the file to them with a progress bar, then asks the registry to verify (size and SHA-256, server-side;
+ * a model against its device types' feature contract) and sign it.
  */
 export async function uploadFirmware(api: ApiClient, options: UploadOptions, out: Output) {
+  const registry = options.registry ?? 'firmware';
   const { size, sha256 } = await digestOf(options.file, out);
-  const registered = await api.call('POST', 'firmware', {
+  const registered = await api.call('POST', registry, {
     version: options.version,
     deviceTypes: options.deviceTypes,
     size,
@@ -100,10 +104,10 @@ export async function uploadFirmware(api: ApiClient, options: UploadOptions, out
     parts.sort((a, b) => a.partNumber - b.partNumber);
   }
   bar.done(`${formatBytes(size)}${parts === undefined ? '' : ` in ${parts.length} parts`}`);
-  out.write('verifying and signing…\n');
+  out.write(registry === 'models' ? 'checking and signing…\n' : 'verifying and signing…\n');
   return api.call(
     'POST',
-    `firmware/${encodeURIComponent(options.version)}/complete`,
+    `${registry}/${encodeURIComponent(options.version)}/complete`,
     parts === undefined ? {} : { parts },
   );
 }

@@ -1,52 +1,17 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { ApiClient, ApiError, type ApiOptions } from './api.ts';
+import { auditCommand } from './audit.ts';
 import { suggestCommands } from './commands.ts';
 import { bashCompletion, zshCompletion } from './completion.ts';
-import { IDENTITY_HELP, identityCommand } from './devices.ts';
+import { identityCommand } from './devices.ts';
 import { uploadFirmware } from './firmware.ts';
+import { HELP } from './help.ts';
 import { nextStep } from './hints.ts';
 import type { Output } from './progress.ts';
 import { showRollout } from './rollout.ts';
 import { localSigner } from './sigv4.ts';
 import { HUMAN } from './tables.ts';
-
-export const HELP = `fleetkit — operator CLI for a fleetkit deployment (the local platform or AWS)
-
-Usage: npm run cli -- <command> [options]
-
-Firmware
-  firmware upload <file> --version <v> --device-types <a,b> [--min-version <v>] [--notes <text>]
-                  [--multipart] [--part-size <MiB>]
-  firmware list | firmware show <version> | firmware keys | firmware withdraw <version>
-Rollouts
-  rollout create <request.json>        the POST /rollouts body (see README), from a file or - for stdin
-  rollout preview <request.json>       the plan it would make: devices per wave, who is skipped and why
-  rollout list
-  rollout status <id> [--watch]        per-wave progress; --watch redraws until the rollout ends
-  rollout executions <id> [--status FAILED]
-  rollout pause|resume|cancel|rollback <id> [--reason <text>]
-Devices and fleet
-  devices list [--type <t>] | devices show <id>
-  devices set <id> [--groups <a,b>] [--attr key=value ...] [--unset key ...]
-${IDENTITY_HELP}
-  fleet health | alerts [--device <id>]
-Shadows
-  shadow get <thing> [--name <shadow>] | shadow update <thing> <json> [--name <shadow>]
-Console and shell
-  console                              a one-time sign-in link to the local platform's console
-  completion [bash|zsh]                a shell completion script, e.g. source <(npm run -s cli -- completion)
-
-Options
-  --api <url>      the HTTP API (env FLEETKIT_API, default http://127.0.0.1:3000)
-  --data-dir <p>   the local platform's data directory, whose credentials file signs requests
-                   (env FLEETKIT_DATA_DIR, default .fleetkit)
-  --aws            sign requests with SigV4 (IAM) for the deployed API, in AWS_REGION with the usual
-                   AWS credentials (env, profile, SSO); or set FLEETKIT_AWS_REGION
-  --json           print the API's JSON answers as they are, on stdout (one line per update with
-                   --watch); progress goes to stderr, and errors are JSON there too: {"error": {...}}
-  -h, --help       this text
-`;
 
 export interface CliIo {
   readonly out: Output;
@@ -177,6 +142,7 @@ function parse(argv: readonly string[]) {
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'string' },
+      model: { type: 'string' },
       'device-types': { type: 'string' },
       'min-version': { type: 'string' },
       notes: { type: 'string' },
@@ -194,6 +160,9 @@ function parse(argv: readonly string[]) {
       csr: { type: 'string' },
       out: { type: 'string' },
       certificate: { type: 'string' },
+      again: { type: 'boolean' },
+      check: { type: 'string' },
+      all: { type: 'boolean' },
     },
   });
 }
@@ -231,6 +200,26 @@ async function dispatch(
         `firmware ${firmware.version} is ${firmware.status}, signed by ${firmware.keyId}\n`,
       );
     }
+    case 'model upload': {
+      const model = await uploadFirmware(
+        api,
+        {
+          registry: 'models',
+          file: need(rest[0], 'the model file'),
+          version: need(values.version, '--version'),
+          deviceTypes: list(need(values['device-types'], '--device-types')) ?? [],
+          ...(values.notes === undefined ? {} : { releaseNotes: values.notes }),
+        },
+        io.out,
+      );
+      return print(model, `model ${model.version} is ${model.status}, signed by ${model.keyId}\n`);
+    }
+    case 'model list':
+      return print(await api.call('GET', 'models'));
+    case 'model show':
+      return print(await api.call('GET', `models/${id('a version')}`));
+    case 'model withdraw':
+      return print(await api.call('DELETE', `models/${id('a version')}`));
     case 'firmware list':
       return print(await api.call('GET', 'firmware'));
     case 'firmware show':
@@ -242,7 +231,15 @@ async function dispatch(
     case 'rollout preview':
       return print(await api.call('POST', 'rollouts/preview', await requestFile(rest[0], io)));
     case 'rollout create': {
-      const rollout = await api.call('POST', 'rollouts', await requestFile(rest[0], io));
+      let request = await requestFile(rest[0], io);
+      if (values.model !== undefined) {
+        if (typeof request !== 'object' || request === null || Array.isArray(request))
+          throw new UsageError(`${rest[0]} is not a JSON object`);
+        // An edge model instead of firmware: the rest of the request (targets, waves, gates) is the same.
+        const { firmwareVersion: _firmware, ...others } = request as Record<string, unknown>;
+        request = { ...others, modelVersion: values.model };
+      }
+      const rollout = await api.call('POST', 'rollouts', request);
       return print(
         rollout,
         `rollout ${rollout.rolloutId} is ${rollout.status}: ${rollout.selection.eligible} devices in ${rollout.waves.length} waves; follow it with: rollout status ${rollout.rolloutId} --watch\n`,
@@ -306,8 +303,17 @@ async function dispatch(
     }
     case 'devices provision':
     case 'devices rotate':
-    case 'devices revoke': {
+    case 'devices revoke':
+    case 'devices allow': {
       const { answer, human } = await identityCommand(api, action as 'provision', rest, values, io, need);
+      return print(answer, human);
+    }
+    case 'audit': {
+      const { answer, human } = await auditCommand(api, {
+        check: values.check,
+        device: values.device,
+        all: values.all === true,
+      });
       return print(answer, human);
     }
     case 'fleet health':
@@ -370,3 +376,5 @@ async function requestFile(source: string | undefined, io: CliIo): Promise<unkno
     throw new UsageError(`${file} is not JSON: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
+
+export { HELP } from './help.ts';

@@ -11,7 +11,7 @@ const TERMINAL = new Set(['COMPLETED', 'CANCELED', 'ROLLED_BACK']);
 export function renderRollout(r: RolloutView): string {
   const lines = [
     `${r.rolloutId}  ${r.status}${r.statusReason === undefined ? '' : `  (${r.statusReason})`}`,
-    `  firmware ${r.request?.firmwareVersion}  ·  ${r.selection?.eligible ?? '?'} eligible of ${r.selection?.targeted ?? '?'} targeted, ${r.selection?.control ?? 0} in the control cohort`,
+    `  ${r.request?.modelVersion === undefined ? `firmware ${r.request?.firmwareVersion}` : `model ${r.request.modelVersion}`}  ·  ${r.selection?.eligible ?? '?'} eligible of ${r.selection?.targeted ?? '?'} targeted, ${r.selection?.control ?? 0} in the control cohort`,
   ];
   for (const wave of r.waves ?? []) {
     const succeeded = wave.byStatus?.SUCCEEDED ?? 0;

@@ -4,6 +4,7 @@ import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { compileDevicePolicy, type DeviceAction } from '../protocol/device-policy.ts';
 import type { Identification } from './iot/registry.ts';
 import type { CertificateStatus } from './iot/state.ts';
+import { lifecycleEvents } from './lifecycle-events.ts';
 import type { LocalPki } from './pki.ts';
 
 /** IoT Core's largest message payload (https://docs.aws.amazon.com/general/latest/gr/iot-core.html). */
@@ -37,6 +38,8 @@ export interface ReservedApi {
     topic: string;
     payload: Buffer;
     clientId: string;
+    /** The certificate id the client connected with. */
+    principal: string;
   }): Promise<{ topic: string; payload: string }>;
 }
 
@@ -92,7 +95,8 @@ function verifiedCertificate(client: Client): Buffer | undefined {
  * client id names its thing (a certificate not attached to that thing may not connect as it). As in
  * IoT Core: an unauthorized PUBLISH closes the connection (MQTT 3.1.1 has no negative PUBACK); an
  * unauthorized SUBSCRIBE is answered with SUBACK 0x80; messages it may not receive are not delivered;
- * a certificate that leaves ACTIVE (revoked, deactivated) loses its live connections at once.
+ * a certificate that leaves ACTIVE (revoked, deactivated) loses its live connections at once. IoT's
+ * lifecycle events (`$aws/events/presence/...`) are published as clients come and go.
  */
 export async function startBroker(options: BrokerOptions): Promise<LocalBroker> {
   const now = options.now ?? Date.now;
@@ -102,8 +106,15 @@ export async function startBroker(options: BrokerOptions): Promise<LocalBroker> 
 
   const principals = new WeakMap<Client, string>();
   const connections = new Map<string, Set<Client>>();
+  const byClientId = new Map<string, Client>();
+  const lifecycle = lifecycleEvents((topic, payload) => {
+    aedes.publish({ cmd: 'publish', topic, payload, qos: 0, retain: false, dup: false }, () => {});
+  }, now);
   options.directory.onCertificateDeactivated((certificateId) => {
-    for (const client of connections.get(certificateId) ?? []) client.close();
+    for (const client of connections.get(certificateId) ?? []) {
+      lifecycle.closing(client, 'SERVER_INITIATED_DISCONNECT');
+      client.close();
+    }
   });
 
   const aedes = await Aedes.createBroker({
@@ -131,6 +142,9 @@ export async function startBroker(options: BrokerOptions): Promise<LocalBroker> 
       }
       policies.set(client, allows);
       principals.set(client, found.certificateId);
+      // MQTT-3.1.4-2: the broker closes the older connection with this client id; IoT says why.
+      const older = byClientId.get(client.id);
+      if (older !== undefined && older !== client) lifecycle.closing(older, 'DUPLICATE_CLIENTID');
       const live = connections.get(found.certificateId) ?? new Set<Client>();
       live.add(client);
       connections.set(found.certificateId, live);
@@ -155,6 +169,7 @@ export async function startBroker(options: BrokerOptions): Promise<LocalBroker> 
           resource: packet.topic,
           reason: 'not allowed by the device policy',
         });
+        lifecycle.closing(client, 'SERVER_INITIATED_DISCONNECT');
         return done(new Error(`not authorized to publish to ${packet.topic}`));
       }
       done(null);
@@ -178,9 +193,17 @@ export async function startBroker(options: BrokerOptions): Promise<LocalBroker> 
     },
   });
 
+  aedes.on('client', (client) => {
+    byClientId.set(client.id, client);
+    lifecycle.connected(client, principals.get(client) ?? '');
+  });
+  aedes.on('keepaliveTimeout', (client) => lifecycle.closing(client, 'MQTT_KEEP_ALIVE_TIMEOUT'));
+  aedes.on('clientError', (client) => lifecycle.closing(client, 'CONNECTION_LOST'));
   aedes.on('clientDisconnect', (client) => {
     const certificateId = principals.get(client);
     if (certificateId !== undefined) connections.get(certificateId)?.delete(client);
+    if (byClientId.get(client.id) === client) byClientId.delete(client.id);
+    lifecycle.disconnected(client, certificateId ?? '');
   });
 
   aedes.on('publish', (packet, client) => {
@@ -188,25 +211,32 @@ export async function startBroker(options: BrokerOptions): Promise<LocalBroker> 
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
     const api = client === null ? undefined : options.reservedApis?.find((r) => r.matches(packet.topic));
     if (api !== undefined && client !== null) {
-      api.answer({ topic: packet.topic, payload, clientId: client.id }).then(
-        (reply) => {
-          // The answer reaches the asking client only, and only if it may receive it.
-          if (!policies.get(client)?.('Receive', reply.topic)) return;
-          // aedes calls the callback once the packet is written (and acknowledged, at QoS 1).
-          client.publish(
-            {
-              cmd: 'publish',
-              topic: reply.topic,
-              payload: Buffer.from(reply.payload),
-              qos: 1,
-              retain: false,
-              dup: false,
-            },
-            () => {},
-          );
-        },
-        () => client.close(),
-      );
+      api
+        .answer({
+          topic: packet.topic,
+          payload,
+          clientId: client.id,
+          principal: principals.get(client) ?? '',
+        })
+        .then(
+          (reply) => {
+            // The answer reaches the asking client only, and only if it may receive it.
+            if (!policies.get(client)?.('Receive', reply.topic)) return;
+            // aedes calls the callback once the packet is written (and acknowledged, at QoS 1).
+            client.publish(
+              {
+                cmd: 'publish',
+                topic: reply.topic,
+                payload: Buffer.from(reply.payload),
+                qos: 1,
+                retain: false,
+                dup: false,
+              },
+              () => {},
+            );
+          },
+          () => client.close(),
+        );
       return;
     }
     const message: BrokerMessage = {

@@ -204,6 +204,25 @@ export class LocalPki {
   }
 
   /**
+   * The claim certificate of a provisioning template, as a factory would put on every device it builds:
+   * issued on first use and reused afterwards (`<dataDir>/pki/claims/<template>.{crt,key}`).
+   */
+  async claimCredentials(template: string, now = Date.now()): Promise<CertifiedKey & { caPem: string }> {
+    if (!/^[a-z0-9-]{1,64}$/.test(template)) throw new Error(`'${template}' is not a template name`);
+    const pair = await this.stored(
+      join('claims', template),
+      () =>
+        this.issue(
+          `CN=fleetkit claim ${template}, O=fleetkit`,
+          [new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth])],
+          now,
+        ),
+      now,
+    );
+    return { ...pair, caPem: this.caPem };
+  }
+
+  /**
    * A device's credentials, issued on first use and reused afterwards.
    *
    * @throws Error when the thing name or type could not be a thing in AWS IoT

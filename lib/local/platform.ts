@@ -14,15 +14,17 @@ import { endpointGuard, isLoopbackHost, isWildcardHost } from './endpoint-guard.
 import { type LocalFunction, loadFunctions } from './functions.ts';
 import { type LocalGateway, startGateway } from './gateway.ts';
 import { mayUseThings } from './iot/access.ts';
+import { localClaimProvisioning } from './iot/claim-provisioning.ts';
 import { startIotControlPlane } from './iot/control-plane.ts';
 import { createFromCsrApi } from './iot/create-from-csr.ts';
+import { OwnershipTokens } from './iot/ownership-tokens.ts';
 import { platformDeviceCredentials } from './iot/platform-credentials.ts';
 import { LocalIotRegistry } from './iot/registry.ts';
 import { startIotData } from './iot-data.ts';
 import { startLocalKms } from './kms.ts';
 import { LocalMetrics } from './metrics-store.ts';
 import { LOCAL_DEVICE_POLICY_NAME, LOCAL_REGION, localResourceName } from './names.ts';
-import { type DeviceCredentials, LocalPki } from './pki.ts';
+import { type CertifiedKey, type DeviceCredentials, LocalPki } from './pki.ts';
 import { createPlatformLog, type PlatformLog, type Verbosity } from './platform-log.ts';
 import { type LocalPrincipals, localPrincipals } from './principals.ts';
 import { type RulesRunner, startRulesRunner } from './rules-runner.ts';
@@ -102,6 +104,11 @@ export interface Platform {
    * factory path); devices that make their own keys use `POST /devices` instead.
    */
   deviceCredentials(thingName: string, thingType: string): Promise<DeviceCredentials>;
+  /**
+   * The claim certificate of a provisioning template (the topology's `provisioningHooks`), registered
+   * with its claim policy: what devices provisioning by claim leave the factory with.
+   */
+  claimCredentials(template: string): Promise<CertifiedKey & { caPem: string; templateName: string }>;
   readonly metrics: LocalMetrics;
   readonly broker: LocalBroker;
   readonly rules: RulesRunner;
@@ -154,12 +161,17 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     const principals = localPrincipals(credentials, topology, operators);
     const guard = (service: string, listenHost: string) => endpointGuard({ service, principals, listenHost });
     const pki = await LocalPki.open(dataDir);
+    // Provisioning templates with their hooks and claim policies, as the CDK app makes them.
+    const claims = localClaimProvisioning(topology);
     const iot = await LocalIotRegistry.open({
       dataDir,
       pki,
       region: LOCAL_REGION,
       accountId: LOCAL_ACCOUNT_ID,
-      policies: { [LOCAL_DEVICE_POLICY_NAME]: DEVICE_PERMISSIONS },
+      policies: {
+        [LOCAL_DEVICE_POLICY_NAME]: DEVICE_PERMISSIONS,
+        ...claims.policies,
+      },
       ...(options.certificateValidityMs === undefined
         ? {}
         : { certificateValidityMs: options.certificateValidityMs }),
@@ -197,10 +209,11 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     stops.push(() => s3.close());
 
     const denials: DenialEvent[] = [];
+    const tokens = new OwnershipTokens();
     const broker = await startBroker({
       pki,
       directory: iot,
-      reservedApis: [createFromCsrApi(iot)],
+      reservedApis: [createFromCsrApi(iot, tokens), claims.registerThing(iot, tokens)],
       host,
       port: options.mqttPort ?? 8883,
       onDenied: (event) => {
@@ -265,6 +278,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       }),
       options.settings,
     );
+    claims.hooksLoaded(functions);
 
     const rules = startRulesRunner({
       broker,
@@ -374,6 +388,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       iot,
       iotEndpoint: iotControlPlane.endpoint,
       deviceCredentials,
+      claimCredentials: (template) => claims.claimCredentials(iot, pki, template),
       metrics,
       broker,
       rules,

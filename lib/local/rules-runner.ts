@@ -2,7 +2,7 @@ import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeError } from '../../lambdas/shared/logger.ts';
 import type { TopicRule } from '../topology/model.ts';
-import { evaluateRule, RuleEvaluationError, topicMatches } from '../topology/rule-event.ts';
+import { evaluateRule, RuleEvaluationError, ruleSelects, topicMatches } from '../topology/rule-event.ts';
 import type { BrokerMessage, LocalBroker } from './broker.ts';
 import type { LocalFunction } from './functions.ts';
 import type { PlatformLog } from './platform-log.ts';
@@ -154,6 +154,7 @@ export function startRulesRunner(options: RulesRunnerOptions): RulesRunner {
           });
           return;
         }
+        if (!ruleSelects(rule, event)) return;
         await invoke(fn, event, message.topic);
       });
     }

@@ -155,10 +155,29 @@ const jobDocumentCommon = {
   keys: signedKeySet.optional(),
 };
 
+/**
+ * A delta to the image from one version a device may run (issue 12, step 5): VCDIFF (RFC 3284), made by
+ * xdelta3 with no secondary compression and no application extensions. Not signed, and need not be:
+ * the device applies it to the image it runs (which must have `fromSha256`) and holds the result to
+ * the signed manifest's SHA-256 before it writes a byte; anything short of that falls back to the full
+ * image.
+ */
+export const firmwareDelta = z.object({
+  format: z.literal('vcdiff'),
+  fromVersion: z.string().min(1).max(64),
+  fromSha256: z.string().regex(/^[0-9a-f]{64}$/),
+  /** The delta's own size and SHA-256, checked as it downloads. */
+  size: z.number().int().positive(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  ...location,
+});
+export type FirmwareDelta = z.output<typeof firmwareDelta>;
+
 /** fleetkit's firmware job document: what to install, where to get it, how to check it. */
 export const firmwareJobDocument = z.object({
   operation: z.literal('firmware-update'),
-  firmware: signedArtifact,
+  /** The signed image, and deltas to it from the versions a rollout may start from. */
+  firmware: signedArtifact.extend({ deltas: z.array(firmwareDelta).max(16).optional() }),
   ...jobDocumentCommon,
 });
 export type FirmwareJobDocument = z.output<typeof firmwareJobDocument>;

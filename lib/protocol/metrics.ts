@@ -37,6 +37,8 @@ export const METRICS = {
   rolloutPending: 'RolloutPending',
   /** rollout-scheduler: candidates held back by radio- or battery-aware pacing, by `RolloutId` (Count). */
   rolloutWaitingOnPacing: 'RolloutWaitingOnPacing',
+  /** fleet-audit: ACTIVE certificates of the fleet expiring within `AUDIT_EXPIRY_DAYS` (Count). */
+  certificatesExpiringSoon: 'CertificatesExpiringSoon',
 } as const;
 
 /** The `Service` dimension value of each emitting handler. */
@@ -45,4 +47,5 @@ export const METRIC_SERVICES = {
   fleetSweeper: 'fleet-sweeper',
   ingestStatus: 'ingest-status',
   rolloutScheduler: 'rollout-scheduler',
+  fleetAudit: 'fleet-audit',
 } as const;

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { sha256Hex } from './firmware.ts';
+import { registerFirmwareRequest, sha256Hex } from './firmware.ts';
 import { version } from './messages.ts';
 
 /**
@@ -66,3 +66,19 @@ export const modelInfo = z.object({
   loadedAt: z.number().int().min(0),
 });
 export type ModelInfo = z.output<typeof modelInfo>;
+
+/** Largest model the model registry accepts: it reads a model whole to check it before signing. */
+export const MAX_MODEL_BYTES = 64 * 1024 * 1024;
+
+/**
+ * `POST /models`: what the uploader declares about a model before uploading it (issue 12, step 4). As
+ * for firmware, with device types whose feature contract the model must fit; one presigned PUT.
+ */
+export const registerModelRequest = registerFirmwareRequest.omit({ upload: true, partSize: true }).extend({
+  size: z
+    .number()
+    .int('must be a whole number of bytes')
+    .min(1, 'must be at least 1 byte')
+    .max(MAX_MODEL_BYTES, `must be at most ${MAX_MODEL_BYTES} bytes`),
+});
+export type RegisterModelRequest = z.output<typeof registerModelRequest>;

@@ -316,28 +316,57 @@ export const healthGate = z.strictObject({
 });
 export type HealthGate = z.output<typeof healthGate>;
 
-/** `POST /rollouts`: install `firmwareVersion` on the targeted devices, in waves, with brakes. */
-export const rolloutRequest = z.strictObject({
-  /** Client-chosen id (the jobId of every execution); the service makes one when it is left out. */
-  rolloutId: z.string().regex(JOB_ID_PATTERN, 'must be 1-64 characters of [a-zA-Z0-9_-]').optional(),
-  description: z.string().max(2028).optional(),
-  firmwareVersion: version,
-  /** The device type the image is built for; devices of another type are skipped. */
-  deviceType: deviceType.optional(),
-  /** The oldest version the image can upgrade from; older devices are skipped. */
-  minVersion: version.optional(),
-  /** Install on devices running a newer version too. */
-  allowDowngrade: z.boolean().optional(),
-  targets: rolloutTargets,
-  waves: rolloutWaves.optional(),
-  abort: abortConfig.optional(),
-  retries: retryConfig.optional(),
-  timeouts: timeoutConfig.optional(),
-  maintenanceWindows: z.array(maintenanceWindow).min(1).max(10).optional(),
-  pacing: pacingConfig.optional(),
-  healthGate: healthGate.optional(),
-});
+/** What a rollout installs: a firmware image, or an edge anomaly model (issue 12). */
+export const ARTIFACT_PURPOSES = ['firmware', 'model'] as const;
+export type ArtifactPurpose = (typeof ARTIFACT_PURPOSES)[number];
+
+/**
+ * `POST /rollouts`: install `firmwareVersion` (firmware-update jobs) or `modelVersion` (model-update jobs)
+ * on the targeted devices, in waves, with brakes. Exactly one of the two.
+ */
+export const rolloutRequest = z
+  .strictObject({
+    /** Client-chosen id (the jobId of every execution); the service makes one when it is left out. */
+    rolloutId: z.string().regex(JOB_ID_PATTERN, 'must be 1-64 characters of [a-zA-Z0-9_-]').optional(),
+    description: z.string().max(2028).optional(),
+    /** The firmware image to install (`POST /firmware`). */
+    firmwareVersion: version.optional(),
+    /** The anomaly model to install (`POST /models`): the same waves, gates, pacing and health gate. */
+    modelVersion: version.optional(),
+    /** The device type the image is built for; devices of another type are skipped. */
+    deviceType: deviceType.optional(),
+    /** The oldest version the image can upgrade from; older devices are skipped. */
+    minVersion: version.optional(),
+    /** Install on devices running a newer version too. */
+    allowDowngrade: z.boolean().optional(),
+    targets: rolloutTargets,
+    waves: rolloutWaves.optional(),
+    abort: abortConfig.optional(),
+    retries: retryConfig.optional(),
+    timeouts: timeoutConfig.optional(),
+    maintenanceWindows: z.array(maintenanceWindow).min(1).max(10).optional(),
+    pacing: pacingConfig.optional(),
+    healthGate: healthGate.optional(),
+  })
+  .superRefine((request, ctx) => {
+    if (countDefined(request, ['firmwareVersion', 'modelVersion']) !== 1)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['firmwareVersion'],
+        message: 'must have exactly one of firmwareVersion, modelVersion',
+      });
+  });
 export type RolloutRequest = z.output<typeof rolloutRequest>;
+
+/** What a rollout installs, and which version: from a request that {@link rolloutRequest} accepted. */
+export function rolloutArtifact(request: Pick<RolloutRequest, 'firmwareVersion' | 'modelVersion'>): {
+  readonly purpose: ArtifactPurpose;
+  readonly version: string;
+} {
+  if (request.modelVersion !== undefined) return { purpose: 'model', version: request.modelVersion };
+  if (request.firmwareVersion !== undefined) return { purpose: 'firmware', version: request.firmwareVersion };
+  throw new TypeError('a rollout request names neither firmwareVersion nor modelVersion');
+}
 
 /**
  * Parses a `POST /rollouts` body, or throws a {@link SchemaValidationError} naming every bad field. An

@@ -1,4 +1,4 @@
-import { Aws, Stack, type StackProps } from 'aws-cdk-lib';
+import { Aws, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import {
   Alarm,
   ComparisonOperator,
@@ -74,6 +74,11 @@ export interface MonitoringStackProps extends StackProps {
    * than this in 5 minutes. @default 0
    */
   readonly iotAuthZErrorsPer5MinutesAbove?: number;
+  /**
+   * Alarm when more ACTIVE device certificates than this expire within the fleet audit's window
+   * (`AUDIT_EXPIRY_DAYS` of the topology's `fleet-audit` function). @default 0
+   */
+  readonly certificatesExpiringAbove?: number;
   /**
    * Configure IoT Core's account-wide logging (WARN) from this stack. One stage per account and region
    * may: turn it off for the others. @default true
@@ -281,6 +286,7 @@ export class MonitoringStack extends Stack {
       });
     }
     this.watchIotAuth();
+    this.watchCertificateExpiry();
     this.alarms = this.alarmMap;
     this.dashboard = buildFleetDashboard(this, props, kafkaFunctions);
   }
@@ -306,6 +312,31 @@ export class MonitoringStack extends Stack {
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 1,
       treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+  }
+
+  /**
+   * The fleet audit's count of ACTIVE certificates expiring within its window (issue 10: alarm on
+   * certificates expiring within 30 days). The audit reports every 10 minutes, so an hour without a
+   * report is an audit that stopped: that alarms too, as nothing else would notice certificates running out.
+   */
+  private watchCertificateExpiry(): void {
+    const audit = Object.values(this.props.topology.functions).find((fn) => fn.handler === 'fleet-audit');
+    if (audit === undefined) return;
+    const days = audit.settings?.AUDIT_EXPIRY_DAYS ?? '?';
+    const above = this.props.certificatesExpiringAbove ?? 0;
+    this.alarm('CertificatesExpiringSoon', {
+      description: `More than ${above} active device certificates expire within ${days} days (or the fleet audit stopped reporting for an hour): GET /audit?check=DEVICE_CERTIFICATE_EXPIRING lists them, each with its fix`,
+      metric: fleetkitMetric(
+        METRICS.certificatesExpiringSoon,
+        METRIC_SERVICES.fleetAudit,
+        'Maximum',
+        Duration.hours(1),
+      ),
+      threshold: above,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.BREACHING,
     });
   }
 

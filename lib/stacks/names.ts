@@ -1,5 +1,5 @@
 import { Aws, CrossStackReferences, ReferenceStrength, type Stack } from 'aws-cdk-lib';
-import { kebabCase, stageResourceName } from '../topology/env.ts';
+import { kebabCase, provisioningTemplateNames, stageResourceName } from '../topology/env.ts';
 
 /** The platform's bucket resource name for Kafka trigger failures; a topology resource may not take it. */
 export const KAFKA_DLQ = 'kafkaDlq';
@@ -104,6 +104,14 @@ export class FleetkitNames {
   /** The IoT policy attached to every device certificate. */
   get devicePolicy(): string {
     return `fleetkit-${this.stage}-device`;
+  }
+
+  /** A provisioning-hook template (`fleetkit-dev-factory`) and its claim certificates' IoT policy. */
+  provisioningTemplate(template: string): {
+    readonly templateName: string;
+    readonly claimPolicyName: string;
+  } {
+    return provisioningTemplateNames(this.stage, template);
   }
 
   /** The IoT domain configuration devices connect to (TLS 1.3 only). */

@@ -6,6 +6,7 @@ import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { ClaimProvisioning } from '../constructs/claim-provisioning.ts';
 import { DeviceEndpoint, ThingTypes } from '../constructs/device-identity.ts';
 import { DevicePolicy } from '../constructs/device-policy.ts';
 import { DeviceTopicRule, RuleErrorRole } from '../constructs/device-topic-rule.ts';
@@ -115,6 +116,8 @@ export class RuntimeStack extends Stack {
   readonly devicePolicy: DevicePolicy;
   /** The topology's device types as IoT thing types, if it has any. */
   readonly thingTypes?: ThingTypes;
+  /** Fleet provisioning templates by template name (the topology's `provisioningHooks`). */
+  readonly provisioningTemplates: Readonly<Record<string, ClaimProvisioning>>;
   /** Ingest rules by topology ingest name. */
   readonly ingestRules: Readonly<Record<string, StreamIngestRule>>;
   /** Every Kafka trigger. */
@@ -180,6 +183,30 @@ export class RuntimeStack extends Stack {
       value: this.devicePolicy.policyName,
       exportName: `${names.stack('device-policy')}-name`,
     });
+    this.provisioningTemplates = this.addProvisioningTemplates(functions);
+  }
+
+  /** A fleet provisioning template per provisioning hook, with the hook's function. */
+  private addProvisioningTemplates(
+    functions: Readonly<Record<string, FleetFunction>>,
+  ): Record<string, ClaimProvisioning> {
+    const { names, topology } = this.props;
+    const templates: Record<string, ClaimProvisioning> = {};
+    for (const [name, spec] of Object.entries(topology.functions)) {
+      for (const hook of spec.provisioningHooks ?? []) {
+        const { templateName, claimPolicyName } = names.provisioningTemplate(hook.template);
+        const fn = functions[name];
+        if (fn === undefined) continue;
+        templates[hook.template] = new ClaimProvisioning(this, `${pascalCase(hook.template)}Provisioning`, {
+          templateName,
+          claimPolicyName,
+          devicePolicyName: this.devicePolicy.policyName,
+          thingTypes: Object.keys(topology.deviceTypes ?? {}),
+          hook: fn.function,
+        });
+      }
+    }
+    return templates;
   }
 
   /** Failed asynchronous invocations (`names.asyncFailureQueue`), if any function is invoked asynchronously. */

@@ -35,6 +35,29 @@ export function signingKeyAlias(stage: string, resourceName: string): string {
   return `alias/${stageResourceName(stage, resourceName)}`;
 }
 
+/** Longest provisioning template name IoT accepts (CreateProvisioningTemplate). */
+const TEMPLATE_NAME_MAX = 36;
+
+/**
+ * The names of a provisioning-hook template in a stage: the template `fleetkit-<stage>-<template>` and
+ * the IoT policy of its claim certificates, `fleetkit-<stage>-<template>-claim`. The CDK app and the local
+ * platform (stage `local`) both name them with it.
+ *
+ * @throws Error when the template name would be longer than IoT allows
+ */
+export function provisioningTemplateNames(
+  stage: string,
+  template: string,
+): { readonly templateName: string; readonly claimPolicyName: string } {
+  const templateName = stageResourceName(stage, template);
+  if (templateName.length > TEMPLATE_NAME_MAX) {
+    throw new Error(
+      `provisioning template names allow ${TEMPLATE_NAME_MAX} characters; '${templateName}' has ${templateName.length}`,
+    );
+  }
+  return { templateName, claimPolicyName: `${templateName}-claim` };
+}
+
 /** The env var through which a function learns a resource's physical name: `REGISTRY_TABLE_NAME`, `SHADOW_TOPICS_TOPIC_FILTER`, `FIRMWARE_SIGNING_KEY_ID`. */
 export function resourceEnvName(resourceName: string, resource: Resource): string {
   const suffix = {

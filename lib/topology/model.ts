@@ -158,7 +158,10 @@ export type RuleExpression =
  * directly, so no SQL parser is needed (see `rule-sql.ts` and `rule-event.ts`).
  */
 export interface TopicRule {
-  /** MQTT topic filter, `+` and `#` allowed, e.g. `devices/+/+/status`. */
+  /**
+   * MQTT topic filter, `+` and `#` allowed, e.g. `devices/+/+/status`; of IoT's reserved topics only its
+   * lifecycle events (`$aws/events/...`), which rules may select.
+   */
   readonly topic: string;
   /**
    * `base64`: `SELECT encode(*, 'base64') AS payload, ...` — any payload reaches the handler, which parses it.
@@ -167,6 +170,11 @@ export interface TopicRule {
   readonly payload: 'base64' | 'json';
   /** Output field → SQL function, e.g. `{ deviceId: 'topic(3)' }`. */
   readonly add: Readonly<Record<string, RuleExpression>>;
+  /**
+   * Only messages whose JSON payload has `field` equal to `equals` (`WHERE field = 'equals'`); a `json`
+   * rule's only. @default every message on the topic
+   */
+  readonly where?: { readonly field: string; readonly equals: string };
 }
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -186,6 +194,20 @@ export interface KafkaTrigger {
   readonly startingPosition: 'TRIM_HORIZON' | 'LATEST';
 }
 
+/**
+ * The function is the pre-provisioning hook of an AWS IoT fleet provisioning template: IoT calls it
+ * synchronously on every RegisterThing of a device connected with a claim certificate, and provisions
+ * the device only if it answers `allowProvisioning: true`
+ * (https://docs.aws.amazon.com/iot/latest/developerguide/pre-provisioning-hook.html). The template is
+ * fleetkit's claim template (`lib/protocol/claim-policy.ts`), named `fleetkit-<stage>-<template>`, with
+ * an IoT policy for its claim certificates named `fleetkit-<stage>-<template>-claim`. In AWS it is an
+ * `AWS::IoT::ProvisioningTemplate`; locally the broker answers RegisterThing and invokes the hook.
+ */
+export interface ProvisioningHookTrigger {
+  /** Short name: lower-case letters, digits and inner hyphens. */
+  readonly template: string;
+}
+
 /** One function: its handler folder, what triggers it and what it may touch. */
 export interface FunctionSpec<R extends string = string> {
   /** Folder under `lambdas/handlers/`; holds `index.ts` (Lambda entry) and `app.ts` (`build(env)`). */
@@ -195,6 +217,7 @@ export interface FunctionSpec<R extends string = string> {
   readonly routes?: readonly RouteKey[];
   readonly schedules?: readonly ScheduleTrigger[];
   readonly kafka?: readonly KafkaTrigger[];
+  readonly provisioningHooks?: readonly ProvisioningHookTrigger[];
   readonly uses?: Readonly<Partial<Record<R, Access>>>;
   /**
    * Settings with their defaults (`SHADOW_MAX_STATE_BYTES: '8192'`): env vars in both runtimes. A

@@ -44,6 +44,14 @@ function evaluateExpression(expression: RuleExpression, input: RuleInput): strin
 }
 
 /**
+ * Whether a rule's `where` selects the event it produced (what the SQL's WHERE does in AWS IoT): the
+ * payload field, as it is in the event, equals the value.
+ */
+export function ruleSelects(rule: TopicRule, event: Readonly<Record<string, unknown>>): boolean {
+  return rule.where === undefined || event[rule.where.field] === rule.where.equals;
+}
+
+/**
  * Produces the event a rule's action receives — what the rendered SQL would produce in AWS IoT.
  *
  * @throws RuleEvaluationError for a `json` rule whose payload is not a JSON object

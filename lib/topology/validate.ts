@@ -19,7 +19,9 @@ function checkTopicFilter(filter: string, where: string): void {
     if (level.includes('+') && level !== '+')
       throw new TopologyError(`${where}: '+' must be a whole level in '${filter}'`);
   });
-  if (filter.startsWith('$')) throw new TopologyError(`${where}: '${filter}' is in a reserved namespace`);
+  // Rules may select IoT's lifecycle events (https://docs.aws.amazon.com/iot/latest/developerguide/life-cycle-events.html).
+  if (filter.startsWith('$') && !filter.startsWith('$aws/events/'))
+    throw new TopologyError(`${where}: '${filter}' is in a reserved namespace`);
 }
 
 /**
@@ -74,6 +76,7 @@ export function validateTopology(topology: Topology): void {
   }
   const routes = new Map<string, string>();
   const handlers = new Map<string, string>();
+  const templates = new Map<string, string>();
   for (const [name, fn] of Object.entries(topology.functions)) {
     const where = `function '${name}'`;
     if (!HANDLER_NAME.test(fn.handler))
@@ -92,6 +95,16 @@ export function validateTopology(topology: Topology): void {
     }
     for (const rule of fn.rules ?? []) {
       checkTopicFilter(rule.topic, where);
+      if (
+        rule.where !== undefined &&
+        (rule.payload !== 'json' ||
+          !/^[A-Za-z_][A-Za-z0-9_]*$/.test(rule.where.field) ||
+          /['\\]/.test(rule.where.equals))
+      ) {
+        throw new TopologyError(
+          `${where}: a rule's where needs a json payload, a plain field name and a value without quotes; got ${JSON.stringify(rule.where)}`,
+        );
+      }
       const levels = rule.topic.split('/').length;
       for (const [field, expression] of Object.entries(rule.add)) {
         const n = /^topic\((\d+)\)$/.exec(expression)?.[1];
@@ -111,6 +124,20 @@ export function validateTopology(topology: Topology): void {
           `${where}: schedule everyMinutes must be a whole number >= 1, got ${schedule.everyMinutes}`,
         );
       }
+    }
+    for (const hook of fn.provisioningHooks ?? []) {
+      if (!/^[a-z][a-z0-9-]{0,13}$/.test(hook.template) || hook.template.endsWith('-')) {
+        throw new TopologyError(
+          `${where}: provisioning template '${hook.template}' must be 1-14 lower-case letters, digits or inner hyphens`,
+        );
+      }
+      const owner = templates.get(hook.template);
+      if (owner !== undefined) {
+        throw new TopologyError(
+          `${where}: provisioning template '${hook.template}' already has a hook ('${owner}'); IoT allows one`,
+        );
+      }
+      templates.set(hook.template, name);
     }
     for (const trigger of fn.kafka ?? []) {
       if (trigger.batchSize < 1 || trigger.batchSize > 10_000) {

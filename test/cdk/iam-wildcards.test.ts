@@ -100,6 +100,12 @@ const ALLOWED: readonly Allowed[] = [
     reason: 'Thing names are chosen when a device is provisioned, at run time.',
   },
   {
+    resource: new RegExp(`^${ACCOUNT}:thing/\\*$`),
+    actions: ['iot:UpdateThing'],
+    reason:
+      'The claim template provisioning role may update a thing it provisions again (a serial allowed again); things are named by serial numbers at run time.',
+  },
+  {
     resource: new RegExp(`^${ACCOUNT}:thingtype/\\*$`),
     actions: ['iot:DescribeThingType'],
     reason: 'Provisioning checks that the thing type asked for exists; DescribeThingType only.',

@@ -156,6 +156,62 @@ describe('IoT authentication and authorization alarms', () => {
   );
 });
 
+describe('the certificate expiry alarm', () => {
+  const audited = (props: Partial<MonitoringStackProps> = {}) =>
+    monitoring({
+      topology: {
+        resources: {},
+        functions: {
+          fleetAudit: {
+            handler: 'fleet-audit',
+            description: 'audit',
+            schedules: [{ everyMinutes: 10 }],
+            settings: { AUDIT_EXPIRY_DAYS: '30' },
+          },
+        },
+      },
+      ...props,
+    });
+
+  it("fires on any active certificate within the audit's window, and on an audit that stopped reporting", () => {
+    // Act
+    const { template } = audited();
+
+    // Assess
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'fleetkit-det-monitoring-CertificatesExpiringSoon',
+      Namespace: 'fleetkit',
+      MetricName: 'CertificatesExpiringSoon',
+      Dimensions: [{ Name: 'Service', Value: 'fleet-audit' }],
+      Statistic: 'Maximum',
+      Period: 3600,
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'breaching',
+      AlarmDescription: Match.stringLikeRegexp('within 30 days'),
+      AlarmActions: [{ Ref: Match.stringLikeRegexp('AlarmTopic') }],
+      OKActions: [{ Ref: Match.stringLikeRegexp('AlarmTopic') }],
+    });
+  });
+
+  it('takes its threshold as a prop', () => {
+    audited({ certificatesExpiringAbove: 25 }).template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'fleetkit-det-monitoring-CertificatesExpiringSoon',
+      Threshold: 25,
+    });
+  });
+
+  it('is not made for a topology without the fleet audit (its metric would never come)', () => {
+    expect(
+      Object.keys(
+        built.template.findResources('AWS::CloudWatch::Alarm', {
+          Properties: { AlarmName: 'fleetkit-det-monitoring-CertificatesExpiringSoon' },
+        }),
+      ),
+    ).toEqual([]);
+  });
+});
+
 describe('cdk-nag', () => {
   it('finds nothing unacknowledged in the monitoring stack with IoT logging', () => {
     // Act

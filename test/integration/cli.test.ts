@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runProvision } from '../../edge/src/identity/provision.ts';
 import { buildSimulatedFirmwareImage } from '../../lib/local/sim/firmware-behaviour.ts';
-import { runCapturedCli } from '../support/cli.ts';
+import { type CliRun, runCliOn } from '../support/cli.ts';
 import { eventually, startTestPlatform, type TestPlatform } from '../support/platform.ts';
 import { call, driveRollout } from '../support/rollouts.ts';
 
@@ -14,11 +14,9 @@ describe('fleetkit CLI on the local platform', () => {
   let t: TestPlatform;
   let dir: string;
 
-  // The CLI signs with the credentials in the platform's data directory, as it does by default.
-  const cli = (...argv: string[]) =>
-    runCapturedCli(argv, {
-      env: { FLEETKIT_API: t.platform.gatewayUrl, FLEETKIT_DATA_DIR: t.platform.dataDir },
-    });
+  function cli(...argv: string[]): Promise<CliRun> {
+    return runCliOn(t.platform, argv);
+  }
 
   beforeAll(async () => {
     t = await startTestPlatform({

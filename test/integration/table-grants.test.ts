@@ -7,7 +7,7 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDeviceRegistry } from '../../lambdas/adapters/dynamo-device-registry.ts';
-import { imageKey } from '../../lambdas/adapters/s3-firmware-store.ts';
+import { imageKey, OBJECT_PREFIXES } from '../../lambdas/adapters/s3-firmware-store.ts';
 import type { HandlerEnv, HandlerRuntime } from '../../lambdas/shared/runtime.ts';
 import { ensureTable, type LocalDynamo, startDynamo } from '../../lib/local/dynamo.ts';
 import { localFunctionEnv } from '../../lib/local/functions.ts';
@@ -24,6 +24,7 @@ import {
   startDynamoRecorder,
   tableResource,
 } from '../support/dynamo-recorder.ts';
+import { PROVEN_BY_READING } from '../support/table-grants-explained.ts';
 
 /**
  * Every DynamoDB call a function makes is one its topology `uses` grants — the list the IAM policy is
@@ -40,18 +41,6 @@ const HOUR = 3_600_000;
 
 /** `resource:action` pairs some scenario made, for the coverage check at the end. */
 const exercised = new Set<string>();
-
-/** A declared extra no scenario here reaches, and the code that needs it. */
-const PROVEN_BY_READING: Readonly<Record<string, string>> = {
-  'streamProcessor:telemetryAggregates:batchWrite':
-    'StreamProcessor writes closed windows with DynamoAggregateStore.put (batchPut); telemetry-e2e covers it',
-  'streamProcessor:alerts:batchWrite': 'StreamProcessor records alerts with DynamoAlertStore.put (batchPut)',
-  'streamProcessor:telemetryRules:scan': 'cachedRules(DynamoRuleStore).list is a Scan',
-  'rolloutScheduler:telemetryRules:scan':
-    'RolloutHealth reads the rules (cachedRules → DynamoRuleStore.list, a Scan) to measure a health gate',
-  'fleetSweeper:telemetryAggregates:batchWrite':
-    'FleetSweeper closes idle windows with DynamoAggregateStore.put (batchPut) when a device state holds one',
-};
 
 let dynamo: LocalDynamo;
 let recorder: DynamoRecorder;
@@ -253,58 +242,57 @@ describe('each function calls DynamoDB only as its uses allow, and uses what the
     expect(outsideGrants('apiDevices', calls)).toEqual([]);
   });
 
-  it('apiFirmware: a refused upload drops its registration; the catalog is listed; a version withdrawn', async () => {
-    // Prepare
-    const api = await build('apiFirmware');
-    const register = (version: string) =>
-      http('POST /firmware', '/firmware', {
-        version,
-        deviceTypes: ['tracker'],
-        size: 64,
-        sha256: 'ab'.repeat(32),
+  it.each([
+    ['apiFirmware', 'firmware', OBJECT_PREFIXES.firmware],
+    ['apiModels', 'models', OBJECT_PREFIXES.model],
+  ] as const)(
+    '%s: a refused upload drops its registration; the catalog is listed; a version withdrawn',
+    async (name, r, prefix) => {
+      // Prepare
+      const api = await build(name);
+      const register = (version: string) =>
+        http(`POST /${r}`, `/${r}`, { version, deviceTypes: ['tracker'], size: 64, sha256: 'ab'.repeat(32) });
+      const client = new S3Client({
+        endpoint: s3.endpoint,
+        region: LOCAL_REGION,
+        credentials: KEY,
+        forcePathStyle: true,
       });
-    const client = new S3Client({
-      endpoint: s3.endpoint,
-      region: LOCAL_REGION,
-      credentials: KEY,
-      forcePathStyle: true,
-    });
-    // Act
-    const statuses: number[] = [];
-    const calls = await callsDuring('apiFirmware', async () => {
-      statuses.push(statusOf(await api(register('9.0.0'))));
-      // Three bytes where 64 were declared: complete refuses the image and forgets the version.
-      await client.send(
-        new PutObjectCommand({
-          Bucket: localResourceName('firmware'),
-          Key: imageKey('9.0.0'),
-          Body: Buffer.from('bad'),
-        }),
-      );
-      statuses.push(
-        statusOf(
-          await api(
-            http('POST /firmware/{version}/complete', '/firmware/9.0.0/complete', undefined, {
-              version: '9.0.0',
-            }),
+      const path = (version: string, tail = '') => ({
+        params: { version },
+        path: `/${r}/${version}${tail}`,
+      });
+      // Act
+      const statuses: number[] = [];
+      const calls = await callsDuring(name, async () => {
+        statuses.push(statusOf(await api(register('9.0.0'))));
+        // Three bytes where 64 were declared: complete refuses the upload and forgets the version.
+        await client.send(
+          new PutObjectCommand({
+            Bucket: localResourceName('firmware'),
+            Key: imageKey('9.0.0', prefix),
+            Body: Buffer.from('bad'),
+          }),
+        );
+        const complete = path('9.0.0', '/complete');
+        statuses.push(
+          statusOf(
+            await api(http(`POST /${r}/{version}/complete`, complete.path, undefined, complete.params)),
           ),
-        ),
-      );
-      statuses.push(statusOf(await api(http('GET /firmware', '/firmware'))));
-      statuses.push(statusOf(await api(register('9.0.1'))));
-      statuses.push(
-        statusOf(
-          await api(http('DELETE /firmware/{version}', '/firmware/9.0.1', undefined, { version: '9.0.1' })),
-        ),
-      );
-    });
-    client.destroy();
-    // Assess
-    expect(statuses[0]).toBe(201);
-    expect(statuses[1]).toBeGreaterThanOrEqual(400);
-    expect(statuses.slice(2)).toEqual([200, 201, 200]);
-    expect(outsideGrants('apiFirmware', calls)).toEqual([]);
-  });
+        );
+        statuses.push(statusOf(await api(http(`GET /${r}`, `/${r}`))));
+        statuses.push(statusOf(await api(register('9.0.1'))));
+        const withdraw = path('9.0.1');
+        statuses.push(
+          statusOf(await api(http(`DELETE /${r}/{version}`, withdraw.path, undefined, withdraw.params))),
+        );
+      });
+      client.destroy();
+      // Assess
+      expect(statuses).toEqual([201, 400, 200, 201, 200]);
+      expect(outsideGrants(name, calls)).toEqual([]);
+    },
+  );
 
   it('apiRollouts: creating a rollout clears any earlier plan and writes the plan in batches', async () => {
     // Prepare

@@ -193,6 +193,19 @@ export class EdgeAgent {
     return this.config;
   }
 
+  /**
+   * Something the shadow and the status report changed (a model-update installed a new model): report
+   * the shadow's state and a status now, not at the next interval, so the cloud sees it.
+   */
+  async stateChanged(): Promise<void> {
+    await Promise.all([
+      this.shadow?.reportState().catch((error: unknown) => {
+        this.options.log?.('shadow-report-failed', { error: String(error) });
+      }),
+      this.publishStatus(),
+    ]);
+  }
+
   /** Takes a sample now (tests, a CoAP `sample-now` command). */
   sampleNow() {
     return this.telemetry.sampleOnce();

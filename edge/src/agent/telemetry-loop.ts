@@ -92,7 +92,7 @@ const roundScore = (score: number) => Math.round(score * 1000) / 1000;
  * counted, and the loop goes on.
  */
 export class TelemetryLoop {
-  private readonly window = new FeatureWindow();
+  private readonly window: FeatureWindow;
   private readonly row = new Float32Array(FEATURE_COUNT);
   private interval: number;
   private thresholds: Readonly<Record<string, ThresholdRange>>;
@@ -111,6 +111,7 @@ export class TelemetryLoop {
   };
 
   constructor(private readonly options: TelemetryLoopOptions) {
+    this.window = new FeatureWindow(options.msPerSecond);
     this.interval = options.samplingIntervalS;
     this.thresholds = options.thresholds ?? {};
   }

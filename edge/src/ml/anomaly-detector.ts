@@ -3,6 +3,14 @@ import { readFile } from 'node:fs/promises';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import type { Reading } from '../../../lib/protocol/messages.ts';
 import type { ModelInfo, ModelRef, ModelTensorInfo } from '../../../lib/protocol/model.ts';
+import {
+  declaredModel,
+  EDGE_FEATURE_CONTRACT,
+  ModelProperty,
+  metadataProblem,
+  signatureProblem,
+} from '../../../lib/protocol/model-contract.ts';
+import { type OnnxModelMetadata, readOnnxMetadata } from '../../../lib/protocol/onnx/onnx-metadata.ts';
 import { DetectorClosedError, InvalidFeaturesError, ModelRejectedError } from './errors.ts';
 import {
   allFinite,
@@ -14,8 +22,6 @@ import {
   WINDOW_LENGTH,
   type WindowRejection,
 } from './features.ts';
-import { ModelProperty } from './model-contract.ts';
-import { type OnnxModelMetadata, readOnnxMetadata } from './onnx-metadata.ts';
 
 /** A model version on the device's disk, with the metadata it was delivered with. */
 export interface ModelSource extends ModelRef {
@@ -265,7 +271,7 @@ async function loadModel(source: ModelSource, options: AnomalyDetectorOptions): 
   try {
     const inputs = tensorInfos(session.inputMetadata);
     const outputs = tensorInfos(session.outputMetadata);
-    const problem = checkSignature(inputs, outputs);
+    const problem = signatureProblem(inputs, outputs, EDGE_FEATURE_CONTRACT);
     if (problem !== undefined) throw refuse('incompatible', problem);
     const model: LoadedModel = {
       session,
@@ -313,31 +319,9 @@ function checkContract(metadata: OnnxModelMetadata, version: string): ContractCh
       reason: 'version-mismatch',
       problem: `declares version ${p[ModelProperty.version] ?? '(none)'}, delivered as ${version}`,
     };
-  const problem = incompatibility(p);
+  const problem = metadataProblem(p, EDGE_FEATURE_CONTRACT);
   if (problem !== undefined) return { reason: 'incompatible', problem };
-  return {
-    threshold: Number(p[ModelProperty.threshold]),
-    intervalRange: {
-      min: Number(p[ModelProperty.intervalMinSeconds]),
-      max: Number(p[ModelProperty.intervalMaxSeconds]),
-    },
-  };
-}
-
-function incompatibility(p: Readonly<Record<string, string>>): string | undefined {
-  if (p[ModelProperty.featureSet] !== FEATURE_SET)
-    return `trained on feature set ${p[ModelProperty.featureSet] ?? '(none)'}, this agent extracts ${FEATURE_SET}`;
-  if (p[ModelProperty.features] !== FEATURE_NAMES.join(','))
-    return `expects features [${p[ModelProperty.features] ?? ''}], this agent extracts [${FEATURE_NAMES.join(',')}]`;
-  if (Number(p[ModelProperty.windowLength]) !== WINDOW_LENGTH)
-    return `expects windows of ${p[ModelProperty.windowLength] ?? '(unset)'} readings, this agent makes ${WINDOW_LENGTH}`;
-  const threshold = Number(p[ModelProperty.threshold]);
-  if (!(threshold >= 0 && threshold <= 1)) return `threshold ${p[ModelProperty.threshold]} is not in [0, 1]`;
-  const min = Number(p[ModelProperty.intervalMinSeconds]);
-  const max = Number(p[ModelProperty.intervalMaxSeconds]);
-  if (!(min > 0 && max >= min))
-    return `interval range ${p[ModelProperty.intervalMinSeconds]}–${p[ModelProperty.intervalMaxSeconds]} s is not valid`;
-  return undefined;
+  return declaredModel(p);
 }
 
 function tensorInfos(metadata: readonly InferenceSession.ValueMetadata[]): ModelTensorInfo[] {
@@ -346,20 +330,6 @@ function tensorInfos(metadata: readonly InferenceSession.ValueMetadata[]): Model
       ? { name: m.name, type: m.type, shape: [...m.shape] }
       : { name: m.name, type: 'string', shape: [] },
   );
-}
-
-function checkSignature(inputs: ModelTensorInfo[], outputs: ModelTensorInfo[]): string | undefined {
-  const [input] = inputs;
-  const [output] = outputs;
-  const describe = (t: ModelTensorInfo) => `${t.name}: ${t.type}[${t.shape.join(', ')}]`;
-  if (inputs.length !== 1 || input === undefined || input.type !== 'float32' || input.shape.length !== 2)
-    return `needs one float32 input [batch, ${FEATURE_COUNT}], has ${inputs.map(describe).join('; ')}`;
-  if (input.shape[1] !== FEATURE_COUNT || typeof input.shape[0] !== 'string')
-    return `needs input [batch, ${FEATURE_COUNT}] with a symbolic batch size, has ${describe(input)}`;
-  if (outputs.length !== 1 || output === undefined || output.type !== 'float32' || output.shape.length !== 2)
-    return `needs one float32 output [batch, 1], has ${outputs.map(describe).join('; ')}`;
-  if (output.shape[1] !== 1) return `needs output [batch, 1], has ${describe(output)}`;
-  return undefined;
 }
 
 /** A batch of two neutral rows must give two finite scores in [0, 1]. */

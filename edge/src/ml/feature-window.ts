@@ -68,6 +68,13 @@ export class FeatureWindow {
   /** Readings pushed into the rings since they were last summed from scratch. */
   private sinceSum = 0;
   private lastTs = Number.NEGATIVE_INFINITY;
+
+  /**
+   * @param msPerSecond length of one of the device's seconds in timestamp ms: 1000 on a device; the
+   *   simulated fleet's compressed clock samples a 10 s interval every few hundred ms, and its windows
+   *   are judged in its own seconds (the interval a model was trained on). @default 1000
+   */
+  constructor(private readonly msPerSecond = 1000) {}
   private refusal: WindowRejection | undefined;
   /** The largest gap between two readings of the window, ms; NaN when it must be found again. */
   private maxGap = Number.NaN;
@@ -169,7 +176,7 @@ export class FeatureWindow {
         'irregular-interval',
         `a gap of ${maxGap} ms against a mean interval of ${meanGapMs.toFixed(0)} ms (readings missing?)`,
       );
-    const interval = meanGapMs / 1000;
+    const interval = meanGapMs / this.msPerSecond;
     if (interval < intervalRange.min || interval > intervalRange.max)
       return reject(
         'interval-out-of-range',

@@ -1,4 +1,10 @@
 import type { Reading } from '../../../lib/protocol/messages.ts';
+import {
+  CHANNEL_FEATURES,
+  FEATURE_COUNT,
+  SENSOR_CHANNELS,
+  WINDOW_LENGTH,
+} from '../../../lib/protocol/model-contract.ts';
 
 /**
  * Per-window features of a device's sensor readings: the anomaly model's input, computed the same way
@@ -10,31 +16,16 @@ import type { Reading } from '../../../lib/protocol/messages.ts';
  * one pass per channel — no sort — because extraction runs on the agent's inference path.
  */
 
-/** Readings per window: 10 minutes at the simulator's (and default firmware's) 10 s interval. */
-export const WINDOW_LENGTH = 60;
-
-/** Names the feature definitions below; a model declares the set it was trained on and must match. */
-export const FEATURE_SET = 'fleetkit-window-v1';
-
-/** The sensor metrics the model looks at, each with the resolution its sensor reports. */
-export const SENSOR_CHANNELS = [
-  { metric: 'temperature', resolution: 0.01 },
-  { metric: 'humidity', resolution: 0.1 },
-  { metric: 'pressure', resolution: 0.1 },
-  { metric: 'battery', resolution: 1 },
-] as const;
-
-/** The six features computed for each channel, in order. */
-export const CHANNEL_FEATURES = ['noise', 'spike', 'drift', 'stuck', 'burst', 'jump'] as const;
-
-/** The model's input columns, in order: the sampling interval, then six features per channel. */
-export const FEATURE_NAMES: readonly string[] = [
-  'interval',
-  ...SENSOR_CHANNELS.flatMap((c) => CHANNEL_FEATURES.map((f) => `${c.metric}.${f}`)),
-];
-
-/** Columns of the model's input. */
-export const FEATURE_COUNT = FEATURE_NAMES.length;
+// The contract's constants live in lib/protocol, so the cloud's model registry checks a model against the
+// very features this file computes.
+export {
+  CHANNEL_FEATURES,
+  FEATURE_COUNT,
+  FEATURE_NAMES,
+  FEATURE_SET,
+  SENSOR_CHANNELS,
+  WINDOW_LENGTH,
+} from '../../../lib/protocol/model-contract.ts';
 
 /**
  * The largest gap between two readings, as a multiple of the window's mean interval, that still

@@ -3,6 +3,8 @@
  * ({@link extractFeatures}), one score per window comes out ({@link AnomalyDetector}); a new model
  * version is verified before it replaces the serving one ({@link AnomalyDetector.swap}).
  */
+
+export { ModelProperty } from '../../../lib/protocol/model-contract.ts';
 export {
   AnomalyDetector,
   type AnomalyDetectorOptions,
@@ -27,4 +29,3 @@ export {
   type WindowRejectionReason,
   windowFeatures,
 } from './features.ts';
-export { ModelProperty } from './model-contract.ts';

@@ -1,6 +1,9 @@
-import type { ModelJobDocument } from '../../../lib/protocol/jobs.ts';
+import { type ModelJobDocument, modelJobDocument } from '../../../lib/protocol/jobs.ts';
+import { type AgentCore, raiseFloor } from './agent-core.ts';
 import { type DownloadOptions, downloadFile } from './download.ts';
-import { ModelUpdateFailedError, UpdateFailedError } from './errors.ts';
+import { JobEndedError, ModelUpdateFailedError, UpdateFailedError } from './errors.ts';
+import { details } from './execution-reporter.ts';
+import type { CheckedJob } from './job-checks.ts';
 import type { Clock, Downloader, ModelInstaller } from './ports.ts';
 import { steppedProgress } from './progress.ts';
 import { verifyFile } from './verify.ts';
@@ -102,4 +105,100 @@ export async function installDeliveredModel(
       throw new ModelUpdateFailedError('model-rejected', 'installing', (error as Error).message, rejection);
     throw new ModelUpdateFailedError('install', 'installing', (error as Error).message);
   }
+}
+
+/**
+ * A `model-update` job, start to end in one go: signature over the declared digest, resumable
+ * download to the installer's staging file, size + SHA-256 + signature over the bytes, then the
+ * installer (the detector's swap). Firmware state and slots are not touched. The outcome is saved as
+ * `reporting`, like firmware's; a restart before that runs the job again from start-next.
+ */
+export async function runModelJob(
+  core: AgentCore,
+  jobId: string,
+  versionNumber: number,
+  document: ModelJobDocument,
+  checked: CheckedJob,
+): Promise<void> {
+  const model = document.model.manifest;
+  // The execution version reports reach, kept up to date by the agent while the job is tracked.
+  const tracked = { jobId, versionNumber };
+  const conclude = (status: 'SUCCEEDED' | 'FAILED' | 'REJECTED', fields: Record<string, string>) =>
+    core.save({
+      phase: 'reporting',
+      jobId,
+      versionNumber: tracked.versionNumber,
+      status,
+      statusDetails: details({ ...fields, modelVersion: model.version }),
+    });
+  const installer = core.options.models;
+  if (installer === undefined) {
+    core.log('job-rejected', { jobId, issues: 'model updates are not enabled on this device' });
+    await conclude('REJECTED', {
+      reason: 'unsupported-operation',
+      detail: 'this agent has no model installer: model updates are not enabled on this device',
+    });
+    return;
+  }
+  if (installer.servingVersion() === model.version) {
+    await conclude('SUCCEEDED', {
+      step: 'committed',
+      progress: '100%',
+      detail: `already serving ${model.version}`,
+    });
+    return;
+  }
+  core.trackModelJob(tracked);
+  try {
+    await installDeliveredModel(
+      {
+        downloader: core.options.downloader,
+        clock: core.options.clock,
+        ...(core.options.download === undefined ? {} : { download: core.options.download }),
+        ...(core.options.progressStepPercent === undefined
+          ? {}
+          : { progressStepPercent: core.options.progressStepPercent }),
+        signal: core.jobSignal(),
+        report: (fields) => core.reporter.reportJobProgress(jobId, fields),
+        renew: () => renewModelUrl(core, jobId, document.model),
+        log: (event, fields) => core.log(event, { jobId, ...fields }),
+      },
+      document.model,
+      installer,
+    );
+    await raiseFloor(core, 'model', checked.securityVersion, checked.grant);
+    core.log('model-committed', { jobId, version: model.version });
+    await conclude('SUCCEEDED', { step: 'committed', progress: '100%' });
+  } catch (error) {
+    if (error instanceof ModelUpdateFailedError) {
+      core.log('model-update-failed', { jobId, reason: error.reported, detail: error.detail });
+      await conclude('FAILED', { step: error.step, reason: error.reported, detail: error.detail });
+      return;
+    }
+    if (error instanceof JobEndedError) {
+      core.log('job-ended', { jobId: error.jobId, status: error.status, phase: 'model-update' });
+      return;
+    }
+    throw error;
+  } finally {
+    core.trackModelJob(undefined);
+  }
+}
+
+async function renewModelUrl(
+  core: AgentCore,
+  jobId: string,
+  declared: ModelJobDocument['model'],
+): Promise<ModelJobDocument['model']> {
+  const execution = await core.reporter.describeLive(jobId, true);
+  const parsed = modelJobDocument.safeParse(execution.jobDocument);
+  if (!parsed.success || parsed.data.model.manifest.sha256 !== declared.manifest.sha256) {
+    throw new UpdateFailedError(
+      'download',
+      'downloading',
+      'the job document fetched to renew the URL does not parse as the same model version',
+    );
+  }
+  core.log('url-renewed', { jobId, urlExpiresAt: parsed.data.model.urlExpiresAt });
+  return parsed.data.model;
 }

@@ -1,10 +1,19 @@
 import type { FirmwareStatus } from '../../../lib/protocol/firmware.ts';
+import type { ArtifactPurpose } from '../../../lib/protocol/rollouts.ts';
+
+/**
+ * The registry's errors serve the firmware registry and the model registry alike (one code, two
+ * catalogs); each message names which artifact it is about (`firmware 1.2.0`, `model 1.2.0`).
+ */
 
 /** A version is registered already; versions are never overwritten. Maps to HTTP 409. */
 export class FirmwareExistsError extends Error {
   override readonly name = 'FirmwareExistsError';
-  constructor(readonly version: string) {
-    super(`firmware ${version} is registered already; versions are never overwritten, register a new one`);
+  constructor(
+    readonly version: string,
+    artifact: ArtifactPurpose = 'firmware',
+  ) {
+    super(`${artifact} ${version} is registered already; versions are never overwritten, register a new one`);
   }
 }
 
@@ -15,8 +24,9 @@ export class FirmwareStateError extends Error {
     readonly version: string,
     readonly status: FirmwareStatus,
     action: string,
+    artifact: ArtifactPurpose = 'firmware',
   ) {
-    super(`cannot ${action} firmware ${version}: it is ${status}`);
+    super(`cannot ${action} ${artifact} ${version}: it is ${status}`);
   }
 }
 
@@ -41,6 +51,7 @@ export class UploadMismatchError extends Error {
     readonly version: string,
     readonly declared: ImageDigest,
     readonly received: ImageDigest,
+    artifact: ArtifactPurpose = 'firmware',
   ) {
     const parts = [
       ...(declared.size === received.size ? [] : [`size ${received.size} bytes, declared ${declared.size}`]),
@@ -49,7 +60,7 @@ export class UploadMismatchError extends Error {
         : [`sha256 ${received.sha256}, declared ${declared.sha256}`]),
     ];
     super(
-      `the uploaded image of firmware ${version} does not match its registration (${parts.join('; ')}); ` +
+      `the uploaded image of ${artifact} ${version} does not match its registration (${parts.join('; ')}); ` +
         'it was deleted and the registration dropped: register the version again',
     );
   }
@@ -58,8 +69,29 @@ export class UploadMismatchError extends Error {
 /** An active rollout uses the version, so it cannot be withdrawn. Maps to HTTP 409. */
 export class FirmwareInUseError extends Error {
   override readonly name = 'FirmwareInUseError';
-  constructor(readonly version: string) {
-    super(`firmware ${version} is used by an active rollout; cancel or finish the rollout first`);
+  constructor(
+    readonly version: string,
+    artifact: ArtifactPurpose = 'firmware',
+  ) {
+    super(`${artifact} ${version} is used by an active rollout; cancel or finish the rollout first`);
+  }
+}
+
+/**
+ * The uploaded model does not fit what the devices it is registered for feed a model (their feature
+ * contract), or is no ONNX model at all: nothing is signed; the object was deleted and the registration
+ * dropped. Maps to HTTP 400.
+ */
+export class ModelContractError extends Error {
+  override readonly name = 'ModelContractError';
+  constructor(
+    readonly version: string,
+    readonly problems: readonly string[],
+  ) {
+    super(
+      `model ${version} does not fit the devices it is registered for: ${problems.join('; ')}; ` +
+        'it was deleted and the registration dropped: register the version again with a model that fits',
+    );
   }
 }
 
@@ -72,9 +104,10 @@ export class SelfApprovalError extends Error {
   constructor(
     readonly version: string,
     readonly principal: string,
+    artifact: ArtifactPurpose = 'firmware',
   ) {
     super(
-      `firmware ${version} was registered or uploaded by ${principal}; another principal must approve it`,
+      `${artifact} ${version} was registered or uploaded by ${principal}; another principal must approve it`,
     );
   }
 }

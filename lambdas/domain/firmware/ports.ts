@@ -1,3 +1,4 @@
+import type { ArtifactPurpose } from '../../../lib/protocol/rollouts.ts';
 import type { ImageDigest } from './errors.ts';
 import type { FirmwareMetadata } from './metadata.ts';
 
@@ -35,6 +36,8 @@ export interface StoredImage extends ImageDigest {
    * to it, so an overwrite after signing (an upload URL is valid for a while) never reaches a device.
    */
   readonly objectVersion?: string;
+  /** The very bytes that were measured, when the caller asked to keep them. */
+  readonly bytes?: Uint8Array;
 }
 
 /** Firmware images, one object per version; transfers go through presigned URLs, never the API. */
@@ -62,8 +65,11 @@ export interface FirmwareStore {
     parts: ReadonlyArray<{ readonly partNumber: number; readonly etag: string }>,
   ): Promise<'completed' | 'missing'>;
   abortMultipartUpload(version: string, uploadId: string): Promise<void>;
-  /** Streams the stored image and measures it, or undefined when nothing is stored. */
-  digest(version: string): Promise<StoredImage | undefined>;
+  /**
+   * Streams the stored image and measures it, or undefined when nothing is stored. With `keep`, the
+   * measured bytes come back too when there are at most `maxBytes` of them.
+   */
+  digest(version: string, keep?: { readonly maxBytes: number }): Promise<StoredImage | undefined>;
   /** Deletes the stored image (a refused upload). */
   discard(version: string): Promise<void>;
   /** A presigned GET of the image (of `objectVersion` when given); Range requests work, so downloads resume. */
@@ -89,5 +95,6 @@ export interface FirmwareCatalog {
 
 /** Whether rollouts use a version: a version an active rollout sends to devices cannot be withdrawn. */
 export interface FirmwareUsage {
-  isInUse(version: string): Promise<boolean>;
+  /** @param purpose firmware images, or anomaly models (the model registry) */
+  isInUse(version: string, purpose: ArtifactPurpose): Promise<boolean>;
 }

@@ -7,6 +7,7 @@ import {
   type RegisterFirmwareRequest,
 } from '../../../lib/protocol/firmware.ts';
 import type { DsseEnvelope, UpdateManifest } from '../../../lib/protocol/manifest.ts';
+import type { ArtifactPurpose } from '../../../lib/protocol/rollouts.ts';
 import { FirmwareStateError, type ImageDigest, SelfApprovalError } from './errors.ts';
 import type { FirmwareMetadata, SignedFirmware, UploadRecord } from './metadata.ts';
 import { compareSemver } from './semver.ts';
@@ -106,10 +107,13 @@ export function registerFirmware(
  * Where `complete` stands for this image: `verify` (go on: check the upload, then sign), `done` (it is
  * available already: a retried complete answers the same), or a {@link FirmwareStateError}.
  */
-export function completionStep(firmware: FirmwareMetadata): 'verify' | 'done' {
+export function completionStep(
+  firmware: FirmwareMetadata,
+  purpose: ArtifactPurpose = 'firmware',
+): 'verify' | 'done' {
   if (firmware.status === 'pending-upload') return 'verify';
   if (firmware.status === 'available' || firmware.status === 'pending-approval') return 'done';
-  throw new FirmwareStateError(firmware.version, firmware.status, 'complete the upload of');
+  throw new FirmwareStateError(firmware.version, firmware.status, 'complete the upload of', purpose);
 }
 
 /** An upload whose stored bytes were measured and found to be what was declared. */
@@ -132,17 +136,19 @@ export function verifyUpload(
 
 /**
  * The release manifest of a verified image (issue 12): everything a device decides on, valid from `now`
- * for `validitySeconds`. Signing it (KMS) is the service's part.
+ * for `validitySeconds`. `purpose` is what a device checks it against: a firmware manifest cannot pass
+ * for a model's, and the reverse. Signing it (KMS, with the purpose's own key) is the service's part.
  */
 export function releaseManifest(
   firmware: FirmwareMetadata,
   upload: VerifiedUpload,
   now: number,
   validitySeconds: number,
+  purpose: ArtifactPurpose = 'firmware',
 ): UpdateManifest {
   const issuedAt = Math.floor(now / 1000);
   return {
-    purpose: 'firmware',
+    purpose,
     version: firmware.version,
     sha256: upload.sha256,
     size: upload.size,
@@ -206,12 +212,16 @@ export function markVerified(
  * @throws FirmwareStateError unless the image waits for approval
  * @throws SelfApprovalError when `approver` registered or uploaded it
  */
-export function approvalOf(firmware: FirmwareMetadata, approver: string): VerifiedUpload {
+export function approvalOf(
+  firmware: FirmwareMetadata,
+  approver: string,
+  purpose: ArtifactPurpose = 'firmware',
+): VerifiedUpload {
   if (firmware.status !== 'pending-approval') {
-    throw new FirmwareStateError(firmware.version, firmware.status, 'approve');
+    throw new FirmwareStateError(firmware.version, firmware.status, 'approve', purpose);
   }
   if (approver === firmware.registeredBy || approver === firmware.uploadedBy) {
-    throw new SelfApprovalError(firmware.version, approver);
+    throw new SelfApprovalError(firmware.version, approver, purpose);
   }
   return {
     version: firmware.version,

@@ -230,3 +230,40 @@ export function planRevocation(input: {
       };
     });
 }
+
+/**
+ * Adopts a certificate fleetkit has no record of, made by IoT for this thing outside fleetkit's API:
+ * fleet provisioning by claim (the template activates it and attaches it), the console, the local
+ * platform's factory path. The device connected with it, so IoT let it in; the record is written only if
+ * IoT still says the certificate is ACTIVE and attached to the thing, and the thing has a type.
+ *
+ * @param attached the ARNs of the certificates attached to the thing (IoT)
+ * @returns the record to write (origin `registered`, confirmed now), or undefined when IoT does not
+ *   back the certificate
+ */
+export function planAdoption(input: {
+  readonly thingName: string;
+  readonly thing: ThingDescription | undefined;
+  readonly certificate: CertificateFacts | undefined;
+  readonly attached: readonly string[];
+  readonly now: number;
+}): CertificateRecord | undefined {
+  const { thing, certificate, now } = input;
+  if (thing?.thingTypeName === undefined || certificate === undefined) return undefined;
+  if (certificate.status !== 'ACTIVE' || !input.attached.includes(certificate.certificateArn))
+    return undefined;
+  return {
+    deviceId: input.thingName,
+    certificateId: certificate.certificateId,
+    certificateArn: certificate.certificateArn,
+    deviceType: thing.thingTypeName,
+    status: 'ACTIVE',
+    origin: 'registered',
+    publicKeySha256: certificate.publicKeySha256,
+    notBefore: certificate.notBefore,
+    notAfter: certificate.notAfter,
+    createdAt: now,
+    activatedAt: now,
+    confirmedAt: now,
+  };
+}

@@ -1,3 +1,5 @@
+import type { AllowListEntry } from '../../../lib/protocol/fleet-provisioning.ts';
+
 /**
  * What device identity needs from the outside world: AWS IoT's registry of things and certificates
  * (`IotThingRegistry`, `@aws-sdk/client-iot` against IoT Core in AWS and against the local IoT
@@ -55,8 +57,11 @@ export interface ThingRegistry {
   thingPrincipals(thingName: string): Promise<readonly string[]>;
 }
 
-/** Where a certificate came from. */
-export type CertificateOrigin = 'provisioned' | 'rotation';
+/**
+ * Where a certificate came from: `POST /devices`, a rotation, or IoT's registry (made outside fleetkit's
+ * API — fleet provisioning by claim, the console — and recorded when the device first asked with it).
+ */
+export type CertificateOrigin = 'provisioned' | 'rotation' | 'registered';
 
 /** fleetkit's status of a certificate: IoT's, plus DELETED once IoT no longer has it. */
 export type CertificateRecordStatus = IotCertificateStatus | 'DELETED';
@@ -94,6 +99,8 @@ export interface CertificateStore {
   put(record: CertificateRecord): Promise<void>;
   /** Retired certificates whose grace period ended before `now`, from one shard of the retiring index. */
   dueForDeletion(shard: number, now: number, limit: number): Promise<readonly CertificateRecord[]>;
+  /** How many ACTIVE certificates of the fleet expire before `at` (an index query per shard, counts only). */
+  countActiveExpiringBefore(at: number): Promise<number>;
 }
 
 /** What the registry item of a device says of its identity (the rest is what the device reports). */
@@ -120,6 +127,35 @@ export interface DeviceIdentityRecords {
   recordRotated(deviceId: string, certificateId: string, at: number): Promise<void>;
   /** Marks an operator's rotation request on a registered device; false when the device is not registered. */
   requestRotation(deviceId: string, at: number): Promise<boolean>;
+  /**
+   * Records that IoT dropped a connection of the device because another came with its client id; an
+   * unregistered client id records nothing. @returns false when the device is not registered
+   */
+  recordClientIdConflict(deviceId: string, at: number): Promise<boolean>;
   /** Registered device ids of a type (a page at a time). */
   idsOfType(deviceType: string, nextToken?: string): Promise<{ ids: readonly string[]; nextToken?: string }>;
+}
+
+/** The serial numbers the claim template admits (`claimAllowList` table). */
+export interface ClaimAllowList {
+  get(serialNumber: string): Promise<AllowListEntry | undefined>;
+  /**
+   * Writes an entry the operator allowed, unless the serial was claimed since `current` was read.
+   * @returns false when it was (nothing written)
+   */
+  allow(entry: AllowListEntry, current: AllowListEntry | undefined): Promise<boolean>;
+  /**
+   * Marks the serial claimed by `entry.claimedBy`, only while it is still allowed or already claimed by
+   * that certificate: two devices presenting one serial at once cannot both be admitted.
+   * @returns false when the condition failed (nothing written)
+   */
+  claim(entry: AllowListEntry): Promise<boolean>;
+  /** The serial number a certificate registered (or is registering), if any. */
+  certificateSerial(certificateId: string): Promise<string | undefined>;
+  /**
+   * Binds a certificate to the serial it registers, unless it is bound to another: one certificate is
+   * one device, so its ownership token cannot register a second serial.
+   * @returns false when it is bound to another serial (nothing written)
+   */
+  bindCertificate(certificateId: string, serialNumber: string): Promise<boolean>;
 }

@@ -6,7 +6,7 @@ import {
 } from '../../../lib/protocol/jobs.ts';
 import type { DsseEnvelope } from '../../../lib/protocol/manifest.ts';
 import type { InclusionProof } from '../../../lib/protocol/merkle.ts';
-import type { RetryConfig } from '../../../lib/protocol/rollouts.ts';
+import type { ArtifactPurpose, RetryConfig } from '../../../lib/protocol/rollouts.ts';
 
 /** A rollback execution's signed permission to go below the device's anti-rollback floor (issue 12). */
 export interface StoredRollbackAuthorization {
@@ -43,7 +43,12 @@ export interface JobExecution {
   readonly inProgressTimeoutAt?: number;
   /** The device's own step timer (`stepTimeoutInMinutes`), reset by each update that sets one. */
   readonly stepTimeoutAt?: number;
-  /** The version this execution installs. */
+  /**
+   * What this execution installs: firmware (a `firmware-update` job, the default when absent) or an
+   * anomaly model (a `model-update` job).
+   */
+  readonly purpose?: ArtifactPurpose;
+  /** The version this execution installs, of the firmware or (with `purpose: 'model'`) of the model. */
   readonly firmwareVersion: string;
   /** The version the device ran when the execution was queued: where a rollback takes it. */
   readonly previousVersion: string;
@@ -61,6 +66,7 @@ export interface JobExecution {
 export interface NewExecution {
   readonly jobId: string;
   readonly thingName: string;
+  readonly purpose?: ArtifactPurpose;
   readonly firmwareVersion: string;
   readonly previousVersion: string;
   readonly wave?: number;

@@ -2,6 +2,8 @@
 export const ROLLOUT_REFUSALS = {
   UnknownFirmware: 404,
   FirmwareNotAvailable: 409,
+  UnknownModel: 404,
+  ModelNotAvailable: 409,
   ImageDoesNotFit: 400,
   NoEligibleDevices: 409,
   NoControlCohort: 409,

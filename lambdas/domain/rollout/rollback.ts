@@ -1,8 +1,11 @@
+import type { ArtifactPurpose } from '../../../lib/protocol/rollouts.ts';
 import type { JobExecution } from '../jobs/execution.ts';
 import { compareVersions } from './semver.ts';
 
 /** One rollback job: every listed thing goes back to `toVersion`. */
 export interface RollbackJob {
+  /** Firmware, or the anomaly model: a model rollout goes back with model-update jobs. @default 'firmware' */
+  readonly purpose?: ArtifactPurpose;
   readonly toVersion: string;
   /** The version the things are leaving (the rollout's). */
   readonly fromVersion: string;
@@ -32,6 +35,36 @@ export interface RollbackPlan {
 /** What the registry last heard from a device (its status message), as far as a rollback cares. */
 export interface ReportedFirmware {
   readonly firmwareVersion?: string;
+  /** The anomaly model it serves: what a model rollout's rollback looks at. */
+  readonly modelVersion?: string;
+}
+
+/** The version of `purpose` a device's status named. */
+export function reportedVersion(
+  reported: ReportedFirmware | undefined,
+  purpose: ArtifactPurpose = 'firmware',
+): string | undefined {
+  return purpose === 'model' ? reported?.modelVersion : reported?.firmwareVersion;
+}
+
+/**
+ * The `statusDetails` key in which a device names the version a step of its execution is about: the edge
+ * agent reports `firmwareVersion` on firmware jobs and `modelVersion` on model jobs.
+ */
+export function detailsVersionKey(purpose: ArtifactPurpose = 'firmware'): 'firmwareVersion' | 'modelVersion' {
+  return purpose === 'model' ? 'modelVersion' : 'firmwareVersion';
+}
+
+/**
+ * Whether the device said it committed the execution's version: its last step is `committed` and the
+ * version its `statusDetails` name (`modelVersion` for a model job, `firmwareVersion` for firmware) is
+ * the execution's, or absent (a device that names none).
+ */
+function reportedCommitted(execution: JobExecution): boolean {
+  const details = execution.statusDetails;
+  if (details?.step !== 'committed') return false;
+  const named = details[detailsVersionKey(execution.purpose)];
+  return named === undefined || named === execution.firmwareVersion;
 }
 
 /** Whether a device runs the rollout's image, as far as what it reported tells. */
@@ -41,8 +74,8 @@ export type InstallState = 'installed' | 'notInstalled' | 'unknown';
  * Whether the device of `execution` runs the image, from everything it reported: its execution's status
  * and step, and the firmware its last status message named (`reported`, from the registry).
  *
- * - Installed: the execution SUCCEEDED, or its last step was `committed`, or the device's status names
- *   the image's version. The status decides even for a canceled or timed-out execution: a device can
+ * - Installed: the execution SUCCEEDED, or its last step was `committed` (of this version), or the
+ *   device's status names the image's version (its firmware's, or its model's for a model job). The status decides even for a canceled or timed-out execution: a device can
  *   commit and then fail to report it (it sleeps, or its report is refused because the execution was
  *   canceled meanwhile, after which the edge agent stays on the new image). A stale status of a device
  *   that went back after its trial boot costs a rollback job it answers at once ("already running").
@@ -53,8 +86,8 @@ export type InstallState = 'installed' | 'notInstalled' | 'unknown';
  *   out after committing). Such a device may commit with no accepted report, so it is owed a check.
  */
 export function installState(execution: JobExecution, reported: ReportedFirmware | undefined): InstallState {
-  if (execution.status === 'SUCCEEDED' || execution.statusDetails?.step === 'committed') return 'installed';
-  if (reported?.firmwareVersion === execution.firmwareVersion) return 'installed';
+  if (execution.status === 'SUCCEEDED' || reportedCommitted(execution)) return 'installed';
+  if (reportedVersion(reported, execution.purpose) === execution.firmwareVersion) return 'installed';
   if (execution.status === 'FAILED' || execution.status === 'REJECTED') return 'notInstalled';
   const began = execution.startedAt !== undefined || execution.attempt > 0;
   return began ? 'unknown' : 'notInstalled';
@@ -72,7 +105,11 @@ const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
  *
  * @param fromVersion the rollout's version, which they are leaving
  */
-export function rollbackJobsOf(owed: Iterable<OwedCheck>, fromVersion: string): RollbackJob[] {
+export function rollbackJobsOf(
+  owed: Iterable<OwedCheck>,
+  fromVersion: string,
+  purpose: ArtifactPurpose = 'firmware',
+): RollbackJob[] {
   const byVersion = new Map<string, string[]>();
   for (const { thingName, previousVersion } of owed) {
     const things = byVersion.get(previousVersion) ?? [];
@@ -81,7 +118,12 @@ export function rollbackJobsOf(owed: Iterable<OwedCheck>, fromVersion: string): 
   }
   return [...byVersion.entries()]
     .sort(([a], [b]) => compareVersions(a, b) ?? byName(a, b))
-    .map(([toVersion, things]) => ({ toVersion, fromVersion, things: things.sort(byName) }));
+    .map(([toVersion, things]) => ({
+      ...(purpose === 'firmware' ? {} : { purpose }),
+      toVersion,
+      fromVersion,
+      things: things.sort(byName),
+    }));
 }
 
 /**
@@ -101,10 +143,12 @@ export function rollbackPlan(
   const owed: OwedCheck[] = [];
   const cancel: { thingName: string; force: boolean }[] = [];
   let fromVersion: string | undefined;
+  let purpose: ArtifactPurpose | undefined;
   let untouched = 0;
   for (const execution of executions) {
     if (execution.rollback === true) continue;
     fromVersion ??= execution.firmwareVersion;
+    purpose ??= execution.purpose ?? 'firmware';
     const { thingName, previousVersion } = execution;
     if (execution.status === 'QUEUED' || execution.status === 'IN_PROGRESS')
       cancel.push({ thingName, force: execution.status === 'IN_PROGRESS' });
@@ -114,7 +158,7 @@ export function rollbackPlan(
     else untouched++;
   }
   return {
-    jobs: fromVersion === undefined ? [] : rollbackJobsOf(back, fromVersion),
+    jobs: fromVersion === undefined ? [] : rollbackJobsOf(back, fromVersion, purpose),
     cancel: cancel.sort((a, b) => byName(a.thingName, b.thingName)),
     owed: owed.sort((a, b) => byName(a.thingName, b.thingName)),
     untouched,
@@ -130,8 +174,9 @@ export function devicesToSendBack(
   owed: readonly OwedCheck[],
   reported: (thingName: string) => ReportedFirmware | undefined,
   version: string,
+  purpose: ArtifactPurpose = 'firmware',
 ): OwedCheck[] {
-  return owed.filter((check) => reported(check.thingName)?.firmwareVersion === version);
+  return owed.filter((check) => reportedVersion(reported(check.thingName), purpose) === version);
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { AttributeFilter, RolloutTargets } from '../../../lib/protocol/rollouts.ts';
+import type { ArtifactPurpose, AttributeFilter, RolloutTargets } from '../../../lib/protocol/rollouts.ts';
 import { cohortOf, DEFAULT_COHORT_SALT } from './cohort.ts';
 import { compareSemVer, parseVersion, type SemVer } from './semver.ts';
 
@@ -7,6 +7,8 @@ export interface RolloutDevice {
   readonly thingName: string;
   readonly deviceType: string;
   readonly firmwareVersion: string;
+  /** The anomaly model version the device last reported, if it did. */
+  readonly modelVersion?: string;
   /** Thing groups the device belongs to. */
   readonly groups?: readonly string[];
   /** Registry attributes (AWS IoT thing attributes are strings; numbers are accepted too). */
@@ -16,8 +18,10 @@ export interface RolloutDevice {
   readonly batteryPercent?: number;
 }
 
-/** The image and the rollout's rules about who may install it. */
+/** The image (or model) and the rollout's rules about who may install it. */
 export interface FirmwareImage {
+  /** What is installed: the version a device runs of it is its firmware's or its model's. @default 'firmware' */
+  readonly purpose?: ArtifactPurpose;
   readonly version: string;
   /** The device types the image is built for; any type when absent. */
   readonly deviceTypes?: readonly string[];
@@ -83,6 +87,7 @@ function attributeOf(device: RolloutDevice, name: string): Scalar | undefined {
   if (name === 'thingName') return device.thingName;
   if (name === 'deviceType') return device.deviceType;
   if (name === 'firmwareVersion') return device.firmwareVersion;
+  if (name === 'modelVersion') return device.modelVersion;
   return device.attributes?.[name];
 }
 
@@ -122,12 +127,17 @@ function selectorOf(targets: RolloutTargets): (device: RolloutDevice) => boolean
     filters.every((f) => matchesAttribute(device, f));
 }
 
+/** The version of `purpose` the device runs, as it last reported it ('' when it never did). */
+export function installedVersion(device: RolloutDevice, purpose: ArtifactPurpose = 'firmware'): string {
+  return purpose === 'model' ? (device.modelVersion ?? '') : device.firmwareVersion;
+}
+
 /**
  * Picks the devices a rollout installs on.
  *
  * A device is targeted when every selector given matches (types, groups, things, attribute filters). A
  * targeted device is then skipped, with the reason counted, when the image is for another device type,
- * its version cannot be read, it already runs the image's version, the image would be a downgrade (unless
+ * its version (of the firmware, or of the model for a model rollout) cannot be read, it already runs the image's version, the image would be a downgrade (unless
  * `allowDowngrade`), or it runs something older than `minVersion`. Last, `percentage` keeps devices whose
  * cohort is below p/100: each device's place depends only on its own name, so the sample is the same on
  * every run, grows monotonically with p, and does not shift when other devices join or leave the fleet.
@@ -166,10 +176,11 @@ export function selectTargets(
       skipped.incompatibleType++;
       continue;
     }
-    let current = versions.get(device.firmwareVersion);
-    if (current === undefined && !versions.has(device.firmwareVersion)) {
-      current = parseVersion(device.firmwareVersion);
-      versions.set(device.firmwareVersion, current);
+    const installed = installedVersion(device, firmware.purpose);
+    let current = versions.get(installed);
+    if (current === undefined && !versions.has(installed)) {
+      current = parseVersion(installed);
+      versions.set(installed, current);
     }
     if (current === undefined) {
       skipped.unknownVersion++;

@@ -1,6 +1,13 @@
 import type { DeviceRecord } from '../../ports.ts';
 
-const TIMES = ['lastSeen', 'firstSeen', 'provisionedAt', 'lastRotatedAt', 'rotationRequestedAt'] as const;
+const TIMES = [
+  'lastSeen',
+  'firstSeen',
+  'provisionedAt',
+  'lastRotatedAt',
+  'rotationRequestedAt',
+  'lastClientIdConflictAt',
+] as const;
 type TimeField = (typeof TIMES)[number];
 
 /** A device as the HTTP API shows it: times as ISO-8601 strings; a time not known yet is left out. */

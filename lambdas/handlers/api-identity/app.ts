@@ -4,6 +4,7 @@ import { IoTDataPlaneClient } from '@aws-sdk/client-iot-data-plane';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import * as z from 'zod';
+import { allowSerialsRequest } from '../../../lib/protocol/fleet-provisioning.ts';
 import {
   provisionDeviceRequest,
   revokeDeviceRequest,
@@ -13,6 +14,7 @@ import { deviceId } from '../../../lib/protocol/messages.ts';
 import { parseWith } from '../../../lib/protocol/parse.ts';
 import { IotDataPublisher } from '../../adapters/iot-data-publisher.ts';
 import { IdentityRefusedError } from '../../domain/identity/errors.ts';
+import { claimServiceFrom } from '../../services/claim-setup.ts';
 import { IdentityService } from '../../services/identity-service.ts';
 import { deviceEndpointFrom, deviceIdentityFrom, identityPortsFrom } from '../../services/identity-setup.ts';
 import { aws } from '../../shared/aws-config.ts';
@@ -25,7 +27,8 @@ const pathParams = z.object({ id: deviceId });
 
 /**
  * Builds the identity API: `POST /devices` (provision one device by its CSR), `POST /devices/rotate`
- * (ask devices to rotate) and `POST /devices/{id}/revoke`. The design is in `services/identity-service.ts`.
+ * (ask devices to rotate), `POST /devices/{id}/revoke` and `POST /devices/allow` (serial numbers the claim
+ * template admits). The design is in `services/identity-service.ts` and `services/claim-service.ts`.
  */
 export function build(env: HandlerEnv, runtime: HandlerRuntime = processRuntime) {
   const log = createLogger(SERVICE, runtime);
@@ -39,6 +42,7 @@ export function build(env: HandlerEnv, runtime: HandlerRuntime = processRuntime)
     endpoint: deviceEndpointFrom(env),
     now: runtime.now,
   });
+  const claims = claimServiceFrom(dynamo, env, runtime.now);
 
   return async function handler(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
     try {
@@ -73,6 +77,20 @@ export function build(env: HandlerEnv, runtime: HandlerRuntime = processRuntime)
           );
           const result = await service.revoke(id, request);
           log.info('device revoked', { deviceId: id, revoked: result.revoked });
+          return json(200, result);
+        }
+        case 'POST /devices/allow': {
+          const request = parseWith(
+            allowSerialsRequest,
+            requestBody(event, 'allow request'),
+            'allow request',
+          );
+          const result = await claims.allow(request);
+          log.info('serial numbers allowed', {
+            deviceType: result.deviceType,
+            allowed: result.allowed.length,
+            alreadyClaimed: result.alreadyClaimed.length,
+          });
           return json(200, result);
         }
         default:

@@ -1,4 +1,4 @@
-import type { DeviceCredentials, LocalPki } from '../pki.ts';
+import type { CertifiedKey, DeviceCredentials, LocalPki } from '../pki.ts';
 import type { LocalIotRegistry } from './registry.ts';
 
 /**
@@ -24,5 +24,22 @@ export async function platformDeviceCredentials(
   const { certificateArn } = await registry.registerCertificate(credentials.certPem, 'ACTIVE');
   await registry.attachPolicy(policyName, certificateArn);
   await registry.attachThingPrincipal(thingName, certificateArn, 'EXCLUSIVE_THING');
+  return credentials;
+}
+
+/**
+ * The claim certificate of a provisioning template, registered ACTIVE with the template's claim policy
+ * attached and attached to no thing: what an operator makes once per production run in AWS
+ * (CreateCertificateFromCsr, AttachPolicy of `fleetkit-<stage>-<template>-claim`). Idempotent.
+ */
+export async function platformClaimCredentials(
+  registry: LocalIotRegistry,
+  pki: LocalPki,
+  template: string,
+  claimPolicyName: string,
+): Promise<CertifiedKey & { caPem: string }> {
+  const credentials = await pki.claimCredentials(template);
+  const { certificateArn } = await registry.registerCertificate(credentials.certPem, 'ACTIVE');
+  await registry.attachPolicy(claimPolicyName, certificateArn);
   return credentials;
 }

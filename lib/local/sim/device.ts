@@ -4,7 +4,6 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { ConnectionOptions } from 'node:tls';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { EdgeAgent } from '../../../edge/src/agent/edge-agent.ts';
-import type { FeatureScorer } from '../../../edge/src/ml/batching-scorer.ts';
 import { ModemEmulator } from '../../../edge/src/modem/emulator.ts';
 import { createEmulatorLink } from '../../../edge/src/modem/emulator-transports.ts';
 import { ModemDriver } from '../../../edge/src/modem/modem-driver.ts';
@@ -24,7 +23,6 @@ import {
   stepSensors,
 } from '../../../edge/src/sensors/sensor-model.ts';
 import { FileShadowCopyStore } from '../../../edge/src/shadow/copy-store.ts';
-import type { ModelReport } from '../../../edge/src/shadow/ports.ts';
 import { MqttDeviceTransport } from '../../../edge/src/transport/mqtt-transport.ts';
 import { Uplink } from '../../../edge/src/uplink/uplink.ts';
 import { DEFAULT_DEVICE_CONFIG } from '../../protocol/device-config.ts';
@@ -37,6 +35,7 @@ import {
   type SimFirmwareManifest,
   simulatedInstallFails,
 } from './firmware-behaviour.ts';
+import { SimulatedDeviceModel, type SimulatedModels } from './models.ts';
 
 /** A simulated device's OTA agent: where its slots live and whom it trusts. */
 export interface SimulatedOtaOptions {
@@ -67,8 +66,12 @@ export interface SimulatedDeviceOptions {
   readonly ota?: SimulatedOtaOptions;
   /** Where the edge agent keeps its uplink queue and shadow copy: `<dataDir>/sim/<thing>/`. @default the OTA data dir, else a temp dir */
   readonly dataDir?: string;
-  /** The fleet's anomaly model (one session shared by every simulated device); without it readings carry no model score. */
-  readonly model?: { readonly scorer: FeatureScorer; readonly report: () => ModelReport };
+  /**
+   * The fleet's anomaly models: the device serves its own (kept under its directory, changed by
+   * model-update jobs), sharing a session with the devices that serve the same file. Without it
+   * readings carry no model score.
+   */
+  readonly models?: SimulatedModels;
   /** Readings per uplink batch. @default 10 */
   readonly batchSize?: number;
   /** Gives the device an emulated cellular modem behind the real driver. @default true */
@@ -104,6 +107,7 @@ export class SimulatedDevice {
   private boots = 0;
   private edge: EdgeAgent | undefined;
   private modem: ModemDriver | undefined;
+  private model: SimulatedDeviceModel | undefined;
 
   constructor(private readonly options: SimulatedDeviceOptions) {
     this.thingName = options.credentials.thingName;
@@ -200,6 +204,14 @@ export class SimulatedDevice {
       });
       this.modem.start().catch(() => {});
     }
+    const models = this.options.models;
+    this.model =
+      models === undefined
+        ? undefined
+        : await SimulatedDeviceModel.open(models, join(directory, 'models'), () => {
+            void this.edge?.stateChanged();
+          });
+    const model = this.model;
     this.edge = new EdgeAgent({
       thingName: this.thingName,
       thingType: this.thingType,
@@ -212,7 +224,7 @@ export class SimulatedDevice {
       statusEveryMs: statusEvery,
       shadowReportIntervalMs: 10 * statusEvery,
       shadowStore: new FileShadowCopyStore(join(directory, 'shadow.json')),
-      ...(this.options.model === undefined ? {} : { model: this.options.model }),
+      ...(model === undefined ? {} : { model: { scorer: model, report: () => model.report() } }),
       ...(this.modem === undefined ? {} : { modem: this.modem }),
       firmware: () => ({ version: this.firmwareVersion(), ...(this.boot ? { slot: this.boot.booted } : {}) }),
     });
@@ -258,6 +270,7 @@ export class SimulatedDevice {
       healthCheck: (context) => this.healthCheck(ota, context),
       install: (context) => this.install(context),
       reboot: () => this.reboot(),
+      ...(this.model === undefined ? {} : { models: this.model }),
       ...(ota.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: ota.requestTimeoutMs }),
       ...(log === undefined ? {} : { log }),
     });
@@ -359,6 +372,8 @@ export class SimulatedDevice {
     this.otaAgent = undefined;
     await this.edge?.stop();
     this.edge = undefined;
+    await this.model?.close();
+    this.model = undefined;
     await this.modem?.stop();
     this.modem = undefined;
     await this.client?.endAsync();

@@ -1,8 +1,7 @@
-import { defaultModelDir, modelReport, readModelSource } from '../../../edge/src/agent/model-files.ts';
-import { AnomalyDetector } from '../../../edge/src/ml/anomaly-detector.ts';
-import { BatchingScorer } from '../../../edge/src/ml/batching-scorer.ts';
+import { defaultModelDir, readModelSource } from '../../../edge/src/agent/model-files.ts';
 import type { DeviceCredentials } from '../pki.ts';
 import { SimulatedDevice, type SimulatedOtaOptions } from './device.ts';
+import { SimulatedModels } from './models.ts';
 
 /** Device types the simulated fleet is made of, in rotation. */
 export const SIMULATED_TYPES = ['tracker', 'env-sensor'] as const;
@@ -18,7 +17,10 @@ export interface SimulatedFleetOptions {
   readonly ota?: SimulatedOtaOptions;
   /** Where the devices' edge agents keep their uplink queues and shadow copies (`<dataDir>/sim/<thing>/`). */
   readonly dataDir?: string;
-  /** Runs the edge anomaly model (one onnxruntime session for the whole fleet). @default true */
+  /**
+   * Runs the edge anomaly model: each device serves its own (a model-update job changes one device's),
+   * devices serving the same file share one onnxruntime session. @default true
+   */
   readonly model?: boolean;
   /** Gives each device an emulated modem behind the real AT driver. @default true */
   readonly modem?: boolean;
@@ -40,15 +42,11 @@ export function simulatedDeviceName(n: number): string {
 /** Starts `count` simulated devices, each with its own certificate (issued on first start, then reused). */
 export async function startFleet(options: SimulatedFleetOptions): Promise<SimulatedFleet> {
   const devices: SimulatedDevice[] = [];
-  const detector =
+  const modelDir = defaultModelDir();
+  const models =
     options.count > 0 && options.model !== false
-      ? await AnomalyDetector.load(await readModelSource(defaultModelDir()))
+      ? new SimulatedModels(() => readModelSource(modelDir))
       : undefined;
-  // Devices sampling in the same tick share one session.run.
-  const model =
-    detector === undefined
-      ? undefined
-      : { scorer: new BatchingScorer(detector), report: () => modelReport(detector.info) };
   for (let n = 1; n <= options.count; n++) {
     const type = SIMULATED_TYPES[(n - 1) % SIMULATED_TYPES.length] ?? 'tracker';
     const credentials = await options.credentials(simulatedDeviceName(n), type);
@@ -60,7 +58,7 @@ export async function startFleet(options: SimulatedFleetOptions): Promise<Simula
         ...(options.telemetryEveryMs === undefined ? {} : { telemetryEveryMs: options.telemetryEveryMs }),
         ...(options.ota === undefined ? {} : { ota: options.ota }),
         ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
-        ...(model === undefined ? {} : { model }),
+        ...(models === undefined ? {} : { models }),
         ...(options.modem === undefined ? {} : { modem: options.modem }),
         ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
       }),
@@ -71,7 +69,7 @@ export async function startFleet(options: SimulatedFleetOptions): Promise<Simula
     devices,
     stop: async () => {
       await Promise.all(devices.map((d) => d.stop()));
-      await detector?.close();
+      await models?.close();
     },
   };
 }

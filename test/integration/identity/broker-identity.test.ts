@@ -10,6 +10,7 @@ import {
   startBroker,
 } from '../../../lib/local/broker.ts';
 import { createFromCsrApi } from '../../../lib/local/iot/create-from-csr.ts';
+import { OwnershipTokens } from '../../../lib/local/iot/ownership-tokens.ts';
 import { LOCAL_DEVICE_POLICY_NAME } from '../../../lib/local/names.ts';
 import { LocalPki } from '../../../lib/local/pki.ts';
 import { makeCsr } from '../../support/csr.ts';
@@ -38,7 +39,7 @@ beforeAll(async () => {
   broker = await startBroker({
     pki,
     directory: iot.registry,
-    reservedApis: [createFromCsrApi(iot.registry)],
+    reservedApis: [createFromCsrApi(iot.registry, new OwnershipTokens())],
     port: 0,
     onDenied: (event) => denials.push(event),
   });

@@ -37,7 +37,21 @@ describe('the CLI as a shell tool', () => {
   });
 
   it.each([
-    ['fleetkit ', ['firmware', 'rollout', 'devices', 'fleet', 'alerts', 'shadow', 'console', 'completion']],
+    [
+      'fleetkit ',
+      [
+        'firmware',
+        'model',
+        'rollout',
+        'devices',
+        'audit',
+        'fleet',
+        'alerts',
+        'shadow',
+        'console',
+        'completion',
+      ],
+    ],
     ['fleetkit rollout p', ['preview', 'pause']],
     ['fleetkit --json rollout st', ['status']],
     ['fleetkit rollout status first --w', ['--watch']],
@@ -58,6 +72,7 @@ describe('the CLI as a shell tool', () => {
         'devices provision',
         'devices rotate',
         'devices revoke',
+        'devices allow',
       ],
     ],
     [['firmwre', 'list'], ['firmware list']],

@@ -4,8 +4,31 @@ import {
   evaluateRule,
   RuleEvaluationError,
   type RuleInput,
+  ruleSelects,
   topicMatches,
 } from '../../../lib/topology/rule-event.ts';
+
+describe('ruleSelects (the rule SQL WHERE)', () => {
+  const rule: TopicRule = {
+    topic: '$aws/events/presence/disconnected/+',
+    payload: 'json',
+    add: {},
+    where: { field: 'disconnectReason', equals: 'DUPLICATE_CLIENTID' },
+  };
+
+  it.each<[string, Record<string, unknown>, boolean]>([
+    ['the value', { disconnectReason: 'DUPLICATE_CLIENTID' }, true],
+    ['another value', { disconnectReason: 'CLIENT_INITIATED_DISCONNECT' }, false],
+    ['no such field', {}, false],
+    ['the value, not as a string', { disconnectReason: ['DUPLICATE_CLIENTID'] }, false],
+  ])('%s → %s', (_case, event, selected) => {
+    expect(ruleSelects(rule, event)).toBe(selected);
+  });
+
+  it('selects everything without a where', () => {
+    expect(ruleSelects({ ...rule, where: undefined }, {})).toBe(true);
+  });
+});
 
 describe('topicMatches (MQTT 3.1.1 §4.7)', () => {
   it.each<[string, string, boolean]>([

@@ -40,6 +40,16 @@ describe('renderRuleSql', () => {
       { topic: 'a/+', payload: 'json', add: { topic: 'topic()', at: 'timestamp()' } },
       "SELECT *, topic() AS topic, timestamp() AS at FROM 'a/+'",
     ],
+    [
+      "a where selects by a payload field, as the presence rule selects IoT's duplicate client id events",
+      {
+        topic: '$aws/events/presence/disconnected/+',
+        payload: 'json',
+        add: {},
+        where: { field: 'disconnectReason', equals: 'DUPLICATE_CLIENTID' },
+      },
+      "SELECT * FROM '$aws/events/presence/disconnected/+' WHERE disconnectReason = 'DUPLICATE_CLIENTID'",
+    ],
   ])('%s', (_rule, rule, expected) => {
     expect(renderRuleSql(rule)).toBe(expected);
   });

@@ -67,6 +67,20 @@ describe('validateTopology', () => {
     expect(act).not.toThrow();
   });
 
+  it("accepts a json rule on IoT's lifecycle events that selects by a payload field", () => {
+    // Prepare
+    const topology = goodTopology();
+    setRule(topology, {
+      topic: '$aws/events/presence/disconnected/+',
+      payload: 'json',
+      add: {},
+      where: { field: 'disconnectReason', equals: 'DUPLICATE_CLIENTID' },
+    });
+
+    // Act / Assess
+    expect(() => validateTopology(topology)).not.toThrow();
+  });
+
   it.each<[string, (t: Topo) => void, string, RegExp]>([
     [
       'a route served twice',
@@ -102,6 +116,24 @@ describe('validateTopology', () => {
     ['+ at the end of a level', (t) => setRule(t, { topic: 'devices/x+/status' }), 'ingest', /x\+/],
     ['a $aws filter', (t) => setRule(t, { topic: '$aws/things/+/shadow/update' }), 'ingest', /reserved/],
     ['a $-prefixed filter', (t) => setRule(t, { topic: '$SYS/#' }), 'ingest', /reserved/],
+    [
+      'a where on a base64 rule',
+      (t) => setRule(t, { payload: 'base64', where: { field: 'a', equals: 'b' } }),
+      'ingest',
+      /where needs a json payload/,
+    ],
+    [
+      'a where field that is not a plain name',
+      (t) => setRule(t, { payload: 'json', add: {}, where: { field: 'a.b OR 1', equals: 'b' } }),
+      'ingest',
+      /a\.b OR 1/,
+    ],
+    [
+      'a where value with a quote (SQL injection into the rule)',
+      (t) => setRule(t, { payload: 'json', add: {}, where: { field: 'a', equals: "x' OR '1'='1" } }),
+      'ingest',
+      /without quotes/,
+    ],
     [
       'topic(9) beyond the filter levels',
       (t) => setRule(t, { topic: 'devices/+/+/status', add: { x: 'topic(9)' } }),

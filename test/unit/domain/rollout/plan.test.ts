@@ -5,7 +5,7 @@ import {
   type RolloutDevice,
   selectTargets,
 } from '../../../../lambdas/domain/rollout/targets.ts';
-import type { RolloutWaves } from '../../../../lib/protocol/rollouts.ts';
+import { type RolloutWaves, rolloutArtifact } from '../../../../lib/protocol/rollouts.ts';
 import { MONDAY_10_UTC, request } from './support.ts';
 
 const exponential = (
@@ -76,7 +76,7 @@ describe('planRollout', () => {
     const req = request(changes);
     return planRollout(
       req,
-      selectTargets(devices, req.targets, { version: req.firmwareVersion }).eligible,
+      selectTargets(devices, req.targets, { version: rolloutArtifact(req).version }).eligible,
       nowMs,
     );
   };

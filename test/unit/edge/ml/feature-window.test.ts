@@ -26,6 +26,26 @@ function stream(seed: string, windows: number): Reading[] {
 const close = (a: number, b: number) => Math.abs(a - b) <= 1e-5 * Math.max(1, Math.abs(a), Math.abs(b));
 
 describe('FeatureWindow', () => {
+  it("judges a compressed clock's windows in the device's seconds (the simulated fleet samples 10 s every 300 ms)", () => {
+    // Prepare: one window of readings about 10 s apart, and the same readings on a clock 1000/30 times faster
+    const readings = stream('compressed-clock', 1).slice(0, WINDOW_LENGTH);
+    const first = readings[0]?.ts ?? 0;
+    const compressed = readings.map((r) => ({ ...r, ts: first + (r.ts - first) * (30 / 1000) }));
+    const device = new FeatureWindow();
+    const simulated = new FeatureWindow(30);
+    for (const r of readings) device.push(r);
+    for (const r of compressed) simulated.push(r);
+    const expected = new Float32Array(FEATURE_COUNT);
+    const out = new Float32Array(FEATURE_COUNT);
+    // Act
+    const deviceInterval = device.extract(expected, 0, { min: 4.5, max: 60 });
+    const simulatedInterval = simulated.extract(out, 0, { min: 4.5, max: 60 });
+    // Assess: the same interval and features, not a 0.3 s interval outside the model's range
+    expect(deviceInterval).toBeCloseTo(10, 1);
+    expect(simulatedInterval).toBeCloseTo(deviceInterval as number, 6);
+    expect([...out].every((v, f) => close(v, expected[f] as number))).toBe(true);
+  });
+
   it('gives the features extractFeatures gives for every window of a long stream, reading by reading', () => {
     // Prepare: 40 windows' worth of readings: 2,400 windows to compare, through many re-summings
     const readings = stream('feature-window', 40);

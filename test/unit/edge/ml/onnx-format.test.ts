@@ -4,8 +4,8 @@ import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { encodeOnnxModel, type OnnxModelSpec } from '../../../../edge/model/onnx-writer.ts';
 import { FEATURE_NAMES, FEATURE_SET } from '../../../../edge/src/ml/features.ts';
-import { readOnnxMetadata } from '../../../../edge/src/ml/onnx-metadata.ts';
-import { MalformedProtobufError, readFields } from '../../../../edge/src/ml/protobuf.ts';
+import { readOnnxMetadata } from '../../../../lib/protocol/onnx/onnx-metadata.ts';
+import { MalformedProtobufError, readFields } from '../../../../lib/protocol/onnx/protobuf.ts';
 import { COMMITTED_MODEL_PATH } from './support.ts';
 
 const { onnx } = onnxProto;
@@ -145,9 +145,36 @@ describe('ONNX writer', () => {
       modelVersion: 3,
       docString: 'a hand-checkable model',
       graphName: 'tiny',
+      // The initializers W and b are not inputs, although IR < 4 would list them as such.
+      inputs: [{ name: 'x', type: 'float32', shape: ['n', 2] }],
+      outputs: [{ name: 'y', type: 'float32', shape: ['n', 2] }],
       properties: { a: '1', b: '2' },
     });
     expect(Object.keys(metadata.properties)).toEqual(['a', 'b']);
+  });
+
+  it('reads the same inputs and outputs from the committed model as onnxruntime reports', async () => {
+    // Prepare: the cloud's model registry has no runtime; what it reads must be what a device's session sees.
+    const bytes = await readFile(COMMITTED_MODEL_PATH);
+    const session = await InferenceSession.create(bytes);
+    const fromRuntime = {
+      inputs: session.inputMetadata.map((m) => ({
+        name: m.name,
+        type: m.isTensor ? m.type : '',
+        shape: m.isTensor ? m.shape : [],
+      })),
+      outputs: session.outputMetadata.map((m) => ({
+        name: m.name,
+        type: m.isTensor ? m.type : '',
+        shape: m.isTensor ? m.shape : [],
+      })),
+    };
+    await session.release();
+    // Act
+    const { inputs, outputs } = readOnnxMetadata(bytes);
+    // Assess
+    expect({ inputs, outputs }).toEqual(fromRuntime);
+    expect(inputs).toEqual([{ name: 'features', type: 'float32', shape: ['batch', FEATURE_NAMES.length] }]);
   });
 
   it('refuses initializer values that do not fill the declared dims', () => {

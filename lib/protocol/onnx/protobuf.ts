@@ -2,7 +2,7 @@
  * The protobuf wire format (https://protobuf.dev/programming-guides/encoding/), just the parts an
  * ONNX file needs: varints (wire type 0), 32-bit little-endian values (wire type 5) and
  * length-delimited bytes, strings and sub-messages (wire type 2). 64-bit fixed values (wire type 1)
- * are only skipped. No dependency: the agent reads a model's metadata with it (the training side
+ * are only skipped. No dependency: the agent and the model registry read a model's metadata with it (the training side
  * writes models with `onnx-proto`, which would add about 250 KB to the edge bundle).
  */
 
