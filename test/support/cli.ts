@@ -9,7 +9,10 @@ export interface CliRun {
 }
 
 /** Runs one CLI command as `npm run cli` would, with stdout and stderr captured (stdout not a terminal). */
-export async function runCapturedCli(argv: readonly string[], io: Omit<CliIo, 'out' | 'err'>): Promise<CliRun> {
+export async function runCapturedCli(
+  argv: readonly string[],
+  io: Omit<CliIo, 'out' | 'err'>,
+): Promise<CliRun> {
   let out = '';
   let err = '';
   const code = await runCli(argv, {
