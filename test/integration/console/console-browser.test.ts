@@ -1,8 +1,9 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, type Page, type TestBrowser, watchPage } from '../../support/browser.ts';
-import { eventually, startTestPlatform, type TestPlatform } from '../../support/platform.ts';
+import type { Page } from '../../support/browser.ts';
+import { type ConsoleRig, startConsoleRig } from '../../support/console-rig.ts';
+import type { TestPlatform } from '../../support/platform.ts';
 import { call, driveRollout, type Json, publishSimFirmware } from '../../support/rollouts.ts';
 import { skipWithout } from '../../support/tools.ts';
 
@@ -16,40 +17,25 @@ const DEVICES = 3;
  * simulated devices, driven as an operator would: by clicking.
  */
 describe.skipIf(skipWithout('chromium'))('the console in Chromium', () => {
+  let rig: ConsoleRig;
   let t: TestPlatform;
-  let chromium: TestBrowser;
   let page: Page;
   let problems: string[];
-  const open = async (path: string) => {
-    await page.goto(`${t.platform.consoleBase}/console/${path}`);
-  };
+  const open = (path: string) => rig.open(path);
   const shoot = (name: string) =>
     page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`), fullPage: true });
 
   beforeAll(async () => {
     await mkdir(SCREENSHOT_DIR, { recursive: true });
-    t = await startTestPlatform({
-      devices: DEVICES,
-      statusEveryMs: 500,
-      telemetryEveryMs: 300,
-      ota: { healthCheckMs: 300, rebootDelayMs: 50 },
-      settings: { ROLLOUT_HEALTH_CHECK_SECONDS: '0' },
-    });
-    await eventually(async () => {
-      const { body } = await call(t.platform, 'GET', '/devices?limit=100');
-      return body.devices?.length === DEVICES ? true : undefined;
-    }, 30_000);
+    rig = await startConsoleRig(DEVICES);
+    ({ t, page, problems } = rig);
     await publishSimFirmware(t.platform, { fleetkitSimFirmware: 1, version: '1.0.0' });
-    chromium = await launchChromium();
-    page = await chromium.browser.newPage();
-    problems = watchPage(page).problems;
     // Signed in as an operator is: by the one-time link the platform prints.
     await page.goto(t.platform.console.loginLink(t.platform.consoleBase).url);
     await page.locator('#online-percent').waitFor();
   }, 120_000);
   afterAll(async () => {
-    await chromium?.close();
-    await t?.dispose();
+    await rig?.dispose();
   });
 
   it('loads every page with no console error and no failed request, and screenshots each', async () => {

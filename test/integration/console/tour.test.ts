@@ -2,10 +2,11 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, type Page, type TestBrowser, watchPage } from '../../support/browser.ts';
-import { runCapturedCli } from '../../support/cli.ts';
+import type { Page } from '../../support/browser.ts';
+import { runCliOn } from '../../support/cli.ts';
+import { type ConsoleRig, startConsoleRig } from '../../support/console-rig.ts';
 import { makeCsr } from '../../support/csr.ts';
-import { eventually, startTestPlatform, type TestPlatform } from '../../support/platform.ts';
+import type { TestPlatform } from '../../support/platform.ts';
 import { call, driveRollout, type Json } from '../../support/rollouts.ts';
 import { skipWithout } from '../../support/tools.ts';
 
@@ -20,17 +21,14 @@ const DEVICES = 4;
  * rollout scheduler's one-minute timer is fired here instead of waited for.
  */
 describe.skipIf(skipWithout('chromium'))('the guided tour', () => {
+  let rig: ConsoleRig;
   let t: TestPlatform;
-  let chromium: TestBrowser;
   let page: Page;
   let problems: string[];
   let dir: string;
-  const open = (path: string) => page.goto(`${t.platform.consoleBase}/console/${path}`);
+  const open = (path: string) => rig.open(path);
   const shoot = (name: string) => page.screenshot({ path: join(TOUR_DIR, `${name}.png`) });
-  const cli = (...argv: string[]) =>
-    runCapturedCli(argv, {
-      env: { FLEETKIT_API: t.platform.gatewayUrl, FLEETKIT_DATA_DIR: t.platform.dataDir },
-    });
+  const cli = (...argv: string[]) => runCliOn(t.platform, argv);
   /** Uploads a simulated image through the firmware page, as the tour's reader does. */
   async function uploadSimulated(version: string, bad?: { temperatureOffset: number; anomalyScore: number }) {
     await open('#/firmware');
@@ -48,25 +46,11 @@ describe.skipIf(skipWithout('chromium'))('the guided tour', () => {
   beforeAll(async () => {
     await mkdir(TOUR_DIR, { recursive: true });
     dir = await mkdtemp(join(tmpdir(), 'fleetkit-tour-'));
-    t = await startTestPlatform({
-      devices: DEVICES,
-      statusEveryMs: 500,
-      telemetryEveryMs: 300,
-      ota: { healthCheckMs: 300, rebootDelayMs: 50 },
-      settings: { ROLLOUT_HEALTH_CHECK_SECONDS: '0' },
-    });
-    await eventually(async () => {
-      const { body } = await call(t.platform, 'GET', '/devices?limit=100');
-      return body.devices?.length === DEVICES ? true : undefined;
-    }, 30_000);
-    chromium = await launchChromium();
-    page = await chromium.browser.newPage();
-    await page.setViewportSize({ width: 1280, height: 900 });
-    problems = watchPage(page).problems;
+    rig = await startConsoleRig(DEVICES);
+    ({ t, page, problems } = rig);
   }, 120_000);
   afterAll(async () => {
-    await chromium?.close();
-    await t?.dispose();
+    await rig?.dispose();
     await rm(dir, { recursive: true, force: true });
   });
 
