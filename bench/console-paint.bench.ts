@@ -104,6 +104,12 @@ try {
       // The floor: a static one-line document from the same server (the console's config.json, which
       // Chromium paints as text).
       await page.goto(`${origin}/console/config.json`);
+      // Read once Chromium has recorded it: right after goto it may not have painted yet (NaN).
+      await page.waitForFunction(
+        () => performance.getEntriesByName('first-contentful-paint').length > 0,
+        undefined,
+        { timeout: 10_000 },
+      );
       floor.push(await paint());
       await page.goto(`${origin}/console/#/`);
       await page.waitForFunction(() => performance.getEntriesByName('fleet-data').length > 0, undefined, {
