@@ -1,3 +1,4 @@
+import type { GrantedPsm } from '../lib/protocol/messages.ts';
 import type { TelemetryRule } from '../lib/protocol/telemetry-rules.ts';
 import type { ShadowRecord } from './domain/shadow/document.ts';
 import type { HistoryEntry } from './domain/shadow/history.ts';
@@ -45,6 +46,11 @@ export interface DeviceSighting {
   readonly clockSkewMs?: number;
   /** TLS version of the device's own connection as it last reported it (`TLSv1.3`, `TLSv1.2`). */
   readonly tlsVersion?: string;
+  /**
+   * Power saving as the network granted it, as the device last reported it: when a sleeping device is
+   * expected back, for the commands held for it.
+   */
+  readonly psm?: GrantedPsm;
 }
 
 /** A status message always says which firmware the device runs. */

@@ -1,6 +1,7 @@
 import { IDENTITY_RULE_FIELDS } from './protocol/identity.ts';
 import { DEVICE_RULE_FIELDS, SHADOW_RULE_FIELDS, THING_REQUEST_RULE_FIELDS } from './protocol/rule-events.ts';
 import { deviceTopicFilter, THING_TOPIC_ROOT } from './protocol/topics.ts';
+import { COMMAND_FUNCTIONS, COMMAND_RESOURCES } from './topology/commands.ts';
 import type { Topology } from './topology/model.ts';
 import { validateTopology } from './topology/validate.ts';
 
@@ -283,6 +284,7 @@ export const topology = {
         'Serial numbers the claim provisioning template admits, with their thing type; each admits one device unless allowed again',
       partitionKey: { name: 'serialNumber', type: 'S' },
     },
+    ...COMMAND_RESOURCES,
   },
   functions: {
     ingestStatus: {
@@ -607,6 +609,7 @@ export const topology = {
       uses: shadowUses,
       settings: SHADOW_SETTINGS,
     },
+    ...COMMAND_FUNCTIONS,
   },
   deviceTypes: {
     tracker: { description: 'Asset tracker: position, motion and battery over LTE-M / NB-IoT' },
@@ -650,6 +653,7 @@ export const topology = {
   | 'identityTopics'
   | 'claimAllowList'
   | 'auditFindings'
+  | keyof typeof COMMAND_RESOURCES
 >;
 
 /** Names of the topology's resources. */

@@ -214,6 +214,12 @@ async function main(argv: readonly string[]): Promise<void> {
     ...(modem === undefined ? {} : { modem }),
     firmware,
     statusEveryMs: settings.statusIntervalS * 1000,
+    // A `reboot` command restarts as the OTA reboot does: the clean shutdown, exit code 75.
+    commands: {
+      directory: join(dataDir, 'commands'),
+      dataDir,
+      restart: () => void shutdown(RESTART_EXIT_CODE),
+    },
     ...(coapBinding.exposure === undefined ? {} : { coapExposure: coapBinding.exposure }),
     log,
   });

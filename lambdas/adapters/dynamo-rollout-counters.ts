@@ -18,12 +18,22 @@ export type RolloutCounters = ReadonlyArray<{ scope: string; counters: Readonly<
 /**
  * Rollout counters on DynamoDB: one item per (rollout, scope) with one numeric attribute per execution
  * status, moved by atomic ADDs as executions change. Reading a rollout's status is one Query over a
- * handful of items — the rollout's size does not enter into it.
+ * handful of items — the rollout's size does not enter into it. Fleet commands keep their counters the
+ * same way, in a table keyed by `batchId` (`partitionKey`); their changes name the batch as `rolloutId`.
  */
 export class DynamoRolloutCounterStore {
+  private readonly key: string;
+
   constructor(
-    private readonly props: { readonly client: DynamoDBDocumentClient; readonly tableName: string },
-  ) {}
+    private readonly props: {
+      readonly client: DynamoDBDocumentClient;
+      readonly tableName: string;
+      /** The table's partition key attribute. @default 'rolloutId' */
+      readonly partitionKey?: string;
+    },
+  ) {
+    this.key = props.partitionKey ?? 'rolloutId';
+  }
 
   async apply(changes: readonly RolloutCounterChange[]): Promise<void> {
     const byItem = new Map<string, { rolloutId: string; scope: string; deltas: Map<string, number> }>();
@@ -40,7 +50,7 @@ export class DynamoRolloutCounterStore {
         return this.props.client.send(
           new UpdateCommand({
             TableName: this.props.tableName,
-            Key: { rolloutId, scope },
+            Key: { [this.key]: rolloutId, scope },
             UpdateExpression: `ADD ${nonZero.map((_, i) => `#c${i} :d${i}`).join(', ')}`,
             ExpressionAttributeNames: Object.fromEntries(nonZero.map(([name], i) => [`#c${i}`, name])),
             ExpressionAttributeValues: Object.fromEntries(nonZero.map(([, delta], i) => [`:d${i}`, delta])),
@@ -57,14 +67,15 @@ export class DynamoRolloutCounterStore {
       const page = await this.props.client.send(
         new QueryCommand({
           TableName: this.props.tableName,
-          KeyConditionExpression: 'rolloutId = :r',
+          KeyConditionExpression: '#key = :r',
+          ExpressionAttributeNames: { '#key': this.key },
           ExpressionAttributeValues: { ':r': rolloutId },
           ConsistentRead: true,
           ...(start === undefined ? {} : { ExclusiveStartKey: start }),
         }),
       );
       for (const item of page.Items ?? []) {
-        const { rolloutId: _r, scope, ...rest } = item;
+        const { [this.key]: _r, scope, ...rest } = item;
         if (String(scope).startsWith(NOTE_PREFIX)) continue;
         const counters = Object.fromEntries(
           Object.entries(rest).filter(([k, v]) => typeof v === 'number' && k !== 'reconciledAt'),

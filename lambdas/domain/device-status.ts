@@ -26,6 +26,7 @@ export function statusToUpdate(status: StatusMessage, origin: StatusOrigin): Dev
     ...(status.signal === undefined ? {} : { signal: status.signal }),
     ...(status.uptimeSeconds === undefined ? {} : { uptimeSeconds: status.uptimeSeconds }),
     ...(status.tlsVersion === undefined ? {} : { tlsVersion: status.tlsVersion }),
+    ...(status.psm === undefined ? {} : { psm: status.psm }),
     ...(status.ts === undefined ? {} : { clockSkewMs: status.ts - origin.receivedAt }),
   };
 }

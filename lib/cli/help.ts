@@ -1,4 +1,5 @@
 import { AUDIT_HELP } from './audit.ts';
+import { COMMAND_HELP } from './command.ts';
 import { IDENTITY_HELP } from './devices.ts';
 
 /** `npm run cli -- --help`: every command (the completion table, `commands.ts`, is held to it by a test). */
@@ -28,6 +29,7 @@ Devices and fleet
   devices set <id> [--groups <a,b>] [--attr key=value ...] [--unset key ...]
 ${IDENTITY_HELP}
   fleet health | alerts [--device <id>]
+${COMMAND_HELP}
 ${AUDIT_HELP}
 Shadows
   shadow get <thing> [--name <shadow>] | shadow update <thing> <json> [--name <shadow>]

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { ApiClient, ApiError, type ApiOptions } from './api.ts';
 import { auditCommand } from './audit.ts';
+import { commandCli } from './command.ts';
 import { suggestCommands } from './commands.ts';
 import { bashCompletion, zshCompletion } from './completion.ts';
 import { identityCommand } from './devices.ts';
@@ -160,6 +161,11 @@ function parse(argv: readonly string[]) {
       csr: { type: 'string' },
       out: { type: 'string' },
       certificate: { type: 'string' },
+      param: { type: 'string', multiple: true },
+      wait: { type: 'boolean' },
+      expires: { type: 'string' },
+      devices: { type: 'string' },
+      rate: { type: 'string' },
       again: { type: 'boolean' },
       check: { type: 'string' },
       all: { type: 'boolean' },
@@ -180,6 +186,14 @@ async function dispatch(
   print: Print,
 ): Promise<void> {
   const id = (what: string) => encodeURIComponent(need(rest[0], what));
+  if (group === 'command') {
+    const { answer, human } = await commandCli(api, action, rest, values, {
+      out: io.out,
+      need,
+      usage: (message) => new UsageError(message),
+    });
+    return print(answer, human);
+  }
   switch (`${group} ${action ?? ''}`.trim()) {
     case 'firmware upload': {
       const firmware = await uploadFirmware(

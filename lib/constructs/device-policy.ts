@@ -68,9 +68,9 @@ export interface IotPolicyDocument {
  *
  * Resource ARNs carry `*` for region and account: `arn:<partition>:iot:*:*:topic/...`. An IoT policy
  * only authorizes requests made to the IoT endpoint of the account and region it lives in, so this
- * grants exactly what spelled-out ARNs would. It is needed for size: with today's 20 resources the
- * document is 1761 characters in `aws`; a region and account id in each ARN would add 20-25 characters
- * a resource, near the {@link IOT_POLICY_MAX_CHARS} IoT accepts.
+ * grants exactly what spelled-out ARNs would. It is needed for size: with today's 21 resources the
+ * document is 1863 characters in `aws` (1926 in `aws-cn`); a region and account id in each ARN would
+ * add 20-25 characters a resource, past the {@link IOT_POLICY_MAX_CHARS} IoT accepts.
  *
  * @param partition the ARN partition; a token in a stack
  */

@@ -78,8 +78,8 @@ const ownSubscriptions = [ownCommands, ownThingTopics, createFromCsrResponses];
 
 /**
  * Least privilege for a device: it connects only as its own thing name, with a certificate attached to
- * that thing; publishes only its own telemetry, status, shadow, jobs and identity requests and CSRs for
- * its next certificate; and hears only its own commands and responses.
+ * that thing; publishes only its own telemetry, status, command answers, shadow, jobs and identity
+ * requests and CSRs for its next certificate; and hears only its own commands and responses.
  */
 export const DEVICE_PERMISSIONS: readonly DevicePermission[] = [
   { action: 'Connect', resources: [thing], requiresAttachedThing: true },
@@ -88,6 +88,8 @@ export const DEVICE_PERMISSIONS: readonly DevicePermission[] = [
     resources: [
       template((t, ty) => deviceTopic('telemetry', ty, t)),
       template((t, ty) => deviceTopic('status', ty, t)),
+      // Answers to its own commands only: another device cannot answer for it (issue 11).
+      template((t, ty) => deviceTopic('command-answers', ty, t)),
       ...ownShadowRequests,
       ...ownJobsRequests,
       ...ownIdentityRequests,

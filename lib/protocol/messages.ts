@@ -45,6 +45,20 @@ export const batteryState = z.object({
   charging: z.boolean().optional(),
 });
 
+const timerSeconds = z.number().int('must be a whole number of seconds').min(0, 'must be >= 0');
+
+/**
+ * Power Saving Mode as the network granted it (+CEREG with <n>=4: T3412 extended, the periodic TAU, and
+ * T3324, the active time; 3GPP TS 24.008 §10.5.7.4a and §10.5.7.3). `enabled: false` says the device does
+ * not sleep. The cloud holds a command for a device that is asleep and computes when it expects it back.
+ */
+export const grantedPsm = z.object({
+  enabled: z.boolean(),
+  periodicTauSeconds: timerSeconds.optional(),
+  activeTimeSeconds: timerSeconds.optional(),
+});
+export type GrantedPsm = z.output<typeof grantedPsm>;
+
 /** Published by a device on `devices/{type}/{id}/status`: who it is running as, and how healthy it is. */
 export const statusMessage = z.object({
   /** Device clock at the time of the report; the registry's `lastSeen` uses the broker's clock instead. */
@@ -64,6 +78,8 @@ export const statusMessage = z.object({
     .string()
     .regex(/^TLSv\d+(?:\.\d+)?$/, 'must be a TLS version as OpenSSL names it, e.g. TLSv1.3')
     .optional(),
+  /** Power saving as granted by the network; absent when the device has no modem or no grant yet. */
+  psm: grantedPsm.optional(),
 });
 export type StatusMessage = z.output<typeof statusMessage>;
 
@@ -111,14 +127,3 @@ export type TelemetryMessage = z.output<typeof telemetryMessage>;
 export function readingsOf(message: TelemetryMessage): readonly Reading[] {
   return 'readings' in message ? message.readings : [message];
 }
-
-/** Sent by the cloud on `devices/{type}/{id}/commands`. */
-export const commandMessage = z.object({
-  commandId: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'must be 1-64 characters of [a-zA-Z0-9_-]'),
-  name: z.string().regex(/^[a-z][a-z0-9-]{0,63}$/, 'must be a kebab-case command name'),
-  params: z.record(z.string(), z.unknown()).optional(),
-  issuedAt: epochMillis,
-  /** A device must not act on a command after this time (it may have been queued through an outage). */
-  expiresAt: epochMillis.optional(),
-});
-export type CommandMessage = z.output<typeof commandMessage>;

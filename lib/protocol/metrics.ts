@@ -37,6 +37,10 @@ export const METRICS = {
   rolloutPending: 'RolloutPending',
   /** rollout-scheduler: candidates held back by radio- or battery-aware pacing, by `RolloutId` (Count). */
   rolloutWaitingOnPacing: 'RolloutWaitingOnPacing',
+  /** commands-mqtt, commands-scheduler: executions that ended, with dimension `Status` as well (Count). */
+  commandsEnded: 'CommandsEnded',
+  /** commands-mqtt, commands-scheduler: executions that ended FAILED, REJECTED or TIMED_OUT (Count). */
+  commandsFailed: 'CommandsFailed',
   /** fleet-audit: ACTIVE certificates of the fleet expiring within `AUDIT_EXPIRY_DAYS` (Count). */
   certificatesExpiringSoon: 'CertificatesExpiringSoon',
 } as const;
@@ -47,5 +51,7 @@ export const METRIC_SERVICES = {
   fleetSweeper: 'fleet-sweeper',
   ingestStatus: 'ingest-status',
   rolloutScheduler: 'rollout-scheduler',
+  commandsMqtt: 'commands-mqtt',
+  commandsScheduler: 'commands-scheduler',
   fleetAudit: 'fleet-audit',
 } as const;

@@ -18,7 +18,11 @@ export const SHADOW_NAME_PATTERN = /^[a-zA-Z0-9:_-]{1,64}$/;
 /** Job ids, as AWS IoT Jobs allows them: 1–64 of `[a-zA-Z0-9_-]`. */
 export const JOB_ID_PATTERN = /^[a-zA-Z0-9_-]{1,64}$/;
 
-export const DEVICE_TOPIC_KINDS = ['telemetry', 'status', 'commands'] as const;
+/**
+ * The seed's three kinds, and the sibling on which a device answers its commands (`command-answers`):
+ * the device policy lets only the device itself publish there.
+ */
+export const DEVICE_TOPIC_KINDS = ['telemetry', 'status', 'commands', 'command-answers'] as const;
 export type DeviceTopicKind = (typeof DEVICE_TOPIC_KINDS)[number];
 
 /** The parts of a `devices/{type}/{id}/{kind}` topic. */

@@ -14,6 +14,7 @@ import { Key } from 'aws-cdk-lib/aws-kms';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
+import { commandFailureRate } from '../constructs/command-failure-rate.ts';
 import { buildFleetDashboard } from '../constructs/fleet-dashboard.ts';
 import {
   IOT_AUTHENTICATION_METRICS,
@@ -64,6 +65,11 @@ export interface MonitoringStackProps extends StackProps {
   readonly consumerErrorsPer5Minutes?: number;
   /** Alarm when a rollout's failed share of ended executions exceeds this (percent, 5 minutes). @default 10 */
   readonly rolloutFailurePercentAbove?: number;
+  /**
+   * Alarm when more than this share of the command executions that ended in 5 minutes failed, were
+   * rejected or timed out (percent), once at least 20 ended. @default 20
+   */
+  readonly commandFailurePercentAbove?: number;
   /**
    * Alarm when IoT Core refuses more connections than this for failed authentication in 5 minutes
    * (`Connection.AuthNError`, internet scanners included). @default 100
@@ -250,6 +256,23 @@ export class MonitoringStack extends Stack {
         comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: 1,
         // No rollout running is not a failure.
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      });
+    }
+    const commandServices = [METRIC_SERVICES.commandsMqtt, METRIC_SERVICES.commandsScheduler].filter((s) =>
+      handlers.has(s),
+    );
+    if (commandServices.length > 0) {
+      const threshold = props.commandFailurePercentAbove ?? 20;
+      if (!(threshold >= 0 && threshold < 100)) {
+        throw new Error(`commandFailurePercentAbove must be in [0, 100); got ${threshold}`);
+      }
+      this.alarm('CommandFailures', {
+        description: `More than ${threshold}% of the commands that ended in 5 minutes failed, were rejected or timed out: check GET /devices/{id}/commands?status=FAILED`,
+        metric: commandFailureRate(commandServices, 20),
+        threshold,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
         treatMissingData: TreatMissingData.NOT_BREACHING,
       });
     }

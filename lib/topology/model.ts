@@ -166,8 +166,10 @@ export interface TopicRule {
   /**
    * `base64`: `SELECT encode(*, 'base64') AS payload, ...` — any payload reaches the handler, which parses it.
    * `json`: `SELECT *, ...` — the payload must be a JSON object; the added fields are merged into it.
+   * `none`: `SELECT <added fields> ...` — the payload is not selected: for a function that needs to know
+   * only that a message came (a device showed up), not what it said.
    */
-  readonly payload: 'base64' | 'json';
+  readonly payload: 'base64' | 'json' | 'none';
   /** Output field → SQL function, e.g. `{ deviceId: 'topic(3)' }`. */
   readonly add: Readonly<Record<string, RuleExpression>>;
   /**

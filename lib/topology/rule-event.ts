@@ -58,7 +58,9 @@ export function ruleSelects(rule: TopicRule, event: Readonly<Record<string, unkn
  */
 export function evaluateRule(rule: TopicRule, input: RuleInput): Record<string, unknown> {
   let base: Record<string, unknown>;
-  if (rule.payload === 'base64') {
+  if (rule.payload === 'none') {
+    base = {};
+  } else if (rule.payload === 'base64') {
     base = { payload: Buffer.from(input.payload).toString('base64') };
   } else {
     let parsed: unknown;

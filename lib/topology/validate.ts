@@ -95,6 +95,9 @@ export function validateTopology(topology: Topology): void {
     }
     for (const rule of fn.rules ?? []) {
       checkTopicFilter(rule.topic, where);
+      if (rule.payload === 'none' && Object.keys(rule.add).length === 0) {
+        throw new TopologyError(`${where}: a rule without the payload must add a field (SELECT needs one)`);
+      }
       if (
         rule.where !== undefined &&
         (rule.payload !== 'json' ||

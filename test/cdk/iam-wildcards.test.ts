@@ -84,6 +84,12 @@ const ALLOWED: readonly Allowed[] = [
     reason: 'Identity functions answer on topics named per thing: only fleet/things/+/identity/#.',
   },
   {
+    resource: new RegExp(`^${ACCOUNT}:topic/devices/\\*/\\*/commands$`),
+    actions: ['iot:Publish'],
+    reason:
+      "Command functions send requests on the seed's per-device topic: only devices/+/+/commands, never a device's telemetry, status or answers.",
+  },
+  {
     resource: /^\*$/,
     actions: ['iot:CreateCertificateFromCsr'],
     reason: 'CreateCertificateFromCsr (provisioning a device by its CSR) has no resource-level permissions.',

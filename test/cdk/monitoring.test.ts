@@ -50,6 +50,13 @@ const pipeline = {
       schedules: [{ everyMinutes: 1 }],
       uses: { registry: 'read' },
     },
+    commandsMqtt: { handler: 'commands-mqtt', description: 'test', uses: { registry: 'read' } },
+    commandsScheduler: {
+      handler: 'commands-scheduler',
+      description: 'test',
+      schedules: [{ everyMinutes: 1 }],
+      uses: { registry: 'read' },
+    },
   },
   ingest: {
     telemetry: {
@@ -249,6 +256,34 @@ describe('alarms', () => {
     });
   });
 
+  it('fires when more than 20 % of the commands that ended failed, over both services that end them', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: alarmName('CommandFailures'),
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 20,
+      TreatMissingData: 'notBreaching',
+      Metrics: Match.arrayWith([
+        Match.objectLike({
+          Expression:
+            'IF((FILL(ended0, 0) + FILL(ended1, 0)) >= 20, 100 * (FILL(failed0, 0) + FILL(failed1, 0)) / (FILL(ended0, 0) + FILL(ended1, 0)), 0)',
+        }),
+        Match.objectLike({
+          Id: 'failed1',
+          MetricStat: Match.objectLike({
+            Metric: Match.objectLike({
+              MetricName: 'CommandsFailed',
+              Dimensions: [{ Name: 'Service', Value: 'commands-scheduler' }],
+            }),
+          }),
+        }),
+      ]),
+    });
+  });
+
+  it('refuses a command failure threshold outside [0, 100)', () => {
+    expect(() => monitoring({ commandFailurePercentAbove: -1 })).toThrow(/commandFailurePercentAbove/);
+  });
+
   it('refuses a rollout failure threshold outside [0, 100)', () => {
     expect(() => monitoring({ rolloutFailurePercentAbove: 100 })).toThrow(/rolloutFailurePercentAbove/);
   });
@@ -282,7 +317,7 @@ describe('alarms', () => {
     // Act
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
     // Assess
-    expect(alarms).toHaveLength(10);
+    expect(alarms).toHaveLength(11);
     for (const alarm of alarms) {
       expect(flat(alarm.Properties.AlarmActions)).toMatch(/^<AlarmTopic\w+>$/);
       expect(flat(alarm.Properties.OKActions)).toMatch(/^<AlarmTopic\w+>$/);

@@ -259,7 +259,12 @@ describe('the local platform is not an open door', () => {
       const outcomes = {
         wrongSecret: await publish(forged(t.platform.principals.functionKey('shadowMqtt')), delta, 'forged'),
         noTopicsGrant: await publish(t.platform.principals.functionKey('apiDevices'), delta, 'no grant'),
-        operatorToDevice: await publish(t.platform.credentials, commands, 'not a role topic'),
+        // A device's own topic: no role publishes there (commands are the platform's; telemetry is not).
+        operatorToDevice: await publish(
+          t.platform.credentials,
+          deviceTopic('telemetry', 'tracker', 'lock-1'),
+          'not a role topic',
+        ),
         shadowToDevice: await publish(
           t.platform.principals.functionKey('shadowMqtt'),
           commands,

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDeviceRegistry } from '../../lambdas/adapters/dynamo-device-registry.ts';
 import { imageKey, OBJECT_PREFIXES } from '../../lambdas/adapters/s3-firmware-store.ts';
@@ -370,6 +370,71 @@ describe('each function calls DynamoDB only as its uses allow, and uses what the
     });
     // Assess
     expect(outsideGrants('rolloutReconciler', calls)).toEqual([]);
+  });
+
+  it('apiCommands: a command to a device, its executions, a fleet command by attribute (Scan) and its status', async () => {
+    // Prepare
+    const api = await build('apiCommands');
+    const id = { id: 'grant-2' };
+    // Act
+    const { statuses, calls } = await routes('apiCommands', api, [
+      http('POST /devices/{id}/commands', '/devices/grant-2/commands', { name: 'ping' }, id),
+      http('GET /devices/{id}/commands', '/devices/grant-2/commands', undefined, id),
+      http('POST /commands', '/commands', {
+        batchId: 'grant-batch',
+        name: 'sample-now',
+        targets: { attributes: [{ attribute: 'firmwareVersion', op: 'eq', value: '1.0.0' }] },
+      }),
+      http('GET /commands/{batchId}', '/commands/grant-batch', undefined, { batchId: 'grant-batch' }),
+    ]);
+    // Assess
+    expect(statuses).toEqual([202, 200, 202, 200]);
+    expect(outsideGrants('apiCommands', calls)).toEqual([]);
+  });
+
+  it('commandsMqtt: a sign of life sends what waits; an answer moves its execution and its counters', async () => {
+    // Prepare
+    const mqtt = await build('commandsMqtt');
+    const [execution] =
+      (
+        await doc.send(
+          new QueryCommand({
+            TableName: localResourceName('commandExecutions'),
+            KeyConditionExpression: 'deviceId = :d',
+            ExpressionAttributeValues: { ':d': 'grant-1' },
+          }),
+        )
+      ).Items ?? [];
+    // Act
+    const calls = await callsDuring('commandsMqtt', async () => {
+      await mqtt({ kind: 'status', deviceId: 'grant-1', receivedAt: NOW });
+      const answer = { executionId: execution?.executionId, status: 'SUCCEEDED' };
+      await mqtt({
+        kind: 'command-answers',
+        payload: Buffer.from(JSON.stringify(answer)).toString('base64'),
+        deviceType: 'tracker',
+        deviceId: 'grant-1',
+        clientId: 'grant-1',
+        receivedAt: NOW,
+      });
+    });
+    // Assess
+    expect(outsideGrants('commandsMqtt', calls)).toEqual([]);
+    expect(calls).toContainEqual({
+      action: 'dynamodb:UpdateItem',
+      table: localResourceName('commandCounters'),
+    });
+  });
+
+  it('commandsScheduler: dispatches fleet commands (a Scan of the batches) and sweeps what is due', async () => {
+    // Prepare
+    const tick = await build('commandsScheduler');
+    // Act
+    const calls = await callsDuring('commandsScheduler', async () => {
+      await tick({});
+    });
+    // Assess
+    expect(outsideGrants('commandsScheduler', calls)).toEqual([]);
   });
 
   it('the extras every function names were each made by a scenario above, or are explained', () => {

@@ -2,6 +2,11 @@ import type { DeviceConfig } from '../../../lib/protocol/device-config.ts';
 import type { Reading, StatusMessage } from '../../../lib/protocol/messages.ts';
 import type { ModemStatus } from '../../../lib/protocol/modem.ts';
 import { deviceTopic } from '../../../lib/protocol/topics.ts';
+import {
+  type AgentCommandsOptions,
+  type RunningCommands,
+  startAgentCommands,
+} from '../commands/agent-commands.ts';
 import type { Clock } from '../ota/ports.ts';
 import type {
   DeviceStateProviders,
@@ -55,6 +60,8 @@ export interface EdgeAgentOptions {
   readonly msPerSecond?: number;
   /** How often the shadow gets firmware, model, modem and health again. @default 900_000 */
   readonly shadowReportIntervalMs?: number;
+  /** Cloud-to-device commands (issue 11); without it the agent does not listen for commands. */
+  readonly commands?: AgentCommandsOptions;
   /**
    * The CoAP gateway faces a network without DTLS or OSCORE (`coap/exposure.ts`): reported in the
    * shadow's `health.coap`, so an audit of the fleet finds such devices.
@@ -110,6 +117,7 @@ export class EdgeAgent {
   /** The PSM settings the modem was last sent successfully (JSON), undefined until then. */
   private sentPsm: string | undefined;
   private sendingPsm = false;
+  private commands: RunningCommands | undefined;
 
   constructor(private readonly options: EdgeAgentOptions) {
     this.config = options.defaults;
@@ -172,9 +180,16 @@ export class EdgeAgent {
         this.options.log?.('shadow-report-failed', { error: String(error) });
       });
     });
+    if (this.options.commands === undefined) return;
+    // Commands are an operator's convenience: telemetry, shadow and OTA must not depend on them.
+    this.commands = await startAgentCommands(this, this.options, this.options.commands).catch((error) => {
+      this.options.log?.('commands-unavailable', { error: String(error) });
+      return undefined;
+    });
   }
 
   async stop(): Promise<void> {
+    await this.commands?.stop();
     clearInterval(this.statusTimer);
     this.stopTransportWatch?.();
     this.stopModemWatch?.();
@@ -206,9 +221,9 @@ export class EdgeAgent {
     ]);
   }
 
-  /** Takes a sample now (tests, a CoAP `sample-now` command). */
-  sampleNow() {
-    return this.telemetry.sampleOnce();
+  /** Takes a sample now (tests, a CoAP or cloud `sample-now` command); `urgent` skips the batch. */
+  sampleNow(options?: { readonly urgent?: boolean }) {
+    return this.telemetry.sampleOnce(options);
   }
 
   /** The device's own last reading (the CoAP gateway's `GET /readings`). */
@@ -232,6 +247,11 @@ export class EdgeAgent {
       seconds,
       shadowSays: this.config.samplingIntervalS,
     });
+  }
+
+  /** Ends an {@link overrideSamplingInterval}: the settings' interval applies again. */
+  endSamplingOverride(): void {
+    this.telemetry.configure(this.config);
   }
 
   status(): StatusMessage {

@@ -143,8 +143,11 @@ export class TelemetryLoop {
     return this.interval;
   }
 
-  /** Takes one sample now and sends it; resolves with the reading once the sink holds it. */
-  async sampleOnce(): Promise<Reading> {
+  /**
+   * Takes one sample now and sends it; resolves with the reading once the sink holds it. `urgent`
+   * sends it at once, outside the batch (a cloud `sample-now` command).
+   */
+  async sampleOnce(options?: { readonly urgent?: boolean }): Promise<Reading> {
     const values: Record<string, number> = {
       ...(await this.options.sensors.read()),
       ...(this.options.extra?.() ?? {}),
@@ -159,7 +162,7 @@ export class TelemetryLoop {
     // A threshold crossed or cleared goes out at once, so the cloud's rules see the change without
     // waiting for the batch; a reading that stays out of bounds does not close batch after batch.
     const crossed = crossings.map((c) => `${c.metric}:${c.bound}`).join(',');
-    const urgent = crossed !== this.crossed;
+    const urgent = options?.urgent === true || crossed !== this.crossed;
     this.crossed = crossed;
     const sent = (await this.options.sink.add(reading, { urgent })) ?? reading;
     this.options.onReading?.(sent, crossings);

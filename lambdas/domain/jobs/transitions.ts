@@ -4,6 +4,7 @@ import {
   type JobExecutionStatus,
   TERMINAL_STATUSES,
 } from '../../../lib/protocol/jobs.ts';
+import { transitionTable } from '../transition-table.ts';
 
 /**
  * Every execution state change, allowed or not, for both actors: one table, read by the functions that
@@ -111,26 +112,20 @@ function refusal(
   return ['InvalidStateTransition', `${from} → ${to} is not a transition`];
 }
 
-function buildTable(): readonly ExecutionTransition[] {
-  const rows: ExecutionTransition[] = [];
-  for (const actor of ['device', 'service'] as const)
-    for (const from of JOB_EXECUTION_STATUSES)
-      for (const to of JOB_EXECUTION_STATUSES) {
-        const allowed = ALLOWED.find(([f, t, a]) => f === from && t === to && a === actor);
-        if (allowed !== undefined) {
-          rows.push({ from, to, actor, outcome: 'allowed', via: allowed[3], why: allowed[4] });
-        } else {
-          const [outcome, why] = refusal(from, to, actor);
-          rows.push({ from, to, actor, outcome, via: [], why });
-        }
-      }
-  return rows;
-}
+const TABLE = transitionTable<JobExecutionStatus, ExecutionActor, ExecutionTransition>(
+  JOB_EXECUTION_STATUSES,
+  ['device', 'service'] as const,
+  (from, to, actor) => {
+    const allowed = ALLOWED.find(([f, t, a]) => f === from && t === to && a === actor);
+    if (allowed !== undefined)
+      return { from, to, actor, outcome: 'allowed', via: allowed[3], why: allowed[4] };
+    const [outcome, why] = refusal(from, to, actor);
+    return { from, to, actor, outcome, via: [], why };
+  },
+);
 
 /** All 8 × 8 × 2 cells. */
-export const EXECUTION_TRANSITIONS: readonly ExecutionTransition[] = buildTable();
-
-const INDEX = new Map(EXECUTION_TRANSITIONS.map((row) => [`${row.actor}:${row.from}:${row.to}`, row]));
+export const EXECUTION_TRANSITIONS: readonly ExecutionTransition[] = TABLE.rows;
 
 /** The table's cell for a change. */
 export function executionTransition(
@@ -138,8 +133,5 @@ export function executionTransition(
   to: JobExecutionStatus,
   actor: ExecutionActor,
 ): ExecutionTransition {
-  const row = INDEX.get(`${actor}:${from}:${to}`);
-  // Unreachable for typed input: the table has every cell of the two status enums.
-  if (row === undefined) throw new TypeError(`no transition cell for ${actor} ${from} → ${to}`);
-  return row;
+  return TABLE.lookup(from, to, actor);
 }

@@ -133,6 +133,17 @@ export function installedVersion(device: RolloutDevice, purpose: ArtifactPurpose
 }
 
 /**
+ * Whether `targets` select a device, firmware aside: every selector given matches, and the device's
+ * cohort falls inside `percentage`. What a fleet command (`POST /commands`) sends to.
+ */
+export function targetFilter(targets: RolloutTargets): (device: RolloutDevice) => boolean {
+  const selected = selectorOf(targets);
+  const salt = targets.cohortSalt ?? DEFAULT_COHORT_SALT;
+  const fraction = (targets.percentage ?? 100) / 100;
+  return (device) => selected(device) && (fraction >= 1 || cohortOf(device.thingName, salt) < fraction);
+}
+
+/**
  * Picks the devices a rollout installs on.
  *
  * A device is targeted when every selector given matches (types, groups, things, attribute filters). A

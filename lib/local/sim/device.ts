@@ -227,6 +227,13 @@ export class SimulatedDevice {
       ...(model === undefined ? {} : { model: { scorer: model, report: () => model.report() } }),
       ...(this.modem === undefined ? {} : { modem: this.modem }),
       firmware: () => ({ version: this.firmwareVersion(), ...(this.boot ? { slot: this.boot.booted } : {}) }),
+      // Cloud-to-device commands as a real device takes them; `reboot` restarts the simulated device.
+      commands: {
+        directory: join(directory, 'commands'),
+        fsync: 'never',
+        restart: () => this.reboot(),
+        answerBackoff: { initialMs: 200, maxMs: 2_000 },
+      },
     });
     await this.edge.start();
   }

@@ -45,6 +45,7 @@ describe('the CLI as a shell tool', () => {
         'rollout',
         'devices',
         'audit',
+        'command',
         'fleet',
         'alerts',
         'shadow',

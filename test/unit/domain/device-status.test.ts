@@ -29,6 +29,7 @@ describe('statusToUpdate', () => {
         uptimeSeconds: 86400,
         clockSkewMs: 3000,
         tlsVersion: 'TLSv1.2',
+        psm: { enabled: true, periodicTauSeconds: 3600, activeTimeSeconds: 60 },
       },
     ],
     [

@@ -20,6 +20,16 @@ describe('compileDevicePolicy for thing A of type tracker, its certificate attac
     ["publish another device's status", 'Publish', 'devices/tracker/B/status', false],
     ['publish as the same id under another type', 'Publish', 'devices/sensor/A/telemetry', false],
     ['publish a command (devices do not publish commands)', 'Publish', 'devices/tracker/A/commands', false],
+    ['answer its own commands', 'Publish', 'devices/tracker/A/command-answers', true],
+    ["answer another device's commands", 'Publish', 'devices/tracker/B/command-answers', false],
+    ['answer as its id under another type', 'Publish', 'devices/sensor/A/command-answers', false],
+    [
+      'subscribe to its own answers (only the cloud reads them)',
+      'Subscribe',
+      'devices/tracker/A/command-answers',
+      false,
+    ],
+    ["receive another device's answers", 'Receive', 'devices/tracker/B/command-answers', false],
     ['publish to a wildcard topic', 'Publish', 'devices/+/A/status', false],
     ['subscribe to its own commands', 'Subscribe', 'devices/tracker/A/commands', true],
     ['receive its own commands', 'Receive', 'devices/tracker/A/commands', true],
@@ -156,6 +166,7 @@ describe('identity values are substituted literally', () => {
     ['shadow responses of a thing whose name extends its own', 'Subscribe', 'fleet/things/AB/shadow/#'],
     ['jobs of a thing whose name extends its own', 'Publish', 'fleet/things/AB/jobs/job-1/update'],
     ['commands of a thing whose name extends its own', 'Subscribe', 'devices/tracker/AB/commands'],
+    ['answers of a thing whose name extends its own', 'Publish', 'devices/tracker/AB/command-answers'],
     ['a different letter case', 'Publish', 'devices/tracker/a/telemetry'],
   ])('thing A is denied %s', (_rule, action, resource) => {
     expect(allowsA(action, resource)).toBe(false);

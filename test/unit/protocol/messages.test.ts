@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { commandAnswer, commandRequest } from '../../../lib/protocol/commands.ts';
 import { SchemaValidationError } from '../../../lib/protocol/errors.ts';
 import {
-  commandMessage,
   MAX_READINGS_PER_MESSAGE,
   type Reading,
   readingsOf,
@@ -14,7 +14,8 @@ import { parseJsonMessage } from '../../../lib/protocol/parse.ts';
 const schemas = {
   status: statusMessage,
   telemetry: telemetryMessage,
-  command: commandMessage,
+  command: commandRequest,
+  answer: commandAnswer,
 } as const;
 type Kind = keyof typeof schemas;
 
@@ -50,6 +51,7 @@ describe('good messages', () => {
         signal: { rsrp: -97, rsrq: -11.5, sinr: 7.5, bars: 3, rat: 'NB-IoT' },
         uptimeSeconds: 86400,
         tlsVersion: 'TLSv1.2',
+        psm: { enabled: true, periodicTauSeconds: 3600, activeTimeSeconds: 60 },
       },
     ],
     ['status-good-minimal.json', 'status', { firmwareVersion: '1.0.0' }],
@@ -94,18 +96,49 @@ describe('good messages', () => {
       'command-good.json',
       'command',
       {
-        commandId: 'cmd_0001-a',
-        name: 'set-reporting-interval',
-        params: { seconds: 300, nested: { ok: true } },
+        executionId: 'cmd_0001-a',
+        name: 'set-interval',
+        parameters: { seconds: 5, for: 600 },
         issuedAt: 1764196408000,
         expiresAt: 1764200008000,
       },
     ],
-    ['command-good-minimal.json', 'command', { commandId: 'c1', name: 'reboot', issuedAt: 1764196408000 }],
+    [
+      'command-good-minimal.json',
+      'command',
+      {
+        executionId: 'c1',
+        name: 'reboot',
+        parameters: {},
+        issuedAt: 1764196408000,
+        expiresAt: 1764200008000,
+      },
+    ],
     [
       'command-good-unknown-fields.json',
       'command',
-      { commandId: 'c2', name: 'reboot', issuedAt: 1764196408000 },
+      {
+        executionId: 'c2',
+        name: 'reboot',
+        parameters: {},
+        issuedAt: 1764196408000,
+        expiresAt: 1764200008000,
+      },
+    ],
+    [
+      'answer-good.json',
+      'answer',
+      {
+        executionId: 'cmd_0001-a',
+        status: 'SUCCEEDED',
+        result: { modem: { registration: 'registered-home', rsrpDbm: -97 }, uptimeSeconds: 42 },
+        answeredAt: 1764196409000,
+      },
+    ],
+    [
+      'answer-good-rejected-unknown-fields.json',
+      'answer',
+      { executionId: 'c1', status: 'REJECTED', reason: 'unknown command: self-destruct' },
     ],
   ])('%s parses as a %s message', (name, kind, expected) => {
     // Act
@@ -190,10 +223,16 @@ describe('bad messages', () => {
       [['readings.1.values.temperature', /expected number/]],
     ],
     ['command-bad-name-not-kebab.json', 'command', [['name', /kebab-case/]]],
-    ['command-bad-command-id-slash.json', 'command', [['commandId', /\[a-zA-Z0-9_-\]/]]],
+    ['command-bad-execution-id-slash.json', 'command', [['executionId', /\[a-zA-Z0-9_-\]/]]],
     ['command-bad-issued-at-seconds.json', 'command', [['issuedAt', /seconds sent instead of ms/]]],
     ['command-bad-expires-at-after-2100.json', 'command', [['expiresAt', /before 2100/]]],
-    ['command-bad-params-array.json', 'command', [['params', /expected record/]]],
+    ['command-bad-expires-at-missing.json', 'command', [['expiresAt', /expected number/]]],
+    ['command-bad-expires-at-not-after-issued.json', 'command', [['expiresAt', /after issuedAt/]]],
+    ['command-bad-parameters-array.json', 'command', [['parameters', /expected record/]]],
+    ['answer-bad-status-service-only.json', 'answer', [['status', /IN_PROGRESS/]]],
+    ['answer-bad-reason-number.json', 'answer', [['reason', /expected string/]]],
+    ['answer-bad-result-over-4kb.json', 'answer', [['result', /at most 4096 bytes/]]],
+    ['answer-bad-result-not-object.json', 'answer', [['result', /expected record/]]],
   ])('%s is refused as a %s message, naming each bad field and why', (name, kind, expected) => {
     // Act
     const error = validationErrorOf(() => parseFixture(kind, name));

@@ -25,6 +25,7 @@ describe('device topics', () => {
     ['telemetry', 'telemetry', 'tracker', 'A', 'devices/tracker/A/telemetry'],
     ['status', 'status', 'tracker', 'A', 'devices/tracker/A/status'],
     ['commands', 'commands', 'tracker', 'A', 'devices/tracker/A/commands'],
+    ['command answers', 'command-answers', 'tracker', 'A', 'devices/tracker/A/command-answers'],
     ['every allowed character', 'status', 'gw:v2_x-y', 'Dev:01_a-B', 'devices/gw:v2_x-y/Dev:01_a-B/status'],
     ['a 128-character id', 'status', 'tracker', name128, `devices/tracker/${name128}/status`],
   ])('builds and parses back %s', (_rule, kind, deviceType, deviceId, expected) => {
@@ -82,6 +83,7 @@ describe('device topics', () => {
     ['telemetry', 'devices/+/+/telemetry'],
     ['status', 'devices/+/+/status'],
     ['commands', 'devices/+/+/commands'],
+    ['command-answers', 'devices/+/+/command-answers'],
   ])('filters every device for %s', (kind, expected) => {
     expect(deviceTopicFilter(kind)).toBe(expected);
   });

@@ -133,6 +133,12 @@ describe('evaluateRule', () => {
       { ...input, payload: new TextEncoder().encode('{"battery":{"percent":5},"fw":"1.0.0"}') },
       { battery: { percent: 5 }, fw: '1.0.0', deviceId: 'A', at: 1764196408123 },
     ],
+    [
+      'a rule without the payload gives only the added fields, whatever the payload (CBOR, not JSON)',
+      { topic: 'devices/+/+/telemetry', payload: 'none', add: { deviceId: 'topic(3)' } },
+      { ...input, topic: 'devices/tracker/A/telemetry', payload: new Uint8Array([0xa1, 0x01, 0x02]) },
+      { deviceId: 'A' },
+    ],
   ])('%s', (_rule, rule, ruleInput, expected) => {
     expect(evaluateRule(rule, ruleInput)).toStrictEqual(expected);
   });

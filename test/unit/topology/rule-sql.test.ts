@@ -36,6 +36,15 @@ describe('renderRuleSql', () => {
       "SELECT encode(*, 'base64') AS payload FROM 'a/b'",
     ],
     [
+      'a rule without the payload selects only the added fields (a device showed up)',
+      {
+        topic: 'devices/+/+/telemetry',
+        payload: 'none',
+        add: { deviceId: 'topic(3)', receivedAt: 'timestamp()' },
+      },
+      "SELECT topic(3) AS deviceId, timestamp() AS receivedAt FROM 'devices/+/+/telemetry'",
+    ],
+    [
       'topic() without an index selects the whole topic',
       { topic: 'a/+', payload: 'json', add: { topic: 'topic()', at: 'timestamp()' } },
       "SELECT *, topic() AS topic, timestamp() AS at FROM 'a/+'",

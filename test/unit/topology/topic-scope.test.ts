@@ -52,6 +52,13 @@ describe('who may publish where (the topology the IAM grants are rendered from)'
     ['apiRollouts', JOBS_NOTIFY, false],
     ['ingestStatus', SHADOW_ANSWER, false],
     ['jobsMqtt', 'devices/tracker/t-1/commands', false],
+    ['commandsMqtt', 'devices/tracker/t-1/commands', true],
+    ['commandsMqtt', 'devices/tracker/t-1/telemetry', false],
+    ['commandsMqtt', 'devices/tracker/t-1/command-answers', false],
+    ['commandsScheduler', 'devices/tracker/t-1/commands', true],
+    ['apiCommands', 'devices/tracker/t-1/commands', true],
+    ['apiCommands', SHADOW_ANSWER, false],
+    ['shadowMqtt', 'devices/tracker/t-1/commands', false],
   ])('%s → %s: %s', (name, topic, allowed) => {
     // The grants the IAM policy names, matched as IAM matches them (and as the local IoT data endpoint does).
     const grants = topicPublishGrants(fleet, fn(name).uses);
@@ -63,7 +70,13 @@ describe('who may publish where (the topology the IAM grants are rendered from)'
     const scopes = Object.values(fleet.functions).flatMap((spec) => topicPublishGrants(fleet, spec.uses));
     // Assess
     expect(new Set(scopes)).toEqual(
-      new Set(['fleet/things/*/shadow/*', 'fleet/things/*/jobs/*', 'fleet/things/*/identity/*']),
+      new Set([
+        'fleet/things/*/shadow/*',
+        'fleet/things/*/jobs/*',
+        'fleet/things/*/identity/*',
+        // Command requests only: not telemetry, status or answers, which are the devices' own.
+        'devices/*/*/commands',
+      ]),
     );
   });
 });

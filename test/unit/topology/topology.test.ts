@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { commandAnswerRuleEvent, deviceSightingRuleEvent } from '../../../lib/protocol/commands.ts';
 import { identityRuleEvent } from '../../../lib/protocol/identity.ts';
+import { disconnectedEvent } from '../../../lib/protocol/lifecycle-events.ts';
 import { deviceRuleEvent, shadowRuleEvent, thingRequestEvent } from '../../../lib/protocol/rule-events.ts';
 import { functionEnv } from '../../../lib/topology/env.ts';
 import type { FunctionSpec, TopicRule, Topology } from '../../../lib/topology/model.ts';
@@ -18,15 +20,23 @@ const rules = functions.flatMap(([name, fn]) =>
  * The event schema each rule-triggered handler parses, with what it must hold for a sample message.
  * A new rule-triggered handler fails the tests below until it is added here.
  */
+type RuleEventSchema =
+  | typeof deviceRuleEvent
+  | typeof shadowRuleEvent
+  | typeof thingRequestEvent
+  | typeof identityRuleEvent
+  | typeof commandAnswerRuleEvent
+  | typeof deviceSightingRuleEvent
+  | typeof disconnectedEvent;
+
 const EVENTS: Record<
   string,
   {
-    schema:
-      | typeof deviceRuleEvent
-      | typeof shadowRuleEvent
-      | typeof thingRequestEvent
-      | typeof identityRuleEvent;
+    /** The schema, or for a handler with rules of several shapes, the one of this rule. */
+    schema: RuleEventSchema | ((rule: TopicRule) => RuleEventSchema);
     expect: (topic: string) => object;
+    /** A payload of the shape the rule selects (a JSON rule's fields are the payload's), if not a status. */
+    sample?: Record<string, unknown>;
   }
 > = {
   'ingest-status': {
@@ -45,7 +55,30 @@ const EVENTS: Record<
     schema: identityRuleEvent,
     expect: (topic) => ({ topic, principal: PRINCIPAL, requestId: expect.stringMatching(/^[0-9a-f-]{36}$/) }),
   },
+  'presence-events': {
+    schema: disconnectedEvent,
+    sample: {
+      clientId: 'dev-4',
+      timestamp: 1764196408000,
+      eventType: 'disconnected',
+      disconnectReason: 'DUPLICATE_CLIENTID',
+    },
+    expect: () => ({}),
+  },
+  'commands-mqtt': {
+    schema: (rule) => (rule.payload === 'none' ? deviceSightingRuleEvent : commandAnswerRuleEvent),
+    expect: (topic) => {
+      const [, deviceType, deviceId, kind] = topic.split('/');
+      return kind === 'command-answers' ? { deviceType, deviceId, kind } : { deviceId, kind };
+    },
+  },
 };
+
+/** The schema a rule's event is parsed with. */
+function schemaOf(handler: string, rule: TopicRule): RuleEventSchema | undefined {
+  const schema = EVENTS[handler]?.schema;
+  return typeof schema === 'function' ? schema(rule) : schema;
+}
 
 /** The certificate id the sample messages come in on. */
 const PRINCIPAL = 'c'.repeat(64);
@@ -72,9 +105,11 @@ describe('the real topology', () => {
     (_name, rule: TopicRule, handler) => {
       // Prepare
       const topic = sampleTopic(rule.topic);
-      const payload = new TextEncoder().encode('{"firmwareVersion":"1.0.0"}');
       const event = EVENTS[handler];
-      if (event === undefined) throw new Error(`no event schema listed for handler ${handler}`);
+      const schema = schemaOf(handler, rule);
+      if (event === undefined || schema === undefined)
+        throw new Error(`no event schema listed for handler ${handler}`);
+      const payload = new TextEncoder().encode(JSON.stringify(event.sample ?? { firmwareVersion: '1.0.0' }));
 
       // Act
       const produced = evaluateRule(rule, {
@@ -84,14 +119,20 @@ describe('the real topology', () => {
         principal: PRINCIPAL,
         receivedAt: 1764196408123,
       });
-      const parsed = event.schema.safeParse(produced);
+      const parsed = schema.safeParse(produced);
 
       // Assess
       expect(topicMatches(rule.topic, topic)).toBe(true);
       expect(parsed.error?.issues ?? []).toEqual([]);
+      if (event.sample !== undefined) {
+        // A JSON rule's event is the payload's fields, and what the rule adds.
+        expect(parsed.data).toStrictEqual({ ...event.sample, ...event.expect(topic) });
+        return;
+      }
       expect(parsed.data).toStrictEqual({
-        payload: 'eyJmaXJtd2FyZVZlcnNpb24iOiIxLjAuMCJ9',
-        clientId: 'dev-3',
+        // A rule that leaves the payload out (a sign of life) carries only what it adds.
+        ...(rule.payload === 'none' ? {} : { payload: 'eyJmaXJtd2FyZVZlcnNpb24iOiIxLjAuMCJ9' }),
+        ...('clientId' in rule.add ? { clientId: 'dev-3' } : {}),
         receivedAt: 1764196408123,
         ...event.expect(topic),
       });
@@ -106,7 +147,10 @@ describe('the real topology', () => {
       const selected = [...sql.matchAll(/ AS (\w+)/g)].map((m) => m[1]);
 
       // Assess
-      expect(selected.sort()).toEqual(Object.keys(EVENTS[handler]?.schema.shape ?? {}).sort());
+      const fields = Object.keys(schemaOf(handler, rule)?.shape ?? {}).sort();
+      // `SELECT *, ...` passes the payload's own fields through: what is named must be in the schema.
+      if (rule.payload === 'json') expect(fields).toEqual(expect.arrayContaining(selected));
+      else expect(selected.sort()).toEqual(fields);
     },
   );
 

@@ -153,6 +153,12 @@ describe('validateTopology', () => {
       /'payload'/,
     ],
     [
+      'a rule without the payload that adds nothing (nothing to SELECT)',
+      (t) => setRule(t, { payload: 'none', add: {} }),
+      'ingest',
+      /must add a field/,
+    ],
+    [
       'a schedule of 0 minutes',
       (t) => patch(t, 'sweeper', { schedules: [{ everyMinutes: 0 }] }),
       'sweeper',
