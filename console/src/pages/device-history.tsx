@@ -82,7 +82,8 @@ export const BUILT_IN_COMMANDS: readonly CommandSpec[] = [
     name: 'set-interval',
     label: 'Set interval',
     parameters: [
-      { name: 'seconds', label: 'seconds', value: 10 },
+      // The catalog's floor is 30 s (lib/protocol/command-catalog.ts); 60 is a value it accepts.
+      { name: 'seconds', label: 'seconds', value: 60 },
       { name: 'for', label: 'for (s)', value: 600 },
     ],
   },
@@ -93,7 +94,8 @@ interface CommandExecution {
   readonly executionId: string;
   readonly name: string;
   readonly status: string;
-  readonly issuedAt?: string | number;
+  /** When the command was issued, epoch ms (the execution's `createdAt`, lambdas/domain/commands). */
+  readonly createdAt?: number;
   readonly expectedDeliveryAt?: string;
   readonly result?: unknown;
   readonly reason?: string;
@@ -177,7 +179,7 @@ function CommandPanel(props: { deviceId: string }) {
                     <span class={`badge ${c.status}`}>{c.status}</span>
                     {c.expectedDeliveryAt !== undefined && ` (expected ${ago(c.expectedDeliveryAt)})`}
                   </td>
-                  <td>{ago(c.issuedAt)}</td>
+                  <td>{ago(c.createdAt)}</td>
                   <td>{c.reason ?? (c.result === undefined ? '' : JSON.stringify(c.result))}</td>
                 </tr>
               ))}

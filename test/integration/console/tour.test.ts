@@ -98,7 +98,21 @@ describe.skipIf(skipWithout('chromium'))('the guided tour', () => {
     expect(problems).toEqual([]);
   }, 60_000);
 
-  it('4. rolls out firmware in waves from the rollout form', async () => {
+  it('4. sends the device a command with a button and sees its answer', async () => {
+    await open('#/devices/sim-0001');
+    await page.getByRole('button', { name: 'Diagnostics' }).click();
+    await page.locator('#commands .ok:has-text("diagnostics: SUCCEEDED")').waitFor({ timeout: 30_000 });
+    // Its history lists it, issued seconds ago.
+    await page
+      .locator('#commands tr:has-text("diagnostics"):has-text("s ago")')
+      .first()
+      .waitFor({ timeout: 30_000 });
+    await page.locator('#commands').scrollIntoViewIfNeeded();
+    await shoot('4-command');
+    expect(problems).toEqual([]);
+  }, 60_000);
+
+  it('5. rolls out firmware in waves from the rollout form', async () => {
     await uploadSimulated('1.1.0');
     await open('#/rollouts/new');
     await page.selectOption('select[name="firmwareVersion"]', '1.1.0');
@@ -113,11 +127,11 @@ describe.skipIf(skipWithout('chromium'))('the guided tour', () => {
     const chart = page.locator('[aria-label="progress per wave over time"]');
     expect(await chart.getAttribute('data-latest')).toBe('100,100');
     await page.waitForTimeout(800);
-    await shoot('4-rollout-waves');
+    await shoot('5-rollout-waves');
     expect(problems).toEqual([]);
   }, 120_000);
 
-  it('5. watches the health gate stop an image that overheats, and 6. sees the overheat alerts', async () => {
+  it('6. watches the health gate stop an image that overheats, and 7. sees the overheat alerts', async () => {
     // An image that runs hot (60 °C more on every reading: above the high-temperature rule's 50 °C) and
     // whose readings the anomaly rule flags (score 0.95 > 0.8).
     await uploadSimulated('1.2.0', { temperatureOffset: 60, anomalyScore: 0.95 });
@@ -137,7 +151,7 @@ describe.skipIf(skipWithout('chromium'))('the guided tour', () => {
     expect(seen.at(-1).statusReason).toMatch(/^health gate failed: anomalyRate/);
     await page.locator('#rollout-status:has-text("ROLLED_BACK")').waitFor({ timeout: 30_000 });
     await page.waitForTimeout(800);
-    await shoot('5-health-gate');
+    await shoot('6-health-gate');
 
     const { body } = await call(t.platform, 'GET', '/alerts?limit=200');
     const types = body.alerts.map((a: Json) => `${a.type} ${a.metric}=${a.value}`);
@@ -154,7 +168,7 @@ describe.skipIf(skipWithout('chromium'))('the guided tour', () => {
     await row.waitFor({ timeout: 30_000 });
     await row.scrollIntoViewIfNeeded();
     await page.waitForTimeout(800);
-    await shoot('6-overheat-alert');
+    await shoot('7-overheat-alert');
     expect(problems).toEqual([]);
   }, 180_000);
 });
