@@ -13,6 +13,8 @@ Usage: npm start -- [options]
   --port <n>          HTTP API gateway port (env FLEETKIT_PORT, default 3000)
   --mqtt-port <n>     MQTT over mutual TLS port (env FLEETKIT_MQTT_PORT, default 8883)
   --devices <n>       simulated devices to start, 0 for none (env FLEETKIT_DEVICES, default 3)
+  --connect-rate <n>  simulated devices' new connections per second, paced (env FLEETKIT_CONNECT_RATE,
+                      default 100); the platform is ready at once and the fleet comes up behind it
   --data-dir <path>   certificates, tables and objects (env FLEETKIT_DATA_DIR, default .fleetkit)
   --host <addr>       address the MQTT broker and the HTTP API listen on (env FLEETKIT_HOST, default
                       127.0.0.1); e.g. 0.0.0.0 for devices on the network, with a warning. The internal
@@ -41,6 +43,7 @@ const { values } = parseArgs({
     port: { type: 'string' },
     'mqtt-port': { type: 'string' },
     devices: { type: 'string' },
+    'connect-rate': { type: 'string' },
     'data-dir': { type: 'string' },
     host: { type: 'string' },
     set: { type: 'string', multiple: true, default: [] },
@@ -92,6 +95,12 @@ const platform = await startPlatform({
   gatewayPort: intOption('port', values.port ?? process.env.FLEETKIT_PORT, 3000),
   mqttPort: intOption('mqtt-port', values['mqtt-port'] ?? process.env.FLEETKIT_MQTT_PORT, 8883),
   devices: intOption('devices', values.devices ?? process.env.FLEETKIT_DEVICES, 3),
+  simPacing: {
+    connectsPerSecond: Math.max(
+      1,
+      intOption('connect-rate', values['connect-rate'] ?? process.env.FLEETKIT_CONNECT_RATE, 100),
+    ),
+  },
   dataDir: values['data-dir'] ?? process.env.FLEETKIT_DATA_DIR ?? '.fleetkit',
   host,
   verbosity,
@@ -132,7 +141,7 @@ fleetkit local platform ready in ${readyMs} ms
   KMS, IoT data (SigV4)    ${platform.kmsEndpoint}, ${platform.iotDataEndpoint}
   streams (MSK)            ${platform.streams.description}
   device certificates      ${platform.dataDir}/pki (CA: ca.crt, devices/<type>.<thing>.crt)
-${claims.map((c, i) => `  claim certificate        ${platform.dataDir}/pki/claims/${claimTemplates[i]}.crt, template ${c.templateName} (allow serials: npm run cli -- devices allow <serial> --type <t>)\n`).join('')}  simulated devices        ${platform.fleet.devices.length}
+${claims.map((c, i) => `  claim certificate        ${platform.dataDir}/pki/claims/${claimTemplates[i]}.crt, template ${c.templateName} (allow serials: npm run cli -- devices allow <serial> --type <t>)\n`).join('')}  simulated devices        ${platform.fleet.devices.length}${platform.fleet.devices.length === 0 ? '' : ' (coming up behind the platform, paced; a line follows when all are up)'}
   data                     ${platform.dataDir} (kept across restarts)
 Ctrl+C to stop.
 `);
@@ -143,6 +152,17 @@ platform.console
   .catch((error: Error) => console.error(`the console could not be built: ${error.message}`));
 
 let stopping = false;
+if (platform.fleet.devices.length > 0) {
+  void platform.fleet.whenUp().then((ms) => {
+    if (stopping) return;
+    const { devices, connected, connectFailures } = platform.fleet.status();
+    const retried = Object.values(connectFailures).reduce((sum, n) => sum + n, 0);
+    process.stdout.write(
+      `simulated fleet up: ${devices} devices in ${(ms / 1000).toFixed(1)} s (${connected} connected, ${retried} connection attempts retried)\n`,
+    );
+  });
+}
+
 const shutdown = async (signal: string) => {
   if (stopping) return;
   stopping = true;

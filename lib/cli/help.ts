@@ -33,6 +33,14 @@ ${COMMAND_HELP}
 ${AUDIT_HELP}
 Shadows
   shadow get <thing> [--name <shadow>] | shadow update <thing> <json> [--name <shadow>]
+Simulated fleet (the local platform only)
+  sim status                           devices up, connected, held offline; connection retries
+  sim faults                           the faults in force
+  sim fault <offline|flaky-link|weak-signal|drain-battery|overheat|firmware-failure>
+            [--things <a,b>] [--type <t>] [--groups <g>] [--percent <p>] [--salt <s>] [--for <seconds>]
+            [--every <s> --down <s>] [--rsrp <dBm> --rsrq <dB>] [--to-percent <p> --over <seconds>] [--celsius <c>]
+            [--version <v> --fail-at install|health-check]
+  sim clear <faultId> | sim clear --all
 Console and shell
   console                              a one-time sign-in link to the local platform's console
   completion [bash|zsh]                a shell completion script, e.g. source <(npm run -s cli -- completion)

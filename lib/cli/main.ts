@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { ApiClient, ApiError, type ApiOptions } from './api.ts';
 import { auditCommand } from './audit.ts';
 import { commandCli } from './command.ts';
@@ -9,9 +8,11 @@ import { identityCommand } from './devices.ts';
 import { uploadFirmware } from './firmware.ts';
 import { HELP } from './help.ts';
 import { nextStep } from './hints.ts';
+import { parse, type Values } from './options.ts';
 import type { Output } from './progress.ts';
 import { showRollout } from './rollout.ts';
 import { localSigner } from './sigv4.ts';
+import { runSim, SimUsageError } from './sim.ts';
 import { HUMAN } from './tables.ts';
 
 export interface CliIo {
@@ -132,49 +133,6 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   }
 }
 
-function parse(argv: readonly string[]) {
-  return parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    options: {
-      api: { type: 'string' },
-      'data-dir': { type: 'string' },
-      aws: { type: 'boolean' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-      version: { type: 'string' },
-      model: { type: 'string' },
-      'device-types': { type: 'string' },
-      'min-version': { type: 'string' },
-      notes: { type: 'string' },
-      multipart: { type: 'boolean' },
-      'part-size': { type: 'string' },
-      watch: { type: 'boolean' },
-      status: { type: 'string' },
-      reason: { type: 'string' },
-      type: { type: 'string' },
-      device: { type: 'string' },
-      groups: { type: 'string' },
-      attr: { type: 'string', multiple: true },
-      unset: { type: 'string', multiple: true },
-      name: { type: 'string' },
-      csr: { type: 'string' },
-      out: { type: 'string' },
-      certificate: { type: 'string' },
-      param: { type: 'string', multiple: true },
-      wait: { type: 'boolean' },
-      expires: { type: 'string' },
-      devices: { type: 'string' },
-      rate: { type: 'string' },
-      again: { type: 'boolean' },
-      check: { type: 'string' },
-      all: { type: 'boolean' },
-    },
-  });
-}
-
-type Values = ReturnType<typeof parse>['values'];
-
 /** Prints an answer: JSON with --json (one line when `line`), else `human` or the command's table. */
 type Print = (answer: unknown, human?: string, line?: boolean) => void;
 
@@ -193,6 +151,14 @@ async function dispatch(
       usage: (message) => new UsageError(message),
     });
     return print(answer, human);
+  }
+  if (group === 'sim') {
+    try {
+      return await runSim(api, action, rest, values, print);
+    } catch (error) {
+      if (error instanceof SimUsageError) throw new UsageError(error.message);
+      throw error;
+    }
   }
   switch (`${group} ${action ?? ''}`.trim()) {
     case 'firmware upload': {

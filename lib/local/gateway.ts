@@ -17,8 +17,19 @@ import type { PlatformLog } from './platform-log.ts';
 /** API Gateway HTTP APIs accept payloads up to 10 MB. */
 export const MAX_BODY_BYTES = 10 * 1024 * 1024;
 
-/** A route the platform itself serves (health, metrics), not a topology function. */
-export type LocalRoute = () => GatewayResponse | Promise<GatewayResponse>;
+/** What a platform route gets of its request. */
+export interface LocalRequest {
+  readonly url: URL;
+  readonly body: Buffer;
+  /** `{name}` segments of the route key, decoded. */
+  readonly pathParameters: Readonly<Record<string, string>>;
+}
+
+/**
+ * A route the platform itself serves (health, metrics, the simulated fleet), not a topology function;
+ * its key may have `{name}` segments like a topology route's.
+ */
+export type LocalRoute = (request: LocalRequest) => GatewayResponse | Promise<GatewayResponse>;
 
 export interface GatewayOptions {
   readonly functions: ReadonlyMap<string, LocalFunction>;
@@ -81,6 +92,12 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
   );
   const known = routes.map((r) => r.routeKey).join(', ');
   const hostnames = allowedHostnames(options.host ?? '127.0.0.1');
+  const localRoutes = compileRoutes(
+    Object.entries(options.localRoutes ?? {}).map(([routeKey, target]) => ({
+      routeKey: routeKey as RouteKey,
+      target,
+    })),
+  );
 
   const handle = async (req: IncomingMessage): Promise<GatewayResponse> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -107,8 +124,8 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
     if (signed.principal.kind !== 'operator') {
       return jsonError(403, 'AccessDenied', `function ${signed.principal.name} may not invoke the HTTP API`);
     }
-    const local = options.localRoutes?.[`${method} ${url.pathname}`];
-    if (local !== undefined) return local();
+    const local = matchRoute(localRoutes, method, url.pathname);
+    if (local !== undefined) return local.route.target({ url, body, pathParameters: local.pathParameters });
     const match = matchRoute(routes, method, url.pathname);
     if (match === undefined) {
       return jsonError(404, 'NotFound', `no route ${method} ${url.pathname}; routes: ${known}`);

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { webcrypto } from 'node:crypto';
+import { type KeyObject, webcrypto, X509Certificate } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import * as x509 from '@peculiar/x509';
@@ -73,20 +73,33 @@ async function writePair(dir: string, name: string, pair: CertifiedKey): Promise
   await writeFile(join(dir, `${name}.crt`), pair.certPem);
 }
 
-/** True when a stored certificate was issued by `ca` and is valid for at least another week. */
-async function stillGood(pair: CertifiedKey, ca: x509.X509Certificate, now: number): Promise<boolean> {
-  const cert = new x509.X509Certificate(pair.certPem);
-  if (cert.notAfter.getTime() - now < 7 * DAY_MS) return false;
-  return cert.verify({ publicKey: ca.publicKey, signatureOnly: true });
+/**
+ * True when a stored certificate was issued by the CA (its signature verifies with `caKey`) and is
+ * valid for at least another week. Node's own X.509 parser does this in a tenth of a millisecond;
+ * a thousand simulated devices check theirs at every start.
+ */
+function stillGood(pair: CertifiedKey, caKey: KeyObject, now: number): boolean {
+  try {
+    const cert = new X509Certificate(pair.certPem);
+    if (Date.parse(cert.validTo) - now < 7 * DAY_MS) return false;
+    return cert.verify(caKey);
+  } catch {
+    return false;
+  }
 }
 
 /** The local CA. Create with {@link LocalPki.open}. */
 export class LocalPki {
+  /** The CA's public key, for checking stored certificates. */
+  private readonly caPublicKey: KeyObject;
+
   private constructor(
     private readonly dir: string,
     private readonly ca: x509.X509Certificate,
     private readonly caKey: webcrypto.CryptoKey,
-  ) {}
+  ) {
+    this.caPublicKey = new X509Certificate(ca.toString('pem')).publicKey;
+  }
 
   /** The CA certificate, PEM: what clients trust to verify the broker, and the broker to verify devices. */
   get caPem(): string {
@@ -176,7 +189,7 @@ export class LocalPki {
 
   private async stored(name: string, make: () => Promise<CertifiedKey>, now: number): Promise<CertifiedKey> {
     const existing = await readPair(this.dir, name);
-    if (existing !== undefined && (await stillGood(existing, this.ca, now))) return existing;
+    if (existing !== undefined && stillGood(existing, this.caPublicKey, now)) return existing;
     const fresh = await make();
     await writePair(this.dir, name, fresh);
     return fresh;

@@ -32,7 +32,10 @@ import { type LocalS3, startS3 } from './s3.ts';
 import { type LocalScheduler, startScheduler } from './scheduler.ts';
 import { LOCAL_ACCOUNT_ID, openSigningKeys } from './signing-keys.ts';
 import type { SimulatedOtaOptions } from './sim/device.ts';
-import { type SimulatedFleet, startFleet } from './sim/fleet.ts';
+import { FaultBook } from './sim/fault-book.ts';
+import { type FleetPacing, type SimulatedFleet, startFleet } from './sim/fleet.ts';
+import { registryLookup } from './sim/registry-lookup.ts';
+import { type Simulator, simulatorRoutes } from './sim/routes.ts';
 import { type LocalStreams, startLocalStreams } from './stream-runtime.ts';
 
 export interface PlatformOptions {
@@ -74,6 +77,8 @@ export interface PlatformOptions {
    * never update. @default {} (agents on, a 5 s health check after an update)
    */
   readonly ota?: false | Pick<SimulatedOtaOptions, 'healthCheckMs' | 'rebootDelayMs' | 'log'>;
+  /** How the simulated fleet comes up (connection rate, bring-up window). */
+  readonly simPacing?: FleetPacing;
   /** How long certificates made from CSRs are valid (provisioning, rotation). @default 365 days */
   readonly certificateValidityMs?: number;
 }
@@ -115,6 +120,8 @@ export interface Platform {
   readonly scheduler: LocalScheduler;
   readonly functions: ReadonlyMap<string, LocalFunction>;
   readonly fleet: SimulatedFleet;
+  /** Faults injected into the simulated fleet (`POST /local/faults`). */
+  readonly faults: FaultBook;
   readonly denials: readonly DenialEvent[];
   readonly streams: LocalStreams;
   readonly log: PlatformLog;
@@ -305,6 +312,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       routes: () => gateway.routes,
     });
     let consoleBase = '';
+    const simulator: Simulator = {};
     const gateway: LocalGateway = await startGateway({
       functions,
       log,
@@ -332,6 +340,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
           headers: { 'content-type': 'application/json' },
           body: Buffer.from(JSON.stringify({ metrics: metrics.snapshot() })),
         }),
+        ...simulatorRoutes(simulator),
       },
     });
     stops.push(() => gateway.close());
@@ -343,6 +352,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       count: options.devices ?? 0,
       credentials: deviceCredentials,
       brokerUrl: mqttUrl,
+      ...(options.simPacing === undefined ? {} : { pacing: options.simPacing }),
+      log: (event, fields) => log.event('warn', event, fields),
       dataDir,
       ...(options.statusEveryMs === undefined ? {} : { statusEveryMs: options.statusEveryMs }),
       ...(options.telemetryEveryMs === undefined ? {} : { telemetryEveryMs: options.telemetryEveryMs }),
@@ -371,7 +382,12 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
             },
           }),
     });
-    stops.push(() => fleet.stop());
+    const faults = new FaultBook(fleet.devices, registryLookup(dynamo.client, localResourceName('registry')));
+    Object.assign(simulator, { fleet, faults });
+    stops.push(async () => {
+      faults.close();
+      await fleet.stop();
+    });
 
     return {
       gatewayUrl: gateway.url,
@@ -395,6 +411,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       scheduler,
       functions,
       fleet,
+      faults,
       denials,
       streams,
       log,

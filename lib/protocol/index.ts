@@ -19,6 +19,7 @@ export * from './msk-event.ts';
 export * from './parse.ts';
 export * from './rollouts.ts';
 export * from './rule-events.ts';
+export * from './sim-faults.ts';
 export * from './telemetry-rules.ts';
 export * from './topics.ts';
 export * from './uplink/index.ts';

@@ -120,8 +120,35 @@ describe('fleetkit CLI on the local platform', () => {
     expect(JSON.parse(result.out)).toMatchObject({ groups: ['pilot'], attributes: { site: 'depot-4' } });
   });
 
+  it('takes a thing group of the simulated fleet offline, shows it, and brings it back', async () => {
+    // Act: sim-0001 is in group pilot (the test before)
+    const fault = await cli('sim', 'fault', 'offline', '--groups', 'pilot');
+    const held = await eventually(async () => {
+      const status = await cli('sim', 'status');
+      return status.out.includes('1 held offline') ? status : undefined;
+    });
+    const listed = await cli('sim', 'faults');
+    const cleared = await cli('sim', 'clear', '--all');
+    const back = await eventually(async () => {
+      const status = await cli('sim', 'status', '--json');
+      return JSON.parse(status.out).connected === 2 ? status : undefined;
+    }, 15_000);
+    // Assess
+    expect(fault.out).toMatch(/^fault-[0-9a-f]{8}: offline on 1 devices; clear it with: sim clear fault-/);
+    expect(held.out).toContain('2 simulated devices: 2 up, 1 connected, 1 held offline by faults');
+    expect(listed.out).toMatch(/fault-[0-9a-f]{8} {2}offline {2}1 devices \(sim-0001\)/);
+    expect(cleared.out).toBe('cleared 1 faults\n');
+    expect(JSON.parse(back.out)).toMatchObject({ connected: 2, heldOffline: 0 });
+  }, 30_000);
+
   it.each([
     ['an unknown command', ['rollout', 'explode'], 2, /unknown command 'rollout explode'/],
+    [
+      'a fault of no known kind',
+      ['sim', 'fault', 'meteor', '--things', 'sim-0001'],
+      2,
+      /needs one of offline/,
+    ],
     ['a missing option', ['firmware', 'upload', '/nope.bin'], 2, /missing --version/],
     [
       'a refusal of the API, with its code',

@@ -88,6 +88,8 @@ async function startDevice(thingName: string, withOta = true) {
   const device = new SimulatedDevice({
     credentials,
     brokerUrl: `mqtts://127.0.0.1:${broker.port}`,
+    // The test's own directory for the edge agent's queue (else a shared temp dir other runs write to).
+    dataDir,
     statusEveryMs: 100,
     telemetryEveryMs: 100,
     ...(withOta
@@ -171,6 +173,31 @@ describe('simulated devices run the edge OTA agent', () => {
       expect(service.detailsOf('job-1')).toMatchObject({ reason, step });
       expect(device.firmwareVersion()).toBe('1.0.0');
       expect((await device.ota()).boot).toMatchObject({ booted: 'a', committed: 'a' });
+      await device.stop();
+    },
+  );
+
+  it.each([
+    ['install', 'installing'],
+    ['health-check', 'rebooting'],
+  ] as const)(
+    'an injected firmware failure at %s fails a good image on this device only (step %s), and clears',
+    async (failAt, step) => {
+      // Prepare: a good image, and a fault naming its version on this device
+      const thing = `ota-fault-${failAt}`;
+      const { device, service } = await startDevice(thing);
+      const manifest = { fleetkitSimFirmware: 1, version: failAt === 'install' ? '3.0.0' : '3.1.0' } as const;
+      device.injectFault({ kind: 'firmware-failure', version: manifest.version, failAt });
+      // Act
+      await runJob(service, device, publishFirmware(manifest));
+      const failed = { status: service.statusOf('job-1'), details: service.detailsOf('job-1') };
+      device.clearFault('firmware-failure');
+      service.addJob('job-2', publishFirmware(manifest));
+      await until(() => service.statusOf('job-2') === 'SUCCEEDED', 'the retry to succeed', 20_000);
+      // Assess
+      expect(failed.status).toBe('FAILED');
+      expect(failed.details).toMatchObject({ reason: failAt, step });
+      expect(device.firmwareVersion()).toBe(manifest.version);
       await device.stop();
     },
   );

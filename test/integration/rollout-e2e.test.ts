@@ -4,8 +4,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cohortOf } from '../../lambdas/domain/rollout/cohort.ts';
 import { simulatedInstallFails } from '../../lib/local/sim/firmware-behaviour.ts';
 import { simulatedDeviceName } from '../../lib/local/sim/fleet.ts';
-import { eventually, startTestPlatform, type TestPlatform } from '../support/platform.ts';
-import { call, driveRollout, type Json, publishSimFirmware } from '../support/rollouts.ts';
+import { eventually, type TestPlatform } from '../support/platform.ts';
+import {
+  call,
+  driveRollout,
+  type Json,
+  publishSimFirmware,
+  startRolloutPlatform,
+} from '../support/rollouts.ts';
 
 /**
  * Rollouts end to end on the local platform: simulated devices run the edge OTA agent over mutual-TLS
@@ -24,18 +30,7 @@ describe('rollouts on the local platform with simulated devices', () => {
   let t: TestPlatform;
 
   beforeAll(async () => {
-    t = await startTestPlatform({
-      devices: DEVICES,
-      statusEveryMs: 500,
-      telemetryEveryMs: 300,
-      ota: { healthCheckMs: 300, rebootDelayMs: 50 },
-      settings: { ROLLOUT_HEALTH_CHECK_SECONDS: '0' },
-    });
-    // Rollouts select from the registry: wait until every device has reported its firmware.
-    await eventually(async () => {
-      const { body } = await call(t.platform, 'GET', '/devices?limit=100');
-      return body.devices?.length === DEVICES ? true : undefined;
-    }, 20_000);
+    t = await startRolloutPlatform(DEVICES);
     // The version devices run from the factory, registered so a rollback has an image to send.
     await publishSimFirmware(t.platform, { fleetkitSimFirmware: 1, version: '1.0.0' });
   }, 60_000);

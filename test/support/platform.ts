@@ -18,8 +18,8 @@ export interface TestPlatform {
 export async function startTestPlatform(options: PlatformOptions = {}): Promise<TestPlatform> {
   const dataDir = await mkdtemp(join(tmpdir(), 'fleetkit-test-'));
   const lines: string[] = [];
-  const start = () =>
-    startPlatform({
+  const start = async () => {
+    const platform = await startPlatform({
       dataDir,
       gatewayPort: 0,
       mqttPort: 0,
@@ -28,6 +28,10 @@ export async function startTestPlatform(options: PlatformOptions = {}): Promise<
       out: (line) => lines.push(line),
       ...options,
     });
+    // The platform is ready before its simulated fleet is; tests start once every device is up.
+    await platform.fleet.whenUp();
+    return platform;
+  };
   const handle: TestPlatform = {
     platform: await start(),
     lines,

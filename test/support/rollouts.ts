@@ -5,6 +5,7 @@ import {
   buildSimulatedFirmwareImage,
   type SimFirmwareManifestInput,
 } from '../../lib/local/sim/firmware-behaviour.ts';
+import { eventually, startTestPlatform, type TestPlatform } from './platform.ts';
 import { signedFetch } from './signing.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: tests inspect arbitrary JSON bodies field by field
@@ -48,6 +49,26 @@ export async function publishSimFirmware(
   const completed = await call(platform, 'POST', `/firmware/${manifest.version}/complete`);
   expect(completed.status).toBe(200);
   return image;
+}
+
+/**
+ * A platform with a simulated fleet of `devices` that run the OTA agent (fast health checks and reboots,
+ * no post-rollout health window), started once every device is in the registry: rollouts and faults
+ * by group select from it.
+ */
+export async function startRolloutPlatform(devices: number): Promise<TestPlatform> {
+  const t = await startTestPlatform({
+    devices,
+    statusEveryMs: 500,
+    telemetryEveryMs: 300,
+    ota: { healthCheckMs: 300, rebootDelayMs: 50 },
+    settings: { ROLLOUT_HEALTH_CHECK_SECONDS: '0' },
+  });
+  await eventually(async () => {
+    const { body } = await call(t.platform, 'GET', '/devices?limit=100');
+    return body.devices?.length === devices ? true : undefined;
+  }, 20_000);
+  return t;
 }
 
 /**

@@ -198,6 +198,11 @@ export class EdgeAgent {
     await this.options.uplink.stop();
   }
 
+  /** Resolves once the shadow has been synced (at once for an agent without shadow sync). */
+  whenShadowSynced(): Promise<void> {
+    return this.shadow?.whenSynced() ?? Promise.resolve();
+  }
+
   /** Seconds between samples now: the shadow's setting, or a local override. */
   get samplingIntervalS(): number {
     return this.telemetry.samplingIntervalS;

@@ -61,6 +61,11 @@ export interface ModemEmulatorOptions {
   /** The modem is on and has booted (echo on, +CMEE=0, as after power-up). @default true */
   readonly poweredOn?: boolean;
   readonly faults?: EmulatorFaults;
+  /**
+   * How many of the latest command lines {@link ModemEmulator.received} keeps: a long-running emulator
+   * (a simulated device polling every 30 s for days) would otherwise grow without end. @default Infinity
+   */
+  readonly transcriptLines?: number;
 }
 
 /** How a scripted registration loss ends. */
@@ -88,7 +93,7 @@ const NOISE = Buffer.from([0x00, 0xff, 0xfe, 0x1b, 0x5b, 0x9c, 0x0d, 0x0a]);
 
 /** The emulated modem. */
 export class ModemEmulator {
-  /** Every command line received, in order: the host's side of the transcript. */
+  /** The command lines received, in order (the latest `transcriptLines` of them): the host's side of the transcript. */
   readonly received: string[] = [];
   private readonly clock: ModemClock;
   private readonly outputs = new Set<(bytes: Buffer) => void>();
@@ -113,11 +118,14 @@ export class ModemEmulator {
     },
   };
   private rebootPending = false;
+  /** The mean the signal walk moves around: `options.signal` until {@link setSignal} moves it. */
+  private signalMean: { rsrpDbm: number; rsrqDb: number };
 
   constructor(private readonly options: ModemEmulatorOptions = {}) {
     this.clock = options.clock ?? systemModemClock;
     this.faults = options.faults ?? {};
     this.random = options.signalWalk ? seeded(options.signalWalk.seed) : undefined;
+    this.signalMean = { ...(options.signal ?? { rsrpDbm: -97, rsrqDb: -11 }) };
     this.state = {
       echo: true,
       cmee: 0,
@@ -169,6 +177,8 @@ export class ModemEmulator {
       if (line.trim() === '') continue;
       if (this.state.echo) this.emit(`${line}\r`);
       this.received.push(line);
+      const over = this.received.length - (this.options.transcriptLines ?? Number.POSITIVE_INFINITY);
+      if (over > 0) this.received.splice(0, over);
       this.work = this.work.then(() => this.execute(line));
     }
   }
@@ -184,6 +194,7 @@ export class ModemEmulator {
 
   /** Sets the mean signal (the walk, if on, moves around it). */
   setSignal(signal: { readonly rsrpDbm: number; readonly rsrqDb: number }): void {
+    this.signalMean = { rsrpDbm: signal.rsrpDbm, rsrqDb: signal.rsrqDb };
     this.state.rsrpDbm = signal.rsrpDbm;
     this.state.rsrqDb = signal.rsrqDb;
   }
@@ -260,7 +271,7 @@ export class ModemEmulator {
   private walkSignal(): void {
     if (!this.random) return;
     const step = this.options.signalWalk?.stepDb ?? 1;
-    const mean = this.options.signal ?? { rsrpDbm: -97, rsrqDb: -11 };
+    const mean = this.signalMean;
     const move = (value: number, centre: number, scale: number) =>
       Math.min(centre + 6, Math.max(centre - 6, value + (this.random?.() ?? 0.5) * 2 * scale - scale));
     this.state.rsrpDbm = move(this.state.rsrpDbm, mean.rsrpDbm, step);

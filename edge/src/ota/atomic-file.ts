@@ -3,18 +3,29 @@ import { open, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /**
- * Replaces `path` with `data` so that after a power cut the file holds either the old or the new
- * contents, never a mix: write a temporary file in the same directory, fsync it, rename it over the
- * target (atomic within one file system, POSIX rename(2)), then fsync the directory so the rename
- * itself is durable.
+ * Whether a store fsyncs what it writes: `always` (the default on a device) survives a power cut;
+ * `never` leaves writes to the OS, so a process crash loses nothing but a power cut may lose the last
+ * seconds (a simulated device, which has no power to lose, or a device whose storage is battery-backed).
  */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+export type FsyncPolicy = 'always' | 'never';
+
+/**
+ * Replaces `path` with `data` so that the file holds either the old or the new contents, never a mix:
+ * write a temporary file in the same directory, rename it over the target (atomic within one file
+ * system, POSIX rename(2)). Under `fsync: 'always'` (the default) the temporary file is fsynced before
+ * the rename and the directory after it, so the replacement also survives a power cut.
+ */
+export async function writeFileAtomic(
+  path: string,
+  data: string | Uint8Array,
+  fsync: FsyncPolicy = 'always',
+): Promise<void> {
   const dir = dirname(path);
   const temp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   const file = await open(temp, 'w', 0o600);
   try {
     await file.writeFile(data);
-    await file.sync();
+    if (fsync === 'always') await file.sync();
   } catch (error) {
     await file.close();
     await rm(temp, { force: true });
@@ -27,7 +38,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
     await rm(temp, { force: true });
     throw error;
   }
-  await syncDirectory(dir);
+  if (fsync === 'always') await syncDirectory(dir);
 }
 
 /** fsyncs a directory (makes creations, renames and deletions in it durable). */

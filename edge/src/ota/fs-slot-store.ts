@@ -2,7 +2,7 @@ import { constants, createReadStream } from 'node:fs';
 import { mkdir, open, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as z from 'zod';
-import { readFileIfExists, syncDirectory, writeFileAtomic } from './atomic-file.ts';
+import { type FsyncPolicy, readFileIfExists, syncDirectory, writeFileAtomic } from './atomic-file.ts';
 import {
   assertWritable,
   bootTransition,
@@ -24,6 +24,8 @@ const bootStateFile = z.object({
 export interface FileSlotStoreOptions {
   /** Version recorded for slot a when the directory is new. */
   readonly initialVersion?: string;
+  /** `never` for a simulated device: boot state and slot data are not fsynced. @default 'always' */
+  readonly fsync?: FsyncPolicy;
 }
 
 /**
@@ -38,6 +40,7 @@ export class FileSlotStore implements SlotStore {
   private constructor(
     readonly directory: string,
     state: BootState,
+    private readonly fsync: FsyncPolicy,
   ) {
     this.state = state;
   }
@@ -47,15 +50,16 @@ export class FileSlotStore implements SlotStore {
     await mkdir(directory, { recursive: true });
     const path = join(directory, 'boot.json');
     const text = await readFileIfExists(path);
+    const fsync = options.fsync ?? 'always';
     if (text === undefined) {
-      const store = new FileSlotStore(directory, initialBootState(options.initialVersion));
+      const store = new FileSlotStore(directory, initialBootState(options.initialVersion), fsync);
       await store.persist(store.state);
       return store;
     }
     // A boot.json that does not parse is not repaired by guessing: a bootloader would refuse it too.
     const parsed = bootStateFile.parse(JSON.parse(text));
     const { pending, ...rest } = parsed;
-    return new FileSlotStore(directory, pending === undefined ? rest : { ...rest, pending });
+    return new FileSlotStore(directory, pending === undefined ? rest : { ...rest, pending }, fsync);
   }
 
   private slotPath(slot: SlotName): string {
@@ -63,7 +67,7 @@ export class FileSlotStore implements SlotStore {
   }
 
   private async persist(next: BootState): Promise<void> {
-    await writeFileAtomic(join(this.directory, 'boot.json'), `${JSON.stringify(next, null, 2)}\n`);
+    await writeFileAtomic(join(this.directory, 'boot.json'), serialize(next), this.fsync);
     this.state = next;
   }
 
@@ -72,7 +76,10 @@ export class FileSlotStore implements SlotStore {
   }
 
   async boot(): Promise<BootState> {
-    await this.persist(bootTransition(this.state));
+    const next = bootTransition(this.state);
+    // An ordinary power-on (nothing pending) changes nothing: rewriting boot.json then would only wear
+    // the flash, and cost every simulated device a file replacement per start.
+    if (serialize(next) !== serialize(this.state)) await this.persist(next);
     return this.state;
   }
 
@@ -103,7 +110,7 @@ export class FileSlotStore implements SlotStore {
       },
       close: async () => {
         try {
-          await file.sync();
+          if (this.fsync === 'always') await file.sync();
         } finally {
           await file.close();
         }
@@ -119,7 +126,7 @@ export class FileSlotStore implements SlotStore {
   async discard(slot: SlotName): Promise<void> {
     assertWritable(this.state, slot);
     await rm(this.slotPath(slot), { force: true });
-    await syncDirectory(this.directory);
+    if (this.fsync === 'always') await syncDirectory(this.directory);
   }
 
   async markPending(slot: SlotName, version: string): Promise<void> {
@@ -133,4 +140,9 @@ export class FileSlotStore implements SlotStore {
   async rollback(): Promise<void> {
     await this.persist(rollbackTransition(this.state));
   }
+}
+
+/** boot.json's text for a state (also how two states are compared: the same text, the same state). */
+function serialize(state: BootState): string {
+  return `${JSON.stringify(state, null, 2)}\n`;
 }

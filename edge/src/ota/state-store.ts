@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { type AgentState, agentState } from './agent-state.ts';
-import { readFileIfExists, writeFileAtomic } from './atomic-file.ts';
+import { type FsyncPolicy, readFileIfExists, writeFileAtomic } from './atomic-file.ts';
 
 /** Where the agent keeps its own small state between restarts. */
 export interface AgentStateStore {
@@ -34,6 +34,8 @@ export class FileAgentStateStore implements AgentStateStore {
   constructor(
     directory: string,
     private readonly onCorrupt?: (error: unknown) => void,
+    /** `never` for a simulated device. @default 'always' */
+    private readonly fsync: FsyncPolicy = 'always',
   ) {
     this.path = join(directory, 'ota-agent.json');
   }
@@ -43,7 +45,7 @@ export class FileAgentStateStore implements AgentStateStore {
   }
 
   async save(state: AgentState): Promise<void> {
-    await writeFileAtomic(this.path, `${JSON.stringify(agentState.parse(state), null, 2)}\n`);
+    await writeFileAtomic(this.path, `${JSON.stringify(agentState.parse(state), null, 2)}\n`, this.fsync);
   }
 }
 

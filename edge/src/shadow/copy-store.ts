@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import * as z from 'zod';
 import { configErrorReport, deviceConfig } from '../../../lib/protocol/device-config.ts';
 import { decodeJson, parseWith } from '../../../lib/protocol/parse.ts';
-import { readFileIfExists, writeFileAtomic } from '../ota/atomic-file.ts';
+import { type FsyncPolicy, readFileIfExists, writeFileAtomic } from '../ota/atomic-file.ts';
 import type { JsonValue } from './json.ts';
 import type { ShadowCopyStore, ShadowLocalCopy } from './ports.ts';
 
@@ -15,10 +15,14 @@ const localCopy = z.object({
 
 /**
  * {@link ShadowCopyStore} in one JSON file, replaced atomically (temporary file, fsync, rename), so a
- * power cut leaves either the old or the new copy.
+ * power cut leaves either the old or the new copy. `fsync: 'never'` (a simulated device) keeps the
+ * atomic replacement and leaves out the fsyncs.
  */
 export class FileShadowCopyStore implements ShadowCopyStore {
-  constructor(private readonly path: string) {}
+  constructor(
+    private readonly path: string,
+    private readonly fsync: FsyncPolicy = 'always',
+  ) {}
 
   async load(): Promise<ShadowLocalCopy | undefined> {
     const text = await readFileIfExists(this.path);
@@ -32,7 +36,7 @@ export class FileShadowCopyStore implements ShadowCopyStore {
 
   async save(copy: ShadowLocalCopy): Promise<void> {
     await mkdir(dirname(this.path), { recursive: true });
-    await writeFileAtomic(this.path, `${JSON.stringify(copy)}\n`);
+    await writeFileAtomic(this.path, `${JSON.stringify(copy)}\n`, this.fsync);
   }
 }
 

@@ -86,6 +86,10 @@ type ReportScope = 'config' | 'all';
 export class ShadowSync {
   private readonly client: ShadowClient;
   private copy: ShadowLocalCopy;
+  /** Whether {@link copy} is what the store holds (loaded from it, or saved to it). */
+  private copyStored = false;
+  private synced = false;
+  private readonly syncWaiters: Array<() => void> = [];
   /** The cloud's `state.reported`, as far as this device knows. */
   private cloudReported: JsonObject = {};
   /** The shadow's version as last seen; undefined while the thing has no shadow. */
@@ -149,6 +153,15 @@ export class ShadowSync {
   }
 
   /**
+   * Resolves once a sync (get, reconcile, report) has completed: the device and its shadow agree. A
+   * fleet bringing many devices up waits for it before it lets the next ones connect.
+   */
+  whenSynced(): Promise<void> {
+    if (this.synced) return Promise.resolve();
+    return new Promise((resolve) => this.syncWaiters.push(resolve));
+  }
+
+  /**
    * Reports firmware, model, modem and health now, where they differ from the cloud's copy. Call it
    * when one of them changed; while offline it does nothing (the next connection reports).
    */
@@ -187,7 +200,10 @@ export class ShadowSync {
   private async loadCopy(): Promise<ShadowLocalCopy> {
     try {
       const saved = await this.options.store.load();
-      if (saved !== undefined) return saved;
+      if (saved !== undefined) {
+        this.copyStored = true;
+        return saved;
+      }
     } catch (error) {
       // Saved atomically, so this is outside damage: run the defaults and let the cloud fill in.
       this.log('local-copy-unreadable', { error: String(error) });
@@ -196,8 +212,13 @@ export class ShadowSync {
   }
 
   private async save(copy: ShadowLocalCopy): Promise<void> {
+    // Every connection reconciles, and usually finds nothing new: rewriting the same copy then would
+    // wear the flash (and cost each of a thousand simulated devices a file replacement per connect).
+    // A copy that is not on disk yet (none saved, or a damaged one) is written the first time.
+    if (this.copyStored && JSON.stringify(copy) === JSON.stringify(this.copy)) return;
     await this.options.store.save(copy);
     this.copy = copy;
+    this.copyStored = true;
   }
 
   /** Get, reconcile desired, report: what a device does on every connection. */
@@ -220,6 +241,8 @@ export class ShadowSync {
     // before (a shadow deleted and created again starts its versions over).
     await this.reconcile(document?.state?.desired?.[SHADOW_CONFIG_KEY], document?.version ?? 0, 'get');
     await this.report('all');
+    this.synced = true;
+    for (const resolve of this.syncWaiters.splice(0)) resolve();
   }
 
   private scheduleRetry(): void {

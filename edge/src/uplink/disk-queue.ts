@@ -250,7 +250,11 @@ export class DiskQueue {
       const ref = segment?.records[this.head];
       if (segment === undefined || ref === undefined || id < ref.id) return;
       if (id > ref.id) throw new RangeError(`ack of ${id} while the head is ${ref.id}: acks go in order`);
-      await writeFileAtomic(join(this.directory, CURSOR_FILE), JSON.stringify({ acked: id }));
+      await writeFileAtomic(
+        join(this.directory, CURSOR_FILE),
+        JSON.stringify({ acked: id }),
+        this.fsync ? 'always' : 'never',
+      );
       this.acked = id;
       this.head++;
       this.counters.queuedRecords--;

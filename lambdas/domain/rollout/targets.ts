@@ -114,8 +114,11 @@ export function matchesAttribute(device: RolloutDevice, filter: AttributeFilter)
   }
 }
 
-/** A predicate for the selectors other than `percentage`, built once per selection. */
-function selectorOf(targets: RolloutTargets): (device: RolloutDevice) => boolean {
+/**
+ * A predicate for the selectors other than `percentage`, built once per selection (the local
+ * platform's fault injection selects simulated devices with it too).
+ */
+export function selectorOf(targets: RolloutTargets): (device: RolloutDevice) => boolean {
   const types = targets.deviceTypes === undefined ? undefined : new Set(targets.deviceTypes);
   const groups = targets.groups === undefined ? undefined : new Set(targets.groups);
   const things = targets.things === undefined ? undefined : new Set(targets.things);

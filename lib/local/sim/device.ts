@@ -1,20 +1,14 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { ConnectionOptions } from 'node:tls';
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import { EdgeAgent } from '../../../edge/src/agent/edge-agent.ts';
 import { ModemEmulator } from '../../../edge/src/modem/emulator.ts';
 import { createEmulatorLink } from '../../../edge/src/modem/emulator-transports.ts';
 import { ModemDriver } from '../../../edge/src/modem/modem-driver.ts';
-import { OtaAgent, type OtaAgentStatus } from '../../../edge/src/ota/agent.ts';
+import type { OtaAgentStatus } from '../../../edge/src/ota/agent.ts';
 import { systemClock } from '../../../edge/src/ota/clock.ts';
-import { FileSlotStore } from '../../../edge/src/ota/fs-slot-store.ts';
-import { HttpDownloader } from '../../../edge/src/ota/http-downloader.ts';
-import { MqttJobsTransport } from '../../../edge/src/ota/mqtt-jobs-transport.ts';
-import type { BootState, HealthResult, UpdateContext } from '../../../edge/src/ota/ports.ts';
-import { FileAgentStateStore } from '../../../edge/src/ota/state-store.ts';
-import { type DeviceTrust, FileTrustStore, provisionedTrust } from '../../../edge/src/ota/trust-store.ts';
+import type { BootState } from '../../../edge/src/ota/ports.ts';
 import { seededRandom } from '../../../edge/src/sensors/random.ts';
 import {
   initialSensorState,
@@ -27,56 +21,22 @@ import { MqttDeviceTransport } from '../../../edge/src/transport/mqtt-transport.
 import { Uplink } from '../../../edge/src/uplink/uplink.ts';
 import { DEFAULT_DEVICE_CONFIG } from '../../protocol/device-config.ts';
 import type { StatusMessage } from '../../protocol/messages.ts';
+import type { SimFaultEffect, SimFaultKind } from '../../protocol/sim-faults.ts';
 import { deviceTopic } from '../../protocol/topics.ts';
 import type { DeviceCredentials } from '../pki.ts';
-import {
-  applyFirmwareTelemetry,
-  readSimulatedFirmwareManifest,
-  type SimFirmwareManifest,
-  simulatedInstallFails,
-} from './firmware-behaviour.ts';
-import { SimulatedDeviceModel, type SimulatedModels } from './models.ts';
+import { DeviceFaults, type FaultHooks } from './device-faults.ts';
+import { SimulatedFirmware, type SimulatedOtaOptions } from './device-firmware.ts';
+import type { LinkFailureCounts, SimulatedDeviceOptions } from './device-options.ts';
+import { applyFirmwareTelemetry, type SimFirmwareManifest } from './firmware-behaviour.ts';
+import { DeviceLink, DeviceTls, type LinkFailure, type LinkState } from './link.ts';
+import { SimulatedDeviceModel } from './models.ts';
+import { ConnectionPacer } from './pacing.ts';
 
-/** A simulated device's OTA agent: where its slots live and whom it trusts. */
-export interface SimulatedOtaOptions {
-  /** The platform data dir; slots and agent state go to `<dataDir>/sim/<thing>/`. */
-  readonly dataDir: string;
-  /** The key set the device is provisioned with (the platform's signing keys, each for its purpose). */
-  readonly keySet: DeviceTrust['keySet'];
-  /** How long new firmware must run, connected and with readable sensors, before it commits. @default 5_000 */
-  readonly healthCheckMs?: number;
-  /** How long a simulated reboot keeps the device off the broker. @default 200 */
-  readonly rebootDelayMs?: number;
-  /** Jobs request timeout. @default 10_000 */
-  readonly requestTimeoutMs?: number;
-  /** Agent events (started, job-started, reboot, committed, ...). */
-  readonly log?: (event: string, fields?: Readonly<Record<string, unknown>>) => void;
-}
+export type { CredentialsSource, LinkFailureCounts, SimulatedDeviceOptions } from './device-options.ts';
+export type { SimulatedOtaOptions };
 
-export interface SimulatedDeviceOptions {
-  readonly credentials: DeviceCredentials;
-  readonly brokerUrl: string;
-  /** Factory firmware version (slot a's, the first time the device's OTA directory is created). @default '1.0.0' */
-  readonly firmwareVersion?: string;
-  /** @default 30_000 */
-  readonly statusEveryMs?: number;
-  /** @default 10_000 */
-  readonly telemetryEveryMs?: number;
-  /** Gives the device an A/B OTA agent; without it the device never updates (and behaves as before OTA existed). */
-  readonly ota?: SimulatedOtaOptions;
-  /** Where the edge agent keeps its uplink queue and shadow copy: `<dataDir>/sim/<thing>/`. @default the OTA data dir, else a temp dir */
-  readonly dataDir?: string;
-  /**
-   * The fleet's anomaly models: the device serves its own (kept under its directory, changed by
-   * model-update jobs), sharing a session with the devices that serve the same file. Without it
-   * readings carry no model score.
-   */
-  readonly models?: SimulatedModels;
-  /** Readings per uplink batch. @default 10 */
-  readonly batchSize?: number;
-  /** Gives the device an emulated cellular modem behind the real driver. @default true */
-  readonly modem?: boolean;
-}
+/** Longest a device waits for its modem to register before it connects anyway. */
+const MODEM_ATTACH_WAIT_MS = 5_000;
 
 /** The configured sampling interval the simulator's `telemetryEveryMs` stands for (compressed time). */
 const SIM_SAMPLING_INTERVAL_S = 10;
@@ -93,20 +53,33 @@ export class SimulatedDevice {
   readonly thingName: string;
   readonly thingType: string;
   private client: MqttClient | undefined;
-  private readonly timers: NodeJS.Timeout[] = [];
   private readonly random: () => number;
   private readonly state: SensorState;
+  /** The radio site's own mean RSRP, before any weak-signal fault. */
+  private readonly ownRsrp: number;
   private last: SensorSample;
   private startedAt = Date.now();
-  private slots: FileSlotStore | undefined;
-  private boot: BootState | undefined;
-  private firmware: SimFirmwareManifest | undefined;
-  private otaAgent: OtaAgent | undefined;
+  /** The firmware side (slots, bootloader, OTA agent), with `ota`. */
+  private readonly firmware: SimulatedFirmware | undefined;
   private shutdown = false;
   private restarting: Promise<void> | undefined;
   private boots = 0;
   private edge: EdgeAgent | undefined;
   private modem: ModemDriver | undefined;
+  private emulator: ModemEmulator | undefined;
+  private link: DeviceLink | undefined;
+  private tls: DeviceTls | undefined;
+  private readonly pacer: ConnectionPacer;
+  private lifetime = new AbortController();
+  private readonly failures: Record<LinkFailure, number> = {
+    'connack-timeout': 0,
+    refused: 0,
+    tls: 0,
+    network: 0,
+    other: 0,
+  };
+  /** Faults injected into this device (`POST /local/faults`); they outlive reboots. */
+  readonly faults: DeviceFaults;
   private model: SimulatedDeviceModel | undefined;
 
   constructor(private readonly options: SimulatedDeviceOptions) {
@@ -114,7 +87,51 @@ export class SimulatedDevice {
     this.thingType = options.credentials.thingType;
     this.random = seededRandom(this.thingName);
     this.state = initialSensorState(this.random);
+    this.ownRsrp = this.state.rsrpBase;
     this.last = stepSensors(this.state, 1, this.random);
+    this.pacer = options.pacer ?? new ConnectionPacer({ ratePerSecond: 10, burst: 10, clock: systemClock });
+    this.faults = new DeviceFaults(this.state, Date.now);
+    this.firmware =
+      options.ota === undefined
+        ? undefined
+        : new SimulatedFirmware(
+            options.ota,
+            join(options.ota.dataDir, 'sim', this.thingName),
+            options.firmwareVersion ?? '1.0.0',
+            {
+              thingName: this.thingName,
+              thingType: this.thingType,
+              connected: () => this.client?.connected === true,
+              sensorsReadable: () => Number.isFinite(this.last.temperature),
+              injectedFailure: (version) => this.faults.firmwareFailure(version),
+              reboot: () => this.reboot(),
+            },
+          );
+  }
+
+  /** Where the connection stands: connected, connecting (paced, retrying), held offline by a fault, ... */
+  get linkState(): LinkState {
+    return this.link?.state ?? (this.shutdown ? 'closed' : 'idle');
+  }
+
+  /** Failed connection attempts since construction, by kind. */
+  get linkFailures(): LinkFailureCounts {
+    return { ...this.failures };
+  }
+
+  /** Connections that resumed a TLS session (no certificates exchanged). */
+  get resumedSessions(): number {
+    return this.tls?.resumed ?? 0;
+  }
+
+  /** Injects a fault (replacing one of the same kind). */
+  injectFault(effect: SimFaultEffect): void {
+    this.faults.set(effect);
+  }
+
+  /** Clears a fault of this kind, if one is in force. */
+  clearFault(kind: SimFaultKind): void {
+    this.faults.clear(kind);
   }
 
   /** Where the edge agent keeps this device's uplink queue and shadow copy. */
@@ -136,6 +153,7 @@ export class SimulatedDevice {
   /** Connects and publishes the first status; resolves once connected (and, with OTA, once the agent runs). */
   async start(): Promise<void> {
     this.shutdown = false;
+    if (this.lifetime.signal.aborted) this.lifetime = new AbortController();
     await this.powerOn();
   }
 
@@ -152,24 +170,74 @@ export class SimulatedDevice {
   private async startParts(): Promise<void> {
     this.boots += 1;
     this.startedAt = Date.now();
-    if (this.options.ota !== undefined) await this.bootFirmware();
-    const { credentials } = this.options;
-    // MQTT.js hands its options to tls.connect(), which reads minVersion; its own type does not list it.
-    const options: IClientOptions & Pick<ConnectionOptions, 'minVersion'> = {
+    await this.firmware?.powerOn();
+    this.tls ??= new DeviceTls(await this.credentials());
+    this.link = new DeviceLink({
+      url: this.options.brokerUrl,
       clientId: this.thingName,
-      protocolVersion: 4,
-      key: credentials.keyPem,
-      cert: credentials.certPem,
-      ca: credentials.caPem,
-      rejectUnauthorized: true,
-      // As the edge agent connects by default: TLS 1.3 only.
-      minVersion: 'TLSv1.3',
-      reconnectPeriod: 2_000,
-      connectTimeout: 5_000,
-    };
-    this.client = await mqtt.connectAsync(this.options.brokerUrl, options);
+      tls: this.tls,
+      pacer: this.pacer,
+      clock: systemClock,
+      connectTimeoutMs: 10_000,
+      onFailure: (kind) => {
+        this.failures[kind]++;
+      },
+    });
+    this.client = this.link.client;
+    const attached = this.startModem();
+    this.faults.reapply(this.faultHooks());
+    // As a cellular device does: attach to the network first, then open MQTT. The first shadow report
+    // then already has the modem registered, rather than a second report following it.
+    await Promise.race([attached, delay(MODEM_ATTACH_WAIT_MS, undefined, { signal: this.lifetime.signal })]);
+    await this.link.up(this.lifetime.signal);
     await this.startEdge(this.client);
-    if (this.options.ota !== undefined) await this.startAgent(this.options.ota, this.client);
+    await this.firmware?.startAgent(this.client, this.model);
+  }
+
+  private async credentials(): Promise<DeviceCredentials> {
+    const source = this.options.credentials;
+    return 'issue' in source ? source.issue() : source;
+  }
+
+  /** What faults do to this power-on's link and modem. */
+  private faultHooks(): FaultHooks {
+    const link = this.link;
+    return {
+      offline: (on: boolean) => {
+        if (on) link?.hold();
+        else link?.release();
+        this.emulator?.setFaults({ network: on ? 'none' : 'available' });
+      },
+      flaky: (settings) => link?.flaky(settings),
+      signal: (signal) => {
+        const own = { rsrpDbm: Math.round(this.ownRsrp), rsrqDb: -10 };
+        if (this.emulator !== undefined) this.emulator.setSignal(signal ?? own);
+        else this.state.rsrpBase = signal?.rsrpDbm ?? this.ownRsrp;
+      },
+    };
+  }
+
+  /**
+   * The emulated modem behind the real AT driver, when the device has one; resolves once it is
+   * registered (or has given up: the driver then keeps recovering by itself).
+   */
+  private async startModem(): Promise<void> {
+    if (this.options.modem === false) return;
+    const emulator = new ModemEmulator({
+      signal: { rsrpDbm: Math.round(this.ownRsrp), rsrqDb: -10 },
+      signalWalk: { seed: this.boots + this.thingName.length },
+      registrationDelayMs: 200,
+      bootDelayMs: 200,
+      // A simulated device runs for days: keep the last few commands, not every poll's.
+      transcriptLines: 20,
+    });
+    this.emulator = emulator;
+    this.modem = new ModemDriver({
+      link: createEmulatorLink(emulator),
+      apn: 'iot',
+      pollEveryMs: this.options.statusEveryMs ?? 30_000,
+    });
+    await this.modem.start().catch(() => {});
   }
 
   /**
@@ -190,20 +258,6 @@ export class SimulatedDevice {
       batcher: { maxReadings: this.options.batchSize ?? 10, maxAgeMs: 3 * telemetryEvery },
       sender: { backoff: { initialMs: 200, maxMs: 2_000 } },
     });
-    if (this.options.modem !== false) {
-      const emulator = new ModemEmulator({
-        signal: { rsrpDbm: Math.round(this.state.rsrpBase), rsrqDb: -10 },
-        signalWalk: { seed: this.boots + this.thingName.length },
-        registrationDelayMs: 200,
-        bootDelayMs: 200,
-      });
-      this.modem = new ModemDriver({
-        link: createEmulatorLink(emulator),
-        apn: 'iot',
-        pollEveryMs: statusEvery,
-      });
-      this.modem.start().catch(() => {});
-    }
     const models = this.options.models;
     this.model =
       models === undefined
@@ -223,10 +277,14 @@ export class SimulatedDevice {
       msPerSecond: telemetryEvery / SIM_SAMPLING_INTERVAL_S,
       statusEveryMs: statusEvery,
       shadowReportIntervalMs: 10 * statusEvery,
-      shadowStore: new FileShadowCopyStore(join(directory, 'shadow.json')),
+      // A simulated device has no power to lose: its stores skip fsync (they stay atomic).
+      shadowStore: new FileShadowCopyStore(join(directory, 'shadow.json'), 'never'),
       ...(model === undefined ? {} : { model: { scorer: model, report: () => model.report() } }),
       ...(this.modem === undefined ? {} : { modem: this.modem }),
-      firmware: () => ({ version: this.firmwareVersion(), ...(this.boot ? { slot: this.boot.booted } : {}) }),
+      firmware: () => {
+        const slot = this.firmware?.bootedSlot;
+        return { version: this.firmwareVersion(), ...(slot === undefined ? {} : { slot }) };
+      },
       // Cloud-to-device commands as a real device takes them; `reboot` restarts the simulated device.
       commands: {
         directory: join(directory, 'commands'),
@@ -244,71 +302,9 @@ export class SimulatedDevice {
     const { temperature, humidity, pressure, battery, rsrp, rsrq } = this.last;
     const radio: Record<string, number> = this.modem === undefined ? { rsrp, rsrq } : {};
     return applyFirmwareTelemetry(
-      { temperature: round2(temperature), humidity, pressure, battery, ...radio },
-      this.firmware,
+      this.faults.adjust({ temperature: round2(temperature), humidity, pressure, battery, ...radio }),
+      this.firmware?.running,
     );
-  }
-
-  /** The bootloader, then the image: which slot runs, and how the firmware in it behaves. */
-  private async bootFirmware(): Promise<void> {
-    const directory = this.otaDirectory ?? '';
-    this.slots ??= await FileSlotStore.open(directory, {
-      initialVersion: this.options.firmwareVersion ?? '1.0.0',
-    });
-    this.boot = await this.slots.boot();
-    this.firmware = await readSimulatedFirmwareManifest(this.slots.read(this.boot.booted));
-  }
-
-  private async startAgent(ota: SimulatedOtaOptions, client: MqttClient): Promise<void> {
-    const slots = this.slots;
-    if (slots === undefined) return;
-    const log = ota.log;
-    this.otaAgent = new OtaAgent({
-      thingName: this.thingName,
-      transport: new MqttJobsTransport(client),
-      downloader: new HttpDownloader(),
-      slots,
-      state: new FileAgentStateStore(this.otaDirectory ?? '', (error) =>
-        log?.('agent-state-corrupt', { error: String(error) }),
-      ),
-      clock: systemClock,
-      deviceType: this.thingType,
-      trust: new FileTrustStore(this.otaDirectory ?? '', provisionedTrust(ota.keySet)),
-      healthCheck: (context) => this.healthCheck(ota, context),
-      install: (context) => this.install(context),
-      reboot: () => this.reboot(),
-      ...(this.model === undefined ? {} : { models: this.model }),
-      ...(ota.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: ota.requestTimeoutMs }),
-      ...(log === undefined ? {} : { log }),
-    });
-    await this.otaAgent.start();
-    const boot = this.boot;
-    if (this.firmware?.healthCheck === 'crash' && boot?.pending?.slot === boot?.booted) {
-      // The firmware dies during its trial boot, before its health check can pass: the watchdog resets
-      // the device and, the one try being spent, the bootloader starts the committed slot.
-      this.timers.push(setTimeout(() => this.reboot(), Math.floor((ota.healthCheckMs ?? 5_000) / 2)));
-    }
-  }
-
-  /** Healthy when, after running `healthCheckMs`, MQTT is connected, sensors read, and the firmware says pass. */
-  private async healthCheck(ota: SimulatedOtaOptions, context: UpdateContext): Promise<HealthResult> {
-    await delay(ota.healthCheckMs ?? 5_000, undefined, { signal: context.signal });
-    if (this.firmware?.healthCheck === 'fail') {
-      return {
-        healthy: false,
-        detail: `firmware ${context.version} reports unhealthy (simulated healthCheck: fail)`,
-      };
-    }
-    if (this.client?.connected !== true) return { healthy: false, detail: 'MQTT not connected' };
-    if (!Number.isFinite(this.last.temperature)) return { healthy: false, detail: 'sensors not readable' };
-    return { healthy: true };
-  }
-
-  private async install(context: UpdateContext): Promise<void> {
-    const manifest = await readSimulatedFirmwareManifest(this.slots?.read(context.slot) ?? emptyChunks());
-    if (manifest !== undefined && simulatedInstallFails(this.thingName, manifest)) {
-      throw new Error(`simulated install failure (installFailRate ${manifest.installFailRate})`);
-    }
   }
 
   /** Restarts the device: off the broker, bootloader, then the booted image. Does not wait for the restart. */
@@ -337,24 +333,12 @@ export class SimulatedDevice {
     firmware?: SimFirmwareManifest;
     boots: number;
   }> {
-    const boot = await this.slots?.bootState();
-    return {
-      boots: this.boots,
-      ...(boot === undefined ? {} : { boot }),
-      ...(this.otaAgent === undefined ? {} : { agent: this.otaAgent.status() }),
-      ...(this.firmware === undefined ? {} : { firmware: this.firmware }),
-    };
+    return { boots: this.boots, ...(await this.firmware?.status()) };
   }
 
   /** The firmware version running now. */
   firmwareVersion(): string {
-    const boot = this.boot;
-    return (
-      this.firmware?.version ??
-      (boot === undefined ? undefined : boot.versions[boot.booted]) ??
-      this.options.firmwareVersion ??
-      '1.0.0'
-    );
+    return this.firmware?.version() ?? this.options.firmwareVersion ?? '1.0.0';
   }
 
   /** The status message this device would send now. */
@@ -374,23 +358,24 @@ export class SimulatedDevice {
   }
 
   private async powerOff(): Promise<void> {
-    for (const timer of this.timers.splice(0)) clearInterval(timer);
-    await this.otaAgent?.stop();
-    this.otaAgent = undefined;
+    await this.firmware?.stopAgent();
     await this.edge?.stop();
     this.edge = undefined;
     await this.model?.close();
     this.model = undefined;
     await this.modem?.stop();
     this.modem = undefined;
-    await this.client?.endAsync();
+    this.emulator?.close();
+    this.emulator = undefined;
+    await this.link?.close();
+    this.link = undefined;
+    this.client = undefined;
   }
 
   async stop(): Promise<void> {
     this.shutdown = true;
+    this.lifetime.abort(new Error(`${this.thingName} stopped`));
     await this.restarting;
     await this.powerOff();
   }
 }
-
-async function* emptyChunks(): AsyncIterable<Uint8Array> {}

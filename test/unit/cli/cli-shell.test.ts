@@ -49,6 +49,7 @@ describe('the CLI as a shell tool', () => {
         'fleet',
         'alerts',
         'shadow',
+        'sim',
         'console',
         'completion',
       ],

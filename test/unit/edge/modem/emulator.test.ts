@@ -257,4 +257,32 @@ describe('modem emulator: the AT dialogue', () => {
     expect(new Set(first).size).toBeGreaterThan(3);
     expect(first.every((v) => v >= -104 && v <= -91)).toBe(true);
   });
+
+  it('keeps only the latest command lines when told to (a device that runs for days)', async () => {
+    // Prepare
+    const { clock, send, emulator } = setup({ transcriptLines: 2 });
+    await clock.advance(5_000);
+
+    // Act
+    for (const line of ['ATE0', 'AT+CSQ', 'AT+CESQ', 'AT+CEREG?']) await send(line);
+
+    // Assess
+    expect(emulator.received).toEqual(['AT+CESQ', 'AT+CEREG?']);
+  });
+
+  it('moves the walk to a new mean when the signal is set (a device driven into a weak cell)', async () => {
+    // Prepare
+    const { clock, send, emulator } = setup({ signalWalk: { seed: 7, stepDb: 2 } });
+    await clock.advance(5_000);
+    await send('ATE0');
+
+    // Act
+    emulator.setSignal({ rsrpDbm: -125, rsrqDb: -18 });
+    const values: number[] = [];
+    for (let i = 0; i < 50; i++)
+      values.push(parseCesq((await send('AT+CESQ')).split('\r\n')[1] ?? '')?.rsrpDbm ?? 0);
+
+    // Assess: around -125 dBm, never back near the old mean of -97
+    expect(values.every((v) => v >= -131 && v <= -119)).toBe(true);
+  });
 });

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { link, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -128,6 +128,30 @@ describe('FileSlotStore on disk', () => {
     const reopened = await FileSlotStore.open(dir);
     expect((await reopened.bootState()).pending).toEqual({ slot: 'b', triesLeft: 1 });
     expect((await readdir(dir)).sort()).toEqual(['.boot.json.deadbeef.tmp', 'boot.json', 'slot-b.img']);
+  });
+
+  it('leaves boot.json alone on an ordinary power-on, and rewrites it when a trial boot spends its try', async () => {
+    // Prepare: a device that has booted before. A hard link pins boot.json's inode: a replacement
+    // (the atomic rename) gives boot.json another one, and the pinned one cannot be reused meanwhile.
+    const dir = await tempDir();
+    await (await FileSlotStore.open(dir, { initialVersion: '1.0.0' })).boot();
+    const path = join(dir, 'boot.json');
+    const replaced = async (pin: string) => (await stat(path)).ino !== (await stat(join(dir, pin))).ino;
+    await link(path, join(dir, 'pin-1'));
+
+    // Act: power on again with nothing pending, then with an update pending
+    await (await FileSlotStore.open(dir)).boot();
+    const plainBootReplaced = await replaced('pin-1');
+    const slots = await FileSlotStore.open(dir);
+    await write(slots, 'b', 'image two');
+    await slots.markPending('b', '2.0.0');
+    await link(path, join(dir, 'pin-2'));
+    await (await FileSlotStore.open(dir)).boot();
+
+    // Assess
+    expect(plainBootReplaced).toBe(false);
+    expect(await replaced('pin-2')).toBe(true);
+    expect(JSON.parse(await readFile(path, 'utf8')).pending).toEqual({ slot: 'b', triesLeft: 0 });
   });
 
   it('refuses a boot.json that does not parse instead of guessing', async () => {

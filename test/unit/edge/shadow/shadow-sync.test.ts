@@ -429,6 +429,27 @@ describe('shadow sync: offline and restarts', () => {
     expect(h.service.delta).toBeUndefined();
   });
 
+  it('tells when it has synced: not while offline, and once the get and the report are answered', async () => {
+    // Prepare
+    const h = harness({ connected: false });
+    let synced = false;
+    await h.sync.start();
+    const waiting = h.sync.whenSynced().then(() => {
+      synced = true;
+    });
+    await settle();
+    const offline = synced;
+
+    // Act
+    h.transport.connect();
+    await waiting;
+
+    // Assess
+    expect(offline).toBe(false);
+    expect(h.reported()?.health).toEqual({ uptimeS: 42, batteryPct: 88 });
+    await expect(h.sync.whenSynced()).resolves.toBeUndefined();
+  });
+
   it('keeps running its settings while offline and sends nothing', async () => {
     // Prepare
     const h = harness();
@@ -475,6 +496,39 @@ describe('shadow sync: offline and restarts', () => {
       await stopAll();
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it('does not rewrite its local copy on every connection that finds nothing new', async () => {
+    // Prepare: a store that counts its writes, and a device whose shadow exists (version 1)
+    const store = new MemoryShadowCopyStore();
+    let saves = 0;
+    const save = store.save.bind(store);
+    store.save = async (copy) => {
+      saves++;
+      await save(copy);
+    };
+    const h = harness({ store });
+    const reconnect = async () => {
+      const gets = h.service.requests.filter((r) => r.operation === 'get').length;
+      h.transport.disconnect();
+      h.transport.connect();
+      await until(
+        () => h.service.requests.filter((r) => r.operation === 'get').length > gets,
+        'the get of the new connection',
+      );
+      await settle();
+    };
+    await h.sync.start();
+    await until(() => h.reported()?.health !== undefined, 'first report');
+    await reconnect();
+    const settled = saves;
+
+    // Act: three more connections, nothing changed in the cloud
+    for (let i = 0; i < 3; i++) await reconnect();
+
+    // Assess
+    expect(saves).toBe(settled);
+    expect(store.copy).toEqual({ config: DEFAULT_DEVICE_CONFIG, desiredVersion: 1 });
   });
 
   it('runs the defaults when the saved copy is damaged', async () => {

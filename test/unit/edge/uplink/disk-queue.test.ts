@@ -1,6 +1,6 @@
-import { appendFile, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { appendFile, open, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   DiskQueue,
   type DiskQueueOptions,
@@ -205,6 +205,38 @@ describe('DiskQueue', () => {
 
     // Assess
     expect(JSON.parse(await readFile(join(directory, 'cursor.json'), 'utf8'))).toEqual({ acked: 2 });
+  });
+
+  it.each([
+    ['always', true],
+    ['never', false],
+  ] as const)('under fsync %s, an append and an ack (the cursor) fsync: %s', async (fsync, expected) => {
+    // Prepare: count fsync and fdatasync on every file handle the queue opens
+    const directory = await tempDir();
+    const probe = await open(join(directory, 'probe'), 'w');
+    const handle = Object.getPrototypeOf(probe) as {
+      sync: () => Promise<void>;
+      datasync: () => Promise<void>;
+    };
+    await probe.close();
+    const syncs = vi.spyOn(handle, 'sync');
+    const datasyncs = vi.spyOn(handle, 'datasync');
+    try {
+      const queue = await DiskQueue.open({ directory, fsync });
+      const [id] = await appendLabels(queue, 0, 1);
+      const beforeAck = syncs.mock.calls.length + datasyncs.mock.calls.length;
+
+      // Act
+      await queue.ack(id ?? 0);
+
+      // Assess
+      expect(beforeAck > 0).toBe(expected);
+      expect(syncs.mock.calls.length + datasyncs.mock.calls.length > beforeAck).toBe(expected);
+      expect(JSON.parse(await readFile(join(directory, 'cursor.json'), 'utf8'))).toEqual({ acked: id });
+    } finally {
+      syncs.mockRestore();
+      datasyncs.mockRestore();
+    }
   });
 
   it('refuses an ack past the head, and ignores one below it', async () => {
