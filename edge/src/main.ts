@@ -172,9 +172,11 @@ async function main(argv: readonly string[]): Promise<void> {
 
   const transport = await openTransport(transportSettings, { clock: systemClock, log });
   stops.push(['transport', () => transport.close()]);
-  // A device with its own certificate rotates it (Greengrass core devices' certificates are the nucleus').
+  // A device with its own certificate rotates it (Greengrass core devices' certificates are the nucleus'):
+  // on its schedule, when the platform asks, and for the `rotate-certificate` command.
+  let rotator: CertificateRotator | undefined;
   if (transportSettings.mode === 'mqtt' && transport instanceof MqttDeviceTransport) {
-    const rotator = new CertificateRotator({
+    const running = new CertificateRotator({
       thingName,
       transport,
       switcher: transport,
@@ -182,8 +184,9 @@ async function main(argv: readonly string[]): Promise<void> {
       clock: systemClock,
       log,
     });
-    await rotator.start();
-    stops.push(['rotation', () => rotator.stop()]);
+    await running.start();
+    stops.push(['rotation', () => running.stop()]);
+    rotator = running;
   }
   const modem = await openModem(settings);
   if (modem !== undefined) stops.push(['modem', () => modem.stop()]);
@@ -219,6 +222,7 @@ async function main(argv: readonly string[]): Promise<void> {
       directory: join(dataDir, 'commands'),
       dataDir,
       restart: () => void shutdown(RESTART_EXIT_CODE),
+      ...(rotator === undefined ? {} : { rotator }),
     },
     ...(coapBinding.exposure === undefined ? {} : { coapExposure: coapBinding.exposure }),
     log,

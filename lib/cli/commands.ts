@@ -39,7 +39,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   { path: 'devices show', options: [] },
   { path: 'devices set', options: ['groups', 'attr', 'unset'] },
   { path: 'devices provision', options: ['type', 'csr', 'out'] },
-  { path: 'devices rotate', options: ['type'] },
+  { path: 'devices rotate', options: ['type', 'all-at-once'] },
   { path: 'devices revoke', options: ['certificate', 'reason'] },
   { path: 'devices allow', options: ['type', 'again'] },
   { path: 'audit', options: ['check', 'device', 'all'] },

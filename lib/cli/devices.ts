@@ -1,5 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import type { ApiClient } from './api.ts';
+import type { CommandOptions } from './command.ts';
 
 /** Options the identity commands read. */
 export interface IdentityOptions {
@@ -9,17 +10,54 @@ export interface IdentityOptions {
   readonly certificate?: string | undefined;
   readonly reason?: string | undefined;
   readonly again?: boolean | undefined;
+  readonly rate?: string | undefined;
+  readonly expires?: string | undefined;
+  readonly watch?: boolean | undefined;
+  readonly 'all-at-once'?: boolean | undefined;
 }
+
+/**
+ * Rotations a whole device type asks for per minute unless `--rate` says otherwise: each one is a new
+ * key and CSR, three certificate API calls and a reconnection per device, so a type is rotated over a
+ * while rather than all at once; well below `POST /commands`' own default of 1000.
+ */
+export const DEFAULT_ROTATION_RATE_PER_MINUTE = 100;
 
 /** The help lines of the identity commands. */
 export const IDENTITY_HELP = `  devices provision <thing> --type <t> --csr <file|-> [--out <answer.json>]
                                        admit a device by the CSR it made (edge: provision csr); the
                                        answer goes to the device (edge: provision install --response)
-  devices rotate <id...> | devices rotate --type <t>    ask devices to rotate their certificates
+  devices rotate <id...>               ask these devices to rotate their certificates now (a request
+                                       kept until each confirms, however long it is offline)
+  devices rotate --type <t> [--rate <per minute>] [--reason <text>] [--expires <s>] [--watch]
+                                       a whole type, paced and tracked: the fleet command
+                                       rotate-certificate at ${DEFAULT_ROTATION_RATE_PER_MINUTE}/min unless --rate; same as
+                                       command fleet rotate-certificate --type <t> --rate <n>
+                                       (--all-at-once: notify every device of the type at once)
   devices revoke <id> [--certificate <id>] [--reason <text>]
   devices allow <serial...> --type <t> [--again]
                                        let devices with these serial numbers provision themselves by
                                        claim, as type <t>, once each (--again: serials used already)`;
+
+/**
+ * Whether `devices rotate` goes as the fleet command `rotate-certificate` (a whole type, paced, each
+ * device's outcome tracked) rather than `POST /devices/rotate` (named devices, or `--all-at-once`).
+ */
+export function rotatesAsFleetCommand(ids: readonly string[], options: IdentityOptions): boolean {
+  return ids.length === 0 && options.type !== undefined && options['all-at-once'] !== true;
+}
+
+/** `devices rotate --type <t>` as the options of `command fleet rotate-certificate`. */
+export function rotationFleetOptions(options: IdentityOptions): CommandOptions {
+  return {
+    type: options.type,
+    rate: options.rate ?? String(DEFAULT_ROTATION_RATE_PER_MINUTE),
+    // As JSON, so a reason that reads as a number or a boolean stays text.
+    param: options.reason === undefined ? [] : [`reason=${JSON.stringify(options.reason)}`],
+    expires: options.expires,
+    watch: options.watch,
+  };
+}
 
 /**
  * `devices provision | rotate | revoke | allow`: the operator's half of device identity. Only a CSR is

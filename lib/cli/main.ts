@@ -4,7 +4,7 @@ import { auditCommand } from './audit.ts';
 import { commandCli } from './command.ts';
 import { suggestCommands } from './commands.ts';
 import { bashCompletion, zshCompletion } from './completion.ts';
-import { identityCommand } from './devices.ts';
+import { identityCommand, rotatesAsFleetCommand, rotationFleetOptions } from './devices.ts';
 import { uploadFirmware } from './firmware.ts';
 import { HELP } from './help.ts';
 import { nextStep } from './hints.ts';
@@ -144,12 +144,9 @@ async function dispatch(
   print: Print,
 ): Promise<void> {
   const id = (what: string) => encodeURIComponent(need(rest[0], what));
+  const commandContext = { out: io.out, need, usage: (message: string) => new UsageError(message) };
   if (group === 'command') {
-    const { answer, human } = await commandCli(api, action, rest, values, {
-      out: io.out,
-      need,
-      usage: (message) => new UsageError(message),
-    });
+    const { answer, human } = await commandCli(api, action, rest, values, commandContext);
     return print(answer, human);
   }
   if (group === 'sim') {
@@ -159,6 +156,12 @@ async function dispatch(
       if (error instanceof SimUsageError) throw new UsageError(error.message);
       throw error;
     }
+  }
+  if (group === 'devices' && action === 'rotate' && rotatesAsFleetCommand(rest, values)) {
+    // A whole type: paced and tracked, as `command fleet rotate-certificate` (see devices.ts).
+    const options = rotationFleetOptions(values);
+    const fleet = await commandCli(api, 'fleet', ['rotate-certificate'], options, commandContext);
+    return print(fleet.answer, fleet.human);
   }
   switch (`${group} ${action ?? ''}`.trim()) {
     case 'firmware upload': {

@@ -50,6 +50,7 @@ export function parse(argv: readonly string[]) {
       every: { type: 'string' },
       down: { type: 'string' },
       all: { type: 'boolean' },
+      'all-at-once': { type: 'boolean' },
     },
   });
 }

@@ -72,6 +72,18 @@ export const BUILT_IN_COMMANDS = {
     longRunning: false,
     timeoutSeconds: 60,
   },
+  'rotate-certificate': {
+    description:
+      'Rotate the device certificate now (new key, CSR, certificate, reconnect, confirm); SUCCEEDED once the new certificate is confirmed and the old one retired',
+    parameters: z.strictObject({
+      /** Why the operator asks (kept with the execution and in the device's log). */
+      reason: z.string().min(1, 'must not be empty').max(200, 'must be at most 200 characters').optional(),
+    }),
+    longRunning: true,
+    // Three requests of up to 30 s each and up to 60 s for the new certificate to connect (the
+    // rotator's defaults), with room for a slow cellular link.
+    timeoutSeconds: 600,
+  },
 } as const satisfies Readonly<Record<string, CommandDefinition>>;
 export type BuiltInCommandName = keyof typeof BUILT_IN_COMMANDS;
 

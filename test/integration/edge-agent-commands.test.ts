@@ -1,10 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CommandAnswer, commandAnswer } from '../../lib/protocol/commands.ts';
-import { agentEnvironment, collectLogs, REPO } from '../support/edge-agent-process.ts';
+import { agentEnvironment, startAgentProcess } from '../support/edge-agent-process.ts';
 import { eventually, startTestPlatform, type TestPlatform } from '../support/platform.ts';
 
 /**
@@ -24,13 +24,7 @@ const logs: Array<Record<string, unknown>> = [];
 const answers: CommandAnswer[] = [];
 
 function startAgent(): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'edge/src/main.ts'], {
-    cwd: REPO,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  collectLogs(child, logs);
-  return child;
+  return startAgentProcess(env, logs);
 }
 
 function send(executionId: string, name: string): Promise<void> {

@@ -2,6 +2,7 @@ import type { EdgeAgent, EdgeAgentOptions } from '../agent/edge-agent.ts';
 import { BuiltInCommands } from './built-in-commands.ts';
 import { collectDiagnostics } from './diagnostics.ts';
 import { EdgeCommands } from './edge-commands.ts';
+import type { CommandRotator } from './rotate-certificate.ts';
 
 /** How the agent takes cloud-to-device commands (`EdgeAgentOptions.commands`). */
 export interface AgentCommandsOptions {
@@ -13,6 +14,8 @@ export interface AgentCommandsOptions {
   readonly fsync?: 'always' | 'never';
   /** See {@link CommandHost.restart}: `main.ts` passes its clean shutdown with exit code 75. */
   readonly restart?: () => void;
+  /** The agent's certificate rotator (`main.ts` passes its own): `rotate-certificate` runs it. */
+  readonly rotator?: CommandRotator;
   readonly answerBackoff?: { readonly initialMs?: number; readonly maxMs?: number };
 }
 
@@ -57,6 +60,7 @@ export async function startAgentCommands(
         agentUptimeSeconds: () => agent.status().uptimeSeconds ?? 0,
       }),
     ...(settings.restart === undefined ? {} : { restart: settings.restart }),
+    ...(settings.rotator === undefined ? {} : { rotator: settings.rotator }),
   });
   commands = await EdgeCommands.open({
     thingName: options.thingName,

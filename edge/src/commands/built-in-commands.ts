@@ -2,6 +2,7 @@ import type { BuiltInCommandName } from '../../../lib/protocol/command-catalog.t
 import type { Reading } from '../../../lib/protocol/messages.ts';
 import type { Clock } from '../ota/ports.ts';
 import type { CommandHandler, CommandOutcome } from './edge-commands.ts';
+import { type CommandRotator, rotateCertificateHandler } from './rotate-certificate.ts';
 
 /** What the built-in commands act on: the agent's parts, behind a port. */
 export interface CommandHost {
@@ -21,11 +22,13 @@ export interface CommandHost {
    * command under way. Without it the device cannot restart itself, and `reboot` fails.
    */
   readonly restart?: () => void;
+  /** The agent's certificate rotator; without it `rotate-certificate` fails (nothing of its own to rotate). */
+  readonly rotator?: CommandRotator;
 }
 
 /**
  * The catalog's built-in commands (`BUILT_IN_COMMANDS`): `sample-now`, `reboot`, `set-interval`,
- * `diagnostics`, `ping`. Parameters reach them already checked against the catalog's schemas.
+ * `diagnostics`, `ping`, `rotate-certificate`. Parameters reach them already checked against the catalog's schemas.
  */
 export class BuiltInCommands {
   private override: AbortController | undefined;
@@ -51,6 +54,7 @@ export class BuiltInCommands {
           result: { pong: true, deviceTime: now, sinceIssuedMs: now - request.issuedAt },
         };
       },
+      'rotate-certificate': rotateCertificateHandler(host.rotator),
     };
   }
 

@@ -35,6 +35,19 @@ export interface CertificateRotatorOptions {
 /** How a rotation ended. */
 export type RotationOutcome = 'rotated' | 'failed' | 'busy';
 
+/** Who asked for a rotation: the platform (`identity/notify`, `identity/get`), the schedule, a command. */
+export type RotationReason = 'requested' | 'schedule' | 'command';
+
+/** How one rotation ended, with what an operator needs to know of it. */
+export type RotationResult =
+  | {
+      readonly outcome: 'rotated';
+      /** The certificate the device now connects with, confirmed (the platform retired the old one). */
+      readonly certificateId: string;
+      readonly previousCertificateId: string;
+    }
+  | { readonly outcome: 'failed'; readonly reason: string };
+
 /**
  * The device side of certificate rotation.
  *
@@ -50,7 +63,7 @@ export type RotationOutcome = 'rotated' | 'failed' | 'busy';
  */
 export class CertificateRotator {
   private readonly log: NonNullable<CertificateRotatorOptions['log']>;
-  private rotating: Promise<RotationOutcome> | undefined;
+  private rotating: Promise<RotationResult> | undefined;
   private confirming: Promise<void> | undefined;
   private readonly stopped = new AbortController();
   private readonly detach: Array<() => void | Promise<void>> = [];
@@ -82,12 +95,27 @@ export class CertificateRotator {
   }
 
   /** Rotates now, unless a rotation is already under way. */
-  rotate(reason: 'requested' | 'schedule'): Promise<RotationOutcome> {
-    if (this.rotating !== undefined) return Promise.resolve('busy');
-    this.rotating = this.run(reason).finally(() => {
+  async rotate(reason: RotationReason): Promise<RotationOutcome> {
+    if (this.rotating !== undefined) return 'busy';
+    return (await this.begin(reason)).outcome;
+  }
+
+  /**
+   * Rotates now, or, when a rotation is already under way (the schedule's, or the platform's
+   * request), waits for that one and reports how it ended: the device ends on a new, confirmed
+   * certificate either way, which is what the caller asked for.
+   */
+  async rotateOrJoin(reason: RotationReason): Promise<RotationResult & { readonly joined: boolean }> {
+    const joined = this.rotating !== undefined;
+    return { ...(await (this.rotating ?? this.begin(reason))), joined };
+  }
+
+  private begin(reason: RotationReason): Promise<RotationResult> {
+    const rotating = this.run(reason).finally(() => {
       this.rotating = undefined;
     });
-    return this.rotating;
+    this.rotating = rotating;
+    return rotating;
   }
 
   private request(topic: string, body: unknown) {
@@ -127,10 +155,11 @@ export class CertificateRotator {
     }
   }
 
-  private async run(reason: 'requested' | 'schedule'): Promise<RotationOutcome> {
+  private async run(reason: RotationReason): Promise<RotationResult> {
     const { files, switcher, thingName } = this.options;
     const old = await files.current();
-    this.log('rotation-started', { reason, from: certificateFacts(old.certPem).certificateId });
+    const from = certificateFacts(old.certPem).certificateId;
+    this.log('rotation-started', { reason, from });
     try {
       await files.discardStaged();
       const { keyPem, csrPem } = await makeKeyAndCsr(thingName);
@@ -153,14 +182,19 @@ export class CertificateRotator {
         });
         await files.rollBack();
         await switcher.reconnectWith(old);
-        return 'failed';
+        return {
+          outcome: 'failed',
+          reason: `certificate ${created.certificateId} did not connect: back on ${from}`,
+        };
       }
       await this.confirmPending();
-      return (await files.awaitingConfirmation()) === undefined ? 'rotated' : 'failed';
+      if ((await files.awaitingConfirmation()) !== undefined)
+        return { outcome: 'failed', reason: `certificate ${created.certificateId} was not confirmed` };
+      return { outcome: 'rotated', certificateId: created.certificateId, previousCertificateId: from };
     } catch (error) {
       this.log('rotation-failed', { reason, error: String(error) });
       await files.discardStaged().catch(() => {});
-      return 'failed';
+      return { outcome: 'failed', reason: error instanceof Error ? error.message : String(error) };
     }
   }
 

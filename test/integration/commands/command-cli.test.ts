@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_ROTATION_RATE_PER_MINUTE } from '../../../lib/cli/devices.ts';
 import { MIN_SAMPLE_INTERVAL_SECONDS } from '../../../lib/protocol/coap.ts';
 import type { CommandAnswer, CommandRequest } from '../../../lib/protocol/commands.ts';
 import { runCliOn } from '../../support/cli.ts';
@@ -100,5 +101,22 @@ describe('fleetkit CLI: command', () => {
     expect(status.out).toBe(
       `${batchId}  DISPATCHED: 2 succeeded, 0 failed, 0 expired, 0 pending of 2 (2/2 dispatched)\n`,
     );
+  });
+
+  it('devices rotate --type sends rotate-certificate to the type as a paced fleet command; --all-at-once notifies them', async () => {
+    // Act
+    const paced = await cli('devices', 'rotate', '--type', 'tracker', '--reason', '42', '--json');
+    const atOnce = await cli('devices', 'rotate', '--type', 'tracker', '--all-at-once');
+
+    // Assess
+    expect(paced.err).toBe('');
+    expect(JSON.parse(paced.out)).toMatchObject({
+      name: 'rotate-certificate',
+      parameters: { reason: '42' },
+      targets: { deviceTypes: ['tracker'] },
+      ratePerMinute: DEFAULT_ROTATION_RATE_PER_MINUTE,
+      total: 2,
+    });
+    expect(atOnce.out).toBe('rotation requested of 2 device(s)\n');
   });
 });

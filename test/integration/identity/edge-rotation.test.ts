@@ -110,14 +110,45 @@ describe('certificate rotation on the edge', () => {
 
     // Act
     const outcome = await rotator.rotate('requested');
+    await eventually(async () => (transport.state === 'connected' ? true : undefined));
+    const commanded = await rotator.rotateOrJoin('command');
 
     // Assess
     expect(outcome).toBe('failed');
+    const id = certificateFacts(first.certPem).certificateId;
+    expect(commanded).toMatchObject({
+      outcome: 'failed',
+      joined: false,
+      reason: expect.stringMatching(new RegExp(`^certificate [0-9a-f]{64} did not connect: back on ${id}$`)),
+    });
     expect(events).toContain('rotation-rolled-back');
     expect(await files.current()).toEqual(first);
     expect(await files.awaitingConfirmation()).toBeUndefined();
     await eventually(async () => (transport.state === 'connected' ? true : undefined));
-    const id = certificateFacts(first.certPem).certificateId;
     expect(t.platform.iot.describeCertificate(id).certificateDescription.status).toBe('ACTIVE');
+  });
+
+  it('lets a command join a rotation under way: one rotation, whose result both callers get', async () => {
+    // Prepare
+    const { files, transport, rotator, first } = await device('join-1');
+    await rotator.start();
+    await eventually(async () => (transport.state === 'connected' ? true : undefined));
+
+    // Act
+    const [own, commanded] = await Promise.all([
+      rotator.rotate('requested'),
+      rotator.rotateOrJoin('command'),
+    ]);
+
+    // Assess
+    const second = certificateFacts((await files.current()).certPem).certificateId;
+    expect(own).toBe('rotated');
+    expect(commanded).toEqual({
+      outcome: 'rotated',
+      certificateId: second,
+      previousCertificateId: certificateFacts(first.certPem).certificateId,
+      joined: true,
+    });
+    expect((await getJson(t.platform, '/devices/join-1')).body.certificateId).toBe(second);
   });
 });

@@ -43,6 +43,14 @@ describe('checkCommand, one row per rule', () => {
       { seconds: 86_400, for: 604_800 },
       { seconds: 86_400, for: 604_800 },
     ],
+    ['rotate-certificate with no reason', 'env-sensor', 'rotate-certificate', {}, {}],
+    [
+      'rotate-certificate with a reason',
+      'tracker',
+      'rotate-certificate',
+      { reason: 'CA change' },
+      { reason: 'CA change' },
+    ],
     ["a type's own command for that type", 'tracker', 'locate', { accuracyM: 10 }, { accuracyM: 10 }],
     ["a type's replacement of a common command", 'tracker', 'ping', { echo: 'hi' }, { echo: 'hi' }],
   ])('accepts %s', (_rule, deviceType, name, parameters, expected) => {
@@ -103,6 +111,13 @@ describe('checkCommand, one row per rule', () => {
     ],
     ['parameters that are not an object', 'tracker', 'ping', [1], [['parameters', /expected object/]]],
     [
+      'a rotation reason longer than 200 characters',
+      'tracker',
+      'rotate-certificate',
+      { reason: 'x'.repeat(201) },
+      [['parameters.reason', /at most 200/]],
+    ],
+    [
       "the common ping's schema where the type replaced it",
       'tracker',
       'ping',
@@ -123,7 +138,7 @@ describe('checkCommand, one row per rule', () => {
 });
 
 describe('the default catalog', () => {
-  it('gives every device type the five built-in commands, long-running ones marked', () => {
+  it('gives every device type the six built-in commands, long-running ones marked', () => {
     // Act
     const commands = commandsOf(DEFAULT_COMMAND_CATALOG, 'any-type');
 
@@ -132,7 +147,14 @@ describe('the default catalog', () => {
       Object.entries(commands)
         .map(([name, d]) => `${name}${d.longRunning ? ' (long)' : ''}`)
         .sort(),
-    ).toEqual(['diagnostics (long)', 'ping', 'reboot (long)', 'sample-now', 'set-interval']);
+    ).toEqual([
+      'diagnostics (long)',
+      'ping',
+      'reboot (long)',
+      'rotate-certificate (long)',
+      'sample-now',
+      'set-interval',
+    ]);
   });
 
   it('does not take inherited object keys for commands', () => {
