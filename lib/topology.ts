@@ -134,7 +134,7 @@ export const topology = {
     firmware: {
       kind: 'bucket',
       description:
-        'Firmware images (images/) and edge anomaly models (models/), versioned; signed objects are never overwritten in place',
+        'Firmware images (images/), their verified deltas (deltas/) and edge anomaly models (models/), versioned; signed objects are never overwritten in place',
       versioned: true,
     },
     firmwareCatalog: {
@@ -378,6 +378,8 @@ export const topology = {
         'GET /firmware/{version}',
         'POST /firmware/{version}/complete',
         'POST /firmware/{version}/approve',
+        'POST /firmware/{version}/deltas',
+        'POST /firmware/{version}/deltas/{fromVersion}/complete',
         'GET /firmware/{version}/download',
         'DELETE /firmware/{version}',
       ],

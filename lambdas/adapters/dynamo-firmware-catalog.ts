@@ -5,7 +5,9 @@ import {
   GetCommand,
   PutCommand,
   ScanCommand,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import type { StoredDelta } from '../domain/firmware/delta.ts';
 import type { FirmwareMetadata } from '../domain/firmware/metadata.ts';
 import type { FirmwareCatalog } from '../domain/firmware/ports.ts';
 import { KEY_SET_ITEM } from './dynamo-key-set-store.ts';
@@ -109,5 +111,38 @@ export class DynamoFirmwareCatalog implements FirmwareCatalog {
       if (error instanceof ConditionalCheckFailedException) return 'conflict';
       throw error;
     }
+  }
+
+  /**
+   * One attribute of the `deltas` map set in place (a document path update), so deltas from different
+   * bases recorded at once never overwrite each other. The map is made first if the item has none; that
+   * write is conditional on its absence, so it cannot erase a delta recorded meanwhile.
+   */
+  async recordDelta(version: string, delta: StoredDelta): Promise<'saved' | 'conflict'> {
+    const names = { '#status': 'status', '#deltas': 'deltas' };
+    const set = (withMap: boolean) =>
+      this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { version },
+          UpdateExpression: withMap ? 'SET #deltas.#from = :delta' : 'SET #deltas = :map',
+          ConditionExpression: withMap
+            ? '#status = :available AND attribute_exists(#deltas)'
+            : '#status = :available AND attribute_not_exists(#deltas)',
+          ExpressionAttributeNames: withMap ? { ...names, '#from': delta.fromVersion } : names,
+          ExpressionAttributeValues: withMap
+            ? { ':available': 'available', ':delta': delta }
+            : { ':available': 'available', ':map': { [delta.fromVersion]: delta } },
+        }),
+      );
+    for (const withMap of [true, false, true]) {
+      try {
+        await set(withMap);
+        return 'saved';
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      }
+    }
+    return 'conflict';
   }
 }

@@ -7,11 +7,13 @@ import { DynamoFirmwareCatalog } from '../adapters/dynamo-firmware-catalog.ts';
 import { DynamoKeySetStore } from '../adapters/dynamo-key-set-store.ts';
 import { KmsSigner } from '../adapters/kms-signer.ts';
 import { OBJECT_PREFIXES, S3FirmwareStore } from '../adapters/s3-firmware-store.ts';
+import { DELTA_PREFIX } from '../domain/firmware/delta.ts';
 import { modelContractProblems } from '../domain/firmware/model-check.ts';
 import type { FirmwareUsage } from '../domain/firmware/ports.ts';
 import { aws } from '../shared/aws-config.ts';
 import type { Logger } from '../shared/logger.ts';
 import { type HandlerEnv, requireEnv } from '../shared/runtime.ts';
+import { FirmwareDeltaService } from './firmware-deltas.ts';
 import type { FirmwareDownloads } from './firmware-downloads.ts';
 import { FirmwareService } from './firmware-service.ts';
 import { KeySetService } from './key-set-service.ts';
@@ -128,7 +130,41 @@ export function firmwareDownloadsFrom(
       ...(deps.now === undefined ? {} : { now: deps.now }),
     }),
     downloadUrlSeconds: urlSeconds(deps.env, FIRMWARE_ENV.downloadUrlSeconds, 900),
+    ...(purpose === 'firmware' ? { deltas: deltaStoreFrom(deps) } : {}),
   };
+}
+
+/** The firmware deltas: the firmware bucket, under `deltas/` (`lambdas/domain/firmware/delta.ts`). */
+function deltaStoreFrom(deps: {
+  readonly s3: S3Client;
+  readonly env: HandlerEnv;
+  readonly now?: () => number;
+}): S3FirmwareStore {
+  return new S3FirmwareStore({
+    client: deps.s3,
+    bucketName: requireEnv(deps.env, FIRMWARE_ENV.bucket),
+    prefix: DELTA_PREFIX,
+    ...(deps.now === undefined ? {} : { now: deps.now }),
+  });
+}
+
+/** The firmware registry's deltas, from the clients a handler created once, and its env. */
+export function firmwareDeltaServiceFrom(deps: {
+  readonly s3: S3Client;
+  readonly dynamo: DynamoDBDocumentClient;
+  readonly env: HandlerEnv;
+  readonly log: Logger;
+  readonly now: () => number;
+}): FirmwareDeltaService {
+  const downloads = firmwareDownloadsFrom(deps);
+  return new FirmwareDeltaService({
+    catalog: downloads.catalog,
+    images: downloads.store,
+    deltas: deltaStoreFrom(deps),
+    log: deps.log,
+    now: deps.now,
+    uploadUrlSeconds: urlSeconds(deps.env, FIRMWARE_ENV.uploadUrlSeconds, 3600),
+  });
 }
 
 /**

@@ -37,7 +37,12 @@ export async function jobDocumentFor(
   const registry = model ? sources.models : sources.firmware;
   if (registry === undefined) throw new Error('this function has no model registry to send models from');
   const [target, keys] = await Promise.all([
-    firmwareForDevice(registry, execution.firmwareVersion, model ? 'model' : 'firmware'),
+    firmwareForDevice(
+      registry,
+      execution.firmwareVersion,
+      model ? 'model' : 'firmware',
+      execution.previousVersion,
+    ),
     sources.keySet?.(),
   ]);
   const rollback =

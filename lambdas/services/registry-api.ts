@@ -2,6 +2,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import * as z from 'zod';
 import { completeFirmwareRequest, firmwareVersion, listFirmwareQuery } from '../../lib/protocol/firmware.ts';
 import { parseWith } from '../../lib/protocol/parse.ts';
+import { DeltaRefusedError } from '../domain/firmware/delta.ts';
 import {
   FirmwareExistsError,
   FirmwareInUseError,
@@ -45,6 +46,8 @@ export function registryErrorResponse(error: unknown, log: Logger): APIGatewayPr
       received: error.received,
     });
   }
+  if (error instanceof DeltaRefusedError)
+    return json(400, { code: 'DeltaRefused', message: error.message, reason: error.reason });
   if (error instanceof ModelContractError)
     return json(400, { code: 'ModelContract', message: error.message, problems: error.problems });
   if (error instanceof FirmwareExistsError)

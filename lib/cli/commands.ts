@@ -16,8 +16,18 @@ export const GLOBAL_OPTIONS = ['api', 'data-dir', 'aws', 'json', 'help'] as cons
 export const COMMANDS: readonly CommandSpec[] = [
   {
     path: 'firmware upload',
-    options: ['version', 'device-types', 'min-version', 'notes', 'multipart', 'part-size'],
+    options: [
+      'version',
+      'device-types',
+      'min-version',
+      'notes',
+      'multipart',
+      'part-size',
+      'max-deltas',
+      'base-dir',
+    ],
   },
+  { path: 'firmware deltas', options: ['version', 'max-deltas', 'base-dir'] },
   { path: 'model upload', options: ['version', 'device-types', 'notes'] },
   { path: 'model list', options: [] },
   { path: 'model show', options: [] },

@@ -1,6 +1,7 @@
 import { AUDIT_HELP } from './audit.ts';
 import { COMMAND_HELP } from './command.ts';
 import { IDENTITY_HELP } from './devices.ts';
+import { DELTA_HELP } from './firmware-delta-command.ts';
 
 /** `npm run cli -- --help`: every command (the completion table, `commands.ts`, is held to it by a test). */
 export const HELP = `fleetkit — operator CLI for a fleetkit deployment (the local platform or AWS)
@@ -10,6 +11,7 @@ Usage: npm run cli -- <command> [options]
 Firmware
   firmware upload <file> --version <v> --device-types <a,b> [--min-version <v>] [--notes <text>]
                   [--multipart] [--part-size <MiB>]
+${DELTA_HELP}
   firmware list | firmware show <version> | firmware keys | firmware withdraw <version>
 Edge models
   model upload <file.onnx> --version <v> --device-types <a,b> [--notes <text>]

@@ -6,6 +6,7 @@ import { suggestCommands } from './commands.ts';
 import { bashCompletion, zshCompletion } from './completion.ts';
 import { identityCommand, rotatesAsFleetCommand, rotationFleetOptions } from './devices.ts';
 import { uploadFirmware } from './firmware.ts';
+import { firmwareDeltasCli } from './firmware-delta-command.ts';
 import { HELP } from './help.ts';
 import { nextStep } from './hints.ts';
 import { parse, type Values } from './options.ts';
@@ -178,10 +179,12 @@ async function dispatch(
         },
         io.out,
       );
-      return print(
-        firmware,
-        `firmware ${firmware.version} is ${firmware.status}, signed by ${firmware.keyId}\n`,
-      );
+      const { answer, human } = await firmwareDeltasCli(api, rest[0], values, commandContext, firmware);
+      return print(answer, human);
+    }
+    case 'firmware deltas': {
+      const { answer, human } = await firmwareDeltasCli(api, rest[0], values, commandContext);
+      return print(answer, human);
     }
     case 'model upload': {
       const model = await uploadFirmware(

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { DELTA_OPTIONS } from './firmware-delta-command.ts';
 
 /** The command line: every option any command reads (node:util parseArgs). */
 export function parse(argv: readonly string[]) {
@@ -18,6 +19,7 @@ export function parse(argv: readonly string[]) {
       notes: { type: 'string' },
       multipart: { type: 'boolean' },
       'part-size': { type: 'string' },
+      ...DELTA_OPTIONS,
       watch: { type: 'boolean' },
       status: { type: 'string' },
       reason: { type: 'string' },

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import type { FirmwareDeltaView } from './firmware-deltas.ts';
 import { SIGNATURE_ALGORITHM, signedKeySet } from './jobs.ts';
 import { type DsseEnvelope, KEY_PURPOSES, type UpdateManifest } from './manifest.ts';
 import { deviceType } from './messages.ts';
@@ -136,6 +137,8 @@ export interface FirmwareView {
   readonly uploadedBy?: string;
   readonly approvedBy?: string;
   readonly approvedAt?: string;
+  /** Verified deltas to this image from older versions (`firmware-deltas.ts`). */
+  readonly deltas?: readonly FirmwareDeltaView[];
 }
 
 /** How to upload a registered image: one presigned PUT, or presigned parts to complete with their ETags. */

@@ -267,4 +267,28 @@ describe('S3FirmwareStore and DynamoFirmwareCatalog on the local platform', () =
     expect(await catalog.get('1.0.1')).toEqual(available);
     expect((await catalog.list()).map((f) => f.version).sort()).toEqual(['1.0.0', '1.0.1']);
   });
+
+  it('records deltas from eight bases at once without losing one, and none on a version that is not available', async () => {
+    // Prepare
+    await catalog.create({ ...pending, version: '3.0.0', status: 'available' });
+    await catalog.create({ ...pending, version: '3.0.1' });
+    const delta = (fromVersion: string) => ({
+      format: 'vcdiff' as const,
+      fromVersion,
+      fromSha256: 'b'.repeat(64),
+      size: 2,
+      sha256: 'c'.repeat(64),
+      key: `deltas/3.0.0/from-${fromVersion}`,
+      verifiedAt: 1,
+    });
+    const bases = Array.from({ length: 8 }, (_, i) => `2.${i}.0`);
+    // Act
+    const results = await Promise.all(bases.map((base) => catalog.recordDelta('3.0.0', delta(base))));
+    const onPending = await catalog.recordDelta('3.0.1', delta('2.0.0'));
+    // Assess
+    expect(results).toEqual(bases.map(() => 'saved'));
+    expect(Object.keys((await catalog.get('3.0.0'))?.deltas ?? {}).sort()).toEqual(bases);
+    expect(onPending).toBe('conflict');
+    expect((await catalog.get('3.0.1'))?.deltas).toBeUndefined();
+  });
 });

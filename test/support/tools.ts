@@ -15,6 +15,7 @@ export const OPTIONAL_TOOLS = {
     what: 'a real MQTT client',
   },
   chromium: { probe: ['chromium', '--version'], debianPackage: 'chromium', what: 'a real browser' },
+  xdelta3: { probe: ['xdelta3', '-V'], debianPackage: 'xdelta3', what: 'VCDIFF deltas of firmware images' },
 } as const;
 
 export type OptionalTool = keyof typeof OPTIONAL_TOOLS;

@@ -4,6 +4,7 @@ import {
   SIGNATURE_ALGORITHM,
 } from '../../../lib/protocol/firmware.ts';
 import type { DsseEnvelope, UpdateManifest } from '../../../lib/protocol/manifest.ts';
+import type { StoredDelta } from './delta.ts';
 import { compareSemver } from './semver.ts';
 
 /** How an image is being uploaded: one PUT, or a multipart upload S3 knows by its id. */
@@ -42,6 +43,8 @@ export interface FirmwareMetadata {
   readonly uploadedBy?: string;
   readonly approvedBy?: string;
   readonly approvedAt?: number;
+  /** Verified deltas to this image, by base version (issue 12, step 5; `delta.ts`). */
+  readonly deltas?: Readonly<Record<string, StoredDelta>>;
 }
 
 /** An image that was verified and signed: what devices may be sent. */
@@ -156,6 +159,13 @@ export function toFirmwareView(firmware: FirmwareMetadata): FirmwareView {
     uploadedBy: firmware.uploadedBy,
     approvedBy: firmware.approvedBy,
     approvedAt: iso(firmware.approvedAt),
+    deltas:
+      firmware.deltas === undefined
+        ? undefined
+        : Object.values(firmware.deltas).map(({ objectVersion: _pinned, verifiedAt, ...delta }) => ({
+            ...delta,
+            verifiedAt: new Date(verifiedAt).toISOString(),
+          })),
   };
   return Object.fromEntries(
     Object.entries(view).filter(([, v]) => v !== undefined),

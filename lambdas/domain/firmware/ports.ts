@@ -1,4 +1,5 @@
 import type { ArtifactPurpose } from '../../../lib/protocol/rollouts.ts';
+import type { StoredDelta } from './delta.ts';
 import type { ImageDigest } from './errors.ts';
 import type { FirmwareMetadata } from './metadata.ts';
 
@@ -91,6 +92,13 @@ export interface FirmwareCatalog {
   replace(next: FirmwareMetadata, expectedStatus: FirmwareMetadata['status']): Promise<'saved' | 'conflict'>;
   /** Removes a version if its status is still `expectedStatus` (a refused upload's registration). */
   remove(version: string, expectedStatus: FirmwareMetadata['status']): Promise<'removed' | 'conflict'>;
+  /**
+   * Records a verified delta on an available version (replacing one from the same base), without
+   * touching the item's other deltas: concurrent recordings of different bases all stay.
+   *
+   * @returns `conflict` when the version is not available any more
+   */
+  recordDelta(version: string, delta: StoredDelta): Promise<'saved' | 'conflict'>;
 }
 
 /** Whether rollouts use a version: a version an active rollout sends to devices cannot be withdrawn. */

@@ -3,9 +3,21 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { keyRolloverRequest, registerFirmwareRequest } from '../../../lib/protocol/firmware.ts';
+import * as z from 'zod';
+import {
+  firmwareVersion,
+  keyRolloverRequest,
+  registerFirmwareRequest,
+} from '../../../lib/protocol/firmware.ts';
+import { registerDeltaRequest } from '../../../lib/protocol/firmware-deltas.ts';
 import { parseWith } from '../../../lib/protocol/parse.ts';
-import { firmwareS3Config, firmwareServiceFrom, keySetServiceFrom } from '../../services/firmware-setup.ts';
+import { toFirmwareView } from '../../domain/firmware/metadata.ts';
+import {
+  firmwareDeltaServiceFrom,
+  firmwareS3Config,
+  firmwareServiceFrom,
+  keySetServiceFrom,
+} from '../../services/firmware-setup.ts';
 import { type RegistryApi, registryErrorResponse, registryRoute } from '../../services/registry-api.ts';
 import { rolloutStoreFrom } from '../../services/rollouts-setup.ts';
 import { aws } from '../../shared/aws-config.ts';
@@ -14,6 +26,8 @@ import { createLogger } from '../../shared/logger.ts';
 import { type HandlerEnv, type HandlerRuntime, processRuntime } from '../../shared/runtime.ts';
 
 const SERVICE = 'api-firmware';
+
+const deltaPath = z.object({ version: firmwareVersion, fromVersion: firmwareVersion.optional() });
 
 const FIRMWARE_API: RegistryApi = {
   resource: 'firmware',
@@ -38,6 +52,9 @@ export function build(env: HandlerEnv, runtime: HandlerRuntime = processRuntime)
   const usage = rolloutStoreFrom(dynamo, env);
   const firmware = firmwareServiceFrom({ s3, kms, dynamo, env, log, now: runtime.now, usage });
   const trust = keySetServiceFrom({ kms, dynamo, env, log, now: runtime.now });
+  const deltas = firmwareDeltaServiceFrom({ s3, dynamo, env, log, now: runtime.now });
+  const path = (event: APIGatewayProxyEventV2) =>
+    parseWith(deltaPath, event.pathParameters ?? {}, 'delta path');
 
   return async function handler(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
     try {
@@ -49,6 +66,15 @@ export function build(env: HandlerEnv, runtime: HandlerRuntime = processRuntime)
         case 'POST /firmware/keys/rollover': {
           const request = parseWith(keyRolloverRequest, requestBody(event, 'key rollover'), 'key rollover');
           return json(200, await trust.rollover(request.retire));
+        }
+        case 'POST /firmware/{version}/deltas': {
+          const request = parseWith(registerDeltaRequest, requestBody(event, 'delta'), 'delta registration');
+          return json(200, { upload: await deltas.plan(path(event).version, request) });
+        }
+        case 'POST /firmware/{version}/deltas/{fromVersion}/complete': {
+          const { version, fromVersion } = path(event);
+          await deltas.complete(version, fromVersion ?? '');
+          return json(200, toFirmwareView(await firmware.get(version)));
         }
       }
       return (await registryRoute(firmware, FIRMWARE_API, event)) ?? unknownRoute(event.routeKey, SERVICE);
