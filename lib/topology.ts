@@ -532,6 +532,7 @@ export const topology = {
         'HTTP API: rollouts (create in waves, status from counters, pause, resume, cancel, rollback)',
       routes: [
         'POST /rollouts',
+        'POST /rollouts/preview',
         'GET /rollouts',
         'GET /rollouts/{rolloutId}',
         'GET /rollouts/{rolloutId}/executions',
@@ -539,6 +540,7 @@ export const topology = {
         'POST /rollouts/{rolloutId}/resume',
         'POST /rollouts/{rolloutId}/cancel',
         'POST /rollouts/{rolloutId}/rollback',
+        'GET /devices/{id}/jobs',
       ],
       uses: {
         // GET /rollouts pages through the rollouts (a Scan).
@@ -546,6 +548,7 @@ export const topology = {
         // A create clears what an interrupted create left (Query, batch deletes), then batch-puts the plan.
         rolloutTargets: ['read', 'batchWrite'],
         rolloutCounters: 'read',
+        // A rollout's executions, and a device's (GET /devices/{id}/jobs: a Query by thing).
         jobExecutions: 'read',
         // Selecting devices without a type reads the registry whole (a Scan).
         registry: ['read', 'scan'],

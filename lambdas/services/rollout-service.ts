@@ -37,7 +37,7 @@ const REGISTRY_PAGE = 1000;
 export interface RolloutServiceProps {
   readonly rollouts: Pick<DynamoRolloutStore, 'get' | 'create' | 'save' | 'list'>;
   readonly plans: Pick<DynamoRolloutPlanStore, 'putPlan' | 'clearPlan'>;
-  readonly executions: Pick<DynamoJobExecutionStore, 'listForJob'>;
+  readonly executions: Pick<DynamoJobExecutionStore, 'listForJob' | 'forThing'>;
   readonly counters: Pick<DynamoRolloutCounterStore, 'read'>;
   readonly registry: Pick<DeviceRegistry, 'scan'>;
   /** The firmware registry, or the model registry for `purpose: 'model'`. */
@@ -112,42 +112,11 @@ export class RolloutService {
   constructor(private readonly props: RolloutServiceProps) {}
 
   async create(request: RolloutRequest): Promise<ReturnType<typeof rolloutView>> {
-    const artifact = rolloutArtifact(request);
-    const model = artifact.purpose === 'model';
-    const firmware = await this.props.catalog.get(artifact.version, artifact.purpose);
-    if (firmware === undefined)
-      throw new RolloutRefusedError(
-        model ? 'UnknownModel' : 'UnknownFirmware',
-        `${artifact.purpose} ${artifact.version} is not registered; register and upload it first (POST /${model ? 'models' : 'firmware'})`,
-      );
-    if (firmware.status !== 'available')
-      throw new RolloutRefusedError(
-        model ? 'ModelNotAvailable' : 'FirmwareNotAvailable',
-        `${artifact.purpose} ${artifact.version} is ${firmware.status}; only a verified, signed ${model ? 'model' : 'image'} can be rolled out`,
-      );
-    const image = { ...imageOf(request, firmware), purpose: artifact.purpose };
     const rolloutId = request.rolloutId ?? this.props.newId();
     if ((await this.props.rollouts.get(rolloutId)) !== undefined)
       throw new RolloutRefusedError('RolloutExists', `rollout ${rolloutId} exists; choose another id`);
-
-    const selection = await this.select(request, image);
-    if (selection.eligible.length === 0)
-      throw new RolloutRefusedError(
-        'NoEligibleDevices',
-        `no device is eligible for ${artifact.purpose} ${artifact.version}: ${selection.targeted} targeted, none fit (see skipped)`,
-        { targeted: selection.targeted, skipped: selection.skipped },
-      );
     const nowMs = this.props.now();
-    // The id is in the request the plan sees: it salts the draw of the control cohort.
-    const plan = planRollout({ ...request, rolloutId }, selection.eligible, nowMs);
-    // With no device held back the gate has nothing to compare with: it would never judge, and the
-    // rollout would wait for it forever after its first wave.
-    if (request.healthGate !== undefined && plan.control.length === 0)
-      throw new RolloutRefusedError(
-        'NoControlCohort',
-        `controlPercentage ${request.healthGate.controlPercentage} % of ${selection.eligible.length} eligible devices holds back none: the health gate could never compare; target more devices, raise controlPercentage, or drop the gate`,
-        { eligible: selection.eligible.length, controlPercentage: request.healthGate.controlPercentage },
-      );
+    const { selection, plan, artifact } = await this.planFor({ ...request, rolloutId }, nowMs);
     // Where a rollback takes each device: the version of the artifact it runs now.
     const versionOf = new Map(
       selection.eligible.map((e) => [e.device.thingName, installedVersion(e.device, artifact.purpose)]),
@@ -180,6 +149,74 @@ export class RolloutService {
     if ((await this.props.rollouts.create(item)) === 'exists')
       throw new RolloutRefusedError('RolloutExists', `rollout ${rolloutId} exists; choose another id`);
     return rolloutView(item, tallyCounters([]));
+  }
+
+  /**
+   * What `create` would plan for `request`, stored nowhere: how many devices are targeted and eligible,
+   * how many are skipped and why, and each wave's size (the control cohort's last). The control cohort's
+   * size is the one `create` holds back; which devices it takes is drawn under the rollout's id.
+   */
+  async preview(request: RolloutRequest) {
+    const { selection, plan } = await this.planFor(
+      { ...request, rolloutId: request.rolloutId ?? 'preview' },
+      this.props.now(),
+    );
+    return {
+      targeted: selection.targeted,
+      eligible: selection.eligible.length,
+      control: plan.control.length,
+      skipped: selection.skipped,
+      waves: plan.waveSizes.map((planned, wave) => ({
+        wave,
+        planned,
+        ...(wave === plan.controlWave ? { control: true } : {}),
+      })),
+      startsAt: plan.startsAt,
+    };
+  }
+
+  /**
+   * The checks every plan passes (a signed image or model, devices to update, a control cohort for a gate),
+   * and the plan.
+   */
+  private async planFor(request: RolloutRequest & { rolloutId: string }, nowMs: number) {
+    const artifact = rolloutArtifact(request);
+    const model = artifact.purpose === 'model';
+    const firmware = await this.props.catalog.get(artifact.version, artifact.purpose);
+    if (firmware === undefined)
+      throw new RolloutRefusedError(
+        model ? 'UnknownModel' : 'UnknownFirmware',
+        `${artifact.purpose} ${artifact.version} is not registered; register and upload it first (POST /${model ? 'models' : 'firmware'})`,
+      );
+    if (firmware.status !== 'available')
+      throw new RolloutRefusedError(
+        model ? 'ModelNotAvailable' : 'FirmwareNotAvailable',
+        `${artifact.purpose} ${artifact.version} is ${firmware.status}; only a verified, signed ${model ? 'model' : 'image'} can be rolled out`,
+      );
+    const image = { ...imageOf(request, firmware), purpose: artifact.purpose };
+    const selection = await this.select(request, image);
+    if (selection.eligible.length === 0)
+      throw new RolloutRefusedError(
+        'NoEligibleDevices',
+        `no device is eligible for ${artifact.purpose} ${artifact.version}: ${selection.targeted} targeted, none fit (see skipped)`,
+        { targeted: selection.targeted, skipped: selection.skipped },
+      );
+    // The id is in the request the plan sees: it salts the draw of the control cohort.
+    const plan = planRollout(request, selection.eligible, nowMs);
+    // With no device held back the gate has nothing to compare with: it would never judge, and the
+    // rollout would wait for it forever after its first wave.
+    if (request.healthGate !== undefined && plan.control.length === 0)
+      throw new RolloutRefusedError(
+        'NoControlCohort',
+        `controlPercentage ${request.healthGate.controlPercentage} % of ${selection.eligible.length} eligible devices holds back none: the health gate could never compare; target more devices, raise controlPercentage, or drop the gate`,
+        { eligible: selection.eligible.length, controlPercentage: request.healthGate.controlPercentage },
+      );
+    return { selection, plan, artifact };
+  }
+
+  /** A device's OTA job executions (`GET /devices/{id}/jobs`), as the rollout executions list shows them. */
+  async jobsOf(thingName: string): Promise<ReturnType<typeof executionView>[]> {
+    return (await this.props.executions.forThing(thingName)).map(executionView);
   }
 
   async get(rolloutId: string): Promise<ReturnType<typeof rolloutView>> {

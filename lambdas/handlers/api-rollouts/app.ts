@@ -1,6 +1,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import * as z from 'zod';
+import { deviceId } from '../../../lib/protocol/messages.ts';
 import { decodeJson, parseWith } from '../../../lib/protocol/parse.ts';
 import {
   listExecutionsQuery,
@@ -18,6 +20,7 @@ import { createLogger } from '../../shared/logger.ts';
 import { type HandlerEnv, type HandlerRuntime, processRuntime } from '../../shared/runtime.ts';
 
 const SERVICE = 'api-rollouts';
+const devicePath = z.object({ id: deviceId });
 
 function body(event: APIGatewayProxyEventV2, subject: string): unknown {
   if (event.body === undefined || event.body === '') return {};
@@ -25,8 +28,9 @@ function body(event: APIGatewayProxyEventV2, subject: string): unknown {
 }
 
 /**
- * Builds the rollouts HTTP API: create a rollout (`POST /rollouts`), list and describe them (status from
- * counters, never a scan of executions), and pause / resume / cancel / roll back.
+ * Builds the rollouts HTTP API: create a rollout (`POST /rollouts`) or preview its plan
+ * (`POST /rollouts/preview`), list and describe them (status from counters, never a scan of executions),
+ * pause / resume / cancel / roll back, and a device's job executions (`GET /devices/{id}/jobs`).
  */
 export function build(env: HandlerEnv, runtime: HandlerRuntime = processRuntime) {
   const log = createLogger(SERVICE, runtime);
@@ -40,6 +44,12 @@ export function build(env: HandlerEnv, runtime: HandlerRuntime = processRuntime)
       switch (event.routeKey) {
         case 'POST /rollouts':
           return json(201, await rollouts.create(parseRolloutRequest(body(event, 'rollout request'))));
+        case 'POST /rollouts/preview':
+          return json(200, await rollouts.preview(parseRolloutRequest(body(event, 'rollout request'))));
+        case 'GET /devices/{id}/jobs': {
+          const { id } = parseWith(devicePath, event.pathParameters ?? {}, 'device id');
+          return json(200, { executions: await rollouts.jobsOf(id) });
+        }
         case 'GET /rollouts': {
           const query = parseWith(
             listRolloutsQuery,
