@@ -126,11 +126,15 @@ const claims = await Promise.all(claimTemplates.map((template) => platform.claim
 const readyMs = Math.round(performance.now() - started);
 // The secret stays in the file (0600): a banner ends up in terminal scrollback, CI logs and screenshots.
 const { credentials } = platform;
+// A one-time link (spent on first use, stale after 10 minutes), not the secret: see README, "The console".
+const consoleLink = platform.console.loginLink(platform.consoleBase);
 process.stdout.write(`
 fleetkit local platform ready in ${readyMs} ms
   HTTP API (API Gateway)   ${platform.gatewayUrl}   SigV4 (execute-api) required; try: npm run cli -- devices list
   credentials              ${credentials.file}${credentials.created ? ' (new)' : ''}, access key id ${credentials.accessKeyId}
                            (the CLI signs with it; so can curl --aws-sigv4 or the AWS SDKs, see README)
+  console                  ${consoleLink.url}
+                           (one-time sign-in link, 10 minutes; another: npm run cli -- console)
   MQTT, mutual TLS 1.3     ${platform.mqttUrl}
   DynamoDB API             ${platform.dynamoEndpoint}
   S3 API                   ${platform.s3Endpoint}
@@ -141,6 +145,11 @@ ${claims.map((c, i) => `  claim certificate        ${platform.dataDir}/pki/claim
   data                     ${platform.dataDir} (kept across restarts)
 Ctrl+C to stop.
 `);
+
+// Bundled now, off the start's path, so the first visit to the console does not wait for esbuild.
+platform.console
+  .prepare()
+  .catch((error: Error) => console.error(`the console could not be built: ${error.message}`));
 
 let stopping = false;
 if (platform.fleet.devices.length > 0) {

@@ -1,4 +1,4 @@
-import type { GrantedPsm } from '../lib/protocol/messages.ts';
+import type { GrantedPsm, StatusMessage } from '../lib/protocol/messages.ts';
 import type { TelemetryRule } from '../lib/protocol/telemetry-rules.ts';
 import type { ShadowRecord } from './domain/shadow/document.ts';
 import type { HistoryEntry } from './domain/shadow/history.ts';
@@ -51,6 +51,11 @@ export interface DeviceSighting {
    * expected back, for the commands held for it.
    */
   readonly psm?: GrantedPsm;
+  /**
+   * The CoAP gateway faces a network without DTLS or OSCORE, as the device last reported it; `null` in an
+   * update removes it (the device's status no longer says so).
+   */
+  readonly coapExposure?: StatusMessage['coapExposure'] | null;
 }
 
 /** A status message always says which firmware the device runs. */

@@ -532,6 +532,7 @@ export const topology = {
         'HTTP API: rollouts (create in waves, status from counters, pause, resume, cancel, rollback)',
       routes: [
         'POST /rollouts',
+        'POST /rollouts/preview',
         'GET /rollouts',
         'GET /rollouts/{rolloutId}',
         'GET /rollouts/{rolloutId}/executions',
@@ -539,6 +540,7 @@ export const topology = {
         'POST /rollouts/{rolloutId}/resume',
         'POST /rollouts/{rolloutId}/cancel',
         'POST /rollouts/{rolloutId}/rollback',
+        'GET /devices/{id}/jobs',
       ],
       uses: {
         // GET /rollouts pages through the rollouts (a Scan).
@@ -546,7 +548,10 @@ export const topology = {
         // A planning rollout's progress: its segments' checkpoints (a Query).
         rolloutTargets: 'read',
         rolloutCounters: 'read',
+        // A rollout's executions, and a device's (GET /devices/{id}/jobs: a Query by thing).
         jobExecutions: 'read',
+        // A preview reads the registry whole (a Scan, capped; POST /rollouts/preview).
+        registry: ['read', 'scan'],
         firmwareCatalog: 'read',
         modelCatalog: 'read',
       },

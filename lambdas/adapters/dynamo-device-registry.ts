@@ -78,8 +78,15 @@ export class DynamoDeviceRegistry implements DeviceRegistry {
       '#onlineShard = :shard',
     ];
     const defined: Record<string, unknown> = {};
+    const removed: string[] = [];
     for (const [field, value] of Object.entries(fields)) {
       if (value === undefined) continue;
+      if (value === null) {
+        // null says the device no longer has it (a CoAP gateway back on loopback): the field goes.
+        names[`#${field}`] = field;
+        removed.push(field);
+        continue;
+      }
       defined[field] = value;
       names[`#${field}`] = field;
       values[`:${field}`] = value;
@@ -90,7 +97,7 @@ export class DynamoDeviceRegistry implements DeviceRegistry {
         new UpdateCommand({
           TableName: this.tableName,
           Key: { deviceId },
-          UpdateExpression: `SET ${sets.join(', ')}`,
+          UpdateExpression: `SET ${sets.join(', ')}${removed.length === 0 ? '' : ` REMOVE ${removed.map((f) => `#${f}`).join(', ')}`}`,
           ConditionExpression: 'attribute_not_exists(#lastSeen) OR #lastSeen <= :lastSeen',
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
@@ -98,8 +105,10 @@ export class DynamoDeviceRegistry implements DeviceRegistry {
         }),
       );
       const before = result.Attributes === undefined ? undefined : toRecord(result.Attributes);
+      const kept: Record<string, unknown> = { ...before };
+      for (const field of removed) delete kept[field];
       const after = {
-        ...before,
+        ...kept,
         ...defined,
         deviceId,
         lastSeen,

@@ -27,6 +27,8 @@ export function statusToUpdate(status: StatusMessage, origin: StatusOrigin): Dev
     ...(status.uptimeSeconds === undefined ? {} : { uptimeSeconds: status.uptimeSeconds }),
     ...(status.tlsVersion === undefined ? {} : { tlsVersion: status.tlsVersion }),
     ...(status.psm === undefined ? {} : { psm: status.psm }),
+    // Every status says whether the gateway is exposed: one without it clears what an earlier one said.
+    coapExposure: status.coapExposure ?? null,
     ...(status.ts === undefined ? {} : { clockSkewMs: status.ts - origin.receivedAt }),
   };
 }

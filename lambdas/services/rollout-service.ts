@@ -12,15 +12,11 @@ import { RolloutRefusedError } from '../domain/rollout/errors.ts';
 import { applyRolloutEvent, createPlanningRecord, isPlanning } from '../domain/rollout/record.ts';
 import { RolloutStateError } from '../domain/rollout/rollout-status.ts';
 import { compareVersions } from '../domain/rollout/semver.ts';
-import {
-  type FirmwareImage,
-  type RolloutDevice,
-  SKIP_REASONS,
-  type SkipReason,
-} from '../domain/rollout/targets.ts';
-import type { DeviceRecord, Page } from '../ports.ts';
+import { type FirmwareImage, SKIP_REASONS, type SkipReason } from '../domain/rollout/targets.ts';
+import type { Page } from '../ports.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { RolloutItem } from './rollout-item.ts';
+import { previewRollout, type RolloutPreviewDeps } from './rollout-preview.ts';
 
 /** Operator commands on a rollout (`POST /rollouts/{id}/{command}`). */
 export const ROLLOUT_COMMANDS = ['pause', 'resume', 'cancel', 'rollback'] as const;
@@ -31,12 +27,14 @@ const emptySkips = () => Object.fromEntries(SKIP_REASONS.map((r) => [r, 0])) as 
 export interface RolloutServiceProps {
   readonly rollouts: Pick<DynamoRolloutStore, 'get' | 'create' | 'save' | 'list'>;
   readonly planning: Pick<DynamoRolloutPlanningStore, 'segments'>;
-  readonly executions: Pick<DynamoJobExecutionStore, 'listForJob'>;
+  readonly executions: Pick<DynamoJobExecutionStore, 'listForJob' | 'forThing'>;
   readonly counters: Pick<DynamoRolloutCounterStore, 'read'>;
   /** The firmware registry, or the model registry for `purpose: 'model'`. */
   readonly catalog: {
     get(version: string, purpose: ArtifactPurpose): Promise<FirmwareMetadata | undefined>;
   };
+  /** The registry a preview reads whole, and its cap. */
+  readonly preview: RolloutPreviewDeps;
   /** Starts planning a rollout just accepted (an asynchronous invocation of the planner). */
   readonly startPlanning: (rolloutId: string) => Promise<void>;
   readonly log: Pick<Logger, 'warn'>;
@@ -44,19 +42,7 @@ export interface RolloutServiceProps {
   readonly now: () => number;
 }
 
-/** A registry record as target selection sees it. */
-export function rolloutDeviceOf(record: DeviceRecord): RolloutDevice {
-  return {
-    thingName: record.deviceId,
-    deviceType: record.deviceType,
-    firmwareVersion: record.firmwareVersion ?? '',
-    ...(record.modelVersion === undefined ? {} : { modelVersion: record.modelVersion }),
-    ...(record.groups === undefined ? {} : { groups: record.groups }),
-    ...(record.attributes === undefined ? {} : { attributes: record.attributes }),
-    ...(record.signal?.rsrp === undefined ? {} : { rsrp: record.signal.rsrp }),
-    ...(record.battery?.percent === undefined ? {} : { batteryPercent: record.battery.percent }),
-  };
-}
+export { rolloutDeviceOf } from './rollout-preview.ts';
 
 /** A rollout's counters as the domain reads them, from the counter store's items. */
 export async function readCounters(
@@ -151,20 +137,7 @@ export class RolloutService {
    * reason in `planning.error`.
    */
   async create(request: RolloutRequest): Promise<ReturnType<typeof rolloutView>> {
-    const artifact = rolloutArtifact(request);
-    const model = artifact.purpose === 'model';
-    const firmware = await this.props.catalog.get(artifact.version, artifact.purpose);
-    if (firmware === undefined)
-      throw new RolloutRefusedError(
-        model ? 'UnknownModel' : 'UnknownFirmware',
-        `${artifact.purpose} ${artifact.version} is not registered; register and upload it first (POST /${model ? 'models' : 'firmware'})`,
-      );
-    if (firmware.status !== 'available')
-      throw new RolloutRefusedError(
-        model ? 'ModelNotAvailable' : 'FirmwareNotAvailable',
-        `${artifact.purpose} ${artifact.version} is ${firmware.status}; only a verified, signed ${model ? 'model' : 'image'} can be rolled out`,
-      );
-    const image = { ...imageOf(request, firmware), purpose: artifact.purpose };
+    const image = await this.image(request);
     const rolloutId = request.rolloutId ?? this.props.newId();
     // The id is in the stored request: it salts the draw of the control cohort.
     const item: RolloutItem = {
@@ -184,6 +157,39 @@ export class RolloutService {
       });
     }
     return rolloutView(item, tallyCounters([]), planningProgress([]));
+  }
+
+  /**
+   * `POST /rollouts/preview`: what `create` would plan, stored nowhere, planned synchronously from the
+   * whole registry, so it is for small fleets: refused (`PreviewTooLarge`) beyond a cap
+   * ({@link previewRollout}).
+   */
+  async preview(request: RolloutRequest): Promise<Awaited<ReturnType<typeof previewRollout>>> {
+    const image = await this.image(request);
+    return previewRollout(this.props.preview, request, image, this.props.now());
+  }
+
+  /** The image a rollout installs: registered, verified and signed, and fitting the request's limits. */
+  private async image(request: RolloutRequest): Promise<FirmwareImage> {
+    const artifact = rolloutArtifact(request);
+    const model = artifact.purpose === 'model';
+    const firmware = await this.props.catalog.get(artifact.version, artifact.purpose);
+    if (firmware === undefined)
+      throw new RolloutRefusedError(
+        model ? 'UnknownModel' : 'UnknownFirmware',
+        `${artifact.purpose} ${artifact.version} is not registered; register and upload it first (POST /${model ? 'models' : 'firmware'})`,
+      );
+    if (firmware.status !== 'available')
+      throw new RolloutRefusedError(
+        model ? 'ModelNotAvailable' : 'FirmwareNotAvailable',
+        `${artifact.purpose} ${artifact.version} is ${firmware.status}; only a verified, signed ${model ? 'model' : 'image'} can be rolled out`,
+      );
+    return { ...imageOf(request, firmware), purpose: artifact.purpose };
+  }
+
+  /** A device's OTA job executions (`GET /devices/{id}/jobs`), as the rollout executions list shows them. */
+  async jobsOf(thingName: string): Promise<ReturnType<typeof executionView>[]> {
+    return (await this.props.executions.forThing(thingName)).map(executionView);
   }
 
   async get(rolloutId: string): Promise<ReturnType<typeof rolloutView>> {

@@ -75,7 +75,10 @@ function catalogsFrom(
   };
 }
 
-/** The rollout API's service. Needs rollouts, targets (planning progress), counters, executions, the catalog. */
+/**
+ * The rollout API's service. Needs rollouts, targets (planning progress), counters, executions, the
+ * catalog, and the registry (a preview's scan).
+ */
 export function rolloutServiceFrom(deps: {
   readonly dynamo: DynamoDBDocumentClient;
   readonly env: HandlerEnv;
@@ -92,6 +95,12 @@ export function rolloutServiceFrom(deps: {
     planning: planningStoreFrom(deps.dynamo, deps.env),
     counters,
     catalog: { get: (version, purpose) => catalogs[purpose].get(version) },
+    preview: {
+      registry: new DynamoDeviceRegistry({
+        client: deps.dynamo,
+        tableName: requireEnv(deps.env, ROLLOUT_ENV.registry),
+      }),
+    },
     startPlanning: (rolloutId) => planner({ rolloutId }),
     log: deps.log,
     newId: () => `rollout-${randomUUID()}`,

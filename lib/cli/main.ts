@@ -1,65 +1,20 @@
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { ApiClient, ApiError, type ApiOptions } from './api.ts';
-import { AUDIT_HELP, auditCommand } from './audit.ts';
-import { COMMAND_HELP, commandCli } from './command.ts';
-import { IDENTITY_HELP, identityCommand, rotatesAsFleetCommand, rotationFleetOptions } from './devices.ts';
+import { auditCommand } from './audit.ts';
+import { commandCli } from './command.ts';
+import { suggestCommands } from './commands.ts';
+import { bashCompletion, zshCompletion } from './completion.ts';
+import { identityCommand, rotatesAsFleetCommand, rotationFleetOptions } from './devices.ts';
 import { uploadFirmware } from './firmware.ts';
-import { DELTA_HELP, DELTA_OPTIONS, firmwareDeltasCli } from './firmware-delta-command.ts';
+import { firmwareDeltasCli } from './firmware-delta-command.ts';
+import { HELP } from './help.ts';
+import { nextStep } from './hints.ts';
+import { parse, type Values } from './options.ts';
 import type { Output } from './progress.ts';
 import { followPlanning, showRollout } from './rollout.ts';
 import { localSigner } from './sigv4.ts';
 import { runSim, SimUsageError } from './sim.ts';
-
-export const HELP = `fleetkit — operator CLI for a fleetkit deployment (the local platform or AWS)
-
-Usage: npm run cli -- <command> [options]
-
-Firmware
-  firmware upload <file> --version <v> --device-types <a,b> [--min-version <v>] [--notes <text>]
-                  [--multipart] [--part-size <MiB>]
-${DELTA_HELP}
-  firmware list | firmware show <version> | firmware keys | firmware withdraw <version>
-Edge models
-  model upload <file.onnx> --version <v> --device-types <a,b> [--notes <text>]
-                  checked against the device types' feature contract, then signed
-  model list | model show <version> | model withdraw <version>
-Rollouts
-  rollout create <request.json> [--model <v>]
-                                       the POST /rollouts body (see README), from a file or - for stdin;
-                                       --model rolls out that edge model (model-update jobs); follows
-                                       planning until the plan is cut (--json: answers at once)
-  rollout list
-  rollout status <id> [--watch]        per-wave progress; --watch redraws until the rollout ends
-  rollout executions <id> [--status FAILED]
-  rollout pause|resume|cancel|rollback <id> [--reason <text>]
-Devices and fleet
-  devices list [--type <t>] | devices show <id>
-  devices set <id> [--groups <a,b>] [--attr key=value ...] [--unset key ...]
-${IDENTITY_HELP}
-  fleet health | alerts [--device <id>]
-${COMMAND_HELP}
-${AUDIT_HELP}
-Shadows
-  shadow get <thing> [--name <shadow>] | shadow update <thing> <json> [--name <shadow>]
-Simulated fleet (the local platform only)
-  sim status                           devices up, connected, held offline; connection retries
-  sim faults                           the faults in force
-  sim fault <offline|flaky-link|weak-signal|drain-battery|overheat|firmware-failure>
-            [--things <a,b>] [--type <t>] [--groups <g>] [--percent <p>] [--salt <s>] [--for <seconds>]
-            [--every <s> --down <s>] [--rsrp <dBm> --rsrq <dB>] [--to-percent <p> --over <seconds>] [--celsius <c>]
-            [--version <v> --fail-at install|health-check]
-  sim clear <faultId> | sim clear --all
-
-Options
-  --api <url>      the HTTP API (env FLEETKIT_API, default http://127.0.0.1:3000)
-  --data-dir <p>   the local platform's data directory, whose credentials file signs requests
-                   (env FLEETKIT_DATA_DIR, default .fleetkit)
-  --aws            sign requests with SigV4 (IAM) for the deployed API, in AWS_REGION with the usual
-                   AWS credentials (env, profile, SSO); or set FLEETKIT_AWS_REGION
-  --json           print the API's JSON answers as they are
-  -h, --help       this text
-`;
+import { HUMAN } from './tables.ts';
 
 export interface CliIo {
   readonly out: Output;
@@ -74,6 +29,13 @@ export interface CliIo {
 /** Thrown for a command line that cannot be run; the message says how to fix it. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';
+  constructor(
+    message: string,
+    /** What to run instead, when there is a good guess. */
+    readonly hint?: string,
+  ) {
+    super(message);
+  }
 }
 
 const list = (value: string | undefined) =>
@@ -102,7 +64,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   try {
     parsed = parse(argv);
   } catch (error) {
-    io.err.write(`${error instanceof Error ? error.message : String(error)}\n\n${HELP}`);
+    const message = error instanceof Error ? error.message : String(error);
+    if (argv.includes('--json'))
+      io.err.write(`${JSON.stringify({ error: { code: 'UsageError', message } })}\n`);
+    else io.err.write(`${message}\nsee: npm run cli -- --help\n`);
     return 2;
   }
   const { values, positionals } = parsed;
@@ -115,94 +80,69 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     // The local API requires SigV4 as the deployed one does: sign with the platform's own credentials.
     sign: io.sign ?? localSigner(values['data-dir'] ?? io.env.FLEETKIT_DATA_DIR ?? '.fleetkit'),
   });
-  const print = (answer: unknown, human?: string) => {
-    io.out.write(
-      values.json === true || human === undefined ? `${JSON.stringify(answer, null, 2)}\n` : human,
-    );
+  const json = values.json === true;
+  const command = positionals.slice(0, 2).join(' ');
+  const print: Print = (answer, human, line = false) => {
+    if (json && line) return io.out.write(`${JSON.stringify(answer)}\n`);
+    const text = human ?? HUMAN[command]?.(answer) ?? HUMAN[positionals[0] ?? '']?.(answer);
+    io.out.write(json || text === undefined ? `${JSON.stringify(answer, null, 2)}\n` : text);
+  };
+  const fail = (error: {
+    code: string;
+    message: string;
+    status?: number;
+    issues?: unknown;
+    hint?: string;
+  }) => {
+    if (json) {
+      io.err.write(`${JSON.stringify({ error })}\n`);
+      return;
+    }
+    io.err.write(`${error.code === 'UsageError' ? '' : `${error.code}: `}${error.message}\n`);
+    for (const issue of (error.issues as { field: string; reason: string }[] | undefined) ?? [])
+      io.err.write(`  ${issue.field}: ${issue.reason}\n`);
+    if (error.hint !== undefined) io.err.write(`next: ${error.hint}\n`);
   };
   try {
-    await dispatch(api, positionals, values, io, print);
+    // With --json, stdout holds JSON only: progress bars go to stderr.
+    await dispatch(api, positionals, values, { ...io, out: json ? io.err : io.out }, print);
     return 0;
   } catch (error) {
     if (error instanceof UsageError) {
-      io.err.write(`${error.message}\n`);
+      fail({
+        code: 'UsageError',
+        message: error.message,
+        ...(error.hint === undefined ? {} : { hint: error.hint }),
+      });
       return 2;
     }
     if (error instanceof ApiError) {
-      io.err.write(`${error.code}: ${error.message}\n`);
-      const issues = error.body?.issues as { field: string; reason: string }[] | undefined;
-      for (const issue of issues ?? []) io.err.write(`  ${issue.field}: ${issue.reason}\n`);
-      if (error.body?.details !== undefined) io.err.write(`  ${JSON.stringify(error.body.details)}\n`);
+      const hint = nextStep(error, positionals);
+      fail({
+        code: error.code,
+        message: error.message,
+        status: error.status,
+        ...(error.body?.issues === undefined ? {} : { issues: error.body.issues }),
+        ...(hint === undefined ? {} : { hint }),
+      });
+      if (!json && error.body?.details !== undefined)
+        io.err.write(`  ${JSON.stringify(error.body.details)}\n`);
       return 1;
     }
-    io.err.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    fail({ code: 'Error', message: error instanceof Error ? error.message : String(error) });
     return 1;
   }
 }
 
-function parse(argv: readonly string[]) {
-  return parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    options: {
-      api: { type: 'string' },
-      'data-dir': { type: 'string' },
-      aws: { type: 'boolean' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-      version: { type: 'string' },
-      model: { type: 'string' },
-      'device-types': { type: 'string' },
-      'min-version': { type: 'string' },
-      notes: { type: 'string' },
-      multipart: { type: 'boolean' },
-      'part-size': { type: 'string' },
-      ...DELTA_OPTIONS,
-      watch: { type: 'boolean' },
-      status: { type: 'string' },
-      reason: { type: 'string' },
-      type: { type: 'string' },
-      device: { type: 'string' },
-      groups: { type: 'string' },
-      attr: { type: 'string', multiple: true },
-      unset: { type: 'string', multiple: true },
-      name: { type: 'string' },
-      csr: { type: 'string' },
-      out: { type: 'string' },
-      certificate: { type: 'string' },
-      param: { type: 'string', multiple: true },
-      wait: { type: 'boolean' },
-      expires: { type: 'string' },
-      devices: { type: 'string' },
-      rate: { type: 'string' },
-      again: { type: 'boolean' },
-      check: { type: 'string' },
-      things: { type: 'string' },
-      percent: { type: 'string' },
-      salt: { type: 'string' },
-      for: { type: 'string' },
-      rsrp: { type: 'string' },
-      rsrq: { type: 'string' },
-      'to-percent': { type: 'string' },
-      over: { type: 'string' },
-      celsius: { type: 'string' },
-      'fail-at': { type: 'string' },
-      every: { type: 'string' },
-      down: { type: 'string' },
-      all: { type: 'boolean' },
-      'all-at-once': { type: 'boolean' },
-    },
-  });
-}
-
-type Values = ReturnType<typeof parse>['values'];
+/** Prints an answer: JSON with --json (one line when `line`), else `human` or the command's table. */
+type Print = (answer: unknown, human?: string, line?: boolean) => void;
 
 async function dispatch(
   api: ApiClient,
   [group, action, ...rest]: readonly string[],
   values: Values,
   io: CliIo,
-  print: (answer: unknown, human?: string) => void,
+  print: Print,
 ): Promise<void> {
   const id = (what: string) => encodeURIComponent(need(rest[0], what));
   const commandContext = { out: io.out, need, usage: (message: string) => new UsageError(message) };
@@ -274,24 +214,16 @@ async function dispatch(
       return print(await api.call('GET', 'firmware/keys'));
     case 'firmware withdraw':
       return print(await api.call('DELETE', `firmware/${id('a version')}`));
+    case 'rollout preview':
+      return print(await api.call('POST', 'rollouts/preview', await requestFile(rest[0], io)));
     case 'rollout create': {
-      const source = need(rest[0], 'a request file (or - for stdin)');
-      const text =
-        source === '-' ? await (io.stdin?.() ?? Promise.resolve('')) : await readFile(source, 'utf8');
-      let request: unknown;
-      try {
-        request = JSON.parse(text);
-      } catch (error) {
-        throw new UsageError(
-          `${source} is not JSON: ${error instanceof Error ? error.message : String(error)}`,
-        );
-      }
+      let request = await requestFile(rest[0], io);
       if (values.model !== undefined) {
         if (typeof request !== 'object' || request === null || Array.isArray(request))
-          throw new UsageError(`${source} is not a JSON object`);
+          throw new UsageError(`${rest[0]} is not a JSON object`);
         // An edge model instead of firmware: the rest of the request (targets, waves, gates) is the same.
-        const { firmwareVersion: _firmware, ...rest } = request as Record<string, unknown>;
-        request = { ...rest, modelVersion: values.model };
+        const { firmwareVersion: _firmware, ...others } = request as Record<string, unknown>;
+        request = { ...others, modelVersion: values.model };
       }
       const accepted = await api.call('POST', 'rollouts', request);
       // With --json, the answer as it is (PLANNING); otherwise planning is followed to its end.
@@ -305,7 +237,16 @@ async function dispatch(
     case 'rollout list':
       return print(await api.call('GET', 'rollouts'));
     case 'rollout status': {
-      if (values.json === true) return print(await api.call('GET', `rollouts/${id('a rollout id')}`));
+      if (values.json === true) {
+        // One JSON document per line (NDJSON) while watching, so a script can follow it.
+        for (;;) {
+          const rollout = await api.call('GET', `rollouts/${id('a rollout id')}`);
+          if (values.watch !== true) return print(rollout);
+          print(rollout, undefined, true);
+          if (['COMPLETED', 'CANCELED', 'ROLLED_BACK'].includes(rollout.status)) return;
+          await new Promise((resolve) => setTimeout(resolve, 5000));
+        }
+      }
       await showRollout(api, need(rest[0], 'a rollout id'), io.out, { watch: values.watch === true });
       return;
     }
@@ -396,7 +337,33 @@ async function dispatch(
         ),
       );
     }
-    default:
-      throw new UsageError(`unknown command '${[group, action].filter(Boolean).join(' ')}' (see --help)`);
+    case 'console':
+      return print(await api.call('POST', 'local/console-links'));
+    case 'completion':
+    case 'completion bash':
+    case 'completion zsh':
+      io.out.write(action === 'zsh' ? zshCompletion() : bashCompletion());
+      return;
+    default: {
+      const typed = [group, action].filter((word): word is string => word !== undefined);
+      const guesses = suggestCommands(typed);
+      throw new UsageError(
+        `unknown command '${typed.join(' ')}' (see --help)`,
+        guesses.length === 0 ? undefined : `did you mean: ${guesses.join(' | ')}`,
+      );
+    }
   }
 }
+
+/** A JSON request body from a file, or stdin for `-`. */
+async function requestFile(source: string | undefined, io: CliIo): Promise<unknown> {
+  const file = need(source, 'a request file (or - for stdin)');
+  const text = file === '-' ? await (io.stdin?.() ?? Promise.resolve('')) : await readFile(file, 'utf8');
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`${file} is not JSON: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+export { HELP } from './help.ts';

@@ -1,7 +1,28 @@
+import { MultiBar, SingleBar } from 'cli-progress';
+
 /** Where the CLI writes: a stream, and whether it is a terminal (bars redraw in place only there). */
 export interface Output {
   write(text: string): void;
   readonly isTTY?: boolean;
+  /** A terminal's width. */
+  readonly columns?: number;
+}
+
+/** cli-progress drawing fleetkit's bars: `label [######......] 45 % | detail`, 30 wide. */
+const BAR_STYLE = {
+  format: '{label} [{bar}] {percentage} % | {detail}',
+  barCompleteChar: '#',
+  barIncompleteChar: '.',
+  barsize: 30,
+  hideCursor: true,
+  // Redrawn at most 10 times a second, and only when something changed.
+  fps: 10,
+  forceRedraw: false,
+} as const;
+
+/** A group of bars redrawn in place on a terminal (cli-progress's MultiBar), e.g. one per rollout wave. */
+export function multiBar(out: Output): MultiBar {
+  return new MultiBar({ ...BAR_STYLE, stream: out as NodeJS.WriteStream, clearOnComplete: false });
 }
 
 const WIDTH = 30;
@@ -14,17 +35,26 @@ export function bar(fraction: number, label = ''): string {
 }
 
 /**
- * A progress bar: redrawn in place on a terminal; elsewhere (CI logs, pipes) one line per 10 % step, so a
- * log shows progress without thousands of lines.
+ * A progress bar: on a terminal, cli-progress's, redrawn in place; elsewhere (CI logs, pipes) one line per
+ * 10 % step, so a log shows progress without thousands of lines (cli-progress writes nothing there, or a
+ * line on a timer).
  */
 export function progressBar(out: Output, title: string) {
+  if (out.isTTY === true) {
+    const tty = new SingleBar({ ...BAR_STYLE, stream: out as NodeJS.WriteStream });
+    tty.start(1000, 0, { label: title, detail: '' });
+    return {
+      update: (fraction: number, label = '') =>
+        tty.update(Math.round(Math.min(1, Math.max(0, fraction)) * 1000), { detail: label }),
+      done(label = ''): void {
+        tty.update(1000, { detail: label });
+        tty.stop();
+      },
+    };
+  }
   let lastStep = -1;
   return {
     update(fraction: number, label = ''): void {
-      if (out.isTTY === true) {
-        out.write(`\r${title} ${bar(fraction, label)}\u001b[K`);
-        return;
-      }
       // The 100 % line is done()'s, with its final label.
       const step = Math.floor(Math.min(1, Math.max(0, fraction)) * 10);
       if (step === lastStep || step >= 10) return;
@@ -32,8 +62,7 @@ export function progressBar(out: Output, title: string) {
       out.write(`${title} ${bar(fraction, label)}\n`);
     },
     done(label = ''): void {
-      if (out.isTTY === true) out.write(`\r${title} ${bar(1, label)}\u001b[K\n`);
-      else out.write(`${title} ${bar(1, label)}\n`);
+      out.write(`${title} ${bar(1, label)}\n`);
     },
   };
 }

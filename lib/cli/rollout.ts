@@ -1,5 +1,6 @@
+import type { SingleBar } from 'cli-progress';
 import { type ApiClient, ApiError } from './api.ts';
-import { bar, type Output, progressBar } from './progress.ts';
+import { bar, multiBar, type Output, progressBar } from './progress.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: the rollout view as the API returns it
 type RolloutView = any;
@@ -33,9 +34,27 @@ export function renderRollout(r: RolloutView): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** A wave's bar text: succeeded of planned, notified, failed. */
+function waveDetail(wave: RolloutView): { value: number; total: number; label: string; detail: string } {
+  const succeeded = wave.byStatus?.SUCCEEDED ?? 0;
+  const failed =
+    (wave.byStatus?.FAILED ?? 0) + (wave.byStatus?.TIMED_OUT ?? 0) + (wave.byStatus?.REJECTED ?? 0);
+  return {
+    value: succeeded,
+    total: Math.max(1, wave.planned),
+    label: `wave ${wave.wave}${wave.control === true ? ' (control)' : ''}`,
+    detail: `${succeeded}/${wave.planned} succeeded, ${wave.notified} notified${failed > 0 ? `, ${failed} failed` : ''}`,
+  };
+}
+
+/** The lines above the bars: the rollout's state and what it waits for. */
+const headerOf = (text: string) =>
+  text.split('\n').filter((line) => !/^[▶ ] wave /.test(line) && line !== '');
+
 /**
- * Prints a rollout's status; with `watch`, again every `intervalMs` until it ends (redrawn in place on a
- * terminal).
+ * Prints a rollout's status; with `watch`, again every `intervalMs` until it ends: on a terminal a
+ * cli-progress bar per wave redrawn in place, with the state's lines printed above when they change;
+ * elsewhere the whole status each time.
  */
 export async function showRollout(
   api: ApiClient,
@@ -43,17 +62,34 @@ export async function showRollout(
   out: Output,
   options: { watch?: boolean; intervalMs?: number; signal?: AbortSignal } = {},
 ): Promise<RolloutView> {
-  let previousLines = 0;
-  for (;;) {
-    const rollout = await api.call('GET', `rollouts/${encodeURIComponent(rolloutId)}`);
-    const text = renderRollout(rollout);
-    if (options.watch === true && out.isTTY === true && previousLines > 0)
-      out.write(`\u001b[${previousLines}A\u001b[J`);
-    out.write(text);
-    previousLines = text.split('\n').length - 1;
-    if (options.watch !== true || TERMINAL.has(rollout.status) || options.signal?.aborted === true)
-      return rollout;
-    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 5000));
+  const live = options.watch === true && out.isTTY === true ? multiBar(out) : undefined;
+  const bars = new Map<number, SingleBar>();
+  let header = '';
+  try {
+    for (;;) {
+      const rollout = await api.call('GET', `rollouts/${encodeURIComponent(rolloutId)}`);
+      const text = renderRollout(rollout);
+      if (live === undefined) out.write(text);
+      else {
+        const lines = headerOf(text).join('\n');
+        if (lines !== header) live.log(`${lines}\n`);
+        header = lines;
+        for (const wave of rollout.waves ?? []) {
+          const { value, total, label, detail } = waveDetail(wave);
+          const existing = bars.get(wave.wave);
+          if (existing === undefined) bars.set(wave.wave, live.create(total, value, { label, detail }));
+          else {
+            existing.setTotal(total);
+            existing.update(value, { label, detail });
+          }
+        }
+      }
+      if (options.watch !== true || TERMINAL.has(rollout.status) || options.signal?.aborted === true)
+        return rollout;
+      await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 5000));
+    }
+  } finally {
+    live?.stop();
   }
 }
 

@@ -1,5 +1,7 @@
+import { Duration } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
+  CorsHttpMethod,
   HttpApi,
   HttpMethod,
   HttpStage,
@@ -33,6 +35,12 @@ export interface FleetHttpApiProps {
   readonly logRetention?: RetentionDays;
   /** @default { rateLimit: 50, burstLimit: 100 } */
   readonly throttle?: ThrottleSettings;
+  /**
+   * Web origins allowed to call the API from a browser (the operator console's). API Gateway answers
+   * their preflights; every request is still signed (IAM), CORS only lets the page read the answer.
+   * @default - no CORS
+   */
+  readonly corsOrigins?: readonly string[];
 }
 
 /** `GET /devices/{id}` → method and path, or an error naming the key. */
@@ -61,6 +69,30 @@ export class FleetHttpApi extends Construct {
       defaultAuthorizer: new HttpIamAuthorizer(),
       // Created below instead, because the default stage cannot be given access logging.
       createDefaultStage: false,
+      ...(props.corsOrigins === undefined || props.corsOrigins.length === 0
+        ? {}
+        : {
+            corsPreflight: {
+              allowOrigins: [...props.corsOrigins],
+              allowMethods: [
+                CorsHttpMethod.GET,
+                CorsHttpMethod.POST,
+                CorsHttpMethod.PUT,
+                CorsHttpMethod.PATCH,
+                CorsHttpMethod.DELETE,
+              ],
+              // What a SigV4-signing page sends (aws4fetch): the signature, its date, a session token.
+              allowHeaders: [
+                'authorization',
+                'content-type',
+                'x-amz-date',
+                'x-amz-security-token',
+                'x-amz-content-sha256',
+              ],
+              exposeHeaders: ['x-amzn-errortype', 'x-amzn-requestid'],
+              maxAge: Duration.hours(1),
+            },
+          }),
     });
     this.accessLogs = new LogGroup(this, 'AccessLogs', {
       retention: props.logRetention ?? RetentionDays.ONE_MONTH,

@@ -7,25 +7,31 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 /**
  * Renders a string, tokens included, the way cdk-nag spells it in finding ids (its `flattenCfnReference`):
- * `Fn::Join` joined, `Ref` → `<Name>`, `Fn::GetAtt` → `<Id.Attr>`, `${X}` → `<X>`.
+ * `Fn::Join` joined, `Ref` → `<Name>`, `Fn::GetAtt` → `<Id.Attr>`, `${X}` → `<X>`, `Fn::Sub` and
+ * `Fn::ImportValue` → their argument rendered.
  *
  * Acknowledgements computed from the value a grant used cannot drift from the finding they answer.
  */
 export function nagResourceName(scope: IConstruct, value: string): string {
-  const render = (node: unknown): string => {
-    if (typeof node === 'string') return node.replace(/\$\{/g, '<').replace(/\}/g, '>');
-    if (isRecord(node)) {
-      const join = node['Fn::Join'];
-      if (Array.isArray(join) && typeof join[0] === 'string' && Array.isArray(join[1])) {
-        return join[1].map(render).join(join[0]);
-      }
-      if (typeof node.Ref === 'string') return `<${node.Ref}>`;
-      const getAtt = node['Fn::GetAtt'];
-      if (Array.isArray(getAtt)) return `<${getAtt.map(render).join('.')}>`;
+  return nagRender(Stack.of(scope).resolve(value));
+}
+
+/** {@link nagResourceName} of a value already resolved (a template fragment). */
+export function nagRender(node: unknown): string {
+  if (typeof node === 'string') return node.replace(/\$\{/g, '<').replace(/\}/g, '>');
+  if (isRecord(node)) {
+    const join = node['Fn::Join'];
+    if (Array.isArray(join) && typeof join[0] === 'string' && Array.isArray(join[1])) {
+      return join[1].map(nagRender).join(join[0]);
     }
-    throw new Error(`cannot name ${JSON.stringify(node)} in a cdk-nag finding id`);
-  };
-  return render(Stack.of(scope).resolve(value));
+    if (typeof node.Ref === 'string') return `<${node.Ref}>`;
+    if (typeof node['Fn::Sub'] === 'string') return nagRender(node['Fn::Sub']);
+    // An import is named by its export: the same string in every stack that imports it.
+    if (typeof node['Fn::ImportValue'] === 'string') return nagRender(node['Fn::ImportValue']);
+    const getAtt = node['Fn::GetAtt'];
+    if (Array.isArray(getAtt)) return `<${getAtt.map(nagRender).join('.')}>`;
+  }
+  throw new Error(`cannot name ${JSON.stringify(node)} in a cdk-nag finding id`);
 }
 
 /**
@@ -37,4 +43,18 @@ export function acknowledgeWildcardResource(scope: IConstruct, resource: string,
     id: `AwsSolutions-IAM5[Resource::${nagResourceName(scope, resource)}]`,
     reason,
   });
+}
+
+/**
+ * Acknowledges `AwsSolutions-IAM5` wildcard-action findings on `scope` (the policy or role that holds the
+ * statement), one per action pattern (`s3:GetObject*`): for grants a CDK construct makes itself.
+ */
+export function acknowledgeWildcardActions(
+  scope: IConstruct,
+  actions: readonly string[],
+  reason: string,
+): void {
+  Validations.of(scope).acknowledge(
+    ...actions.map((action) => ({ id: `AwsSolutions-IAM5[Action::${action}]`, reason })),
+  );
 }

@@ -3,6 +3,7 @@ import {
   BlockPublicAccess,
   Bucket,
   BucketEncryption,
+  HttpMethods,
   type IBucket,
   ObjectOwnership,
 } from 'aws-cdk-lib/aws-s3';
@@ -37,6 +38,12 @@ export interface SecureBucketProps {
    * @default false
    */
   readonly requestMetrics?: boolean;
+  /**
+   * Web origins that may PUT objects through presigned URLs from a browser (the console's firmware
+   * upload). The URL's signature authorizes the upload; CORS only lets the page send it and read the answer.
+   * @default - no CORS
+   */
+  readonly browserUploadOrigins?: readonly string[];
 }
 
 /** The `FilterId` dimension of a {@link SecureBucket}'s request metrics. */
@@ -65,6 +72,19 @@ export class SecureBucket extends Bucket {
       objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
       removalPolicy: RemovalPolicy.RETAIN,
       ...(props.requestMetrics === true ? { metrics: [{ id: ALL_REQUESTS_FILTER }] } : {}),
+      ...(props.browserUploadOrigins === undefined || props.browserUploadOrigins.length === 0
+        ? {}
+        : {
+            cors: [
+              {
+                allowedOrigins: [...props.browserUploadOrigins],
+                allowedMethods: [HttpMethods.PUT],
+                allowedHeaders: ['*'],
+                exposedHeaders: ['ETag'],
+                maxAge: 600,
+              },
+            ],
+          }),
       ...(props.serverAccessLogsBucket === undefined
         ? {}
         : {

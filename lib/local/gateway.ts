@@ -3,7 +3,13 @@ import type { AddressInfo } from 'node:net';
 import { describeError } from '../../lambdas/shared/logger.ts';
 import type { RouteKey } from '../topology/model.ts';
 import { fromHandlerResult, type GatewayResponse, toApiGatewayEvent } from './apigw-event.ts';
-import { type EndpointGuard, isJsonContentType, readBody } from './endpoint-guard.ts';
+import {
+  allowedHostnames,
+  type EndpointGuard,
+  hostAllowed,
+  isJsonContentType,
+  readBody,
+} from './endpoint-guard.ts';
 import type { LocalFunction } from './functions.ts';
 import { compileRoutes, matchRoute } from './http-routes.ts';
 import type { PlatformLog } from './platform-log.ts';
@@ -31,6 +37,15 @@ export interface GatewayOptions {
   readonly localRoutes?: Readonly<Record<string, LocalRoute>>;
   /** Checks `Host` and the SigV4 signature (`execute-api`) of every request. */
   readonly guard: EndpointGuard;
+  /**
+   * Answers the few unsigned paths (the console's files and sign-in), after the `Host` and content-type
+   * checks; undefined passes the request on to the signed routes.
+   */
+  readonly unsigned?: (request: {
+    method: string;
+    url: URL;
+    body: Buffer;
+  }) => Promise<GatewayResponse | undefined>;
   /** @default '127.0.0.1' */
   readonly host?: string;
   /** 0 picks a free port. @default 3000 */
@@ -40,6 +55,8 @@ export interface GatewayOptions {
 export interface LocalGateway {
   readonly url: string;
   readonly port: number;
+  /** Every route it answers, signed: the topology's and the platform's own (`GET /health`). */
+  readonly routes: readonly string[];
   close(): Promise<void>;
 }
 
@@ -74,6 +91,7 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
     ),
   );
   const known = routes.map((r) => r.routeKey).join(', ');
+  const hostnames = allowedHostnames(options.host ?? '127.0.0.1');
   const localRoutes = compileRoutes(
     Object.entries(options.localRoutes ?? {}).map(([routeKey, target]) => ({
       routeKey: routeKey as RouteKey,
@@ -96,6 +114,10 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
         'UnsupportedMediaType',
         'a request with a body must say content-type: application/json',
       );
+    }
+    if (options.unsigned !== undefined && hostAllowed(req.headers.host, hostnames)) {
+      const answer = await options.unsigned({ method, url, body });
+      if (answer !== undefined) return answer;
     }
     const signed = await options.guard.check(req, body);
     if (!signed.ok) return jsonError(403, signed.code, signed.message);
@@ -148,6 +170,7 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
   return {
     url: `http://${options.host ?? '127.0.0.1'}:${port}`,
     port,
+    routes: [...routes.map((r) => r.routeKey), ...Object.keys(options.localRoutes ?? {})],
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -7,6 +7,7 @@ import type { Topology } from '../topology/model.ts';
 import { validateSettings, validateTopology } from '../topology/validate.ts';
 import { topology as defaultTopology } from '../topology.ts';
 import { type DenialEvent, type LocalBroker, startBroker } from './broker.ts';
+import { browsableUrl, type LocalConsole, setUpConsole } from './console/index.ts';
 import { type OperatorCredentials, openOperatorCredentials, operatorProfiles } from './credentials.ts';
 import { connectDynamo, ensureTable, type LocalDynamo, startDynamo } from './dynamo.ts';
 import { endpointGuard, isLoopbackHost, isWildcardHost } from './endpoint-guard.ts';
@@ -132,6 +133,10 @@ export interface Platform {
   readonly denials: readonly DenialEvent[];
   readonly streams: LocalStreams;
   readonly log: PlatformLog;
+  /** The operator console at `<gatewayUrl>/console`; `console.loginLink(consoleBase)` signs a browser in. */
+  readonly console: LocalConsole;
+  /** The gateway's URL as a browser opens it (loopback when it listens on every address). */
+  readonly consoleBase: string;
   /** Stops everything, in reverse order of start; data stays in `dataDir`. */
   stop(): Promise<void>;
 }
@@ -321,14 +326,32 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     const scheduler = startScheduler(functions, log);
     stops.push(() => scheduler.stop());
 
+    const consoleSetup = setUpConsole({
+      operator: credentials,
+      principals,
+      region: LOCAL_REGION,
+      connectSources: [s3.endpoint],
+      routes: () => gateway.routes,
+    });
+    let consoleBase = '';
     const simulator: Simulator = {};
     const gateway: LocalGateway = await startGateway({
       functions,
       log,
       host,
-      guard: guard('execute-api', host),
+      guard: endpointGuard({
+        service: 'execute-api',
+        principals: consoleSetup.apiPrincipals,
+        listenHost: host,
+      }),
+      unsigned: consoleSetup.site.handle,
       port: options.gatewayPort ?? 3000,
       localRoutes: {
+        'POST /local/console-links': () => ({
+          statusCode: 201,
+          headers: { 'content-type': 'application/json' },
+          body: Buffer.from(JSON.stringify(consoleSetup.site.loginLink(consoleBase))),
+        }),
         'GET /health': () => ({
           statusCode: 200,
           headers: { 'content-type': 'application/json' },
@@ -343,6 +366,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       },
     });
     stops.push(() => gateway.close());
+    consoleBase = browsableUrl(gateway.url);
     // Runs after the fleet has stopped: in-flight rule invocations finish before the stores go away.
     stops.push(() => rules.idle());
 
@@ -414,6 +438,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       denials,
       streams,
       log,
+      console: consoleSetup.site,
+      consoleBase,
       stop: stopAll,
     };
   } catch (error) {

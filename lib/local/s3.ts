@@ -21,6 +21,21 @@ export function accessKeyIdOf(authorization: string, url: URL): string | undefin
   );
 }
 
+/**
+ * The buckets' CORS rules: the console (served by the gateway on a loopback origin, any port) uploads
+ * firmware with the presigned PUT the API hands it, and a browser asks first (a preflight, which carries
+ * the presigned query and so passes the key check below). Presigned GETs are for devices, not pages.
+ */
+const CONSOLE_CORS = `<CORSConfiguration><CORSRule>${[
+  'http://127.0.0.1:*',
+  'http://localhost:*',
+  'http://[::1]:*',
+]
+  .map((origin) => `<AllowedOrigin>${origin}</AllowedOrigin>`)
+  .join(
+    '',
+  )}<AllowedMethod>PUT</AllowedMethod><AllowedHeader>*</AllowedHeader><ExposeHeader>ETag</ExposeHeader><MaxAgeSeconds>600</MaxAgeSeconds></CORSRule></CORSConfiguration>`;
+
 const accessDenied = (message: string) =>
   `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>${message}</Message></Error>`;
 
@@ -50,7 +65,7 @@ export async function startS3(options: {
     directory: options.directory,
     silent: true,
     vhostBuckets: false,
-    configureBuckets: options.buckets.map((name) => ({ name })),
+    configureBuckets: options.buckets.map((name) => ({ name, configs: [CONSOLE_CORS] })),
   });
   registerKeys(options.accessKeys);
   const allowed = allowedHostnames(host);

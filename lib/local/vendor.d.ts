@@ -23,7 +23,8 @@ declare module 's3rver' {
     silent?: boolean;
     vhostBuckets?: boolean;
     allowMismatchedSignatures?: boolean;
-    configureBuckets?: Array<{ name: string }>;
+    /** `configs`: XML documents (CORS, website) applied to the bucket. */
+    configureBuckets?: Array<{ name: string; configs?: string[] }>;
   }
   /** The part of a Koa context a middleware here uses. */
   interface S3rverContext {

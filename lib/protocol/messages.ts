@@ -80,6 +80,18 @@ export const statusMessage = z.object({
     .optional(),
   /** Power saving as granted by the network; absent when the device has no modem or no grant yet. */
   psm: grantedPsm.optional(),
+  /**
+   * The device's CoAP gateway listens beyond loopback without DTLS or OSCORE (issue 12: no Node library
+   * serves either), guarded only by an allow-list of sensor addresses. The registry keeps it so the
+   * fleet audit lists the device (`COAP_GATEWAY_UNAUTHENTICATED`).
+   */
+  coapExposure: z
+    .object({
+      interface: z.string().min(1).max(64),
+      address: z.string().min(1).max(64),
+      allow: z.array(z.string().min(1).max(64)).max(64),
+    })
+    .optional(),
 });
 export type StatusMessage = z.output<typeof statusMessage>;
 

@@ -1,5 +1,6 @@
 import { Aws, CfnOutput, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import type { ResourceRef } from '../constructs/resource-access.ts';
 import { SecureBucket } from '../constructs/secure-bucket.ts';
@@ -16,6 +17,17 @@ export const RULE_ERRORS = RULE_ERRORS_RESOURCE;
 export interface DataStackProps extends StackProps {
   readonly names: FleetkitNames;
   readonly topology: Topology;
+  /**
+   * Browser origins that may upload to the topology's buckets with presigned URLs (the console's).
+   * @default - none
+   */
+  readonly browserUploadOrigins?: readonly string[];
+  /**
+   * Buckets of other stacks that log to the access-log bucket: prefix → bucket ARN. Their stacks can only
+   * import the log bucket, so its policy letting their logs in is written here.
+   * @default - none
+   */
+  readonly accessLogSources?: Readonly<Record<string, string>>;
   /** @default 30 */
   readonly ruleErrorsExpiryDays?: number;
   /** @default 365 */
@@ -78,6 +90,20 @@ export class DataStack extends Stack {
         'This is the server access log target of every other bucket; logging it to itself would log ' +
         'its own log deliveries without end, which S3 documentation advises against.',
     });
+    for (const [prefix, sourceArn] of Object.entries(props.accessLogSources ?? {})) {
+      this.accessLogsBucket.addToResourcePolicy(
+        new PolicyStatement({
+          principals: [new ServicePrincipal('logging.s3.amazonaws.com')],
+          actions: ['s3:PutObject'],
+          resources: [this.accessLogsBucket.arnForObjects(`${prefix}/*`)],
+          // The same conditions CDK writes for the buckets of this stack.
+          conditions: {
+            ArnLike: { 'aws:SourceArn': sourceArn },
+            StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
+          },
+        }),
+      );
+    }
 
     this.ruleErrorsBucket = new SecureBucket(this, 'RuleErrorsBucket', {
       bucketName: names.bucket(RULE_ERRORS),
@@ -116,6 +142,9 @@ export class DataStack extends Stack {
           versioned: resource.versioned,
           serverAccessLogsBucket: this.accessLogsBucket,
           serverAccessLogsPrefix: `${name}/`,
+          ...(props.browserUploadOrigins === undefined
+            ? {}
+            : { browserUploadOrigins: props.browserUploadOrigins }),
         });
         refs[name] = { name, resource, physicalName: names.bucket(name), arn: names.bucketArn(name) };
         new CfnOutput(this, `${pascalCase(name)}BucketName`, { value: names.bucket(name) });

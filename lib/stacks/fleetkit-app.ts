@@ -1,12 +1,14 @@
 import { type Environment, Tags } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { CONSOLE_LOG_PREFIX } from '../constructs/console-site.ts';
 import { kafkaResourceArn } from '../constructs/kafka-cluster.ts';
 import type { ResourceRef } from '../constructs/resource-access.ts';
 import type { Topology } from '../topology/model.ts';
 import { topicIamPattern } from '../topology/topic-scope.ts';
 import { validateSettings, validateTopology } from '../topology/validate.ts';
 import { topology as fleetkitTopology } from '../topology.ts';
+import { CONSOLE_BUCKET, ConsoleSiteStack, ConsoleStack } from './console-stack.ts';
 import { DataStack } from './data-stack.ts';
 import { EdgeStack, type EdgeStackProps } from './edge-stack.ts';
 import { MonitoringStack } from './monitoring-stack.ts';
@@ -77,6 +79,16 @@ export interface FleetkitProps {
    * @default - no edge stack
    */
   readonly edge?: Omit<EdgeStackProps, 'names'>;
+  /**
+   * The operator console: a static site (S3 + CloudFront), Cognito sign-in, CORS on the HTTP API.
+   * @default true
+   */
+  readonly console?: boolean;
+  /**
+   * More origins the console is served from (a custom domain in front of it), for CORS.
+   * @default - the distribution's own
+   */
+  readonly consoleOrigins?: readonly string[];
 }
 
 /** The stacks of one stage. */
@@ -88,6 +100,9 @@ export interface Fleetkit {
   readonly monitoring: MonitoringStack;
   /** Present when the app was given an edge artifact. */
   readonly edge?: EdgeStack;
+  /** The console's site and its sign-in, unless `console: false`. */
+  readonly consoleSite?: ConsoleSiteStack;
+  readonly console?: ConsoleStack;
 }
 
 function retention(days: number): RetentionDays {
@@ -161,6 +176,14 @@ export function buildFleetkit(scope: Construct, props: FleetkitProps): Fleetkit 
     stackName: names.stack('data'),
     description: 'fleetkit: tables and buckets (retained on delete)',
     topology,
+    // The console uploads firmware with presigned PUTs. Its CloudFront domain comes later (its stack
+    // follows this one), and S3 CORS takes a wildcard: any CloudFront origin, plus custom domains.
+    ...(props.console === false
+      ? {}
+      : {
+          browserUploadOrigins: ['https://*.cloudfront.net', ...(props.consoleOrigins ?? [])],
+          accessLogSources: { [CONSOLE_LOG_PREFIX]: names.bucketArn(CONSOLE_BUCKET) },
+        }),
   });
   const streaming = new StreamingStack(scope, 'Streaming', {
     ...common,
@@ -171,8 +194,20 @@ export function buildFleetkit(scope: Construct, props: FleetkitProps): Fleetkit 
     ...(props.mskInstanceType === undefined ? {} : { mskInstanceType: props.mskInstanceType }),
     ...(props.kafkaVersion === undefined ? {} : { kafkaVersion: props.kafkaVersion }),
   });
+  const consoleSite =
+    props.console === false
+      ? undefined
+      : new ConsoleSiteStack(scope, 'ConsoleSite', {
+          ...common,
+          stackName: names.stack('console-site'),
+          description: "fleetkit: the operator console's static site (S3 + CloudFront)",
+          accessLogsBucketName: data.accessLogsBucket.bucketName,
+        });
+  const consoleOrigins =
+    consoleSite === undefined ? undefined : [consoleSite.exported.origin, ...(props.consoleOrigins ?? [])];
   const runtime = new RuntimeStack(scope, 'Runtime', {
     ...common,
+    ...(consoleOrigins === undefined ? {} : { consoleOrigins }),
     stackName: names.stack('runtime'),
     description: 'fleetkit: functions, IoT rules, HTTP API, schedules, Kafka triggers, device policy',
     topology,
@@ -225,8 +260,41 @@ export function buildFleetkit(scope: Construct, props: FleetkitProps): Fleetkit 
           description: 'fleetkit: the edge agent as a Greengrass v2 component version',
         });
 
-  for (const stack of [data, streaming, runtime, monitoring, ...(edge === undefined ? [] : [edge])]) {
-    Tags.of(stack).add('fleetkit:stage', names.stage);
+  const consoleStack =
+    consoleSite === undefined || runtime.httpApi === undefined
+      ? undefined
+      : new ConsoleStack(scope, 'Console', {
+          ...common,
+          stackName: names.stack('console'),
+          description: "fleetkit: the operator console's sign-in (Cognito) and files",
+          site: consoleSite.exported,
+          httpApiId: runtime.exportValue(runtime.httpApi.api.apiId, {
+            name: names.stack('runtime-http-api'),
+          }),
+          httpApiUrl: runtime.httpApi.url,
+          routes: Object.values(topology.functions).flatMap((fn) => fn.routes ?? []),
+          logRetention,
+        });
+  // Explicit exports are imported by name, which CDK does not count as a reference: order the stacks here.
+  if (consoleSite !== undefined)
+    runtime.addStackDependency(consoleSite, "CORS allows the console site's origin");
+  if (consoleSite !== undefined && consoleStack !== undefined) {
+    consoleStack.addStackDependency(consoleSite, 'the console files go to the site bucket');
+    consoleStack.addStackDependency(runtime, 'operators signed in may invoke the HTTP API');
   }
-  return { names, data, streaming, runtime, monitoring, ...(edge === undefined ? {} : { edge }) };
+
+  const stacks = [data, streaming, runtime, monitoring, edge, consoleSite, consoleStack].filter(
+    (stack) => stack !== undefined,
+  );
+  for (const stack of stacks) Tags.of(stack).add('fleetkit:stage', names.stage);
+  return {
+    names,
+    data,
+    streaming,
+    runtime,
+    monitoring,
+    ...(edge === undefined ? {} : { edge }),
+    ...(consoleSite === undefined ? {} : { consoleSite }),
+    ...(consoleStack === undefined ? {} : { console: consoleStack }),
+  };
 }

@@ -62,6 +62,11 @@ export interface RuntimeStackProps extends StackProps {
   /** The bucket IoT rule error actions write to. */
   readonly ruleErrors: { readonly bucketName: string; readonly arn: string };
   /**
+   * Browser origins the HTTP API answers CORS preflights for: the operator console's site.
+   * @default - none
+   */
+  readonly consoleOrigins?: readonly string[];
+  /**
    * The MSK cluster and its network, for functions that use streams, Kafka triggers and ingest rules.
    * @default - none; a topology that uses streams is refused
    */
@@ -160,6 +165,7 @@ export class RuntimeStack extends Stack {
       const httpApi = new FleetHttpApi(this, 'HttpApi', {
         apiName: names.stack('api'),
         ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
+        ...(props.consoleOrigins === undefined ? {} : { corsOrigins: props.consoleOrigins }),
       });
       for (const [name, spec] of routed) {
         const fn = functions[name];

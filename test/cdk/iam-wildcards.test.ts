@@ -175,6 +175,38 @@ const ALLOWED: readonly Allowed[] = [
     actions: ['s3:PutObject'],
     reason: 'Lambda names the objects of the Kafka batches it gave up on.',
   },
+  {
+    resource: new RegExp(`^${ACCOUNT}:<import fleetkit-test-runtime-http-api>/\\$default/\\*$`),
+    actions: ['execute-api:Invoke'],
+    reason:
+      'Operators signed in to the console call every route of this one HTTP API, as the operator CLI does.',
+  },
+  {
+    resource: /^arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>\/\*$/,
+    actions: ['s3:GetBucket*', 's3:GetObject*', 's3:List*'],
+    reason: "BucketDeployment reads the console's zip from the bootstrap asset bucket (a content-hash key).",
+  },
+  {
+    resource: /^<import fleetkit-test-console-site-bucket-arn>\/\*$/,
+    actions: [
+      's3:Abort*',
+      's3:DeleteObject*',
+      's3:GetBucket*',
+      's3:GetObject*',
+      's3:List*',
+      's3:PutObject',
+      's3:PutObjectLegalHold',
+      's3:PutObjectRetention',
+      's3:PutObjectTagging',
+      's3:PutObjectVersionTagging',
+    ],
+    reason: "BucketDeployment syncs the console's files into the site bucket: every object of that bucket.",
+  },
+  {
+    resource: /^\*$/,
+    actions: ['cloudfront:CreateInvalidation', 'cloudfront:GetInvalidation'],
+    reason: "BucketDeployment invalidates the console distribution's cache after a deploy (CDK grants *).",
+  },
 ];
 
 interface Grant {
@@ -270,6 +302,7 @@ describe('IAM wildcards', () => {
         'fleetkit-test-runtime',
         'fleetkit-test-monitoring',
         'fleetkit-test-edge',
+        'fleetkit-test-console',
       ]),
     );
   });

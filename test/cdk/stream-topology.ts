@@ -94,6 +94,7 @@ export function flat(value: unknown): string {
   if (typeof v.Ref === 'string') return `<${v.Ref}>`;
   if (Array.isArray(v['Fn::GetAtt'])) return `<${(v['Fn::GetAtt'] as string[]).join('.')}>`;
   if (typeof v['Fn::ImportValue'] === 'string') return `<import ${v['Fn::ImportValue']}>`;
+  if (typeof v['Fn::Sub'] === 'string') return v['Fn::Sub'].replace(/\$\{([^}]+)\}/g, '<$1>');
   return JSON.stringify(value);
 }
 

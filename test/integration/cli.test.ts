@@ -65,6 +65,27 @@ describe('fleetkit CLI on the local platform', () => {
     expect(result.out).toMatch(/firmware 2\.0\.0 is available, signed by arn:aws:kms:/);
   }, 60_000);
 
+  it('keeps stdout JSON only with --json: the answer there, the progress on stderr', async () => {
+    // Prepare
+    const file = join(dir, 'fw-2.0.1.bin');
+    await writeFile(file, buildSimulatedFirmwareImage({ fleetkitSimFirmware: 1, version: '2.0.1' }, 4096));
+    // Act
+    const result = await cli(
+      'firmware',
+      'upload',
+      file,
+      '--version',
+      '2.0.1',
+      '--device-types',
+      'tracker',
+      '--json',
+    );
+    // Assess
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.out)).toMatchObject({ version: '2.0.1', status: 'available' });
+    expect(result.err).toMatch(/uploading \[#{30}\] 100 %/);
+  }, 60_000);
+
   it('creates a rollout from a file and shows its waves until it completes', async () => {
     // Prepare
     const request = join(dir, 'rollout.json');

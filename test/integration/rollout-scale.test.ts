@@ -308,6 +308,7 @@ describe('a rollout over 100,000 devices on dynalite', () => {
       executions,
       counters,
       catalog: { get: async (version) => (version === firmware.version ? firmware : undefined) },
+      preview: { registry },
       startPlanning: async () => {},
       log: createLogger('rollout-api', runtime),
       newId: () => 'unused',

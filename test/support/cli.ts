@@ -8,14 +8,15 @@ export interface CliRun {
   readonly err: string;
 }
 
-/**
- * Runs the operator CLI against a local platform, as `npm run cli` does, capturing stdout and stderr.
- * The CLI signs with the credentials in the platform's data directory, as it does by default.
- */
-export async function runCliOn(platform: Platform, argv: readonly string[]): Promise<CliRun> {
+/** Runs one CLI command as `npm run cli` would, with stdout and stderr captured (stdout not a terminal). */
+export async function runCapturedCli(
+  argv: readonly string[],
+  io: Omit<CliIo, 'out' | 'err'>,
+): Promise<CliRun> {
   let out = '';
   let err = '';
-  const io: CliIo = {
+  const code = await runCli(argv, {
+    ...io,
     out: {
       write: (text) => {
         out += text;
@@ -27,8 +28,16 @@ export async function runCliOn(platform: Platform, argv: readonly string[]): Pro
         err += text;
       },
     },
-    env: { FLEETKIT_API: platform.gatewayUrl, FLEETKIT_DATA_DIR: platform.dataDir },
-  };
-  const code = await runCli(argv, io);
+  });
   return { code, out, err };
+}
+
+/**
+ * Runs the operator CLI against a local platform, as `npm run cli` does, capturing stdout and stderr.
+ * The CLI signs with the credentials in the platform's data directory, as it does by default.
+ */
+export function runCliOn(platform: Platform, argv: readonly string[]): Promise<CliRun> {
+  return runCapturedCli(argv, {
+    env: { FLEETKIT_API: platform.gatewayUrl, FLEETKIT_DATA_DIR: platform.dataDir },
+  });
 }

@@ -120,6 +120,7 @@ export async function startRolloutRig(
     planning,
     executions,
     counters,
+    preview: { registry },
     startPlanning: async () => {},
     log,
     newId: () => 'unused',

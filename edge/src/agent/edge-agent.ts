@@ -64,7 +64,7 @@ export interface EdgeAgentOptions {
   readonly commands?: AgentCommandsOptions;
   /**
    * The CoAP gateway faces a network without DTLS or OSCORE (`coap/exposure.ts`): reported in the
-   * shadow's `health.coap`, so an audit of the fleet finds such devices.
+   * shadow's `health.coap` and in the status, whose registry copy the fleet audit checks.
    */
   readonly coapExposure?: {
     readonly interface: string;
@@ -283,6 +283,10 @@ export class EdgeAgent {
           }),
       uptimeSeconds: Math.max(0, Math.floor((this.options.clock.now() - this.startedAt) / 1000)),
       ...(tlsVersion === undefined ? {} : { tlsVersion }),
+      // In the status too (not only the shadow), so the registry keeps it and the fleet audit finds it.
+      ...(this.options.coapExposure === undefined
+        ? {}
+        : { coapExposure: { ...this.options.coapExposure, allow: [...this.options.coapExposure.allow] } }),
     };
   }
 

@@ -149,6 +149,29 @@ export const tls12: AuditCheck = {
   },
 };
 
+/**
+ * A CoAP gateway serving sensors beyond loopback: no DTLS or OSCORE (no Node library serves either), only
+ * an allow-list of source addresses, which anyone on that network can spoof for a UDP write.
+ */
+export const coapUnauthenticated: AuditCheck = {
+  id: 'COAP_GATEWAY_UNAUTHENTICATED',
+  severity: 'high',
+  description: "The device's CoAP gateway takes sensor writes beyond loopback without authentication",
+  needs: [],
+  evaluate({ device }) {
+    const exposure = device.coapExposure;
+    if (exposure === undefined || exposure === null) return [];
+    return [
+      {
+        deviceId: device.deviceId,
+        resource: `${device.deviceId}/coap/${exposure.interface}`,
+        message: `the CoAP gateway listens on ${exposure.address} (${exposure.interface}) without DTLS or OSCORE, allowing ${exposure.allow.join(', ') || 'no address'}`,
+        fix: 'keep the sensors on a network only they can reach (a dedicated interface or VLAN), or unset FLEETKIT_COAP_INTERFACE so the gateway binds to loopback',
+      },
+    ];
+  },
+};
+
 /** Any policy beside fleetkit's device policy on a device certificate may grant more than the per-device rule. */
 export const broaderPolicy: AuditCheck = {
   id: 'POLICY_BROADER_THAN_DEVICE_RULE',
@@ -200,6 +223,7 @@ export const AUDIT_CHECKS: readonly AuditCheck[] = [
   broaderPolicy,
   certificateExpiring,
   tls12,
+  coapUnauthenticated,
   rotationNotConfirmed,
   revokedOrInactiveAttached,
   neverSeen,

@@ -19,6 +19,12 @@ export interface AuditedDevice {
   readonly provisionedAt?: number;
   /** The TLS version the device reported negotiating (`TLSv1.3`). */
   readonly tlsVersion?: string;
+  /** Its CoAP gateway listens beyond loopback without DTLS or OSCORE, as its last status said. */
+  readonly coapExposure?: {
+    readonly interface: string;
+    readonly address: string;
+    readonly allow: readonly string[];
+  } | null;
   /** When IoT last dropped one of two connections with the device's client id (`DUPLICATE_CLIENTID`). */
   readonly lastClientIdConflictAt?: number;
   readonly clientIdConflicts?: number;

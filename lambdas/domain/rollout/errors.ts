@@ -10,6 +10,8 @@ export const ROLLOUT_REFUSALS = {
   RolloutExists: 409,
   InvalidRolloutTransition: 409,
   RolloutChanged: 409,
+  // A preview reads the registry whole within the request: refused for a fleet past its cap.
+  PreviewTooLarge: 422,
 } as const;
 export type RolloutRefusalCode = keyof typeof ROLLOUT_REFUSALS;
 

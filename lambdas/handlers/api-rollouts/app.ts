@@ -1,6 +1,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import * as z from 'zod';
+import { deviceId } from '../../../lib/protocol/messages.ts';
 import { decodeJson, parseWith } from '../../../lib/protocol/parse.ts';
 import {
   listExecutionsQuery,
@@ -18,6 +20,7 @@ import { createLogger } from '../../shared/logger.ts';
 import { type HandlerEnv, type HandlerRuntime, processRuntime } from '../../shared/runtime.ts';
 
 const SERVICE = 'api-rollouts';
+const devicePath = z.object({ id: deviceId });
 
 function body(event: APIGatewayProxyEventV2, subject: string): unknown {
   if (event.body === undefined || event.body === '') return {};
@@ -25,9 +28,10 @@ function body(event: APIGatewayProxyEventV2, subject: string): unknown {
 }
 
 /**
- * Builds the rollouts HTTP API: accept a rollout (`POST /rollouts`, 202: planned asynchronously), list
- * and describe them (status from counters, never a scan of executions; planning progress), and pause /
- * resume / cancel / roll back.
+ * Builds the rollouts HTTP API: accept a rollout (`POST /rollouts`, 202: planned asynchronously) or
+ * preview its plan (`POST /rollouts/preview`, synchronous, small fleets only), list and describe them
+ * (status from counters, never a scan of executions; planning progress), pause / resume / cancel / roll
+ * back, and a device's job executions (`GET /devices/{id}/jobs`).
  */
 export function build(env: HandlerEnv, runtime: HandlerRuntime = processRuntime) {
   const log = createLogger(SERVICE, runtime);
@@ -42,6 +46,13 @@ export function build(env: HandlerEnv, runtime: HandlerRuntime = processRuntime)
         case 'POST /rollouts':
           // Accepted: planning goes on asynchronously (GET /rollouts/{id} shows how far it got).
           return json(202, await rollouts.create(parseRolloutRequest(body(event, 'rollout request'))));
+        case 'POST /rollouts/preview':
+          // Planned here and stored nowhere: it reads the registry whole, so it is capped.
+          return json(200, await rollouts.preview(parseRolloutRequest(body(event, 'rollout request'))));
+        case 'GET /devices/{id}/jobs': {
+          const { id } = parseWith(devicePath, event.pathParameters ?? {}, 'device id');
+          return json(200, { executions: await rollouts.jobsOf(id) });
+        }
         case 'GET /rollouts': {
           const query = parseWith(
             listRolloutsQuery,

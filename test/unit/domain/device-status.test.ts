@@ -30,6 +30,7 @@ describe('statusToUpdate', () => {
         clockSkewMs: 3000,
         tlsVersion: 'TLSv1.2',
         psm: { enabled: true, periodicTauSeconds: 3600, activeTimeSeconds: 60 },
+        coapExposure: { interface: 'eth1', address: '10.0.0.2', allow: ['10.0.0.7', '10.0.0.8'] },
       },
     ],
     [
@@ -39,10 +40,16 @@ describe('statusToUpdate', () => {
       expect.objectContaining({ lastSeen: 1764196410500, clockSkewMs: -2500 }),
     ],
     [
-      'leaves out every optional field the message did not carry, clockSkewMs included',
+      'leaves out every optional field the message did not carry, clockSkewMs included; clears a CoAP exposure',
       'status-good-minimal.json',
       origin,
-      { deviceId: 'A', deviceType: 'tracker', lastSeen: 1764196408000, firmwareVersion: '1.0.0' },
+      {
+        deviceId: 'A',
+        deviceType: 'tracker',
+        lastSeen: 1764196408000,
+        firmwareVersion: '1.0.0',
+        coapExposure: null,
+      },
     ],
     [
       'uses the broker clock for lastSeen even when the device clock is at the year 2000',
@@ -67,6 +74,7 @@ describe('statusToUpdate', () => {
         firmwareVersion: '2.0.0',
         battery: { percent: 50 },
         signal: { rsrp: -100 },
+        coapExposure: null,
       },
     ],
   ])('%s (%s)', (_rule, fixtureName, statusOrigin, expected) => {

@@ -52,6 +52,7 @@ describe('good messages', () => {
         uptimeSeconds: 86400,
         tlsVersion: 'TLSv1.2',
         psm: { enabled: true, periodicTauSeconds: 3600, activeTimeSeconds: 60 },
+        coapExposure: { interface: 'eth1', address: '10.0.0.2', allow: ['10.0.0.7', '10.0.0.8'] },
       },
     ],
     ['status-good-minimal.json', 'status', { firmwareVersion: '1.0.0' }],

@@ -5,6 +5,7 @@ import {
   broaderPolicy,
   certificateExpiring,
   certificateOnSeveralThings,
+  coapUnauthenticated,
   conflictingClientIds,
   neverSeen,
   revokedOrInactiveAttached,
@@ -177,6 +178,19 @@ describe('audit checks', () => {
       ['D'],
     ],
     [
+      'with a CoAP gateway beyond loopback without authentication',
+      coapUnauthenticated,
+      (f: DeviceAuditFacts) => ({
+        ...f,
+        device: {
+          ...f.device,
+          coapExposure: { interface: 'eth1', address: '10.0.0.2', allow: ['10.0.0.7'] },
+        },
+      }),
+      ['D/coap/eth1'],
+    ],
+    ['with a CoAP gateway on loopback only', coapUnauthenticated, (f: DeviceAuditFacts) => f, []],
+    [
       'with a second policy',
       broaderPolicy,
       (f: DeviceAuditFacts) => ({
@@ -220,6 +234,7 @@ describe('audit checks', () => {
         deviceId: 'D',
         provisionedAt: NOW - 2 * DAY,
         tlsVersion: 'TLSv1.2',
+        coapExposure: { interface: 'eth1', address: '10.0.0.2', allow: [] },
         lastClientIdConflictAt: NOW,
       },
       certificates: [

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { EdgeAgent } from '../../../../edge/src/agent/edge-agent.ts';
+import { EdgeAgent, type EdgeAgentOptions } from '../../../../edge/src/agent/edge-agent.ts';
 import { defaultModelDir, modelReport, readModelSource } from '../../../../edge/src/agent/model-files.ts';
 import { TelemetryLoop } from '../../../../edge/src/agent/telemetry-loop.ts';
 import { AnomalyDetector } from '../../../../edge/src/ml/anomaly-detector.ts';
@@ -35,6 +35,8 @@ class RecordingClock extends FakeClock {
     return super.sleep(ms, signal);
   }
 }
+
+type CoapExposure = NonNullable<EdgeAgentOptions['coapExposure']>;
 
 describe('TelemetryLoop', () => {
   it('scores each full window with the model and leaves the first readings unscored', async () => {
@@ -151,7 +153,7 @@ describe('EdgeAgent', () => {
     for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
   });
 
-  async function agentOnBroker(options: { psmFailures?: number } = {}) {
+  async function agentOnBroker(options: { psmFailures?: number; coapExposure?: CoapExposure } = {}) {
     const dir = await mkdtemp(join(tmpdir(), 'edge-agent-'));
     dirs.push(dir);
     const broker = new MemoryBroker();
@@ -204,6 +206,7 @@ describe('EdgeAgent', () => {
         },
       },
       firmware: () => ({ version: '1.4.2', slot: 'a' }),
+      ...(options.coapExposure === undefined ? {} : { coapExposure: options.coapExposure }),
     });
     const setModemStatus = (change: Partial<ModemStatus>) => {
       modemStatus = { ...modemStatus, ...change };
@@ -239,6 +242,22 @@ describe('EdgeAgent', () => {
       model: { version: detector.info.version, inputs: [{ name: 'features', shape: ['batch', 25] }] },
       modem: { registration: 'registered-home', rat: 'NB-IoT', rsrpDbm: -101, bars: 2 },
     });
+  });
+
+  it('says in its status when its CoAP gateway faces a network unauthenticated, for the fleet audit', async () => {
+    // Arrange
+    const exposure = { interface: 'eth1', address: '10.0.0.2', allow: ['10.0.0.7'] };
+    const { broker, agent } = await agentOnBroker({ coapExposure: exposure });
+
+    // Act
+    await agent.start();
+    await until(() => broker.published.some((m) => m.topic.endsWith('/status')), 'a status');
+    await agent.stop();
+
+    // Assess
+    const status = broker.published.find((m) => m.topic === `devices/env-sensor/${THING}/status`);
+    const parsed = statusMessage.parse(JSON.parse(Buffer.from(status?.payload ?? []).toString()));
+    expect(parsed.coapExposure).toEqual(exposure);
   });
 
   it('applies desired settings: the sampling interval, and PSM through the modem, then reports them', async () => {
