@@ -35,11 +35,18 @@ export function usePoll<T>(load: () => Promise<T>, key: string, intervalMs = POL
     );
   }, []);
 
+  // A new key starts over; a new interval only changes the pace (the data shown stays).
   useEffect(() => {
     generation.current += 1;
     setData(undefined);
     setError(undefined);
     run();
+    return () => {
+      generation.current += 1;
+    };
+  }, [key, run]);
+
+  useEffect(() => {
     const timer = setInterval(() => {
       if (document.visibilityState === 'visible') run();
     }, intervalMs);
@@ -50,7 +57,6 @@ export function usePoll<T>(load: () => Promise<T>, key: string, intervalMs = POL
     return () => {
       clearInterval(timer);
       document.removeEventListener('visibilitychange', shown);
-      generation.current += 1;
     };
   }, [key, intervalMs, run]);
 

@@ -295,7 +295,7 @@ describe('each function calls DynamoDB only as its uses allow, and uses what the
     },
   );
 
-  it('apiRollouts: accepting a rollout stores it PLANNING; its status reads planning progress', async () => {
+  it('apiRollouts: accepting a rollout stores it PLANNING; its status reads planning progress; a preview scans the registry', async () => {
     // Prepare
     await doc.send(
       new PutCommand({
@@ -350,11 +350,20 @@ describe('each function calls DynamoDB only as its uses allow, and uses what the
           ),
         ),
       );
+      // A preview plans at once from the whole registry: the function's one Scan of it.
+      const preview = await api(
+        http('POST /rollouts/preview', '/rollouts/preview', {
+          firmwareVersion: '1.1.0',
+          targets: { things: ['grant-1', 'grant-2'] },
+        }),
+      );
+      statuses.push(statusOf(preview));
     });
     // Assess
-    expect(statuses).toEqual([202, 200, 200]);
+    expect(statuses).toEqual([202, 200, 200, 200]);
     expect(outsideGrants('apiRollouts', calls)).toEqual([]);
     expect(calls).toContainEqual({ action: 'dynamodb:Query', table: localResourceName('rolloutTargets') });
+    expect(calls).toContainEqual({ action: 'dynamodb:Scan', table: localResourceName('registry') });
   });
 
   it('rolloutPlanner: scans the registry in segments, writes the plan in batches, resumes from a Scan', async () => {

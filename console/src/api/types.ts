@@ -4,6 +4,8 @@
  */
 import type { FleetHealthView } from '../../../lambdas/domain/fleet/health.ts';
 import type { HealthVerdict } from '../../../lambdas/domain/rollout/health-gate.ts';
+import type { PlanningRecord } from '../../../lambdas/domain/rollout/planning.ts';
+import type { PlanningProgress } from '../../../lambdas/services/rollout-service.ts';
 
 export type { GroupHealth } from '../../../lambdas/domain/fleet/health.ts';
 export type { TelemetryAlert as Alert } from '../../../lambdas/domain/telemetry/alerts.ts';
@@ -77,9 +79,15 @@ export interface RolloutWave {
 /** The health gate's last verdict on a rollout, and when (epoch seconds). */
 export type RolloutHealth = HealthVerdict & { readonly checkedAt: number; readonly sampled: number };
 
+/** A rollout's planning (`POST /rollouts` answers PLANNING; the planner selects its devices). */
+export type RolloutPlanning = Pick<PlanningRecord, 'startedAt' | 'pilotFrom' | 'finishedAt' | 'error'> & {
+  readonly progress?: PlanningProgress;
+};
+
 export interface Rollout {
   readonly rolloutId: string;
   readonly status: string;
+  readonly planning?: RolloutPlanning;
   readonly description?: string;
   readonly statusReason?: string;
   readonly currentWave?: number;

@@ -5,6 +5,7 @@ import { Card, ErrorBox } from '../components/layout.tsx';
 import { useAction, usePoll } from '../hooks.ts';
 import { href } from '../router.ts';
 import { EMPTY_FORM, newestVersion, type RolloutForm, rolloutRequestOf, SKIP_WORDS } from './rollout-form.ts';
+import { canStart } from './rollout-planning.ts';
 
 /** The plan the API would make: devices per wave, the control cohort, and who is skipped and why. */
 function PreviewTable(props: { preview: RolloutPreview }) {
@@ -95,6 +96,7 @@ export function NewRolloutPage() {
     return () => clearTimeout(timer);
   }, [requestKey]);
 
+  // Accepted (202) in PLANNING: the rollout's page follows its planning, then its waves.
   const start = useAction(async () => {
     const created = await post<{ rolloutId: string }>('/rollouts', request);
     location.hash = href(`rollouts/${encodeURIComponent(created.rolloutId)}`);
@@ -234,7 +236,11 @@ export function NewRolloutPage() {
           )}
           <ErrorBox error={start.error} what="start" />
           <div class="actions">
-            <button type="submit" id="start-rollout" disabled={start.busy || preview === undefined}>
+            <button
+              type="submit"
+              id="start-rollout"
+              disabled={start.busy || !canStart(preview, previewError)}
+            >
               {start.busy ? 'Starting…' : 'Start rollout'}
             </button>
           </div>

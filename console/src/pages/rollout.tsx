@@ -1,4 +1,4 @@
-import { useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useState } from 'preact/hooks';
 import { get, post } from '../api/client.ts';
 import type { Rollout, RolloutWave } from '../api/types.ts';
 import { Progress } from '../components/bars.tsx';
@@ -8,18 +8,25 @@ import { useAction, usePoll } from '../hooks.ts';
 import { href } from '../router.ts';
 import { HealthGateView } from './health-gate.tsx';
 import { SKIP_WORDS } from './rollout-form.ts';
+import { planningState, rolloutPollMs } from './rollout-planning.ts';
 
 /** Each wave's succeeded share, as this tab saw it over time (kept per rollout across page changes). */
 const history = new Map<string, { t: number; succeeded: number[] }[]>();
 
+// A rollout still PLANNING can be paused, canceled or rolled back (pilot devices may have the image).
 const COMMANDS = [
-  { name: 'pause', label: 'Pause', when: ['SCHEDULED', 'IN_PROGRESS'] },
+  { name: 'pause', label: 'Pause', when: ['PLANNING', 'SCHEDULED', 'IN_PROGRESS'] },
   { name: 'resume', label: 'Resume', when: ['PAUSED'] },
-  { name: 'cancel', label: 'Cancel', when: ['SCHEDULED', 'IN_PROGRESS', 'PAUSED'], confirm: true },
+  {
+    name: 'cancel',
+    label: 'Cancel',
+    when: ['PLANNING', 'SCHEDULED', 'IN_PROGRESS', 'PAUSED'],
+    confirm: true,
+  },
   {
     name: 'rollback',
     label: 'Roll back',
-    when: ['IN_PROGRESS', 'PAUSED', 'COMPLETED', 'CANCELED'],
+    when: ['PLANNING', 'IN_PROGRESS', 'PAUSED', 'COMPLETED', 'CANCELED'],
     confirm: true,
   },
 ] as const;
@@ -46,10 +53,29 @@ function WaveRow(props: { wave: RolloutWave; current: boolean }) {
   );
 }
 
+/** Planning under way (a bar of the registry segments read), or why it found nothing to roll out. */
+function PlanningView(props: { rollout: Rollout }) {
+  const state = planningState(props.rollout);
+  if (state.kind === 'refused')
+    return (
+      <div class="error" role="alert" id="planning-error">
+        Planning found nothing to roll out: <strong>{state.code} </strong>
+        {state.message}
+      </div>
+    );
+  if (state.kind !== 'planning') return null;
+  return (
+    <Card title="Planning" id="planning">
+      <Progress value={Math.round(state.fraction * 100)} max={100} label={state.text} />
+    </Card>
+  );
+}
+
 /** One rollout, live: waves with their progress plotted, the operator's commands and the health gate. */
 export function RolloutPage(props: { rolloutId: string }) {
   const id = encodeURIComponent(props.rolloutId);
-  const rollout = usePoll(() => get<Rollout>(`/rollouts/${id}`), `rollout:${id}`, 3_000);
+  const [pollMs, setPollMs] = useState(rolloutPollMs(undefined));
+  const rollout = usePoll(() => get<Rollout>(`/rollouts/${id}`), `rollout:${id}`, pollMs);
   const [confirming, setConfirming] = useState<string | undefined>(undefined);
   const command = useAction(async (name: string) => {
     setConfirming(undefined);
@@ -57,6 +83,8 @@ export function RolloutPage(props: { rolloutId: string }) {
     rollout.refresh();
   });
   const r = rollout.data;
+  // Planning takes seconds: followed closely, as the CLI's planning bar does, then at the usual pace.
+  useEffect(() => setPollMs(rolloutPollMs(r)), [r]);
 
   // Recorded while rendering (an effect runs after it, so the chart drew one answer behind and, once a
   // finished rollout stopped changing, never showed its last state).
@@ -82,6 +110,7 @@ export function RolloutPage(props: { rolloutId: string }) {
   const points = history.get(r.rolloutId) ?? [];
   const gate = r.request?.healthGate;
   const skipped = Object.entries(r.selection?.skipped ?? {}).filter(([, n]) => n > 0);
+  const planning = planningState(r).kind === 'planning';
 
   return (
     <>
@@ -119,6 +148,7 @@ export function RolloutPage(props: { rolloutId: string }) {
       </div>
       <ErrorBox error={command.error} what="command" />
       <ErrorBox error={rollout.error} what="rollout" />
+      <PlanningView rollout={r} />
       {r.waitingOnHealth !== undefined && <p class="warn">Waiting on the health gate: {r.waitingOnHealth}</p>}
       {r.waitingOnPacing !== undefined && Object.values(r.waitingOnPacing).some((n) => n > 0) && (
         <p class="warn">
@@ -130,6 +160,9 @@ export function RolloutPage(props: { rolloutId: string }) {
       )}
       <div class="grid">
         <Card title="Waves" id="waves">
+          {r.waves.length === 0 && (
+            <p class="muted">{planning ? 'The waves appear as planning places the devices.' : 'No waves.'}</p>
+          )}
           <ol class="waves">
             {r.waves.map((w) => (
               <WaveRow key={w.wave} wave={w} current={w.wave === r.currentWave} />
@@ -155,10 +188,14 @@ export function RolloutPage(props: { rolloutId: string }) {
           </Card>
         )}
         <Card title="Selection">
-          <p>
-            {r.selection?.targeted ?? '?'} targeted, {r.selection?.eligible ?? '?'} eligible
-            {(r.selection?.control ?? 0) > 0 && `, ${r.selection?.control} in the control cohort`}.
-          </p>
+          {planning ? (
+            <p class="muted">Counted once planning has read the whole registry.</p>
+          ) : (
+            <p>
+              {r.selection?.targeted ?? '?'} targeted, {r.selection?.eligible ?? '?'} eligible
+              {(r.selection?.control ?? 0) > 0 && `, ${r.selection?.control} in the control cohort`}.
+            </p>
+          )}
           {skipped.length > 0 && (
             <ul>
               {skipped.map(([reason, n]) => (
