@@ -47,7 +47,8 @@ describe.skipIf(skipWithout('chromium'))('the console in Chromium', () => {
       targets: { deviceTypes: ['tracker'] },
       waves: { sizes: [50, 100] },
     });
-    expect(look.status).toBe(201);
+    // Accepted: planned asynchronously.
+    expect(look.status).toBe(202);
     const pages: Array<[string, string, string]> = [
       ['fleet', '#/', '#online-percent'],
       ['devices', '#/devices', '#device-count'],
@@ -138,9 +139,32 @@ describe.skipIf(skipWithout('chromium'))('the console in Chromium', () => {
     await page.fill('input[name="sizes"]', '34, 100');
     await page.locator('#preview:has-text("3 eligible")').waitFor();
     await shoot('rollout-preview');
+    // Three devices plan in milliseconds: while the route is held, the rollout's answers say what a large
+    // fleet's would for a while (PLANNING, a quarter of the registry's segments read), the rest as the API gave it.
+    const rolloutUrl = '**/rollouts/clicked';
+    await page.route(rolloutUrl, async (route) => {
+      if (route.request().method() !== 'GET') return route.continue();
+      const response = await route.fetch();
+      const real = (await response.json()) as Json;
+      const progress = { segments: { done: 4, total: 16 }, scanned: 2, targeted: 2, eligible: 2, pilot: 0 };
+      await route.fulfill({
+        response,
+        json: { ...real, status: 'PLANNING', planning: { startedAt: 1, progress }, waves: [] },
+      });
+    });
     await page.click('#start-rollout');
     await page.waitForURL(/#\/rollouts\/clicked$/);
+    await page.locator('#rollout-status:has-text("PLANNING")').waitFor();
+    await page
+      .locator('#planning:has-text("4 of 16 registry segments read: 2 devices read, 2 eligible")')
+      .waitFor();
+    await page.locator('#waves:has-text("The waves appear as planning places the devices")').waitFor();
+    await shoot('rollout-planning');
+    await page.unroute(rolloutUrl);
     await page.locator('#rollout-status:has-text("IN_PROGRESS")').waitFor();
+    // Planned: the planning bar gives way to the waves.
+    await page.locator('#waves [data-wave="1"]').waitFor();
+    expect(await page.locator('#planning').count()).toBe(0);
     await page.getByRole('button', { name: 'Pause' }).click();
     await page.locator('#rollout-status:has-text("PAUSED")').waitFor();
     const paused = await call(t.platform, 'GET', '/rollouts/clicked');
