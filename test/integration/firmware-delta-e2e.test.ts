@@ -220,9 +220,10 @@ describe.skipIf(skipWithout('xdelta3'))('firmware deltas on the local platform',
     );
     await rollOut('to-130', '1.3.0');
     // Assess: `firmware deltas` added the next base only, keeping the one made at upload.
-    expect(more.out).toMatch(/^delta from 1\.1\.0: .* verified\n/);
+    // With --json, stdout holds the JSON only; what the CLI did goes to stderr.
+    expect(more.err).toMatch(/delta from 1\.1\.0: .* verified\n/);
     expect(
-      JSON.parse(more.out.slice(more.out.indexOf('{')))
+      JSON.parse(more.out)
         .deltas.map((d: Json) => d.fromVersion)
         .sort(),
     ).toEqual(['1.1.0', '1.2.0']);
