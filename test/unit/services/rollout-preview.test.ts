@@ -89,7 +89,7 @@ describe('POST /rollouts/preview: the plan, stored nowhere, from the whole regis
       request({
         healthGate: {
           metric: 'anomalyRate',
-          maxWorseningRelative: 0.2,
+          maxWorsening: { relative: 0.2 },
           windowMinutes: 60,
           controlPercentage: 5,
         },
