@@ -33,6 +33,8 @@ export function nextStep(error: ApiError, command: readonly string[]): string | 
       return 'choose another rolloutId, or follow that one: rollout status <id> --watch';
     case 'NoEligibleDevices':
       return 'see why devices were skipped with: rollout preview <request.json>';
+    case 'PreviewTooLarge':
+      return 'create it instead (rollout create <request.json>): its planning reads the registry asynchronously and shows what it selects';
     case 'NoControlCohort':
       return 'target more devices, raise healthGate.controlPercentage, or drop the health gate';
     case 'InvalidRolloutTransition':

@@ -122,6 +122,7 @@ describe('the CLI as a shell tool', () => {
     ['NotFound', ['devices', 'show', 'x'], /devices list/],
     ['InvalidClientTokenId', ['fleet', 'health'], /--data-dir/],
     ['NoEligibleDevices', ['rollout', 'create', 'r.json'], /rollout preview/],
+    ['PreviewTooLarge', ['rollout', 'preview', 'r.json'], /rollout create/],
     ['InternalError', ['fleet', 'health'], /log/],
   ])('names a next step for %s', (code, command, hint) => {
     const status = code === 'InternalError' ? 500 : 400;
