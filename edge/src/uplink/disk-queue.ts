@@ -1,8 +1,18 @@
 import type { FileHandle } from 'node:fs/promises';
-import { mkdir, open, readdir, readFile, rm, truncate } from 'node:fs/promises';
+import { mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readFileIfExists, syncDirectory, writeFileAtomic } from '../ota/atomic-file.ts';
-import { encodeFrame, FRAME_HEADER_BYTES, scanFrames } from './frame.ts';
+import { syncDirectory } from '../ota/atomic-file.ts';
+import { encodeFrame, FRAME_HEADER_BYTES } from './frame.ts';
+import { readCursor, writeCursor } from './queue-cursor.ts';
+import {
+  type DiskQueueOptions,
+  type FullPolicy,
+  type QueueLog,
+  validateQueueOptions,
+} from './queue-options.ts';
+import { recoverSegments, type Segment, segmentName } from './queue-recovery.ts';
+
+export { type DiskQueueOptions, type FullPolicy, QueueOptionsError } from './queue-options.ts';
 
 /**
  * Store-and-forward on disk: records (encoded batches) appended while the link is down, handed out
@@ -34,24 +44,6 @@ import { encodeFrame, FRAME_HEADER_BYTES, scanFrames } from './frame.ts';
  *   the present state), and an outage long enough to fill the queue has already made its oldest data
  *   history; refuse-newest suits fleets that need an unbroken record from the start of an outage.
  */
-
-/** What a full queue gives up. */
-export type FullPolicy = 'drop-oldest' | 'refuse-newest';
-
-export interface DiskQueueOptions {
-  /** Directory of the segments and cursor; created if missing. One queue per directory. */
-  readonly directory: string;
-  /** Most bytes of segments on disk; at least twice `segmentBytes`. @default 16 MiB */
-  readonly maxBytes?: number;
-  /** Size at which the active segment is closed and a new one started; the unit the full policy drops. @default 256 KiB */
-  readonly segmentBytes?: number;
-  /** @default 'drop-oldest' */
-  readonly fullPolicy?: FullPolicy;
-  /** @default 'always' */
-  readonly fsync?: 'always' | 'never';
-  /** Told about recoveries and drops, for the device log. */
-  readonly log?: (event: string, detail: Record<string, unknown>) => void;
-}
 
 /** One record handed out by {@link DiskQueue.peek}. */
 export interface QueuedRecord {
@@ -88,34 +80,13 @@ export class QueueFullError extends Error {
   override readonly name = 'QueueFullError';
 }
 
-/** Options that cannot work; the message names the option and the value received. */
-export class QueueOptionsError extends Error {
-  override readonly name = 'QueueOptionsError';
-}
-
-interface RecordRef {
-  readonly id: number;
-  readonly offset: number;
-  readonly length: number;
-}
-
-interface Segment {
-  readonly path: string;
-  bytes: number;
-  readonly records: RecordRef[];
-}
-
-const SEGMENT_NAME = /^(\d{16})\.seg$/;
-const CURSOR_FILE = 'cursor.json';
-const segmentName = (firstId: number) => `${String(firstId).padStart(16, '0')}.seg`;
-
 export class DiskQueue {
   private readonly directory: string;
   private readonly maxBytes: number;
   private readonly segmentBytes: number;
   private readonly fullPolicy: FullPolicy;
   private readonly fsync: boolean;
-  private readonly log: (event: string, detail: Record<string, unknown>) => void;
+  private readonly log: QueueLog;
   /** Oldest first; the last one is the active segment (appended to) while `activeHandle` is open. */
   private readonly segments: Segment[] = [];
   /** Index in `segments[0].records` of the head: the oldest record neither acknowledged nor dropped. */
@@ -154,17 +125,7 @@ export class DiskQueue {
 
   /** Opens (or creates) the queue in `options.directory`, recovering whatever a crash left. */
   static async open(options: DiskQueueOptions): Promise<DiskQueue> {
-    const segmentBytes = options.segmentBytes ?? 256 * 1024;
-    const maxBytes = options.maxBytes ?? 16 * 1024 * 1024;
-    if (!Number.isInteger(segmentBytes) || segmentBytes < 1024)
-      throw new QueueOptionsError(`segmentBytes must be an integer of at least 1024, got ${segmentBytes}`);
-    if (!Number.isInteger(maxBytes) || maxBytes < 2 * segmentBytes)
-      throw new QueueOptionsError(
-        `maxBytes must be at least twice segmentBytes (${2 * segmentBytes}), got ${maxBytes}`,
-      );
-    const policy = options.fullPolicy ?? 'drop-oldest';
-    if (policy !== 'drop-oldest' && policy !== 'refuse-newest')
-      throw new QueueOptionsError(`fullPolicy must be 'drop-oldest' or 'refuse-newest', got '${policy}'`);
+    validateQueueOptions(options);
     await mkdir(options.directory, { recursive: true });
     const queue = new DiskQueue(options, await readCursor(options.directory, options.log));
     await queue.recover();
@@ -250,11 +211,7 @@ export class DiskQueue {
       const ref = segment?.records[this.head];
       if (segment === undefined || ref === undefined || id < ref.id) return;
       if (id > ref.id) throw new RangeError(`ack of ${id} while the head is ${ref.id}: acks go in order`);
-      await writeFileAtomic(
-        join(this.directory, CURSOR_FILE),
-        JSON.stringify({ acked: id }),
-        this.fsync ? 'always' : 'never',
-      );
+      await writeCursor(this.directory, id, this.fsync ? 'always' : 'never');
       this.acked = id;
       this.head++;
       this.counters.queuedRecords--;
@@ -374,60 +331,15 @@ export class DiskQueue {
     if (this.fsync) await syncDirectory(this.directory);
   }
 
-  /**
-   * Rebuilds the index from the segments: each is scanned, cut at its first bad frame (counted), and
-   * deleted when nothing in it is left to send. Leftover temporary files of atomic writes are removed.
-   */
+  /** Rebuilds the index from the segments a crash (or a clean close) left: see {@link recoverSegments}. */
   private async recover(): Promise<void> {
-    const names = await readdir(this.directory);
-    for (const name of names)
-      if (name.endsWith('.tmp')) await rm(join(this.directory, name), { force: true });
-    let lastId = 0;
-    for (const name of names.filter((n) => SEGMENT_NAME.test(n)).sort()) {
-      const path = join(this.directory, name);
-      const bytes = new Uint8Array(await readFile(path));
-      const scan = scanFrames(bytes, lastId);
-      if (scan.problem !== undefined) {
-        this.counters.tornTails++;
-        this.counters.tornBytes += bytes.length - scan.validBytes;
-        this.log('uplink-queue-torn-tail', {
-          segment: name,
-          problem: scan.problem,
-          keptBytes: scan.validBytes,
-          cutBytes: bytes.length - scan.validBytes,
-        });
-        await truncate(path, scan.validBytes);
-        if (this.fsync) {
-          const handle = await open(path, 'r+');
-          await handle.datasync().finally(() => handle.close());
-        }
-      }
-      lastId = scan.frames.at(-1)?.id ?? lastId;
-      const records = scan.frames.filter((f) => f.id > this.acked);
-      if (records.length === 0) {
-        await rm(path, { force: true });
-        continue;
-      }
-      this.segments.push({ path, bytes: scan.validBytes, records: scan.frames });
-      if (this.segments.length === 1) this.head = scan.frames.length - records.length;
-      this.counters.queuedRecords += records.length;
-      this.counters.queuedBytes += records.reduce((n, r) => n + r.length, 0);
-    }
-    if (this.fsync) await syncDirectory(this.directory);
-    this.next = Math.max(lastId, this.acked) + 1;
+    const found = await recoverSegments(this.directory, this.acked, this.fsync, this.log);
+    this.segments.push(...found.segments);
+    this.head = found.head;
+    this.counters.queuedRecords += found.queuedRecords;
+    this.counters.queuedBytes += found.queuedBytes;
+    this.counters.tornTails += found.tornTails;
+    this.counters.tornBytes += found.tornBytes;
+    this.next = Math.max(found.lastId, this.acked) + 1;
   }
-}
-
-async function readCursor(directory: string, log: DiskQueueOptions['log']): Promise<number> {
-  const text = await readFileIfExists(join(directory, CURSOR_FILE));
-  if (text === undefined) return 0;
-  try {
-    const acked = (JSON.parse(text) as { acked?: unknown }).acked;
-    if (typeof acked === 'number' && Number.isSafeInteger(acked) && acked >= 0) return acked;
-  } catch {
-    // fall through: a cursor that does not parse is treated as none
-  }
-  // Resending everything is the safe direction: a duplicate is recognisable by its id, a gap is not.
-  log?.('uplink-queue-cursor-unreadable', { text: text.slice(0, 100) });
-  return 0;
 }
