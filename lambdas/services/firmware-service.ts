@@ -6,7 +6,6 @@ import type {
   UploadPlan,
 } from '../../lib/protocol/firmware.ts';
 import type { ArtifactPurpose } from '../../lib/protocol/rollouts.ts';
-import { decodePageToken, encodePageToken } from '../adapters/page-token.ts';
 import { NotFoundError } from '../domain/errors.ts';
 import {
   FirmwareExistsError,
@@ -18,9 +17,7 @@ import {
   UploadMismatchError,
 } from '../domain/firmware/errors.ts';
 import {
-  byVersionDescending,
   type FirmwareMetadata,
-  fitsDeviceType,
   isSigned,
   type SignedFirmware,
   type UploadRecord,
@@ -41,7 +38,11 @@ import {
 import type { Page } from '../ports.ts';
 import type { Logger } from '../shared/logger.ts';
 import { type FirmwareDownloads, type FirmwareForDevice, firmwareForDevice } from './firmware-downloads.ts';
+import { type FirmwareListQuery, listFirmware } from './firmware-listing.ts';
+import { presignUploadPlan, sameDeclaration } from './firmware-upload-plan.ts';
 import { signStatement } from './statement-signer.ts';
+
+export type { FirmwareListQuery } from './firmware-listing.ts';
 
 /** Dependencies of the {@link FirmwareService}. */
 export interface FirmwareServiceDeps extends FirmwareDownloads {
@@ -73,26 +74,6 @@ export interface FirmwareServiceDeps extends FirmwareDownloads {
     readonly maxBytes: number;
     readonly problems: (artifact: FirmwareMetadata, bytes: Uint8Array) => readonly string[];
   };
-}
-
-/** `GET /firmware` filters and page. */
-export interface FirmwareListQuery {
-  readonly status?: FirmwareStatus;
-  readonly deviceType?: string;
-  readonly limit: number;
-  readonly nextToken?: string;
-}
-
-/** True when a second registration declares exactly what the first did. */
-function sameDeclaration(stored: FirmwareMetadata, request: RegisterFirmwareRequest): boolean {
-  return (
-    stored.size === request.size &&
-    stored.sha256 === request.sha256 &&
-    stored.minVersion === request.minVersion &&
-    stored.releaseNotes === request.releaseNotes &&
-    stored.deviceTypes.length === request.deviceTypes.length &&
-    stored.deviceTypes.every((type, i) => type === request.deviceTypes[i])
-  );
 }
 
 /**
@@ -156,33 +137,8 @@ export class FirmwareService {
     return { firmware, upload: await this.plan(firmware), created: true };
   }
 
-  private async plan(firmware: FirmwareMetadata): Promise<UploadPlan> {
-    const { store, uploadUrlSeconds } = this.deps;
-    if (firmware.upload.mode === 'single') {
-      const { url, expiresAt } = await store.presignUpload(firmware.version, firmware.size, uploadUrlSeconds);
-      return { method: 'PUT', url, expiresAt };
-    }
-    const { uploadId, partSize } = firmware.upload;
-    const shape = planUpload(firmware.size, { upload: 'multipart', partSize });
-    if (shape.mode !== 'multipart') throw new Error('a multipart registration planned a single upload');
-    const parts = await Promise.all(
-      shape.parts.map(async (part) => {
-        const { url } = await store.presignPart(
-          firmware.version,
-          uploadId,
-          part.partNumber,
-          part.size,
-          uploadUrlSeconds,
-        );
-        return { ...part, url };
-      }),
-    );
-    return {
-      method: 'multipart',
-      partSize,
-      parts,
-      expiresAt: Math.floor(this.deps.now() / 1000) + uploadUrlSeconds,
-    };
+  private plan(firmware: FirmwareMetadata): Promise<UploadPlan> {
+    return presignUploadPlan(this.deps, firmware);
   }
 
   /**
@@ -351,19 +307,8 @@ export class FirmwareService {
   }
 
   /** Versions newest first (semantic version precedence), filtered, a page at a time. */
-  async list(query: FirmwareListQuery): Promise<Page<FirmwareMetadata>> {
-    const after =
-      query.nextToken === undefined ? undefined : decodePageToken(query.nextToken, ['after']).after;
-    const all = [...(await this.deps.catalog.list())]
-      .filter((f) => query.status === undefined || f.status === query.status)
-      .filter((f) => query.deviceType === undefined || fitsDeviceType(f, query.deviceType))
-      .sort(byVersionDescending);
-    const start = after === undefined ? 0 : all.findIndex((f) => f.version === after) + 1;
-    const items = all.slice(start, start + query.limit);
-    const last = items.at(-1);
-    return start + query.limit < all.length && last !== undefined
-      ? { items, nextToken: encodePageToken({ after: last.version }) }
-      : { items };
+  list(query: FirmwareListQuery): Promise<Page<FirmwareMetadata>> {
+    return listFirmware(this.deps.catalog, query);
   }
 
   /** A short-lived presigned GET for an operator: any signed image, withdrawn ones included. */
