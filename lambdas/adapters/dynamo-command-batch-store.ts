@@ -1,6 +1,6 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { CommandBatch } from '../domain/commands/batch.ts';
+import { putVersioned } from './dynamo-versioned-put.ts';
 
 export interface DynamoCommandBatchStoreProps {
   readonly client: DynamoDBDocumentClient;
@@ -34,25 +34,13 @@ export class DynamoCommandBatchStore {
    * @returns `conflict` when the batch exists (create) or moved on (save)
    */
   async save(next: CommandBatch, expectedVersion: number | undefined): Promise<'saved' | 'conflict'> {
-    try {
-      await this.props.client.send(
-        new PutCommand({
-          TableName: this.props.tableName,
-          Item: this.toItem(next),
-          ...(expectedVersion === undefined
-            ? { ConditionExpression: 'attribute_not_exists(batchId)' }
-            : {
-                ConditionExpression: '#version = :v',
-                ExpressionAttributeNames: { '#version': 'version' },
-                ExpressionAttributeValues: { ':v': expectedVersion },
-              }),
-        }),
-      );
-      return 'saved';
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return 'conflict';
-      throw error;
-    }
+    return putVersioned(
+      this.props.client,
+      this.props.tableName,
+      this.toItem(next),
+      'batchId',
+      expectedVersion,
+    );
   }
 
   /** Fleet commands with executions never tried: a Scan of the (few, expiring) batches. */

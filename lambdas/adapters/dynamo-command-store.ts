@@ -1,5 +1,4 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { CommandExecutionStatus } from '../../lib/protocol/commands.ts';
 import {
   awaitsDevice,
@@ -10,6 +9,7 @@ import {
 import { shardOf } from '../domain/shard.ts';
 import type { Page } from '../ports.ts';
 import { batchPut } from './dynamo-batch.ts';
+import { putVersioned } from './dynamo-versioned-put.ts';
 import { decodePageToken, encodePageToken } from './page-token.ts';
 
 /** Sparse index: executions waiting for their device (held, or sent and unanswered), by device. */
@@ -73,25 +73,13 @@ export class DynamoCommandStore {
    * @returns `conflict` when another writer got there first
    */
   async save(next: CommandExecution, expectedVersion: number | undefined): Promise<'saved' | 'conflict'> {
-    try {
-      await this.props.client.send(
-        new PutCommand({
-          TableName: this.props.tableName,
-          Item: this.toItem(next),
-          ...(expectedVersion === undefined
-            ? { ConditionExpression: 'attribute_not_exists(deviceId)' }
-            : {
-                ConditionExpression: '#version = :v',
-                ExpressionAttributeNames: { '#version': 'version' },
-                ExpressionAttributeValues: { ':v': expectedVersion },
-              }),
-        }),
-      );
-      return 'saved';
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return 'conflict';
-      throw error;
-    }
+    return putVersioned(
+      this.props.client,
+      this.props.tableName,
+      this.toItem(next),
+      'deviceId',
+      expectedVersion,
+    );
   }
 
   /**

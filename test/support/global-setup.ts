@@ -23,7 +23,7 @@ export async function filesNeedingTools(): Promise<Map<OptionalTool, string[]>> 
   const byTool = new Map<OptionalTool, string[]>();
   for (const file of (await testFiles(testRoot)).sort()) {
     const source = await readFile(file, 'utf8');
-    for (const match of source.matchAll(/skipWithout\(\s*['"]([a-z]+)['"]\s*\)/g)) {
+    for (const match of source.matchAll(/skipWithout\(\s*['"]([a-z][a-z0-9]*)['"]\s*\)/g)) {
       const tool = match[1] as OptionalTool;
       if (!(tool in OPTIONAL_TOOLS)) continue;
       const files = byTool.get(tool) ?? [];

@@ -54,12 +54,13 @@ describe('every test that starts a Debian tool goes through skipWithout', () => 
 
     expect(byTool.get('kcat')).toContain('test/integration/streams/kafka.test.ts');
     expect(byTool.get('socat')).toContain('test/integration/edge-modem-pty.test.ts');
+    expect(byTool.get('xdelta3')).toContain('test/integration/firmware-delta-e2e.test.ts');
   });
 
   it('leaves no test file that spawns kcat, socat, mosquitto or chromium without the guard', async () => {
     // Prepare: what starting one of the tools looks like in a test file.
     const startsATool =
-      /spawn(Sync)?\(\s*['"](kcat|socat|mosquitto\w*|chromium)['"]|openPtyPair\(|executablePath:\s*['"]\/usr\/bin\/chromium/;
+      /(spawn|execFile)(Sync)?\(\s*['"](kcat|socat|mosquitto\w*|chromium|xdelta3)['"]|openPtyPair\(|executablePath:\s*['"]\/usr\/bin\/chromium/;
     const unguarded: string[] = [];
 
     // Act

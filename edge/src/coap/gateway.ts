@@ -10,12 +10,10 @@ import {
   CONTENT_FORMAT_CBOR,
   CONTENT_FORMAT_LINK_FORMAT,
   encodeCborPayload,
-  type GatewayCommand,
   parseGatewayCommand,
   parseSensorReadings,
 } from '../../../lib/protocol/coap.ts';
-import { PayloadDecodeError, SchemaValidationError } from '../../../lib/protocol/errors.ts';
-import type { Reading } from '../../../lib/protocol/messages.ts';
+import { SchemaValidationError } from '../../../lib/protocol/errors.ts';
 import { UplinkReadingError } from '../uplink/batcher.ts';
 import {
   COAP_REJECTION_REASONS,
@@ -23,100 +21,20 @@ import {
   CoapRequestError,
   CommandRejectedError,
 } from './errors.ts';
+import type { CoapReply, CoapRequestInfo } from './messages.ts';
 import { sendOnce, toRequestInfo } from './node-coap.ts';
 import { ObserverRegistry } from './observers.ts';
-import {
-  accepts,
-  allow,
-  describeFormat,
-  invalid,
-  isFormat,
-  notFound,
-  validSensorId,
-} from './request-checks.ts';
+import type { CoapCommandResult, CoapGatewayMetrics, CoapGatewayOptions } from './options.ts';
+import { accepts, allow, decodeBody, invalid, notFound, validSensorId } from './request-checks.ts';
 import { findFutureReadings, SensorTable, toDeviceReading } from './sensors.ts';
 
-/** Where readings came from, handed to the sink beside them. */
-export interface CoapReadingSource {
-  readonly sensorId: string;
-}
-
-/** What a command handler may answer; sent back CBOR-encoded with 2.04 Changed when present. */
-export type CoapCommandResult = Readonly<Record<string, unknown>> | undefined;
-
-export interface CoapGatewayOptions {
-  /** UDP port; 0 picks a free one. @default 5683 (RFC 7252 §6.1) */
-  readonly port?: number;
-  /** Address to bind. @default '127.0.0.1': only local processes (see `exposure.ts`) */
-  readonly host?: string;
-  /**
-   * Source addresses allowed to send requests; a request from any other is refused with 4.03 before it
-   * is read (nothing reaches the sink or the commands). @default every source (for a loopback binding)
-   */
-  readonly allowedSources?: readonly string[];
-  /**
-   * Takes a sensor request's readings, already mapped to device readings (metrics named
-   * `<sensorId>_<metric>`), all of them or none. Reject with `UplinkReadingError` when they are
-   * invalid (answered 4.00), with anything else when they cannot be taken now (answered 5.03 with
-   * Max-Age). The gateway records the readings only once this resolves.
-   */
-  readonly sink: (readings: readonly Reading[], source: CoapReadingSource) => Promise<void>;
-  /** The device's own latest reading, served on `GET /readings`; `undefined` before the first. */
-  readonly latest: () => Reading | undefined;
-  /** Acts on a validated command. Throw {@link CommandRejectedError} to refuse it (4.03). */
-  readonly onCommand: (command: GatewayCommand) => Promise<CoapCommandResult>;
-  /** @default Date.now */
-  readonly clock?: { now(): number };
-  readonly log?: (event: string, detail: Record<string, unknown>) => void;
-  /** Largest request payload, in bytes, after any block-wise reassembly. @default 4096 */
-  readonly maxPayloadBytes?: number;
-  /** Most sensors tracked at once; a new one beyond it is refused with 4.03. @default 32 */
-  readonly maxSensors?: number;
-  /** Readings kept per sensor for GET. @default 16 */
-  readonly historyPerSensor?: number;
-  /** Most concurrent observations across resources; beyond it a GET is answered once. @default 32 */
-  readonly maxObservers?: number;
-  /** How far ahead of the device's clock a sensor's `ts` may be. @default 600000 (10 min) */
-  readonly maxClockSkewMs?: number;
-  /** Max-Age, in seconds, of a 5.03 when the sink cannot take readings. @default 5 */
-  readonly retryAfterSeconds?: number;
-}
-
-/** Counters of what the gateway accepted and refused. */
-export interface CoapGatewayMetrics {
-  readonly requests: number;
-  readonly acceptedReadings: number;
-  readonly acceptedCommands: number;
-  readonly rejected: Readonly<Record<CoapRejectionReason, number>>;
-  readonly sensors: number;
-  readonly observers: number;
-}
-
-/** A CoAP request reduced to what the gateway routes on; see {@link CoapGateway.handle}. */
-export interface CoapRequestInfo {
-  /** `GET`, `POST`, `PUT`, `DELETE`, `FETCH`, `PATCH`, `iPATCH`. */
-  readonly method: string;
-  /** Uri-Path segments (`['sensors', 'th1', 'readings']`). */
-  readonly path: readonly string[];
-  /** Content-Format: its number, or the name node-coap gives a registered one (`application/cbor`). */
-  readonly contentFormat?: number | string;
-  /** Accept, in the same form. */
-  readonly accept?: number | string;
-  readonly payload: Uint8Array;
-}
-
-/** A response, before it is put on the wire. */
-export interface CoapReply {
-  /** Response code, `class.detail` (`2.05`). */
-  readonly code: string;
-  readonly contentFormat?: number;
-  readonly payload?: Uint8Array;
-  readonly maxAge?: number;
-  readonly size1?: number;
-  readonly locationPath?: readonly string[];
-  /** The resource's name in the observer registry when it may be observed (RFC 7641). */
-  readonly observable?: string;
-}
+export type { CoapReply, CoapRequestInfo } from './messages.ts';
+export type {
+  CoapCommandResult,
+  CoapGatewayMetrics,
+  CoapGatewayOptions,
+  CoapReadingSource,
+} from './options.ts';
 
 const READINGS_RESOURCE = 'readings';
 const sensorResource = (id: string): string => `sensors/${id}/readings`;
@@ -307,7 +225,7 @@ export class CoapGateway {
 
   /** The `POST /sensors/{id}/readings` path: validate all, forward all, then record. */
   private async ingest(id: string, request: CoapRequestInfo): Promise<CoapReply> {
-    const readings = this.decode(request, parseSensorReadings);
+    const readings = decodeBody(request, parseSensorReadings, this.maxPayloadBytes);
     const now = this.clock.now();
     const future = findFutureReadings(readings, now, this.maxClockSkewMs);
     if (future.length > 0) throw invalid(new SchemaValidationError('sensor readings', future));
@@ -341,7 +259,7 @@ export class CoapGateway {
   }
 
   private async command(request: CoapRequestInfo): Promise<CoapReply> {
-    const command = this.decode(request, parseGatewayCommand);
+    const command = decodeBody(request, parseGatewayCommand, this.maxPayloadBytes);
     let result: CoapCommandResult;
     try {
       result = await this.options.onCommand(command);
@@ -363,30 +281,6 @@ export class CoapGateway {
     return result === undefined
       ? { code: '2.04' }
       : { code: '2.04', contentFormat: CONTENT_FORMAT_CBOR, payload: cbor(result) };
-  }
-
-  /** Size, Content-Format, CBOR and schema checks of a request body, in that order. */
-  private decode<T>(request: CoapRequestInfo, parse: (bytes: Uint8Array) => T): T {
-    if (request.payload.length > this.maxPayloadBytes)
-      throw new CoapRequestError(
-        '4.13',
-        'too-large',
-        `payload of ${request.payload.length} bytes exceeds the limit of ${this.maxPayloadBytes}`,
-        { size1: this.maxPayloadBytes },
-      );
-    if (!isFormat(request.contentFormat, CONTENT_FORMAT_CBOR, 'application/cbor'))
-      throw new CoapRequestError(
-        '4.15',
-        'unsupported-content-format',
-        `Content-Format must be application/cbor (${CONTENT_FORMAT_CBOR}), got ${describeFormat(request.contentFormat)}`,
-      );
-    try {
-      return parse(request.payload);
-    } catch (error) {
-      if (error instanceof PayloadDecodeError) throw new CoapRequestError('4.00', 'bad-cbor', error.message);
-      if (error instanceof SchemaValidationError) throw invalid(error);
-      throw error;
-    }
   }
 
   private representLatest(): CoapReply {

@@ -1,5 +1,5 @@
 import { type IncomingMessage, ObserveWriteStream, type OutgoingMessage } from 'coap';
-import type { CoapReply, CoapRequestInfo } from './gateway.ts';
+import type { CoapReply, CoapRequestInfo } from './messages.ts';
 
 /** The node-coap side of the gateway: its requests in, the gateway's replies out. */
 

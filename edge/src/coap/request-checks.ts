@@ -1,7 +1,7 @@
-import { sensorId as sensorIdSchema } from '../../../lib/protocol/coap.ts';
-import type { SchemaValidationError } from '../../../lib/protocol/errors.ts';
+import { CONTENT_FORMAT_CBOR, sensorId as sensorIdSchema } from '../../../lib/protocol/coap.ts';
+import { PayloadDecodeError, SchemaValidationError } from '../../../lib/protocol/errors.ts';
 import { CoapRequestError } from './errors.ts';
-import type { CoapRequestInfo } from './gateway.ts';
+import type { CoapRequestInfo } from './messages.ts';
 
 /** Checks of a request against RFC 7252, each failing with the response code and a diagnostic. */
 
@@ -50,4 +50,32 @@ export function notFound(diagnostic: string): CoapRequestError {
 
 export function invalid(error: SchemaValidationError): CoapRequestError {
   return new CoapRequestError('4.00', 'invalid-payload', error.message);
+}
+
+/** Size, Content-Format, CBOR and schema checks of a request body, in that order. */
+export function decodeBody<T>(
+  request: CoapRequestInfo,
+  parse: (bytes: Uint8Array) => T,
+  maxPayloadBytes: number,
+): T {
+  if (request.payload.length > maxPayloadBytes)
+    throw new CoapRequestError(
+      '4.13',
+      'too-large',
+      `payload of ${request.payload.length} bytes exceeds the limit of ${maxPayloadBytes}`,
+      { size1: maxPayloadBytes },
+    );
+  if (!isFormat(request.contentFormat, CONTENT_FORMAT_CBOR, 'application/cbor'))
+    throw new CoapRequestError(
+      '4.15',
+      'unsupported-content-format',
+      `Content-Format must be application/cbor (${CONTENT_FORMAT_CBOR}), got ${describeFormat(request.contentFormat)}`,
+    );
+  try {
+    return parse(request.payload);
+  } catch (error) {
+    if (error instanceof PayloadDecodeError) throw new CoapRequestError('4.00', 'bad-cbor', error.message);
+    if (error instanceof SchemaValidationError) throw invalid(error);
+    throw error;
+  }
 }

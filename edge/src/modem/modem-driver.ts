@@ -1,6 +1,7 @@
 import type { ModemStatus, RegistrationState } from '../../../lib/protocol/modem.ts';
 import { AtChannel } from './at-channel.ts';
-import { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF, recoveryActionFor } from './backoff.ts';
+import { backoffDelay, recoveryActionFor } from './backoff.ts';
+import { repeatEvery, waitForNotification } from './clock-waits.ts';
 import { type EdrxRequest, parseCedrxp } from './edrx.ts';
 import {
   AtTimeoutError,
@@ -8,8 +9,8 @@ import {
   ModemStoppedError,
   PortClosedError,
   RegistrationError,
-  SimError,
 } from './errors.ts';
+import { isBootBanner, isFatal, prepareModem } from './modem-bring-up.ts';
 import {
   quoteAtString,
   readOperator,
@@ -17,97 +18,26 @@ import {
   readSignal,
   requestEdrx,
   requestPsm,
-  syncModem,
-  unlockSim,
 } from './modem-commands.ts';
-import { type ModemClock, type SerialLink, systemModemClock } from './ports.ts';
+import {
+  DEFAULT_RECOVERY,
+  DEFAULT_TIMEOUTS,
+  type ModemDriverOptions,
+  type ModemTimeouts,
+  type RecoveryOptions,
+} from './modem-options.ts';
+import {
+  edrxReportPatch,
+  nextStatus,
+  psmRequestedPatch,
+  registrationPatch,
+  signalPatch,
+} from './modem-status.ts';
+import { type ModemClock, systemModemClock } from './ports.ts';
 import type { PsmRequest } from './psm.ts';
 import { isRegistered, parseCereg, type Registration } from './registration.ts';
-import { barsFromRsrp, barsFromRssi } from './signal.ts';
 
-/** A hardware reset line (PWRKEY / RESET_N), when the board has one; used when the modem stops answering. */
-export interface ModemPower {
-  reset(): Promise<void>;
-}
-
-/** Timeouts, in milliseconds. Defaults follow the maximum response times modem vendors document. */
-export interface ModemTimeouts {
-  /** Ordinary commands. @default 5_000 */
-  readonly command: number;
-  /** `AT+COPS=0` (network selection can take minutes). @default 180_000 */
-  readonly cops: number;
-  /** `AT+CGACT` (PDN connectivity). @default 150_000 */
-  readonly cgact: number;
-  /** Waiting for +CEREG to say registered. @default 180_000 */
-  readonly registration: number;
-  /** How often `AT+CEREG?` is polled while waiting, in case a URC was missed. @default 10_000 */
-  readonly registrationPoll: number;
-  /** Waiting for the boot banner after a reset. @default 15_000 */
-  readonly boot: number;
-}
-
-/** When and how the driver recovers. */
-export interface RecoveryOptions extends BackoffPolicy {
-  /** Registration lost for this long (no +CEREG back to registered) starts recovery. @default 60_000 */
-  readonly lostRegistrationGraceMs: number;
-  /** Attempts that re-register before attempts reset the modem. @default 1 */
-  readonly reRegisterAttempts: number;
-  /** Consecutive command timeouts that count as "the modem stopped answering". @default 3 */
-  readonly maxConsecutiveTimeouts: number;
-}
-
-export interface ModemDriverOptions {
-  readonly link: SerialLink;
-  /** @default systemModemClock */
-  readonly clock?: ModemClock;
-  /** APN of the PDP context. */
-  readonly apn: string;
-  /** @default 'IP' */
-  readonly pdpType?: 'IP' | 'IPV6' | 'IPV4V6' | 'Non-IP';
-  /** PDP context id. @default 1 */
-  readonly cid?: number;
-  /** SIM PIN, entered only when the SIM asks for one. */
-  readonly pin?: string;
-  /** PSM to request at bring-up. */
-  readonly psm?: PsmRequest;
-  /** eDRX to request at bring-up. */
-  readonly edrx?: EdrxRequest;
-  readonly timeouts?: Partial<ModemTimeouts>;
-  readonly recovery?: Partial<RecoveryOptions>;
-  /** Polls signal (and so liveness) this often while registered; 0 turns polling off. @default 60_000 */
-  readonly pollEveryMs?: number;
-  /** [0, 1) for backoff jitter. @default Math.random */
-  readonly random?: () => number;
-  readonly power?: ModemPower;
-  /** Driver events (state changes, recovery steps, dropped input) for logs. */
-  readonly log?: (event: string, fields?: Readonly<Record<string, unknown>>) => void;
-}
-
-const DEFAULT_TIMEOUTS: ModemTimeouts = {
-  command: 5_000,
-  cops: 180_000,
-  cgact: 150_000,
-  registration: 180_000,
-  registrationPoll: 10_000,
-  boot: 15_000,
-};
-
-const DEFAULT_RECOVERY: RecoveryOptions = {
-  ...DEFAULT_BACKOFF,
-  lostRegistrationGraceMs: 60_000,
-  reRegisterAttempts: 1,
-  maxConsecutiveTimeouts: 3,
-};
-
-const BOOT_BANNERS = ['RDY', 'APP RDY', '^SYSSTART', '+CFUN: 1'];
-
-/** SIM states no reset fixes: bring-up stops and the driver reports `failed`. */
-function isFatal(error: unknown): boolean {
-  return (
-    error instanceof SimError &&
-    (error.state === 'not-inserted' || error.state === 'pin-required' || error.state === 'puk-required')
-  );
-}
+export type { ModemDriverOptions, ModemPower, ModemTimeouts, RecoveryOptions } from './modem-options.ts';
 
 /**
  * A cellular modem driven with 3GPP TS 27.007 AT commands over an injected serial link.
@@ -206,29 +136,14 @@ export class ModemDriver {
   /** Reads +CESQ / +CSQ now and updates RSRP, RSRQ, RSSI and bars. */
   async refreshSignal(): Promise<ModemStatus> {
     const signal = await this.command(() => readSignal(this.channel, this.timeouts.command));
-    const rsrp = signal.rsrpDbm;
-    this.update({
-      rsrp,
-      rsrq: signal.rsrqDb,
-      rssi: signal.rssiDbm,
-      bars: rsrp !== undefined ? barsFromRsrp(rsrp) : barsFromRssi(signal.rssiDbm),
-    });
+    this.update(signalPatch(signal));
     return this.current;
   }
 
   /** Sends `AT+CPSMS` for `request` and reports what was requested (rounded up to the encodings). */
   async configurePsm(request: PsmRequest): Promise<ModemStatus> {
     const requested = await this.command(() => requestPsm(this.channel, request, this.timeouts.command));
-    this.update({
-      psm: {
-        ...this.current.psm,
-        enabled: requested.enabled,
-        requested: {
-          periodicTauSeconds: requested.periodicTauSeconds ?? undefined,
-          activeTimeSeconds: requested.activeTimeSeconds ?? undefined,
-        },
-      },
-    });
+    this.update(psmRequestedPatch(this.current, requested));
     return this.current;
   }
 
@@ -246,20 +161,8 @@ export class ModemDriver {
 
   private async bringUp(): Promise<void> {
     const t = this.timeouts;
-    const { cid = 1, pdpType = 'IP' } = this.options;
-    await this.command(() => syncModem(this.channel, 5, t.command));
-    await this.command(() => this.channel.send('ATE0'));
-    await this.command(() => this.channel.send('AT+CMEE=2'));
-    await this.command(() => unlockSim(this.channel, this.options.pin, t.command));
-    // <n>=4 adds the PSM timers the network granted; modems without it get <n>=2 (tac, ci, AcT).
-    await this.command(() => this.channel.send('AT+CEREG=4')).catch(() =>
-      this.command(() => this.channel.send('AT+CEREG=2')),
-    );
-    await this.command(() =>
-      this.channel.send(
-        `AT+CGDCONT=${cid},${quoteAtString(pdpType, 'pdpType')},${quoteAtString(this.options.apn, 'apn')}`,
-      ),
-    );
+    const { cid = 1 } = this.options;
+    await prepareModem(this.channel, (run) => this.command(run), this.options, t.command);
     if (this.options.psm) await this.configurePsm(this.options.psm);
     if (this.options.edrx) await this.configureEdrx(this.options.edrx);
     // During recovery the state stays `recovering` until the modem is back.
@@ -294,25 +197,8 @@ export class ModemDriver {
   }
 
   /** Waits until a waiter in `set` is called (true) or `ms` pass (false); rejects when stopped. */
-  private async waitFor(set: Set<() => void>, ms: number): Promise<boolean> {
-    const timer = new AbortController();
-    const stop = this.stopSignal.signal;
-    let notify: () => void = () => {};
-    const notified = new Promise<boolean>((resolve) => {
-      notify = () => resolve(true);
-      set.add(notify);
-    });
-    const onStop = () => timer.abort();
-    stop.addEventListener('abort', onStop, { once: true });
-    try {
-      return await Promise.race([notified, this.clock.sleep(ms, timer.signal).then(() => false)]);
-    } catch {
-      throw new ModemStoppedError('waiting');
-    } finally {
-      set.delete(notify);
-      timer.abort();
-      stop.removeEventListener('abort', onStop);
-    }
+  private waitFor(set: Set<() => void>, ms: number): Promise<boolean> {
+    return waitForNotification(set, ms, this.clock, this.stopSignal.signal);
   }
 
   /** Runs recovery once at a time; later callers wait for the run in progress. */
@@ -414,17 +300,10 @@ export class ModemDriver {
     }
     const edrx = parseCedrxp(line);
     if (edrx) {
-      this.update({
-        edrx: {
-          enabled: edrx.act !== 0,
-          requestedCycleSeconds: edrx.requestedCycleSeconds ?? this.current.edrx?.requestedCycleSeconds,
-          networkCycleSeconds: edrx.networkCycleSeconds,
-          pagingWindowSeconds: edrx.pagingWindowSeconds,
-        },
-      });
+      this.update(edrxReportPatch(this.current, edrx));
       return;
     }
-    if (BOOT_BANNERS.includes(line)) {
+    if (isBootBanner(line)) {
       this.log('modem-booted', { banner: line });
       const waiting = this.bootWaiters.size > 0;
       for (const waiter of [...this.bootWaiters]) waiter();
@@ -459,49 +338,16 @@ export class ModemDriver {
   }
 
   private applyRegistration(registration: Registration): void {
-    const registered = isRegistered(registration.state);
-    const assigned =
-      registration.activeTimeSeconds !== undefined || registration.periodicTauSeconds !== undefined
-        ? {
-            activeTimeSeconds: registration.activeTimeSeconds ?? undefined,
-            periodicTauSeconds: registration.periodicTauSeconds ?? undefined,
-          }
-        : undefined;
-    this.update({
-      registration: registration.state,
-      rat: registered ? (registration.rat ?? this.current.rat) : undefined,
-      tac: registration.tac ?? (registered ? this.current.tac : undefined),
-      cellId: registration.cellId ?? (registered ? this.current.cellId : undefined),
-      ...(registered
-        ? {}
-        : { operator: undefined, rsrp: undefined, rsrq: undefined, rssi: undefined, bars: 0 }),
-      ...(assigned
-        ? {
-            psm: {
-              ...this.current.psm,
-              enabled: this.current.psm?.enabled ?? (registration.activeTimeSeconds ?? null) !== null,
-              assigned,
-            },
-          }
-        : {}),
-    });
+    this.update(registrationPatch(this.current, registration));
   }
 
   private startPolling(): void {
     const every = this.options.pollEveryMs ?? 60_000;
     if (every <= 0) return;
-    const loop = async () => {
-      while (!this.stopSignal.signal.aborted) {
-        try {
-          await this.clock.sleep(every, this.stopSignal.signal);
-        } catch {
-          return;
-        }
-        if (this.current.state !== 'registered') continue;
-        await this.refreshSignal().catch((error: unknown) => this.recordError(error));
-      }
-    };
-    void loop();
+    void repeatEvery(every, this.clock, this.stopSignal.signal, async () => {
+      if (this.current.state !== 'registered') return;
+      await this.refreshSignal().catch((error: unknown) => this.recordError(error));
+    });
   }
 
   private handleGarbage(error: GarbageInputError): void {
@@ -533,20 +379,7 @@ export class ModemDriver {
   }
 
   private update(patch: Partial<ModemStatus>): void {
-    const counters = this.channel.counters;
-    const next: ModemStatus = {
-      ...this.current,
-      ...patch,
-      counters: {
-        garbage: counters.garbage,
-        stray: counters.stray,
-        timeouts: counters.timeouts,
-        recoveries: this.recoveries,
-      },
-      updatedAt: this.clock.now(),
-    };
-    for (const key of Object.keys(next) as (keyof ModemStatus)[])
-      if (next[key] === undefined) delete next[key];
+    const next = nextStatus(this.current, patch, this.channel.counters, this.recoveries, this.clock.now());
     this.current = next;
     for (const listener of this.statusListeners) listener(next);
   }

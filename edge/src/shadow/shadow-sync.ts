@@ -1,24 +1,15 @@
 import {
   type ConfigErrorReport,
   type DeviceConfig,
-  deviceConfig,
   SHADOW_CONFIG_ERRORS_KEY,
   SHADOW_CONFIG_KEY,
 } from '../../../lib/protocol/device-config.ts';
 import type { FieldIssue } from '../../../lib/protocol/errors.ts';
-import { toFieldIssues } from '../../../lib/protocol/parse.ts';
 import type { Clock } from '../ota/ports.ts';
 import type { DeviceTransport } from '../transport/ports.ts';
+import { planDesired, refusalStands } from './desired.ts';
 import { ShadowRejectedError } from './errors.ts';
-import {
-  createMergePatch,
-  isJsonObject,
-  type JsonObject,
-  type JsonValue,
-  jsonEqual,
-  mergePatch,
-  toReportable,
-} from './json.ts';
+import { isJsonObject, type JsonObject, type JsonValue, mergePatch } from './json.ts';
 import type {
   ApplyConfig,
   DeviceStateProviders,
@@ -26,6 +17,7 @@ import type {
   ShadowLocalCopy,
   ShadowLog,
 } from './ports.ts';
+import { type ReportScope, reportedPatch, reportTarget } from './reported.ts';
 import { ShadowClient } from './shadow-client.ts';
 import type { ShadowDelta, ShadowDocuments } from './shadow-messages.ts';
 
@@ -49,22 +41,9 @@ export interface ShadowSyncOptions {
   readonly reportIntervalMs?: number;
 }
 
-/** Sections of `state.reported` this device owns; everything else in the document is left alone. */
-const PROVIDED_SECTIONS = ['firmware', 'model', 'modem', 'health'] as const;
 /** Answers worth asking again for: throttled, or the service failed. */
 const RETRYABLE_CODES = new Set([429, 500, 503]);
 const MAX_BACKOFF_MS = 60_000;
-
-/** Whether two refusals name the same fields for the same reasons, in the same order. */
-function sameIssues(a: readonly FieldIssue[], b: readonly FieldIssue[]): boolean {
-  return (
-    a.length === b.length &&
-    a.every((issue, i) => issue.field === b[i]?.field && issue.reason === b[i]?.reason)
-  );
-}
-
-/** Which owned sections a report compares with the cloud's copy. */
-type ReportScope = 'config' | 'all';
 
 /**
  * The device side of its classic shadow: settings come in as desired state, and firmware, model,
@@ -290,45 +269,16 @@ export class ShadowSync {
    */
   private async reconcile(patch: unknown, version: number, source: 'get' | 'delta'): Promise<void> {
     const current = this.copy;
-    if (patch === undefined) {
-      // Nothing desired about settings: an earlier refusal no longer stands.
-      await this.save({ config: current.config, desiredVersion: version });
+    const plan = planDesired(current, patch, version, source);
+    if (plan.kind === 'keep') {
+      await this.save(plan.copy);
       return;
     }
-    // A non-object is a candidate as well, so its refusal is remembered and not repeated either.
-    const candidate = isJsonObject(patch) ? (mergePatch(current.config, patch) ?? {}) : (patch as JsonValue);
-    if (
-      source === 'delta' &&
-      current.refused !== undefined &&
-      jsonEqual(current.refused.candidate, candidate)
-    ) {
-      // Refused already: the service repeats this delta after every update until an operator changes
-      // desired, and a new report (new version, new time) would make yet another delta, forever. A
-      // get (each connection) tries it again, in case the refusal was a failed apply.
-      await this.save({ ...current, desiredVersion: version });
+    if (plan.kind === 'refuse') {
+      await this.refuse(plan.candidate, version, plan.reason, plan.issues);
       return;
     }
-    if (!isJsonObject(patch)) {
-      await this.refuse(candidate, version, 'desired config is not an object; nothing was applied', [
-        { field: SHADOW_CONFIG_KEY, reason: 'must be an object' },
-      ]);
-      return;
-    }
-    if (jsonEqual(candidate, current.config)) {
-      // Desired matches what runs (an operator may have put a refused value back).
-      await this.save({ config: current.config, desiredVersion: version });
-      return;
-    }
-    const parsed = deviceConfig.safeParse(candidate);
-    if (!parsed.success) {
-      const issues = toFieldIssues(parsed.error.issues).map((issue) => ({
-        field: issue.field === '(root)' ? SHADOW_CONFIG_KEY : `${SHADOW_CONFIG_KEY}.${issue.field}`,
-        reason: issue.reason,
-      }));
-      await this.refuse(candidate, version, 'desired config is invalid; nothing was applied', issues);
-      return;
-    }
-    const next = parsed.data;
+    const { candidate, next } = plan;
     try {
       await this.options.apply(next, current.config);
     } catch (error) {
@@ -357,13 +307,7 @@ export class ShadowSync {
     issues: readonly FieldIssue[],
   ): Promise<void> {
     const current = this.copy;
-    const standing = current.refused;
-    if (
-      standing !== undefined &&
-      jsonEqual(standing.candidate, candidate) &&
-      standing.report.reason === reason &&
-      sameIssues(standing.report.issues, issues)
-    ) {
+    if (refusalStands(current.refused, candidate, reason, issues)) {
       // The same refusal is reported already: a new report (new version, new time) would tell the
       // operator nothing and only make the service send the same delta again.
       await this.save({ ...current, desiredVersion: version });
@@ -379,37 +323,13 @@ export class ShadowSync {
     await this.save({ config: current.config, desiredVersion: version, refused: { candidate, report } });
   }
 
-  /** What this device wants in `state.reported`, by owned section; `undefined` means absent. */
-  private async target(scope: ReportScope): Promise<Map<string, JsonValue | undefined>> {
-    const target = new Map<string, JsonValue | undefined>([
-      [SHADOW_CONFIG_KEY, this.copy.config],
-      [SHADOW_CONFIG_ERRORS_KEY, this.copy.refused?.report],
-    ]);
-    if (scope === 'config') return target;
-    for (const section of PROVIDED_SECTIONS) {
-      const provider = this.options.providers?.[section];
-      if (provider === undefined) continue;
-      try {
-        const value = await provider();
-        if (value !== undefined) target.set(section, toReportable(value));
-      } catch (error) {
-        // Left as the cloud has it; the other sections still go out.
-        this.log('provider-failed', { section, error: String(error) });
-      }
-    }
-    return target;
-  }
-
-  /** Sends what differs between {@link target} and the cloud's copy of reported, if anything. */
+  /** Sends what differs between {@link reportTarget} and the cloud's copy of reported, if anything. */
   private async report(scope: ReportScope): Promise<void> {
     if (this.options.transport.state !== 'connected') return;
-    const patch: Record<string, JsonValue> = {};
-    for (const [key, value] of await this.target(scope)) {
-      const from = this.cloudReported[key];
-      const change =
-        value === undefined ? (from === undefined ? undefined : null) : createMergePatch(from, value);
-      if (change !== undefined) patch[key] = change;
-    }
+    const target = await reportTarget(this.copy, this.options.providers, scope, (event, fields) =>
+      this.log(event, fields),
+    );
+    const patch = reportedPatch(target, this.cloudReported);
     const keys = Object.keys(patch);
     if (keys.length === 0) return;
     // Settings are reported against the version they were reconciled with: if the shadow moved on
