@@ -189,8 +189,12 @@ describe('an edge device provisions, rotates and is revoked', () => {
     expect(rotated.rotationRequestedAt).toBeUndefined();
     expect(second.keyPem).not.toBe(first.keyPem);
     expect((await stat(files.keyFile)).mode & 0o777).toBe(0o600);
-    // The device hears the confirmation just after the platform records it.
+    // The device hears the confirmation just after the platform records it, then forgets the old pair:
+    // the marker goes first and the .prev files after it (identity-files.ts `confirmed`), so wait for both.
     await eventually(async () => ((await identity.awaitingConfirmation()) === undefined ? true : undefined));
+    await eventually(async () =>
+      (await readdir(join(deviceDir, 'identity'))).some((name) => name.endsWith('.prev')) ? undefined : true,
+    );
     expect((await readdir(join(deviceDir, 'identity'))).sort()).toEqual([
       'ca.pem',
       'device.crt',
