@@ -2,16 +2,15 @@ import { mkdir } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { DEVICE_PERMISSIONS } from '../protocol/device-policy.ts';
-import type { KafkaConnection } from '../protocol/kafka-connection.ts';
 import type { Topology } from '../topology/model.ts';
 import { validateSettings, validateTopology } from '../topology/validate.ts';
 import { topology as defaultTopology } from '../topology.ts';
-import { type DenialEvent, type LocalBroker, startBroker } from './broker.ts';
-import { browsableUrl, type LocalConsole, setUpConsole } from './console/index.ts';
-import { type OperatorCredentials, openOperatorCredentials, operatorProfiles } from './credentials.ts';
+import { type DenialEvent, startBroker } from './broker.ts';
+import { browsableUrl, setUpConsole } from './console/index.ts';
+import { openOperatorCredentials, operatorProfiles } from './credentials.ts';
 import { connectDynamo, ensureTable, type LocalDynamo, startDynamo } from './dynamo.ts';
 import { endpointGuard, isLoopbackHost, isWildcardHost } from './endpoint-guard.ts';
-import { type LocalFunction, loadFunctions } from './functions.ts';
+import { loadFunctions } from './functions.ts';
 import { type LocalGateway, startGateway } from './gateway.ts';
 import { mayUseThings } from './iot/access.ts';
 import { localClaimProvisioning } from './iot/claim-provisioning.ts';
@@ -22,124 +21,24 @@ import { platformDeviceCredentials } from './iot/platform-credentials.ts';
 import { LocalIotRegistry } from './iot/registry.ts';
 import { startIotData } from './iot-data.ts';
 import { startLocalKms } from './kms.ts';
-import { type LocalLambda, startLocalLambda } from './lambda-api.ts';
+import { startLocalLambda } from './lambda-api.ts';
 import { LocalMetrics } from './metrics-store.ts';
 import { LOCAL_DEVICE_POLICY_NAME, LOCAL_REGION, localResourceName } from './names.ts';
-import { type CertifiedKey, type DeviceCredentials, LocalPki } from './pki.ts';
-import { createPlatformLog, type PlatformLog, type Verbosity } from './platform-log.ts';
-import { type LocalPrincipals, localPrincipals } from './principals.ts';
-import { type RulesRunner, startRulesRunner } from './rules-runner.ts';
+import { LocalPki } from './pki.ts';
+import { createPlatformLog } from './platform-log.ts';
+import type { Platform, PlatformOptions } from './platform-types.ts';
+import { localPrincipals } from './principals.ts';
+import { startRulesRunner } from './rules-runner.ts';
 import { type LocalS3, startS3 } from './s3.ts';
-import { type LocalScheduler, startScheduler } from './scheduler.ts';
+import { startScheduler } from './scheduler.ts';
 import { LOCAL_ACCOUNT_ID, openSigningKeys } from './signing-keys.ts';
-import type { SimulatedOtaOptions } from './sim/device.ts';
 import { FaultBook } from './sim/fault-book.ts';
-import { type FleetPacing, type SimulatedFleet, startFleet } from './sim/fleet.ts';
+import { startFleet } from './sim/fleet.ts';
 import { registryLookup } from './sim/registry-lookup.ts';
 import { type Simulator, simulatorRoutes } from './sim/routes.ts';
-import { type LocalStreams, startLocalStreams } from './stream-runtime.ts';
+import { startLocalStreams } from './stream-runtime.ts';
 
-export interface PlatformOptions {
-  /** Where certificates, tables and objects are kept. @default '.fleetkit' */
-  readonly dataDir?: string;
-  /**
-   * Where the MQTT broker and the HTTP API listen; anything but loopback is warned about. The internal
-   * endpoints (DynamoDB, S3, KMS, IoT data, topic log) always listen on 127.0.0.1. @default '127.0.0.1'
-   */
-  readonly host?: string;
-  /** HTTP gateway port; 0 picks a free one. @default 3000 */
-  readonly gatewayPort?: number;
-  /** MQTT over TLS port; 0 picks a free one. @default 8883 */
-  readonly mqttPort?: number;
-  /** DynamoDB API port; 0 picks a free one. @default 0 */
-  readonly dynamoPort?: number;
-  /**
-   * A DynamoDB API already running (dynalite on a thread of its own, for benchmarks that bulk-load it)
-   * to use instead of starting one; its tables are created as usual. @default - dynalite in-process
-   */
-  readonly dynamoEndpoint?: string;
-  /** S3 API port; 0 picks a free one. @default 0 */
-  readonly s3Port?: number;
-  /** How many simulated devices to start. @default 0 */
-  readonly devices?: number;
-  /**
-   * More operator profiles to make in `<dataDir>/credentials` if missing (every profile there is an
-   * operator, each a principal of its own: a release approver must not be the uploader).
-   */
-  readonly operatorProfiles?: readonly string[];
-  readonly statusEveryMs?: number;
-  readonly telemetryEveryMs?: number;
-  /** @default 'normal' */
-  readonly verbosity?: Verbosity;
-  readonly out?: (line: string) => void;
-  /** @default the topology of `lib/topology.ts` */
-  readonly topology?: Topology;
-  /** A Kafka to use instead of the embedded topic log (`KAFKA_BROKERS` and its SASL/SSL settings). */
-  readonly kafka?: KafkaConnection;
-  /** Overrides of function settings (`SHADOW_MAX_STATE_BYTES`, ...). */
-  readonly settings?: Readonly<Record<string, string>>;
-  /**
-   * The simulated devices' OTA agents (they trust the platform's signing keys); `false` for devices that
-   * never update. @default {} (agents on, a 5 s health check after an update)
-   */
-  readonly ota?: false | Pick<SimulatedOtaOptions, 'healthCheckMs' | 'rebootDelayMs' | 'log'>;
-  /** How the simulated fleet comes up (connection rate, bring-up window). */
-  readonly simPacing?: FleetPacing;
-  /** How long certificates made from CSRs are valid (provisioning, rotation). @default 365 days */
-  readonly certificateValidityMs?: number;
-}
-
-/** The running local platform. */
-export interface Platform {
-  readonly gatewayUrl: string;
-  readonly mqttUrl: string;
-  readonly mqttPort: number;
-  readonly dynamoEndpoint: string;
-  readonly s3Endpoint: string;
-  /** The loopback KMS that signs with the topology's signing keys (`<dataDir>/keys/<name>.pem`). */
-  readonly kmsEndpoint: string;
-  /** The loopback IoT data plane (Publish), SigV4 service `iotdata`. */
-  readonly iotDataEndpoint: string;
-  /** Lambda's Invoke API, for functions that start others asynchronously (`invokedBy`). */
-  readonly lambda: LocalLambda;
-  /** The operator's key pair for the HTTP API, KMS and IoT data endpoints, kept in `<dataDir>/credentials`. */
-  readonly credentials: OperatorCredentials;
-  /** Every key pair the local endpoints accept (the operator's, one per function) and what each may do. */
-  readonly principals: LocalPrincipals;
-  readonly dataDir: string;
-  readonly pki: LocalPki;
-  /** The local AWS IoT registry: things, certificates, attachments. */
-  readonly iot: LocalIotRegistry;
-  /** The loopback AWS IoT control plane API serving {@link iot} (`AWS_ENDPOINT_URL_IOT`). */
-  readonly iotEndpoint: string;
-  /**
-   * Platform-made credentials of a device, registered and attached (the simulated fleet's and tests'
-   * factory path); devices that make their own keys use `POST /devices` instead.
-   */
-  deviceCredentials(thingName: string, thingType: string): Promise<DeviceCredentials>;
-  /**
-   * The claim certificate of a provisioning template (the topology's `provisioningHooks`), registered
-   * with its claim policy: what devices provisioning by claim leave the factory with.
-   */
-  claimCredentials(template: string): Promise<CertifiedKey & { caPem: string; templateName: string }>;
-  readonly metrics: LocalMetrics;
-  readonly broker: LocalBroker;
-  readonly rules: RulesRunner;
-  readonly scheduler: LocalScheduler;
-  readonly functions: ReadonlyMap<string, LocalFunction>;
-  readonly fleet: SimulatedFleet;
-  /** Faults injected into the simulated fleet (`POST /local/faults`). */
-  readonly faults: FaultBook;
-  readonly denials: readonly DenialEvent[];
-  readonly streams: LocalStreams;
-  readonly log: PlatformLog;
-  /** The operator console at `<gatewayUrl>/console`; `console.loginLink(consoleBase)` signs a browser in. */
-  readonly console: LocalConsole;
-  /** The gateway's URL as a browser opens it (loopback when it listens on every address). */
-  readonly consoleBase: string;
-  /** Stops everything, in reverse order of start; data stays in `dataDir`. */
-  stop(): Promise<void>;
-}
+export type { Platform, PlatformOptions } from './platform-types.ts';
 
 /**
  * Starts fleetkit on one machine: the embedded DynamoDB and S3 APIs, the MQTT broker with mutual TLS,
