@@ -1,9 +1,7 @@
-import { ArnFormat, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
-import type { ISecurityGroup, ISubnet, IVpc } from 'aws-cdk-lib/aws-ec2';
+import { ArnFormat, CfnOutput, Duration, Stack } from 'aws-cdk-lib';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { ClaimProvisioning } from '../constructs/claim-provisioning.ts';
@@ -18,77 +16,17 @@ import { grantResourceAccess, type ResourceRef } from '../constructs/resource-ac
 import { KafkaRuleDestination, StreamIngestRule } from '../constructs/stream-ingest-rule.ts';
 import { accessLevel } from '../topology/access.ts';
 import { functionEnv, invokeEnv, usesOf } from '../topology/env.ts';
-import type { FunctionSpec, StreamIngest, StreamResource, Topology } from '../topology/model.ts';
-import { consumeStrongReferences, type FleetkitNames } from './names.ts';
+import type { FunctionSpec, StreamIngest, StreamResource } from '../topology/model.ts';
+import { consumeStrongReferences } from './names.ts';
+import {
+  KAFKA_SASL_MECHANISM,
+  type KafkaTriggerRef,
+  type RuntimeStackProps,
+  type RuntimeStreaming,
+} from './runtime-props.ts';
 
-/** The SASL mechanism functions use with MSK: IAM (`aws-msk-iam-sasl-signer-js`), port 9098. */
-export const KAFKA_SASL_MECHANISM = 'aws-msk-iam';
-
-/** What the runtime stack needs of the streaming stack for stream functions, triggers and ingest rules. */
-export interface RuntimeStreaming {
-  readonly clusterArn: string;
-  readonly vpc: IVpc;
-  /** Private subnets: stream functions and the IoT rule VPC destination run there. */
-  readonly subnets: readonly ISubnet[];
-  /** Reaches the brokers' TLS ports and nothing else. */
-  readonly clientSecurityGroup: ISecurityGroup;
-  /** HTTPS to AWS APIs, for functions (the IoT destination does not get it). */
-  readonly awsApiSecurityGroup: ISecurityGroup;
-  /** `b-1…:9096,…`, for the IoT Kafka action. */
-  readonly bootstrapBrokersSaslScram: string;
-  /** The SCRAM secret IoT rules read with `get_secret`, and the key it is encrypted with. */
-  readonly scramSecret: { readonly name: string; readonly arn: string; readonly keyArn: string };
-  /**
-   * Where Kafka triggers send the batches Lambda gave up on.
-   * @default - none: Lambda's on-demand defaults (retry until the records expire)
-   */
-  readonly kafkaDlq?: { readonly bucketName: string; readonly arn: string };
-}
-
-/** An MSK event source mapping the runtime stack made. */
-export interface KafkaTriggerRef {
-  /** Topology function name. */
-  readonly functionName: string;
-  readonly topic: string;
-  readonly consumer: KafkaConsumer;
-}
-
-/** Properties of the {@link RuntimeStack}. */
-export interface RuntimeStackProps extends StackProps {
-  readonly names: FleetkitNames;
-  readonly topology: Topology;
-  /** Each topology resource by name, as the data stack names it. */
-  readonly resources: Readonly<Record<string, ResourceRef>>;
-  /** The bucket IoT rule error actions write to. */
-  readonly ruleErrors: { readonly bucketName: string; readonly arn: string };
-  /**
-   * Browser origins the HTTP API answers CORS preflights for: the operator console's site.
-   * @default - none
-   */
-  readonly consoleOrigins?: readonly string[];
-  /**
-   * The MSK cluster and its network, for functions that use streams, Kafka triggers and ingest rules.
-   * @default - none; a topology that uses streams is refused
-   */
-  readonly streaming?: RuntimeStreaming;
-  /** @default RetentionDays.ONE_MONTH */
-  readonly logRetention?: RetentionDays;
-  /**
-   * The account's IoT `Data-ATS` endpoint host, for functions that publish.
-   * @default - looked up at deploy time (DescribeEndpoint custom resource)
-   */
-  readonly iotDataEndpointHost?: string;
-  /**
-   * The host of the TLS 1.3 device endpoint (the domain configuration's domain name), when known.
-   * @default - looked up at deploy time (DescribeDomainConfiguration custom resource)
-   */
-  readonly deviceEndpointHost?: string;
-  /**
-   * Overrides of the functions' declared settings (see `FunctionSpec.settings`).
-   * @default - the topology's defaults
-   */
-  readonly settings?: Readonly<Record<string, string>>;
-}
+// The stack's props moved to runtime-props.ts; importers of this module keep their names.
+export { KAFKA_SASL_MECHANISM, type KafkaTriggerRef, type RuntimeStackProps, type RuntimeStreaming };
 
 function pascalCase(name: string): string {
   return name.charAt(0).toUpperCase() + name.slice(1);
