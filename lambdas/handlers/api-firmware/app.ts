@@ -1,7 +1,3 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { KMSClient } from '@aws-sdk/client-kms';
-import { S3Client } from '@aws-sdk/client-s3';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import * as z from 'zod';
 import {
@@ -14,13 +10,11 @@ import { parseWith } from '../../../lib/protocol/parse.ts';
 import { toFirmwareView } from '../../domain/firmware/metadata.ts';
 import {
   firmwareDeltaServiceFrom,
-  firmwareS3Config,
   firmwareServiceFrom,
   keySetServiceFrom,
 } from '../../services/firmware-setup.ts';
 import { type RegistryApi, registryErrorResponse, registryRoute } from '../../services/registry-api.ts';
-import { rolloutStoreFrom } from '../../services/rollouts-setup.ts';
-import { aws } from '../../shared/aws-config.ts';
+import { registryClientsFrom } from '../../services/registry-clients.ts';
 import { json, requestBody, unknownRoute } from '../../shared/http.ts';
 import { createLogger } from '../../shared/logger.ts';
 import { type HandlerEnv, type HandlerRuntime, processRuntime } from '../../shared/runtime.ts';
@@ -43,13 +37,7 @@ const FIRMWARE_API: RegistryApi = {
  */
 export function build(env: HandlerEnv, runtime: HandlerRuntime = processRuntime) {
   const log = createLogger(SERVICE, runtime);
-  const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient(aws(env, 'DYNAMODB')), {
-    marshallOptions: { removeUndefinedValues: true },
-  });
-  const s3 = new S3Client(firmwareS3Config(env));
-  const kms = new KMSClient(aws(env, 'KMS'));
-  // A version an unfinished rollout installs cannot be withdrawn.
-  const usage = rolloutStoreFrom(dynamo, env);
+  const { dynamo, s3, kms, usage } = registryClientsFrom(env);
   const firmware = firmwareServiceFrom({ s3, kms, dynamo, env, log, now: runtime.now, usage });
   const trust = keySetServiceFrom({ kms, dynamo, env, log, now: runtime.now });
   const deltas = firmwareDeltaServiceFrom({ s3, dynamo, env, log, now: runtime.now });

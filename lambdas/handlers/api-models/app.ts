@@ -1,13 +1,8 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { KMSClient } from '@aws-sdk/client-kms';
-import { S3Client } from '@aws-sdk/client-s3';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { registerModelRequest } from '../../../lib/protocol/model.ts';
-import { firmwareS3Config, firmwareServiceFrom } from '../../services/firmware-setup.ts';
+import { firmwareServiceFrom } from '../../services/firmware-setup.ts';
 import { type RegistryApi, registryErrorResponse, registryRoute } from '../../services/registry-api.ts';
-import { rolloutStoreFrom } from '../../services/rollouts-setup.ts';
-import { aws } from '../../shared/aws-config.ts';
+import { registryClientsFrom } from '../../services/registry-clients.ts';
 import { unknownRoute } from '../../shared/http.ts';
 import { createLogger } from '../../shared/logger.ts';
 import { type HandlerEnv, type HandlerRuntime, processRuntime } from '../../shared/runtime.ts';
@@ -29,13 +24,7 @@ const MODELS_API: RegistryApi = {
  */
 export function build(env: HandlerEnv, runtime: HandlerRuntime = processRuntime) {
   const log = createLogger(SERVICE, runtime);
-  const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient(aws(env, 'DYNAMODB')), {
-    marshallOptions: { removeUndefinedValues: true },
-  });
-  const s3 = new S3Client(firmwareS3Config(env));
-  const kms = new KMSClient(aws(env, 'KMS'));
-  // A version an unfinished rollout installs cannot be withdrawn.
-  const usage = rolloutStoreFrom(dynamo, env);
+  const { dynamo, s3, kms, usage } = registryClientsFrom(env);
   const models = firmwareServiceFrom({ s3, kms, dynamo, env, log, now: runtime.now, usage }, 'model');
 
   return async function handler(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
