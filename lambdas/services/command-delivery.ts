@@ -1,7 +1,7 @@
 import { deviceTopic } from '../../lib/protocol/topics.ts';
 import type { DynamoCommandStore } from '../adapters/dynamo-command-store.ts';
 import type { DynamoRolloutCounterStore } from '../adapters/dynamo-rollout-counters.ts';
-import { commandCounterChanges } from '../domain/commands/counters.ts';
+import { type CommandCounterChange, commandCounterChanges } from '../domain/commands/counters.ts';
 import { type DeviceContact, decideDelivery } from '../domain/commands/delivery.ts';
 import {
   awaitsDispatch,
@@ -25,14 +25,19 @@ export interface CommandDeliveryProps {
   readonly log?: (message: string, fields: Record<string, unknown>) => void;
 }
 
-/** The counter increments of a change, as the counter store takes them (the batch is its partition). */
-export function counterUpdates(before: CommandExecution | undefined, after: CommandExecution) {
-  return commandCounterChanges(before, after).map((change) => ({
+/** Counter increments as the counter store takes them (the batch is its partition). */
+export function asCounterUpdates(changes: readonly CommandCounterChange[]) {
+  return changes.map((change) => ({
     rolloutId: change.batchId,
     scope: change.scope,
     counter: change.status,
     delta: change.delta,
   }));
+}
+
+/** The counter increments of a change, as the counter store takes them. */
+export function counterUpdates(before: CommandExecution | undefined, after: CommandExecution) {
+  return asCounterUpdates(commandCounterChanges(before, after));
 }
 
 /**

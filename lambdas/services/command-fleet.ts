@@ -16,14 +16,18 @@ import {
   recordDispatch,
   selectBatchTargets,
 } from '../domain/commands/batch.ts';
-import { batchProgress, tallyCommandCounters } from '../domain/commands/counters.ts';
+import {
+  batchProgress,
+  newExecutionCounterChanges,
+  tallyCommandCounters,
+} from '../domain/commands/counters.ts';
 import { decideDelivery } from '../domain/commands/delivery.ts';
 import { CommandRefusedError } from '../domain/commands/errors.ts';
 import { type CommandExecution, createExecution, hold, markSent } from '../domain/commands/execution.ts';
 import { NotFoundError } from '../domain/errors.ts';
 import type { DeviceRecord } from '../ports.ts';
 import { eachLimited } from '../shared/each-limited.ts';
-import { type CommandDelivery, counterUpdates } from './command-delivery.ts';
+import { asCounterUpdates, type CommandDelivery } from './command-delivery.ts';
 import { rolloutDeviceOf } from './rollout-service.ts';
 
 /** Executions written per step of a fleet command's creation; the previous step publishes meanwhile. */
@@ -130,15 +134,16 @@ export class CommandFleet {
   }
 
   /**
-   * Writes executions a chunk at a time, counters with them, and publishes the SENT ones of a chunk while
-   * the next chunk is written: a request is never published before its execution is stored.
+   * Writes executions a chunk at a time, counters with them (one item's increments per chunk), and
+   * publishes the SENT ones of a chunk while the next chunk is written: a request is never published
+   * before its execution is stored.
    */
   private async writeAndPublish(executions: readonly CommandExecution[]): Promise<void> {
     let publishing: Promise<unknown> = Promise.resolve();
     for (let i = 0; i < executions.length; i += CHUNK) {
       const chunk = executions.slice(i, i + CHUNK);
       await this.props.store.createMany(chunk);
-      await this.props.counters.apply(chunk.flatMap((execution) => counterUpdates(undefined, execution)));
+      await this.props.counters.apply(asCounterUpdates(newExecutionCounterChanges(chunk, i / CHUNK)));
       await publishing;
       const sent = chunk.filter((execution) => execution.status === 'SENT');
       publishing = eachLimited(sent, this.props.concurrency ?? 32, (execution) =>

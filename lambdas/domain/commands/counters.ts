@@ -31,7 +31,7 @@ export interface CommandCounterChange {
   readonly batchId: string;
   readonly scope: string;
   readonly status: CommandExecutionStatus;
-  readonly delta: 1 | -1;
+  readonly delta: number;
 }
 
 /**
@@ -51,6 +51,31 @@ export function commandCounterChanges(
     ...(before === undefined ? [] : [{ batchId, scope, status: before.status, delta: -1 as const }]),
     { batchId, scope, status: after.status, delta: 1 },
   ];
+}
+
+/**
+ * The increments that count new executions written together by one writer (a step of a fleet command's
+ * creation), summed onto one counter item: the `step`th shard, in turn. Status reads add up all of a
+ * batch's items, so where an increment lands changes no total (a shard may then hold a negative count,
+ * its devices' answers having moved executions counted elsewhere); the shards are there for increments
+ * that race — devices answering at once — and one writer's steps do not. One ADD per step, not one per
+ * shard its devices fall in.
+ */
+export function newExecutionCounterChanges(
+  executions: readonly CountedExecution[],
+  step: number,
+): CommandCounterChange[] {
+  const scope = `shard:${step % COUNTER_SHARDS}`;
+  const counts = new Map<string, Map<CommandExecutionStatus, number>>();
+  for (const execution of executions) {
+    if (execution.batchId === undefined) continue;
+    const byStatus = counts.get(execution.batchId) ?? new Map<CommandExecutionStatus, number>();
+    byStatus.set(execution.status, (byStatus.get(execution.status) ?? 0) + 1);
+    counts.set(execution.batchId, byStatus);
+  }
+  return [...counts].flatMap(([batchId, byStatus]) =>
+    [...byStatus].map(([status, delta]) => ({ batchId, scope, status, delta })),
+  );
 }
 
 /** Executions per status. */

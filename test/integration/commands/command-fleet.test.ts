@@ -47,6 +47,8 @@ describe('a fleet command', () => {
       status: 'DISPATCHING',
     });
     expect(created.progress).toMatchObject({ total: 6, byStatus: { SENT: 3, CREATED: 3 } });
+    // One creation step (one writer) counts on one item: one ADD, not one per shard its devices are in.
+    expect(await f.counters.read('wave')).toEqual([{ scope: 'shard:0', counters: { SENT: 3, CREATED: 3 } }]);
     expect(sentTo()).toEqual(['t1', 't2', 't3']);
     for (const message of f.publisher.messages)
       expect(message.body).toMatchObject({ name: 'ping', parameters: {}, expiresAt: expect.any(Number) });

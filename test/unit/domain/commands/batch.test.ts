@@ -11,6 +11,7 @@ import {
   COUNTER_SHARDS,
   commandCounterChanges,
   counterScope,
+  newExecutionCounterChanges,
   tallyCommandCounters,
 } from '../../../../lambdas/domain/commands/counters.ts';
 import type { RolloutDevice } from '../../../../lambdas/domain/rollout/targets.ts';
@@ -212,5 +213,24 @@ describe('batch counters', () => {
       succeededPercent: 28.6,
       failedPercent: 21.4,
     });
+  });
+
+  it('counts a step of new executions on one item, one increment per status, whatever their devices', () => {
+    // Prepare: devices that fall in many shards
+    const step = Array.from({ length: 40 }, (_, i) => ({
+      deviceId: `sim-${i}`,
+      batchId: 'b',
+      status: i % 4 === 0 ? ('CREATED' as const) : ('SENT' as const),
+    }));
+
+    // Act
+    const changes = newExecutionCounterChanges([...step, { deviceId: 'x', status: 'SENT' }], 17);
+
+    // Assess: the 17th step lands on shard 1; the execution of no batch is not counted
+    expect(new Set(step.map((e) => counterScope(e.deviceId))).size).toBeGreaterThan(1);
+    expect(changes).toEqual([
+      { batchId: 'b', scope: 'shard:1', status: 'CREATED', delta: 10 },
+      { batchId: 'b', scope: 'shard:1', status: 'SENT', delta: 30 },
+    ]);
   });
 });
