@@ -8,7 +8,7 @@ import {
 } from '../domain/commands/execution.ts';
 import { shardOf } from '../domain/shard.ts';
 import type { Page } from '../ports.ts';
-import { batchPut } from './dynamo-batch.ts';
+import { batchGet, batchPut } from './dynamo-batch.ts';
 import { putVersioned } from './dynamo-versioned-put.ts';
 import { decodePageToken, encodePageToken } from './page-token.ts';
 
@@ -40,7 +40,8 @@ export interface DynamoCommandStoreProps {
  * Command executions on DynamoDB: one item per (device, execution), replaced whole on each change with a
  * condition on the version read, so a device's answer and the sweeper's timeout racing each other cannot
  * both win. The item carries the keys of its sparse indexes, derived from the execution each time it is
- * written: an execution leaves an index by being written without the key.
+ * written: an execution leaves an index by being written without the key. The indexes hold keys only;
+ * what a query finds is read whole by key (a consistent read: the current version, not a lagging copy).
  */
 export class DynamoCommandStore {
   constructor(private readonly props: DynamoCommandStoreProps) {}
@@ -55,6 +56,22 @@ export class DynamoCommandStore {
       ...(due === undefined ? {} : { dueShard: `due#${shard}`, dueAt: due }),
       ttl: Math.ceil((execution.expiresAt + this.props.retentionMs) / 1000),
     };
+  }
+
+  /**
+   * The executions an index query found, read by key, in the index's order; any since deleted are gone.
+   * The index may lag its table, so an execution may no longer be what the index says it is.
+   */
+  private async read(keys: readonly Record<string, unknown>[] | undefined): Promise<CommandExecution[]> {
+    if (keys === undefined || keys.length === 0) return [];
+    const keyOf = (item: Record<string, unknown>) => `${item.deviceId}\u0000${item.executionId}`;
+    const items = await batchGet(
+      this.props.client,
+      this.props.tableName,
+      keys.map(({ deviceId, executionId }) => ({ deviceId, executionId })),
+    );
+    const found = new Map(items.map((item) => [keyOf(item), fromItem(item)]));
+    return keys.flatMap((key) => found.get(keyOf(key)) ?? []);
   }
 
   async get(deviceId: string, executionId: string): Promise<CommandExecution | undefined> {
@@ -136,10 +153,14 @@ export class DynamoCommandStore {
         Limit: limit,
       }),
     );
-    return (result.Items ?? []).map(fromItem);
+    return (await this.read(result.Items)).filter(awaitsDevice);
   }
 
-  /** Up to `limit` executions of a fleet command never tried yet, from one shard of its send queue. */
+  /**
+   * Up to `limit` entries of one shard of a fleet command's send queue, read whole. The index may lag:
+   * one sent since may be among them, which the caller skips (`awaitsDispatch`); a page shorter than
+   * `limit` still means the shard's queue was found empty beyond it.
+   */
   async queued(batchId: string, shard: number, limit: number): Promise<CommandExecution[]> {
     const result = await this.props.client.send(
       new QueryCommand({
@@ -150,7 +171,7 @@ export class DynamoCommandStore {
         Limit: limit,
       }),
     );
-    return (result.Items ?? []).map(fromItem);
+    return this.read(result.Items);
   }
 
   /** Executions whose deadline has come, soonest first, from one shard of the due index. */
@@ -164,6 +185,7 @@ export class DynamoCommandStore {
         Limit: limit,
       }),
     );
-    return (result.Items ?? []).map(fromItem);
+    // Due as it stands now: one sent since it was held is due at its timeout, not at its expiry.
+    return (await this.read(result.Items)).filter((execution) => (dueAtOf(execution) ?? now + 1) <= now);
   }
 }

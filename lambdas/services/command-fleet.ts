@@ -23,7 +23,13 @@ import {
 } from '../domain/commands/counters.ts';
 import { decideDelivery } from '../domain/commands/delivery.ts';
 import { CommandRefusedError } from '../domain/commands/errors.ts';
-import { type CommandExecution, createExecution, hold, markSent } from '../domain/commands/execution.ts';
+import {
+  awaitsDispatch,
+  type CommandExecution,
+  createExecution,
+  hold,
+  markSent,
+} from '../domain/commands/execution.ts';
 import { NotFoundError } from '../domain/errors.ts';
 import type { DeviceRecord } from '../ports.ts';
 import { eachLimited } from '../shared/each-limited.ts';
@@ -181,14 +187,16 @@ export class CommandFleet {
         this.props.store.queued(batch.batchId, shard, perShard),
       ),
     );
-    const taken = pages.flat().slice(0, quota);
+    // The queue index may lag its table: one sent since (by another tick) is no longer queued.
+    const queued = pages.flat().filter(awaitsDispatch);
+    const taken = queued.slice(0, quota);
     const contacts = new Map(
       (await this.props.registry.getMany(taken.map((e) => e.deviceId))).map((r) => [r.deviceId, r]),
     );
     await eachLimited(taken, this.props.concurrency ?? 32, (execution) =>
       this.props.delivery.deliver(execution, contacts.get(execution.deviceId) ?? {}),
     );
-    const emptied = pages.every((page) => page.length < perShard) && taken.length === pages.flat().length;
+    const emptied = pages.every((page) => page.length < perShard) && taken.length === queued.length;
     const drained =
       batch.dispatched + taken.length >= batch.total || (emptied && now - batch.createdAt >= QUEUE_SETTLE_MS);
     // A conflict means another tick got there: the next tick recomputes from what is stored.

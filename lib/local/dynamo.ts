@@ -98,7 +98,7 @@ export async function ensureTable(
               GlobalSecondaryIndexes: table.indexes.map((index) => ({
                 IndexName: index.name,
                 KeySchema: keySchema(index.partitionKey, index.sortKey),
-                Projection: { ProjectionType: 'ALL' },
+                Projection: { ProjectionType: index.projection ?? 'ALL' },
               })),
             }
           : {}),
@@ -113,15 +113,18 @@ export async function ensureTable(
       client,
       tableName,
       create,
-      (table.indexes ?? []).map((index) => index.name),
+      (table.indexes ?? []).map((index) => `${index.name} ${index.projection ?? 'ALL'}`),
     );
   }
 }
 
 /**
- * A table kept from an earlier run may predate an index the topology now declares. CloudFormation adds
- * such an index in place; dynalite cannot (UpdateTable there only changes throughput), so the table is
- * rebuilt: items copied out, table recreated with its indexes, items written back.
+ * A table kept from an earlier run may predate an index the topology now declares, or hold it with
+ * another projection. CloudFormation adds an index in place; dynalite cannot (UpdateTable there only
+ * changes throughput), so the table is rebuilt: items copied out, table recreated with its indexes,
+ * items written back.
+ *
+ * @param wanted each index as `<name> <projection type>`
  */
 async function addMissingIndexes(
   client: DynamoDBClient,
@@ -130,7 +133,11 @@ async function addMissingIndexes(
   wanted: readonly string[],
 ): Promise<void> {
   const described = await client.send(new DescribeTableCommand({ TableName: tableName }));
-  const existing = new Set((described.Table?.GlobalSecondaryIndexes ?? []).map((i) => i.IndexName));
+  const existing = new Set(
+    (described.Table?.GlobalSecondaryIndexes ?? []).map(
+      (i) => `${i.IndexName} ${i.Projection?.ProjectionType ?? 'ALL'}`,
+    ),
+  );
   if (wanted.every((name) => existing.has(name))) return;
   const items: Record<string, AttributeValue>[] = [];
   let start: Record<string, AttributeValue> | undefined;

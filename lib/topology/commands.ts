@@ -18,21 +18,30 @@ export const COMMAND_RESOURCES = {
       'Command executions: one item per device and execution (request, state, reason, result), expiring after COMMAND_RETENTION_DAYS',
     partitionKey: { name: 'deviceId', type: 'S' },
     sortKey: { name: 'executionId', type: 'S' },
+    // Keys only: every execution a fleet command sends at once enters two of them, and a whole-item copy
+    // in each would triple what creating it writes; their readers get the few items they act on by key.
     indexes: [
       // Sparse: what waits for a device (held, or sent and unanswered) — what its next sign of life sends.
       {
         name: 'awaiting',
         partitionKey: { name: 'awaitingDevice', type: 'S' },
         sortKey: { name: 'executionId', type: 'S' },
+        projection: 'KEYS_ONLY',
       },
       // Sparse, sharded: a fleet command's executions never tried — its send queue, drained at its rate.
       {
         name: 'queue',
         partitionKey: { name: 'queueShard', type: 'S' },
         sortKey: { name: 'deviceId', type: 'S' },
+        projection: 'KEYS_ONLY',
       },
       // Sparse, sharded: executions with a deadline (expiry while held, timeout once sent), by when.
-      { name: 'due', partitionKey: { name: 'dueShard', type: 'S' }, sortKey: { name: 'dueAt', type: 'N' } },
+      {
+        name: 'due',
+        partitionKey: { name: 'dueShard', type: 'S' },
+        sortKey: { name: 'dueAt', type: 'N' },
+        projection: 'KEYS_ONLY',
+      },
     ],
     timeToLiveAttribute: 'ttl',
   },

@@ -29,11 +29,18 @@ export interface KeyAttribute {
   readonly type: 'S' | 'N';
 }
 
-/** A global secondary index (projection ALL). */
+/** A global secondary index. */
 export interface GlobalIndex {
   readonly name: string;
   readonly partitionKey: KeyAttribute;
   readonly sortKey?: KeyAttribute;
+  /**
+   * What the index copies of an item: `ALL`, every attribute (a Query answers with whole items);
+   * `KEYS_ONLY`, the table's and the index's keys — a fraction of each index write, and the reader
+   * then gets the items by key. DynamoDB cannot change a deployed index's projection in place: the
+   * index must be replaced. @default 'ALL'
+   */
+  readonly projection?: 'ALL' | 'KEYS_ONLY';
 }
 
 /** A DynamoDB table: on demand, point-in-time recovery and encryption at rest in AWS. */

@@ -570,7 +570,10 @@ describe('data', () => {
         ? {}
         : {
             GlobalSecondaryIndexes: resource.indexes.map((index) =>
-              Match.objectLike({ IndexName: index.name, Projection: { ProjectionType: 'ALL' } }),
+              Match.objectLike({
+                IndexName: index.name,
+                Projection: { ProjectionType: index.projection ?? 'ALL' },
+              }),
             ),
           }),
     });

@@ -28,6 +28,9 @@ export class SwitchablePublisher extends RecordingPublisher {
 /** The command services on dynalite, with a clock the test moves. */
 export interface CommandFixture {
   readonly dynamo: LocalDynamo;
+  /** The document client the services use, and their tables' names (to write an item as it must not be). */
+  readonly client: DynamoDBDocumentClient;
+  readonly tables: { readonly executions: string };
   readonly clock: { now: number };
   readonly publisher: SwitchablePublisher;
   readonly store: DynamoCommandStore;
@@ -85,6 +88,8 @@ export async function startCommandFixture(start = 1_764_196_408_000): Promise<Co
   });
   return {
     dynamo,
+    client,
+    tables: { executions: names.executions },
     clock,
     publisher,
     store,
