@@ -23,9 +23,28 @@ export const COMMAND_SHARDS = 16;
 
 const INDEX_ATTRIBUTES = ['awaitingDevice', 'queueShard', 'dueShard', 'dueAt', 'ttl'] as const;
 
+/**
+ * The execution's own attributes as stored: those at their default are left out (no parameters, no
+ * ignored answers, no delivery; the last send when it is the first), so that what a fleet command writes
+ * for each device at once — a request sent once — is no bigger than it needs to be.
+ */
+function storedAttributes(execution: CommandExecution): Record<string, unknown> {
+  const { parameters, ignoredAnswers, deliveries, lastSentAt, ...rest } = execution;
+  return {
+    ...rest,
+    ...(Object.keys(parameters).length === 0 ? {} : { parameters }),
+    ...(ignoredAnswers === 0 ? {} : { ignoredAnswers }),
+    ...(deliveries === 0 ? {} : { deliveries }),
+    ...(lastSentAt === undefined || lastSentAt === execution.sentAt ? {} : { lastSentAt }),
+  };
+}
+
+/** The execution an item holds: its index keys dropped, the defaults {@link storedAttributes} left out put back. */
 function fromItem(item: Record<string, unknown>): CommandExecution {
-  const execution = { ...item };
+  const execution: Record<string, unknown> = { parameters: {}, ignoredAnswers: 0, deliveries: 0, ...item };
   for (const attribute of INDEX_ATTRIBUTES) delete execution[attribute];
+  if (execution.lastSentAt === undefined && execution.sentAt !== undefined)
+    execution.lastSentAt = execution.sentAt;
   return execution as unknown as CommandExecution;
 }
 
@@ -50,7 +69,7 @@ export class DynamoCommandStore {
     const shard = shardOf(execution.deviceId, COMMAND_SHARDS);
     const due = dueAtOf(execution);
     return {
-      ...execution,
+      ...storedAttributes(execution),
       ...(awaitsDevice(execution) ? { awaitingDevice: execution.deviceId } : {}),
       ...(awaitsDispatch(execution) ? { queueShard: `${execution.batchId}#${shard}` } : {}),
       ...(due === undefined ? {} : { dueShard: `due#${shard}`, dueAt: due }),
