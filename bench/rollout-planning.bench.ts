@@ -4,11 +4,12 @@ import { join } from 'node:path';
 import { BatchWriteCommand, DynamoDBDocumentClient, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { onlineShard } from '../lambdas/adapters/dynamo-device-registry.ts';
 import { ensureTable } from '../lib/local/dynamo.ts';
+import { startDynamoThread } from '../lib/local/dynamo-thread.ts';
 import { localResourceName } from '../lib/local/names.ts';
 import { startPlatform } from '../lib/local/platform.ts';
 import { topology } from '../lib/topology.ts';
 import { signedFetch } from '../test/support/signing.ts';
-import { metric, progress, runConcurrently, startDynamoThread } from './support.ts';
+import { metric, progress, runConcurrently } from './support.ts';
 
 /**
  * `POST /rollouts` over a registry of a million devices on the local platform, against a bare parallel
@@ -104,7 +105,7 @@ async function bareScan(documents: DynamoDBDocumentClient, table: string): Promi
 }
 
 const dataDir = await mkdtemp(join(tmpdir(), 'fleetkit-bench-'));
-const dynamo = await startDynamoThread(join(dataDir, 'dynamo'));
+const dynamo = await startDynamoThread({ path: join(dataDir, 'dynamo') });
 const documents = DynamoDBDocumentClient.from(dynamo.client, {
   marshallOptions: { removeUndefinedValues: true },
 });
@@ -227,6 +228,6 @@ try {
     await platform.stop();
   }
 } finally {
-  await dynamo.stop();
+  await dynamo.close();
   await rm(dataDir, { recursive: true, force: true });
 }

@@ -14,10 +14,11 @@ import {
 } from '../lambdas/domain/rollout/counters.ts';
 import { readCounters } from '../lambdas/services/rollout-service.ts';
 import { ensureTable } from '../lib/local/dynamo.ts';
+import { startDynamoThread } from '../lib/local/dynamo-thread.ts';
 import { localResourceName } from '../lib/local/names.ts';
 import type { JobExecutionStatus } from '../lib/protocol/jobs.ts';
 import { topology } from '../lib/topology.ts';
-import { median, metric, progress, runConcurrently, startDynamoThread } from './support.ts';
+import { median, metric, progress, runConcurrently } from './support.ts';
 
 /**
  * `GET /rollouts/{id}` progress for a rollout with many job executions, two ways, on one dynalite: from
@@ -55,7 +56,7 @@ function executionCount(value: string): number {
 }
 
 const dataDir = await mkdtemp(join(tmpdir(), 'fleetkit-bench-'));
-const dynamo = await startDynamoThread(join(dataDir, 'dynamo'));
+const dynamo = await startDynamoThread({ path: join(dataDir, 'dynamo') });
 const executionsTable = localResourceName('jobExecutions');
 const countersTable = localResourceName('rolloutCounters');
 const documents = DynamoDBDocumentClient.from(dynamo.client, {
@@ -234,6 +235,6 @@ try {
   metric(`rollout_status_scan_ms_${SIZE}`, median(scanTimes));
   metric(`rollout_status_scan_vs_counters_ratio_${SIZE}`, median(scanTimes) / median(statusTimes));
 } finally {
-  await dynamo.stop();
+  await dynamo.close();
   await rm(dataDir, { recursive: true, force: true });
 }

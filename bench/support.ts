@@ -1,7 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../lib/local/names.ts';
 import { type Platform, startPlatform } from '../lib/local/platform.ts';
@@ -69,51 +68,6 @@ export async function startBenchPlatform(settings: Readonly<Record<string, strin
       await platform.rules.idle();
       await platform.stop();
       await rm(dataDir, { recursive: true, force: true });
-    },
-  };
-}
-
-/**
- * dynalite (`startDynamo`) on a thread of its own, keeping its tables in `path`. The server and the bench
- * then do not share an event loop: on two cores a bulk load runs about 1.5 times as fast, and the
- * bench's own work does not show up as server latency.
- */
-export async function startDynamoThread(path: string): Promise<{
-  endpoint: string;
-  client: DynamoDBClient;
-  stop(): Promise<void>;
-}> {
-  // The thread needs tsx to load the TypeScript module; eval'd code is CommonJS, hence require.
-  const worker = new Worker(
-    `const { parentPort, workerData } = require('node:worker_threads');
-    (async () => {
-      (await import(workerData.tsx)).register();
-      const dynamo = await (await import(workerData.dynamo)).startDynamo({ path: workerData.path });
-      parentPort.once('message', () => dynamo.close().then(() => parentPort.close()));
-      parentPort.postMessage(dynamo.endpoint);
-    })();`,
-    {
-      eval: true,
-      workerData: {
-        tsx: import.meta.resolve('tsx/esm/api'),
-        dynamo: new URL('../lib/local/dynamo.ts', import.meta.url).href,
-        path,
-      },
-    },
-  );
-  const endpoint = await new Promise<string>((resolve, reject) => {
-    worker.once('message', resolve);
-    worker.once('error', reject);
-  });
-  const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-  return {
-    endpoint,
-    client,
-    async stop() {
-      client.destroy();
-      const exited = new Promise((resolve) => worker.once('exit', resolve));
-      worker.postMessage('stop');
-      await exited;
     },
   };
 }

@@ -22,22 +22,33 @@ export interface LocalDynamo {
   close(): Promise<void>;
 }
 
-/**
- * Starts dynalite on loopback. dynalite speaks DynamoDB's JSON API, so the platform and handlers use
- * the real `@aws-sdk/client-dynamodb` against it; it lacks transactions and PartiQL, which fleetkit
- * therefore does not use.
- */
-export async function startDynamo(options: {
-  path?: string;
-  host?: string;
-  port?: number;
-}): Promise<LocalDynamo> {
-  const server: Server = dynalite({
-    ...(options.path === undefined ? {} : { path: options.path }),
+/** Where the embedded DynamoDB API keeps its data and listens. */
+export interface LocalDynamoOptions {
+  /** Data directory; in memory without one. */
+  readonly path?: string;
+  /** @default '127.0.0.1' */
+  readonly host?: string;
+  /** 0 picks a free one. @default 0 */
+  readonly port?: number;
+}
+
+/** dynalite's settings, on this thread or another: tables are ready at once, as tests and the platform expect. */
+export function dynaliteOptions(path: string | undefined) {
+  return {
+    ...(path === undefined ? {} : { path }),
     createTableMs: 0,
     deleteTableMs: 0,
     updateTableMs: 0,
-  });
+  };
+}
+
+/**
+ * Starts dynalite on loopback. dynalite speaks DynamoDB's JSON API, so the platform and handlers use
+ * the real `@aws-sdk/client-dynamodb` against it; it lacks transactions and PartiQL, which fleetkit
+ * therefore does not use. The platform runs it on a thread of its own (`startDynamoThread`).
+ */
+export async function startDynamo(options: LocalDynamoOptions): Promise<LocalDynamo> {
+  const server: Server = dynalite(dynaliteOptions(options.path));
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

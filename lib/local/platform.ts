@@ -8,7 +8,8 @@ import { topology as defaultTopology } from '../topology.ts';
 import { type DenialEvent, startBroker } from './broker.ts';
 import { browsableUrl, setUpConsole } from './console/index.ts';
 import { openOperatorCredentials, operatorProfiles } from './credentials.ts';
-import { connectDynamo, ensureTable, type LocalDynamo, startDynamo } from './dynamo.ts';
+import { connectDynamo, ensureTable, type LocalDynamo } from './dynamo.ts';
+import { startDynamoThread } from './dynamo-thread.ts';
 import { endpointGuard, isLoopbackHost, isWildcardHost } from './endpoint-guard.ts';
 import { loadFunctions } from './functions.ts';
 import { type LocalGateway, startGateway } from './gateway.ts';
@@ -97,7 +98,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       platformDeviceCredentials(iot, pki, thingName, thingType, LOCAL_DEVICE_POLICY_NAME);
     const dynamo: LocalDynamo =
       options.dynamoEndpoint === undefined
-        ? await startDynamo({
+        ? await startDynamoThread({
             path: join(dataDir, 'dynamo'),
             host: internalHost,
             port: options.dynamoPort ?? 0,
