@@ -1,8 +1,6 @@
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { dynaliteOptions, type LocalDynamo, type LocalDynamoOptions } from './dynamo.ts';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from './names.ts';
+import { dynaliteOptions, type LocalDynamo, type LocalDynamoOptions, localDynamoAt } from './dynamo.ts';
 
 /**
  * Starts dynalite on a worker thread: the same DynamoDB API on loopback as {@link startDynamo}, but its
@@ -29,16 +27,9 @@ export async function startDynamoThread(options: LocalDynamoOptions): Promise<Lo
     await worker.terminate();
     throw error;
   }
-  const endpoint = `http://${host}:${port}`;
-  const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-  return {
-    endpoint,
-    client,
-    close: async () => {
-      client.destroy();
-      const exited = once(worker, 'exit');
-      worker.postMessage('close');
-      await exited;
-    },
-  };
+  return localDynamoAt(`http://${host}:${port}`, async () => {
+    const exited = once(worker, 'exit');
+    worker.postMessage('close');
+    await exited;
+  });
 }

@@ -54,28 +54,28 @@ export async function startDynamo(options: LocalDynamoOptions): Promise<LocalDyn
     server.once('error', reject);
     server.listen(options.port ?? 0, host, () => resolve());
   });
-  const endpoint = `http://${host}:${(server.address() as AddressInfo).port}`;
+  return localDynamoAt(
+    `http://${host}:${(server.address() as AddressInfo).port}`,
+    () => new Promise<void>((resolve) => server.close(() => resolve())),
+  );
+}
+
+/** A client of the DynamoDB API at `endpoint`; `close` lets go of it, then stops the server there. */
+export function localDynamoAt(endpoint: string, stopServer: () => Promise<void>): LocalDynamo {
   const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
   return {
     endpoint,
     client,
     close: async () => {
       client.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await stopServer();
     },
   };
 }
 
 /** A DynamoDB API someone else runs, as a {@link LocalDynamo} whose `close` only lets go of the client. */
 export function connectDynamo(endpoint: string): LocalDynamo {
-  const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-  return {
-    endpoint,
-    client,
-    close: async () => {
-      client.destroy();
-    },
-  };
+  return localDynamoAt(endpoint, async () => {});
 }
 
 /** Creates a topology table unless it exists (tables survive restarts in the data directory). */
