@@ -116,9 +116,11 @@ describe('certificate rotation on the edge', () => {
     // Assess
     expect(outcome).toBe('failed');
     const id = certificateFacts(first.certPem).certificateId;
+    // The command either starts its own rotation or joins the one the reconnection's identity check
+    // may have started first (the platform still asks this device to rotate): a race the test does not
+    // fix, and either way the rotation fails the same way. Joining itself is the next test's subject.
     expect(commanded).toMatchObject({
       outcome: 'failed',
-      joined: false,
       reason: expect.stringMatching(new RegExp(`^certificate [0-9a-f]{64} did not connect: back on ${id}$`)),
     });
     expect(events).toContain('rotation-rolled-back');
