@@ -67,14 +67,17 @@ describe('commands to the edge agent process', () => {
   }, 40_000);
 
   it('answers diagnostics with the modem emulator’s registration and signal through the real driver', async () => {
-    // Act: asked again until the emulated modem has registered (it reports `searching` until then).
+    // Act: asked again until the emulated modem has registered and the driver has taken it in (it
+    // reports `searching` until then; the +CEREG registration can come a poll before the driver's state).
     let asked = 0;
     const answer = await eventually(async () => {
       const id = `proc-diag-${++asked}`;
       await send(id, 'diagnostics');
       const diagnostics = await answerOf(id, 'SUCCEEDED');
-      const modem = diagnostics.result?.modem as { registration?: string } | undefined;
-      return modem?.registration === 'registered-home' ? diagnostics : undefined;
+      const modem = diagnostics.result?.modem as { registration?: string; state?: string } | undefined;
+      return modem?.registration === 'registered-home' && modem.state === 'registered'
+        ? diagnostics
+        : undefined;
     }, 30_000);
 
     // Assess
