@@ -180,4 +180,32 @@ describe.skipIf(skipWithout('chromium'))('the console in Chromium', () => {
     expect(resumed.body.status).toBe('IN_PROGRESS');
     expect(problems).toEqual([]);
   }, 180_000);
+
+  it('injects a fault by clicking, shows it in force, and clears it', async () => {
+    // Prepare
+    await open('#/faults');
+    await page.locator('#faults-in-force:has-text("None")').waitFor();
+    // Act: weaker signal on one device, its RSRP set below the form's default
+    await page.selectOption('select[name="kind"]', 'weak-signal');
+    await page.fill('input[name="rsrpDbm"]', '-130');
+    await page.fill('input[name="things"]', 'sim-0003');
+    await page.fill('input[name="percentage"]', '100');
+    await page.getByRole('button', { name: 'Inject' }).click();
+    // Assess: the page lists it, and the platform holds what was clicked
+    await page.locator('#faults-in-force:has-text("weak-signal on 1 devices")').waitFor();
+    await page.locator('#faults-in-force:has-text("sim-0003")').waitFor();
+    const { body } = await call(t.platform, 'GET', '/local/faults');
+    expect(body.faults).toEqual([
+      expect.objectContaining({
+        effect: expect.objectContaining({ kind: 'weak-signal', rsrpDbm: -130 }),
+        devices: ['sim-0003'],
+      }),
+    ]);
+    await shoot('faults-in-force');
+    // Act: cleared by clicking
+    await page.locator('#faults-in-force').getByRole('button', { name: 'Clear' }).click();
+    await page.locator('#faults-in-force:has-text("None")').waitFor();
+    expect((await call(t.platform, 'GET', '/local/faults')).body.faults).toEqual([]);
+    expect(problems).toEqual([]);
+  }, 60_000);
 });
