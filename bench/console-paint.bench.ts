@@ -45,9 +45,8 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const platform: ChildProcess = spawn(
   process.execPath,
   [
-    '--import',
-    'tsx',
-    'bin/local.ts',
+    // As `npm start` launches it (bin/start.mjs: the platform's memory settings), without npm between.
+    'bin/start.mjs',
     '--devices',
     String(DEVICES),
     '--port',
