@@ -108,14 +108,6 @@ export interface DeviceIdentity {
   readonly attached?: boolean;
 }
 
-function globToRegExp(glob: string): RegExp {
-  const body = glob
-    .replace(/[.+^${}()|[\]\\#]/g, '\\$&')
-    .replace(/\*/g, '.*')
-    .replace(/\?/g, '.');
-  return new RegExp(`^${body}$`, 's');
-}
-
 /** Substitutes an identity into a resource template. Identity values never contain `*` or `?`. */
 export function resolveResource(resource: string, identity: DeviceIdentity): string {
   return resource
@@ -123,8 +115,102 @@ export function resolveResource(resource: string, identity: DeviceIdentity): str
     .replaceAll(THING_PLACEHOLDER, identity.thingName);
 }
 
+/** A resource template split once: literal text, the two wildcards, and the identity's placeholders. */
+type Piece = string | typeof ANY_RUN | typeof ANY_ONE | typeof THING_VALUE | typeof TYPE_VALUE;
+const ANY_RUN = Symbol('*');
+const ANY_ONE = Symbol('?');
+const THING_VALUE = Symbol(THING_PLACEHOLDER);
+const TYPE_VALUE = Symbol(THING_TYPE_PLACEHOLDER);
+
+function splitTemplate(resource: string): Piece[] {
+  const pieces: Piece[] = [];
+  let literal = '';
+  for (let i = 0; i < resource.length; ) {
+    const rest = resource.slice(i);
+    const special: Piece | undefined = rest.startsWith(THING_PLACEHOLDER)
+      ? THING_VALUE
+      : rest.startsWith(THING_TYPE_PLACEHOLDER)
+        ? TYPE_VALUE
+        : rest[0] === '*'
+          ? ANY_RUN
+          : rest[0] === '?'
+            ? ANY_ONE
+            : undefined;
+    if (special === undefined) {
+      literal += rest[0];
+      i += 1;
+      continue;
+    }
+    if (literal !== '') pieces.push(literal);
+    literal = '';
+    pieces.push(special);
+    i +=
+      special === THING_VALUE
+        ? THING_PLACEHOLDER.length
+        : special === TYPE_VALUE
+          ? THING_TYPE_PLACEHOLDER.length
+          : 1;
+  }
+  if (literal !== '') pieces.push(literal);
+  return pieces;
+}
+
 /**
- * Compiles {@link DEVICE_PERMISSIONS} for one identity into a fast check.
+ * Whether `resource` matches the template's pieces from `p` on, at `at`, with the identity's values in
+ * place of its placeholders: `*` any run of characters, `?` one, the rest literally (an identity value
+ * never contains a wildcard). Backtracks only at `*`.
+ */
+function matches(
+  pieces: readonly Piece[],
+  identity: DeviceIdentity,
+  resource: string,
+  p = 0,
+  at = 0,
+): boolean {
+  for (; p < pieces.length; p++) {
+    const piece = pieces[p] as Piece;
+    if (piece === ANY_ONE) {
+      if (at >= resource.length) return false;
+      at += 1;
+    } else if (piece === ANY_RUN) {
+      if (p === pieces.length - 1) return true;
+      for (let from = at; from <= resource.length; from++)
+        if (matches(pieces, identity, resource, p + 1, from)) return true;
+      return false;
+    } else {
+      const text =
+        piece === THING_VALUE ? identity.thingName : piece === TYPE_VALUE ? identity.thingType : piece;
+      if (!resource.startsWith(text, at)) return false;
+      at += text.length;
+    }
+  }
+  return at === resource.length;
+}
+
+/** Per action, the split templates of a permission set: `[requiresAttachedThing, pieces]`. */
+type CompiledPermissions = ReadonlyMap<DeviceAction, ReadonlyArray<readonly [boolean, readonly Piece[]]>>;
+const compiled = new WeakMap<readonly DevicePermission[], CompiledPermissions>();
+
+function compilePermissions(permissions: readonly DevicePermission[]): CompiledPermissions {
+  let done = compiled.get(permissions);
+  if (done === undefined) {
+    const byAction = new Map<DeviceAction, Array<readonly [boolean, readonly Piece[]]>>();
+    for (const permission of permissions) {
+      const list = byAction.get(permission.action) ?? [];
+      for (const resource of permission.resources)
+        list.push([permission.requiresAttachedThing === true, splitTemplate(resource)]);
+      byAction.set(permission.action, list);
+    }
+    done = byAction;
+    compiled.set(permissions, done);
+  }
+  return done;
+}
+
+/**
+ * Compiles {@link DEVICE_PERMISSIONS} for one identity into a fast check. The templates are split once
+ * per permission set and shared by every identity: a connection holds no patterns of its own (a
+ * thousand devices on the local broker would otherwise hold twenty compiled regular expressions each).
  *
  * @returns `allows(action, resource)` — `resource` is the client id, topic or topic filter, literal.
  */
@@ -132,11 +218,10 @@ export function compileDevicePolicy(
   identity: DeviceIdentity,
   permissions: readonly DevicePermission[] = DEVICE_PERMISSIONS,
 ): (action: DeviceAction, resource: string) => boolean {
-  const byAction = new Map<DeviceAction, RegExp[]>();
-  for (const permission of permissions) {
-    if (permission.requiresAttachedThing === true && identity.attached !== true) continue;
-    const compiled = permission.resources.map((r) => globToRegExp(resolveResource(r, identity)));
-    byAction.set(permission.action, [...(byAction.get(permission.action) ?? []), ...compiled]);
-  }
-  return (action, resource) => (byAction.get(action) ?? []).some((pattern) => pattern.test(resource));
+  const byAction = compilePermissions(permissions);
+  const attached = identity.attached === true;
+  return (action, resource) =>
+    (byAction.get(action) ?? []).some(
+      ([needsAttached, pieces]) => (attached || !needsAttached) && matches(pieces, identity, resource),
+    );
 }
