@@ -3,6 +3,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { NODE_ENV, NODE_FLAGS } from '../bin/node-settings.mjs';
 import { ApiClient } from '../lib/cli/api.ts';
 import { localSigner } from '../lib/cli/sigv4.ts';
 import { median, metric, progress } from './support.ts';
@@ -21,9 +22,15 @@ import { median, metric, progress } from './support.ts';
  *   sim_connect_retries_1000: connection attempts that failed over the whole run (GET /local/fleet).
  * - sim_device_rss_kb: (resident memory of the platform's process with 1,000 devices after the soak
  *   − with 0 devices after settling) / 1,000, each process fresh.
+ * - bare_device_rss_kb: the same for the baseline, bench/bare-mqtt-fleet.ts — per device its own
+ *   certificate, one mutual-TLS MQTT connection to an aedes broker in the same process, the agent's
+ *   subscriptions and a status and telemetry every 30 s, nothing else — soaked as long, in a process
+ *   started with the same settings (bin/node-settings.mjs). sim_device_rss_vs_bare_ratio: the two.
  */
 const DEVICES = Number(process.env.FLEETKIT_BENCH_DEVICES ?? 1000);
 const SOAK_S = Number(process.env.FLEETKIT_BENCH_SOAK_S ?? 300);
+/** How long the bare baseline runs before its memory is read (the platform's soak unless told). */
+const BARE_SOAK_S = Number(process.env.FLEETKIT_BENCH_BARE_SOAK_S ?? SOAK_S);
 /** How long the 0-device platform runs before its memory is read. */
 const SETTLE_S = 30;
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -37,10 +44,8 @@ interface Started {
   waitFor(pattern: RegExp, timeoutMs: number): Promise<{ ms: number; match: RegExpMatchArray }>;
 }
 
-async function npmStart(devices: number): Promise<Started> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'fleetkit-bench-sim-'));
-  const startedAt = performance.now();
-  const child = spawn(
+function npmStart(devices: number): Promise<Started> {
+  return launch((dataDir) => [
     'npm',
     [
       'start',
@@ -55,8 +60,40 @@ async function npmStart(devices: number): Promise<Started> {
       dataDir,
       '--quiet',
     ],
-    { cwd: root, detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+    {},
+  ]);
+}
+
+/** The baseline's process, started as bin/start.mjs starts the platform's. */
+function bareFleet(devices: number): Promise<Started> {
+  return launch((dataDir) => [
+    process.execPath,
+    [
+      ...NODE_FLAGS,
+      '--import',
+      'tsx',
+      'bench/bare-mqtt-fleet.ts',
+      '--devices',
+      String(devices),
+      '--data-dir',
+      dataDir,
+    ],
+    NODE_ENV,
+  ]);
+}
+
+async function launch(
+  command: (dataDir: string) => [string, string[], Record<string, string>],
+): Promise<Started> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'fleetkit-bench-sim-'));
+  const startedAt = performance.now();
+  const [file, args, env] = command(dataDir);
+  const child = spawn(file, args, {
+    cwd: root,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...env, ...process.env },
+  });
   const lines: string[] = [];
   const waiters: Array<() => void> = [];
   let partial = '';
@@ -192,5 +229,25 @@ metric(
   `sim_connect_retries_${DEVICES}`,
   Object.values(failures).reduce((sum, n) => sum + n, 0),
 );
-metric('sim_device_rss_kb', (fullRss - emptyRss) / DEVICES);
+progress('the bare baseline with 0 devices');
+const bareEmpty = await bareFleet(0);
+await bareEmpty.waitFor(/bare fleet ready/, 60_000);
+await sleepUntil(bareEmpty.startedAt, SETTLE_S);
+const bareEmptyRss = await steadyRssKb(bareEmpty.child.pid ?? 0);
+await stop(bareEmpty);
+progress(`the bare baseline with ${DEVICES} devices; soak ${BARE_SOAK_S} s from the start`);
+const bare = await bareFleet(DEVICES);
+const bareUp = await bare.waitFor(/bare fleet up: (\d+) devices/, 30 * 60_000);
+await sleepUntil(bare.startedAt, Math.max(BARE_SOAK_S, bareUp.ms / 1000 + SETTLE_S));
+const bareRss = await steadyRssKb(bare.child.pid ?? 0);
+await stop(bare);
+progress(
+  `bare: all up after ${(bareUp.ms / 1000).toFixed(1)} s; RSS ${Math.round(bareRss / 1024)} MB vs ${Math.round(bareEmptyRss / 1024)} MB empty`,
+);
+
+const simPerDevice = (fullRss - emptyRss) / DEVICES;
+const barePerDevice = (bareRss - bareEmptyRss) / DEVICES;
+metric('sim_device_rss_kb', simPerDevice);
+metric('bare_device_rss_kb', barePerDevice);
+metric('sim_device_rss_vs_bare_ratio', simPerDevice / barePerDevice);
 metric('local_rss_mb_0', emptyRss / 1024);
