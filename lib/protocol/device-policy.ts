@@ -187,30 +187,26 @@ function matches(
   return at === resource.length;
 }
 
-/** Per action, the split templates of a permission set: `[requiresAttachedThing, pieces]`. */
-type CompiledPermissions = ReadonlyMap<DeviceAction, ReadonlyArray<readonly [boolean, readonly Piece[]]>>;
-const compiled = new WeakMap<readonly DevicePermission[], CompiledPermissions>();
+/**
+ * Each permission's templates, split the first time a connection needs them and shared by every
+ * connection after: keyed by the permission itself, since the registry hands each connection a new
+ * array of the same permissions (those of the policies attached to its certificate).
+ */
+const split = new WeakMap<DevicePermission, ReadonlyArray<readonly Piece[]>>();
 
-function compilePermissions(permissions: readonly DevicePermission[]): CompiledPermissions {
-  let done = compiled.get(permissions);
-  if (done === undefined) {
-    const byAction = new Map<DeviceAction, Array<readonly [boolean, readonly Piece[]]>>();
-    for (const permission of permissions) {
-      const list = byAction.get(permission.action) ?? [];
-      for (const resource of permission.resources)
-        list.push([permission.requiresAttachedThing === true, splitTemplate(resource)]);
-      byAction.set(permission.action, list);
-    }
-    done = byAction;
-    compiled.set(permissions, done);
+function templatesOf(permission: DevicePermission): ReadonlyArray<readonly Piece[]> {
+  let templates = split.get(permission);
+  if (templates === undefined) {
+    templates = permission.resources.map(splitTemplate);
+    split.set(permission, templates);
   }
-  return done;
+  return templates;
 }
 
 /**
  * Compiles {@link DEVICE_PERMISSIONS} for one identity into a fast check. The templates are split once
- * per permission set and shared by every identity: a connection holds no patterns of its own (a
- * thousand devices on the local broker would otherwise hold twenty compiled regular expressions each).
+ * per permission and shared by every identity: a connection holds no patterns of its own (a thousand
+ * devices on the local broker would otherwise hold twenty compiled regular expressions each).
  *
  * @returns `allows(action, resource)` — `resource` is the client id, topic or topic filter, literal.
  */
@@ -218,10 +214,13 @@ export function compileDevicePolicy(
   identity: DeviceIdentity,
   permissions: readonly DevicePermission[] = DEVICE_PERMISSIONS,
 ): (action: DeviceAction, resource: string) => boolean {
-  const byAction = compilePermissions(permissions);
-  const attached = identity.attached === true;
+  const granted = permissions.filter(
+    (permission) => permission.requiresAttachedThing !== true || identity.attached === true,
+  );
   return (action, resource) =>
-    (byAction.get(action) ?? []).some(
-      ([needsAttached, pieces]) => (attached || !needsAttached) && matches(pieces, identity, resource),
+    granted.some(
+      (permission) =>
+        permission.action === action &&
+        templatesOf(permission).some((pieces) => matches(pieces, identity, resource)),
     );
 }
