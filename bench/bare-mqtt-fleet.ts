@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { createSecureContext, createServer, connect as tlsConnect } from 'node:tls';
+import { createServer } from 'node:tls';
 import { parseArgs } from 'node:util';
 import { Aedes } from 'aedes';
 import { MqttClient } from 'mqtt';
@@ -8,7 +8,8 @@ import { systemClock } from '../edge/src/ota/clock.ts';
 import { JobsClient } from '../edge/src/ota/jobs-client.ts';
 import { ShadowClient } from '../edge/src/shadow/shadow-client.ts';
 import { LocalPki } from '../lib/local/pki.ts';
-import { SIMULATED_TYPES, simulatedDeviceName } from '../lib/local/sim/fleet.ts';
+import { simulatedDeviceName, simulatedDeviceType } from '../lib/local/sim/fleet.ts';
+import { DeviceTls } from '../lib/local/sim/link.ts';
 import { identityTopic } from '../lib/protocol/identity-topics.ts';
 import { deviceTopic, shadowTopic } from '../lib/protocol/topics.ts';
 
@@ -16,9 +17,10 @@ import { deviceTopic, shadowTopic } from '../lib/protocol/topics.ts';
  * The baseline of `sim_device_rss_kb`: the I/O a simulated device cannot do without, with bare calls,
  * in a process started like the platform's (bin/node-settings.mjs). An aedes broker on mutual TLS 1.3
  * (the platform broker's TLS options, no policy, no rules, no handlers), and per device: its own key
- * and certificate in its own secure context, one MQTT.js connection, the edge agent's 14 subscriptions
- * (shadow, jobs, commands, identity), a status and a shadow report on connecting, then a status and a
- * telemetry batch every 30 s (the simulated device's default cadence). Nothing answers them.
+ * and certificate in its own secure context (the simulator's `DeviceTls`), one MQTT.js connection,
+ * the edge agent's 14 subscriptions (shadow, jobs, commands, identity), a status and a shadow report on
+ * connecting, then a status and a telemetry batch every 30 s (the simulated device's default cadence).
+ * Nothing answers them.
  *
  * Usage: node --import tsx bench/bare-mqtt-fleet.ts --devices N --data-dir DIR
  * Prints `bare fleet ready` once the broker listens and `bare fleet up: N devices` once every device
@@ -45,7 +47,7 @@ const tls = createServer(
 tls.on('tlsClientError', () => {});
 tls.listen(0, '127.0.0.1');
 await once(tls, 'listening');
-const port = (tls.address() as AddressInfo).port;
+const brokerUrl = new URL(`mqtts://127.0.0.1:${(tls.address() as AddressInfo).port}`);
 process.stdout.write('bare fleet ready\n');
 
 const EVERY_MS = 30_000;
@@ -66,18 +68,16 @@ const report = JSON.stringify({
 
 async function bring(n: number): Promise<MqttClient> {
   const thingName = simulatedDeviceName(n);
-  const thingType = SIMULATED_TYPES[(n - 1) % SIMULATED_TYPES.length] ?? 'tracker';
+  const thingType = simulatedDeviceType(n);
   const credentials = await pki.deviceCredentials(thingName, thingType);
-  const context = createSecureContext({
-    key: credentials.keyPem,
-    cert: credentials.certPem,
-    ca: credentials.caPem,
-    minVersion: 'TLSv1.3',
+  // The simulated device's own TLS material and connection (one secure context, TLS 1.3 only).
+  const tls = new DeviceTls(credentials);
+  const client = new MqttClient(() => tls.connect(brokerUrl), {
+    clientId: thingName,
+    protocolVersion: 4,
+    keepalive: 60,
+    reconnectPeriod: 0,
   });
-  const client = new MqttClient(
-    () => tlsConnect({ host: '127.0.0.1', port, servername: 'localhost', secureContext: context }),
-    { clientId: thingName, protocolVersion: 4, keepalive: 60, reconnectPeriod: 0 },
-  );
   await new Promise<void>((resolve, reject) => {
     client.once('connect', () => resolve());
     client.once('error', reject);

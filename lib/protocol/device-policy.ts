@@ -122,37 +122,22 @@ const ANY_ONE = Symbol('?');
 const THING_VALUE = Symbol(THING_PLACEHOLDER);
 const TYPE_VALUE = Symbol(THING_TYPE_PLACEHOLDER);
 
+const SPECIAL_PIECES = new Map<string, Piece>([
+  [THING_PLACEHOLDER, THING_VALUE],
+  [THING_TYPE_PLACEHOLDER, TYPE_VALUE],
+  ['*', ANY_RUN],
+  ['?', ANY_ONE],
+]);
+/** Splits around the special pieces, keeping them (a capturing group). */
+const SPECIAL_TOKENS = new RegExp(
+  `(${[...SPECIAL_PIECES.keys()].map((token) => token.replace(/[{}*?]/g, '\\$&')).join('|')})`,
+);
+
 function splitTemplate(resource: string): Piece[] {
-  const pieces: Piece[] = [];
-  let literal = '';
-  for (let i = 0; i < resource.length; ) {
-    const rest = resource.slice(i);
-    const special: Piece | undefined = rest.startsWith(THING_PLACEHOLDER)
-      ? THING_VALUE
-      : rest.startsWith(THING_TYPE_PLACEHOLDER)
-        ? TYPE_VALUE
-        : rest[0] === '*'
-          ? ANY_RUN
-          : rest[0] === '?'
-            ? ANY_ONE
-            : undefined;
-    if (special === undefined) {
-      literal += rest[0];
-      i += 1;
-      continue;
-    }
-    if (literal !== '') pieces.push(literal);
-    literal = '';
-    pieces.push(special);
-    i +=
-      special === THING_VALUE
-        ? THING_PLACEHOLDER.length
-        : special === TYPE_VALUE
-          ? THING_TYPE_PLACEHOLDER.length
-          : 1;
-  }
-  if (literal !== '') pieces.push(literal);
-  return pieces;
+  return resource
+    .split(SPECIAL_TOKENS)
+    .filter((token) => token !== '')
+    .map((token) => SPECIAL_PIECES.get(token) ?? token);
 }
 
 /**
@@ -188,7 +173,7 @@ function matches(
 }
 
 /**
- * Each permission's templates, split the first time a connection needs them and shared by every
+ * Each permission's templates, split the first time a connection is granted them and shared by every
  * connection after: keyed by the permission itself, since the registry hands each connection a new
  * array of the same permissions (those of the policies attached to its certificate).
  */
@@ -214,13 +199,12 @@ export function compileDevicePolicy(
   identity: DeviceIdentity,
   permissions: readonly DevicePermission[] = DEVICE_PERMISSIONS,
 ): (action: DeviceAction, resource: string) => boolean {
-  const granted = permissions.filter(
-    (permission) => permission.requiresAttachedThing !== true || identity.attached === true,
-  );
+  const granted = permissions
+    .filter((permission) => permission.requiresAttachedThing !== true || identity.attached === true)
+    .map((permission) => [permission.action, templatesOf(permission)] as const);
   return (action, resource) =>
     granted.some(
-      (permission) =>
-        permission.action === action &&
-        templatesOf(permission).some((pieces) => matches(pieces, identity, resource)),
+      ([grantedAction, templates]) =>
+        grantedAction === action && templates.some((pieces) => matches(pieces, identity, resource)),
     );
 }

@@ -84,6 +84,11 @@ export function simulatedDeviceName(n: number): string {
   return `sim-${String(n).padStart(4, '0')}`;
 }
 
+/** The thing type of the n-th simulated device (1-based): the types in rotation. */
+export function simulatedDeviceType(n: number): string {
+  return SIMULATED_TYPES[(n - 1) % SIMULATED_TYPES.length] ?? 'tracker';
+}
+
 /**
  * Starts bringing up `count` simulated devices and returns at once: each gets its certificate (issued
  * on its first start, then reused) and connects when the fleet's pacer lets it — a token bucket for
@@ -115,7 +120,7 @@ export async function startFleet(options: SimulatedFleetOptions): Promise<Simula
   const devices: SimulatedDevice[] = [];
   for (let n = 1; n <= options.count; n++) {
     const thingName = simulatedDeviceName(n);
-    const thingType = SIMULATED_TYPES[(n - 1) % SIMULATED_TYPES.length] ?? 'tracker';
+    const thingType = simulatedDeviceType(n);
     devices.push(
       new SimulatedDevice({
         credentials: { thingName, thingType, issue: () => options.credentials(thingName, thingType) },
