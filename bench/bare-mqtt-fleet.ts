@@ -22,7 +22,8 @@ import { deviceTopic, shadowTopic } from '../lib/protocol/topics.ts';
  * connecting, then a status and a telemetry batch every 30 s (the simulated device's default cadence).
  * Nothing answers them.
  *
- * Usage: node --import tsx bench/bare-mqtt-fleet.ts --devices N --data-dir DIR
+ * Usage: node --import tsx bench/bare-mqtt-fleet.ts --devices N --data-dir DIR (the bench starts it with
+ * bin/node-settings.mjs's flags and loader instead of tsx)
  * Prints `bare fleet ready` once the broker listens and `bare fleet up: N devices` once every device
  * has subscribed; runs until SIGTERM.
  */
@@ -77,6 +78,8 @@ async function bring(n: number): Promise<MqttClient> {
     protocolVersion: 4,
     keepalive: 60,
     reconnectPeriod: 0,
+    // As the simulated device has it: no process-wide cache of 65,536 number Buffers.
+    writeCache: false,
   });
   await new Promise<void>((resolve, reject) => {
     client.once('connect', () => resolve());

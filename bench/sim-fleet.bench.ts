@@ -68,16 +68,7 @@ function npmStart(devices: number): Promise<Started> {
 function bareFleet(devices: number): Promise<Started> {
   return launch((dataDir) => [
     process.execPath,
-    [
-      ...NODE_FLAGS,
-      '--import',
-      'tsx',
-      'bench/bare-mqtt-fleet.ts',
-      '--devices',
-      String(devices),
-      '--data-dir',
-      dataDir,
-    ],
+    [...NODE_FLAGS, 'bench/bare-mqtt-fleet.ts', '--devices', String(devices), '--data-dir', dataDir],
     NODE_ENV,
   ]);
 }

@@ -1,15 +1,15 @@
-// `npm start`: runs the local platform (bin/local.ts) under tsx, in a Node process set up for what it is —
-// one long-running process holding a simulated fleet of up to thousands of TLS connections. It takes the
-// place of tsx's own launcher (the same parent-and-child pair of processes), adding the memory settings
-// of node-settings.mjs, which must be in place before the process starts.
+// `npm start`: runs the local platform (bin/local.ts) in a Node process set up for what it is — one
+// long-running process holding a simulated fleet of up to thousands of TLS connections: the memory
+// settings and the TypeScript loader of node-settings.mjs, which must be in place before the process
+// starts (a parent-and-child pair of processes, as tsx's own launcher has).
 //
-// Written in plain JavaScript so it runs before tsx is loaded.
+// Written in plain JavaScript so it runs before any TypeScript loader.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { NODE_ENV, NODE_FLAGS } from './node-settings.mjs';
 
 const entry = fileURLToPath(new URL('./local.ts', import.meta.url));
-const child = spawn(process.execPath, [...NODE_FLAGS, '--import', 'tsx', entry, ...process.argv.slice(2)], {
+const child = spawn(process.execPath, [...NODE_FLAGS, entry, ...process.argv.slice(2)], {
   stdio: 'inherit',
   env: { ...NODE_ENV, ...process.env },
 });

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
+import mqttPacket from 'mqtt-packet';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   NotConnectedError,
@@ -99,6 +100,17 @@ describe('MQTT transport (mutual TLS, local broker)', () => {
 
     // Assess
     expect(heard).toEqual([[DELTA, '{"state":{},"version":2}']]);
+  });
+
+  it("writes MQTT numbers without building mqtt-packet's process-wide cache of 65,536 Buffers", async () => {
+    // Prepare
+    const { transport } = await connect();
+
+    // Act
+    await until(() => transport.state === 'connected', 'connected');
+
+    // Assess
+    expect(mqttPacket.writeToStream.cacheNumbers).toBe(false);
   });
 
   it('publishes as the thing (the broker sees the client id of the certificate)', async () => {
