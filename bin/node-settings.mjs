@@ -1,16 +1,19 @@
 // How the local platform's Node process is started (bin/start.mjs), shared with the benchmarks that
-// measure it against a bare baseline in a process set up the same way. Measured with 1,000 simulated
-// devices, RSS after the fleet has been up for 300 s (see bench/sim-fleet.bench.ts and the README):
+// measure it against a bare baseline in a process set up the same way. Figures: 1,000 simulated devices
+// in one process, RSS 300 s after the fleet is up, one run per setting, two runs side by side:
 //
 // - MALLOC_ARENA_MAX=2: glibc gives each thread that allocates its own 64 MB malloc arena (V8's GC
 //   helpers, libuv's pool, LevelDB's compaction), and freed memory stays in them: about 330 MB of RSS at
 //   1,000 devices. It must be set before the process starts, hence a launcher. Ignored off glibc.
 // - --heap-growing-percent=20: V8 lets the old generation grow to 1.2 times what survived the last full
-//   GC, not up to 4 times. The fleet's long-lived state barely changes once it is up, so full GCs stay
-//   rare: 798 MB at the former 50 %, 754 MB at 20 %, 731 MB at 10 % (with the loader below).
-// - --max-semi-space-size=8: the young generation's halves grow to 8 MB instead of 16 (V8's default on
-//   64-bit): −43 MB, with bring-up no slower.
-// - --import ./ts-loader.mjs: TypeScript without esbuild's keepNames (see ts-loader.mjs): −18 to −33 MB.
+//   GC, not up to 4 times. Once the fleet is up its long-lived state barely changes, so full GCs stay
+//   rare. Under tsx: 798 MB at 50 %, 754 MB at 20 %; with the loader below, 780 MB at 50 %, 747 MB at
+//   20 %, 731 MB at 10 %.
+// - --max-semi-space-size=8: the young generation's halves grow to 8 MB, not 16 (V8's default on
+//   64-bit): 747 → 704 MB. At 4 MB: 682 MB, but the fleet took 258 s to come up instead of 210 s.
+// - the TypeScript loader (ts-loader.mjs), in place of tsx: without esbuild's keepNames.
+//
+// `npm run bench -- sim-fleet` with all of them: 544 KB per device (was 646).
 
 const LOADER = new URL('./ts-loader.mjs', import.meta.url).href;
 
