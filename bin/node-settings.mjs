@@ -20,7 +20,7 @@
 //   64-bit): 747 → 704 MB. At 4 MB: 682 MB, but the fleet took 258 s to come up instead of 210 s.
 // - the TypeScript loader (ts-loader.mjs), in place of tsx: without esbuild's keepNames.
 //
-// `npm run bench -- sim-fleet` with all of them: 544 KB per device (was 646).
+// `npm run bench -- sim-fleet` with all of them: 506 KB per device (was 646; 544 without the mmap threshold).
 
 const LOADER = new URL('./ts-loader.mjs', import.meta.url).href;
 
