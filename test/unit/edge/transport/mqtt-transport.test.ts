@@ -1,8 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
-import mqttPacket from 'mqtt-packet';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   NotConnectedError,
@@ -19,6 +19,11 @@ import { type BrokerMessage, type LocalBroker, startBroker } from '../../../../l
 import { LocalPki } from '../../../../lib/local/pki.ts';
 import { openTestRegistry } from '../../../support/iot.ts';
 import { until } from '../shadow/support.ts';
+
+// mqtt-packet is MQTT.js's dependency, not ours: the copy MQTT.js itself loads, found from where it is.
+const mqttPacket = createRequire(createRequire(import.meta.url).resolve('mqtt'))(
+  'mqtt-packet',
+) as typeof import('mqtt-packet');
 
 /**
  * The MQTT adapter against the local platform's broker (aedes on mutual TLS, the device policy of
