@@ -3,7 +3,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { NODE_ENV, NODE_FLAGS } from '../bin/node-settings.mjs';
+import { chooseAllocator, launchEnv, NODE_FLAGS } from '../bin/node-settings.mjs';
 import { ApiClient } from '../lib/cli/api.ts';
 import { localSigner } from '../lib/cli/sigv4.ts';
 import { median, metric, progress } from './support.ts';
@@ -69,12 +69,12 @@ function bareFleet(devices: number): Promise<Started> {
   return launch((dataDir) => [
     process.execPath,
     [...NODE_FLAGS, 'bench/bare-mqtt-fleet.ts', '--devices', String(devices), '--data-dir', dataDir],
-    NODE_ENV,
+    launchEnv(),
   ]);
 }
 
 async function launch(
-  command: (dataDir: string) => [string, string[], Record<string, string>],
+  command: (dataDir: string) => [string, string[], Record<string, string | undefined>],
 ): Promise<Started> {
   const dataDir = await mkdtemp(join(tmpdir(), 'fleetkit-bench-sim-'));
   const startedAt = performance.now();
@@ -180,6 +180,7 @@ progress(
     .map((l) => l.toFixed(1))
     .join(' ')} on this machine`,
 );
+progress(`malloc of both processes: ${chooseAllocator().note}`);
 progress('npm start with 0 devices (baseline)');
 const empty = await npmStart(0);
 const emptyReady = await empty.waitFor(/fleetkit local platform ready in/, 120_000);

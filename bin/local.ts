@@ -22,6 +22,8 @@ Usage: npm start -- [options]
   env KAFKA_BROKERS    host:port,... of a Kafka to use instead of the embedded topic log, with
                       KAFKA_SSL=true, KAFKA_SSL_CA_FILE=<pem>, KAFKA_SASL_MECHANISM=scram-sha-512|
                       scram-sha-256|aws-msk-iam, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD
+  env FLEETKIT_MALLOC  the platform's malloc: auto (the default: jemalloc where installed, e.g.
+                      apt-get install libjemalloc2), jemalloc (required) or system
   --set KEY=VALUE     override a function setting, e.g. --set SHADOW_MAX_STATE_BYTES=65536 (repeatable)
   --verbose           print every handler log line and metric
   --quiet             print only the banner
@@ -143,7 +145,7 @@ fleetkit local platform ready in ${readyMs} ms
   device certificates      ${platform.dataDir}/pki (CA: ca.crt, devices/<type>.<thing>.crt)
 ${claims.map((c, i) => `  claim certificate        ${platform.dataDir}/pki/claims/${claimTemplates[i]}.crt, template ${c.templateName} (allow serials: npm run cli -- devices allow <serial> --type <t>)\n`).join('')}  simulated devices        ${platform.fleet.devices.length}${platform.fleet.devices.length === 0 ? '' : ' (coming up behind the platform, paced; a line follows when all are up)'}
   data                     ${platform.dataDir} (kept across restarts)
-Ctrl+C to stop.
+${process.env.FLEETKIT_MALLOC_NOTE === undefined ? '' : `  memory allocator         ${process.env.FLEETKIT_MALLOC_NOTE}\n`}Ctrl+C to stop.
 `);
 
 // Bundled now, off the start's path, so the first visit to the console does not wait for esbuild.

@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { JEMALLOC_PATHS } from '../../bin/node-settings.mjs';
 
 /**
  * The Debian tools some tests drive as real protocol peers. `npm test` on a machine with only Node
@@ -16,6 +18,13 @@ export const OPTIONAL_TOOLS = {
   },
   chromium: { probe: ['chromium', '--version'], debianPackage: 'chromium', what: 'a real browser' },
   xdelta3: { probe: ['xdelta3', '-V'], debianPackage: 'xdelta3', what: 'VCDIFF deltas of firmware images' },
+  // A library, not a command: found by its file (npm start preloads it when it is there).
+  jemalloc: {
+    probe: ['libjemalloc.so.2'],
+    debianPackage: 'libjemalloc2',
+    what: 'the malloc npm start preloads',
+    present: () => JEMALLOC_PATHS.some((path) => existsSync(path)),
+  },
 } as const;
 
 export type OptionalTool = keyof typeof OPTIONAL_TOOLS;
@@ -33,13 +42,15 @@ export function toolsRequired(env: NodeJS.ProcessEnv = process.env): boolean {
 
 const found = new Map<OptionalTool, boolean>();
 
-/** Whether the tool's command runs here (checked once per process). */
+/** Whether the tool is here: its command runs, or a library's file exists (checked once per process). */
 export function hasTool(tool: OptionalTool): boolean {
   let present = found.get(tool);
   if (present === undefined) {
-    const [command, ...args] = OPTIONAL_TOOLS[tool].probe;
+    const spec: { probe: readonly string[]; present?: () => boolean } = OPTIONAL_TOOLS[tool];
+    const [command = '', ...args] = spec.probe;
     // A probe that runs at all (whatever its exit code) means the command is installed.
-    present = spawnSync(command, args, { stdio: 'ignore', timeout: 10_000 }).error === undefined;
+    present =
+      spec.present?.() ?? spawnSync(command, args, { stdio: 'ignore', timeout: 10_000 }).error === undefined;
     found.set(tool, present);
   }
   return present;
