@@ -41,7 +41,7 @@ export const NODE_ENV = { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '65536'
 // written becomes resident. One arena, as MALLOC_ARENA_MAX does for glibc. `npm start -- --devices 1000`,
 // one run after the other: glibc 635 MB 270 s after the start, 69 % of a core from 150 to 270 s, the
 // fleet up in 87.4 s; jemalloc 554 MB, 68 %, 87.8 s. Tried and not taken: the thread caches off as well
-// (550 MB, but the fleet took 116 s), and pages given back after 1 s (695 MB).
+// (550 MB, but the fleet took 116 s), and pages given back after 1 s (695 MB, two runs side by side).
 
 /** Where Debian and Ubuntu (multiarch), Fedora and Alpine install jemalloc 5. */
 export const JEMALLOC_PATHS = [
