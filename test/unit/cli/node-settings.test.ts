@@ -41,18 +41,6 @@ describe('chooseAllocator: the malloc npm start gives the platform', () => {
     expect(allocator.note).toContain('apt-get install libjemalloc2');
   });
 
-  it('keeps the system malloc when told, even with jemalloc installed', () => {
-    // Act
-    const allocator = chooseAllocator({
-      env: { FLEETKIT_MALLOC: 'system' },
-      platform: 'linux',
-      exists: only(DEBIAN),
-    });
-
-    // Assess
-    expect(allocator).toMatchObject({ name: 'glibc', env: {} });
-  });
-
   it('fails with what to do when jemalloc is asked for and missing', () => {
     // Act
     const choose = () =>
@@ -70,24 +58,26 @@ describe('chooseAllocator: the malloc npm start gives the platform', () => {
     );
   });
 
-  it('leaves a process alone that the caller preloads a library into', () => {
-    // Act
-    const allocator = chooseAllocator({
+  it.each([
+    {
+      when: 'told to keep the system malloc, with jemalloc installed',
+      env: { FLEETKIT_MALLOC: 'system' },
+      platform: 'linux',
+      name: 'glibc',
+    },
+    {
+      when: 'the caller preloads a library itself',
       env: { LD_PRELOAD: '/opt/x.so' },
       platform: 'linux',
-      exists: only(DEBIAN),
-    });
-
-    // Assess
-    expect(allocator).toMatchObject({ name: 'preloaded', env: {} });
-  });
-
-  it('looks for nothing off Linux', () => {
+      name: 'preloaded',
+    },
+    { when: 'off Linux', env: {}, platform: 'darwin', name: 'system' },
+  ])('adds nothing to the environment when $when ($name)', ({ env, platform, name }) => {
     // Act
-    const allocator = chooseAllocator({ env: {}, platform: 'darwin', exists: () => true });
+    const allocator = chooseAllocator({ env, platform, exists: () => true });
 
     // Assess
-    expect(allocator).toMatchObject({ name: 'system', env: {} });
+    expect(allocator).toMatchObject({ name, env: {} });
   });
 
   it("puts the caller's own values over the settings, and the note for the banner", () => {
