@@ -24,8 +24,8 @@
 //   `npm run bench -- sim-fleet`: 403 → 347 KB per device.
 // - Tried and not taken, with jemalloc and the flags above, one run each, 270 s after the start (490 MB,
 //   68 % of a core from 150 to 270 s, the fleet up in 78 s): --max-semi-space-size=4 477 MB, 71 %, 94 s;
-//   =2 453 MB, 84 %, 104 s; =2 with --heap-growing-percent=10 448 MB, 110 %, 161 s. Likely because a smaller
-//   young generation promotes more of the fleet's short-lived garbage, and each full GC compacts more.
+//   =2 453 MB, 84 %, 104 s; =2 with --heap-growing-percent=10 448 MB, 110 %, 161 s. The CPU goes,
+//   likely, to a smaller young generation promoting more short-lived garbage that full GCs then compact.
 // - the TypeScript loader (ts-loader.mjs), in place of tsx: without esbuild's keepNames.
 //
 // `npm run bench -- sim-fleet` with all of them on glibc: 506 KB per device (was 646; 544 without the
